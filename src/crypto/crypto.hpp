@@ -1,0 +1,30 @@
+#pragma once
+// Thin, typed wrappers over OpenSSL for the primitives the gateway uses.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tillgate::crypto {
+
+// All digests/MACs return raw bytes in a std::string; encode them for display.
+[[nodiscard]] std::string sha256(std::string_view data);
+[[nodiscard]] std::string sha256_hex(std::string_view data);  // lower-case hex
+[[nodiscard]] std::string hmac_sha256(std::string_view key, std::string_view message);
+
+[[nodiscard]] std::string hex_encode(std::string_view bytes);  // lower case
+[[nodiscard]] std::string base64_encode(std::string_view bytes);  // standard alphabet, padded
+// Standard alphabet, padding required; nullopt on any invalid character or length.
+[[nodiscard]] std::optional<std::string> base64_decode(std::string_view text);
+[[nodiscard]] std::string base64url_encode(std::string_view bytes);  // no padding (JWT form)
+[[nodiscard]] std::optional<std::string> base64url_decode(std::string_view text);
+// RFC 4648 base32, lower case, no padding.
+[[nodiscard]] std::string base32_encode(std::string_view bytes);
+
+// Compares in time that depends only on the lengths, never on where the bytes differ.
+[[nodiscard]] bool constant_time_equal(std::string_view a, std::string_view b);
+
+// Bytes from OpenSSL's CSPRNG; throws std::runtime_error if it cannot deliver.
+[[nodiscard]] std::string random_bytes(std::size_t count);
+
+}  // namespace tillgate::crypto
