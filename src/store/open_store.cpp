@@ -1,0 +1,3 @@
+#include "store/store.hpp"
+// Placeholder until the SQLite backend lands (store helper replaces this file).
+namespace tillgate::store {}
