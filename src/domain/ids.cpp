@@ -1,0 +1,103 @@
+#include "domain/ids.hpp"
+
+#include <cstdint>
+
+#include "crypto/crypto.hpp"
+
+namespace tillgate::domain {
+namespace {
+
+constexpr std::size_t kMaxIdLength = 64;
+constexpr std::size_t kUuidLength = 36;
+constexpr std::size_t kPrefixedIdRandomBytes = 16;  // 128 bits -> 26 base32 chars
+constexpr std::size_t kSecretRandomBytes = 32;      // 256 bits -> 52 base32 chars
+
+bool is_id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '-';
+}
+
+bool is_lower_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+bool is_hyphen_position(std::size_t i) {
+  return i == 8 || i == 13 || i == 18 || i == 23;
+}
+
+bool is_valid_id(std::string_view text) {
+  if (text.empty() || text.size() > kMaxIdLength) {
+    return false;
+  }
+  for (const char c : text) {
+    if (!is_id_char(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string format_uuid(const std::string& bytes) {
+  static constexpr std::string_view kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(kUuidLength);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) {
+      out += '-';
+    }
+    const auto byte = static_cast<unsigned char>(bytes[i]);
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0x0F];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string new_uuid_v7(Timestamp at) {
+  // RFC 9562 section 5.7: 48-bit Unix milliseconds, then version, then random bits.
+  const std::int64_t millis = at.time_since_epoch().count();
+  const std::uint64_t unix_ms = millis < 0 ? 0 : static_cast<std::uint64_t>(millis);
+  std::string bytes = crypto::random_bytes(16);
+  for (int i = 0; i < 6; ++i) {
+    bytes[static_cast<std::size_t>(i)] = static_cast<char>((unix_ms >> (40 - 8 * i)) & 0xFF);
+  }
+  bytes[6] = static_cast<char>(0x70 | (static_cast<unsigned char>(bytes[6]) & 0x0F));
+  bytes[8] = static_cast<char>(0x80 | (static_cast<unsigned char>(bytes[8]) & 0x3F));
+  return format_uuid(bytes);
+}
+
+bool is_uuid_v7(std::string_view text) {
+  if (text.size() != kUuidLength) {
+    return false;
+  }
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (is_hyphen_position(i) ? text[i] != '-' : !is_lower_hex(text[i])) {
+      return false;
+    }
+  }
+  const char variant = text[19];
+  return text[14] == '7' && (variant == '8' || variant == '9' || variant == 'a' || variant == 'b');
+}
+
+bool is_valid_transaction_id(std::string_view text) {
+  return is_valid_id(text);
+}
+
+bool is_valid_device_id(std::string_view text) {
+  return is_valid_id(text);
+}
+
+std::string new_prefixed_id(std::string_view prefix) {
+  std::string out(prefix);
+  out += crypto::base32_encode(crypto::random_bytes(kPrefixedIdRandomBytes));
+  return out;
+}
+
+std::string new_secret(std::string_view prefix) {
+  std::string out(prefix);
+  out += crypto::base32_encode(crypto::random_bytes(kSecretRandomBytes));
+  return out;
+}
+
+}  // namespace tillgate::domain
