@@ -32,6 +32,10 @@ enum class AmountError {
 // A sentence a person can act on, e.g. "has more decimal places than the currency allows".
 [[nodiscard]] std::string_view describe(AmountError error);
 
+// Found by ADL so result<Money, AmountError>::value() compiles; it throws
+// std::invalid_argument. Prefer checking the result: a bad amount is an expected input error.
+[[noreturn]] void throw_exception_from_error(AmountError error, const boost::source_location& loc);
+
 class Money {
  public:
   static constexpr int max_significant_digits = 15;
