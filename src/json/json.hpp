@@ -5,9 +5,11 @@
 #include <boost/system/result.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -84,6 +86,11 @@ struct ParseError {
   std::size_t offset = 0;  // byte offset of the problem in the input
   std::string message;     // e.g. "unexpected character '}' at byte 17"
 };
+
+// Found by ADL so result<Value, ParseError>::value() compiles; it throws
+// std::invalid_argument. Prefer checking the result: bad JSON is an expected input error.
+[[noreturn]] void throw_exception_from_error(const ParseError& error,
+                                             const boost::source_location& loc);
 
 // Strict: one value with optional surrounding whitespace; UTF-8 checked; no comments,
 // no trailing commas, no NaN/Infinity, no duplicate object keys; \u escapes (with
