@@ -1,0 +1,189 @@
+#include "store/sqlite/migrations.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+
+namespace tillgate::store::sqlite {
+namespace {
+
+// Version 1: accounts, terminals, transactions and their history.
+//
+// Conventions: STRICT tables, so a wrongly typed value is an error rather than silently
+// stored; timestamps are INTEGER milliseconds since the Unix epoch (UTC); booleans are
+// INTEGER 0/1; statuses are their wire names. The status names below must match
+// domain::to_string(TransactionStatus); the store tests insert every status to prove it.
+constexpr std::string_view kMigration1 = R"sql(
+CREATE TABLE merchants (
+  merchant_id TEXT NOT NULL PRIMARY KEY,
+  name        TEXT NOT NULL,
+  created_at  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE api_keys (
+  api_key     TEXT NOT NULL PRIMARY KEY,
+  merchant_id TEXT NOT NULL REFERENCES merchants (merchant_id),
+  api_secret  TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  revoked_at  INTEGER
+) STRICT;
+CREATE INDEX api_keys_by_merchant ON api_keys (merchant_id);
+
+-- device_id alone is the key: a terminal's hello names only its deviceId.
+CREATE TABLE devices (
+  device_id     TEXT NOT NULL PRIMARY KEY,
+  merchant_id   TEXT NOT NULL REFERENCES merchants (merchant_id),
+  label         TEXT NOT NULL DEFAULT '',
+  secret_hash   TEXT NOT NULL,
+  metadata_json TEXT NOT NULL DEFAULT '{}',
+  created_at    INTEGER NOT NULL,
+  revoked_at    INTEGER
+) STRICT;
+-- Lists a merchant's devices, and is the parent key for transactions' (merchant_id,
+-- device_id) reference: a transaction's terminal belongs to the same merchant.
+CREATE UNIQUE INDEX devices_by_merchant ON devices (merchant_id, device_id);
+
+-- seq increases with every insert: a stable, gap-tolerant order for newest-first listing
+-- and its cursor, which created_at (equal for two requests in one millisecond) is not.
+CREATE TABLE transactions (
+  merchant_id         TEXT NOT NULL,
+  transaction_id      TEXT NOT NULL,
+  seq                 INTEGER NOT NULL UNIQUE,
+  device_id           TEXT NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('PENDING', 'AWAITING_RECONNECT',
+                        'COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'VOIDED')),
+  amount_minor        INTEGER NOT NULL,
+  currency            TEXT NOT NULL,
+  payment_method      TEXT NOT NULL,
+  webhook_mode        INTEGER NOT NULL CHECK (webhook_mode IN (0, 1)),
+  request_json        TEXT NOT NULL,
+  request_fingerprint TEXT NOT NULL,
+  response_json       TEXT,
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL,
+  deadline            INTEGER NOT NULL,
+  completed_at        INTEGER,
+  voided_at           INTEGER,
+  void_reason         TEXT,
+  version             INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
+  PRIMARY KEY (merchant_id, transaction_id),
+  FOREIGN KEY (merchant_id, device_id) REFERENCES devices (merchant_id, device_id)
+) STRICT;
+
+-- One unfinished payment per terminal, held by the database itself: a second concurrent
+-- insert for the same terminal fails here even if a check in code were bypassed. It also
+-- serves find_unfinished_for_device (whose WHERE repeats this predicate).
+CREATE UNIQUE INDEX transactions_one_unfinished_per_device ON transactions (device_id)
+  WHERE status IN ('PENDING', 'AWAITING_RECONNECT');
+-- Recovery at start: every unfinished transaction, oldest first.
+CREATE INDEX transactions_unfinished_by_created ON transactions (created_at, seq)
+  WHERE status IN ('PENDING', 'AWAITING_RECONNECT');
+-- A merchant's transactions newest first, optionally for one terminal.
+CREATE INDEX transactions_by_merchant_seq ON transactions (merchant_id, seq);
+CREATE INDEX transactions_by_device_seq ON transactions (merchant_id, device_id, seq);
+
+-- The history: one row per status change, never updated or deleted. AUTOINCREMENT keeps
+-- sequence numbers from ever being reused.
+CREATE TABLE transaction_events (
+  sequence       INTEGER PRIMARY KEY AUTOINCREMENT,
+  merchant_id    TEXT NOT NULL,
+  transaction_id TEXT NOT NULL,
+  from_status    TEXT CHECK (from_status IN ('PENDING', 'AWAITING_RECONNECT',
+                   'COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'VOIDED')),
+  to_status      TEXT NOT NULL CHECK (to_status IN ('PENDING', 'AWAITING_RECONNECT',
+                   'COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'VOIDED')),
+  cause          TEXT NOT NULL,
+  at             INTEGER NOT NULL,
+  FOREIGN KEY (merchant_id, transaction_id) REFERENCES transactions (merchant_id, transaction_id)
+) STRICT;
+CREATE INDEX transaction_events_by_transaction
+  ON transaction_events (merchant_id, transaction_id, sequence);
+
+CREATE TRIGGER transaction_events_no_update BEFORE UPDATE ON transaction_events
+BEGIN
+  SELECT RAISE(ABORT, 'transaction_events is append-only');
+END;
+CREATE TRIGGER transaction_events_no_delete BEFORE DELETE ON transaction_events
+BEGIN
+  SELECT RAISE(ABORT, 'transaction_events is append-only');
+END;
+)sql";
+
+constexpr std::array kMigrations{
+    Migration{1, "merchants, api keys, devices, transactions and their events", kMigration1},
+};
+
+constexpr std::string_view kCreateMigrationsTable = R"sql(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    INTEGER PRIMARY KEY,
+  applied_at INTEGER NOT NULL
+) STRICT;
+)sql";
+
+constexpr std::string_view kOperation = "migrate";
+
+struct MigrationStatements {
+  explicit MigrationStatements(sqlite3* db)
+      : begin(db, "begin", "BEGIN IMMEDIATE"),
+        commit(db, "commit", "COMMIT"),
+        rollback(db, "rollback", "ROLLBACK"),
+        current(db, "current_version", "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"),
+        record(db, "record_version",
+               "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)") {}
+
+  [[nodiscard]] int current_version() {
+    auto use = current.use(kOperation);
+    if (!use.step()) {
+      use.fail("MAX(version) returned no row");
+    }
+    return static_cast<int>(use.int64(0));
+  }
+
+  Statement begin;
+  Statement commit;
+  Statement rollback;
+  Statement current;
+  Statement record;
+};
+
+void apply(Connection& connection, MigrationStatements& statements, const Migration& migration,
+           domain::Timestamp now) {
+  WriteTransaction transaction{
+      connection.get(), {statements.begin, statements.commit, statements.rollback}, kOperation};
+  // Read again under the write lock: another process may have applied it meanwhile.
+  if (statements.current_version() >= migration.version) {
+    return;
+  }
+  connection.exec(migration.sql, kOperation, fmt::format("migration {}", migration.version));
+  statements.record.use(kOperation).bind(std::int64_t{migration.version}, now).run();
+  transaction.commit();
+}
+
+}  // namespace
+
+std::span<const Migration> migrations() {
+  return kMigrations;
+}
+
+int latest_schema_version() {
+  return kMigrations.back().version;
+}
+
+void migrate(Connection& connection, domain::Timestamp now) {
+  connection.exec(kCreateMigrationsTable, kOperation, "create schema_migrations");
+  MigrationStatements statements{connection.get()};
+  const int current = statements.current_version();
+  if (current > latest_schema_version()) {
+    throw StoreError(
+        fmt::format("database schema version {} is newer than this tillgate ({}); "
+                    "upgrade tillgate",
+                    current, latest_schema_version()));
+  }
+  for (const Migration& migration : kMigrations) {
+    if (migration.version > current) {
+      apply(connection, statements, migration, now);
+    }
+  }
+}
+
+}  // namespace tillgate::store::sqlite

@@ -1,0 +1,28 @@
+#pragma once
+// The SQLite schema as an ordered list of migrations compiled into the binary. A
+// migration, once released, never changes: a schema change is a new migration appended
+// to the list.
+#include <span>
+#include <string_view>
+
+#include "domain/time.hpp"
+#include "store/sqlite/statement.hpp"
+
+namespace tillgate::store::sqlite {
+
+struct Migration {
+  int version;                   // 1, 2, 3, ...: consecutive, in list order
+  std::string_view description;  // for humans reading schema_migrations' history
+  std::string_view sql;          // may hold several statements
+};
+
+[[nodiscard]] std::span<const Migration> migrations();
+[[nodiscard]] int latest_schema_version();
+
+// Applies every migration the database has not seen yet, each inside its own BEGIN
+// IMMEDIATE transaction together with its schema_migrations row, so that a crash leaves
+// the schema at a whole version and two processes opening the same file at once apply
+// each migration once. Throws StoreError when the database is newer than this binary.
+void migrate(Connection& connection, domain::Timestamp now);
+
+}  // namespace tillgate::store::sqlite
