@@ -1,3 +1,45 @@
+#include <fmt/format.h>
+
+#include <string_view>
+
+#include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
-// Placeholder until the SQLite backend lands (store helper replaces this file).
-namespace tillgate::store {}
+
+namespace tillgate::store {
+namespace {
+
+constexpr std::string_view kSqlitePrefix = "sqlite:";
+
+[[nodiscard]] bool is_postgresql_url(std::string_view url) {
+  // libpq accepts both scheme spellings.
+  return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_store(const std::string& url) {
+  const std::string_view text{url};
+  if (text.starts_with(kSqlitePrefix)) {
+    const std::string_view path = text.substr(kSqlitePrefix.size());
+    if (path.empty()) {
+      throw StoreError("TILLGATE_DB: sqlite: needs a file path, as in sqlite:./data/tillgate.db");
+    }
+    // An in-memory database would lose every payment at exit: durability is the point.
+    if (path == ":memory:" || path.starts_with("file:")) {
+      throw StoreError(
+          "TILLGATE_DB: in-memory and URI-style SQLite databases are not supported; "
+          "use sqlite:PATH with a file path");
+    }
+    return std::make_unique<sqlite::SqliteStore>(std::filesystem::path{path});
+  }
+  if (is_postgresql_url(text)) {
+    throw StoreError(
+        "TILLGATE_DB: the PostgreSQL backend is not available in this build yet; "
+        "use sqlite:PATH");
+  }
+  // The URL itself is not echoed: a postgresql URL with a typo could carry a password.
+  throw StoreError(
+      "TILLGATE_DB: unsupported database URL; expected sqlite:PATH or postgresql://...");
+}
+
+}  // namespace tillgate::store

@@ -1,0 +1,77 @@
+#pragma once
+// The SQLite backend of Store: one database file, one connection.
+//
+// Threading: an instance is used by one thread at a time (the gateway's store thread,
+// see store.hpp). The connection is opened without SQLite's internal mutexes and the
+// prepared statements are shared state, so concurrent calls are undefined behaviour.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string_view>
+
+#include "store/sqlite/statement.hpp"
+#include "store/store.hpp"
+
+namespace tillgate::store::sqlite {
+
+struct SqliteOptions {
+  // How long a write waits for another process's write lock before failing with
+  // SQLITE_BUSY (thrown as StoreError).
+  std::chrono::milliseconds busy_timeout{5000};
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating) the file, creating missing parent directories; sets WAL,
+  // synchronous=FULL and foreign keys, and applies pending migrations.
+  explicit SqliteStore(const std::filesystem::path& path, SqliteOptions options = {});
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  void ping() override;
+
+  void insert_merchant(const MerchantRecord& merchant) override;
+  std::optional<MerchantRecord> find_merchant(const std::string& merchant_id) override;
+  std::vector<MerchantRecord> list_merchants() override;
+  void insert_api_key(const ApiKeyRecord& key) override;
+  std::optional<ApiKeyRecord> find_api_key(const std::string& api_key) override;
+  bool revoke_api_key(const std::string& merchant_id, const std::string& api_key,
+                      Timestamp at) override;
+
+  bool insert_device(const DeviceRecord& device) override;
+  std::optional<DeviceRecord> find_device(const std::string& device_id) override;
+  std::vector<DeviceRecord> list_devices(const std::string& merchant_id) override;
+  bool revoke_device(const std::string& merchant_id, const std::string& device_id,
+                     Timestamp at) override;
+
+  InsertOutcome insert_transaction(const TransactionRecord& transaction) override;
+  std::optional<TransactionRecord> find_transaction(const std::string& merchant_id,
+                                                    const std::string& transaction_id) override;
+  std::optional<TransactionRecord> find_unfinished_for_device(
+      const std::string& device_id) override;
+  std::vector<TransactionRecord> list_unfinished() override;
+  std::optional<ChangeResult> change_status(const StatusChange& change) override;
+  std::vector<TransactionEventRecord> list_events(const std::string& merchant_id,
+                                                  const std::string& transaction_id) override;
+
+  // Diagnostics (not part of Store): the integer value of a connection-level pragma as
+  // this connection sees it, e.g. "synchronous" or "foreign_keys". Only [a-z_] names.
+  [[nodiscard]] std::int64_t pragma_int(std::string_view name);
+
+ private:
+  struct Statements;
+
+  [[nodiscard]] WriteTransaction begin_write(std::string_view operation);
+  [[nodiscard]] std::optional<TransactionRecord> select_transaction(
+      std::string_view operation, const std::string& merchant_id,
+      const std::string& transaction_id);
+  void append_event(std::string_view operation, const TransactionEventRecord& event);
+
+  // Member order matters: statements are finalized before the connection closes.
+  Connection connection_;
+  std::unique_ptr<Statements> statements_;
+};
+
+}  // namespace tillgate::store::sqlite

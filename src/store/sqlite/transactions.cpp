@@ -1,0 +1,183 @@
+// The transaction methods of SqliteStore: the payment records and their history.
+#include <fmt/format.h>
+
+#include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/store_statements.hpp"
+
+namespace tillgate::store::sqlite {
+namespace {
+
+[[nodiscard]] TransactionStatus read_status(const Statement::Use& use, int column) {
+  const auto status = domain::parse_transaction_status(use.text(column));
+  if (!status) {
+    use.fail(fmt::format("column {} holds an unknown transaction status", column));
+  }
+  return *status;
+}
+
+[[nodiscard]] TransactionRecord read_transaction(const Statement::Use& use) {
+  return TransactionRecord{.merchant_id = use.text(0),
+                           .transaction_id = use.text(1),
+                           .device_id = use.text(2),
+                           .status = read_status(use, 3),
+                           .amount_minor = use.int64(4),
+                           .currency = use.text(5),
+                           .payment_method = use.text(6),
+                           .webhook_mode = use.boolean(7),
+                           .request_json = use.text(8),
+                           .request_fingerprint = use.text(9),
+                           .response_json = use.optional_text(10),
+                           .created_at = use.timestamp(11),
+                           .updated_at = use.timestamp(12),
+                           .deadline = use.timestamp(13),
+                           .completed_at = use.optional_timestamp(14),
+                           .voided_at = use.optional_timestamp(15),
+                           .void_reason = use.optional_text(16),
+                           .version = use.int64(17)};
+}
+
+[[nodiscard]] TransactionEventRecord read_event(const Statement::Use& use) {
+  TransactionEventRecord event{.sequence = use.int64(0),
+                               .merchant_id = use.text(1),
+                               .transaction_id = use.text(2),
+                               .from_status = std::nullopt,
+                               .to_status = read_status(use, 4),
+                               .cause = use.text(5),
+                               .at = use.timestamp(6)};
+  if (!use.is_null(3)) {
+    event.from_status = read_status(use, 3);
+  }
+  return event;
+}
+
+}  // namespace
+
+InsertOutcome SqliteStore::insert_transaction(const TransactionRecord& record) {
+  constexpr std::string_view kOperation = "insert_transaction";
+  // Both checks and the insert under one write lock: nothing can take the id or the
+  // terminal between the check and the insert. The partial unique index would refuse a
+  // second unfinished payment anyway; checking first turns that into an outcome.
+  auto transaction = begin_write(kOperation);
+  {
+    auto use = statements_->transaction_exists.use(kOperation);
+    if (use.bind(record.merchant_id, record.transaction_id).step()) {
+      return InsertOutcome::already_exists;
+    }
+  }
+  {
+    auto use = statements_->find_unfinished_for_device.use(kOperation);
+    if (use.bind(record.device_id).step()) {
+      return InsertOutcome::device_busy;
+    }
+  }
+  statements_->insert_transaction.use(kOperation)
+      .bind(record.merchant_id, record.transaction_id, record.device_id,
+            domain::to_string(record.status), record.amount_minor, record.currency,
+            record.payment_method, record.webhook_mode, record.request_json,
+            record.request_fingerprint, record.response_json, record.created_at, record.updated_at,
+            record.deadline, record.completed_at, record.voided_at, record.void_reason,
+            record.version)
+      .run();
+  append_event(kOperation, TransactionEventRecord{.merchant_id = record.merchant_id,
+                                                  .transaction_id = record.transaction_id,
+                                                  .from_status = std::nullopt,
+                                                  .to_status = record.status,
+                                                  .cause = "created",
+                                                  .at = record.created_at});
+  transaction.commit();
+  return InsertOutcome::inserted;
+}
+
+std::optional<TransactionRecord> SqliteStore::find_transaction(const std::string& merchant_id,
+                                                               const std::string& transaction_id) {
+  return select_transaction("find_transaction", merchant_id, transaction_id);
+}
+
+std::optional<TransactionRecord> SqliteStore::find_unfinished_for_device(
+    const std::string& device_id) {
+  auto use = statements_->find_unfinished_for_device.use("find_unfinished_for_device");
+  if (!use.bind(device_id).step()) {
+    return std::nullopt;
+  }
+  return read_transaction(use);  // at most one row: the partial unique index
+}
+
+std::vector<TransactionRecord> SqliteStore::list_unfinished() {
+  auto use = statements_->list_unfinished.use("list_unfinished");
+  std::vector<TransactionRecord> records;
+  while (use.step()) {
+    records.push_back(read_transaction(use));
+  }
+  return records;
+}
+
+std::optional<ChangeResult> SqliteStore::change_status(const StatusChange& change) {
+  constexpr std::string_view kOperation = "change_status";
+  // The read, the compare and the write under one write lock: the compare-and-set holds
+  // against other processes too, not only against this one's callers.
+  auto transaction = begin_write(kOperation);
+  auto current = select_transaction(kOperation, change.merchant_id, change.transaction_id);
+  if (!current) {
+    return std::nullopt;
+  }
+  if (current->status != change.expected) {
+    // Lost the race: nothing was written; the guard rolls the empty transaction back.
+    return ChangeResult{.applied = false, .transaction = std::move(*current)};
+  }
+  {
+    auto use = statements_->update_status.use(kOperation);
+    use.bind(change.merchant_id, change.transaction_id, domain::to_string(change.expected),
+             domain::to_string(change.next), change.at, change.response_json, change.completed_at,
+             change.voided_at, change.void_reason)
+        .run();
+    if (use.changes() != 1) {
+      use.fail("the row read under the write lock was not updated");
+    }
+  }
+  append_event(kOperation, TransactionEventRecord{.merchant_id = change.merchant_id,
+                                                  .transaction_id = change.transaction_id,
+                                                  .from_status = change.expected,
+                                                  .to_status = change.next,
+                                                  .cause = change.cause,
+                                                  .at = change.at});
+  // Read back rather than patch `current` in memory: the answer is what was stored.
+  auto updated = select_transaction(kOperation, change.merchant_id, change.transaction_id);
+  if (!updated) {
+    throw StoreError("sqlite store: change_status: the updated row vanished");
+  }
+  transaction.commit();
+  return ChangeResult{.applied = true, .transaction = std::move(*updated)};
+}
+
+std::vector<TransactionEventRecord> SqliteStore::list_events(const std::string& merchant_id,
+                                                             const std::string& transaction_id) {
+  auto use = statements_->list_events.use("list_events");
+  use.bind(merchant_id, transaction_id);
+  std::vector<TransactionEventRecord> events;
+  while (use.step()) {
+    events.push_back(read_event(use));
+  }
+  return events;
+}
+
+std::optional<TransactionRecord> SqliteStore::select_transaction(
+    std::string_view operation, const std::string& merchant_id, const std::string& transaction_id) {
+  auto use = statements_->find_transaction.use(operation);
+  if (!use.bind(merchant_id, transaction_id).step()) {
+    return std::nullopt;
+  }
+  return read_transaction(use);
+}
+
+void SqliteStore::append_event(std::string_view operation, const TransactionEventRecord& event) {
+  std::optional<std::string_view> from_status;
+  if (event.from_status) {
+    from_status = domain::to_string(*event.from_status);
+  }
+  statements_->insert_event.use(operation)
+      .bind(event.merchant_id, event.transaction_id, from_status,
+            domain::to_string(event.to_status), event.cause, event.at)
+      .run();
+}
+
+}  // namespace tillgate::store::sqlite
