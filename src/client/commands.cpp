@@ -1,0 +1,334 @@
+#include "client/commands.hpp"
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "client/http_client.hpp"
+#include "client/request_signer.hpp"
+#include "json/json.hpp"
+
+namespace tillgate::client {
+
+namespace {
+
+constexpr int exit_failure = 1;
+
+// The standard-mode wait is the server's payment timeout (90 s by default); the client
+// waits a little longer so that it sees the server's own 504 rather than giving up first.
+constexpr int default_pay_timeout_s = 130;
+constexpr int default_admin_timeout_s = 30;
+
+struct PayOptions {
+  std::string terminal;
+  std::string amount;
+  std::string currency;
+  std::string method;
+  std::string transaction_id;
+  bool webhook = false;
+  std::string url = "http://127.0.0.1:8080";
+  std::string api_key;
+  std::string api_secret;
+  int timeout_s = default_pay_timeout_s;
+  bool json = false;
+};
+
+struct AdminOptions {
+  std::string url = "http://127.0.0.1:8080";
+  std::string token;
+  int timeout_s = default_admin_timeout_s;
+  bool json = false;
+  // Subcommand arguments.
+  std::string name;
+  std::string merchant_id;
+  std::string api_key;
+  std::string device_id;
+  std::string label;
+};
+
+[[noreturn]] void fail(const std::string& message) {
+  std::cerr << "error: " << message << "\n";
+  throw CLI::RuntimeError(exit_failure);
+}
+
+// Percent-encodes everything outside RFC 3986 "unreserved" for use as one path segment.
+std::string encode_segment(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == ':') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(hex[u >> 4]);
+      out.push_back(hex[u & 0x0F]);
+    }
+  }
+  return out;
+}
+
+HttpClient make_client(const std::string& url, int timeout_s) {
+  const auto endpoint = parse_http_url(url);
+  if (!endpoint) {
+    fail("--url must look like http://HOST:PORT, got '" + url + "'");
+  }
+  return HttpClient(endpoint->host, endpoint->port, std::chrono::seconds(timeout_s));
+}
+
+std::string scalar_text(const json::Value& value) {
+  if (value.is_string()) {
+    return value.as_string();
+  }
+  return json::serialize(value);
+}
+
+// Prints the error body of merchant-api.md section 2 (or whatever came instead).
+void print_error(const HttpResponse& res) {
+  const auto parsed = json::parse(res.body);
+  if (parsed && parsed->is_object()) {
+    const auto code = parsed->find_string("code");
+    const auto message = parsed->find_string("message");
+    std::cerr << "error: HTTP " << res.status << " " << (code ? *code : "(no code)") << ": "
+              << (message ? *message : "(no message)");
+    if (const auto txn = parsed->find_string("transactionId")) {
+      std::cerr << " (transactionId " << *txn << ")";
+    }
+    std::cerr << "\n";
+    if (const auto* details = parsed->find("details"); details && details->is_array()) {
+      for (const auto& detail : details->as_array()) {
+        const auto field = detail.find_string("field");
+        const auto problem = detail.find_string("problem");
+        std::cerr << "  " << (field ? *field : "?") << ": " << (problem ? *problem : "?") << "\n";
+      }
+    }
+    return;
+  }
+  std::cerr << "error: HTTP " << res.status << ": " << res.body << "\n";
+}
+
+// Key: value lines for a flat object; nested values are printed as compact JSON.
+void print_object(const json::Value& value, std::string_view indent = "") {
+  if (!value.is_object()) {
+    std::cout << indent << scalar_text(value) << "\n";
+    return;
+  }
+  for (const auto& member : value.as_object()) {
+    std::cout << indent << member.key << ": " << scalar_text(member.value) << "\n";
+  }
+}
+
+void print_payment_summary(const json::Value& body) {
+  const json::Value* payment = body.find("paymentResponse");
+  const json::Value& source = (payment != nullptr && payment->is_object()) ? *payment : body;
+  const auto line = [&source](std::string_view label, std::string_view key) {
+    const json::Value* v = source.find(key);
+    if (v != nullptr && !v->is_null()) {
+      std::cout << label << scalar_text(*v) << "\n";
+    }
+  };
+  std::cout << "status:            " << body.find_string("status").value_or("?") << "\n";
+  std::cout << "transactionId:     " << body.find_string("transactionId").value_or("?") << "\n";
+  line("authorizationCode: ", "authorizationCode");
+  if (const auto amount = source.find_string("amount")) {
+    std::cout << "amount:            " << *amount << " "
+              << source.find_string("currency").value_or("") << "\n";
+  }
+  line("paymentMethod:     ", "paymentMethod");
+  line("errorCode:         ", "errorCode");
+  line("errorMessage:      ", "errorMessage");
+}
+
+void run_pay(const PayOptions& options) {
+  if (options.api_key.empty() || options.api_secret.empty()) {
+    fail("--api-key and --api-secret (or TILLGATE_API_KEY / TILLGATE_API_SECRET) are required");
+  }
+  auto client = make_client(options.url, options.timeout_s);
+  json::Object fields{{"amount", json::Value(options.amount)},
+                      {"currency", json::Value(options.currency)},
+                      {"paymentMethod", json::Value(options.method)}};
+  if (!options.transaction_id.empty()) {
+    fields.push_back({"transactionId", json::Value(options.transaction_id)});
+  }
+  if (options.webhook) {
+    fields.push_back({"webhookMode", json::Value(true)});
+  }
+  const std::string body = json::serialize(json::Value(std::move(fields)));
+  const std::string target = "/v1/terminals/" + encode_segment(options.terminal) + "/payments";
+  HttpResponse res;
+  try {
+    res = send_signed(client, {options.api_key, options.api_secret}, "POST", target, body);
+  } catch (const HttpError& e) {
+    fail(e.what());
+  }
+  if (res.status < 200 || res.status > 299) {
+    if (options.json) {
+      std::cout << res.body << "\n";
+    }
+    print_error(res);
+    throw CLI::RuntimeError(exit_failure);
+  }
+  if (options.json) {
+    std::cout << res.body << "\n";
+    return;
+  }
+  const auto parsed = json::parse(res.body);
+  if (!parsed || !parsed->is_object()) {
+    fail("the gateway answered " + std::to_string(res.status) + " with a body that is not JSON");
+  }
+  print_payment_summary(*parsed);
+}
+
+// Runs one admin call and prints its answer; non-2xx exits 1.
+void admin_call(const AdminOptions& options, std::string_view method, const std::string& target,
+                const std::string& body = {}) {
+  if (options.token.empty()) {
+    fail("--token (or TILLGATE_ADMIN_TOKEN) is required");
+  }
+  auto client = make_client(options.url, options.timeout_s);
+  HttpResponse res;
+  try {
+    res = client.request(method, target, body, {{"Authorization", "Bearer " + options.token}});
+  } catch (const HttpError& e) {
+    fail(e.what());
+  }
+  if (res.status < 200 || res.status > 299) {
+    if (options.json) {
+      std::cout << res.body << "\n";
+    }
+    print_error(res);
+    throw CLI::RuntimeError(exit_failure);
+  }
+  if (options.json || res.body.empty()) {
+    if (!res.body.empty()) {
+      std::cout << res.body << "\n";
+    } else if (!options.json) {
+      std::cout << "ok (HTTP " << res.status << ")\n";
+    }
+    return;
+  }
+  const auto parsed = json::parse(res.body);
+  if (!parsed) {
+    std::cout << res.body << "\n";
+    return;
+  }
+  // A listing prints one block per element; anything else prints as key: value lines.
+  if (parsed->is_object()) {
+    for (const auto& member : parsed->as_object()) {
+      if (member.value.is_array()) {
+        for (const auto& element : member.value.as_array()) {
+          print_object(element);
+          std::cout << "\n";
+        }
+        return;
+      }
+    }
+  }
+  print_object(*parsed);
+}
+
+void add_pay(CLI::App& app) {
+  auto options = std::make_shared<PayOptions>();
+  auto* pay = app.add_subcommand("pay", "Push a signed payment to a terminal and wait for it");
+  pay->add_option("--terminal", options->terminal, "deviceId or connectionId")->required();
+  pay->add_option("--amount", options->amount, "amount in major units, e.g. 12.34")->required();
+  pay->add_option("--currency", options->currency, "ISO 4217 code, e.g. USD")->required();
+  pay->add_option("--method", options->method, "CARD|CASH|MOBILE|OTHER")
+      ->capture_default_str()
+      ->default_val("CARD");
+  pay->add_option("--transaction-id", options->transaction_id,
+                  "your id for the payment (makes retries safe)");
+  pay->add_flag("--webhook", options->webhook, "webhook mode: answer 202 at once");
+  pay->add_option("--url", options->url, "gateway base URL")
+      ->envname("TILLGATE_URL")
+      ->capture_default_str();
+  pay->add_option("--api-key", options->api_key, "merchant API key")->envname("TILLGATE_API_KEY");
+  pay->add_option("--api-secret", options->api_secret, "merchant API secret")
+      ->envname("TILLGATE_API_SECRET");
+  pay->add_option("--timeout", options->timeout_s, "seconds to wait for the answer")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  pay->add_flag("--json", options->json, "print the gateway's JSON answer as is");
+  pay->callback([options] { run_pay(*options); });
+}
+
+void add_admin(CLI::App& app) {
+  auto o = std::make_shared<AdminOptions>();
+  auto* admin = app.add_subcommand("admin", "Merchants, API keys and devices (admin API)");
+  admin->require_subcommand(1);
+  admin->add_option("--url", o->url, "gateway base URL")
+      ->envname("TILLGATE_URL")
+      ->capture_default_str();
+  admin->add_option("--token", o->token, "admin bearer token")->envname("TILLGATE_ADMIN_TOKEN");
+  admin->add_option("--timeout", o->timeout_s, "seconds to wait for each answer")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  admin->add_flag("--json", o->json, "print the gateway's JSON answer as is");
+
+  auto* merchants = admin->add_subcommand("merchants", "Merchants")->require_subcommand(1);
+  merchants->fallthrough();
+  auto* m_create = merchants->add_subcommand("create", "Create a merchant and its first key");
+  m_create->fallthrough();
+  m_create->add_option("--name", o->name, "merchant name")->required();
+  m_create->callback([o] {
+    admin_call(*o, "POST", "/admin/v1/merchants",
+               json::serialize(json::object({{"name", json::Value(o->name)}})));
+  });
+  auto* m_list = merchants->add_subcommand("list", "List merchants");
+  m_list->fallthrough();
+  m_list->callback([o] { admin_call(*o, "GET", "/admin/v1/merchants"); });
+  auto* m_get = merchants->add_subcommand("get", "Show one merchant");
+  m_get->fallthrough();
+  m_get->add_option("merchant_id", o->merchant_id, "merchantId")->required();
+  m_get->callback(
+      [o] { admin_call(*o, "GET", "/admin/v1/merchants/" + encode_segment(o->merchant_id)); });
+
+  auto* keys = admin->add_subcommand("keys", "Merchant API keys")->require_subcommand(1);
+  keys->fallthrough();
+  auto* k_create = keys->add_subcommand("create", "Issue a new API key for a merchant");
+  k_create->fallthrough();
+  k_create->add_option("merchant_id", o->merchant_id, "merchantId")->required();
+  k_create->callback([o] {
+    admin_call(*o, "POST", "/admin/v1/merchants/" + encode_segment(o->merchant_id) + "/keys");
+  });
+  auto* k_revoke = keys->add_subcommand("revoke", "Revoke an API key");
+  k_revoke->fallthrough();
+  k_revoke->add_option("merchant_id", o->merchant_id, "merchantId")->required();
+  k_revoke->add_option("api_key", o->api_key, "the API key to revoke")->required();
+  k_revoke->callback([o] {
+    admin_call(*o, "DELETE",
+               "/admin/v1/merchants/" + encode_segment(o->merchant_id) + "/keys/" +
+                   encode_segment(o->api_key));
+  });
+
+  auto* devices = admin->add_subcommand("devices", "Terminals")->require_subcommand(1);
+  devices->fallthrough();
+  auto* d_create = devices->add_subcommand("create", "Provision a terminal for a merchant");
+  d_create->fallthrough();
+  d_create->add_option("merchant_id", o->merchant_id, "merchantId")->required();
+  d_create->add_option("--device-id", o->device_id, "choose the deviceId (default: generated)");
+  d_create->add_option("--label", o->label, "a label for people");
+  d_create->callback([o] {
+    json::Object fields;
+    if (!o->device_id.empty()) {
+      fields.push_back({"deviceId", json::Value(o->device_id)});
+    }
+    if (!o->label.empty()) {
+      fields.push_back({"label", json::Value(o->label)});
+    }
+    admin_call(*o, "POST", "/admin/v1/merchants/" + encode_segment(o->merchant_id) + "/devices",
+               json::serialize(json::Value(std::move(fields))));
+  });
+}
+
+}  // namespace
+
+void register_commands(CLI::App& app) {
+  add_pay(app);
+  add_admin(app);
+}
+
+}  // namespace tillgate::client

@@ -1,0 +1,343 @@
+#include "client/http_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cctype>
+#include <charconv>
+
+namespace tillgate::client {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+// Bounds on what we accept from a server: generous for tests, never unbounded.
+constexpr std::size_t max_response_body_bytes = 16 * 1024 * 1024;
+constexpr std::uint32_t max_response_header_bytes = 64 * 1024;
+
+bool is_connection_lost(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == http::error::partial_message;
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> HttpResponse::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<HttpEndpoint> parse_http_url(std::string_view url) {
+  constexpr std::string_view scheme = "http://";
+  if (url.substr(0, scheme.size()) != scheme) {
+    return std::nullopt;
+  }
+  url.remove_prefix(scheme.size());
+  url = url.substr(0, url.find('/'));
+  HttpEndpoint endpoint;
+  const auto colon = url.rfind(':');
+  if (colon == std::string_view::npos) {
+    endpoint.host = std::string(url);
+  } else {
+    endpoint.host = std::string(url.substr(0, colon));
+    const auto digits = url.substr(colon + 1);
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || value == 0 || value > 65535) {
+      return std::nullopt;
+    }
+    endpoint.port = static_cast<std::uint16_t>(value);
+  }
+  if (endpoint.host.size() > 2 && endpoint.host.front() == '[' && endpoint.host.back() == ']') {
+    endpoint.host = endpoint.host.substr(1, endpoint.host.size() - 2);
+  }
+  if (endpoint.host.empty()) {
+    return std::nullopt;
+  }
+  return endpoint;
+}
+
+struct HttpClient::Impl {
+  std::string host;
+  std::uint16_t port;
+  std::chrono::milliseconds timeout;
+  asio::io_context ioc;
+  std::optional<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+  bool reused = false;  // a full exchange already happened on this connection
+
+  Impl(std::string h, std::uint16_t p, std::chrono::milliseconds t)
+      : host(std::move(h)), port(p), timeout(t) {}
+
+  // Runs the io_context until the operation started by `start` completes. The stream's
+  // own deadline (expires_after) guarantees that it does.
+  template <typename Start>
+  error_code run(Start&& start) {
+    std::optional<error_code> result;
+    start([&result](error_code ec, auto&&...) { result = ec; });
+    while (!result) {
+      if (ioc.stopped()) {
+        ioc.restart();
+      }
+      if (ioc.run_one() == 0 && !result) {
+        return asio::error::operation_aborted;
+      }
+    }
+    return *result;
+  }
+
+  std::vector<tcp::endpoint> resolve() {
+    error_code ec;
+    const auto address = asio::ip::make_address(host, ec);
+    if (!ec) {
+      return {tcp::endpoint(address, port)};
+    }
+    tcp::resolver resolver(ioc);
+    asio::steady_timer deadline(ioc, timeout);
+    deadline.async_wait([&resolver](error_code wait_ec) {
+      if (!wait_ec) {
+        resolver.cancel();
+      }
+    });
+    std::vector<tcp::endpoint> endpoints;
+    ec = run([&](auto handler) {
+      resolver.async_resolve(
+          host, std::to_string(port),
+          [&endpoints, handler](error_code resolve_ec, tcp::resolver::results_type results) {
+            for (const auto& entry : results) {
+              endpoints.push_back(entry.endpoint());
+            }
+            handler(resolve_ec);
+          });
+    });
+    deadline.cancel();
+    if (ec) {
+      throw HttpError("cannot resolve " + host + ": " + ec.message());
+    }
+    return endpoints;
+  }
+
+  void connect() {
+    close();
+    const auto endpoints = resolve();
+    stream.emplace(ioc);
+    stream->expires_after(timeout);
+    const auto ec = run([&](auto handler) {
+      stream->async_connect(endpoints, [handler](error_code connect_ec, const tcp::endpoint&) {
+        handler(connect_ec);
+      });
+    });
+    if (ec) {
+      stream.reset();
+      throw HttpError("cannot connect to " + host + ":" + std::to_string(port) + ": " +
+                      ec.message());
+    }
+    buffer.clear();
+    reused = false;
+  }
+
+  void close() {
+    if (stream) {
+      error_code ignored;
+      stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream->socket().close(ignored);
+      stream.reset();
+    }
+    buffer.clear();
+    reused = false;
+  }
+
+  void ensure_connected() {
+    if (!stream || !stream->socket().is_open()) {
+      connect();
+    }
+  }
+
+  error_code write_bytes(std::string_view raw) {
+    stream->expires_after(timeout);
+    return run([&](auto handler) {
+      asio::async_write(stream->socket(), asio::buffer(raw.data(), raw.size()),
+                        [handler](error_code ec, std::size_t) { handler(ec); });
+    });
+  }
+
+  // Reads one response; `got_some` tells a stale keep-alive connection (nothing read)
+  // from a server that failed mid-response.
+  error_code read_response(http::response<http::string_body>& out, bool& got_some) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(max_response_body_bytes);
+    parser.header_limit(max_response_header_bytes);
+    stream->expires_after(timeout);
+    const auto ec = run([&](auto handler) {
+      http::async_read(*stream, buffer, parser,
+                       [handler](error_code read_ec, std::size_t) { handler(read_ec); });
+    });
+    got_some = parser.got_some();
+    if (!ec) {
+      out = parser.release();
+    }
+    return ec;
+  }
+
+  HttpResponse finish(http::response<http::string_body>& res) {
+    HttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    for (const auto& field : res) {
+      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    out.body = std::move(res.body());
+    if (res.keep_alive()) {
+      reused = true;
+    } else {
+      close();
+    }
+    return out;
+  }
+
+  [[noreturn]] void fail(std::string_view what, const error_code& ec) {
+    close();
+    throw HttpError(std::string(what) + " " + host + ":" + std::to_string(port) + ": " +
+                    ec.message());
+  }
+
+  HttpResponse exchange(http::request<http::string_body>& req) {
+    for (int attempt = 0;; ++attempt) {
+      ensure_connected();
+      const bool was_reused = reused;
+      stream->expires_after(timeout);
+      const auto write_ec = run([&](auto handler) {
+        http::async_write(*stream, req, [handler](error_code ec, std::size_t) { handler(ec); });
+      });
+      if (write_ec && was_reused && attempt == 0 && is_connection_lost(write_ec)) {
+        close();
+        continue;  // the server closed the idle connection: retry once on a new one
+      }
+      http::response<http::string_body> res;
+      bool got_some = false;
+      const auto read_ec = read_response(res, got_some);
+      if (read_ec) {
+        if (!got_some && was_reused && attempt == 0 && is_connection_lost(read_ec)) {
+          close();
+          continue;
+        }
+        fail(write_ec ? "request failed (write: " + write_ec.message() + ") to" : "read from",
+             read_ec);
+      }
+      return finish(res);
+    }
+  }
+};
+
+HttpClient::HttpClient(std::string host, std::uint16_t port, std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<Impl>(std::move(host), port, timeout)) {}
+
+HttpClient::~HttpClient() = default;
+HttpClient::HttpClient(HttpClient&&) noexcept = default;
+HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
+
+HttpResponse HttpClient::request(std::string_view method, std::string_view target,
+                                 std::string_view body, const HeaderList& headers) {
+  http::request<http::string_body> req;
+  const auto verb = http::string_to_verb(method);
+  if (verb == http::verb::unknown) {
+    req.method_string(method);
+  } else {
+    req.method(verb);
+  }
+  req.target(target);
+  req.version(11);
+  req.set(http::field::host, impl_->host + ":" + std::to_string(impl_->port));
+  req.set(http::field::user_agent, "tillgate-client/" TILLGATE_VERSION);
+  bool has_content_type = false;
+  for (const auto& [name, value] : headers) {
+    req.set(name, value);
+    has_content_type = has_content_type || iequals(name, "content-type");
+  }
+  if (!body.empty() && !has_content_type) {
+    req.set(http::field::content_type, "application/json");
+  }
+  req.body() = std::string(body);
+  req.prepare_payload();
+  return impl_->exchange(req);
+}
+
+HttpResponse HttpClient::send_raw(std::string_view raw) {
+  impl_->ensure_connected();
+  const auto write_ec = impl_->write_bytes(raw);
+  http::response<http::string_body> res;
+  bool got_some = false;
+  const auto read_ec = impl_->read_response(res, got_some);
+  if (read_ec) {
+    impl_->fail(write_ec ? "raw write failed (" + write_ec.message() + "), then read from"
+                         : "raw read from",
+                read_ec);
+  }
+  return impl_->finish(res);
+}
+
+bool HttpClient::send_raw_expect_close(std::string_view raw) {
+  impl_->ensure_connected();
+  (void)impl_->write_bytes(raw);
+  auto& stream = *impl_->stream;
+  stream.expires_after(impl_->timeout);
+  std::array<char, 4096> scratch{};
+  for (;;) {
+    const auto ec = impl_->run([&](auto handler) {
+      stream.async_read_some(asio::buffer(scratch),
+                             [handler](error_code read_ec, std::size_t) { handler(read_ec); });
+    });
+    if (ec) {
+      const bool closed = ec != beast::error::timeout;
+      impl_->close();
+      return closed;
+    }
+  }
+}
+
+void HttpClient::close() {
+  impl_->close();
+}
+
+void HttpClient::set_timeout(std::chrono::milliseconds timeout) {
+  impl_->timeout = timeout;
+}
+
+const std::string& HttpClient::host() const {
+  return impl_->host;
+}
+
+std::uint16_t HttpClient::port() const {
+  return impl_->port;
+}
+
+}  // namespace tillgate::client
