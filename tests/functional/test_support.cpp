@@ -1,0 +1,290 @@
+#include "test_support.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <iostream>
+#include <regex>
+
+#include "domain/time.hpp"
+
+namespace tillgate::ft {
+
+json::Value parse_json(const std::string& text) {
+  auto parsed = json::parse(text);
+  if (!parsed) {
+    ADD_FAILURE() << "not JSON (" << parsed.error().message << "): " << text;
+    return json::Value();
+  }
+  return std::move(*parsed);
+}
+
+bool is_iso8601_ms(std::string_view text) {
+  static const std::regex pattern(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)");
+  return std::regex_match(text.begin(), text.end(), pattern) &&
+         domain::parse_iso8601(text).has_value();
+}
+
+::testing::AssertionResult IsIsoMs(const json::Value* value) {
+  if (value == nullptr) {
+    return ::testing::AssertionFailure() << "absent";
+  }
+  if (!value->is_string()) {
+    return ::testing::AssertionFailure() << "not a string: " << json::serialize(*value);
+  }
+  if (!is_iso8601_ms(value->as_string())) {
+    return ::testing::AssertionFailure()
+           << "'" << value->as_string() << "' is not YYYY-MM-DDTHH:MM:SS.mmmZ";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+json::Value expect_error(const client::HttpResponse& res, int status, std::string_view code) {
+  EXPECT_EQ(res.status, status) << res.body;
+  auto body = parse_json(res.body);
+  if (!body.is_object()) {
+    ADD_FAILURE() << "error body is not a JSON object: " << res.body;
+    return body;
+  }
+  EXPECT_EQ(body.find_string("code").value_or("(none)"), code) << res.body;
+  const auto message = body.find_string("message");
+  EXPECT_TRUE(message && !message->empty()) << "message missing: " << res.body;
+  const auto request_id = body.find_string("requestId");
+  EXPECT_TRUE(request_id && request_id->substr(0, 4) == "req_")
+      << "requestId missing or not req_...: " << res.body;
+  EXPECT_TRUE(IsIsoMs(body.find("timestamp"))) << res.body;
+  const auto content_type = res.header("content-type").value_or("");
+  EXPECT_NE(content_type.find("application/json"), std::string::npos)
+      << "Content-Type: " << content_type;
+  return body;
+}
+
+std::string payment_body(std::string_view amount, std::string_view currency,
+                         std::string_view transaction_id, std::string_view payment_method) {
+  json::Object fields{{"amount", json::Value(amount)},
+                      {"currency", json::Value(currency)},
+                      {"paymentMethod", json::Value(payment_method)}};
+  if (!transaction_id.empty()) {
+    fields.push_back({"transactionId", json::Value(transaction_id)});
+  }
+  return json::serialize(json::Value(std::move(fields)));
+}
+
+std::string payments_path(std::string_view terminal_id) {
+  return "/v1/terminals/" + std::string(terminal_id) + "/payments";
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (condition()) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::string string_at(const json::Value& value, std::string_view key) {
+  return std::string(value.find_string(key).value_or(""));
+}
+
+std::string json_at(const json::Value& value, std::string_view key) {
+  const auto* member = value.find(key);
+  return member == nullptr ? std::string("(absent)") : json::serialize(*member);
+}
+
+std::optional<std::int64_t> int_at(const json::Value& value, std::string_view key) {
+  const auto* member = value.find(key);
+  if (member == nullptr || !member->is_number()) {
+    return std::nullopt;
+  }
+  return member->as_number().as_int64();
+}
+
+struct SimulatedTerminal::Impl {
+  boost::asio::io_context ioc;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
+      boost::asio::make_work_guard(ioc)};
+  std::unique_ptr<sim::TerminalSimulator> simulator;
+  std::thread thread;
+};
+
+SimulatedTerminal::SimulatedTerminal(const GatewayProcess& gateway, const Device& device,
+                                     std::string behavior, std::string journal_path)
+    : impl_(std::make_unique<Impl>()) {
+  sim::TerminalSimulatorOptions options;
+  options.host = gateway.host();
+  options.port = gateway.port();
+  options.device_id = device.device_id;
+  options.device_secret = device.device_secret;
+  const auto parsed = sim::parse_behavior(behavior);
+  if (!parsed) {
+    throw std::invalid_argument("bad behavior " + behavior);
+  }
+  options.behavior = *parsed;
+  options.journal_path = std::move(journal_path);
+  options.reconnect_delay = std::chrono::milliseconds(100);
+  options.max_reconnect_delay = std::chrono::milliseconds(1000);
+  impl_->simulator = std::make_unique<sim::TerminalSimulator>(impl_->ioc.get_executor(), options);
+  impl_->simulator->start();
+  impl_->thread = std::thread([im = impl_.get()] { im->ioc.run(); });
+}
+
+SimulatedTerminal::~SimulatedTerminal() {
+  auto& im = *impl_;
+  im.simulator->stop();
+  (void)eventually([&im] { return im.simulator->status().stopped; }, std::chrono::seconds(15));
+  im.work.reset();
+  if (!im.simulator->status().stopped) {
+    im.ioc.stop();
+  }
+  im.thread.join();
+  im.simulator.reset();
+}
+
+sim::TerminalSimulatorStatus SimulatedTerminal::status() const {
+  return impl_->simulator->status();
+}
+
+bool SimulatedTerminal::wait_online(std::chrono::milliseconds timeout) {
+  return eventually([this] { return impl_->simulator->status().online; }, timeout);
+}
+
+void GatewayTest::SetUp() {
+  gateway_ = std::make_unique<GatewayProcess>(gateway_env());
+}
+
+void GatewayTest::TearDown() {
+  if (HasFailure() && gateway_) {
+    std::cerr << "---- gateway stderr (" << gateway_->stderr_path() << ") ----\n"
+              << log_tail(gateway_->stderr_text()) << "---- end of gateway stderr ----\n";
+  }
+  gateway_.reset();
+}
+
+client::HttpClient GatewayTest::http(std::chrono::milliseconds timeout) {
+  return client::HttpClient(gateway_->host(), gateway_->port(), timeout);
+}
+
+client::HttpResponse GatewayTest::admin(std::string_view method, std::string_view target,
+                                        std::string_view body) {
+  auto client = http();
+  return client.request(method, target, body,
+                        {{"Authorization", "Bearer " + gateway_->admin_token()}});
+}
+
+Merchant GatewayTest::create_merchant(std::string_view name) {
+  const auto res = admin("POST", "/admin/v1/merchants",
+                         json::serialize(json::object({{"name", json::Value(name)}})));
+  EXPECT_EQ(res.status, 201) << res.body;
+  const auto body = parse_json(res.body);
+  Merchant merchant{string_at(body, "merchantId"),
+                    string_at(body, "name"),
+                    {string_at(body, "apiKey"), string_at(body, "apiSecret")}};
+  EXPECT_FALSE(merchant.merchant_id.empty()) << res.body;
+  EXPECT_FALSE(merchant.credentials.api_key.empty()) << res.body;
+  EXPECT_FALSE(merchant.credentials.api_secret.empty()) << res.body;
+  return merchant;
+}
+
+Device GatewayTest::create_device(const Merchant& merchant, std::string_view device_id) {
+  json::Object fields{{"label", json::Value("test till")}};
+  if (!device_id.empty()) {
+    fields.push_back({"deviceId", json::Value(device_id)});
+  }
+  const auto res = admin("POST", "/admin/v1/merchants/" + merchant.merchant_id + "/devices",
+                         json::serialize(json::Value(std::move(fields))));
+  EXPECT_EQ(res.status, 201) << res.body;
+  const auto body = parse_json(res.body);
+  Device device{string_at(body, "deviceId"), string_at(body, "deviceSecret"),
+                string_at(body, "merchantId")};
+  EXPECT_FALSE(device.device_id.empty()) << res.body;
+  EXPECT_FALSE(device.device_secret.empty()) << res.body;
+  if (!device_id.empty()) {
+    EXPECT_EQ(device.device_id, device_id);
+  }
+  return device;
+}
+
+client::HttpResponse GatewayTest::signed_request(const Merchant& merchant, std::string_view method,
+                                                 std::string_view target, std::string_view body) {
+  auto client = http();
+  return client::send_signed(client, merchant.credentials, method, target, body);
+}
+
+std::future<client::HttpResponse> GatewayTest::pay_async(const Merchant& merchant,
+                                                         std::string_view terminal_id,
+                                                         std::string body,
+                                                         std::chrono::milliseconds timeout) {
+  return std::async(
+      std::launch::async,
+      [host = gateway_->host(), port = gateway_->port(), credentials = merchant.credentials,
+       target = payments_path(terminal_id), body = std::move(body), timeout] {
+        client::HttpClient client(host, port, timeout);
+        return client::send_signed(client, credentials, "POST", target, body);
+      });
+}
+
+client::HttpResponse GatewayTest::get_transaction(const Merchant& merchant, std::string_view id) {
+  return signed_request(merchant, "GET", "/v1/transactions/" + std::string(id));
+}
+
+HelloResult GatewayTest::connect_terminal(const Device& device) {
+  HelloResult out;
+  out.ws = std::make_unique<WsTestClient>(gateway_->host(), gateway_->port());
+  out.ws->connect();
+  EXPECT_TRUE(out.ws->send_json(hello_frame(device)));
+  out.hello_ok = read_frame(*out.ws, "hello.ok");
+  return out;
+}
+
+json::Value GatewayTest::read_frame(WsTestClient& ws, std::string_view type,
+                                    std::chrono::milliseconds timeout) {
+  const auto event = ws.read(timeout);
+  if (event.kind != WsEvent::Kind::message) {
+    ADD_FAILURE() << "expected a '" << type << "' frame, got "
+                  << (event.kind == WsEvent::Kind::timeout
+                          ? std::string("nothing (timeout)")
+                          : "close " + std::to_string(event.close_code) + " " + event.detail);
+    return json::Value();
+  }
+  auto frame = parse_json(event.text);
+  EXPECT_EQ(frame.find_string("type").value_or("(none)"), type) << event.text;
+  return frame;
+}
+
+json::Value hello_frame(const Device& device) {
+  return json::object({{"type", json::Value("hello")},
+                       {"deviceId", json::Value(device.device_id)},
+                       {"deviceSecret", json::Value(device.device_secret)},
+                       {"software", json::Value("functional-tests")}});
+}
+
+json::Value ack_frame(std::string_view transaction_id) {
+  return json::object(
+      {{"type", json::Value("payment.ack")}, {"transactionId", json::Value(transaction_id)}});
+}
+
+json::Value result_frame(std::string_view transaction_id, std::string_view status,
+                         std::string_view authorization_code, std::string_view error_code,
+                         std::string_view error_message) {
+  json::Object fields{{"type", json::Value("payment.result")},
+                      {"transactionId", json::Value(transaction_id)},
+                      {"status", json::Value(status)}};
+  if (!authorization_code.empty()) {
+    fields.push_back({"authorizationCode", json::Value(authorization_code)});
+  }
+  fields.push_back({"receiptData", json::Value("functional test receipt")});
+  if (!error_code.empty()) {
+    fields.push_back({"errorCode", json::Value(error_code)});
+    fields.push_back({"errorMessage", json::Value(error_message)});
+  }
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  fields.push_back({"completedAt", json::Value(domain::format_iso8601(now))});
+  return json::Value(std::move(fields));
+}
+
+}  // namespace tillgate::ft

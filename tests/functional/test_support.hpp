@@ -1,0 +1,125 @@
+#pragma once
+// Shared pieces of the functional tests: a fixture owning one gateway process, admin
+// provisioning, signed merchant calls, in-process simulated terminals, and the checks of
+// the error body that every test repeats.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "client/http_client.hpp"
+#include "client/request_signer.hpp"
+#include "gateway_process.hpp"
+#include "json/json.hpp"
+#include "sim/terminal_simulator.hpp"
+#include "ws_test_client.hpp"
+
+namespace tillgate::ft {
+
+struct Merchant {
+  std::string merchant_id;
+  std::string name;
+  client::MerchantCredentials credentials;
+};
+
+struct Device {
+  std::string device_id;
+  std::string device_secret;
+  std::string merchant_id;
+};
+
+// Parses or records a test failure (and returns null).
+json::Value parse_json(const std::string& text);
+
+// "2024-01-15T10:30:00.000Z"
+bool is_iso8601_ms(std::string_view text);
+::testing::AssertionResult IsIsoMs(const json::Value* value);
+
+// Asserts status, the error body {code,message,requestId,timestamp} and the code.
+// Returns the parsed body for further checks.
+json::Value expect_error(const client::HttpResponse& res, int status, std::string_view code);
+
+// A payment body: {"amount":"...","currency":"...","paymentMethod":"...","transactionId":...}
+std::string payment_body(std::string_view amount, std::string_view currency,
+                         std::string_view transaction_id = {},
+                         std::string_view payment_method = "CARD");
+
+std::string payments_path(std::string_view terminal_id);
+
+// Polls `condition` every 20 ms until it holds or the deadline passes.
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+std::string string_at(const json::Value& value, std::string_view key);
+// The member serialized as JSON, or "(absent)".
+std::string json_at(const json::Value& value, std::string_view key);
+// The integer member, or nullopt when absent or not an integer.
+std::optional<std::int64_t> int_at(const json::Value& value, std::string_view key);
+
+// A simulated terminal running on its own io_context thread.
+class SimulatedTerminal {
+ public:
+  SimulatedTerminal(const GatewayProcess& gateway, const Device& device, std::string behavior,
+                    std::string journal_path = {});
+  ~SimulatedTerminal();
+  SimulatedTerminal(const SimulatedTerminal&) = delete;
+  SimulatedTerminal& operator=(const SimulatedTerminal&) = delete;
+
+  bool wait_online(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  [[nodiscard]] sim::TerminalSimulatorStatus status() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A raw WebSocket terminal that has said hello.
+struct HelloResult {
+  std::unique_ptr<WsTestClient> ws;
+  json::Value hello_ok;
+};
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  // Extra environment for this suite's gateway.
+  virtual EnvMap gateway_env() { return {}; }
+
+  GatewayProcess& gateway() { return *gateway_; }
+  client::HttpClient http(std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+  client::HttpResponse admin(std::string_view method, std::string_view target,
+                             std::string_view body = {});
+  Merchant create_merchant(std::string_view name = "Test Shop");
+  Device create_device(const Merchant& merchant, std::string_view device_id = {});
+
+  client::HttpResponse signed_request(const Merchant& merchant, std::string_view method,
+                                      std::string_view target, std::string_view body = {});
+  // Starts a signed payment on its own connection in the background.
+  std::future<client::HttpResponse> pay_async(
+      const Merchant& merchant, std::string_view terminal_id, std::string body,
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  client::HttpResponse get_transaction(const Merchant& merchant, std::string_view id);
+
+  // Connects a raw terminal and completes hello (asserting hello.ok).
+  HelloResult connect_terminal(const Device& device);
+  // Reads one frame, asserting it is a JSON message of `type`.
+  json::Value read_frame(WsTestClient& ws, std::string_view type,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  std::unique_ptr<GatewayProcess> gateway_;
+};
+
+json::Value hello_frame(const Device& device);
+json::Value ack_frame(std::string_view transaction_id);
+json::Value result_frame(std::string_view transaction_id, std::string_view status,
+                         std::string_view authorization_code = {}, std::string_view error_code = {},
+                         std::string_view error_message = {});
+
+}  // namespace tillgate::ft
