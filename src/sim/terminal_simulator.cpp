@@ -15,6 +15,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 
 #include "crypto/crypto.hpp"
 #include "domain/time.hpp"
@@ -498,7 +499,8 @@ asio::awaitable<void> write_loop(State s, ConnectionPtr conn) {
     if (conn->queue.empty()) {
       conn->wake.expires_at(asio::steady_timer::time_point::max());
       error_code ignored;
-      co_await conn->wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      auto token = asio::redirect_error(asio::use_awaitable, ignored);
+      co_await conn->wake.async_wait(token);
       continue;
     }
     auto item = std::move(conn->queue.front());
@@ -508,15 +510,16 @@ asio::awaitable<void> write_loop(State s, ConnectionPtr conn) {
       break;
     }
     error_code ec;
+    auto token = asio::redirect_error(asio::use_awaitable, ec);
     arm_watchdog(conn->write_watchdog, conn, s->options.io_timeout, s, "write timed out");
     if (item.kind == Outbound::Kind::close) {
-      co_await conn->ws.async_close(websocket::close_code::normal,
-                                    asio::redirect_error(asio::use_awaitable, ec));
+      const websocket::close_reason reason(websocket::close_code::normal);
+      co_await conn->ws.async_close(reason, token);
       conn->write_watchdog.cancel();
       break;
     }
-    co_await conn->ws.async_write(asio::buffer(item.text),
-                                  asio::redirect_error(asio::use_awaitable, ec));
+    const auto payload = asio::buffer(item.text);
+    co_await conn->ws.async_write(payload, token);
     conn->write_watchdog.cancel();
     if (ec) {
       conn->abort();
@@ -545,9 +548,13 @@ asio::awaitable<tcp::endpoint> resolve(State s, ConnectionPtr conn) {
   }
   tcp::resolver resolver(s->strand);
   arm_watchdog(conn->hello_watchdog, conn, s->options.io_timeout, s, "resolve timed out");
-  const auto results = co_await resolver.async_resolve(
-      s->options.host, std::to_string(s->options.port), asio::use_awaitable);
+  const std::string service = std::to_string(s->options.port);
+  const auto results =
+      co_await resolver.async_resolve(s->options.host, service, asio::use_awaitable);
   conn->hello_watchdog.cancel();
+  if (results.empty()) {
+    throw std::runtime_error("no address for " + s->options.host);
+  }
   co_return results.begin()->endpoint();
 }
 
@@ -566,8 +573,10 @@ asio::awaitable<void> connect(State s, ConnectionPtr conn) {
     req.set(beast::http::field::user_agent, "tillgate-sim/" TILLGATE_VERSION);
   }));
   conn->ws.read_message_max(max_inbound_frame_bytes);
-  co_await conn->ws.async_handshake(s->options.host + ":" + std::to_string(s->options.port),
-                                    "/v1/terminal/ws", asio::use_awaitable);
+  // Named first: GCC 12 mis-copies class prvalues built inside a co_await expression.
+  const std::string host_header = s->options.host + ":" + std::to_string(s->options.port);
+  const std::string_view target = "/v1/terminal/ws";
+  co_await conn->ws.async_handshake(host_header, target, asio::use_awaitable);
   conn->ws.text(true);
 }
 
@@ -580,9 +589,11 @@ asio::awaitable<bool> say_hello(State s, ConnectionPtr conn) {
                                     {"deviceId", json::Value(s->options.device_id)},
                                     {"deviceSecret", json::Value(s->options.device_secret)},
                                     {"software", json::Value(s->options.software)}}));
-  co_await conn->ws.async_write(asio::buffer(hello), asio::use_awaitable);
+  const auto payload = asio::buffer(hello);
+  co_await conn->ws.async_write(payload, asio::use_awaitable);
   error_code ec;
-  co_await conn->ws.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+  auto token = asio::redirect_error(asio::use_awaitable, ec);
+  co_await conn->ws.async_read(buffer, token);
   if (ec) {
     conn->hello_watchdog.cancel();
     note_close(s, conn, ec);
@@ -596,7 +607,7 @@ asio::awaitable<bool> say_hello(State s, ConnectionPtr conn) {
       s->log("hello refused: " + std::string(frame->find_string("code").value_or("?")) + ": " +
              std::string(frame->find_string("message").value_or("")));
       // Wait (still under the watchdog) for the close frame and its code.
-      co_await conn->ws.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+      co_await conn->ws.async_read(buffer, token);
       conn->hello_watchdog.cancel();
       note_close(s, conn, ec ? ec : error_code(websocket::error::closed));
     } else {
@@ -632,7 +643,8 @@ asio::awaitable<void> run_session(State s, ConnectionPtr conn) {
   beast::flat_buffer buffer;
   for (;;) {
     error_code ec;
-    co_await conn->ws.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+    auto token = asio::redirect_error(asio::use_awaitable, ec);
+    co_await conn->ws.async_read(buffer, token);
     if (ec) {
       note_close(s, conn, ec);
       co_return;
@@ -693,7 +705,8 @@ asio::awaitable<void> run_simulator(State s) {
       backoff = std::min(backoff * 2, s->options.max_reconnect_delay);
     }
     error_code ignored;
-    co_await s->retry_timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    auto token = asio::redirect_error(asio::use_awaitable, ignored);
+    co_await s->retry_timer.async_wait(token);
   }
   mark_finished(s);
 }
