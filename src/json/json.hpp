@@ -30,17 +30,23 @@ struct Number {
 
 class Value {
  public:
-  Value() : v_(nullptr) {}
-  Value(std::nullptr_t) : v_(nullptr) {}
-  Value(bool b) : v_(b) {}
-  Value(int i) : v_(Number{std::to_string(i)}) {}
-  Value(std::int64_t i) : v_(Number{std::to_string(i)}) {}
-  Value(Number n) : v_(std::move(n)) {}
-  Value(std::string s) : v_(std::move(s)) {}
-  Value(std::string_view s) : v_(std::string(s)) {}
-  Value(const char* s) : v_(std::string(s)) {}
-  Value(Array a) : v_(std::move(a)) {}
-  Value(Object o) : v_(std::move(o)) {}
+  Value();
+  Value(std::nullptr_t);
+  Value(bool b);
+  Value(int i);
+  Value(std::int64_t i);
+  Value(Number n);
+  Value(std::string s);
+  Value(std::string_view s);
+  Value(const char* s);
+  Value(Array a);
+  Value(Object o);
+  // Out of line (below Member): Member must be complete where these are defined.
+  Value(const Value& other);
+  Value(Value&& other) noexcept;
+  Value& operator=(const Value& other);
+  Value& operator=(Value&& other) noexcept;
+  ~Value();
 
   [[nodiscard]] bool is_null() const { return std::holds_alternative<std::nullptr_t>(v_); }
   [[nodiscard]] bool is_bool() const { return std::holds_alternative<bool>(v_); }
@@ -77,6 +83,23 @@ struct Member {
   Value value;
   friend bool operator==(const Member&, const Member&) = default;
 };
+
+inline Value::Value() : v_(nullptr) {}
+inline Value::Value(std::nullptr_t) : v_(nullptr) {}
+inline Value::Value(bool b) : v_(b) {}
+inline Value::Value(int i) : v_(Number{std::to_string(i)}) {}
+inline Value::Value(std::int64_t i) : v_(Number{std::to_string(i)}) {}
+inline Value::Value(Number n) : v_(std::move(n)) {}
+inline Value::Value(std::string s) : v_(std::move(s)) {}
+inline Value::Value(std::string_view s) : v_(std::string(s)) {}
+inline Value::Value(const char* s) : v_(std::string(s)) {}
+inline Value::Value(Array a) : v_(std::move(a)) {}
+inline Value::Value(Object o) : v_(std::move(o)) {}
+inline Value::Value(const Value& other) = default;
+inline Value::Value(Value&& other) noexcept = default;
+inline Value& Value::operator=(const Value& other) = default;
+inline Value& Value::operator=(Value&& other) noexcept = default;
+inline Value::~Value() = default;
 
 struct ParseLimits {
   std::size_t max_depth = 32;  // nesting of arrays and objects

@@ -1,0 +1,58 @@
+#pragma once
+// The one table from API error to HTTP status and wire code (merchant-api.md section 2).
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/time.hpp"
+#include "net/http_message.hpp"
+
+namespace tillgate::api {
+
+enum class ErrorCode {
+  validation_error,
+  no_webhook_endpoints,
+  unauthorized,
+  invalid_signature,
+  timestamp_expired,
+  replayed_request,
+  terminal_not_found,
+  transaction_not_found,
+  merchant_not_found,
+  route_not_found,
+  method_not_allowed,
+  payment_in_progress,
+  duplicate_transaction,
+  transaction_final,
+  device_id_taken,
+  payload_too_large,
+  rate_limited,
+  internal_error,
+  service_unavailable,
+  terminal_offline,
+  timeout,
+};
+
+[[nodiscard]] int http_status(ErrorCode code);
+[[nodiscard]] std::string_view wire_name(ErrorCode code);
+
+struct FieldProblem {
+  std::string field;    // "products[0].price"
+  std::string problem;  // "must be a decimal string or number"
+};
+
+struct ApiError {
+  ErrorCode code = ErrorCode::internal_error;
+  std::string message;
+  std::vector<FieldProblem> details;          // VALIDATION_ERROR only
+  std::optional<std::string> transaction_id;  // when the error concerns one
+  std::optional<int> retry_after_s;           // RATE_LIMITED
+};
+
+// {"code","message","requestId","timestamp"[,"transactionId"][,"details"]} with its status.
+[[nodiscard]] net::HttpResponse error_response(const ApiError& error, domain::Timestamp now);
+[[nodiscard]] net::HttpResponse error_response(int status, std::string_view code,
+                                               std::string_view message, domain::Timestamp now);
+
+}  // namespace tillgate::api

@@ -1,0 +1,71 @@
+#pragma once
+// Merchant request authentication, HMAC-SHA256 (merchant-api.md section 1). Pure logic:
+// the caller looks the API key up in the store and supplies the clock.
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "domain/time.hpp"
+#include "net/http_message.hpp"
+
+namespace tillgate::api {
+
+enum class AuthFailure {
+  unauthorized,       // missing header, unknown or revoked key
+  invalid_signature,  // the signature does not match
+  timestamp_expired,  // outside the skew window, or unparseable
+  replayed_request,   // this exact signature was already accepted within the window
+  replay_cache_full,  // cannot remember more signatures: refuse rather than allow replays
+};
+
+struct SignedHeaders {
+  std::string api_key;
+  std::string timestamp;  // verbatim, as signed
+  std::string signature;  // base64
+  domain::Timestamp signed_at;
+};
+
+// Step 1: the three headers are present and the timestamp is inside the window.
+[[nodiscard]] std::optional<AuthFailure> read_signed_headers(const net::HttpRequest& request,
+                                                             domain::Timestamp now,
+                                                             std::chrono::seconds skew,
+                                                             SignedHeaders& out);
+
+// METHOD \n TARGET \n TIMESTAMP \n hex(sha256(BODY))
+[[nodiscard]] std::string string_to_sign(std::string_view method, std::string_view target,
+                                         std::string_view timestamp, std::string_view body);
+
+// Step 2: the signature matches, compared in constant time.
+[[nodiscard]] bool signature_matches(const net::HttpRequest& request, const SignedHeaders& headers,
+                                     std::string_view api_secret);
+
+// Step 3: remembers accepted signatures until their timestamp leaves the window, so each
+// can be used once. Bounded: when full of live entries it refuses new ones.
+class ReplayCache {
+ public:
+  explicit ReplayCache(std::size_t max_entries) : max_entries_(max_entries) {}
+  // nullopt when accepted and remembered; otherwise why not.
+  [[nodiscard]] std::optional<AuthFailure> remember(const SignedHeaders& headers,
+                                                    domain::Timestamp now,
+                                                    std::chrono::seconds skew);
+  [[nodiscard]] std::size_t size() const { return seen_.size(); }
+
+ private:
+  struct Entry {
+    domain::Timestamp forget_at;
+    std::string digest;
+    bool operator>(const Entry& other) const { return forget_at > other.forget_at; }
+  };
+  void forget_expired(domain::Timestamp now);
+
+  std::size_t max_entries_;
+  std::unordered_set<std::string> seen_;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> expiry_;
+};
+
+}  // namespace tillgate::api

@@ -1,0 +1,228 @@
+#include "api/payment_request_parser.hpp"
+
+#include <array>
+
+#include "domain/ids.hpp"
+
+namespace tillgate::api {
+namespace {
+
+using payments::PaymentRequest;
+using payments::ProductLine;
+
+constexpr std::array<std::string_view, 4> kPaymentMethods{"CARD", "CASH", "MOBILE", "OTHER"};
+
+// Counts code points, so a 40-character key may be longer than 40 bytes in UTF-8.
+std::size_t char_count(std::string_view text) {
+  std::size_t count = 0;
+  for (const char c : text) {
+    count += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  }
+  return count;
+}
+
+class Checker {
+ public:
+  void problem(std::string field, std::string text) {
+    problems_.push_back({std::move(field), std::move(text)});
+  }
+  std::vector<FieldProblem>& problems() { return problems_; }
+
+ private:
+  std::vector<FieldProblem> problems_;
+};
+
+std::optional<domain::Money> read_amount(const json::Value* value, domain::Currency currency,
+                                         const std::string& field, Checker& check) {
+  if (value == nullptr || value->is_null()) {
+    check.problem(field, "is required");
+    return std::nullopt;
+  }
+  std::string_view text;
+  if (value->is_number()) {
+    text = value->as_number().text;
+  } else if (value->is_string()) {
+    text = value->as_string();
+  } else {
+    check.problem(field, "must be a decimal string such as \"99.99\" or a JSON number");
+    return std::nullopt;
+  }
+  auto money = domain::Money::parse(text, currency);
+  if (!money) {
+    check.problem(field, std::string(domain::describe(money.error())));
+    return std::nullopt;
+  }
+  return *money;
+}
+
+std::optional<std::string> read_product_id(const json::Value* value, const std::string& field,
+                                           Checker& check) {
+  if (value != nullptr && value->is_string() && !value->as_string().empty() &&
+      value->as_string().size() <= 64) {
+    return value->as_string();
+  }
+  if (value != nullptr && value->is_number() && value->as_number().as_int64()) {
+    return value->as_number().text;
+  }
+  check.problem(field, "is required: a string of 1-64 characters or an integer");
+  return std::nullopt;
+}
+
+void read_products(const json::Value* value, domain::Currency currency, const RequestLimits& limits,
+                   PaymentRequest& request, Checker& check) {
+  if (value == nullptr || value->is_null()) {
+    return;
+  }
+  if (!value->is_array()) {
+    check.problem("products", "must be an array");
+    return;
+  }
+  const auto& items = value->as_array();
+  if (items.size() > limits.max_products) {
+    check.problem("products",
+                  "must have at most " + std::to_string(limits.max_products) + " items");
+    return;
+  }
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string base = "products[" + std::to_string(i) + "]";
+    if (!items[i].is_object()) {
+      check.problem(base, "must be an object {id, name, price, quantity}");
+      continue;
+    }
+    const auto id = read_product_id(items[i].find("id"), base + ".id", check);
+    const auto name = items[i].find("name");
+    if (name == nullptr || !name->is_string() || name->as_string().empty() ||
+        char_count(name->as_string()) > 200) {
+      check.problem(base + ".name", "is required: a string of 1-200 characters");
+    }
+    const auto price = read_amount(items[i].find("price"), currency, base + ".price", check);
+    const auto quantity_value = items[i].find("quantity");
+    std::optional<std::int64_t> quantity;
+    if (quantity_value != nullptr && quantity_value->is_number()) {
+      quantity = quantity_value->as_number().as_int64();
+    }
+    if (!quantity || *quantity < 1 || *quantity > 10000) {
+      check.problem(base + ".quantity", "is required: an integer from 1 to 10000");
+      quantity.reset();
+    }
+    if (id && price && quantity && name && name->is_string()) {
+      request.products.push_back(
+          ProductLine{*id, name->as_string(), *price, static_cast<int>(*quantity)});
+    }
+  }
+}
+
+void read_metadata(const json::Value* value, const RequestLimits& limits, PaymentRequest& request,
+                   Checker& check) {
+  if (value == nullptr || value->is_null()) {
+    return;
+  }
+  if (!value->is_object()) {
+    check.problem("metadata", "must be an object of string values");
+    return;
+  }
+  const auto& members = value->as_object();
+  if (members.size() > limits.max_metadata_keys) {
+    check.problem("metadata",
+                  "must have at most " + std::to_string(limits.max_metadata_keys) + " keys");
+    return;
+  }
+  for (const auto& member : members) {
+    const std::string field = "metadata." + member.key;
+    if (member.key.empty() || char_count(member.key) > limits.max_metadata_key_chars) {
+      check.problem(field, "key must have 1-" + std::to_string(limits.max_metadata_key_chars) +
+                               " characters");
+    } else if (!member.value.is_string()) {
+      check.problem(field, "must be a string");
+    } else if (char_count(member.value.as_string()) > limits.max_metadata_value_chars) {
+      check.problem(field, "must have at most " + std::to_string(limits.max_metadata_value_chars) +
+                               " characters");
+    } else {
+      request.metadata.emplace_back(member.key, member.value.as_string());
+    }
+  }
+}
+
+void read_options(const json::Value& body, const RequestLimits& limits, PaymentRequest& request,
+                  Checker& check) {
+  if (const auto* id = body.find("transactionId"); id != nullptr && !id->is_null()) {
+    if (!id->is_string() || !domain::is_valid_transaction_id(id->as_string())) {
+      check.problem("transactionId", "must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+    } else {
+      request.transaction_id = id->as_string();
+    }
+  }
+  if (const auto* mode = body.find("webhookMode"); mode != nullptr && !mode->is_null()) {
+    if (!mode->is_bool()) {
+      check.problem("webhookMode", "must be true or false");
+    } else {
+      request.webhook_mode = mode->as_bool();
+    }
+  }
+  if (const auto* info = body.find("customerInfo"); info != nullptr && !info->is_null()) {
+    if (!info->is_object()) {
+      check.problem("customerInfo", "must be an object");
+    } else if (json::serialize(*info).size() > limits.max_customer_info_bytes) {
+      check.problem(
+          "customerInfo",
+          "must be at most " + std::to_string(limits.max_customer_info_bytes) + " bytes as JSON");
+    } else {
+      request.customer_info = *info;
+    }
+  }
+  read_metadata(body.find("metadata"), limits, request, check);
+}
+
+}  // namespace
+
+boost::system::result<PaymentRequest, std::vector<FieldProblem>> parse_payment_request(
+    std::string_view body, const RequestLimits& limits) {
+  Checker check;
+  auto document = json::parse(body, json::ParseLimits{limits.max_json_depth});
+  if (!document) {
+    check.problem("body", "is not valid JSON: " + document.error().message);
+    return std::move(check.problems());
+  }
+  if (!document->is_object()) {
+    check.problem("body", "must be a JSON object");
+    return std::move(check.problems());
+  }
+  const json::Value& root = *document;
+
+  // An unknown currency still lets the amount's syntax be checked (with up to 4 decimals).
+  domain::Currency currency{"XXX", 4};
+  const auto currency_text = root.find_string("currency");
+  if (!currency_text) {
+    check.problem("currency", "is required: an ISO 4217 code such as \"USD\"");
+  } else if (const auto found = domain::find_currency(*currency_text)) {
+    currency = *found;
+  } else {
+    check.problem("currency", "must be an active ISO 4217 code in upper case, such as \"USD\"");
+  }
+  const auto amount = read_amount(root.find("amount"), currency, "amount", check);
+
+  const auto method = root.find_string("paymentMethod");
+  bool method_ok = false;
+  for (const auto known : kPaymentMethods) {
+    method_ok = method_ok || (method && *method == known);
+  }
+  if (!method_ok) {
+    check.problem("paymentMethod", "is required: one of CARD, CASH, MOBILE, OTHER");
+  }
+
+  PaymentRequest request{std::nullopt,
+                         amount.value_or(domain::Money::from_minor_units(1, currency)),
+                         method_ok ? std::string(*method) : std::string(),
+                         false,
+                         {},
+                         nullptr,
+                         {}};
+  read_options(root, limits, request, check);
+  read_products(root.find("products"), currency, limits, request, check);
+  if (!check.problems().empty()) {
+    return std::move(check.problems());
+  }
+  return request;
+}
+
+}  // namespace tillgate::api

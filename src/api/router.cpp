@@ -1,0 +1,412 @@
+#include "api/router.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "api/transaction_view.hpp"
+#include "crypto/crypto.hpp"
+#include "domain/ids.hpp"
+
+namespace tillgate::api {
+
+namespace asio = boost::asio;
+using net::HttpRequest;
+using net::HttpResponse;
+using payments::SubmitError;
+using store::Store;
+
+namespace {
+
+// "/a/b/c" -> {"a","b","c"}; empty segments are kept so "//" never matches a route.
+std::vector<std::string> segments(std::string_view path) {
+  std::vector<std::string> parts;
+  if (path.empty() || path.front() != '/') {
+    return parts;
+  }
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    const auto end = std::min(path.find('/', start), path.size());
+    parts.emplace_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+json::Value merchant_json(const store::MerchantRecord& merchant) {
+  return json::object({{"merchantId", json::Value(merchant.merchant_id)},
+                       {"name", json::Value(merchant.name)},
+                       {"createdAt", json::Value(domain::format_iso8601(merchant.created_at))}});
+}
+
+ErrorCode auth_error(AuthFailure failure) {
+  switch (failure) {
+    case AuthFailure::unauthorized:
+      return ErrorCode::unauthorized;
+    case AuthFailure::invalid_signature:
+      return ErrorCode::invalid_signature;
+    case AuthFailure::timestamp_expired:
+      return ErrorCode::timestamp_expired;
+    case AuthFailure::replayed_request:
+      return ErrorCode::replayed_request;
+    case AuthFailure::replay_cache_full:
+      return ErrorCode::service_unavailable;
+  }
+  return ErrorCode::unauthorized;
+}
+
+std::string auth_message(AuthFailure failure) {
+  switch (failure) {
+    case AuthFailure::unauthorized:
+      return "send x-api-key, x-timestamp and x-signature with an active API key";
+    case AuthFailure::invalid_signature:
+      return "x-signature does not match: sign METHOD\\nPATH\\nTIMESTAMP\\nhex(sha256(BODY)) "
+             "with HMAC-SHA256 and your API secret, base64-encoded";
+    case AuthFailure::timestamp_expired:
+      return "x-timestamp must be an ISO 8601 UTC time within 300 seconds of the server's clock";
+    case AuthFailure::replayed_request:
+      return "this signed request was already accepted; sign each request afresh";
+    case AuthFailure::replay_cache_full:
+      return "the gateway is overloaded; retry shortly";
+  }
+  return "unauthorized";
+}
+
+}  // namespace
+
+Router::Router(payments::AsyncStore& store, payments::PaymentCoordinator& coordinator,
+               payments::TerminalPort& terminals, const domain::Clock& clock,
+               RouterSettings settings)
+    : store_(store),
+      coordinator_(coordinator),
+      terminals_(terminals),
+      clock_(clock),
+      settings_(std::move(settings)),
+      replay_cache_(settings_.max_replay_entries) {}
+
+HttpResponse Router::json_response(int status, const json::Value& body) const {
+  HttpResponse response;
+  response.status = status;
+  response.body = json::serialize(body);
+  return response;
+}
+
+HttpResponse Router::error(ErrorCode code, std::string message) const {
+  return error_response(ApiError{code, std::move(message), {}, std::nullopt, std::nullopt},
+                        clock_.now());
+}
+
+HttpResponse Router::refuse(int status, std::string_view code, std::string_view message) {
+  return error_response(status, code, message, clock_.now());
+}
+
+asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
+  if (request.path == "/healthz" && request.method == "GET") {
+    co_return json_response(200, json::object({{"status", "ok"}}));
+  }
+  if (request.path == "/readyz" && request.method == "GET") {
+    try {
+      co_await store_.call([](Store& store) { store.ping(); });
+      co_return json_response(200, json::object({{"status", "ready"}}));
+    } catch (const std::exception& failure) {
+      spdlog::warn("readiness check failed: {}", failure.what());
+      co_return error(ErrorCode::service_unavailable, "the store is not reachable");
+    }
+  }
+  try {
+    if (request.path.starts_with("/admin/")) {
+      co_return co_await handle_admin(std::move(request));
+    }
+    if (request.path.starts_with("/v1/")) {
+      co_return co_await handle_merchant(std::move(request));
+    }
+  } catch (const payments::StoreOverloaded&) {
+    co_return error(ErrorCode::service_unavailable, "the gateway is overloaded; retry shortly");
+  }
+  co_return error(ErrorCode::route_not_found, "no route " + request.method + " " + request.path);
+}
+
+// ---- admin API (operations.md) ------------------------------------------------------------
+
+asio::awaitable<HttpResponse> Router::handle_admin(HttpRequest request) {
+  if (!settings_.admin_token) {
+    co_return error(ErrorCode::route_not_found,
+                    "the admin API is off: start the gateway with TILLGATE_ADMIN_TOKEN set");
+  }
+  const auto authorization = request.header("authorization");
+  const std::string expected = "Bearer " + *settings_.admin_token;
+  if (!authorization || !crypto::constant_time_equal(*authorization, expected)) {
+    co_return error(ErrorCode::unauthorized,
+                    "send Authorization: Bearer <TILLGATE_ADMIN_TOKEN> to use the admin API");
+  }
+  const auto parts = segments(request.path);  // admin, v1, merchants, ...
+  const auto& method = request.method;
+  if (parts.size() < 3 || parts[1] != "v1" || parts[2] != "merchants") {
+    co_return error(ErrorCode::route_not_found, "no admin route " + method + " " + request.path);
+  }
+  if (parts.size() == 3 && method == "POST") {
+    co_return co_await create_merchant(std::move(request));
+  }
+  if (parts.size() == 3 && method == "GET") {
+    const auto merchants =
+        co_await store_.call([](Store& store) { return store.list_merchants(); });
+    json::Array items;
+    for (const auto& merchant : merchants) {
+      items.push_back(merchant_json(merchant));
+    }
+    const auto count = static_cast<std::int64_t>(items.size());
+    co_return json_response(
+        200, json::object({{"merchants", json::Value(std::move(items))},
+                           {"count", json::Value(count)},
+                           {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
+  }
+  const std::string merchant_id = parts.size() > 3 ? parts[3] : std::string();
+  auto store_operation3 = [merchant_id](Store& store) { return store.find_merchant(merchant_id); };
+  const auto merchant = co_await store_.call(std::move(store_operation3));
+  if (!merchant) {
+    co_return error(ErrorCode::merchant_not_found, "no merchant " + merchant_id);
+  }
+  if (parts.size() == 4 && method == "GET") {
+    co_return json_response(200, merchant_json(*merchant));
+  }
+  if (parts.size() == 5 && parts[4] == "keys" && method == "POST") {
+    co_return co_await create_api_key(merchant_id);
+  }
+  if (parts.size() == 6 && parts[4] == "keys" && method == "DELETE") {
+    const auto now = clock_.now();
+    auto store_operation4 = [merchant_id, key = parts[5], now](Store& store) {
+      return store.revoke_api_key(merchant_id, key, now);
+    };
+    const bool revoked = co_await store_.call(std::move(store_operation4));
+    if (!revoked) {
+      co_return error(ErrorCode::route_not_found,
+                      "no active API key " + parts[5] + " for merchant " + merchant_id);
+    }
+    co_return HttpResponse{204, {}, "application/json; charset=utf-8", {}};
+  }
+  if (parts.size() == 5 && parts[4] == "devices" && method == "POST") {
+    co_return co_await create_device(merchant_id, std::move(request));
+  }
+  co_return error(ErrorCode::route_not_found, "no admin route " + method + " " + request.path);
+}
+
+asio::awaitable<HttpResponse> Router::create_merchant(HttpRequest request) {
+  auto body = json::parse(request.body, json::ParseLimits{settings_.request_limits.max_json_depth});
+  const auto name = body ? body->find_string("name") : std::nullopt;
+  if (!name || name->empty() || name->size() > 200) {
+    ApiError problem{ErrorCode::validation_error, "the merchant needs a name", {}, {}, {}};
+    problem.details.push_back({"name", "is required: a string of 1-200 characters"});
+    co_return error_response(problem, clock_.now());
+  }
+  const auto now = clock_.now();
+  store::MerchantRecord merchant{domain::new_prefixed_id("mch_"), std::string(*name), now};
+  store::ApiKeyRecord key{domain::new_prefixed_id("tgk_"), merchant.merchant_id,
+                          domain::new_secret("tgs_"), now, std::nullopt};
+  auto store_operation5 = [merchant, key](Store& store) {
+    store.insert_merchant(merchant);
+    store.insert_api_key(key);
+  };
+  co_await store_.call(std::move(store_operation5));
+  spdlog::info("merchant {} created with API key {}", merchant.merchant_id, key.api_key);
+  co_return json_response(201, json::object({{"merchantId", json::Value(merchant.merchant_id)},
+                                             {"name", json::Value(merchant.name)},
+                                             {"apiKey", json::Value(key.api_key)},
+                                             {"apiSecret", json::Value(key.api_secret)}}));
+}
+
+asio::awaitable<HttpResponse> Router::create_api_key(std::string merchant_id) {
+  store::ApiKeyRecord key{domain::new_prefixed_id("tgk_"), merchant_id, domain::new_secret("tgs_"),
+                          clock_.now(), std::nullopt};
+  auto store_operation6 = [key](Store& store) { store.insert_api_key(key); };
+  co_await store_.call(std::move(store_operation6));
+  spdlog::info("API key {} created for merchant {}", key.api_key, merchant_id);
+  co_return json_response(201, json::object({{"apiKey", json::Value(key.api_key)},
+                                             {"apiSecret", json::Value(key.api_secret)}}));
+}
+
+asio::awaitable<HttpResponse> Router::create_device(std::string merchant_id, HttpRequest request) {
+  auto body =
+      request.body.empty()
+          ? boost::system::result<json::Value, json::ParseError>(json::Value(json::Object{}))
+          : json::parse(request.body, json::ParseLimits{settings_.request_limits.max_json_depth});
+  ApiError problem{ErrorCode::validation_error, "the device request is not valid", {}, {}, {}};
+  if (!body || !body->is_object()) {
+    problem.details.push_back({"body", "must be a JSON object {deviceId?, label?}"});
+    co_return error_response(problem, clock_.now());
+  }
+  const auto* requested_id = body->find("deviceId");
+  const auto* label = body->find("label");
+  if (requested_id && !requested_id->is_null() &&
+      (!requested_id->is_string() || !domain::is_valid_device_id(requested_id->as_string()))) {
+    problem.details.push_back({"deviceId", "must be 1-64 characters of A-Z a-z 0-9 . _ : -"});
+  }
+  if (label && !label->is_null() && (!label->is_string() || label->as_string().size() > 200)) {
+    problem.details.push_back({"label", "must be a string of at most 200 characters"});
+  }
+  if (!problem.details.empty()) {
+    co_return error_response(problem, clock_.now());
+  }
+  const std::string secret = domain::new_secret("tds_");
+  store::DeviceRecord device;
+  device.device_id = requested_id && requested_id->is_string() ? requested_id->as_string()
+                                                               : domain::new_prefixed_id("dev_");
+  device.merchant_id = merchant_id;
+  device.label = label && label->is_string() ? label->as_string() : std::string();
+  device.secret_hash = crypto::sha256_hex(secret);  // the secret itself is never stored
+  device.metadata_json = "{}";
+  device.created_at = clock_.now();
+  auto store_operation7 = [device](Store& store) { return store.insert_device(device); };
+  const bool inserted = co_await store_.call(std::move(store_operation7));
+  if (!inserted) {
+    co_return error(ErrorCode::device_id_taken, "device id " + device.device_id + " is taken");
+  }
+  spdlog::info("device {} created for merchant {}", device.device_id, merchant_id);
+  co_return json_response(201, json::object({{"deviceId", json::Value(device.device_id)},
+                                             {"deviceSecret", json::Value(secret)},
+                                             {"merchantId", json::Value(merchant_id)},
+                                             {"label", json::Value(device.label)}}));
+}
+
+// ---- merchant API (merchant-api.md) -------------------------------------------------------
+
+asio::awaitable<HttpResponse> Router::handle_merchant(HttpRequest request) {
+  const auto now = clock_.now();
+  SignedHeaders signed_headers;
+  if (const auto failure =
+          read_signed_headers(request, now, settings_.signature_skew, signed_headers)) {
+    co_return error(auth_error(*failure), auth_message(*failure));
+  }
+  auto store_operation8 = [api_key = signed_headers.api_key](Store& store) {
+    return store.find_api_key(api_key);
+  };
+  const auto key = co_await store_.call(std::move(store_operation8));
+  if (!key || key->revoked_at) {
+    co_return error(ErrorCode::unauthorized, auth_message(AuthFailure::unauthorized));
+  }
+  if (!signature_matches(request, signed_headers, key->api_secret)) {
+    co_return error(ErrorCode::invalid_signature, auth_message(AuthFailure::invalid_signature));
+  }
+  if (const auto failure =
+          replay_cache_.remember(signed_headers, clock_.now(), settings_.signature_skew)) {
+    co_return error(auth_error(*failure), auth_message(*failure));
+  }
+  co_return co_await route_merchant(key->merchant_id, std::move(request));
+}
+
+asio::awaitable<HttpResponse> Router::route_merchant(std::string merchant_id, HttpRequest request) {
+  const auto parts = segments(request.path);  // v1, ...
+  const auto& method = request.method;
+  if (parts.size() == 4 && parts[1] == "terminals" && parts[3] == "payments" && method == "POST") {
+    co_return co_await create_payment(merchant_id, parts[2], std::move(request));
+  }
+  if (parts.size() == 3 && parts[1] == "transactions" && method == "GET") {
+    co_return co_await get_transaction(merchant_id, parts[2]);
+  }
+  if (parts.size() == 2 && parts[1] == "terminals" && method == "GET") {
+    co_return co_await list_terminals(merchant_id);
+  }
+  co_return error(ErrorCode::route_not_found, "no route " + method + " " + request.path);
+}
+
+asio::awaitable<HttpResponse> Router::create_payment(std::string merchant_id,
+                                                     std::string terminal_id, HttpRequest request) {
+  auto parsed = parse_payment_request(request.body, settings_.request_limits);
+  if (!parsed) {
+    ApiError problem{ErrorCode::validation_error, "the payment request is not valid: see details",
+                     parsed.error(), std::nullopt, std::nullopt};
+    co_return error_response(problem, clock_.now());
+  }
+  const bool webhook_mode = parsed->webhook_mode;
+  const auto outcome = co_await coordinator_.submit(merchant_id, terminal_id, std::move(*parsed));
+  const auto transaction_id =
+      outcome.transaction ? std::optional(outcome.transaction->transaction_id) : std::nullopt;
+  if (outcome.error) {
+    switch (*outcome.error) {
+      case SubmitError::terminal_not_found:
+        co_return error(ErrorCode::terminal_not_found, "no terminal " + terminal_id);
+      case SubmitError::terminal_offline:
+        co_return error(ErrorCode::terminal_offline,
+                        "terminal " + terminal_id + " is not connected to the gateway");
+      case SubmitError::payment_in_progress:
+        co_return error(ErrorCode::payment_in_progress,
+                        "terminal " + terminal_id + " already has an unfinished payment");
+      case SubmitError::duplicate_transaction:
+        co_return error_response(ApiError{ErrorCode::duplicate_transaction,
+                                          "transactionId was already used with a different request",
+                                          {},
+                                          transaction_id,
+                                          std::nullopt},
+                                 clock_.now());
+      case SubmitError::too_many_waiting:
+        co_return error(ErrorCode::service_unavailable,
+                        "too many payments are waiting; use webhookMode or retry shortly");
+    }
+  }
+  const auto& transaction = *outcome.transaction;
+  if (webhook_mode && !domain::is_final(transaction.status)) {
+    co_return json_response(
+        202, json::object({{"transactionId", json::Value(transaction.transaction_id)},
+                           {"status", json::Value(domain::to_string(transaction.status))},
+                           {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
+  }
+  if (outcome.timed_out) {
+    co_return error_response(
+        ApiError{ErrorCode::timeout,
+                 "the terminal gave no final result within the payment timeout; the "
+                 "transaction goes on: read it with GET /v1/transactions/" +
+                     transaction.transaction_id,
+                 {},
+                 transaction_id,
+                 std::nullopt},
+        clock_.now());
+  }
+  co_return json_response(200, payment_answer(transaction, clock_.now()));
+}
+
+asio::awaitable<HttpResponse> Router::get_transaction(std::string merchant_id,
+                                                      std::string transaction_id) {
+  auto store_operation9 = [merchant_id, transaction_id](Store& store) {
+    return store.find_transaction(merchant_id, transaction_id);
+  };
+  const auto transaction = co_await store_.call(std::move(store_operation9));
+  if (!transaction) {
+    co_return error(ErrorCode::transaction_not_found, "no transaction " + transaction_id);
+  }
+  json::Value view = transaction_view(*transaction);
+  view.as_object().push_back({"timestamp", json::Value(domain::format_iso8601(clock_.now()))});
+  co_return json_response(200, view);
+}
+
+asio::awaitable<HttpResponse> Router::list_terminals(std::string merchant_id) {
+  auto store_operation10 = [merchant_id](Store& store) { return store.list_devices(merchant_id); };
+  const auto devices = co_await store_.call(std::move(store_operation10));
+  json::Array items;
+  for (const auto& device : devices) {
+    if (device.revoked_at) {
+      continue;
+    }
+    const auto connection = terminals_.connection(device.device_id);
+    const char* status = connection                               ? "online"
+                         : terminals_.reachable(device.device_id) ? "reconnecting"
+                                                                  : "offline";
+    auto metadata = json::parse(device.metadata_json);
+    items.push_back(json::object({
+        {"terminalId", json::Value(device.device_id)},
+        {"deviceId", json::Value(device.device_id)},
+        {"connectionId",
+         connection ? json::Value(connection->connection_id) : json::Value(nullptr)},
+        {"label", json::Value(device.label)},
+        {"status", json::Value(status)},
+        {"connectedAt", connection ? json::Value(domain::format_iso8601(connection->connected_at))
+                                   : json::Value(nullptr)},
+        {"lastActivity", connection ? json::Value(domain::format_iso8601(connection->last_activity))
+                                    : json::Value(nullptr)},
+        {"metadata", metadata ? std::move(*metadata) : json::Value(json::Object{})},
+    }));
+  }
+  const auto count = static_cast<std::int64_t>(items.size());
+  co_return json_response(
+      200, json::object({{"terminals", json::Value(std::move(items))},
+                         {"count", json::Value(count)},
+                         {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
+}
+
+}  // namespace tillgate::api

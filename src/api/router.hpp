@@ -1,0 +1,61 @@
+#pragma once
+// Every HTTP route: service endpoints, the admin API, and the merchant API (Modulus facade).
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/merchant_auth.hpp"
+#include "api/payment_request_parser.hpp"
+#include "domain/time.hpp"
+#include "net/http_server.hpp"
+#include "payments/async_store.hpp"
+#include "payments/coordinator.hpp"
+#include "payments/terminal_port.hpp"
+
+namespace tillgate::api {
+
+struct RouterSettings {
+  std::optional<std::string> admin_token;  // nullopt: the admin API is off
+  std::chrono::seconds signature_skew{300};
+  std::size_t max_replay_entries = 1'000'000;
+  RequestLimits request_limits;
+};
+
+class Router final : public net::RequestHandler {
+ public:
+  Router(payments::AsyncStore& store, payments::PaymentCoordinator& coordinator,
+         payments::TerminalPort& terminals, const domain::Clock& clock, RouterSettings settings);
+
+  boost::asio::awaitable<net::HttpResponse> handle(net::HttpRequest request) override;
+  net::HttpResponse refuse(int status, std::string_view code, std::string_view message) override;
+
+ private:
+  boost::asio::awaitable<net::HttpResponse> handle_admin(net::HttpRequest request);
+  boost::asio::awaitable<net::HttpResponse> handle_merchant(net::HttpRequest request);
+  boost::asio::awaitable<net::HttpResponse> route_merchant(std::string merchant_id,
+                                                           net::HttpRequest request);
+  boost::asio::awaitable<net::HttpResponse> create_payment(std::string merchant_id,
+                                                           std::string terminal_id,
+                                                           net::HttpRequest request);
+  boost::asio::awaitable<net::HttpResponse> get_transaction(std::string merchant_id,
+                                                            std::string transaction_id);
+  boost::asio::awaitable<net::HttpResponse> list_terminals(std::string merchant_id);
+  boost::asio::awaitable<net::HttpResponse> create_merchant(net::HttpRequest request);
+  boost::asio::awaitable<net::HttpResponse> create_api_key(std::string merchant_id);
+  boost::asio::awaitable<net::HttpResponse> create_device(std::string merchant_id,
+                                                          net::HttpRequest request);
+
+  net::HttpResponse json_response(int status, const json::Value& body) const;
+  net::HttpResponse error(ErrorCode code, std::string message) const;
+
+  payments::AsyncStore& store_;
+  payments::PaymentCoordinator& coordinator_;
+  payments::TerminalPort& terminals_;
+  const domain::Clock& clock_;
+  RouterSettings settings_;
+  ReplayCache replay_cache_;
+};
+
+}  // namespace tillgate::api

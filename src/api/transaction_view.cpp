@@ -1,0 +1,89 @@
+#include "api/transaction_view.hpp"
+
+#include "domain/money.hpp"
+
+namespace tillgate::api {
+namespace {
+
+json::Value parsed_or(const std::optional<std::string>& text, json::Value fallback) {
+  if (text) {
+    if (auto value = json::parse(*text)) {
+      return std::move(*value);
+    }
+  }
+  return fallback;
+}
+
+json::Value member_or_null(const json::Value& object, std::string_view key) {
+  const auto* value = object.find(key);
+  return value ? *value : json::Value(nullptr);
+}
+
+json::Value optional_time(const std::optional<domain::Timestamp>& at) {
+  return at ? json::Value(domain::format_iso8601(*at)) : json::Value(nullptr);
+}
+
+std::string amount_text(const store::TransactionRecord& transaction) {
+  const auto currency = domain::find_currency(transaction.currency);
+  if (!currency) {
+    return std::to_string(transaction.amount_minor);
+  }
+  return domain::Money::from_minor_units(transaction.amount_minor, *currency).to_major_string();
+}
+
+}  // namespace
+
+json::Value payment_response(const store::TransactionRecord& transaction) {
+  const json::Value result = parsed_or(transaction.response_json, json::Value(json::Object{}));
+  const json::Value request = parsed_or(transaction.request_json, json::Value(json::Object{}));
+  const auto* completed_at = result.find("completedAt");
+  return json::object({
+      {"transactionId", json::Value(transaction.transaction_id)},
+      {"status", json::Value(domain::payment_status_name(transaction.status))},
+      {"amount", json::Value(amount_text(transaction))},
+      {"currency", json::Value(transaction.currency)},
+      {"paymentMethod", json::Value(transaction.payment_method)},
+      {"authorizationCode", member_or_null(result, "authorizationCode")},
+      {"errorCode", member_or_null(result, "errorCode")},
+      {"errorMessage", member_or_null(result, "errorMessage")},
+      {"receiptData", member_or_null(result, "receiptData")},
+      {"timestamp",
+       completed_at ? *completed_at : json::Value(domain::format_iso8601(transaction.updated_at))},
+      {"metadata",
+       request.find("metadata") ? *request.find("metadata") : json::Value(json::Object{})},
+  });
+}
+
+json::Value payment_answer(const store::TransactionRecord& transaction, domain::Timestamp now) {
+  return json::object({
+      {"transactionId", json::Value(transaction.transaction_id)},
+      {"status", json::Value(domain::payment_status_name(transaction.status))},
+      {"paymentResponse", payment_response(transaction)},
+      {"timestamp", json::Value(domain::format_iso8601(now))},
+  });
+}
+
+json::Value transaction_view(const store::TransactionRecord& transaction) {
+  json::Value request = parsed_or(transaction.request_json, json::Value(json::Object{}));
+  if (request.is_object()) {
+    request.as_object().insert(
+        request.as_object().begin(),
+        json::Member{"transactionId", json::Value(transaction.transaction_id)});
+  }
+  return json::object({
+      {"transactionId", json::Value(transaction.transaction_id)},
+      {"terminalId", json::Value(transaction.device_id)},
+      {"status", json::Value(domain::to_string(transaction.status))},
+      {"request", std::move(request)},
+      {"response",
+       transaction.response_json ? payment_response(transaction) : json::Value(nullptr)},
+      {"createdAt", json::Value(domain::format_iso8601(transaction.created_at))},
+      {"updatedAt", json::Value(domain::format_iso8601(transaction.updated_at))},
+      {"completedAt", optional_time(transaction.completed_at)},
+      {"voidedAt", optional_time(transaction.voided_at)},
+      {"voidReason",
+       transaction.void_reason ? json::Value(*transaction.void_reason) : json::Value(nullptr)},
+  });
+}
+
+}  // namespace tillgate::api

@@ -1,0 +1,18 @@
+#pragma once
+// The JSON shapes of a transaction on the merchant API (merchant-api.md sections 4 and 5).
+#include "domain/time.hpp"
+#include "json/json.hpp"
+#include "store/store.hpp"
+
+namespace tillgate::api {
+
+// paymentResponse: {transactionId, status, amount, currency, paymentMethod,
+// authorizationCode, errorCode, errorMessage, receiptData, timestamp, metadata}
+[[nodiscard]] json::Value payment_response(const store::TransactionRecord& transaction);
+// The 200 answer of a payment: {transactionId, status, paymentResponse, timestamp}.
+[[nodiscard]] json::Value payment_answer(const store::TransactionRecord& transaction,
+                                         domain::Timestamp now);
+// GET /v1/transactions/{id}
+[[nodiscard]] json::Value transaction_view(const store::TransactionRecord& transaction);
+
+}  // namespace tillgate::api

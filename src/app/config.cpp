@@ -1,0 +1,187 @@
+#include "app/config.hpp"
+
+#include <toml++/toml.h>
+#include <charconv>
+#include <functional>
+#include <vector>
+
+extern char** environ;
+
+namespace tillgate::app {
+namespace {
+
+template <class Integer>
+Integer parse_integer(const std::string& name, const std::string& text, Integer min_value,
+                      Integer max_value) {
+  Integer value{};
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc{} || ptr != end || value < min_value || value > max_value) {
+    throw ConfigError(name + " must be an integer from " + std::to_string(min_value) + " to " +
+                      std::to_string(max_value) + ", got '" + text + "'");
+  }
+  return value;
+}
+
+int seconds(const std::string& name, const std::string& text) {
+  return parse_integer<int>(name, text, 1, 7 * 24 * 3600);
+}
+
+bool boolean(const std::string& name, const std::string& text) {
+  if (text == "1" || text == "true") {
+    return true;
+  }
+  if (text == "0" || text == "false" || text.empty()) {
+    return false;
+  }
+  throw ConfigError(name + " must be 0 or 1, got '" + text + "'");
+}
+
+struct Setting {
+  const char* key;  // TOML key; the environment name is TILLGATE_ + upper case
+  std::function<void(Config&, const std::string& name, const std::string& value)> apply;
+};
+
+std::size_t size_value(const std::string& name, const std::string& text) {
+  return parse_integer<std::size_t>(name, text, 1, std::size_t{1} << 40);
+}
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> table = {
+      {"listen", [](Config& c, const std::string&, const std::string& v) { parse_listen(c, v); }},
+      {"db", [](Config& c, const std::string&, const std::string& v) { c.database_url = v; }},
+      {"admin_token",
+       [](Config& c, const std::string&, const std::string& v) {
+         if (v.empty()) {
+           c.admin_token.reset();
+         } else {
+           c.admin_token = v;
+         }
+       }},
+      {"payment_timeout_s", [](Config& c, const std::string& n,
+                               const std::string& v) { c.payment_timeout_s = seconds(n, v); }},
+      {"reconnect_grace_s", [](Config& c, const std::string& n,
+                               const std::string& v) { c.reconnect_grace_s = seconds(n, v); }},
+      {"hello_timeout_s", [](Config& c, const std::string& n,
+                             const std::string& v) { c.hello_timeout_s = seconds(n, v); }},
+      {"heartbeat_s", [](Config& c, const std::string& n,
+                         const std::string& v) { c.heartbeat_s = seconds(n, v); }},
+      {"webhook_allow_http", [](Config& c, const std::string& n,
+                                const std::string& v) { c.webhook_allow_http = boolean(n, v); }},
+      {"webhook_retry_s",
+       [](Config& c, const std::string&, const std::string& v) { c.webhook_retry_s = v; }},
+      {"nomba_amount_unit",
+       [](Config& c, const std::string& n, const std::string& v) {
+         if (v != "major" && v != "minor") {
+           throw ConfigError(n + " must be 'major' or 'minor', got '" + v + "'");
+         }
+         c.nomba_amount_unit = v;
+       }},
+      {"rate_limit_rps",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
+       }},
+      {"shutdown_grace_s",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.shutdown_grace_s = parse_integer<int>(n, v, 0, 3600);
+       }},
+      {"log", [](Config& c, const std::string&, const std::string& v) { c.log_level = v; }},
+      {"max_body_bytes", [](Config& c, const std::string& n,
+                            const std::string& v) { c.limits.max_body_bytes = size_value(n, v); }},
+      {"max_http_connections",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_http_connections = size_value(n, v);
+       }},
+      {"max_terminal_connections",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_terminal_connections = size_value(n, v);
+       }},
+      {"max_waiting_payments",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_waiting_payments = size_value(n, v);
+       }},
+  };
+  return table;
+}
+
+std::string environment_name(const char* key) {
+  std::string name = "TILLGATE_";
+  for (const char* p = key; *p; ++p) {
+    name += static_cast<char>(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+  }
+  return name;
+}
+
+std::string toml_value_text(const toml::node& node, const std::string& key) {
+  if (const auto* s = node.as_string()) {
+    return s->get();
+  }
+  if (const auto* i = node.as_integer()) {
+    return std::to_string(i->get());
+  }
+  if (const auto* b = node.as_boolean()) {
+    return b->get() ? "1" : "0";
+  }
+  throw ConfigError("config key '" + key + "' must be a string, integer or boolean");
+}
+
+}  // namespace
+
+void parse_listen(Config& config, const std::string& host_port) {
+  const auto colon = host_port.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw ConfigError("TILLGATE_LISTEN must be HOST:PORT, got '" + host_port + "'");
+  }
+  std::string host = host_port.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  config.listen_host = host;
+  config.listen_port =
+      parse_integer<std::uint16_t>("TILLGATE_LISTEN port", host_port.substr(colon + 1), 0, 65535);
+}
+
+void apply_config_file(Config& config, const std::string& path) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& error) {
+    throw ConfigError("cannot read config file " + path + ": " + std::string(error.description()));
+  }
+  for (const auto& [key, node] : table) {
+    const std::string name(key.str());
+    bool known = false;
+    for (const auto& setting : settings()) {
+      if (name == setting.key) {
+        setting.apply(config, path + ": " + name, toml_value_text(node, name));
+        known = true;
+      }
+    }
+    if (!known) {
+      throw ConfigError(path + ": unknown setting '" + name + "'");
+    }
+  }
+}
+
+void apply_environment(Config& config, const std::map<std::string, std::string>& environment) {
+  for (const auto& setting : settings()) {
+    const std::string name = environment_name(setting.key);
+    if (const auto it = environment.find(name); it != environment.end()) {
+      setting.apply(config, name, it->second);
+    }
+  }
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> result;
+  for (char** entry = environ; entry && *entry; ++entry) {
+    const std::string_view text(*entry);
+    if (const auto eq = text.find('=');
+        eq != std::string_view::npos && text.starts_with("TILLGATE_")) {
+      result.emplace(std::string(text.substr(0, eq)), std::string(text.substr(eq + 1)));
+    }
+  }
+  return result;
+}
+
+}  // namespace tillgate::app

@@ -1,0 +1,68 @@
+#pragma once
+// Gateway configuration: flags > TILLGATE_* environment > TOML file > defaults.
+// Every bound the gateway enforces lives in Limits, with its default and reason.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace tillgate::app {
+
+struct Limits {
+  // HTTP (merchant and admin side).
+  std::size_t max_body_bytes = 64 * 1024;     // merchant-api.md: 413 above this
+  std::size_t max_header_bytes = 16 * 1024;   // request line + headers; larger is 431
+  std::size_t max_json_depth = 32;            // nesting; deeper bodies are 400
+  int http_read_timeout_s = 30;               // a whole request must arrive within this
+  int http_idle_timeout_s = 60;               // keep-alive connection with no request
+  int http_write_timeout_s = 30;              // a slow reader is cut off after this
+  std::size_t max_http_connections = 10'000;  // accepted merchant/admin connections
+  std::size_t max_waiting_payments = 20'000;  // long-polls held open at once
+  // Terminal WebSocket side.
+  std::size_t max_terminal_frame_bytes = 64 * 1024;  // terminal-protocol.md: close 1009 above
+  std::size_t max_terminal_outbox_frames = 64;       // queued frames; more = slow terminal, cut off
+  std::size_t max_terminal_connections = 100'000;
+  int terminal_write_timeout_s = 10;
+  // Authentication.
+  std::size_t max_replay_cache_entries = 1'000'000;  // signatures remembered for the skew window
+  // Store.
+  std::size_t max_store_queue = 10'000;  // store calls queued for the store thread
+};
+
+struct Config {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string database_url = "sqlite:./data/tillgate.db";
+  std::optional<std::string> admin_token;
+  int payment_timeout_s = 90;
+  int reconnect_grace_s = 60;
+  int hello_timeout_s = 5;
+  int heartbeat_s = 30;
+  int pong_timeout_s = 10;
+  int signature_skew_s = 300;
+  bool webhook_allow_http = false;
+  std::string webhook_retry_s = "5,300,1800,7200,18000,36000,36000";
+  std::string nomba_amount_unit = "major";
+  int rate_limit_rps = 100;
+  int shutdown_grace_s = 10;
+  std::string log_level = "info";
+  Limits limits;
+};
+
+// Thrown with a message naming the setting and the problem.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Applies the TOML file (if given), then the environment, onto `config`. Flags are
+// applied by the caller afterwards. `environment` is injectable for tests.
+void apply_config_file(Config& config, const std::string& path);
+void apply_environment(Config& config, const std::map<std::string, std::string>& environment);
+[[nodiscard]] std::map<std::string, std::string> process_environment();
+
+// "HOST:PORT" -> host, port; "[::1]:0" for IPv6.
+void parse_listen(Config& config, const std::string& host_port);
+
+}  // namespace tillgate::app

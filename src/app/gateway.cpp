@@ -1,0 +1,148 @@
+#include "app/gateway.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+
+#include "api/router.hpp"
+#include "app/logging.hpp"
+#include "net/http_server.hpp"
+#include "payments/async_store.hpp"
+#include "payments/coordinator.hpp"
+#include "terminal/terminal_gateway.hpp"
+
+namespace tillgate::app {
+
+namespace asio = boost::asio;
+using std::chrono::seconds;
+
+struct Gateway::Parts {
+  Parts(asio::io_context& io_context, Config config_in)
+      : io(io_context),
+        config(std::move(config_in)),
+        store(store::open_store(config.database_url), config.limits.max_store_queue),
+        terminals(io_context.get_executor(), store, clock, terminal_settings(config)),
+        coordinator(io_context.get_executor(), store, terminals, clock, payment_settings(config)),
+        router(store, coordinator, terminals, clock, router_settings(config)),
+        server(io_context, server_limits(config), router, terminals) {
+    terminals.set_coordinator(coordinator);
+  }
+
+  static terminal::TerminalSettings terminal_settings(const Config& c) {
+    terminal::TerminalSettings s;
+    s.hello_timeout = seconds(c.hello_timeout_s);
+    s.heartbeat = seconds(c.heartbeat_s);
+    s.pong_timeout = seconds(c.pong_timeout_s);
+    s.write_timeout = seconds(c.limits.terminal_write_timeout_s);
+    s.max_frame_bytes = c.limits.max_terminal_frame_bytes;
+    s.max_outbox_frames = c.limits.max_terminal_outbox_frames;
+    s.max_connections = c.limits.max_terminal_connections;
+    s.reconnect_grace = seconds(c.reconnect_grace_s);
+    return s;
+  }
+  static payments::PaymentSettings payment_settings(const Config& c) {
+    return payments::PaymentSettings{seconds(c.payment_timeout_s), seconds(c.reconnect_grace_s),
+                                     c.limits.max_waiting_payments};
+  }
+  static api::RouterSettings router_settings(const Config& c) {
+    api::RouterSettings s;
+    s.admin_token = c.admin_token;
+    s.signature_skew = seconds(c.signature_skew_s);
+    s.max_replay_entries = c.limits.max_replay_cache_entries;
+    s.request_limits.max_json_depth = c.limits.max_json_depth;
+    return s;
+  }
+  static net::HttpServerLimits server_limits(const Config& c) {
+    net::HttpServerLimits s;
+    s.max_body_bytes = c.limits.max_body_bytes;
+    s.max_header_bytes = c.limits.max_header_bytes;
+    s.read_timeout = seconds(c.limits.http_read_timeout_s);
+    s.idle_timeout = seconds(c.limits.http_idle_timeout_s);
+    s.write_timeout = seconds(c.limits.http_write_timeout_s);
+    s.max_connections = c.limits.max_http_connections;
+    return s;
+  }
+
+  asio::io_context& io;
+  Config config;
+  domain::SystemClock clock;
+  payments::AsyncStore store;
+  terminal::TerminalGateway terminals;
+  payments::PaymentCoordinator coordinator;
+  api::Router router;
+  net::HttpServer server;
+};
+
+Gateway::Gateway(asio::io_context& io, Config config)
+    : parts_(std::make_unique<Parts>(io, std::move(config))) {}
+
+Gateway::~Gateway() = default;
+
+std::uint16_t Gateway::start() {
+  const auto port = parts_->server.listen(parts_->config.listen_host, parts_->config.listen_port);
+  parts_->server.start();
+  asio::co_spawn(parts_->io, parts_->coordinator.recover(), [](std::exception_ptr error) {
+    if (error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        spdlog::error("recovery of unfinished transactions failed: {}", e.what());
+      }
+    }
+  });
+  return port;
+}
+
+namespace {
+
+asio::awaitable<void> stop_parts(Gateway::Parts* parts) {
+  const auto grace = seconds(parts->config.shutdown_grace_s);
+  spdlog::info("shutting down: letting requests in flight finish (at most {} s)", grace.count());
+  co_await parts->server.shutdown(grace);
+  co_await parts->terminals.shutdown(std::chrono::milliseconds(2000));
+  parts->coordinator.shutdown();
+}
+
+}  // namespace
+
+void Gateway::stop(std::function<void()> done) {
+  asio::co_spawn(parts_->io, stop_parts(parts_.get()),
+                 [done = std::move(done)](std::exception_ptr) { done(); });
+}
+
+int run_serve(Config config) {
+  configure_logging(config.log_level);
+  asio::io_context io(1);
+  std::unique_ptr<Gateway> gateway;
+  std::uint16_t port = 0;
+  try {
+    gateway = std::make_unique<Gateway>(io, config);
+    port = gateway->start();
+  } catch (const std::exception& error) {
+    spdlog::critical("cannot start: {}", error.what());
+    std::fprintf(stderr, "tillgate: cannot start: %s\n", error.what());
+    return 1;
+  }
+  std::printf("listening on %s:%u\n", config.listen_host.c_str(), static_cast<unsigned>(port));
+  std::fflush(stdout);
+  spdlog::info("listening on {}:{} with store {}", config.listen_host, port,
+               config.database_url.substr(0, config.database_url.find(':')));
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) {
+      return;
+    }
+    spdlog::info("received signal {}", signal_number);
+    gateway->stop([&io] { io.stop(); });
+  });
+  io.run();
+  gateway.reset();  // joins the store thread after its queued work
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace tillgate::app

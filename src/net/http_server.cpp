@@ -1,0 +1,260 @@
+#include "net/http_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <list>
+
+#include "net/upgrade.hpp"
+
+namespace tillgate::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct Connection {
+  beast::tcp_stream* stream = nullptr;
+  bool busy = false;  // a request is being handled; shutdown lets it finish
+};
+
+HttpRequest to_request(const http::request<http::string_body>& message, std::string remote) {
+  HttpRequest request;
+  request.method = std::string(message.method_string());
+  request.target = std::string(message.target());
+  const auto question = request.target.find('?');
+  request.path = request.target.substr(0, question);
+  if (question != std::string::npos) {
+    request.query = request.target.substr(question + 1);
+  }
+  for (const auto& field : message) {
+    std::string name(field.name_string());
+    for (auto& c : name) {
+      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    request.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  request.body = message.body();
+  request.remote_address = std::move(remote);
+  return request;
+}
+
+http::response<http::string_body> to_message(const HttpResponse& response, unsigned version,
+                                             bool keep_alive) {
+  http::response<http::string_body> message{static_cast<http::status>(response.status), version};
+  message.set(http::field::content_type, response.content_type);
+  message.set(http::field::cache_control, "no-store");
+  for (const auto& [name, value] : response.headers) {
+    message.set(name, value);
+  }
+  message.body() = response.body;
+  message.keep_alive(keep_alive);
+  message.prepare_payload();
+  return message;
+}
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
+       UpgradeHandler& upgrades)
+      : io_(io), limits_(limits), handler_(handler), upgrades_(upgrades), acceptor_(io) {}
+
+  asio::io_context& io_;
+  HttpServerLimits limits_;
+  RequestHandler& handler_;
+  UpgradeHandler& upgrades_;
+  tcp::acceptor acceptor_;
+  std::list<Connection*> connections_;
+  bool stopping_ = false;
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> run_connection(tcp::socket socket);
+  asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                  Connection& connection, const std::string& remote);
+  asio::awaitable<void> write_refusal(beast::tcp_stream& stream, int status, std::string code,
+                                      std::string message);
+};
+
+asio::awaitable<void> HttpServer::Impl::accept_loop() {
+  auto self = shared_from_this();
+  while (!stopping_) {
+    boost::system::error_code ec;
+    tcp::socket socket =
+        co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) {
+        break;
+      }
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;  // e.g. EMFILE: keep serving the connections we have
+    }
+    if (connections_.size() >= limits_.max_connections) {
+      spdlog::warn("connection refused: {} open connections is the limit", limits_.max_connections);
+      socket.close(ec);
+      continue;
+    }
+    asio::co_spawn(io_, run_connection(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::write_refusal(beast::tcp_stream& stream, int status,
+                                                      std::string code, std::string message) {
+  auto response = to_message(handler_.refuse(status, code, message), 11, false);
+  stream.expires_after(limits_.write_timeout);
+  boost::system::error_code ec;
+  co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+}
+
+// Serves one request; false when the connection must end.
+asio::awaitable<bool> HttpServer::Impl::serve_one(beast::tcp_stream& stream,
+                                                  beast::flat_buffer& buffer,
+                                                  Connection& connection,
+                                                  const std::string& remote) {
+  boost::system::error_code ec;
+  if (buffer.size() == 0) {
+    // Idle keep-alive: wait for the first byte of the next request.
+    stream.expires_after(limits_.idle_timeout);
+    const std::size_t n = co_await stream.async_read_some(
+        buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || stopping_) {
+      co_return false;
+    }
+    buffer.commit(n);
+  }
+  connection.busy = true;
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+  parser.body_limit(limits_.max_body_bytes);
+  stream.expires_after(limits_.read_timeout);  // the whole request, however slowly it drips in
+  co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  // Refusal texts are named before co_await: see the GCC 12 note in CMakeLists.txt.
+  if (ec == http::error::body_limit) {
+    std::string code = "PAYLOAD_TOO_LARGE";
+    std::string text =
+        "request body is larger than " + std::to_string(limits_.max_body_bytes) + " bytes";
+    co_await write_refusal(stream, 413, std::move(code), std::move(text));
+    co_return false;
+  }
+  if (ec == http::error::header_limit) {
+    std::string code = "HEADERS_TOO_LARGE";
+    std::string text = "request headers are too large";
+    co_await write_refusal(stream, 431, std::move(code), std::move(text));
+    co_return false;
+  }
+  if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+    co_return false;
+  }
+  if (ec) {
+    std::string code = "BAD_REQUEST";
+    std::string text = "malformed HTTP request: " + ec.message();
+    co_await write_refusal(stream, 400, std::move(code), std::move(text));
+    co_return false;
+  }
+  auto message = parser.release();
+  if (beast::websocket::is_upgrade(message)) {
+    const auto path = std::string_view(message.target()).substr(0, message.target().find('?'));
+    if (upgrades_.accepts_upgrade(path)) {
+      stream.expires_never();
+      upgrades_.upgrade(std::move(stream), std::move(message));
+      co_return false;
+    }
+  }
+  HttpResponse response;
+  try {
+    HttpRequest request = to_request(message, remote);
+    response = co_await handler_.handle(std::move(request));
+  } catch (const std::exception& error) {
+    spdlog::error("request {} {} failed: {}", std::string(message.method_string()),
+                  std::string(message.target().substr(0, message.target().find('?'))),
+                  error.what());
+    response = handler_.refuse(500, "INTERNAL_ERROR",
+                               "the gateway could not complete the request; it is safe to retry");
+  }
+  const bool keep_alive = message.keep_alive() && !stopping_;
+  auto reply = to_message(response, message.version(), keep_alive);
+  stream.expires_after(limits_.write_timeout);
+  co_await http::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
+  connection.busy = false;
+  co_return !ec && keep_alive;
+}
+
+asio::awaitable<void> HttpServer::Impl::run_connection(tcp::socket socket) {
+  auto self = shared_from_this();
+  boost::system::error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  const std::string remote = ec ? std::string("unknown") : endpoint.address().to_string();
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer(limits_.max_header_bytes);
+  Connection connection{&stream, false};
+  const auto position = connections_.insert(connections_.end(), &connection);
+  try {
+    while (co_await serve_one(stream, buffer, connection, remote)) {
+    }
+  } catch (const std::exception& error) {
+    spdlog::error("http connection from {} failed: {}", remote, error.what());
+  }
+  connections_.erase(position);
+  if (stream.socket().is_open()) {
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.close();
+  }
+}
+
+HttpServer::HttpServer(asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
+                       UpgradeHandler& upgrades)
+    : impl_(std::make_shared<Impl>(io, limits, handler, upgrades)) {}
+
+HttpServer::~HttpServer() = default;
+
+std::uint16_t HttpServer::listen(const std::string& host, std::uint16_t port) {
+  const tcp::endpoint endpoint{asio::ip::make_address(host), port};
+  impl_->acceptor_.open(endpoint.protocol());
+  impl_->acceptor_.set_option(asio::socket_base::reuse_address(true));
+  impl_->acceptor_.bind(endpoint);
+  impl_->acceptor_.listen(asio::socket_base::max_listen_connections);
+  return impl_->acceptor_.local_endpoint().port();
+}
+
+void HttpServer::start() {
+  asio::co_spawn(impl_->io_, impl_->accept_loop(), asio::detached);
+}
+
+asio::awaitable<void> HttpServer::shutdown(std::chrono::seconds grace) {
+  auto impl = impl_;
+  impl->stopping_ = true;
+  boost::system::error_code ec;
+  impl->acceptor_.close(ec);
+  for (Connection* connection : impl->connections_) {
+    if (!connection->busy) {
+      connection->stream->socket().cancel(ec);  // idle keep-alive: nothing in flight
+    }
+  }
+  asio::steady_timer timer(impl->io_);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (!impl->connections_.empty() && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  for (Connection* connection : impl->connections_) {
+    connection->stream->socket().close(ec);
+  }
+}
+
+std::size_t HttpServer::open_connections() const {
+  return impl_->connections_.size();
+}
+
+}  // namespace tillgate::net

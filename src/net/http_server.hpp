@@ -1,0 +1,57 @@
+#pragma once
+// The listener and HTTP/1.1 sessions (keep-alive, header/body limits, read, idle and write
+// deadlines, graceful shutdown). WebSocket upgrades are handed to an UpgradeHandler.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "net/http_message.hpp"
+
+namespace tillgate::net {
+
+struct HttpServerLimits {
+  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::chrono::seconds read_timeout{30};
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds write_timeout{30};
+  std::size_t max_connections = 10'000;
+};
+
+// Answers one parsed request. Runs on the server's (single) network thread.
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  virtual boost::asio::awaitable<HttpResponse> handle(HttpRequest request) = 0;
+  // The response for a request refused before it reached the handler (413, 400, 431...).
+  virtual HttpResponse refuse(int status, std::string_view code, std::string_view message) = 0;
+};
+
+class UpgradeHandler;  // net/upgrade.hpp: takes over the socket of a WebSocket upgrade
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
+             UpgradeHandler& upgrades);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens; returns the real port (useful when 0 was asked). Throws on failure.
+  std::uint16_t listen(const std::string& host, std::uint16_t port);
+  void start();
+  // Stops accepting, closes idle keep-alive connections, and waits (at most `grace`) for
+  // requests in flight; then closes whatever is left.
+  boost::asio::awaitable<void> shutdown(std::chrono::seconds grace);
+
+  [[nodiscard]] std::size_t open_connections() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace tillgate::net

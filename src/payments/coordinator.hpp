@@ -1,0 +1,82 @@
+#pragma once
+// The payment coordinator: the one place that runs a payment. It creates the transaction,
+// pushes it to the terminal, waits, applies the terminal's result through the state
+// machine, times out, and wakes whoever waits. Both API facades and the terminal sessions
+// call it. Runs on the single network thread; store calls hop to the store thread.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "domain/time.hpp"
+#include "domain/transaction.hpp"
+#include "payments/async_store.hpp"
+#include "payments/payment_request.hpp"
+#include "payments/terminal_port.hpp"
+
+namespace tillgate::payments {
+
+struct PaymentSettings {
+  std::chrono::seconds payment_timeout{90};
+  std::chrono::seconds reconnect_grace{60};
+  std::size_t max_waiting = 20'000;  // long-polls held open at once
+};
+
+enum class SubmitError {
+  terminal_not_found,
+  terminal_offline,
+  payment_in_progress,
+  duplicate_transaction,
+  too_many_waiting,
+};
+
+struct SubmitOutcome {
+  std::optional<SubmitError> error;
+  std::optional<store::TransactionRecord> transaction;  // as it stood when answered
+  bool timed_out = false;  // standard mode: the payment timeout passed without a final result
+};
+
+struct TerminalResult {
+  std::string transaction_id;
+  domain::TransactionEvent event;  // terminal_succeeded | terminal_failed | terminal_cancelled
+  std::string response_json;       // the terminal's result as recorded
+};
+
+struct ResultOutcome {
+  bool belongs_to_terminal = false;  // false: unknown or another terminal's transaction
+  domain::TransactionStatus recorded_status = domain::TransactionStatus::pending;
+};
+
+class PaymentCoordinator {
+ public:
+  PaymentCoordinator(boost::asio::any_io_executor executor, AsyncStore& store, TerminalPort& port,
+                     const domain::Clock& clock, PaymentSettings settings);
+  ~PaymentCoordinator();
+  PaymentCoordinator(const PaymentCoordinator&) = delete;
+  PaymentCoordinator& operator=(const PaymentCoordinator&) = delete;
+
+  // Merchant side. Standard mode waits for a final result or the payment deadline.
+  boost::asio::awaitable<SubmitOutcome> submit(std::string merchant_id, std::string terminal_id,
+                                               PaymentRequest request);
+
+  // Terminal side.
+  boost::asio::awaitable<void> terminal_connected(std::string device_id);
+  void terminal_disconnected(std::string device_id);
+  boost::asio::awaitable<bool> acknowledge(std::string device_id, std::string transaction_id);
+  boost::asio::awaitable<ResultOutcome> record_result(std::string device_id, TerminalResult result);
+
+  // Schedules the deadlines of every unfinished transaction in the store (at start-up).
+  boost::asio::awaitable<void> recover();
+  // Wakes every waiter and stops every timer.
+  void shutdown();
+
+  [[nodiscard]] std::size_t waiting() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace tillgate::payments

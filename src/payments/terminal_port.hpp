@@ -1,0 +1,38 @@
+#pragma once
+// What the coordinator needs from the terminal side. Implemented by the terminal registry;
+// payments never includes terminal/ (dependencies point one way).
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "domain/time.hpp"
+#include "store/store.hpp"
+
+namespace tillgate::payments {
+
+struct TerminalConnection {
+  std::string connection_id;
+  domain::Timestamp connected_at;
+  domain::Timestamp last_activity;
+};
+
+class TerminalPort {
+ public:
+  virtual ~TerminalPort() = default;
+  // Each returns false when the terminal is not connected (or its outbox is full and it
+  // is being cut off); delivery is at-least-once and re-tried on the next hello.ok.
+  virtual bool send_payment_request(const store::TransactionRecord& transaction) = 0;
+  virtual bool send_payment_cancel(const std::string& device_id, const std::string& transaction_id,
+                                   std::string_view reason) = 0;
+  virtual bool send_payment_void(const std::string& device_id, const std::string& transaction_id,
+                                 std::string_view reason) = 0;
+  [[nodiscard]] virtual std::optional<TerminalConnection> connection(
+      const std::string& device_id) const = 0;
+  // Connected, or dropped less than the reconnect grace ago (merchant-api.md: such a
+  // terminal is not TERMINAL_OFFLINE; its payment is pushed when it says hello again).
+  [[nodiscard]] virtual bool reachable(const std::string& device_id) const = 0;
+  [[nodiscard]] virtual std::optional<std::string> device_for_connection(
+      const std::string& connection_id) const = 0;
+};
+
+}  // namespace tillgate::payments

@@ -1,0 +1,156 @@
+#include "terminal/codec.hpp"
+
+#include "domain/ids.hpp"
+#include "json/json.hpp"
+
+namespace tillgate::terminal {
+namespace {
+
+DecodeFailure protocol(std::string message) {
+  return DecodeFailure{false, std::move(message)};
+}
+
+// A required, non-empty string field; its absence is a protocol error naming the field.
+std::optional<std::string> required(const json::Value& root, std::string_view field) {
+  const auto value = root.find_string(field);
+  if (!value || value->empty() || value->size() > 256) {
+    return std::nullopt;
+  }
+  return std::string(*value);
+}
+
+std::optional<std::string> optional_text(const json::Value& root, std::string_view field,
+                                         std::size_t max_size) {
+  const auto value = root.find_string(field);
+  if (!value || value->size() > max_size) {
+    return std::nullopt;
+  }
+  return std::string(*value);
+}
+
+boost::system::result<InboundMessage, DecodeFailure> decode_result(const json::Value& root,
+                                                                   std::string transaction_id) {
+  const auto status = root.find_string("status");
+  domain::TransactionEvent event;
+  if (status == "SUCCESS") {
+    event = domain::TransactionEvent::terminal_succeeded;
+  } else if (status == "FAILED") {
+    event = domain::TransactionEvent::terminal_failed;
+  } else if (status == "CANCELLED") {
+    event = domain::TransactionEvent::terminal_cancelled;
+  } else {
+    return protocol("payment.result needs status SUCCESS, FAILED or CANCELLED");
+  }
+  const auto completed_at = root.find_string("completedAt");
+  if (!completed_at || !domain::parse_iso8601(*completed_at)) {
+    return protocol("payment.result needs completedAt as an ISO 8601 UTC timestamp");
+  }
+  auto text_or_null = [&](std::string_view field, std::size_t max_size) {
+    const auto value = optional_text(root, field, max_size);
+    return value ? json::Value(*value) : json::Value(nullptr);
+  };
+  const json::Value response = json::object({
+      {"status", json::Value(*status)},
+      {"authorizationCode", text_or_null("authorizationCode", 64)},
+      {"receiptData", text_or_null("receiptData", 16 * 1024)},
+      {"errorCode", text_or_null("errorCode", 64)},
+      {"errorMessage", text_or_null("errorMessage", 512)},
+      {"completedAt", json::Value(*completed_at)},
+  });
+  return InboundMessage{PaymentResult{std::move(transaction_id), event, json::serialize(response)}};
+}
+
+}  // namespace
+
+boost::system::result<InboundMessage, DecodeFailure> decode(std::string_view frame,
+                                                            std::size_t max_depth) {
+  auto document = json::parse(frame, json::ParseLimits{max_depth});
+  if (!document) {
+    return DecodeFailure{true, "frame is not valid JSON: " + document.error().message};
+  }
+  if (!document->is_object()) {
+    return protocol("a frame must be a JSON object with a type");
+  }
+  const auto type = document->find_string("type");
+  if (!type) {
+    return protocol("a frame must have a string type");
+  }
+  if (*type == "hello") {
+    auto device_id = required(*document, "deviceId");
+    auto secret = required(*document, "deviceSecret");
+    if (!device_id || !secret) {
+      return protocol("hello needs deviceId and deviceSecret");
+    }
+    return InboundMessage{Hello{std::move(*device_id), std::move(*secret),
+                                optional_text(*document, "software", 256)}};
+  }
+  auto transaction_id = required(*document, "transactionId");
+  if (!transaction_id || !domain::is_valid_transaction_id(*transaction_id)) {
+    return protocol(std::string(*type) + " needs a valid transactionId");
+  }
+  if (*type == "payment.ack") {
+    return InboundMessage{PaymentAck{std::move(*transaction_id)}};
+  }
+  if (*type == "payment.result") {
+    return decode_result(*document, std::move(*transaction_id));
+  }
+  if (*type == "payment.voided") {
+    return InboundMessage{PaymentVoided{std::move(*transaction_id)}};
+  }
+  return protocol("unknown frame type '" + std::string(type->substr(0, 64)) + "'");
+}
+
+std::string encode_hello_ok(std::string_view connection_id, int heartbeat_seconds,
+                            domain::Timestamp server_time) {
+  return json::serialize(
+      json::object({{"type", "hello.ok"},
+                    {"connectionId", json::Value(connection_id)},
+                    {"heartbeatSeconds", json::Value(heartbeat_seconds)},
+                    {"serverTime", json::Value(domain::format_iso8601(server_time))}}));
+}
+
+std::string encode_error(std::string_view code, std::string_view message) {
+  return json::serialize(json::object(
+      {{"type", "error"}, {"code", json::Value(code)}, {"message", json::Value(message)}}));
+}
+
+std::string encode_payment_request(const store::TransactionRecord& transaction) {
+  auto request = json::parse(transaction.request_json);
+  json::Value fields = request ? std::move(*request) : json::Value(json::Object{});
+  auto field = [&](std::string_view name) {
+    const auto* value = fields.find(name);
+    return value ? *value : json::Value(nullptr);
+  };
+  return json::serialize(json::object({
+      {"type", "payment.request"},
+      {"transactionId", json::Value(transaction.transaction_id)},
+      {"amount", field("amount")},
+      {"currency", json::Value(transaction.currency)},
+      {"paymentMethod", json::Value(transaction.payment_method)},
+      {"products", field("products")},
+      {"customerInfo", field("customerInfo")},
+      {"metadata", field("metadata")},
+      {"deadline", json::Value(domain::format_iso8601(transaction.deadline))},
+  }));
+}
+
+std::string encode_payment_cancel(std::string_view transaction_id, std::string_view reason) {
+  return json::serialize(json::object({{"type", "payment.cancel"},
+                                       {"transactionId", json::Value(transaction_id)},
+                                       {"reason", json::Value(reason)}}));
+}
+
+std::string encode_payment_void(std::string_view transaction_id, std::string_view reason) {
+  return json::serialize(json::object({{"type", "payment.void"},
+                                       {"transactionId", json::Value(transaction_id)},
+                                       {"reason", json::Value(reason)}}));
+}
+
+std::string encode_result_ack(std::string_view transaction_id, domain::TransactionStatus status) {
+  return json::serialize(
+      json::object({{"type", "payment.result.ack"},
+                    {"transactionId", json::Value(transaction_id)},
+                    {"transactionStatus", json::Value(domain::to_string(status))}}));
+}
+
+}  // namespace tillgate::terminal

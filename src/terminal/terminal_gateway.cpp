@@ -1,0 +1,471 @@
+#include "terminal/terminal_gateway.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "crypto/crypto.hpp"
+#include "domain/ids.hpp"
+#include "payments/coordinator.hpp"
+#include "terminal/codec.hpp"
+
+namespace tillgate::terminal {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using payments::PaymentCoordinator;
+
+namespace {
+
+constexpr std::uint16_t kCloseUnauthorized = 4001;
+constexpr std::uint16_t kCloseReplaced = 4002;
+
+struct Outgoing {
+  enum class Kind { text, ping, close } kind = Kind::text;
+  std::string text;  // the frame, or the close reason
+  std::uint16_t close_code = 0;
+};
+
+class Session;
+
+}  // namespace
+
+struct TerminalGateway::State {
+  State(asio::any_io_executor executor, payments::AsyncStore& store, const domain::Clock& clock,
+        TerminalSettings settings)
+      : executor_(std::move(executor)), store_(store), clock_(clock), settings_(settings) {}
+
+  asio::any_io_executor executor_;
+  payments::AsyncStore& store_;
+  const domain::Clock& clock_;
+  TerminalSettings settings_;
+  PaymentCoordinator* coordinator_ = nullptr;
+  std::unordered_map<std::string, std::shared_ptr<Session>> by_device_;
+  std::unordered_map<std::string, std::string> device_by_connection_;
+  std::unordered_set<Session*> sessions_;  // every open session, authenticated or not
+  // When each device's last connection dropped; bounded by the number of devices.
+  std::unordered_map<std::string, domain::Timestamp> disconnected_at_;
+  bool stopping_ = false;
+
+  bool send(const std::string& device_id, std::string frame);
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<TerminalGateway::State> state, beast::tcp_stream stream)
+      : state_(std::move(state)),
+        ws_(std::move(stream)),
+        signal_(ws_.get_executor()),
+        write_deadline_(ws_.get_executor()),
+        heartbeat_(ws_.get_executor()) {
+    signal_.expires_at(asio::steady_timer::time_point::max());
+  }
+
+  static asio::awaitable<void> run(std::shared_ptr<Session> self,
+                                   beast::http::request<beast::http::string_body> request);
+
+  // Queues a frame; a terminal that lets its queue fill up is cut off, never buffered for.
+  bool enqueue(Outgoing item) {
+    if (closing_) {
+      return false;
+    }
+    if (item.kind == Outgoing::Kind::close) {
+      closing_ = true;
+    } else if (outbox_.size() >= state_->settings_.max_outbox_frames) {
+      spdlog::warn("terminal {} is not reading its frames: disconnecting", device_id_);
+      abort();
+      return false;
+    }
+    outbox_.push_back(std::move(item));
+    signal_.cancel();
+    return true;
+  }
+  bool send_text(std::string frame) { return enqueue({Outgoing::Kind::text, std::move(frame), 0}); }
+  void close(std::uint16_t code, std::string reason) {
+    enqueue({Outgoing::Kind::close, std::move(reason), code});
+  }
+  void abort() {
+    closing_ = true;
+    boost::system::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
+
+  const std::string& device_id() const { return device_id_; }
+  const std::string& connection_id() const { return connection_id_; }
+  domain::Timestamp connected_at() const { return connected_at_; }
+  domain::Timestamp last_activity() const { return last_activity_; }
+
+ private:
+  asio::awaitable<void> write_loop(std::shared_ptr<Session> self);
+  asio::awaitable<void> heartbeat_loop(std::shared_ptr<Session> self);
+  asio::awaitable<void> read_loop();
+  asio::awaitable<bool> authenticate(Hello hello);
+  asio::awaitable<void> dispatch(InboundMessage message);
+  void refuse(std::string message) {
+    send_text(encode_error("UNAUTHORIZED", message));
+    close(kCloseUnauthorized, "unauthorized");
+  }
+  void protocol_error(std::string message) { send_text(encode_error("PROTOCOL_ERROR", message)); }
+  void detach();
+
+  std::shared_ptr<TerminalGateway::State> state_;
+  websocket::stream<beast::tcp_stream> ws_;
+  asio::steady_timer signal_;          // cancelled to wake the writer
+  asio::steady_timer write_deadline_;  // closes the socket if a write stalls
+  asio::steady_timer heartbeat_;
+  std::deque<Outgoing> outbox_;
+  bool closing_ = false;
+  bool authenticated_ = false;
+  std::string device_id_;
+  std::string merchant_id_;
+  std::string connection_id_;
+  domain::Timestamp connected_at_{};
+  domain::Timestamp last_activity_{};
+  std::chrono::steady_clock::time_point last_pong_{};
+};
+
+asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Session> self) {
+  boost::system::error_code ec;
+  while (true) {
+    if (outbox_.empty()) {
+      if (closing_ && !beast::get_lowest_layer(ws_).socket().is_open()) {
+        co_return;
+      }
+      co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      signal_.expires_at(asio::steady_timer::time_point::max());
+      if (!beast::get_lowest_layer(ws_).socket().is_open()) {
+        co_return;
+      }
+      continue;
+    }
+    Outgoing item = std::move(outbox_.front());
+    outbox_.pop_front();
+    write_deadline_.expires_after(state_->settings_.write_timeout);
+    write_deadline_.async_wait([weak = weak_from_this()](boost::system::error_code timer_ec) {
+      if (auto session = weak.lock(); session && !timer_ec) {
+        spdlog::warn("terminal {}: write stalled, disconnecting", session->device_id());
+        session->abort();
+      }
+    });
+    switch (item.kind) {
+      case Outgoing::Kind::text:
+        co_await ws_.async_write(asio::buffer(item.text),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+        break;
+      case Outgoing::Kind::ping:
+        co_await ws_.async_ping({}, asio::redirect_error(asio::use_awaitable, ec));
+        break;
+      case Outgoing::Kind::close:
+        co_await ws_.async_close(
+            websocket::close_reason(static_cast<websocket::close_code>(item.close_code), item.text),
+            asio::redirect_error(asio::use_awaitable, ec));
+        write_deadline_.cancel();
+        co_return;
+    }
+    write_deadline_.cancel();
+    if (ec) {
+      abort();
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> Session::heartbeat_loop([[maybe_unused]] std::shared_ptr<Session> self) {
+  boost::system::error_code ec;
+  while (!closing_) {
+    heartbeat_.expires_after(state_->settings_.heartbeat);
+    co_await heartbeat_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || closing_) {
+      co_return;
+    }
+    const auto ping_sent = std::chrono::steady_clock::now();
+    enqueue({Outgoing::Kind::ping, {}, 0});
+    heartbeat_.expires_after(state_->settings_.pong_timeout);
+    co_await heartbeat_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || closing_) {
+      co_return;
+    }
+    if (last_pong_ < ping_sent) {
+      spdlog::info("terminal {}: no pong within {} s, connection is dead", device_id_,
+                   state_->settings_.pong_timeout.count());
+      abort();
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<bool> Session::authenticate(Hello hello) {
+  auto store_operation1 = [id = hello.device_id](store::Store& store) {
+    return store.find_device(id);
+  };
+  auto device = co_await state_->store_.call(std::move(store_operation1));
+  const std::string presented_hash = crypto::sha256_hex(hello.device_secret);
+  // Compare even for unknown devices, so timing does not reveal which device ids exist.
+  const bool secret_ok = crypto::constant_time_equal(
+      device ? device->secret_hash : std::string(presented_hash.size(), '0'), presented_hash);
+  if (!device || !secret_ok || device->revoked_at || closing_) {
+    co_return false;
+  }
+  device_id_ = device->device_id;
+  merchant_id_ = device->merchant_id;
+  connection_id_ = domain::new_prefixed_id("conn_");
+  connected_at_ = last_activity_ = state_->clock_.now();
+  authenticated_ = true;
+  auto& current = state_->by_device_[device_id_];
+  if (current) {
+    spdlog::info("terminal {}: new connection replaces {}", device_id_, current->connection_id());
+    state_->device_by_connection_.erase(current->connection_id());
+    current->close(kCloseReplaced, "replaced by a newer connection");
+  }
+  current = shared_from_this();
+  state_->device_by_connection_[connection_id_] = device_id_;
+  state_->disconnected_at_.erase(device_id_);
+  co_return true;
+}
+
+asio::awaitable<void> Session::dispatch(InboundMessage message) {
+  auto& coordinator = *state_->coordinator_;
+  if (auto* ack = std::get_if<PaymentAck>(&message)) {
+    if (!co_await coordinator.acknowledge(device_id_, ack->transaction_id)) {
+      protocol_error("transaction " + ack->transaction_id + " is not this terminal's");
+    }
+  } else if (auto* result = std::get_if<PaymentResult>(&message)) {
+    const std::string transaction_id = result->transaction_id;
+    payments::TerminalResult recorded{result->transaction_id, result->event,
+                                      std::move(result->response_json)};
+    const auto outcome = co_await coordinator.record_result(device_id_, std::move(recorded));
+    if (!outcome.belongs_to_terminal) {
+      protocol_error("transaction " + transaction_id + " is not this terminal's");
+    } else {
+      // Only now: the result is durably recorded.
+      send_text(encode_result_ack(transaction_id, outcome.recorded_status));
+    }
+  } else if (auto* voided = std::get_if<PaymentVoided>(&message)) {
+    if (!co_await coordinator.acknowledge(device_id_, voided->transaction_id)) {
+      protocol_error("transaction " + voided->transaction_id + " is not this terminal's");
+    } else {
+      spdlog::info("terminal {} reversed transaction {}", device_id_, voided->transaction_id);
+    }
+  } else {
+    protocol_error("hello was already accepted on this connection");
+  }
+}
+
+asio::awaitable<void> Session::read_loop() {
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  while (true) {
+    buffer.clear();
+    co_await ws_.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      co_return;
+    }
+    last_activity_ = state_->clock_.now();
+    if (closing_) {
+      continue;  // draining until the close handshake completes
+    }
+    auto decoded = decode(beast::buffers_to_string(buffer.data()));
+    if (!decoded) {
+      if (decoded.error().invalid_json) {
+        close(static_cast<std::uint16_t>(websocket::close_code::bad_payload), "invalid JSON");
+      } else if (!authenticated_) {
+        refuse("hello must be the first frame");
+      } else {
+        protocol_error(decoded.error().message);
+      }
+      continue;
+    }
+    if (!authenticated_) {
+      auto* hello = std::get_if<Hello>(&*decoded);
+      if (hello == nullptr) {
+        refuse("hello must be the first frame");
+      } else if (!co_await authenticate(std::move(*hello))) {
+        refuse("unknown device, wrong secret, or revoked device");
+      } else {
+        heartbeat_.cancel();  // it was the hello deadline
+        send_text(encode_hello_ok(connection_id_,
+                                  static_cast<int>(state_->settings_.heartbeat.count()),
+                                  state_->clock_.now()));
+        asio::co_spawn(ws_.get_executor(), heartbeat_loop(shared_from_this()), asio::detached);
+        co_await state_->coordinator_->terminal_connected(device_id_);
+      }
+      continue;
+    }
+    co_await dispatch(std::move(*decoded));
+  }
+}
+
+void Session::detach() {
+  state_->sessions_.erase(this);
+  if (!authenticated_) {
+    return;
+  }
+  state_->device_by_connection_.erase(connection_id_);
+  const auto it = state_->by_device_.find(device_id_);
+  if (it != state_->by_device_.end() && it->second.get() == this) {
+    state_->by_device_.erase(it);
+    state_->disconnected_at_[device_id_] = state_->clock_.now();
+    // Only the current connection's loss matters: a replaced one has a successor.
+    state_->coordinator_->terminal_disconnected(device_id_);
+  }
+}
+
+asio::awaitable<void> Session::run(std::shared_ptr<Session> self,
+                                   beast::http::request<beast::http::string_body> request) {
+  auto& settings = self->state_->settings_;
+  self->ws_.read_message_max(settings.max_frame_bytes);
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = settings.hello_timeout;
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
+  self->ws_.set_option(timeouts);
+  self->ws_.control_callback([raw = self.get()](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::pong) {
+      raw->last_pong_ = std::chrono::steady_clock::now();
+    }
+  });
+  boost::system::error_code ec;
+  co_await self->ws_.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec) {
+    asio::co_spawn(self->ws_.get_executor(), self->write_loop(self), asio::detached);
+    // Until hello.ok, the heartbeat timer is the hello deadline.
+    self->heartbeat_.expires_after(settings.hello_timeout);
+    self->heartbeat_.async_wait(
+        [weak = self->weak_from_this()](boost::system::error_code timer_ec) {
+          if (auto session = weak.lock(); session && !timer_ec && !session->authenticated_) {
+            session->refuse("no hello within the hello timeout");
+          }
+        });
+    try {
+      co_await self->read_loop();
+    } catch (const std::exception& error) {
+      spdlog::error("terminal session {} failed: {}", self->device_id_, error.what());
+    }
+  }
+  self->closing_ = true;
+  self->heartbeat_.cancel();
+  self->signal_.cancel();
+  self->detach();
+  self->abort();
+}
+
+}  // namespace
+
+bool TerminalGateway::State::send(const std::string& device_id, std::string frame) {
+  const auto it = by_device_.find(device_id);
+  return it != by_device_.end() && it->second->send_text(std::move(frame));
+}
+
+TerminalGateway::TerminalGateway(asio::any_io_executor executor, payments::AsyncStore& store,
+                                 const domain::Clock& clock, TerminalSettings settings)
+    : state_(std::make_shared<State>(std::move(executor), store, clock, settings)) {}
+
+TerminalGateway::~TerminalGateway() = default;
+
+void TerminalGateway::set_coordinator(PaymentCoordinator& coordinator) {
+  state_->coordinator_ = &coordinator;
+}
+
+bool TerminalGateway::accepts_upgrade(std::string_view path) const {
+  return path == "/v1/terminal/ws";
+}
+
+void TerminalGateway::upgrade(beast::tcp_stream stream,
+                              beast::http::request<beast::http::string_body> request) {
+  if (state_->stopping_ || state_->sessions_.size() >= state_->settings_.max_connections) {
+    spdlog::warn("terminal connection refused: {} open terminal connections is the limit",
+                 state_->settings_.max_connections);
+    return;  // the stream closes as it goes out of scope
+  }
+  auto session = std::make_shared<Session>(state_, std::move(stream));
+  state_->sessions_.insert(session.get());
+  asio::co_spawn(state_->executor_, Session::run(session, std::move(request)), asio::detached);
+}
+
+bool TerminalGateway::send_payment_request(const store::TransactionRecord& transaction) {
+  return state_->send(transaction.device_id, encode_payment_request(transaction));
+}
+
+bool TerminalGateway::send_payment_cancel(const std::string& device_id,
+                                          const std::string& transaction_id,
+                                          std::string_view reason) {
+  return state_->send(device_id, encode_payment_cancel(transaction_id, reason));
+}
+
+bool TerminalGateway::send_payment_void(const std::string& device_id,
+                                        const std::string& transaction_id,
+                                        std::string_view reason) {
+  return state_->send(device_id, encode_payment_void(transaction_id, reason));
+}
+
+std::optional<payments::TerminalConnection> TerminalGateway::connection(
+    const std::string& device_id) const {
+  const auto it = state_->by_device_.find(device_id);
+  if (it == state_->by_device_.end()) {
+    return std::nullopt;
+  }
+  return payments::TerminalConnection{it->second->connection_id(), it->second->connected_at(),
+                                      it->second->last_activity()};
+}
+
+bool TerminalGateway::reachable(const std::string& device_id) const {
+  if (state_->by_device_.contains(device_id)) {
+    return true;
+  }
+  const auto it = state_->disconnected_at_.find(device_id);
+  return it != state_->disconnected_at_.end() &&
+         state_->clock_.now() - it->second < state_->settings_.reconnect_grace;
+}
+
+std::optional<std::string> TerminalGateway::device_for_connection(
+    const std::string& connection_id) const {
+  const auto it = state_->device_by_connection_.find(connection_id);
+  if (it == state_->device_by_connection_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+void TerminalGateway::disconnect(const std::string& device_id, std::uint16_t code,
+                                 std::string_view reason) {
+  if (const auto it = state_->by_device_.find(device_id); it != state_->by_device_.end()) {
+    it->second->close(code, std::string(reason));
+  }
+}
+
+asio::awaitable<void> TerminalGateway::shutdown(std::chrono::milliseconds grace) {
+  auto state = state_;
+  state->stopping_ = true;
+  for (auto& [device_id, session] : state->by_device_) {
+    session->close(static_cast<std::uint16_t>(websocket::close_code::going_away),
+                   "gateway shutting down");
+  }
+  asio::steady_timer timer(state->executor_);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  boost::system::error_code ec;
+  while (!state->sessions_.empty() && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  for (Session* session : std::vector<Session*>(state->sessions_.begin(), state->sessions_.end())) {
+    session->abort();
+  }
+}
+
+std::size_t TerminalGateway::connected() const {
+  return state_->by_device_.size();
+}
+
+}  // namespace tillgate::terminal
