@@ -4,6 +4,8 @@
 
 #include "app/config.hpp"
 #include "app/gateway.hpp"
+#include "client/commands.hpp"
+#include "sim/commands.hpp"
 
 namespace tillgate::app {
 namespace {
@@ -53,6 +55,8 @@ int run_cli(int argc, char** argv) {
   app.require_subcommand(1);
   ServeFlags serve_flags;
   add_serve_command(app, serve_flags);
+  client::register_commands(app);  // pay, admin
+  sim::register_commands(app);     // terminal
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -135,9 +135,12 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::wait_for_final(
   if (current && !domain::is_final(current->status) && !stopping_) {
     boost::system::error_code ec;
     co_await waiter.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    current = waiter.final_record
-                  ? waiter.final_record
-                  : co_await load(transaction.merchant_id, transaction.transaction_id);
+    // No co_await inside a conditional expression: GCC 12 mis-copies its temporaries.
+    if (waiter.final_record) {
+      current = std::move(waiter.final_record);
+    } else {
+      current = co_await load(transaction.merchant_id, transaction.transaction_id);
+    }
   }
   auto& remaining = waiters_[key];
   remaining.erase(position);
