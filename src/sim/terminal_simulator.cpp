@@ -11,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <boost/system/system_error.hpp>
 #include <charconv>
 #include <deque>
 #include <map>
@@ -661,6 +662,10 @@ asio::awaitable<bool> run_connection(State s) {
   s->conn = conn;
   try {
     co_await run_session(s, conn);
+  } catch (const boost::system::system_error& e) {
+    if (!s->stopping) {
+      s->log("connection failed: " + e.code().message());
+    }
   } catch (const std::exception& e) {
     if (!s->stopping) {
       s->log(std::string("connection failed: ") + e.what());
