@@ -115,17 +115,77 @@ TEST_F(HappyPathTest, RawTerminalPaymentIsRecordedAndSurvivesRestart) {
   EXPECT_EQ(int_at(terminals, "count").value_or(-1), 1) << terminals_res.body;
   EXPECT_TRUE(IsIsoMs(terminals.find("timestamp")));
 
-  // A graceful stop closes the terminal's connection; the transaction is durable.
-  const int status = gateway().stop();
-  EXPECT_EQ(exit_code_of(status), 0) << "SIGTERM should stop the gateway cleanly";
-  const auto closed = ws->read(5s);
-  EXPECT_EQ(closed.kind, WsEvent::Kind::closed);
+  // Stopped and started again on the same database, the transaction reads the same.
+  (void)gateway().stop();
   gateway().start();
   const auto again_res = get_transaction(merchant, "TXN-HAPPY-1");
   ASSERT_EQ(again_res.status, 200) << again_res.body;
   const auto again = parse_json(again_res.body);
   EXPECT_EQ(json::serialize(without(again, "timestamp")),
             json::serialize(without(txn, "timestamp")));
+}
+
+// Every change is persisted before anyone is told (merchant-api.md section 6): a payment
+// the merchant saw complete survives kill -9 of the gateway.
+TEST_F(HappyPathTest, CompletedPaymentSurvivesKill9) {
+  const auto merchant = create_merchant();
+  const auto device = create_device(merchant);
+  {
+    SimulatedTerminal terminal(gateway(), device, "approve");
+    ASSERT_TRUE(terminal.wait_online());
+    auto client = http(30s);
+    const auto res =
+        client::send_signed(client, merchant.credentials, "POST", payments_path(device.device_id),
+                            payment_body("3.10", "GBP", "TXN-KILL9"));
+    ASSERT_EQ(res.status, 200) << res.body;
+    gateway().kill9();
+  }
+  gateway().start();
+  const auto res = get_transaction(merchant, "TXN-KILL9");
+  ASSERT_EQ(res.status, 200) << res.body;
+  const auto txn = parse_json(res.body);
+  EXPECT_EQ(string_at(txn, "status"), "COMPLETED");
+  EXPECT_TRUE(IsIsoMs(txn.find("completedAt")));
+}
+
+// operations.md: SIGTERM stops the gateway gracefully, closing terminal connections.
+TEST_F(HappyPathTest, SigtermWithATerminalConnectedStopsCleanly) {
+  const auto merchant = create_merchant();
+  const auto device = create_device(merchant);
+  auto [ws, hello_ok] = connect_terminal(device);
+  ASSERT_TRUE(ws);
+  const auto started = std::chrono::steady_clock::now();
+  const int status = gateway().stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 11s) << "over the shutdown grace";
+  EXPECT_EQ(exit_code_of(status), 0) << "SIGTERM should stop the gateway cleanly";
+  const auto closed = ws->read(5s);
+  EXPECT_EQ(closed.kind, WsEvent::Kind::closed);
+}
+
+// merchant-api.md section 4: a repeat while the first is unfinished joins the wait.
+TEST_F(HappyPathTest, RepeatWhileUnfinishedJoinsTheWait) {
+  const auto merchant = create_merchant();
+  const auto device = create_device(merchant);
+  auto [ws, hello_ok] = connect_terminal(device);
+  ASSERT_TRUE(ws);
+  const auto body = payment_body("15.00", "USD", "TXN-JOIN");
+  auto first = pay_async(merchant, device.device_id, body);
+  (void)read_frame(*ws, "payment.request");
+  auto second = pay_async(merchant, device.device_id, body);
+  EXPECT_EQ(ws->read(500ms).kind, WsEvent::Kind::timeout) << "pushed a second time";
+  EXPECT_EQ(second.wait_for(0ms), std::future_status::timeout) << "the repeat did not wait";
+  ASSERT_TRUE(ws->send_json(result_frame("TXN-JOIN", "SUCCESS", "AUTH555555")));
+  (void)read_frame(*ws, "payment.result.ack");
+  for (auto* pending : {&first, &second}) {
+    ASSERT_EQ(pending->wait_for(10s), std::future_status::ready);
+    const auto res = pending->get();
+    ASSERT_EQ(res.status, 200) << res.body;
+    const auto parsed = parse_json(res.body);
+    EXPECT_EQ(string_at(parsed, "status"), "SUCCESS");
+    const auto* payment = parsed.find("paymentResponse");
+    ASSERT_NE(payment, nullptr) << res.body;
+    EXPECT_EQ(string_at(*payment, "authorizationCode"), "AUTH555555");
+  }
 }
 
 TEST_F(HappyPathTest, TerminalCommandApprovesAndJournalsOneCharge) {
