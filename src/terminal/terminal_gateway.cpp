@@ -462,6 +462,13 @@ asio::awaitable<void> TerminalGateway::shutdown(std::chrono::milliseconds grace)
   for (Session* session : std::vector<Session*>(state->sessions_.begin(), state->sessions_.end())) {
     session->abort();
   }
+  // Aborted sockets fail their pending reads at once; let each session run to its end so
+  // nothing is left suspended when the loop stops.
+  const auto drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (!state->sessions_.empty() && std::chrono::steady_clock::now() < drain_deadline) {
+    timer.expires_after(std::chrono::milliseconds(5));
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 
 std::size_t TerminalGateway::connected() const {
