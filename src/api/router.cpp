@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <charconv>
+
 #include "api/transaction_view.hpp"
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
@@ -68,6 +71,98 @@ std::string auth_message(AuthFailure failure) {
       return "the gateway is overloaded; retry shortly";
   }
   return "unauthorized";
+}
+
+// "a=1&b=x%20y" -> {{"a","1"},{"b","x y"}}; nullopt on a malformed percent escape.
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(
+    std::string_view query) {
+  auto decode = [](std::string_view text) -> std::optional<std::string> {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '+') {
+        out += ' ';
+      } else if (text[i] != '%') {
+        out += text[i];
+      } else {
+        if (i + 2 >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i + 1])) ||
+            !std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+          return std::nullopt;
+        }
+        out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+        i += 2;
+      }
+    }
+    return out;
+  };
+  std::vector<std::pair<std::string, std::string>> params;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) {
+      continue;
+    }
+    const auto eq = pair.find('=');
+    auto key = decode(pair.substr(0, eq));
+    auto value = decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!key || !value) {
+      return std::nullopt;
+    }
+    params.emplace_back(std::move(*key), std::move(*value));
+  }
+  return params;
+}
+
+// The list cursor: opaque to merchants, "v1:<sequence>" inside.
+std::string encode_cursor(std::int64_t sequence) {
+  return crypto::base64url_encode("v1:" + std::to_string(sequence));
+}
+
+std::optional<std::int64_t> decode_cursor(std::string_view cursor) {
+  const auto text = crypto::base64url_decode(cursor);
+  if (!text || !text->starts_with("v1:") || text->size() > 23) {
+    return std::nullopt;
+  }
+  std::int64_t sequence = 0;
+  const auto digits = std::string_view(*text).substr(3);
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), sequence);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || sequence < 1) {
+    return std::nullopt;
+  }
+  return sequence;
+}
+
+// Applies one query parameter of GET /v1/transactions; unknown names are ignored.
+void apply_list_param(const std::string& name, const std::string& value,
+                      store::TransactionQuery& query, std::vector<FieldProblem>& problems) {
+  if (name == "terminalId") {
+    query.device_id = value;
+  } else if (name == "status") {
+    query.status = domain::parse_transaction_status(value);
+    if (!query.status) {
+      problems.push_back({"status",
+                          "must be one of PENDING, AWAITING_RECONNECT, COMPLETED, "
+                          "FAILED, CANCELLED, TIMEOUT, VOIDED"});
+    }
+  } else if (name == "from" || name == "to") {
+    const auto at = domain::parse_iso8601(value);
+    if (!at) {
+      problems.push_back({name, "must be an ISO 8601 UTC time such as 2024-01-15T10:30:00.000Z"});
+    }
+    (name == "from" ? query.created_from : query.created_to) = at;
+  } else if (name == "limit") {
+    std::int64_t limit = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+    if (ec != std::errc{} || end != value.data() + value.size() || limit < 1 || limit > 200) {
+      problems.push_back({"limit", "must be an integer from 1 to 200"});
+    }
+    query.limit = limit;
+  } else if (name == "cursor") {
+    query.before_sequence = decode_cursor(value);
+    if (!query.before_sequence) {
+      problems.push_back({"cursor", "is not a cursor this API returned; pass nextCursor as is"});
+    }
+  }
 }
 
 }  // namespace
@@ -300,6 +395,9 @@ asio::awaitable<HttpResponse> Router::route_merchant(std::string merchant_id, Ht
   if (parts.size() == 3 && parts[1] == "transactions" && method == "GET") {
     co_return co_await get_transaction(merchant_id, parts[2]);
   }
+  if (parts.size() == 2 && parts[1] == "transactions" && method == "GET") {
+    co_return co_await list_transactions(merchant_id, request.query);
+  }
   if (parts.size() == 2 && parts[1] == "terminals" && method == "GET") {
     co_return co_await list_terminals(merchant_id);
   }
@@ -406,6 +504,44 @@ asio::awaitable<HttpResponse> Router::list_terminals(std::string merchant_id) {
   co_return json_response(
       200, json::object({{"terminals", json::Value(std::move(items))},
                          {"count", json::Value(count)},
+                         {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
+}
+
+asio::awaitable<HttpResponse> Router::list_transactions(std::string merchant_id,
+                                                        std::string query_text) {
+  store::TransactionQuery query;
+  query.merchant_id = merchant_id;
+  std::vector<FieldProblem> problems;
+  const auto params = parse_query(query_text);
+  if (!params) {
+    problems.push_back({"query", "has a malformed percent escape"});
+  } else {
+    for (const auto& [name, value] : *params) {
+      apply_list_param(name, value, query, problems);
+    }
+  }
+  if (!problems.empty()) {
+    co_return error_response(
+        ApiError{ErrorCode::validation_error, "the list query is not valid: see details", problems,
+                 std::nullopt, std::nullopt},
+        clock_.now());
+  }
+  const auto page_size = query.limit;
+  query.limit = page_size + 1;  // one more row tells whether another page exists
+  auto store_operation = [query](Store& store) { return store.list_transactions(query); };
+  auto rows = co_await store_.call(std::move(store_operation));
+  json::Value next_cursor(nullptr);
+  if (static_cast<std::int64_t>(rows.size()) > page_size) {
+    rows.resize(static_cast<std::size_t>(page_size));
+    next_cursor = json::Value(encode_cursor(rows.back().sequence));
+  }
+  json::Array items;
+  for (const auto& row : rows) {
+    items.push_back(transaction_view(row));
+  }
+  co_return json_response(
+      200, json::object({{"transactions", json::Value(std::move(items))},
+                         {"nextCursor", std::move(next_cursor)},
                          {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
 }
 

@@ -42,6 +42,8 @@ class Router final : public net::RequestHandler {
   boost::asio::awaitable<net::HttpResponse> get_transaction(std::string merchant_id,
                                                             std::string transaction_id);
   boost::asio::awaitable<net::HttpResponse> list_terminals(std::string merchant_id);
+  boost::asio::awaitable<net::HttpResponse> list_transactions(std::string merchant_id,
+                                                              std::string query);
   boost::asio::awaitable<net::HttpResponse> create_merchant(net::HttpRequest request);
   boost::asio::awaitable<net::HttpResponse> create_api_key(std::string merchant_id);
   boost::asio::awaitable<net::HttpResponse> create_device(std::string merchant_id,

@@ -32,7 +32,7 @@ struct MerchantRecord {
 };
 
 struct ApiKeyRecord {
-  std::string api_key;     // public identifier, sent in x-api-key
+  std::string api_key;  // public identifier, sent in x-api-key
   std::string merchant_id;
   std::string api_secret;  // HMAC key: needed in clear to verify signatures
   Timestamp created_at;
@@ -67,7 +67,20 @@ struct TransactionRecord {
   std::optional<Timestamp> completed_at;
   std::optional<Timestamp> voided_at;
   std::optional<std::string> void_reason;
-  std::int64_t version = 1;  // incremented by every status change
+  std::int64_t version = 1;   // incremented by every status change
+  std::int64_t sequence = 0;  // store-assigned insertion order (0 until stored); never reused
+};
+
+// A page of one merchant's transactions, newest first. Every filter is optional.
+struct TransactionQuery {
+  std::string merchant_id;
+  std::optional<std::string> device_id = std::nullopt;
+  std::optional<TransactionStatus> status = std::nullopt;
+  std::optional<Timestamp> created_from = std::nullopt;  // inclusive
+  std::optional<Timestamp> created_to = std::nullopt;    // inclusive
+  // The cursor: only rows older (smaller sequence) than this one.
+  std::optional<std::int64_t> before_sequence = std::nullopt;
+  std::int64_t limit = 50;
 };
 
 // One row of the append-only history: every status change, with its time and cause.
@@ -135,6 +148,8 @@ class Store {
   // The device's unfinished transaction (PENDING or AWAITING_RECONNECT), if any.
   virtual std::optional<TransactionRecord> find_unfinished_for_device(
       const std::string& device_id) = 0;
+  // Newest first (by sequence), at most query.limit rows.
+  virtual std::vector<TransactionRecord> list_transactions(const TransactionQuery& query) = 0;
   // Every unfinished transaction, for recovery at start.
   virtual std::vector<TransactionRecord> list_unfinished() = 0;
 

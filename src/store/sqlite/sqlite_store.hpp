@@ -52,6 +52,7 @@ class SqliteStore final : public Store {
   std::optional<TransactionRecord> find_unfinished_for_device(
       const std::string& device_id) override;
   std::vector<TransactionRecord> list_unfinished() override;
+  std::vector<TransactionRecord> list_transactions(const TransactionQuery& query) override;
   std::optional<ChangeResult> change_status(const StatusChange& change) override;
   std::vector<TransactionEventRecord> list_events(const std::string& merchant_id,
                                                   const std::string& transaction_id) override;

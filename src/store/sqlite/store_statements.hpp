@@ -15,7 +15,7 @@ struct SqliteStore::Statements {
   Statement insert_api_key, find_api_key, revoke_api_key;
   Statement insert_device, find_device, list_devices, revoke_device;
   Statement transaction_exists, insert_transaction, find_transaction;
-  Statement find_unfinished_for_device, list_unfinished, update_status;
+  Statement find_unfinished_for_device, list_unfinished, list_transactions, update_status;
   Statement insert_event, list_events;
 };
 

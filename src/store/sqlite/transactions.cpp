@@ -111,6 +111,22 @@ std::vector<TransactionRecord> SqliteStore::list_unfinished() {
   return records;
 }
 
+std::vector<TransactionRecord> SqliteStore::list_transactions(const TransactionQuery& query) {
+  auto use = statements_->list_transactions.use("list_transactions");
+  std::optional<std::string> status;
+  if (query.status) {
+    status = std::string(domain::to_string(*query.status));
+  }
+  use.bind(query.merchant_id, query.device_id, status, query.created_from, query.created_to,
+           query.before_sequence, query.limit);
+  std::vector<TransactionRecord> records;
+  while (use.step()) {
+    records.push_back(read_transaction(use));
+    records.back().sequence = use.int64(18);
+  }
+  return records;
+}
+
 std::optional<ChangeResult> SqliteStore::change_status(const StatusChange& change) {
   constexpr std::string_view kOperation = "change_status";
   // The read, the compare and the write under one write lock: the compare-and-set holds
