@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "api/provisioning.hpp"
 #include "api/transaction_view.hpp"
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
@@ -292,9 +293,8 @@ asio::awaitable<HttpResponse> Router::create_merchant(HttpRequest request) {
     co_return error_response(problem, clock_.now());
   }
   const auto now = clock_.now();
-  store::MerchantRecord merchant{domain::new_prefixed_id("mch_"), std::string(*name), now};
-  store::ApiKeyRecord key{domain::new_prefixed_id("tgk_"), merchant.merchant_id,
-                          domain::new_secret("tgs_"), now, std::nullopt};
+  const auto merchant = new_merchant(std::string(*name), now);
+  const auto key = new_api_key(merchant.merchant_id, now);
   auto store_operation5 = [merchant, key](Store& store) {
     store.insert_merchant(merchant);
     store.insert_api_key(key);
@@ -308,8 +308,7 @@ asio::awaitable<HttpResponse> Router::create_merchant(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> Router::create_api_key(std::string merchant_id) {
-  store::ApiKeyRecord key{domain::new_prefixed_id("tgk_"), merchant_id, domain::new_secret("tgs_"),
-                          clock_.now(), std::nullopt};
+  const auto key = new_api_key(merchant_id, clock_.now());
   auto store_operation6 = [key](Store& store) { store.insert_api_key(key); };
   co_await store_.call(std::move(store_operation6));
   spdlog::info("API key {} created for merchant {}", key.api_key, merchant_id);
@@ -339,15 +338,12 @@ asio::awaitable<HttpResponse> Router::create_device(std::string merchant_id, Htt
   if (!problem.details.empty()) {
     co_return error_response(problem, clock_.now());
   }
-  const std::string secret = domain::new_secret("tds_");
-  store::DeviceRecord device;
-  device.device_id = requested_id && requested_id->is_string() ? requested_id->as_string()
-                                                               : domain::new_prefixed_id("dev_");
-  device.merchant_id = merchant_id;
-  device.label = label && label->is_string() ? label->as_string() : std::string();
-  device.secret_hash = crypto::sha256_hex(secret);  // the secret itself is never stored
-  device.metadata_json = "{}";
-  device.created_at = clock_.now();
+  auto created = new_device(
+      merchant_id,
+      requested_id && requested_id->is_string() ? requested_id->as_string() : std::string(),
+      label && label->is_string() ? label->as_string() : std::string(), clock_.now());
+  const std::string secret = std::move(created.device_secret);
+  const store::DeviceRecord device = std::move(created.record);
   auto store_operation7 = [device](Store& store) { return store.insert_device(device); };
   const bool inserted = co_await store_.call(std::move(store_operation7));
   if (!inserted) {

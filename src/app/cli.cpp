@@ -17,32 +17,53 @@ struct ServeFlags {
   std::string log_level;
 };
 
+// serve and demo share their flags and the configuration order: flags > environment >
+// TOML file > defaults.
+Config load_config(Config defaults, const ServeFlags& flags) {
+  Config config = std::move(defaults);
+  try {
+    if (!flags.config_path.empty()) {
+      apply_config_file(config, flags.config_path);
+    }
+    apply_environment(config, process_environment());
+    if (!flags.listen.empty()) {
+      parse_listen(config, flags.listen);
+    }
+    if (!flags.database.empty()) {
+      config.database_url = flags.database;
+    }
+    if (!flags.log_level.empty()) {
+      config.log_level = flags.log_level;
+    }
+  } catch (const ConfigError& error) {
+    throw CLI::ValidationError("configuration", error.what());
+  }
+  return config;
+}
+
+void add_server_flags(CLI::App& command, ServeFlags& flags) {
+  command.add_option("--config", flags.config_path, "TOML configuration file");
+  command.add_option("--listen", flags.listen, "HOST:PORT to listen on (port 0: any free port)");
+  command.add_option("--db", flags.database, "sqlite:PATH (or postgresql://...)");
+  command.add_option("--log", flags.log_level, "log level: trace, debug, info, warn, error");
+}
+
 void add_serve_command(CLI::App& app, ServeFlags& flags) {
   auto* serve = app.add_subcommand("serve", "Run the gateway");
-  serve->add_option("--config", flags.config_path, "TOML configuration file");
-  serve->add_option("--listen", flags.listen, "HOST:PORT to listen on (port 0: any free port)");
-  serve->add_option("--db", flags.database, "sqlite:PATH (or postgresql://...)");
-  serve->add_option("--log", flags.log_level, "log level: trace, debug, info, warn, error");
+  add_server_flags(*serve, flags);
   serve->callback([&flags] {
-    Config config;
-    try {
-      if (!flags.config_path.empty()) {
-        apply_config_file(config, flags.config_path);
-      }
-      apply_environment(config, process_environment());
-      if (!flags.listen.empty()) {
-        parse_listen(config, flags.listen);
-      }
-      if (!flags.database.empty()) {
-        config.database_url = flags.database;
-      }
-      if (!flags.log_level.empty()) {
-        config.log_level = flags.log_level;
-      }
-    } catch (const ConfigError& error) {
-      throw CLI::ValidationError("configuration", error.what());
+    if (const int code = run_serve(load_config(Config{}, flags)); code != 0) {
+      throw CLI::RuntimeError(code);
     }
-    if (const int code = run_serve(config); code != 0) {
+  });
+}
+
+void add_demo_command(CLI::App& app, ServeFlags& flags) {
+  auto* demo = app.add_subcommand(
+      "demo", "Run the gateway with a demo merchant and two simulated terminals");
+  add_server_flags(*demo, flags);
+  demo->callback([&flags] {
+    if (const int code = run_demo(load_config(demo_defaults(), flags)); code != 0) {
       throw CLI::RuntimeError(code);
     }
   });
@@ -55,6 +76,7 @@ int run_cli(int argc, char** argv) {
   app.require_subcommand(1);
   ServeFlags serve_flags;
   add_serve_command(app, serve_flags);
+  add_demo_command(app, serve_flags);
   client::register_commands(app);  // pay, admin
   sim::register_commands(app);     // terminal
   CLI11_PARSE(app, argc, argv);

@@ -81,6 +81,10 @@ Gateway::Gateway(asio::io_context& io, Config config)
 
 Gateway::~Gateway() = default;
 
+store::Store& Gateway::store_for_setup() {
+  return parts_->store.direct();
+}
+
 std::uint16_t Gateway::start() {
   const auto port = parts_->server.listen(parts_->config.listen_host, parts_->config.listen_port);
   parts_->server.start();
@@ -113,6 +117,21 @@ void Gateway::stop(std::function<void()> done) {
                  [done = std::move(done)](std::exception_ptr) { done(); });
 }
 
+void run_until_signal(asio::io_context& io, Gateway& gateway, std::function<void()> before_stop) {
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) {
+      return;
+    }
+    spdlog::info("received signal {}", signal_number);
+    if (before_stop) {
+      before_stop();
+    }
+    gateway.stop([&io] { io.stop(); });
+  });
+  io.run();
+}
+
 int run_serve(Config config) {
   configure_logging(config.log_level);
   asio::io_context io(1);
@@ -131,15 +150,7 @@ int run_serve(Config config) {
   spdlog::info("listening on {}:{} with store {}", config.listen_host, port,
                config.database_url.substr(0, config.database_url.find(':')));
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
-    if (ec) {
-      return;
-    }
-    spdlog::info("received signal {}", signal_number);
-    gateway->stop([&io] { io.stop(); });
-  });
-  io.run();
+  run_until_signal(io, *gateway);
   gateway.reset();  // joins the store thread after its queued work
   spdlog::info("stopped");
   return 0;

@@ -2,9 +2,11 @@
 // Assembles the gateway: store thread, coordinator, terminal side, router, HTTP server.
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "app/config.hpp"
+#include "store/store.hpp"
 
 namespace tillgate::app {
 
@@ -22,13 +24,28 @@ class Gateway {
   // close terminal connections, then stop the store thread. Calls `done` when finished.
   void stop(std::function<void()> done);
 
+  // The store, for provisioning before start() (the network loop is not running yet).
+  store::Store& store_for_setup();
+
   struct Parts;
 
  private:
   std::unique_ptr<Parts> parts_;
 };
 
+// Runs `io` until SIGTERM or SIGINT, then stops `gateway` gracefully; `before_stop` runs
+// first (e.g. to stop simulated terminals).
+void run_until_signal(boost::asio::io_context& io, Gateway& gateway,
+                      std::function<void()> before_stop = {});
+
 // `tillgate serve`: runs until SIGTERM/SIGINT; returns the exit code.
 int run_serve(Config config);
+
+// `tillgate demo`: serve on a fresh demo database with a demo merchant and two simulated
+// terminals (one approves, one declines), and print payment commands to try.
+int run_demo(Config config);
+// The demo's defaults before environment and flags: database sqlite:./data/demo.db (recreated
+// on every run), log level warn.
+[[nodiscard]] Config demo_defaults();
 
 }  // namespace tillgate::app

@@ -1,0 +1,156 @@
+// `tillgate demo`: the gateway on a fresh SQLite file, a demo merchant, and two simulated
+// terminals on the same event loop, with a payment command printed ready to paste.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "api/provisioning.hpp"
+#include "app/gateway.hpp"
+#include "app/logging.hpp"
+#include "domain/ids.hpp"
+#include "sim/terminal_simulator.hpp"
+
+namespace tillgate::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kDemoDatabase = "sqlite:./data/demo.db";
+
+struct DemoTerminal {
+  const char* device_id;
+  const char* label;
+  const char* behavior;
+  const char* what;
+};
+
+constexpr DemoTerminal kTerminals[] = {
+    {"demo-till-1", "Front counter", "approve", "approves every payment"},
+    {"demo-till-2", "Back counter", "decline", "declines every payment"},
+};
+
+// The demo database is recreated on every run, so the printed secrets always match it.
+void remove_demo_files() {
+  for (const char* name :
+       {"demo.db", "demo.db-wal", "demo.db-shm", "demo-till-1.journal", "demo-till-2.journal"}) {
+    std::error_code ignored;
+    fs::remove(fs::path("data") / name, ignored);
+  }
+}
+
+std::string own_binary() {
+  std::error_code ec;
+  const auto path = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    return "tillgate";
+  }
+  const auto relative = fs::relative(path, fs::current_path(), ec);
+  if (ec || relative.empty() || relative.string().starts_with("..")) {
+    return path.string();
+  }
+  return "./" + relative.string();
+}
+
+void print_banner(const Config& config, std::uint16_t port, const store::ApiKeyRecord& key,
+                  const std::string& admin_token) {
+  const std::string url = "http://" + config.listen_host + ":" + std::to_string(port);
+  std::printf("listening on %s:%u\n\n", config.listen_host.c_str(), static_cast<unsigned>(port));
+  std::printf("Tillgate demo is running at %s (database %s)\n", url.c_str(),
+              config.database_url.c_str());
+  std::printf("  merchant API key  %s\n  merchant secret   %s\n", key.api_key.c_str(),
+              key.api_secret.c_str());
+  std::printf("  admin token       %s\n", admin_token.c_str());
+  for (const auto& terminal : kTerminals) {
+    std::printf("  terminal          %s (%s)\n", terminal.device_id, terminal.what);
+  }
+  const std::string binary = own_binary();
+  std::printf("\nTake a payment (in another shell):\n\n");
+  std::printf(
+      "  %s pay --url %s --api-key %s --api-secret %s \\\n"
+      "      --terminal demo-till-1 --amount 12.50 --currency USD --method CARD\n\n",
+      binary.c_str(), url.c_str(), key.api_key.c_str(), key.api_secret.c_str());
+  std::printf("Use --terminal demo-till-2 to see a decline. Ctrl-C stops the demo.\n\n");
+  std::fflush(stdout);
+}
+
+std::unique_ptr<sim::TerminalSimulator> start_terminal(boost::asio::io_context& io,
+                                                       const DemoTerminal& terminal,
+                                                       const std::string& secret,
+                                                       std::uint16_t port) {
+  sim::TerminalSimulatorOptions options;
+  options.port = port;
+  options.device_id = terminal.device_id;
+  options.device_secret = secret;
+  options.behavior = *sim::parse_behavior(terminal.behavior);
+  options.journal_path = "data/" + std::string(terminal.device_id) + ".journal";
+  options.on_log = [id = std::string(terminal.device_id)](std::string_view line) {
+    std::printf("[%s] %.*s\n", id.c_str(), static_cast<int>(line.size()), line.data());
+    std::fflush(stdout);
+  };
+  auto simulator = std::make_unique<sim::TerminalSimulator>(io.get_executor(), std::move(options));
+  simulator->start();
+  return simulator;
+}
+
+}  // namespace
+
+int run_demo(Config config) {
+  if (config.database_url == kDemoDatabase) {
+    remove_demo_files();
+  }
+  if (!config.admin_token) {
+    config.admin_token = domain::new_secret("adm_");
+  }
+  configure_logging(config.log_level);
+  boost::asio::io_context io(1);
+  std::unique_ptr<Gateway> gateway;
+  std::vector<std::unique_ptr<sim::TerminalSimulator>> terminals;
+  try {
+    gateway = std::make_unique<Gateway>(io, config);
+    auto& store = gateway->store_for_setup();
+    const domain::SystemClock clock;
+    const auto merchant = api::new_merchant("Demo Coffee", clock.now());
+    const auto key = api::new_api_key(merchant.merchant_id, clock.now());
+    store.insert_merchant(merchant);
+    store.insert_api_key(key);
+    std::vector<std::string> secrets;
+    for (const auto& terminal : kTerminals) {
+      auto device =
+          api::new_device(merchant.merchant_id, terminal.device_id, terminal.label, clock.now());
+      if (!store.insert_device(device.record)) {
+        throw std::runtime_error(std::string("device id ") + terminal.device_id +
+                                 " already exists in " + config.database_url);
+      }
+      secrets.push_back(device.device_secret);
+    }
+    const auto port = gateway->start();
+    for (std::size_t i = 0; i < std::size(kTerminals); ++i) {
+      terminals.push_back(start_terminal(io, kTerminals[i], secrets[i], port));
+    }
+    print_banner(config, port, key, *config.admin_token);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "tillgate demo: cannot start: %s\n", error.what());
+    return 1;
+  }
+  run_until_signal(io, *gateway, [&terminals] {
+    for (auto& terminal : terminals) {
+      terminal->stop();
+    }
+  });
+  terminals.clear();
+  gateway.reset();
+  return 0;
+}
+
+Config demo_defaults() {
+  Config config;
+  config.database_url = kDemoDatabase;
+  config.log_level = "warn";  // the console shows the terminals' lines, not JSON logs
+  return config;
+}
+
+}  // namespace tillgate::app
