@@ -68,6 +68,15 @@ std::optional<std::string> read_product_id(const json::Value* value, const std::
   return std::nullopt;
 }
 
+// The quantity of a product line, 1..10000; 0 when absent or not such an integer.
+int read_quantity(const json::Value* value) {
+  if (value == nullptr || !value->is_number()) {
+    return 0;
+  }
+  const auto parsed = value->as_number().as_int64();
+  return parsed && *parsed >= 1 && *parsed <= 10000 ? static_cast<int>(*parsed) : 0;
+}
+
 void read_products(const json::Value* value, domain::Currency currency, const RequestLimits& limits,
                    PaymentRequest& request, Checker& check) {
   if (value == nullptr || value->is_null()) {
@@ -96,18 +105,12 @@ void read_products(const json::Value* value, domain::Currency currency, const Re
       check.problem(base + ".name", "is required: a string of 1-200 characters");
     }
     const auto price = read_amount(items[i].find("price"), currency, base + ".price", check);
-    const auto quantity_value = items[i].find("quantity");
-    std::optional<std::int64_t> quantity;
-    if (quantity_value != nullptr && quantity_value->is_number()) {
-      quantity = quantity_value->as_number().as_int64();
-    }
-    if (!quantity || *quantity < 1 || *quantity > 10000) {
+    const int quantity = read_quantity(items[i].find("quantity"));
+    if (quantity == 0) {
       check.problem(base + ".quantity", "is required: an integer from 1 to 10000");
-      quantity.reset();
     }
-    if (id && price && quantity && name && name->is_string()) {
-      request.products.push_back(
-          ProductLine{*id, name->as_string(), *price, static_cast<int>(*quantity)});
+    if (id && price && quantity != 0 && name && name->is_string()) {
+      request.products.push_back(ProductLine{*id, name->as_string(), *price, quantity});
     }
   }
 }
