@@ -255,8 +255,10 @@ asio::awaitable<HttpResponse> Router::handle_admin(HttpRequest request) {
                            {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
   }
   const std::string merchant_id = parts.size() > 3 ? parts[3] : std::string();
-  auto store_operation3 = [merchant_id](Store& store) { return store.find_merchant(merchant_id); };
-  const auto merchant = co_await store_.call(std::move(store_operation3));
+  auto find_merchant_in_store = [merchant_id](Store& store) {
+    return store.find_merchant(merchant_id);
+  };
+  const auto merchant = co_await store_.call(std::move(find_merchant_in_store));
   if (!merchant) {
     co_return error(ErrorCode::merchant_not_found, "no merchant " + merchant_id);
   }
@@ -268,10 +270,10 @@ asio::awaitable<HttpResponse> Router::handle_admin(HttpRequest request) {
   }
   if (parts.size() == 6 && parts[4] == "keys" && method == "DELETE") {
     const auto now = clock_.now();
-    auto store_operation4 = [merchant_id, key = parts[5], now](Store& store) {
+    auto revoke_api_key_in_store = [merchant_id, key = parts[5], now](Store& store) {
       return store.revoke_api_key(merchant_id, key, now);
     };
-    const bool revoked = co_await store_.call(std::move(store_operation4));
+    const bool revoked = co_await store_.call(std::move(revoke_api_key_in_store));
     if (!revoked) {
       co_return error(ErrorCode::route_not_found,
                       "no active API key " + parts[5] + " for merchant " + merchant_id);
@@ -295,11 +297,11 @@ asio::awaitable<HttpResponse> Router::create_merchant(HttpRequest request) {
   const auto now = clock_.now();
   const auto merchant = new_merchant(std::string(*name), now);
   const auto key = new_api_key(merchant.merchant_id, now);
-  auto store_operation5 = [merchant, key](Store& store) {
+  auto insert_merchant_in_store = [merchant, key](Store& store) {
     store.insert_merchant(merchant);
     store.insert_api_key(key);
   };
-  co_await store_.call(std::move(store_operation5));
+  co_await store_.call(std::move(insert_merchant_in_store));
   spdlog::info("merchant {} created with API key {}", merchant.merchant_id, key.api_key);
   co_return json_response(201, json::object({{"merchantId", json::Value(merchant.merchant_id)},
                                              {"name", json::Value(merchant.name)},
@@ -309,8 +311,8 @@ asio::awaitable<HttpResponse> Router::create_merchant(HttpRequest request) {
 
 asio::awaitable<HttpResponse> Router::create_api_key(std::string merchant_id) {
   const auto key = new_api_key(merchant_id, clock_.now());
-  auto store_operation6 = [key](Store& store) { store.insert_api_key(key); };
-  co_await store_.call(std::move(store_operation6));
+  auto insert_api_key_in_store = [key](Store& store) { store.insert_api_key(key); };
+  co_await store_.call(std::move(insert_api_key_in_store));
   spdlog::info("API key {} created for merchant {}", key.api_key, merchant_id);
   co_return json_response(201, json::object({{"apiKey", json::Value(key.api_key)},
                                              {"apiSecret", json::Value(key.api_secret)}}));
@@ -344,8 +346,8 @@ asio::awaitable<HttpResponse> Router::create_device(std::string merchant_id, Htt
       label && label->is_string() ? label->as_string() : std::string(), clock_.now());
   const std::string secret = std::move(created.device_secret);
   const store::DeviceRecord device = std::move(created.record);
-  auto store_operation7 = [device](Store& store) { return store.insert_device(device); };
-  const bool inserted = co_await store_.call(std::move(store_operation7));
+  auto insert_device_in_store = [device](Store& store) { return store.insert_device(device); };
+  const bool inserted = co_await store_.call(std::move(insert_device_in_store));
   if (!inserted) {
     co_return error(ErrorCode::device_id_taken, "device id " + device.device_id + " is taken");
   }
@@ -365,10 +367,10 @@ asio::awaitable<HttpResponse> Router::handle_merchant(HttpRequest request) {
           read_signed_headers(request, now, settings_.signature_skew, signed_headers)) {
     co_return error(auth_error(*failure), auth_message(*failure));
   }
-  auto store_operation8 = [api_key = signed_headers.api_key](Store& store) {
+  auto find_api_key_in_store = [api_key = signed_headers.api_key](Store& store) {
     return store.find_api_key(api_key);
   };
-  const auto key = co_await store_.call(std::move(store_operation8));
+  const auto key = co_await store_.call(std::move(find_api_key_in_store));
   if (!key || key->revoked_at) {
     co_return error(ErrorCode::unauthorized, auth_message(AuthFailure::unauthorized));
   }
@@ -457,10 +459,10 @@ asio::awaitable<HttpResponse> Router::create_payment(std::string merchant_id,
 
 asio::awaitable<HttpResponse> Router::get_transaction(std::string merchant_id,
                                                       std::string transaction_id) {
-  auto store_operation9 = [merchant_id, transaction_id](Store& store) {
+  auto find_transaction_in_store = [merchant_id, transaction_id](Store& store) {
     return store.find_transaction(merchant_id, transaction_id);
   };
-  const auto transaction = co_await store_.call(std::move(store_operation9));
+  const auto transaction = co_await store_.call(std::move(find_transaction_in_store));
   if (!transaction) {
     co_return error(ErrorCode::transaction_not_found, "no transaction " + transaction_id);
   }
@@ -470,8 +472,10 @@ asio::awaitable<HttpResponse> Router::get_transaction(std::string merchant_id,
 }
 
 asio::awaitable<HttpResponse> Router::list_terminals(std::string merchant_id) {
-  auto store_operation10 = [merchant_id](Store& store) { return store.list_devices(merchant_id); };
-  const auto devices = co_await store_.call(std::move(store_operation10));
+  auto list_devices_in_store = [merchant_id](Store& store) {
+    return store.list_devices(merchant_id);
+  };
+  const auto devices = co_await store_.call(std::move(list_devices_in_store));
   json::Array items;
   for (const auto& device : devices) {
     if (device.revoked_at) {
@@ -524,8 +528,10 @@ asio::awaitable<HttpResponse> Router::list_transactions(std::string merchant_id,
   }
   const auto page_size = query.limit;
   query.limit = page_size + 1;  // one more row tells whether another page exists
-  auto store_operation = [query](Store& store) { return store.list_transactions(query); };
-  auto rows = co_await store_.call(std::move(store_operation));
+  auto list_transactions_in_store = [query](Store& store) {
+    return store.list_transactions(query);
+  };
+  auto rows = co_await store_.call(std::move(list_transactions_in_store));
   json::Value next_cursor(nullptr);
   if (static_cast<std::int64_t>(rows.size()) > page_size) {
     rows.resize(static_cast<std::size_t>(page_size));

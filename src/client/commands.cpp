@@ -110,6 +110,18 @@ void print_error(const HttpResponse& res) {
   std::cerr << "error: HTTP " << res.status << ": " << res.body << "\n";
 }
 
+// A non-2xx answer: print it (raw JSON too with --json) and exit 1.
+void exit_unless_success(const HttpResponse& res, bool json_output) {
+  if (res.status >= 200 && res.status <= 299) {
+    return;
+  }
+  if (json_output) {
+    std::cout << res.body << "\n";
+  }
+  print_error(res);
+  throw CLI::RuntimeError(exit_failure);
+}
+
 // Key: value lines for a flat object; nested values are printed as compact JSON.
 void print_object(const json::Value& value, std::string_view indent = "") {
   if (!value.is_object()) {
@@ -164,13 +176,7 @@ void run_pay(const PayOptions& options) {
   } catch (const HttpError& e) {
     fail(e.what());
   }
-  if (res.status < 200 || res.status > 299) {
-    if (options.json) {
-      std::cout << res.body << "\n";
-    }
-    print_error(res);
-    throw CLI::RuntimeError(exit_failure);
-  }
+  exit_unless_success(res, options.json);
   if (options.json) {
     std::cout << res.body << "\n";
     return;
@@ -195,13 +201,7 @@ void admin_call(const AdminOptions& options, std::string_view method, const std:
   } catch (const HttpError& e) {
     fail(e.what());
   }
-  if (res.status < 200 || res.status > 299) {
-    if (options.json) {
-      std::cout << res.body << "\n";
-    }
-    print_error(res);
-    throw CLI::RuntimeError(exit_failure);
-  }
+  exit_unless_success(res, options.json);
   if (options.json || res.body.empty()) {
     if (!res.body.empty()) {
       std::cout << res.body << "\n";

@@ -82,22 +82,26 @@ struct PaymentCoordinator::Impl : std::enable_shared_from_this<PaymentCoordinato
 
 asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::load(
     std::string merchant_id, std::string transaction_id) {
-  auto store_operation2 = [merchant_id, transaction_id](Store& store) {
+  auto find_transaction_in_store = [merchant_id, transaction_id](Store& store) {
     return store.find_transaction(merchant_id, transaction_id);
   };
-  co_return co_await store_.call(std::move(store_operation2));
+  co_return co_await store_.call(std::move(find_transaction_in_store));
 }
 
 asio::awaitable<std::optional<store::DeviceRecord>> PaymentCoordinator::Impl::resolve_terminal(
     std::string merchant_id, std::string terminal_id) {
-  auto store_operation3 = [terminal_id](Store& store) { return store.find_device(terminal_id); };
-  auto device = co_await store_.call(std::move(store_operation3));
+  auto find_device_in_store = [terminal_id](Store& store) {
+    return store.find_device(terminal_id);
+  };
+  auto device = co_await store_.call(std::move(find_device_in_store));
   if (!device || device->merchant_id != merchant_id || device->revoked_at) {
     device.reset();
     // Not a deviceId of this merchant: perhaps the current connectionId of one of its terminals.
     if (const auto device_id = port_.device_for_connection(terminal_id)) {
-      auto store_operation4 = [id = *device_id](Store& store) { return store.find_device(id); };
-      device = co_await store_.call(std::move(store_operation4));
+      auto find_connected_device = [id = *device_id](Store& store) {
+        return store.find_device(id);
+      };
+      device = co_await store_.call(std::move(find_connected_device));
       if (device && (device->merchant_id != merchant_id || device->revoked_at)) {
         device.reset();
       }
@@ -183,8 +187,8 @@ asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::appl
     } else if (domain::is_final(decision.next)) {
       change.completed_at = now;
     }
-    auto store_operation5 = [change](Store& store) { return store.change_status(change); };
-    auto result = co_await store_.call(std::move(store_operation5));
+    auto change_status_in_store = [change](Store& store) { return store.change_status(change); };
+    auto result = co_await store_.call(std::move(change_status_in_store));
     if (!result) {
       co_return std::nullopt;
     }
@@ -268,10 +272,10 @@ void PaymentCoordinator::Impl::schedule(const TransactionRecord& transaction) {
 // A terminal dropped: its unfinished payment waits out the reconnect grace.
 asio::awaitable<void> PaymentCoordinator::Impl::run_disconnect(std::string device_id) {
   auto self = shared_from_this();
-  auto store_operation6 = [device_id](Store& store) {
+  auto find_unfinished_for_device_in_store = [device_id](Store& store) {
     return store.find_unfinished_for_device(device_id);
   };
-  auto unfinished = co_await store_.call(std::move(store_operation6));
+  auto unfinished = co_await store_.call(std::move(find_unfinished_for_device_in_store));
   if (!unfinished) {
     co_return;
   }
@@ -354,8 +358,10 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(std::string merchant_i
   record.request_fingerprint = fingerprint;
   record.created_at = record.updated_at = now;
   record.deadline = now + impl->settings_.payment_timeout;
-  auto store_operation7 = [record](Store& store) { return store.insert_transaction(record); };
-  const auto inserted = co_await impl->store_.call(std::move(store_operation7));
+  auto insert_transaction_in_store = [record](Store& store) {
+    return store.insert_transaction(record);
+  };
+  const auto inserted = co_await impl->store_.call(std::move(insert_transaction_in_store));
   if (inserted == store::InsertOutcome::device_busy) {
     co_return SubmitOutcome{SubmitError::payment_in_progress, std::nullopt, false};
   }
@@ -375,10 +381,10 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(std::string merchant_i
 
 asio::awaitable<void> PaymentCoordinator::terminal_connected(std::string device_id) {
   auto impl = impl_;
-  auto store_operation8 = [device_id](Store& store) {
+  auto find_unfinished_for_device_in_store = [device_id](Store& store) {
     return store.find_unfinished_for_device(device_id);
   };
-  auto unfinished = co_await impl->store_.call(std::move(store_operation8));
+  auto unfinished = co_await impl->store_.call(std::move(find_unfinished_for_device_in_store));
   if (!unfinished) {
     co_return;
   }
@@ -405,8 +411,8 @@ void PaymentCoordinator::terminal_disconnected(std::string device_id) {
 asio::awaitable<bool> PaymentCoordinator::acknowledge(std::string device_id,
                                                       std::string transaction_id) {
   auto impl = impl_;
-  auto store_operation9 = [device_id](Store& store) { return store.find_device(device_id); };
-  auto device = co_await impl->store_.call(std::move(store_operation9));
+  auto find_device_in_store = [device_id](Store& store) { return store.find_device(device_id); };
+  auto device = co_await impl->store_.call(std::move(find_device_in_store));
   if (!device) {
     co_return false;
   }
@@ -417,8 +423,8 @@ asio::awaitable<bool> PaymentCoordinator::acknowledge(std::string device_id,
 asio::awaitable<ResultOutcome> PaymentCoordinator::record_result(std::string device_id,
                                                                  TerminalResult result) {
   auto impl = impl_;
-  auto store_operation10 = [device_id](Store& store) { return store.find_device(device_id); };
-  auto device = co_await impl->store_.call(std::move(store_operation10));
+  auto find_device_in_store = [device_id](Store& store) { return store.find_device(device_id); };
+  auto device = co_await impl->store_.call(std::move(find_device_in_store));
   if (!device) {
     co_return ResultOutcome{};
   }

@@ -207,10 +207,10 @@ asio::awaitable<void> Session::heartbeat_loop([[maybe_unused]] std::shared_ptr<S
 }
 
 asio::awaitable<bool> Session::authenticate(Hello hello) {
-  auto store_operation1 = [id = hello.device_id](store::Store& store) {
+  auto find_device_in_store = [id = hello.device_id](store::Store& store) {
     return store.find_device(id);
   };
-  auto device = co_await state_->store_.call(std::move(store_operation1));
+  auto device = co_await state_->store_.call(std::move(find_device_in_store));
   const std::string presented_hash = crypto::sha256_hex(hello.device_secret);
   // Compare even for unknown devices, so timing does not reveal which device ids exist.
   const bool secret_ok = crypto::constant_time_equal(
