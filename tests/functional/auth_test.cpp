@@ -175,23 +175,6 @@ TEST_F(AuthTest, ExactReplayIsRefused) {
 }
 
 // The server's HMAC check against an independent implementation: the openssl tool.
-std::string run_shell(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    return out;
-  }
-  std::array<char, 256> chunk{};
-  while (std::fgets(chunk.data(), static_cast<int>(chunk.size()), pipe) != nullptr) {
-    out += chunk.data();
-  }
-  ::pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
-    out.pop_back();
-  }
-  return out;
-}
-
 TEST_F(AuthTest, SignatureMadeWithOpensslIsAccepted) {
   const auto body = payment_body("42.00", "USD", "TXN-OPENSSL-1");
   const auto target = payments_path(device_.device_id);

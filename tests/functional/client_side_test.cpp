@@ -11,26 +11,10 @@
 #include "gateway_process.hpp"
 #include "sim/journal.hpp"
 #include "sim/terminal_simulator.hpp"
+#include "test_support.hpp"
 
 namespace tillgate::ft {
 namespace {
-
-std::string shell(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    return out;
-  }
-  std::array<char, 256> chunk{};
-  while (std::fgets(chunk.data(), static_cast<int>(chunk.size()), pipe) != nullptr) {
-    out += chunk.data();
-  }
-  ::pclose(pipe);
-  while (!out.empty() && out.back() == '\n') {
-    out.pop_back();
-  }
-  return out;
-}
 
 TEST(RequestSigner, StringToSignFollowsTheSpec) {
   EXPECT_EQ(
@@ -47,8 +31,8 @@ TEST(RequestSigner, SignatureMatchesOpenssl) {
                                                   "2024-01-15T10:30:00.000Z", body);
   std::ofstream(dir.path() / "s", std::ios::binary) << client::string_to_sign(
       "POST", "/v1/terminals/t1/payments", "2024-01-15T10:30:00.000Z", body);
-  const auto actual = shell("openssl dgst -sha256 -hmac '" + secret + "' -binary '" +
-                            (dir.path() / "s").string() + "' | base64 -w0");
+  const auto actual = run_shell("openssl dgst -sha256 -hmac '" + secret + "' -binary '" +
+                                (dir.path() / "s").string() + "' | base64 -w0");
   EXPECT_EQ(expected, actual);
 }
 

@@ -56,24 +56,6 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/tillgate-ft-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    throw_errno("mkdtemp " + pattern);
-  }
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  if (std::getenv("TILLGATE_FT_KEEP_TMP") != nullptr) {
-    return;
-  }
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const EnvMap& env,
                            const std::filesystem::path& cwd,
                            const std::filesystem::path& stderr_path) {

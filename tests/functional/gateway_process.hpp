@@ -8,12 +8,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+#include "../support/temp_dir.hpp"
 
 namespace tillgate::ft {
 
@@ -21,18 +23,7 @@ using namespace std::chrono_literals;
 
 using EnvMap = std::map<std::string, std::string>;
 
-// A fresh directory under $TMPDIR (or /tmp), removed on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using tillgate::testing::TempDir;
 
 // One child process. Its environment is ours minus every TILLGATE_* variable, plus `env`.
 class ChildProcess {

@@ -1,7 +1,9 @@
 #include "test_support.hpp"
 
+#include <array>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cstdio>
 #include <iostream>
 #include <regex>
 
@@ -285,6 +287,23 @@ json::Value result_frame(std::string_view transaction_id, std::string_view statu
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   fields.push_back({"completedAt", json::Value(domain::format_iso8601(now))});
   return json::Value(std::move(fields));
+}
+
+std::string run_shell(const std::string& command) {
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    return out;
+  }
+  std::array<char, 256> chunk{};
+  while (std::fgets(chunk.data(), static_cast<int>(chunk.size()), pipe) != nullptr) {
+    out += chunk.data();
+  }
+  ::pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
+    out.pop_back();
+  }
+  return out;
 }
 
 }  // namespace tillgate::ft

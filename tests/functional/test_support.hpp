@@ -52,6 +52,10 @@ std::string payment_body(std::string_view amount, std::string_view currency,
 std::string payments_path(std::string_view terminal_id);
 
 // Polls `condition` every 20 ms until it holds or the deadline passes.
+// Runs `command` with /bin/sh and returns its stdout without trailing newlines. Used to
+// check the gateway against independent tools (openssl).
+std::string run_shell(const std::string& command);
+
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
 

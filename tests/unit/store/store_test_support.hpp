@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "../../support/temp_dir.hpp"
 #include "store/store.hpp"
 
 namespace tillgate::store::testing {
@@ -20,17 +21,7 @@ namespace tillgate::store::testing {
   return Timestamp{std::chrono::milliseconds{value}};
 }
 
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using tillgate::testing::TempDir;
 
 // A plain sqlite3 connection, independent of the store's.
 class RawDb {
