@@ -9,6 +9,7 @@ int http_status(ErrorCode code) {
   switch (code) {
     case ErrorCode::validation_error:
     case ErrorCode::no_webhook_endpoints:
+    case ErrorCode::invalid_pairing_code:
       return 400;
     case ErrorCode::unauthorized:
     case ErrorCode::invalid_signature:
@@ -48,6 +49,8 @@ std::string_view wire_name(ErrorCode code) {
       return "VALIDATION_ERROR";
     case ErrorCode::no_webhook_endpoints:
       return "NO_WEBHOOK_ENDPOINTS";
+    case ErrorCode::invalid_pairing_code:
+      return "INVALID_PAIRING_CODE";
     case ErrorCode::unauthorized:
       return "UNAUTHORIZED";
     case ErrorCode::invalid_signature:

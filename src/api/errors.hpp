@@ -13,6 +13,7 @@ namespace tillgate::api {
 enum class ErrorCode {
   validation_error,
   no_webhook_endpoints,
+  invalid_pairing_code,
   unauthorized,
   invalid_signature,
   timestamp_expired,

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "api/openapi.hpp"
 #include "api/provisioning.hpp"
 #include "api/transaction_view.hpp"
 #include "crypto/crypto.hpp"
@@ -207,7 +208,15 @@ asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
       co_return error(ErrorCode::service_unavailable, "the store is not reachable");
     }
   }
+  if (request.path == "/openapi.json" && request.method == "GET") {
+    HttpResponse document;
+    document.body = std::string(openapi_document());
+    co_return document;
+  }
   try {
+    if (request.path == "/v1/devices/pair" && request.method == "POST") {
+      co_return co_await pair_device(std::move(request));  // no merchant auth: a new terminal
+    }
     if (request.path.starts_with("/admin/")) {
       co_return co_await handle_admin(std::move(request));
     }
@@ -399,6 +408,15 @@ asio::awaitable<HttpResponse> Router::route_merchant(std::string merchant_id, Ht
   if (parts.size() == 2 && parts[1] == "terminals" && method == "GET") {
     co_return co_await list_terminals(merchant_id);
   }
+  if (parts.size() == 4 && parts[1] == "transactions" && parts[3] == "cancel" && method == "POST") {
+    co_return co_await cancel_transaction(merchant_id, parts[2]);
+  }
+  if (parts.size() == 3 && parts[1] == "devices" && parts[2] == "codes" && method == "POST") {
+    co_return co_await create_pairing_code(merchant_id, std::move(request));
+  }
+  if (parts.size() == 3 && parts[1] == "devices" && method == "DELETE") {
+    co_return co_await delete_device(merchant_id, parts[2]);
+  }
   co_return error(ErrorCode::route_not_found, "no route " + method + " " + request.path);
 }
 
@@ -545,6 +563,13 @@ asio::awaitable<HttpResponse> Router::list_transactions(std::string merchant_id,
       200, json::object({{"transactions", json::Value(std::move(items))},
                          {"nextCursor", std::move(next_cursor)},
                          {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
+}
+
+// Asks the terminal to abandon an unfinished payment; its answer decides (section 6).
+asio::awaitable<HttpResponse> Router::cancel_transaction(std::string merchant_id,
+                                                         std::string transaction_id) {
+  co_return error(ErrorCode::route_not_found, "cancel is not built yet: " + merchant_id + " " +
+                                                  transaction_id);
 }
 
 }  // namespace tillgate::api

@@ -44,6 +44,14 @@ class Router final : public net::RequestHandler {
   boost::asio::awaitable<net::HttpResponse> list_terminals(std::string merchant_id);
   boost::asio::awaitable<net::HttpResponse> list_transactions(std::string merchant_id,
                                                               std::string query);
+  boost::asio::awaitable<net::HttpResponse> cancel_transaction(std::string merchant_id,
+                                                               std::string transaction_id);
+  // Pairing and revocation (device_routes.cpp).
+  boost::asio::awaitable<net::HttpResponse> create_pairing_code(std::string merchant_id,
+                                                                net::HttpRequest request);
+  boost::asio::awaitable<net::HttpResponse> pair_device(net::HttpRequest request);
+  boost::asio::awaitable<net::HttpResponse> delete_device(std::string merchant_id,
+                                                          std::string device_id);
   boost::asio::awaitable<net::HttpResponse> create_merchant(net::HttpRequest request);
   boost::asio::awaitable<net::HttpResponse> create_api_key(std::string merchant_id);
   boost::asio::awaitable<net::HttpResponse> create_device(std::string merchant_id,

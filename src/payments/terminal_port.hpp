@@ -33,6 +33,9 @@ class TerminalPort {
   [[nodiscard]] virtual bool reachable(const std::string& device_id) const = 0;
   [[nodiscard]] virtual std::optional<std::string> device_for_connection(
       const std::string& connection_id) const = 0;
+  // The device was revoked: close its live connection with 4001 and forget it, so it is
+  // neither connected nor inside a reconnect grace any more.
+  virtual void revoke(const std::string& device_id) = 0;
 };
 
 }  // namespace tillgate::payments

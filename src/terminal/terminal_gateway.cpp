@@ -438,6 +438,24 @@ std::optional<std::string> TerminalGateway::device_for_connection(
   return it->second;
 }
 
+// The session leaves the registry at once (so the device is neither connected nor inside a
+// reconnect grace), then closes with 4001. Its unfinished payment, if any, runs out as
+// after a drop: the terminal can no longer answer.
+void TerminalGateway::revoke(const std::string& device_id) {
+  state_->disconnected_at_.erase(device_id);
+  const auto it = state_->by_device_.find(device_id);
+  if (it == state_->by_device_.end()) {
+    return;
+  }
+  const auto session = it->second;
+  state_->by_device_.erase(it);
+  state_->device_by_connection_.erase(session->connection_id());
+  session->close(kCloseUnauthorized, "device revoked");
+  if (state_->coordinator_ != nullptr && !state_->stopping_) {
+    state_->coordinator_->terminal_disconnected(device_id);
+  }
+}
+
 void TerminalGateway::disconnect(const std::string& device_id, std::uint16_t code,
                                  std::string_view reason) {
   if (const auto it = state_->by_device_.find(device_id); it != state_->by_device_.end()) {

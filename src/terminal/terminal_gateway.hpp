@@ -53,6 +53,7 @@ class TerminalGateway final : public payments::TerminalPort, public net::Upgrade
   [[nodiscard]] bool reachable(const std::string& device_id) const override;
   [[nodiscard]] std::optional<std::string> device_for_connection(
       const std::string& connection_id) const override;
+  void revoke(const std::string& device_id) override;
 
   // Closes the device's live connection with `code` (4001 when revoked).
   void disconnect(const std::string& device_id, std::uint16_t code, std::string_view reason);
