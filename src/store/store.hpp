@@ -49,6 +49,15 @@ struct DeviceRecord {
   std::optional<Timestamp> revoked_at;
 };
 
+// A one-time pairing code (merchant-api.md section 5). Only its hash is stored.
+struct PairingCodeRecord {
+  std::string code_hash;  // hex sha256 of the code
+  std::string merchant_id;
+  std::string label;  // given to the device it pairs
+  Timestamp created_at;
+  Timestamp expires_at;
+};
+
 struct TransactionRecord {
   std::string merchant_id;
   std::string transaction_id;  // unique per merchant
@@ -138,6 +147,17 @@ class Store {
   virtual std::vector<DeviceRecord> list_devices(const std::string& merchant_id) = 0;
   virtual bool revoke_device(const std::string& merchant_id, const std::string& device_id,
                              Timestamp at) = 0;
+
+  // Pairing. pair_device uses the code (unused, not expired at `at`) and inserts the device,
+  // taking merchant_id and label from the code, in one database transaction; nullopt when
+  // the code is unknown, used or expired (nothing is written then). A taken device_id
+  // throws StoreError (device ids for pairing are generated).
+  virtual void insert_pairing_code(const PairingCodeRecord& code) = 0;
+  virtual std::optional<DeviceRecord> pair_device(const std::string& code_hash, DeviceRecord device,
+                                                  Timestamp at) = 0;
+
+  // Webhook endpoints (webhooks.md): whether the merchant has one that is active.
+  virtual bool has_active_webhook_endpoint(const std::string& merchant_id) = 0;
 
   // Inserts the transaction with its "created" event in one database transaction.
   // already_exists: (merchant_id, transaction_id) is taken. device_busy: the device

@@ -109,8 +109,43 @@ BEGIN
 END;
 )sql";
 
+// Version 2: one-time pairing codes, and the merchants' webhook endpoints (the payment
+// API reads whether a merchant has an active one; webhooks.md owns the rest).
+constexpr std::string_view kMigration2 = R"sql(
+-- Only a hash of each code is kept: the code itself is shown once, to the merchant.
+CREATE TABLE pairing_codes (
+  code_hash   TEXT NOT NULL PRIMARY KEY,
+  merchant_id TEXT NOT NULL REFERENCES merchants (merchant_id),
+  label       TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  used_at     INTEGER,
+  device_id   TEXT REFERENCES devices (device_id),
+  CHECK ((used_at IS NULL) = (device_id IS NULL))
+) STRICT;
+CREATE INDEX pairing_codes_by_merchant ON pairing_codes (merchant_id, created_at);
+
+-- Deleted endpoints keep their row (deleted_at set) so their delivery history stays.
+CREATE TABLE webhook_endpoints (
+  endpoint_id   TEXT NOT NULL PRIMARY KEY,
+  merchant_id   TEXT NOT NULL REFERENCES merchants (merchant_id),
+  url           TEXT NOT NULL,
+  secret        TEXT NOT NULL,
+  events_json   TEXT NOT NULL DEFAULT '[]',
+  status        TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+  format        TEXT NOT NULL DEFAULT 'standard' CHECK (format IN ('standard', 'nomba')),
+  description   TEXT NOT NULL DEFAULT '',
+  metadata_json TEXT NOT NULL DEFAULT '{}',
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  deleted_at    INTEGER
+) STRICT;
+CREATE INDEX webhook_endpoints_by_merchant ON webhook_endpoints (merchant_id, created_at);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "merchants, api keys, devices, transactions and their events", kMigration1},
+    Migration{2, "pairing codes and webhook endpoints", kMigration2},
 };
 
 constexpr std::string_view kCreateMigrationsTable = R"sql(

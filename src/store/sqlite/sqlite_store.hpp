@@ -46,6 +46,11 @@ class SqliteStore final : public Store {
   bool revoke_device(const std::string& merchant_id, const std::string& device_id,
                      Timestamp at) override;
 
+  void insert_pairing_code(const PairingCodeRecord& code) override;
+  std::optional<DeviceRecord> pair_device(const std::string& code_hash, DeviceRecord device,
+                                          Timestamp at) override;
+  bool has_active_webhook_endpoint(const std::string& merchant_id) override;
+
   InsertOutcome insert_transaction(const TransactionRecord& transaction) override;
   std::optional<TransactionRecord> find_transaction(const std::string& merchant_id,
                                                     const std::string& transaction_id) override;

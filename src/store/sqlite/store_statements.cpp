@@ -94,7 +94,19 @@ SqliteStore::Statements::Statements(sqlite3* db)
       list_events(db, "list_events",
                   "SELECT sequence, merchant_id, transaction_id, from_status, to_status, cause, "
                   "at FROM transaction_events WHERE merchant_id = ?1 AND transaction_id = ?2 "
-                  "ORDER BY sequence") {}
+                  "ORDER BY sequence"),
+      insert_pairing_code(db, "insert_pairing_code",
+                          "INSERT INTO pairing_codes (code_hash, merchant_id, label, created_at, "
+                          "expires_at) VALUES (?1, ?2, ?3, ?4, ?5)"),
+      find_usable_pairing_code(db, "find_usable_pairing_code",
+                               "SELECT merchant_id, label FROM pairing_codes "
+                               "WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2"),
+      mark_pairing_code_used(db, "mark_pairing_code_used",
+                             "UPDATE pairing_codes SET used_at = ?2, device_id = ?3 "
+                             "WHERE code_hash = ?1 AND used_at IS NULL"),
+      has_active_webhook_endpoint(db, "has_active_webhook_endpoint",
+                                  "SELECT 1 FROM webhook_endpoints WHERE merchant_id = ?1 "
+                                  "AND status = 'active' AND deleted_at IS NULL LIMIT 1") {}
 
 #undef TILLGATE_UNFINISHED
 #undef TILLGATE_TRANSACTION_COLUMNS
