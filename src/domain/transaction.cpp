@@ -63,6 +63,8 @@ std::string_view to_string(TransactionEvent event) {
       return "terminal_failed";
     case TransactionEvent::terminal_cancelled:
       return "terminal_cancelled";
+    case TransactionEvent::terminal_abandoned:
+      return "terminal_abandoned";
     case TransactionEvent::terminal_disconnected:
       return "terminal_disconnected";
     case TransactionEvent::terminal_reconnected:
@@ -98,6 +100,8 @@ Transition decide_pending(TransactionEvent event) {
       return apply(TransactionStatus::failed);
     case TransactionEvent::terminal_cancelled:
       return apply(TransactionStatus::cancelled);
+    case TransactionEvent::terminal_abandoned:
+      return apply(TransactionStatus::timeout);
     case TransactionEvent::terminal_disconnected:
       return apply(TransactionStatus::awaiting_reconnect);
     case TransactionEvent::terminal_reconnected:
@@ -121,6 +125,8 @@ Transition decide_awaiting_reconnect(TransactionEvent event) {
       return apply(TransactionStatus::failed);
     case TransactionEvent::terminal_cancelled:
       return apply(TransactionStatus::cancelled);
+    case TransactionEvent::terminal_abandoned:
+      return apply(TransactionStatus::timeout);
     case TransactionEvent::terminal_disconnected:
       return unchanged(self);
     case TransactionEvent::terminal_reconnected:
@@ -140,6 +146,7 @@ Transition decide_final(TransactionStatus self, TransactionEvent event) {
     case TransactionEvent::terminal_succeeded:
     case TransactionEvent::terminal_failed:
     case TransactionEvent::terminal_cancelled:
+    case TransactionEvent::terminal_abandoned:
     case TransactionEvent::terminal_disconnected:
     case TransactionEvent::terminal_reconnected:
     case TransactionEvent::grace_expired:
@@ -158,6 +165,7 @@ Transition decide_timeout(TransactionEvent event) {
       return {Verdict::apply, TransactionStatus::voided, true};
     case TransactionEvent::terminal_failed:
     case TransactionEvent::terminal_cancelled:
+    case TransactionEvent::terminal_abandoned:
     case TransactionEvent::terminal_disconnected:
     case TransactionEvent::terminal_reconnected:
     case TransactionEvent::grace_expired:

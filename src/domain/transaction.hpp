@@ -27,11 +27,12 @@ enum class TransactionStatus {
 enum class TransactionEvent {
   terminal_succeeded,     // payment.result SUCCESS
   terminal_failed,        // payment.result FAILED
-  terminal_cancelled,     // payment.result CANCELLED
+  terminal_cancelled,     // payment.result CANCELLED, before the deadline or asked by the merchant
+  terminal_abandoned,     // payment.result CANCELLED after the deadline's payment.cancel TIMEOUT
   terminal_disconnected,  // the terminal's connection dropped while the payment was unfinished
   terminal_reconnected,   // the terminal said hello again within the grace
-  grace_expired,          // no final answer within the grace (after a drop, or after a timeout cancel)
-  cancel_requested,       // the merchant asked to cancel; the terminal's answer decides
+  grace_expired,     // no final answer within the grace (after a drop, or after a timeout cancel)
+  cancel_requested,  // the merchant asked to cancel; the terminal's answer decides
 };
 [[nodiscard]] std::string_view to_string(TransactionEvent event);
 

@@ -76,7 +76,8 @@ struct TransactionRecord {
   std::optional<Timestamp> completed_at;
   std::optional<Timestamp> voided_at;
   std::optional<std::string> void_reason;
-  std::int64_t version = 1;   // incremented by every status change
+  std::optional<Timestamp> cancel_requested_at;  // the merchant asked to cancel (once)
+  std::int64_t version = 1;                      // incremented by every status change
   std::int64_t sequence = 0;  // store-assigned insertion order (0 until stored); never reused
 };
 
@@ -178,6 +179,14 @@ class Store {
   // stored status still equals change.expected. nullopt when the transaction does not
   // exist; otherwise whether it was applied and the record as it now stands.
   virtual std::optional<ChangeResult> change_status(const StatusChange& change) = 0;
+
+  // Records the merchant's cancel request on an unfinished transaction: sets
+  // cancel_requested_at (first request only) and appends a "cancel_requested" event, without
+  // changing the status, version or updated_at. nullopt when the transaction does not
+  // exist; applied is false when it is final or a cancel was already requested.
+  virtual std::optional<ChangeResult> request_cancel(const std::string& merchant_id,
+                                                     const std::string& transaction_id,
+                                                     Timestamp at) = 0;
 
   virtual std::vector<TransactionEventRecord> list_events(const std::string& merchant_id,
                                                           const std::string& transaction_id) = 0;

@@ -109,9 +109,14 @@ BEGIN
 END;
 )sql";
 
-// Version 2: one-time pairing codes, and the merchants' webhook endpoints (the payment
-// API reads whether a merchant has an active one; webhooks.md owns the rest).
+// Version 2: a merchant's cancel request on the transaction, one-time pairing codes, and
+// the merchants' webhook endpoints (the payment API reads whether a merchant has an active
+// one; webhooks.md owns the rest).
 constexpr std::string_view kMigration2 = R"sql(
+-- Set once when the merchant asks to cancel (POST /v1/transactions/{id}/cancel): a
+-- reconnecting terminal is then told to cancel instead of being sent the request again.
+ALTER TABLE transactions ADD COLUMN cancel_requested_at INTEGER;
+
 -- Only a hash of each code is kept: the code itself is shown once, to the merchant.
 CREATE TABLE pairing_codes (
   code_hash   TEXT NOT NULL PRIMARY KEY,
@@ -145,7 +150,7 @@ CREATE INDEX webhook_endpoints_by_merchant ON webhook_endpoints (merchant_id, cr
 
 constexpr std::array kMigrations{
     Migration{1, "merchants, api keys, devices, transactions and their events", kMigration1},
-    Migration{2, "pairing codes and webhook endpoints", kMigration2},
+    Migration{2, "merchant cancel requests, pairing codes and webhook endpoints", kMigration2},
 };
 
 constexpr std::string_view kCreateMigrationsTable = R"sql(

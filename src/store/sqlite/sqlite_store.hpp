@@ -59,6 +59,9 @@ class SqliteStore final : public Store {
   std::vector<TransactionRecord> list_unfinished() override;
   std::vector<TransactionRecord> list_transactions(const TransactionQuery& query) override;
   std::optional<ChangeResult> change_status(const StatusChange& change) override;
+  std::optional<ChangeResult> request_cancel(const std::string& merchant_id,
+                                             const std::string& transaction_id,
+                                             Timestamp at) override;
   std::vector<TransactionEventRecord> list_events(const std::string& merchant_id,
                                                   const std::string& transaction_id) override;
 

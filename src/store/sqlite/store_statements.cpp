@@ -10,7 +10,7 @@ namespace tillgate::store::sqlite {
 #define TILLGATE_TRANSACTION_COLUMNS                                                         \
   "merchant_id, transaction_id, device_id, status, amount_minor, currency, payment_method, " \
   "webhook_mode, request_json, request_fingerprint, response_json, created_at, updated_at, " \
-  "deadline, completed_at, voided_at, void_reason, version"
+  "deadline, completed_at, voided_at, void_reason, cancel_requested_at, version"
 
 SqliteStore::Statements::Statements(sqlite3* db)
     : begin(db, "begin", "BEGIN IMMEDIATE"),
@@ -58,7 +58,7 @@ SqliteStore::Statements::Statements(sqlite3* db)
           "INSERT INTO transactions (seq, " TILLGATE_TRANSACTION_COLUMNS
           ") "
           "VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM transactions), ?1, ?2, "
-          "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"),
+          "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
       find_transaction(db, "find_transaction",
                        "SELECT " TILLGATE_TRANSACTION_COLUMNS
                        " FROM transactions "
@@ -71,7 +71,7 @@ SqliteStore::Statements::Statements(sqlite3* db)
                       "SELECT " TILLGATE_TRANSACTION_COLUMNS
                       " FROM transactions "
                       "WHERE " TILLGATE_UNFINISHED " ORDER BY created_at, seq"),
-      // NULL parameters switch their filter off; seq is column 18 (the record's sequence).
+      // NULL parameters switch their filter off; seq is column 19 (the record's sequence).
       list_transactions(db, "list_transactions",
                         "SELECT " TILLGATE_TRANSACTION_COLUMNS
                         ", seq FROM transactions WHERE merchant_id = ?1 "
@@ -95,6 +95,10 @@ SqliteStore::Statements::Statements(sqlite3* db)
                   "SELECT sequence, merchant_id, transaction_id, from_status, to_status, cause, "
                   "at FROM transaction_events WHERE merchant_id = ?1 AND transaction_id = ?2 "
                   "ORDER BY sequence"),
+      mark_cancel_requested(db, "mark_cancel_requested",
+                            "UPDATE transactions SET cancel_requested_at = ?3 "
+                            "WHERE merchant_id = ?1 AND transaction_id = ?2 "
+                            "AND cancel_requested_at IS NULL AND " TILLGATE_UNFINISHED),
       insert_pairing_code(db, "insert_pairing_code",
                           "INSERT INTO pairing_codes (code_hash, merchant_id, label, created_at, "
                           "expires_at) VALUES (?1, ?2, ?3, ?4, ?5)"),

@@ -16,7 +16,7 @@ struct SqliteStore::Statements {
   Statement insert_device, find_device, list_devices, revoke_device;
   Statement transaction_exists, insert_transaction, find_transaction;
   Statement find_unfinished_for_device, list_unfinished, list_transactions, update_status;
-  Statement insert_event, list_events;
+  Statement insert_event, list_events, mark_cancel_requested;
   Statement insert_pairing_code, find_usable_pairing_code, mark_pairing_code_used;
   Statement has_active_webhook_endpoint;
 };

@@ -33,7 +33,8 @@ namespace {
                            .completed_at = use.optional_timestamp(14),
                            .voided_at = use.optional_timestamp(15),
                            .void_reason = use.optional_text(16),
-                           .version = use.int64(17)};
+                           .cancel_requested_at = use.optional_timestamp(17),
+                           .version = use.int64(18)};
 }
 
 [[nodiscard]] TransactionEventRecord read_event(const Statement::Use& use) {
@@ -76,7 +77,7 @@ InsertOutcome SqliteStore::insert_transaction(const TransactionRecord& record) {
             record.payment_method, record.webhook_mode, record.request_json,
             record.request_fingerprint, record.response_json, record.created_at, record.updated_at,
             record.deadline, record.completed_at, record.voided_at, record.void_reason,
-            record.version)
+            record.cancel_requested_at, record.version)
       .run();
   append_event(kOperation, TransactionEventRecord{.merchant_id = record.merchant_id,
                                                   .transaction_id = record.transaction_id,
@@ -122,7 +123,7 @@ std::vector<TransactionRecord> SqliteStore::list_transactions(const TransactionQ
   std::vector<TransactionRecord> records;
   while (use.step()) {
     records.push_back(read_transaction(use));
-    records.back().sequence = use.int64(18);
+    records.back().sequence = use.int64(19);
   }
   return records;
 }
@@ -163,6 +164,33 @@ std::optional<ChangeResult> SqliteStore::change_status(const StatusChange& chang
   }
   transaction.commit();
   return ChangeResult{.applied = true, .transaction = std::move(*updated)};
+}
+
+std::optional<ChangeResult> SqliteStore::request_cancel(const std::string& merchant_id,
+                                                        const std::string& transaction_id,
+                                                        Timestamp at) {
+  constexpr std::string_view kOperation = "request_cancel";
+  auto transaction = begin_write(kOperation);
+  auto current = select_transaction(kOperation, merchant_id, transaction_id);
+  if (!current) {
+    return std::nullopt;
+  }
+  {
+    auto use = statements_->mark_cancel_requested.use(kOperation);
+    use.bind(merchant_id, transaction_id, at).run();
+    if (use.changes() != 1) {
+      return ChangeResult{.applied = false, .transaction = std::move(*current)};
+    }
+  }
+  append_event(kOperation, TransactionEventRecord{.merchant_id = merchant_id,
+                                                  .transaction_id = transaction_id,
+                                                  .from_status = current->status,
+                                                  .to_status = current->status,
+                                                  .cause = "cancel_requested",
+                                                  .at = at});
+  transaction.commit();
+  current->cancel_requested_at = at;
+  return ChangeResult{.applied = true, .transaction = std::move(*current)};
 }
 
 std::vector<TransactionEventRecord> SqliteStore::list_events(const std::string& merchant_id,

@@ -17,8 +17,8 @@ constexpr std::array kStatuses{S::pending, S::awaiting_reconnect, S::completed,
                                S::failed,  S::cancelled,          S::timeout,
                                S::voided};
 constexpr std::array kEvents{
-    E::terminal_succeeded,   E::terminal_failed, E::terminal_cancelled, E::terminal_disconnected,
-    E::terminal_reconnected, E::grace_expired,   E::cancel_requested};
+    E::terminal_succeeded,    E::terminal_failed,      E::terminal_cancelled, E::terminal_abandoned,
+    E::terminal_disconnected, E::terminal_reconnected, E::grace_expired,      E::cancel_requested};
 
 struct Expected {
   Verdict verdict;
@@ -44,21 +44,23 @@ std::map<std::pair<S, E>, Expected> expected_table() {
       table.emplace(std::pair{s, kEvents[i]}, answers[i]);
     }
   };
-  // Columns: succeeded, failed, cancelled, disconnected, reconnected, grace_expired, cancel.
-  row(S::pending,
-      {apply(S::completed), apply(S::failed), apply(S::cancelled), apply(S::awaiting_reconnect),
-       unchanged(S::pending), apply(S::timeout), unchanged(S::pending)});
+  // Columns: succeeded, failed, cancelled, abandoned, disconnected, reconnected,
+  // grace_expired, cancel.
+  row(S::pending, {apply(S::completed), apply(S::failed), apply(S::cancelled), apply(S::timeout),
+                   apply(S::awaiting_reconnect), unchanged(S::pending), apply(S::timeout),
+                   unchanged(S::pending)});
   row(S::awaiting_reconnect,
-      {apply(S::completed), apply(S::failed), apply(S::cancelled), unchanged(S::awaiting_reconnect),
-       apply(S::pending), apply(S::timeout), unchanged(S::awaiting_reconnect)});
+      {apply(S::completed), apply(S::failed), apply(S::cancelled), apply(S::timeout),
+       unchanged(S::awaiting_reconnect), apply(S::pending), apply(S::timeout),
+       unchanged(S::awaiting_reconnect)});
   for (const S final_status : {S::completed, S::failed, S::cancelled, S::voided}) {
     row(final_status, {unchanged(final_status), unchanged(final_status), unchanged(final_status),
                        unchanged(final_status), unchanged(final_status), unchanged(final_status),
-                       refuse(final_status)});
+                       unchanged(final_status), refuse(final_status)});
   }
-  row(S::timeout,
-      {Expected{Verdict::apply, S::voided, true}, unchanged(S::timeout), unchanged(S::timeout),
-       unchanged(S::timeout), unchanged(S::timeout), unchanged(S::timeout), refuse(S::timeout)});
+  row(S::timeout, {Expected{Verdict::apply, S::voided, true}, unchanged(S::timeout),
+                   unchanged(S::timeout), unchanged(S::timeout), unchanged(S::timeout),
+                   unchanged(S::timeout), unchanged(S::timeout), refuse(S::timeout)});
   return table;
 }
 
@@ -144,6 +146,7 @@ TEST(TransactionEventNames, AreSnakeCaseAndDistinct) {
   EXPECT_EQ(to_string(E::terminal_succeeded), "terminal_succeeded");
   EXPECT_EQ(to_string(E::terminal_failed), "terminal_failed");
   EXPECT_EQ(to_string(E::terminal_cancelled), "terminal_cancelled");
+  EXPECT_EQ(to_string(E::terminal_abandoned), "terminal_abandoned");
   EXPECT_EQ(to_string(E::terminal_disconnected), "terminal_disconnected");
   EXPECT_EQ(to_string(E::terminal_reconnected), "terminal_reconnected");
   EXPECT_EQ(to_string(E::grace_expired), "grace_expired");

@@ -92,6 +92,7 @@ TransactionRecord make_transaction(const std::string& merchant_id,
       .completed_at = std::nullopt,
       .voided_at = std::nullopt,
       .void_reason = std::nullopt,
+      .cancel_requested_at = std::nullopt,
       .version = 1};
 }
 
@@ -137,6 +138,7 @@ void expect_same(const TransactionRecord& expected, const TransactionRecord& act
   EXPECT_EQ(expected.completed_at, actual.completed_at);
   EXPECT_EQ(expected.voided_at, actual.voided_at);
   EXPECT_EQ(expected.void_reason, actual.void_reason);
+  EXPECT_EQ(expected.cancel_requested_at, actual.cancel_requested_at);
   EXPECT_EQ(expected.version, actual.version);
 }
 

@@ -116,7 +116,7 @@ TEST_F(TransactionsTest, TheDatabaseItselfRefusesASecondUnfinishedPaymentPerTerm
       "INSERT INTO transactions SELECT merchant_id, 'T2', seq + 100, device_id, "
       "'AWAITING_RECONNECT', amount_minor, currency, payment_method, webhook_mode, "
       "request_json, request_fingerprint, response_json, created_at, updated_at, deadline, "
-      "completed_at, voided_at, void_reason, version FROM transactions "
+      "completed_at, voided_at, void_reason, version, cancel_requested_at FROM transactions "
       "WHERE transaction_id = 'T1'";
   EXPECT_EQ(raw.exec(copy_as_t2), SQLITE_CONSTRAINT);
   EXPECT_THAT(raw.last_error(), ::testing::HasSubstr("UNIQUE constraint failed"));
@@ -318,6 +318,65 @@ TEST_F(TransactionsTest, EventsAreListedPerTransactionInOrder) {
   ASSERT_EQ(b.size(), 2U);
   EXPECT_EQ(b[1].to_status, TransactionStatus::cancelled);
   EXPECT_GT(b[1].sequence, a[1].sequence);  // one sequence across all transactions
+}
+
+}  // namespace
+}  // namespace tillgate::store::testing
+
+namespace tillgate::store::testing {
+namespace {
+
+using CancelRequestTest = StoreTest;
+
+TEST_F(CancelRequestTest, IsRecordedOnceWithoutChangingStatusVersionOrUpdatedAt) {
+  const auto inserted = make_transaction("m1", "T1", "d1");
+  ASSERT_EQ(store_->insert_transaction(inserted), InsertOutcome::inserted);
+  const auto first = store_->request_cancel("m1", "T1", ms(1'700'000'001'000));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_TRUE(first->applied);
+  EXPECT_EQ(first->transaction.cancel_requested_at, ms(1'700'000'001'000));
+  const auto stored = store_->find_transaction("m1", "T1");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->cancel_requested_at, ms(1'700'000'001'000));
+  EXPECT_EQ(stored->status, TransactionStatus::pending);
+  EXPECT_EQ(stored->version, inserted.version);
+  EXPECT_EQ(stored->updated_at, inserted.updated_at);
+  const auto events = store_->list_events("m1", "T1");
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_EQ(events[1].cause, "cancel_requested");
+  EXPECT_EQ(events[1].from_status, TransactionStatus::pending);
+  EXPECT_EQ(events[1].to_status, TransactionStatus::pending);
+
+  const auto again = store_->request_cancel("m1", "T1", ms(1'700'000'002'000));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_FALSE(again->applied);
+  EXPECT_EQ(again->transaction.cancel_requested_at, ms(1'700'000'001'000));
+  EXPECT_EQ(store_->list_events("m1", "T1").size(), 2U);
+}
+
+TEST_F(CancelRequestTest, FinalOrUnknownTransactionIsNotMarked) {
+  ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
+            InsertOutcome::inserted);
+  ASSERT_TRUE(store_
+                  ->change_status(make_change("T1", TransactionStatus::pending,
+                                              TransactionStatus::completed, 1'700'000'005'000))
+                  ->applied);
+  const auto result = store_->request_cancel("m1", "T1", ms(1'700'000'009'000));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_FALSE(result->applied);
+  EXPECT_EQ(result->transaction.status, TransactionStatus::completed);
+  EXPECT_FALSE(store_->find_transaction("m1", "T1")->cancel_requested_at.has_value());
+  EXPECT_FALSE(store_->request_cancel("m1", "nope", ms(1)).has_value());
+  EXPECT_FALSE(store_->request_cancel("m2", "T1", ms(1)).has_value());  // another merchant's id
+}
+
+TEST_F(CancelRequestTest, SurvivesReopen) {
+  ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
+            InsertOutcome::inserted);
+  ASSERT_TRUE(store_->request_cancel("m1", "T1", ms(1'700'000'001'000))->applied);
+  reopen();
+  EXPECT_EQ(store_->find_transaction("m1", "T1")->cancel_requested_at, ms(1'700'000'001'000));
+  EXPECT_EQ(store_->list_unfinished().front().cancel_requested_at, ms(1'700'000'001'000));
 }
 
 }  // namespace
