@@ -177,7 +177,25 @@ Router::Router(payments::AsyncStore& store, payments::PaymentCoordinator& coordi
       terminals_(terminals),
       clock_(clock),
       settings_(std::move(settings)),
-      replay_cache_(settings_.max_replay_entries) {}
+      replay_cache_(settings_.max_replay_entries),
+      merchant_limiter_(settings_.rate_limit_rps, 2.0 * settings_.rate_limit_rps,
+                        settings_.max_rate_limit_keys),
+      pairing_limiter_(settings_.pair_rate_limit_rps, 2.0 * settings_.pair_rate_limit_rps,
+                       settings_.max_rate_limit_keys) {}
+
+std::optional<HttpResponse> Router::over_rate(RateLimiter& limiter, std::string_view key) {
+  const auto retry_after = limiter.admit(key, RateLimiter::Clock::now());
+  if (!retry_after) {
+    return std::nullopt;
+  }
+  ApiError problem{ErrorCode::rate_limited,
+                   "too many requests: retry after " + std::to_string(retry_after->count()) +
+                       " s (the Retry-After header)",
+                   {},
+                   std::nullopt,
+                   static_cast<int>(retry_after->count())};
+  return error_response(problem, clock_.now());
+}
 
 HttpResponse Router::json_response(int status, const json::Value& body) const {
   HttpResponse response;
@@ -215,7 +233,11 @@ asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
   }
   try {
     if (request.path == "/v1/devices/pair" && request.method == "POST") {
-      co_return co_await pair_device(std::move(request));  // no merchant auth: a new terminal
+      // No merchant auth (a new terminal has no credentials), so limited per client address.
+      if (auto refused = over_rate(pairing_limiter_, request.remote_address)) {
+        co_return std::move(*refused);
+      }
+      co_return co_await pair_device(std::move(request));
     }
     if (request.path.starts_with("/admin/")) {
       co_return co_await handle_admin(std::move(request));
@@ -390,6 +412,10 @@ asio::awaitable<HttpResponse> Router::handle_merchant(HttpRequest request) {
           replay_cache_.remember(signed_headers, clock_.now(), settings_.signature_skew)) {
     co_return error(auth_error(*failure), auth_message(*failure));
   }
+  // After authentication: nobody can spend a merchant's budget without its secret.
+  if (auto refused = over_rate(merchant_limiter_, key->merchant_id)) {
+    co_return std::move(*refused);
+  }
   co_return co_await route_merchant(key->merchant_id, std::move(request));
 }
 
@@ -436,6 +462,10 @@ asio::awaitable<HttpResponse> Router::create_payment(std::string merchant_id,
     switch (*outcome.error) {
       case SubmitError::terminal_not_found:
         co_return error(ErrorCode::terminal_not_found, "no terminal " + terminal_id);
+      case SubmitError::no_webhook_endpoints:
+        co_return error(ErrorCode::no_webhook_endpoints,
+                        "webhookMode needs an active webhook endpoint: create one with POST "
+                        "/v1/webhooks/endpoints, or send webhookMode false to wait for the result");
       case SubmitError::terminal_offline:
         co_return error(ErrorCode::terminal_offline,
                         "terminal " + terminal_id + " is not connected to the gateway");
@@ -568,8 +598,24 @@ asio::awaitable<HttpResponse> Router::list_transactions(std::string merchant_id,
 // Asks the terminal to abandon an unfinished payment; its answer decides (section 6).
 asio::awaitable<HttpResponse> Router::cancel_transaction(std::string merchant_id,
                                                          std::string transaction_id) {
-  co_return error(ErrorCode::route_not_found, "cancel is not built yet: " + merchant_id + " " +
-                                                  transaction_id);
+  const auto outcome = co_await coordinator_.cancel(merchant_id, transaction_id);
+  if (outcome.error == payments::CancelError::transaction_not_found) {
+    co_return error(ErrorCode::transaction_not_found, "no transaction " + transaction_id);
+  }
+  if (outcome.error == payments::CancelError::transaction_final) {
+    co_return error_response(
+        ApiError{ErrorCode::transaction_final,
+                 "transaction " + transaction_id + " is already final (" +
+                     std::string(domain::to_string(outcome.transaction->status)) +
+                     "); it cannot be cancelled",
+                 {},
+                 transaction_id,
+                 std::nullopt},
+        clock_.now());
+  }
+  json::Value view = transaction_view(*outcome.transaction);
+  view.as_object().push_back({"timestamp", json::Value(domain::format_iso8601(clock_.now()))});
+  co_return json_response(202, view);
 }
 
 }  // namespace tillgate::api

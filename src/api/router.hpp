@@ -8,6 +8,7 @@
 
 #include "api/merchant_auth.hpp"
 #include "api/payment_request_parser.hpp"
+#include "api/rate_limiter.hpp"
 #include "domain/time.hpp"
 #include "net/http_server.hpp"
 #include "payments/async_store.hpp"
@@ -17,10 +18,14 @@
 namespace tillgate::api {
 
 struct RouterSettings {
-  std::optional<std::string> admin_token;  // nullopt: the admin API is off
+  std::optional<std::string> admin_token;      // nullopt: the admin API is off
+  std::chrono::seconds pairing_code_ttl{600};  // TILLGATE_PAIRING_CODE_TTL_S
   std::chrono::seconds signature_skew{300};
   std::size_t max_replay_entries = 1'000'000;
   RequestLimits request_limits;
+  int rate_limit_rps = 100;     // per merchant (TILLGATE_RATE_LIMIT_RPS), bursts of twice that
+  int pair_rate_limit_rps = 5;  // POST /v1/devices/pair per client address, bursts of twice
+  std::size_t max_rate_limit_keys = 100'000;
 };
 
 class Router final : public net::RequestHandler {
@@ -59,6 +64,8 @@ class Router final : public net::RequestHandler {
 
   net::HttpResponse json_response(int status, const json::Value& body) const;
   net::HttpResponse error(ErrorCode code, std::string message) const;
+  // 429 RATE_LIMITED with Retry-After when `key` is over its rate; nullopt when admitted.
+  std::optional<net::HttpResponse> over_rate(RateLimiter& limiter, std::string_view key);
 
   payments::AsyncStore& store_;
   payments::PaymentCoordinator& coordinator_;
@@ -66,6 +73,8 @@ class Router final : public net::RequestHandler {
   const domain::Clock& clock_;
   RouterSettings settings_;
   ReplayCache replay_cache_;
+  RateLimiter merchant_limiter_;
+  RateLimiter pairing_limiter_;
 };
 
 }  // namespace tillgate::api

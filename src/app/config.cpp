@@ -66,6 +66,8 @@ const std::vector<Setting>& settings() {
                              const std::string& v) { c.hello_timeout_s = seconds(n, v); }},
       {"heartbeat_s", [](Config& c, const std::string& n,
                          const std::string& v) { c.heartbeat_s = seconds(n, v); }},
+      {"pairing_code_ttl_s", [](Config& c, const std::string& n,
+                                const std::string& v) { c.pairing_code_ttl_s = seconds(n, v); }},
       {"webhook_allow_http", [](Config& c, const std::string& n,
                                 const std::string& v) { c.webhook_allow_http = boolean(n, v); }},
       {"webhook_retry_s",
@@ -80,6 +82,14 @@ const std::vector<Setting>& settings() {
       {"rate_limit_rps",
        [](Config& c, const std::string& n, const std::string& v) {
          c.rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
+       }},
+      {"pair_rate_limit_rps",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.pair_rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
+       }},
+      {"max_rate_limit_keys",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_rate_limit_keys = size_value(n, v);
        }},
       {"shutdown_grace_s",
        [](Config& c, const std::string& n, const std::string& v) {

@@ -27,6 +27,7 @@ struct Limits {
   int terminal_write_timeout_s = 10;
   // Authentication.
   std::size_t max_replay_cache_entries = 1'000'000;  // signatures remembered for the skew window
+  std::size_t max_rate_limit_keys = 100'000;         // merchants / addresses with a tracked bucket
   // Store.
   std::size_t max_store_queue = 10'000;  // store calls queued for the store thread
 };
@@ -42,10 +43,12 @@ struct Config {
   int heartbeat_s = 30;
   int pong_timeout_s = 10;
   int signature_skew_s = 300;
+  int pairing_code_ttl_s = 600;  // one-time pairing codes (merchant-api.md section 5)
   bool webhook_allow_http = false;
   std::string webhook_retry_s = "5,300,1800,7200,18000,36000,36000";
   std::string nomba_amount_unit = "major";
-  int rate_limit_rps = 100;
+  int rate_limit_rps = 100;     // per merchant, bursts of twice that
+  int pair_rate_limit_rps = 5;  // POST /v1/devices/pair per client address, bursts of twice
   int shutdown_grace_s = 10;
   std::string log_level = "info";
   Limits limits;

@@ -50,9 +50,13 @@ struct Gateway::Parts {
   static api::RouterSettings router_settings(const Config& c) {
     api::RouterSettings s;
     s.admin_token = c.admin_token;
+    s.pairing_code_ttl = seconds(c.pairing_code_ttl_s);
     s.signature_skew = seconds(c.signature_skew_s);
     s.max_replay_entries = c.limits.max_replay_cache_entries;
     s.request_limits.max_json_depth = c.limits.max_json_depth;
+    s.rate_limit_rps = c.rate_limit_rps;
+    s.pair_rate_limit_rps = c.pair_rate_limit_rps;
+    s.max_rate_limit_keys = c.limits.max_rate_limit_keys;
     return s;
   }
   static net::HttpServerLimits server_limits(const Config& c) {

@@ -58,6 +58,8 @@ struct PaymentCoordinator::Impl : std::enable_shared_from_this<PaymentCoordinato
   std::size_t waiting_ = 0;
   // One timer per unfinished transaction: its deadline, then its grace.
   std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>> timers_;
+  // One timer per merchant cancel awaiting the terminal's answer.
+  std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>> cancel_timers_;
   bool stopping_ = false;
 
   asio::awaitable<std::optional<store::DeviceRecord>> resolve_terminal(std::string merchant_id,
@@ -72,12 +74,16 @@ struct PaymentCoordinator::Impl : std::enable_shared_from_this<PaymentCoordinato
                                                           std::optional<std::string> response_json);
   asio::awaitable<void> run_deadline(std::string merchant_id, std::string transaction_id,
                                      domain::Timestamp deadline);
+  asio::awaitable<void> run_cancel_grace(std::string merchant_id, std::string transaction_id,
+                                         domain::Timestamp until);
   asio::awaitable<void> run_disconnect(std::string device_id);
   asio::awaitable<void> run_reconnect_grace(TransactionRecord transaction, domain::Timestamp until);
   void spawn(asio::awaitable<void> task, const char* what);
   void schedule(const TransactionRecord& transaction);
   void finished(const TransactionRecord& transaction);
-  asio::awaitable<bool> sleep_until(std::string key, domain::Timestamp at);
+  using TimerMap = std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>>;
+  asio::awaitable<bool> sleep_until(TimerMap& timers, std::string key, domain::Timestamp at);
+  void send_cancel_or_request(const TransactionRecord& transaction);
 };
 
 asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::load(
@@ -221,21 +227,24 @@ void PaymentCoordinator::Impl::finished(const TransactionRecord& transaction) {
     }
   }
   if (transaction.status != TransactionStatus::voided) {
-    if (const auto it = timers_.find(key); it != timers_.end()) {
-      it->second->cancel();
+    for (TimerMap* timers : {&timers_, &cancel_timers_}) {
+      if (const auto it = timers->find(key); it != timers->end()) {
+        it->second->cancel();
+      }
     }
   }
 }
 
 // Sleeps until `at` on the transaction's timer; false when cancelled (final, or stopping).
-asio::awaitable<bool> PaymentCoordinator::Impl::sleep_until(std::string key, domain::Timestamp at) {
+asio::awaitable<bool> PaymentCoordinator::Impl::sleep_until(TimerMap& timers, std::string key,
+                                                            domain::Timestamp at) {
   auto timer = std::make_shared<asio::steady_timer>(executor_);
   timer->expires_at(steady_at(at, clock_.now()));
-  timers_[key] = timer;
+  timers[key] = timer;
   boost::system::error_code ec;
   co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  if (const auto it = timers_.find(key); it != timers_.end() && it->second == timer) {
-    timers_.erase(it);
+  if (const auto it = timers.find(key); it != timers.end() && it->second == timer) {
+    timers.erase(it);
   }
   co_return !ec && !stopping_;
 }
@@ -247,7 +256,7 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_deadline(std::string merchan
                                                              domain::Timestamp deadline) {
   auto self = shared_from_this();
   const std::string key = key_of(merchant_id, transaction_id);
-  if (!co_await sleep_until(key, deadline)) {
+  if (!co_await sleep_until(timers_, key, deadline)) {
     co_return;
   }
   auto transaction = co_await load(merchant_id, transaction_id);
@@ -255,12 +264,40 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_deadline(std::string merchan
     co_return;
   }
   port_.send_payment_cancel(transaction->device_id, transaction_id, "TIMEOUT");
-  if (!co_await sleep_until(key, clock_.now() + settings_.reconnect_grace)) {
+  if (!co_await sleep_until(timers_, key, clock_.now() + settings_.reconnect_grace)) {
     co_return;
   }
   transaction = co_await load(merchant_id, transaction_id);
   if (transaction) {
     co_await apply(std::move(*transaction), TransactionEvent::grace_expired, std::nullopt);
+  }
+}
+
+// A merchant cancel waits the grace for the terminal's answer; none: TIMEOUT (unpaid as
+// far as the gateway knows, so a success reported later is voided).
+asio::awaitable<void> PaymentCoordinator::Impl::run_cancel_grace(std::string merchant_id,
+                                                                 std::string transaction_id,
+                                                                 domain::Timestamp until) {
+  auto self = shared_from_this();
+  if (!co_await sleep_until(cancel_timers_, key_of(merchant_id, transaction_id), until)) {
+    co_return;
+  }
+  auto transaction = co_await load(merchant_id, transaction_id);
+  if (transaction) {
+    co_await apply(std::move(*transaction), TransactionEvent::grace_expired, std::nullopt);
+  }
+}
+
+// What a (re)connected terminal is told about its unfinished transaction: cancel it if the
+// merchant asked or the deadline passed, otherwise the request again (at-least-once: the
+// terminal recognises a transactionId it already has).
+void PaymentCoordinator::Impl::send_cancel_or_request(const TransactionRecord& transaction) {
+  if (transaction.cancel_requested_at) {
+    port_.send_payment_cancel(transaction.device_id, transaction.transaction_id, "MERCHANT");
+  } else if (clock_.now() >= transaction.deadline) {
+    port_.send_payment_cancel(transaction.device_id, transaction.transaction_id, "TIMEOUT");
+  } else {
+    port_.send_payment_request(transaction);
   }
 }
 
@@ -339,6 +376,14 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(std::string merchant_i
                                              request.webhook_mode);
     }
   }
+  if (request.webhook_mode) {
+    auto has_active_webhook_endpoint_in_store = [merchant_id](Store& store) {
+      return store.has_active_webhook_endpoint(merchant_id);
+    };
+    if (!co_await impl->store_.call(std::move(has_active_webhook_endpoint_in_store))) {
+      co_return SubmitOutcome{SubmitError::no_webhook_endpoints, std::nullopt, false};
+    }
+  }
   if (!impl->port_.reachable(device->device_id)) {
     co_return SubmitOutcome{SubmitError::terminal_offline, std::nullopt, false};
   }
@@ -379,6 +424,32 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(std::string merchant_i
   co_return co_await impl->wait_for_final(std::move(record));
 }
 
+asio::awaitable<CancelOutcome> PaymentCoordinator::cancel(std::string merchant_id,
+                                                          std::string transaction_id) {
+  auto impl = impl_;
+  const auto now = impl->clock_.now();
+  auto request_cancel_in_store = [merchant_id, transaction_id, now](Store& store) {
+    return store.request_cancel(merchant_id, transaction_id, now);
+  };
+  auto requested = co_await impl->store_.call(std::move(request_cancel_in_store));
+  if (!requested) {
+    co_return CancelOutcome{CancelError::transaction_not_found, std::nullopt};
+  }
+  auto& transaction = requested->transaction;
+  if (domain::is_final(transaction.status)) {
+    co_return CancelOutcome{CancelError::transaction_final, std::move(transaction)};
+  }
+  // Sent on every request (a repeat re-sends it), and again on the terminal's next hello.
+  impl->port_.send_payment_cancel(transaction.device_id, transaction.transaction_id, "MERCHANT");
+  if (requested->applied) {
+    spdlog::info("transaction {} of merchant {}: cancel requested", transaction_id, merchant_id);
+    impl->spawn(
+        impl->run_cancel_grace(merchant_id, transaction_id, now + impl->settings_.reconnect_grace),
+        "merchant cancel grace");
+  }
+  co_return CancelOutcome{std::nullopt, std::move(transaction)};
+}
+
 asio::awaitable<void> PaymentCoordinator::terminal_connected(std::string device_id) {
   auto impl = impl_;
   auto find_unfinished_for_device_in_store = [device_id](Store& store) {
@@ -393,12 +464,7 @@ asio::awaitable<void> PaymentCoordinator::terminal_connected(std::string device_
   if (!current || domain::is_final(current->status)) {
     co_return;
   }
-  // At-least-once: the terminal recognises a transactionId it already has.
-  if (impl->clock_.now() < current->deadline) {
-    impl->port_.send_payment_request(*current);
-  } else {
-    impl->port_.send_payment_cancel(device_id, current->transaction_id, "TIMEOUT");
-  }
+  impl->send_cancel_or_request(*current);
 }
 
 void PaymentCoordinator::terminal_disconnected(std::string device_id) {
@@ -432,6 +498,13 @@ asio::awaitable<ResultOutcome> PaymentCoordinator::record_result(std::string dev
   if (!transaction || transaction->device_id != device_id) {
     co_return ResultOutcome{};
   }
+  // After the deadline's payment.cancel TIMEOUT, a CANCELLED is the terminal confirming it
+  // abandoned the payment: that ends TIMEOUT (merchant-api.md section 6). A cancel the
+  // merchant asked for ends CANCELLED.
+  if (result.event == TransactionEvent::terminal_cancelled && !transaction->cancel_requested_at &&
+      impl->clock_.now() >= transaction->deadline) {
+    result.event = TransactionEvent::terminal_abandoned;
+  }
   auto recorded =
       co_await impl->apply(std::move(*transaction), result.event, std::move(result.response_json));
   if (!recorded) {
@@ -451,6 +524,12 @@ asio::awaitable<void> PaymentCoordinator::recover() {
                       transaction, transaction.updated_at + impl->settings_.reconnect_grace),
                   "reconnect grace");
     }
+    if (transaction.cancel_requested_at) {
+      impl->spawn(impl->run_cancel_grace(
+                      transaction.merchant_id, transaction.transaction_id,
+                      *transaction.cancel_requested_at + impl->settings_.reconnect_grace),
+                  "merchant cancel grace");
+    }
   }
   spdlog::info("recovered {} unfinished transactions", unfinished.size());
 }
@@ -462,8 +541,10 @@ void PaymentCoordinator::shutdown() {
       waiter->timer.cancel();
     }
   }
-  for (auto& [key, timer] : impl_->timers_) {
-    timer->cancel();
+  for (auto* timers : {&impl_->timers_, &impl_->cancel_timers_}) {
+    for (auto& [key, timer] : *timers) {
+      timer->cancel();
+    }
   }
 }
 

@@ -26,6 +26,7 @@ struct PaymentSettings {
 
 enum class SubmitError {
   terminal_not_found,
+  no_webhook_endpoints,  // webhookMode without an active endpoint to deliver the result to
   terminal_offline,
   payment_in_progress,
   duplicate_transaction,
@@ -36,6 +37,13 @@ struct SubmitOutcome {
   std::optional<SubmitError> error;
   std::optional<store::TransactionRecord> transaction;  // as it stood when answered
   bool timed_out = false;  // standard mode: the payment timeout passed without a final result
+};
+
+enum class CancelError { transaction_not_found, transaction_final };
+
+struct CancelOutcome {
+  std::optional<CancelError> error;
+  std::optional<store::TransactionRecord> transaction;  // as it stands
 };
 
 struct TerminalResult {
@@ -60,6 +68,10 @@ class PaymentCoordinator {
   // Merchant side. Standard mode waits for a final result or the payment deadline.
   boost::asio::awaitable<SubmitOutcome> submit(std::string merchant_id, std::string terminal_id,
                                                PaymentRequest request);
+
+  // Merchant cancel: records the request durably and sends payment.cancel MERCHANT; the
+  // terminal's answer decides, and no answer within the reconnect grace ends TIMEOUT.
+  boost::asio::awaitable<CancelOutcome> cancel(std::string merchant_id, std::string transaction_id);
 
   // Terminal side.
   boost::asio::awaitable<void> terminal_connected(std::string device_id);
