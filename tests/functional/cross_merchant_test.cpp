@@ -1,0 +1,99 @@
+// merchant-api.md section 2: "A merchant never learns anything about another merchant's
+// terminals or transactions: those answer exactly as if they did not exist (404)."
+// This walks every merchant route with another merchant's ids.
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+namespace tillgate::ft {
+namespace {
+
+using namespace std::chrono_literals;
+
+class CrossMerchantTest : public GatewayTest {};
+
+TEST_F(CrossMerchantTest, EveryRouteAnswersAnotherMerchantsIdsAsIfTheyDidNotExist) {
+  // Merchant A: a connected terminal, one finished and one unfinished transaction.
+  const auto a = create_merchant("Shop A");
+  const auto a_device = create_device(a, "a-till-1");
+  auto a_terminal = connect_terminal(a_device);
+  const auto a_connection = string_at(a_terminal.hello_ok, "connectionId");
+  auto done = pay_async(a, a_device.device_id, payment_body("5.00", "USD", "A-DONE"));
+  (void)read_frame(*a_terminal.ws, "payment.request");
+  ASSERT_TRUE(a_terminal.ws->send_json(result_frame("A-DONE", "SUCCESS", "AUTH000001")));
+  (void)read_frame(*a_terminal.ws, "payment.result.ack");
+  ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
+  ASSERT_EQ(done.get().status, 200);
+  auto open = pay_async(a, a_device.device_id, payment_body("6.00", "USD", "A-OPEN"));
+  (void)read_frame(*a_terminal.ws, "payment.request");
+
+  // Merchant B, with a terminal of its own.
+  const auto b = create_merchant("Shop B");
+  const auto b_device = create_device(b, "b-till-1");
+
+  // Each of A's ids answers B exactly as an id that exists nowhere.
+  const auto same_as_missing = [&](std::string_view method, const std::string& a_target,
+                                   const std::string& missing_target, std::string_view body,
+                                   int status, std::string_view code) {
+    SCOPED_TRACE(std::string(method) + " " + a_target);
+    expect_error(signed_request(b, method, a_target, body), status, code);
+    expect_error(signed_request(b, method, missing_target, body), status, code);
+  };
+  const auto pay_body = payment_body("1.00", "USD", "B-PROBE");
+  same_as_missing("POST", payments_path(a_device.device_id), payments_path("no-such-till"),
+                  pay_body, 404, "TERMINAL_NOT_FOUND");
+  same_as_missing("POST", payments_path(a_connection), payments_path("conn_nosuchconnection"),
+                  pay_body, 404, "TERMINAL_NOT_FOUND");
+  same_as_missing("GET", "/v1/transactions/A-DONE", "/v1/transactions/NO-SUCH", "", 404,
+                  "TRANSACTION_NOT_FOUND");
+  same_as_missing("GET", "/v1/transactions/A-OPEN", "/v1/transactions/NO-SUCH", "", 404,
+                  "TRANSACTION_NOT_FOUND");
+  same_as_missing("POST", "/v1/transactions/A-OPEN/cancel", "/v1/transactions/NO-SUCH/cancel", "",
+                  404, "TRANSACTION_NOT_FOUND");
+  same_as_missing("POST", "/v1/transactions/A-DONE/cancel", "/v1/transactions/NO-SUCH/cancel", "",
+                  404, "TRANSACTION_NOT_FOUND");
+  same_as_missing("DELETE", "/v1/devices/" + a_device.device_id, "/v1/devices/no-such-till", "",
+                  404, "TERMINAL_NOT_FOUND");
+
+  // Lists show B only its own things, whatever the filter names.
+  const auto terminals = parse_json(signed_request(b, "GET", "/v1/terminals").body);
+  const auto* terminal_list = terminals.find("terminals");
+  ASSERT_NE(terminal_list, nullptr);
+  ASSERT_EQ(terminal_list->as_array().size(), 1U) << json::serialize(terminals);
+  EXPECT_EQ(string_at(terminal_list->as_array()[0], "deviceId"), b_device.device_id);
+  for (const std::string target :
+       {"/v1/transactions", "/v1/transactions?terminalId=a-till-1",
+        "/v1/transactions?status=COMPLETED", "/v1/transactions?status=PENDING&limit=200"}) {
+    const auto res = signed_request(b, "GET", target);
+    ASSERT_EQ(res.status, 200) << target << " " << res.body;
+    const auto listed = parse_json(res.body);
+    ASSERT_NE(listed.find("transactions"), nullptr);
+    EXPECT_TRUE(listed.find("transactions")->as_array().empty()) << target << " " << res.body;
+  }
+
+  // B may use A's transactionId for its own payment: an independent transaction, no 409.
+  auto b_terminal = connect_terminal(b_device);
+  auto b_payment = pay_async(b, b_device.device_id, payment_body("7.00", "USD", "A-OPEN"));
+  EXPECT_EQ(string_at(read_frame(*b_terminal.ws, "payment.request"), "amount"), "7.00");
+  ASSERT_TRUE(b_terminal.ws->send_json(result_frame("A-OPEN", "FAILED", "", "DECLINED", "No")));
+  ASSERT_EQ(b_payment.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(string_at(parse_json(b_payment.get().body), "status"), "FAILED");
+
+  // A's world is untouched: still connected, its open payment still open and on its
+  // terminal only, and nothing of B's reached A's terminal.
+  EXPECT_EQ(a_terminal.ws->read(300ms).kind, WsEvent::Kind::timeout);
+  const auto a_open = parse_json(get_transaction(a, "A-OPEN").body);
+  EXPECT_EQ(string_at(a_open, "status"), "PENDING");
+  EXPECT_NE(json_at(a_open, "request").find(R"("amount":"6.00")"), std::string::npos)
+      << json_at(a_open, "request");
+  const auto a_terminals = parse_json(signed_request(a, "GET", "/v1/terminals").body);
+  EXPECT_EQ(string_at(a_terminals.find("terminals")->as_array()[0], "status"), "online");
+  ASSERT_TRUE(a_terminal.ws->send_json(result_frame("A-OPEN", "SUCCESS", "AUTH000002")));
+  EXPECT_EQ(string_at(read_frame(*a_terminal.ws, "payment.result.ack"), "transactionStatus"),
+            "COMPLETED");
+  ASSERT_EQ(open.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(open.get().status, 200);
+}
+
+}  // namespace
+}  // namespace tillgate::ft
