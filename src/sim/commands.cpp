@@ -6,12 +6,14 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "client/http_client.hpp"
 #include "crypto/crypto.hpp"
 #include "domain/time.hpp"
 #include "json/json.hpp"
+#include "sim/credentials.hpp"
 #include "sim/terminal_simulator.hpp"
 
 namespace tillgate::sim {
@@ -43,17 +45,41 @@ void print_line(std::string_view text) {
   std::cout << domain::format_iso8601(now) << " " << text << std::endl;
 }
 
-// POST /v1/devices/pair: trades a one-time code for a deviceId and deviceSecret.
-void pair(TerminalCommandOptions& o, const client::HttpEndpoint& endpoint) {
+// The gateway's error body as "CODE: message", or the raw body when it is not one.
+std::string describe_error(const client::HttpResponse& res) {
+  const auto parsed = json::parse(res.body);
+  const auto code = parsed ? parsed->find_string("code") : std::nullopt;
+  const auto message = parsed ? parsed->find_string("message") : std::nullopt;
+  if (code && message) {
+    return std::string(*code) + ": " + std::string(*message);
+  }
+  return "HTTP " + std::to_string(res.status) + " " + res.body;
+}
+
+// POST /v1/devices/pair: trades a one-time code for a deviceId and deviceSecret, and keeps
+// them in `credentials_path` (the secret is never printed). The file is claimed before the
+// code is spent, so a code is not lost to an unwritable directory.
+void pair(TerminalCommandOptions& o, const client::HttpEndpoint& endpoint,
+          const std::string& credentials_path) {
   if (o.serial_number.empty()) {
     o.serial_number = "SIM-" + crypto::hex_encode(crypto::random_bytes(6));
   }
+  std::optional<CredentialsWriter> writer;
+  try {
+    writer.emplace(credentials_path);
+  } catch (const std::exception& e) {
+    fail(std::string("cannot keep the credentials next to the journal: ") + e.what());
+  }
   client::HttpClient http(endpoint.host, endpoint.port, std::chrono::seconds(30));
-  const auto body = json::serialize(json::object({{"code", json::Value(o.pair_code)},
-                                                  {"serialNumber", json::Value(o.serial_number)},
-                                                  {"model", json::Value(o.model)}}));
+  json::Object fields{{"code", json::Value(o.pair_code)},
+                      {"serialNumber", json::Value(o.serial_number)}};
+  if (!o.model.empty()) {
+    fields.push_back({"model", json::Value(o.model)});
+  }
+  const auto body = json::serialize(json::Value(std::move(fields)));
   client::HttpResponse res;
   try {
+    // Not retried: a code pairs once, and a lost answer would spend it either way.
     res = http.request("POST", "/v1/devices/pair", body);
   } catch (const client::HttpError& e) {
     fail(std::string("pairing failed: ") + e.what());
@@ -61,14 +87,71 @@ void pair(TerminalCommandOptions& o, const client::HttpEndpoint& endpoint) {
   const auto parsed = json::parse(res.body);
   if (res.status != 201 || !parsed || !parsed->find_string("deviceId") ||
       !parsed->find_string("deviceSecret")) {
-    fail("pairing refused: HTTP " + std::to_string(res.status) + " " + res.body);
+    fail("pairing refused: " + describe_error(res));
   }
-  o.device_id = std::string(*parsed->find_string("deviceId"));
-  o.device_secret = std::string(*parsed->find_string("deviceSecret"));
-  // The secret is shown once so that the operator can restart this terminal without a new
-  // code; it is the device's own credential, not the merchant's.
-  print_line("paired: deviceId " + o.device_id + " deviceSecret " + o.device_secret +
-             " merchantId " + std::string(parsed->find_string("merchantId").value_or("?")));
+  const SavedCredentials credentials{std::string(*parsed->find_string("deviceId")),
+                                     std::string(*parsed->find_string("deviceSecret")),
+                                     std::string(parsed->find_string("merchantId").value_or(""))};
+  o.device_id = credentials.device_id;
+  o.device_secret = credentials.device_secret;
+  try {
+    writer->commit(credentials);
+    print_line("paired as " + o.device_id + " (merchant " + credentials.merchant_id + ", serial " +
+               o.serial_number + "); credentials saved in " + credentials_path);
+  } catch (const std::exception& e) {
+    print_line("paired as " + o.device_id + " (merchant " + credentials.merchant_id + ")");
+    std::cerr << "warning: the credentials could not be saved (" << e.what()
+              << "): this run works, a restart needs a new code; ask the merchant to revoke "
+              << o.device_id << "\n";
+  }
+}
+
+// Decides who this terminal is: --device-id/--device-secret as given, else the credentials
+// saved next to the journal, else pairs with --pair-code and saves them. Returns the
+// credentials file in use (empty with --device-id).
+std::string resolve_identity(TerminalCommandOptions& o, const client::HttpEndpoint& endpoint) {
+  if (!o.device_id.empty()) {
+    if (o.device_secret.empty()) {
+      fail("--device-id needs --device-secret (or TILLGATE_DEVICE_SECRET)");
+    }
+    if (!o.pair_code.empty()) {
+      fail("give either --device-id and --device-secret, or --pair-code, not both");
+    }
+    if (o.journal.empty()) {
+      o.journal = "tillgate-terminal-" + o.device_id + ".journal";
+    }
+    return {};
+  }
+  if (o.journal.empty()) {
+    o.journal = "tillgate-terminal.journal";
+  }
+  const auto credentials_path = credentials_path_for(o.journal);
+  std::optional<SavedCredentials> saved;
+  try {
+    saved = load_credentials(credentials_path);
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+  if (saved) {
+    o.device_id = saved->device_id;
+    o.device_secret = saved->device_secret;
+    print_line("using the saved credentials of " + o.device_id + " from " + credentials_path);
+    if (!o.pair_code.empty()) {
+      print_line(
+          "already paired: --pair-code not used (still valid for another terminal); "
+          "delete " +
+          credentials_path + " to pair this one again");
+    }
+    return credentials_path;
+  }
+  if (o.pair_code.empty()) {
+    fail(
+        "give --pair-code CODE (from the merchant) or --device-id and --device-secret; no "
+        "saved credentials in " +
+        credentials_path);
+  }
+  pair(o, endpoint, credentials_path);
+  return credentials_path;
 }
 
 void run_terminal(TerminalCommandOptions o) {
@@ -81,16 +164,7 @@ void run_terminal(TerminalCommandOptions o) {
     fail("unknown --behavior '" + o.behavior +
          "' (approve|decline|cancel|slow:MS|ignore|drop-after-ack)");
   }
-  const bool has_credentials = !o.device_id.empty() && !o.device_secret.empty();
-  if (has_credentials == !o.pair_code.empty()) {
-    fail("give either --device-id and --device-secret, or --pair-code");
-  }
-  if (!o.pair_code.empty()) {
-    pair(o, *endpoint);
-  }
-  if (o.journal.empty()) {
-    o.journal = "tillgate-terminal-" + o.device_id + ".journal";
-  }
+  const std::string credentials_path = resolve_identity(o, *endpoint);
 
   boost::asio::io_context ioc;
   boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -125,6 +199,10 @@ void run_terminal(TerminalCommandOptions o) {
   const auto status = simulator->status();
   simulator.reset();
   if (status.failed) {
+    if (!credentials_path.empty() && status.stop_reason.find("4001") != std::string::npos) {
+      std::cerr << "if this terminal was revoked, delete " << credentials_path
+                << " and pair it again with a new code\n";
+    }
     throw CLI::RuntimeError(exit_failure);
   }
 }
@@ -134,18 +212,27 @@ void run_terminal(TerminalCommandOptions o) {
 void register_commands(CLI::App& app) {
   auto o = std::make_shared<TerminalCommandOptions>();
   auto* cmd = app.add_subcommand("terminal", "Run a simulated payment terminal until stopped");
+  cmd->footer(
+      "Identity: --device-id with --device-secret, or --pair-code CODE (a one-time code from\n"
+      "POST /v1/devices/codes). A paired terminal keeps its deviceId and deviceSecret in\n"
+      "JOURNAL.credentials (mode 0600) next to its journal and reuses them when started again\n"
+      "with the same --journal, with or without --pair-code. The secret is never printed.");
   cmd->add_option("--url", o->url, "gateway base URL")
       ->envname("TILLGATE_URL")
       ->capture_default_str();
   cmd->add_option("--device-id", o->device_id, "this terminal's deviceId");
   cmd->add_option("--device-secret", o->device_secret, "its deviceSecret")
       ->envname("TILLGATE_DEVICE_SECRET");
-  cmd->add_option("--pair-code", o->pair_code, "pair with this one-time code instead");
-  cmd->add_option("--serial-number", o->serial_number, "serial number sent when pairing");
+  cmd->add_option("--pair-code", o->pair_code,
+                  "pair with this one-time code instead (case and hyphens do not matter)");
+  cmd->add_option("--serial,--serial-number", o->serial_number,
+                  "serial number sent when pairing (default SIM- and 12 random hex digits)");
+  cmd->add_option("--model", o->model, "model sent when pairing")->capture_default_str();
   cmd->add_option("--behavior", o->behavior, "approve|decline|cancel|slow:MS|ignore|drop-after-ack")
       ->capture_default_str();
   cmd->add_option("--journal", o->journal,
-                  "result journal file (default tillgate-terminal-DEVICE.journal)");
+                  "result journal file (default tillgate-terminal-DEVICE.journal, or "
+                  "tillgate-terminal.journal when pairing)");
   cmd->add_option("--reconnect-delay-ms", o->reconnect_delay_ms, "first wait after a drop")
       ->capture_default_str()
       ->check(CLI::Range(1, 600'000));
