@@ -1,6 +1,9 @@
 // Request validation of POST /v1/terminals/{id}/payments: merchant-api.md sections 2-4.
 // The device exists but never connects, so a request that passes validation is answered
 // 503 TERMINAL_OFFLINE and one that does not is answered 400 VALIDATION_ERROR.
+#include <algorithm>
+#include <set>
+
 #include "test_support.hpp"
 
 namespace tillgate::ft {
@@ -129,6 +132,113 @@ TEST_F(ValidationTest, BadTransactionId) {
       {R"({"amount":"1.00","currency":"USD","paymentMethod":"CARD","transactionId":""})",
        "transactionId"},
   });
+}
+
+// A payment body with one extra member, e.g. with_field("products", "[...]").
+std::string with_field(std::string_view name, std::string_view json_value) {
+  return R"({"amount":"10.00","currency":"USD","paymentMethod":"CARD",")" + std::string(name) +
+         R"(":)" + std::string(json_value) + "}";
+}
+
+std::string products_json(std::size_t count) {
+  std::string items;
+  for (std::size_t i = 0; i < count; ++i) {
+    items += (i == 0 ? "" : ",");
+    items += R"({"id":"p)" + std::to_string(i) + R"(","name":"Item","price":"1.00","quantity":1})";
+  }
+  return "[" + items + "]";
+}
+
+std::string metadata_json(std::size_t keys, std::size_t key_chars, std::size_t value_chars) {
+  std::string members;
+  for (std::size_t i = 0; i < keys; ++i) {
+    std::string key = "k" + std::to_string(i);
+    key.resize(std::max(key_chars, key.size()), 'x');
+    members += (i == 0 ? "" : ",");
+    members += "\"" + key + "\":\"" + std::string(value_chars, 'v') + "\"";
+  }
+  return "{" + members + "}";
+}
+
+TEST_F(ValidationTest, Products) {
+  expect_invalid({
+      {with_field("products", R"({"id":"p"})"), "products"},
+      {with_field("products", products_json(101)), "products"},
+      {with_field("products", R"([42])"), "products[0]"},
+      {with_field("products", R"([{"name":"Tea","price":"1.00","quantity":1}])"), "products[0].id"},
+      {with_field("products", R"([{"id":"p","price":"1.00","quantity":1}])"), "products[0].name"},
+      {with_field("products", R"([{"id":"p","name":"","price":"1.00","quantity":1}])"),
+       "products[0].name"},
+      {with_field("products", R"([{"id":"p","name":"Tea","quantity":1}])"), "products[0].price"},
+      {with_field("products", R"([{"id":"p","name":"Tea","price":"1.001","quantity":1}])"),
+       "products[0].price"},
+      {with_field("products", R"([{"id":"p","name":"Tea","price":-1,"quantity":1}])"),
+       "products[0].price"},
+      {with_field("products", R"([{"id":"p","name":"Tea","price":"1.00"}])"),
+       "products[0].quantity"},
+      {with_field("products", R"([{"id":"p","name":"Tea","price":"1.00","quantity":0}])"),
+       "products[0].quantity"},
+      {with_field("products", R"([{"id":"p","name":"Tea","price":"1.00","quantity":10001}])"),
+       "products[0].quantity"},
+      {with_field("products", R"([{"id":"p","name":"Tea","price":"1.00","quantity":1.5}])"),
+       "products[0].quantity"},
+      {with_field("products", R"([{"id":"p","name":"Tea","price":"1.00","quantity":"2"}])"),
+       "products[0].quantity"},
+      // The index names the bad line, not the first one.
+      {with_field("products", R"([{"id":"a","name":"A","price":"1.00","quantity":1},)"
+                              R"({"id":"b","name":"B","price":"x","quantity":1}])"),
+       "products[1].price"},
+  });
+}
+
+TEST_F(ValidationTest, Metadata) {
+  expect_invalid({
+      {with_field("metadata", R"(["a"])"), "metadata"},
+      {with_field("metadata", R"("text")"), "metadata"},
+      {with_field("metadata", metadata_json(51, 3, 1)), "metadata"},
+      {with_field("metadata", R"({"order":42})"), "metadata.order"},
+      {with_field("metadata", R"({"order":null})"), "metadata.order"},
+      {with_field("metadata", R"({"order":{"nested":"x"}})"), "metadata.order"},
+      {with_field("metadata", metadata_json(1, 41, 1)), ""},
+      {with_field("metadata", R"({"order":")" + std::string(501, 'v') + R"("})"), "metadata.order"},
+  });
+}
+
+TEST_F(ValidationTest, CustomerInfo) {
+  expect_invalid({
+      {with_field("customerInfo", R"("Jane")"), "customerInfo"},
+      {with_field("customerInfo", R"([1,2])"), "customerInfo"},
+      {with_field("customerInfo", R"({"note":")" + std::string(9000, 'n') + R"("})"),
+       "customerInfo"},
+  });
+}
+
+TEST_F(ValidationTest, EveryProblemIsReportedAtOnce) {
+  const auto res =
+      post(R"({"amount":"-1","currency":"usd","paymentMethod":"CHEQUE","webhookMode":1,)"
+           R"("metadata":{"a":1},"products":[{"id":"p"}]})");
+  const auto body = expect_error(res, 400, "VALIDATION_ERROR");
+  std::set<std::string> fields;
+  for (const auto& detail : body.find("details")->as_array()) {
+    fields.insert(std::string(detail.find_string("field").value_or("")));
+  }
+  for (const auto* field :
+       {"currency", "amount", "paymentMethod", "webhookMode", "metadata.a", "products[0].name"}) {
+    EXPECT_TRUE(fields.contains(field)) << field << " not in " << res.body;
+  }
+}
+
+TEST_F(ValidationTest, LimitsThemselvesAreAccepted) {
+  for (const auto& body : std::vector<std::string>{
+           with_field("products", products_json(100)),
+           with_field("metadata", metadata_json(50, 40, 500)),
+           with_field("metadata", R"({"caf\u00e9":"\u00e9t\u00e9"})"),
+           with_field("customerInfo", R"({"name":"Jane","email":"j@example.com","tier":2})"),
+           with_field("products", R"([{"id":7,"name":"Tea","price":2.5,"quantity":10000}])"),
+       }) {
+    SCOPED_TRACE(body.substr(0, 120));
+    expect_error(post(body), 503, "TERMINAL_OFFLINE");
+  }
 }
 
 TEST_F(ValidationTest, ValidRequestsPassValidation) {
