@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "domain/time.hpp"
@@ -104,6 +105,128 @@ struct TransactionEventRecord {
   Timestamp at;
 };
 
+// ---- Webhooks (webhooks.md) ------------------------------------------------------------
+
+// A merchant's webhook endpoint. Deleted endpoints keep their row (deleted_at set) so that
+// their deliveries stay listed; the store never returns them as endpoints.
+struct WebhookEndpointRecord {
+  std::string endpoint_id;  // "wh_..."
+  std::string merchant_id;
+  std::string url;
+  std::string secret;               // "whsec_...": the signing key, needed in clear
+  std::string events_json = "[]";   // JSON array of the subscribed event type names
+  std::string status = "active";    // active | disabled
+  std::string format = "standard";  // standard | nomba
+  std::string description;
+  std::string metadata_json = "{}";  // JSON object text
+  Timestamp created_at;
+  Timestamp updated_at;
+  std::optional<Timestamp> deleted_at;
+};
+
+enum class EndpointInsertOutcome { inserted, limit_reached };
+enum class EndpointDeleteOutcome { deleted, already_deleted, not_found };
+
+// An outbox row: written in the same database transaction as the status change that
+// causes it, so a committed change always has its event.
+struct WebhookEventRecord {
+  std::string event_id;  // "evt_...": the webhook-id header of every attempt
+  std::string merchant_id;
+  std::string transaction_id;
+  std::string event_type;  // "payment.completed", ...
+  std::string payload;     // the exact body every attempt sends
+  Timestamp created_at;
+};
+
+enum class DeliveryStatus { pending, succeeded, failed };
+[[nodiscard]] std::string_view to_string(DeliveryStatus status);
+[[nodiscard]] std::optional<DeliveryStatus> parse_delivery_status(std::string_view text);
+
+// One attempt to deliver: the endpoint's answer or the network error, and how long it took.
+struct WebhookAttemptRecord {
+  std::int64_t number = 0;  // 1, 2, ... per delivery (assigned by the store)
+  Timestamp started_at;
+  std::int64_t duration_ms = 0;
+  std::optional<std::int64_t> http_status;  // set when the endpoint answered
+  std::optional<std::string> error;         // set when it did not answer (or answered badly)
+};
+
+// One event on its way to one endpoint.
+struct WebhookDeliveryRecord {
+  std::string delivery_id;  // "dlv_..."
+  std::string merchant_id;
+  std::string event_id;
+  std::string endpoint_id;
+  std::string event_type;      // of the event
+  std::string transaction_id;  // of the event
+  DeliveryStatus status = DeliveryStatus::pending;
+  std::int64_t attempt_count = 0;  // every attempt, automatic or asked for
+  // Failed attempts that used an interval of the retry schedule: the next failure waits
+  // schedule[retry_step]; when the schedule is used up, it fails the delivery.
+  std::int64_t retry_step = 0;
+  std::optional<Timestamp> next_attempt_at;  // set exactly while pending
+  Timestamp created_at;
+  Timestamp updated_at;
+  std::int64_t version = 1;   // incremented by every change of status or schedule
+  std::int64_t sequence = 0;  // store-assigned insertion order: the list order and cursor
+  std::vector<WebhookAttemptRecord> attempts;  // oldest first (listing reads: the latest ones)
+};
+
+// A pending delivery whose time has come, with everything its attempt needs.
+struct DueDelivery {
+  WebhookDeliveryRecord delivery;  // without attempts
+  std::string url;
+  std::string secret;
+  std::string payload;
+};
+
+struct DueQuery {
+  Timestamp now;
+  std::int64_t limit = 100;
+  std::vector<std::string> exclude_endpoints;   // every delivery slot of these is taken
+  std::vector<std::string> exclude_deliveries;  // already in flight
+};
+
+struct DueDeliveries {
+  std::vector<DueDelivery> due;  // next_attempt_at <= now, oldest due first, at most limit
+  // The earliest next_attempt_at after `now` among the other pending deliveries that the
+  // query could return (active endpoint, not excluded): when to look again.
+  std::optional<Timestamp> next_due_at;
+};
+
+// The result of one attempt, with the delivery's new state as the dispatcher decided it.
+struct AttemptOutcome {
+  std::string delivery_id;
+  std::int64_t expected_version = 0;  // the version the attempt was started from
+  WebhookAttemptRecord attempt{};     // number is assigned by the store
+  DeliveryStatus next_status = DeliveryStatus::pending;
+  std::int64_t retry_step = 0;
+  std::optional<Timestamp> next_attempt_at{};
+  Timestamp at{};  // when the attempt ended
+};
+
+// A delivery is listed with at most this many of its attempts, the latest ones: with the
+// default schedule a delivery makes 8 automatic attempts, and manual retries add one each,
+// so this bounds the answer's size, not what is kept.
+inline constexpr std::int64_t max_listed_webhook_attempts = 50;
+
+struct DeliveryQuery {
+  std::string merchant_id;
+  std::optional<std::string> endpoint_id = std::nullopt;
+  std::optional<std::string> transaction_id = std::nullopt;
+  std::optional<DeliveryStatus> status = std::nullopt;
+  std::optional<std::int64_t> before_sequence = std::nullopt;  // the cursor
+  std::int64_t limit = 50;
+  std::int64_t max_attempts_each = max_listed_webhook_attempts;
+};
+
+enum class RetryOutcome { scheduled, not_found, endpoint_inactive };
+
+struct RetryResult {
+  RetryOutcome outcome = RetryOutcome::not_found;
+  std::optional<WebhookDeliveryRecord> delivery;  // as it now stands (not for not_found)
+};
+
 // A status change, applied only if the stored status is still `expected` (compare and set).
 struct StatusChange {
   std::string merchant_id;
@@ -116,6 +239,9 @@ struct StatusChange {
   std::optional<Timestamp> completed_at;
   std::optional<Timestamp> voided_at;
   std::optional<std::string> void_reason;
+  // The outbox event this change causes (it makes the transaction final or VOIDED),
+  // written with the change and one pending delivery per active subscribed endpoint.
+  std::optional<WebhookEventRecord> webhook_event = std::nullopt;
 };
 
 struct ChangeResult {
@@ -159,6 +285,43 @@ class Store {
 
   // Webhook endpoints (webhooks.md): whether the merchant has one that is active.
   virtual bool has_active_webhook_endpoint(const std::string& merchant_id) = 0;
+  // Counts the merchant's endpoints (deleted ones not) and inserts, under one write lock:
+  // limit_reached when it already has `max_per_merchant`.
+  virtual EndpointInsertOutcome insert_webhook_endpoint(const WebhookEndpointRecord& endpoint,
+                                                        std::size_t max_per_merchant) = 0;
+  // The merchant's endpoint, unless deleted.
+  virtual std::optional<WebhookEndpointRecord> find_webhook_endpoint(
+      const std::string& merchant_id, const std::string& endpoint_id) = 0;
+  // The merchant's endpoints that are not deleted, oldest first.
+  virtual std::vector<WebhookEndpointRecord> list_webhook_endpoints(
+      const std::string& merchant_id) = 0;
+  // Writes url, events_json, status, description, metadata_json and updated_at of the
+  // merchant's endpoint; false when it does not exist or is deleted.
+  virtual bool update_webhook_endpoint(const WebhookEndpointRecord& endpoint) = 0;
+  // Marks the endpoint deleted and fails its pending deliveries, in one transaction.
+  virtual EndpointDeleteOutcome delete_webhook_endpoint(const std::string& merchant_id,
+                                                        const std::string& endpoint_id,
+                                                        Timestamp at) = 0;
+
+  // Webhook deliveries. Pending deliveries of an active endpoint whose next_attempt_at has
+  // come, with the endpoint's url and secret and the event's payload.
+  virtual DueDeliveries due_webhook_deliveries(const DueQuery& query) = 0;
+  // Appends the attempt and increments attempt_count; applies next_status, retry_step and
+  // next_attempt_at only when the delivery is still at expected_version (otherwise a manual
+  // retry changed it meanwhile, and that stands). One transaction. False when the delivery
+  // does not exist.
+  virtual bool record_webhook_attempt(const AttemptOutcome& outcome) = 0;
+  // A manual retry: the delivery becomes pending, due at `at` (whatever its status). Not
+  // for another merchant's delivery (not_found), nor one whose endpoint is disabled or
+  // deleted (endpoint_inactive, nothing changed).
+  virtual RetryResult retry_webhook_delivery(const std::string& merchant_id,
+                                             const std::string& delivery_id, Timestamp at) = 0;
+  // Newest first (by sequence), each with its latest query.max_attempts_each attempts.
+  virtual std::vector<WebhookDeliveryRecord> list_webhook_deliveries(
+      const DeliveryQuery& query) = 0;
+  // The outbox events of one transaction, oldest first.
+  virtual std::vector<WebhookEventRecord> list_webhook_events(
+      const std::string& merchant_id, const std::string& transaction_id) = 0;
 
   // Inserts the transaction with its "created" event in one database transaction.
   // already_exists: (merchant_id, transaction_id) is taken. device_busy: the device
@@ -176,7 +339,9 @@ class Store {
 
   // Applies the change (status, updated_at = change.at, version + 1, and each optional
   // field that is set) and appends its event, in one database transaction, but only if the
-  // stored status still equals change.expected. nullopt when the transaction does not
+  // stored status still equals change.expected. A change.webhook_event is written in the
+  // same transaction, with one pending delivery (due at change.at) per active endpoint of
+  // the merchant subscribed to its type. nullopt when the transaction does not
   // exist; otherwise whether it was applied and the record as it now stands.
   virtual std::optional<ChangeResult> change_status(const StatusChange& change) = 0;
 

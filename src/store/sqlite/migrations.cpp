@@ -148,9 +148,67 @@ CREATE TABLE webhook_endpoints (
 CREATE INDEX webhook_endpoints_by_merchant ON webhook_endpoints (merchant_id, created_at);
 )sql";
 
+// Version 3: the webhook outbox. An event row is written in the same transaction as the
+// status change that causes it, with one delivery row per subscribed endpoint; every
+// attempt of a delivery is kept.
+constexpr std::string_view kMigration3 = R"sql(
+-- The outbox. payload is the exact body of every attempt (the same eventId each time).
+CREATE TABLE webhook_events (
+  event_id       TEXT NOT NULL PRIMARY KEY,
+  merchant_id    TEXT NOT NULL,
+  transaction_id TEXT NOT NULL,
+  event_type     TEXT NOT NULL CHECK (event_type IN ('payment.completed', 'payment.failed',
+                   'payment.cancelled', 'payment.timeout', 'payment.voided')),
+  payload        TEXT NOT NULL,
+  created_at     INTEGER NOT NULL,
+  FOREIGN KEY (merchant_id, transaction_id) REFERENCES transactions (merchant_id, transaction_id)
+) STRICT;
+-- A final transaction announces itself once (and once more if a TIMEOUT is voided).
+CREATE UNIQUE INDEX webhook_events_once_per_type
+  ON webhook_events (merchant_id, transaction_id, event_type);
+
+-- One event on its way to one endpoint. seq (AUTOINCREMENT: never reused) orders the
+-- list and its cursor. next_attempt_at is set exactly while pending.
+CREATE TABLE webhook_deliveries (
+  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+  delivery_id     TEXT NOT NULL UNIQUE,
+  merchant_id     TEXT NOT NULL,
+  event_id        TEXT NOT NULL REFERENCES webhook_events (event_id),
+  endpoint_id     TEXT NOT NULL REFERENCES webhook_endpoints (endpoint_id),
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+  attempt_count   INTEGER NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
+  retry_step      INTEGER NOT NULL DEFAULT 0 CHECK (retry_step >= 0),
+  next_attempt_at INTEGER,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  version         INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
+  UNIQUE (event_id, endpoint_id),
+  CHECK ((status = 'pending') = (next_attempt_at IS NOT NULL))
+) STRICT;
+-- The dispatcher's question: which pending deliveries are due, oldest due first.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, seq)
+  WHERE status = 'pending';
+-- A merchant's deliveries newest first, optionally for one endpoint; an endpoint's pending ones.
+CREATE INDEX webhook_deliveries_by_merchant ON webhook_deliveries (merchant_id, seq);
+CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, status, seq);
+
+-- Every attempt, written before the next one is scheduled. http_status when the endpoint
+-- answered, error when it did not (or answered in a way that is not HTTP).
+CREATE TABLE webhook_attempts (
+  delivery_seq INTEGER NOT NULL REFERENCES webhook_deliveries (seq),
+  number       INTEGER NOT NULL CHECK (number >= 1),
+  started_at   INTEGER NOT NULL,
+  duration_ms  INTEGER NOT NULL CHECK (duration_ms >= 0),
+  http_status  INTEGER,
+  error        TEXT,
+  PRIMARY KEY (delivery_seq, number)
+) STRICT;
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "merchants, api keys, devices, transactions and their events", kMigration1},
     Migration{2, "merchant cancel requests, pairing codes and webhook endpoints", kMigration2},
+    Migration{3, "webhook outbox: events, deliveries and attempts", kMigration3},
 };
 
 constexpr std::string_view kCreateMigrationsTable = R"sql(

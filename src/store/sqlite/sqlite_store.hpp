@@ -50,6 +50,23 @@ class SqliteStore final : public Store {
   std::optional<DeviceRecord> pair_device(const std::string& code_hash, DeviceRecord device,
                                           Timestamp at) override;
   bool has_active_webhook_endpoint(const std::string& merchant_id) override;
+  EndpointInsertOutcome insert_webhook_endpoint(const WebhookEndpointRecord& endpoint,
+                                                std::size_t max_per_merchant) override;
+  std::optional<WebhookEndpointRecord> find_webhook_endpoint(
+      const std::string& merchant_id, const std::string& endpoint_id) override;
+  std::vector<WebhookEndpointRecord> list_webhook_endpoints(
+      const std::string& merchant_id) override;
+  bool update_webhook_endpoint(const WebhookEndpointRecord& endpoint) override;
+  EndpointDeleteOutcome delete_webhook_endpoint(const std::string& merchant_id,
+                                                const std::string& endpoint_id,
+                                                Timestamp at) override;
+  DueDeliveries due_webhook_deliveries(const DueQuery& query) override;
+  bool record_webhook_attempt(const AttemptOutcome& outcome) override;
+  RetryResult retry_webhook_delivery(const std::string& merchant_id, const std::string& delivery_id,
+                                     Timestamp at) override;
+  std::vector<WebhookDeliveryRecord> list_webhook_deliveries(const DeliveryQuery& query) override;
+  std::vector<WebhookEventRecord> list_webhook_events(const std::string& merchant_id,
+                                                      const std::string& transaction_id) override;
 
   InsertOutcome insert_transaction(const TransactionRecord& transaction) override;
   std::optional<TransactionRecord> find_transaction(const std::string& merchant_id,
@@ -77,6 +94,11 @@ class SqliteStore final : public Store {
       std::string_view operation, const std::string& merchant_id,
       const std::string& transaction_id);
   void append_event(std::string_view operation, const TransactionEventRecord& event);
+  // The outbox half of change_status: the event and its deliveries (webhooks.cpp).
+  void append_webhook_event(std::string_view operation, const WebhookEventRecord& event);
+  [[nodiscard]] std::vector<WebhookAttemptRecord> latest_attempts(std::string_view operation,
+                                                                  std::int64_t delivery_seq,
+                                                                  std::int64_t limit);
 
   // Member order matters: statements are finalized before the connection closes.
   Connection connection_;

@@ -110,7 +110,8 @@ SqliteStore::Statements::Statements(sqlite3* db)
                              "WHERE code_hash = ?1 AND used_at IS NULL"),
       has_active_webhook_endpoint(db, "has_active_webhook_endpoint",
                                   "SELECT 1 FROM webhook_endpoints WHERE merchant_id = ?1 "
-                                  "AND status = 'active' AND deleted_at IS NULL LIMIT 1") {}
+                                  "AND status = 'active' AND deleted_at IS NULL LIMIT 1"),
+      webhooks(db) {}
 
 #undef TILLGATE_UNFINISHED
 #undef TILLGATE_TRANSACTION_COLUMNS

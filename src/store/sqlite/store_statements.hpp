@@ -6,6 +6,18 @@
 
 namespace tillgate::store::sqlite {
 
+// The webhook endpoints, outbox, deliveries and attempts (webhooks.cpp).
+struct WebhookStatements {
+  explicit WebhookStatements(sqlite3* db);
+
+  Statement count_endpoints, insert_endpoint, find_endpoint, find_endpoint_deleted_at;
+  Statement list_endpoints, update_endpoint, delete_endpoint, fail_endpoint_deliveries;
+  Statement insert_event, subscribed_endpoints, insert_delivery, list_events;
+  Statement due_deliveries, next_due_at, delivery_version, insert_attempt;
+  Statement update_after_attempt, count_attempt, retry_target, mark_retry, find_delivery;
+  Statement list_deliveries, list_attempts;
+};
+
 // Every statement the store runs, prepared once when the store opens.
 struct SqliteStore::Statements {
   explicit Statements(sqlite3* db);
@@ -19,6 +31,7 @@ struct SqliteStore::Statements {
   Statement insert_event, list_events, mark_cancel_requested;
   Statement insert_pairing_code, find_usable_pairing_code, mark_pairing_code_used;
   Statement has_active_webhook_endpoint;
+  WebhookStatements webhooks;
 };
 
 }  // namespace tillgate::store::sqlite

@@ -157,6 +157,9 @@ std::optional<ChangeResult> SqliteStore::change_status(const StatusChange& chang
                                                   .to_status = change.next,
                                                   .cause = change.cause,
                                                   .at = change.at});
+  if (change.webhook_event) {
+    append_webhook_event(kOperation, *change.webhook_event);
+  }
   // Read back rather than patch `current` in memory: the answer is what was stored.
   auto updated = select_transaction(kOperation, change.merchant_id, change.transaction_id);
   if (!updated) {

@@ -1,0 +1,123 @@
+// The prepared statements of the webhook tables (migration 3). Column orders here are the
+// ones the row readers in webhooks.cpp decode.
+#include "store/sqlite/store_statements.hpp"
+
+namespace tillgate::store::sqlite {
+
+#define TILLGATE_ENDPOINT_COLUMNS                                                     \
+  "endpoint_id, merchant_id, url, secret, events_json, status, format, description, " \
+  "metadata_json, created_at, updated_at, deleted_at"
+
+// A delivery with its event's type and transaction (read_delivery); seq is column 13.
+#define TILLGATE_DELIVERY_COLUMNS                                                             \
+  "d.delivery_id, d.merchant_id, d.event_id, d.endpoint_id, e.event_type, e.transaction_id, " \
+  "d.status, d.attempt_count, d.retry_step, d.next_attempt_at, d.created_at, d.updated_at, "  \
+  "d.version, d.seq"
+
+// Pending deliveries the dispatcher may start: due or not, of an active endpoint, not
+// excluded. ?2 and ?3 are JSON arrays of the excluded endpoint and delivery ids.
+#define TILLGATE_STARTABLE                                                 \
+  "d.status = 'pending' AND p.status = 'active' AND p.deleted_at IS NULL " \
+  "AND d.endpoint_id NOT IN (SELECT value FROM json_each(?2)) "            \
+  "AND d.delivery_id NOT IN (SELECT value FROM json_each(?3))"
+
+WebhookStatements::WebhookStatements(sqlite3* db)
+    : count_endpoints(db, "count_webhook_endpoints",
+                      "SELECT COUNT(*) FROM webhook_endpoints "
+                      "WHERE merchant_id = ?1 AND deleted_at IS NULL"),
+      insert_endpoint(db, "insert_webhook_endpoint",
+                      "INSERT INTO webhook_endpoints (" TILLGATE_ENDPOINT_COLUMNS
+                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+      find_endpoint(db, "find_webhook_endpoint",
+                    "SELECT " TILLGATE_ENDPOINT_COLUMNS
+                    " FROM webhook_endpoints "
+                    "WHERE merchant_id = ?1 AND endpoint_id = ?2 AND deleted_at IS NULL"),
+      find_endpoint_deleted_at(db, "find_webhook_endpoint_deleted_at",
+                               "SELECT deleted_at FROM webhook_endpoints "
+                               "WHERE merchant_id = ?1 AND endpoint_id = ?2"),
+      list_endpoints(db, "list_webhook_endpoints",
+                     "SELECT " TILLGATE_ENDPOINT_COLUMNS
+                     " FROM webhook_endpoints "
+                     "WHERE merchant_id = ?1 AND deleted_at IS NULL "
+                     "ORDER BY created_at, endpoint_id"),
+      update_endpoint(db, "update_webhook_endpoint",
+                      "UPDATE webhook_endpoints SET url = ?3, events_json = ?4, status = ?5, "
+                      "description = ?6, metadata_json = ?7, updated_at = ?8 "
+                      "WHERE merchant_id = ?1 AND endpoint_id = ?2 AND deleted_at IS NULL"),
+      delete_endpoint(db, "delete_webhook_endpoint",
+                      "UPDATE webhook_endpoints SET deleted_at = ?3, updated_at = ?3 "
+                      "WHERE merchant_id = ?1 AND endpoint_id = ?2 AND deleted_at IS NULL"),
+      fail_endpoint_deliveries(db, "fail_endpoint_deliveries",
+                               "UPDATE webhook_deliveries SET status = 'failed', "
+                               "next_attempt_at = NULL, updated_at = ?2, version = version + 1 "
+                               "WHERE endpoint_id = ?1 AND status = 'pending'"),
+      insert_event(db, "insert_webhook_event",
+                   "INSERT INTO webhook_events (event_id, merchant_id, transaction_id, "
+                   "event_type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+      // events_json is written by the gateway as a JSON array of strings.
+      subscribed_endpoints(db, "subscribed_webhook_endpoints",
+                           "SELECT endpoint_id FROM webhook_endpoints "
+                           "WHERE merchant_id = ?1 AND status = 'active' AND deleted_at IS NULL "
+                           "AND EXISTS (SELECT 1 FROM json_each(events_json) WHERE value = ?2) "
+                           "ORDER BY created_at, endpoint_id"),
+      insert_delivery(db, "insert_webhook_delivery",
+                      "INSERT INTO webhook_deliveries (delivery_id, merchant_id, event_id, "
+                      "endpoint_id, status, next_attempt_at, created_at, updated_at) "
+                      "VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)"),
+      list_events(db, "list_webhook_events",
+                  "SELECT event_id, merchant_id, transaction_id, event_type, payload, created_at "
+                  "FROM webhook_events WHERE merchant_id = ?1 AND transaction_id = ?2 "
+                  "ORDER BY created_at, rowid"),
+      due_deliveries(db, "due_webhook_deliveries",
+                     "SELECT " TILLGATE_DELIVERY_COLUMNS
+                     ", p.url, p.secret, e.payload "
+                     "FROM webhook_deliveries d "
+                     "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
+                     "JOIN webhook_events e ON e.event_id = d.event_id "
+                     "WHERE d.next_attempt_at <= ?1 AND " TILLGATE_STARTABLE
+                     " ORDER BY d.next_attempt_at, d.seq LIMIT ?4"),
+      next_due_at(db, "next_due_webhook_delivery",
+                  "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d "
+                  "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
+                  "WHERE d.next_attempt_at > ?1 AND " TILLGATE_STARTABLE),
+      delivery_version(db, "webhook_delivery_version",
+                       "SELECT seq, version, attempt_count FROM webhook_deliveries "
+                       "WHERE delivery_id = ?1"),
+      insert_attempt(db, "insert_webhook_attempt",
+                     "INSERT INTO webhook_attempts (delivery_seq, number, started_at, "
+                     "duration_ms, http_status, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+      update_after_attempt(db, "update_webhook_delivery_after_attempt",
+                           "UPDATE webhook_deliveries SET attempt_count = attempt_count + 1, "
+                           "status = ?3, retry_step = ?4, next_attempt_at = ?5, updated_at = ?6, "
+                           "version = version + 1 WHERE seq = ?1 AND version = ?2"),
+      count_attempt(db, "count_webhook_attempt",
+                    "UPDATE webhook_deliveries SET attempt_count = attempt_count + 1 "
+                    "WHERE seq = ?1"),
+      retry_target(db, "webhook_retry_target",
+                   "SELECT d.seq, p.status, p.deleted_at FROM webhook_deliveries d "
+                   "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
+                   "WHERE d.merchant_id = ?1 AND d.delivery_id = ?2"),
+      mark_retry(db, "mark_webhook_retry",
+                 "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?2, "
+                 "updated_at = ?2, version = version + 1 WHERE seq = ?1"),
+      find_delivery(db, "find_webhook_delivery",
+                    "SELECT " TILLGATE_DELIVERY_COLUMNS
+                    " FROM webhook_deliveries d JOIN webhook_events e ON e.event_id = d.event_id "
+                    "WHERE d.seq = ?1"),
+      // NULL parameters switch their filter off.
+      list_deliveries(db, "list_webhook_deliveries",
+                      "SELECT " TILLGATE_DELIVERY_COLUMNS
+                      " FROM webhook_deliveries d JOIN webhook_events e ON e.event_id = d.event_id "
+                      "WHERE d.merchant_id = ?1 AND (?2 IS NULL OR d.endpoint_id = ?2) "
+                      "AND (?3 IS NULL OR e.transaction_id = ?3) AND (?4 IS NULL OR d.status = ?4) "
+                      "AND (?5 IS NULL OR d.seq < ?5) ORDER BY d.seq DESC LIMIT ?6"),
+      list_attempts(db, "list_webhook_attempts",
+                    "SELECT number, started_at, duration_ms, http_status, error "
+                    "FROM webhook_attempts WHERE delivery_seq = ?1 "
+                    "ORDER BY number DESC LIMIT ?2") {}
+
+#undef TILLGATE_ENDPOINT_COLUMNS
+#undef TILLGATE_DELIVERY_COLUMNS
+#undef TILLGATE_STARTABLE
+
+}  // namespace tillgate::store::sqlite

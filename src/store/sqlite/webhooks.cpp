@@ -1,0 +1,316 @@
+// The webhook methods of SqliteStore: endpoints, the outbox, deliveries and their attempts.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "domain/ids.hpp"
+#include "json/json.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/store_statements.hpp"
+
+namespace tillgate::store::sqlite {
+namespace {
+
+[[nodiscard]] WebhookEndpointRecord read_endpoint(const Statement::Use& use) {
+  return WebhookEndpointRecord{.endpoint_id = use.text(0),
+                               .merchant_id = use.text(1),
+                               .url = use.text(2),
+                               .secret = use.text(3),
+                               .events_json = use.text(4),
+                               .status = use.text(5),
+                               .format = use.text(6),
+                               .description = use.text(7),
+                               .metadata_json = use.text(8),
+                               .created_at = use.timestamp(9),
+                               .updated_at = use.timestamp(10),
+                               .deleted_at = use.optional_timestamp(11)};
+}
+
+[[nodiscard]] WebhookDeliveryRecord read_delivery(const Statement::Use& use) {
+  const auto status = parse_delivery_status(use.text(6));
+  if (!status) {
+    use.fail("column 6 holds an unknown delivery status");
+  }
+  return WebhookDeliveryRecord{.delivery_id = use.text(0),
+                               .merchant_id = use.text(1),
+                               .event_id = use.text(2),
+                               .endpoint_id = use.text(3),
+                               .event_type = use.text(4),
+                               .transaction_id = use.text(5),
+                               .status = *status,
+                               .attempt_count = use.int64(7),
+                               .retry_step = use.int64(8),
+                               .next_attempt_at = use.optional_timestamp(9),
+                               .created_at = use.timestamp(10),
+                               .updated_at = use.timestamp(11),
+                               .version = use.int64(12),
+                               .sequence = use.int64(13),
+                               .attempts = {}};
+}
+
+// A JSON array of ids, for the json_each() exclusions of the due query.
+[[nodiscard]] std::string id_array(const std::vector<std::string>& ids) {
+  json::Array items;
+  items.reserve(ids.size());
+  for (const auto& id : ids) {
+    items.emplace_back(id);
+  }
+  return json::serialize(json::Value(std::move(items)));
+}
+
+}  // namespace
+
+// ---- endpoints ------------------------------------------------------------------------------
+
+EndpointInsertOutcome SqliteStore::insert_webhook_endpoint(const WebhookEndpointRecord& endpoint,
+                                                           std::size_t max_per_merchant) {
+  constexpr std::string_view kOperation = "insert_webhook_endpoint";
+  // The count and the insert under one write lock: two creations at once cannot both
+  // take the last place.
+  auto transaction = begin_write(kOperation);
+  {
+    auto use = statements_->webhooks.count_endpoints.use(kOperation);
+    if (!use.bind(endpoint.merchant_id).step()) {
+      use.fail("COUNT returned no row");
+    }
+    if (use.int64(0) >= static_cast<std::int64_t>(max_per_merchant)) {
+      return EndpointInsertOutcome::limit_reached;
+    }
+  }
+  statements_->webhooks.insert_endpoint.use(kOperation)
+      .bind(endpoint.endpoint_id, endpoint.merchant_id, endpoint.url, endpoint.secret,
+            endpoint.events_json, endpoint.status, endpoint.format, endpoint.description,
+            endpoint.metadata_json, endpoint.created_at, endpoint.updated_at, endpoint.deleted_at)
+      .run();
+  transaction.commit();
+  return EndpointInsertOutcome::inserted;
+}
+
+std::optional<WebhookEndpointRecord> SqliteStore::find_webhook_endpoint(
+    const std::string& merchant_id, const std::string& endpoint_id) {
+  auto use = statements_->webhooks.find_endpoint.use("find_webhook_endpoint");
+  if (!use.bind(merchant_id, endpoint_id).step()) {
+    return std::nullopt;
+  }
+  return read_endpoint(use);
+}
+
+std::vector<WebhookEndpointRecord> SqliteStore::list_webhook_endpoints(
+    const std::string& merchant_id) {
+  auto use = statements_->webhooks.list_endpoints.use("list_webhook_endpoints");
+  use.bind(merchant_id);
+  std::vector<WebhookEndpointRecord> endpoints;
+  while (use.step()) {
+    endpoints.push_back(read_endpoint(use));
+  }
+  return endpoints;
+}
+
+bool SqliteStore::update_webhook_endpoint(const WebhookEndpointRecord& endpoint) {
+  auto use = statements_->webhooks.update_endpoint.use("update_webhook_endpoint");
+  use.bind(endpoint.merchant_id, endpoint.endpoint_id, endpoint.url, endpoint.events_json,
+           endpoint.status, endpoint.description, endpoint.metadata_json, endpoint.updated_at)
+      .run();
+  return use.changes() == 1;
+}
+
+EndpointDeleteOutcome SqliteStore::delete_webhook_endpoint(const std::string& merchant_id,
+                                                           const std::string& endpoint_id,
+                                                           Timestamp at) {
+  constexpr std::string_view kOperation = "delete_webhook_endpoint";
+  auto transaction = begin_write(kOperation);
+  {
+    auto use = statements_->webhooks.find_endpoint_deleted_at.use(kOperation);
+    if (!use.bind(merchant_id, endpoint_id).step()) {
+      return EndpointDeleteOutcome::not_found;
+    }
+    if (!use.is_null(0)) {
+      return EndpointDeleteOutcome::already_deleted;
+    }
+  }
+  statements_->webhooks.delete_endpoint.use(kOperation).bind(merchant_id, endpoint_id, at).run();
+  // Nothing can deliver them any more; they stay listed, as failed.
+  statements_->webhooks.fail_endpoint_deliveries.use(kOperation).bind(endpoint_id, at).run();
+  transaction.commit();
+  return EndpointDeleteOutcome::deleted;
+}
+
+// ---- the outbox -----------------------------------------------------------------------------
+
+// Runs inside change_status's transaction: the event and its deliveries commit with the
+// status change or not at all.
+void SqliteStore::append_webhook_event(std::string_view operation,
+                                       const WebhookEventRecord& event) {
+  statements_->webhooks.insert_event.use(operation)
+      .bind(event.event_id, event.merchant_id, event.transaction_id, event.event_type,
+            event.payload, event.created_at)
+      .run();
+  std::vector<std::string> endpoint_ids;
+  {
+    auto use = statements_->webhooks.subscribed_endpoints.use(operation);
+    use.bind(event.merchant_id, event.event_type);
+    while (use.step()) {
+      endpoint_ids.push_back(use.text(0));
+    }
+  }
+  for (const auto& endpoint_id : endpoint_ids) {
+    statements_->webhooks.insert_delivery.use(operation)
+        .bind(domain::new_prefixed_id("dlv_"), event.merchant_id, event.event_id, endpoint_id,
+              event.created_at)
+        .run();
+  }
+}
+
+std::vector<WebhookEventRecord> SqliteStore::list_webhook_events(
+    const std::string& merchant_id, const std::string& transaction_id) {
+  auto use = statements_->webhooks.list_events.use("list_webhook_events");
+  use.bind(merchant_id, transaction_id);
+  std::vector<WebhookEventRecord> events;
+  while (use.step()) {
+    events.push_back(WebhookEventRecord{.event_id = use.text(0),
+                                        .merchant_id = use.text(1),
+                                        .transaction_id = use.text(2),
+                                        .event_type = use.text(3),
+                                        .payload = use.text(4),
+                                        .created_at = use.timestamp(5)});
+  }
+  return events;
+}
+
+// ---- deliveries -----------------------------------------------------------------------------
+
+DueDeliveries SqliteStore::due_webhook_deliveries(const DueQuery& query) {
+  constexpr std::string_view kOperation = "due_webhook_deliveries";
+  const std::string excluded_endpoints = id_array(query.exclude_endpoints);
+  const std::string excluded_deliveries = id_array(query.exclude_deliveries);
+  DueDeliveries result;
+  {
+    auto use = statements_->webhooks.due_deliveries.use(kOperation);
+    use.bind(query.now, excluded_endpoints, excluded_deliveries, query.limit);
+    while (use.step()) {
+      result.due.push_back(DueDelivery{.delivery = read_delivery(use),
+                                       .url = use.text(14),
+                                       .secret = use.text(15),
+                                       .payload = use.text(16)});
+    }
+  }
+  auto use = statements_->webhooks.next_due_at.use(kOperation);
+  use.bind(query.now, excluded_endpoints, excluded_deliveries);
+  if (use.step()) {
+    result.next_due_at = use.optional_timestamp(0);
+  }
+  return result;
+}
+
+bool SqliteStore::record_webhook_attempt(const AttemptOutcome& outcome) {
+  constexpr std::string_view kOperation = "record_webhook_attempt";
+  auto transaction = begin_write(kOperation);
+  std::int64_t seq = 0;
+  std::int64_t version = 0;
+  std::int64_t attempt_count = 0;
+  {
+    auto use = statements_->webhooks.delivery_version.use(kOperation);
+    if (!use.bind(outcome.delivery_id).step()) {
+      return false;
+    }
+    seq = use.int64(0);
+    version = use.int64(1);
+    attempt_count = use.int64(2);
+  }
+  const auto& attempt = outcome.attempt;
+  statements_->webhooks.insert_attempt.use(kOperation)
+      .bind(seq, attempt_count + 1, attempt.started_at, attempt.duration_ms, attempt.http_status,
+            attempt.error)
+      .run();
+  if (version == outcome.expected_version) {
+    auto use = statements_->webhooks.update_after_attempt.use(kOperation);
+    use.bind(seq, version, to_string(outcome.next_status), outcome.retry_step,
+             outcome.next_attempt_at, outcome.at)
+        .run();
+    if (use.changes() != 1) {
+      use.fail("the delivery read under the write lock was not updated");
+    }
+  } else {
+    // A manual retry landed while this attempt was in flight: it asked for another attempt
+    // now, and that stands whatever this one's outcome.
+    statements_->webhooks.count_attempt.use(kOperation).bind(seq).run();
+  }
+  transaction.commit();
+  return true;
+}
+
+RetryResult SqliteStore::retry_webhook_delivery(const std::string& merchant_id,
+                                                const std::string& delivery_id, Timestamp at) {
+  constexpr std::string_view kOperation = "retry_webhook_delivery";
+  auto transaction = begin_write(kOperation);
+  std::int64_t seq = 0;
+  bool endpoint_active = false;
+  {
+    auto use = statements_->webhooks.retry_target.use(kOperation);
+    if (!use.bind(merchant_id, delivery_id).step()) {
+      return RetryResult{.outcome = RetryOutcome::not_found, .delivery = std::nullopt};
+    }
+    seq = use.int64(0);
+    endpoint_active = use.text(1) == "active" && use.is_null(2);
+  }
+  RetryResult result{.outcome = RetryOutcome::endpoint_inactive, .delivery = std::nullopt};
+  if (endpoint_active) {
+    statements_->webhooks.mark_retry.use(kOperation).bind(seq, at).run();
+    result.outcome = RetryOutcome::scheduled;
+  }
+  {
+    auto use = statements_->webhooks.find_delivery.use(kOperation);
+    if (!use.bind(seq).step()) {
+      use.fail("the delivery read under the write lock vanished");
+    }
+    result.delivery = read_delivery(use);
+  }
+  result.delivery->attempts = latest_attempts(kOperation, seq, max_listed_webhook_attempts);
+  transaction.commit();
+  return result;
+}
+
+std::vector<WebhookDeliveryRecord> SqliteStore::list_webhook_deliveries(
+    const DeliveryQuery& query) {
+  constexpr std::string_view kOperation = "list_webhook_deliveries";
+  std::optional<std::string_view> status;
+  if (query.status) {
+    status = to_string(*query.status);
+  }
+  std::vector<WebhookDeliveryRecord> deliveries;
+  {
+    auto use = statements_->webhooks.list_deliveries.use(kOperation);
+    use.bind(query.merchant_id, query.endpoint_id, query.transaction_id, status,
+             query.before_sequence, query.limit);
+    while (use.step()) {
+      deliveries.push_back(read_delivery(use));
+    }
+  }
+  for (auto& delivery : deliveries) {
+    delivery.attempts = latest_attempts(kOperation, delivery.sequence, query.max_attempts_each);
+  }
+  return deliveries;
+}
+
+std::vector<WebhookAttemptRecord> SqliteStore::latest_attempts(std::string_view operation,
+                                                               std::int64_t delivery_seq,
+                                                               std::int64_t limit) {
+  auto use = statements_->webhooks.list_attempts.use(operation);
+  use.bind(delivery_seq, limit);
+  std::vector<WebhookAttemptRecord> attempts;
+  while (use.step()) {
+    std::optional<std::int64_t> http_status;
+    if (!use.is_null(3)) {
+      http_status = use.int64(3);
+    }
+    attempts.push_back(WebhookAttemptRecord{.number = use.int64(0),
+                                            .started_at = use.timestamp(1),
+                                            .duration_ms = use.int64(2),
+                                            .http_status = http_status,
+                                            .error = use.optional_text(4)});
+  }
+  std::reverse(attempts.begin(), attempts.end());  // read newest first, listed oldest first
+  return attempts;
+}
+
+}  // namespace tillgate::store::sqlite

@@ -1,0 +1,466 @@
+// Webhook endpoints, the outbox written with a status change, due deliveries, attempts,
+// manual retries and the deliveries list.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "store_test_support.hpp"
+
+namespace tillgate::store::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Field;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+constexpr const char* kAllEvents =
+    R"(["payment.completed","payment.failed","payment.cancelled","payment.timeout","payment.voided"])";
+
+WebhookEndpointRecord make_endpoint(const std::string& endpoint_id, const std::string& merchant_id,
+                                    std::int64_t created_at_ms = 10'000) {
+  return WebhookEndpointRecord{.endpoint_id = endpoint_id,
+                               .merchant_id = merchant_id,
+                               .url = "https://hooks.example/" + endpoint_id,
+                               .secret = "whsec_c2VjcmV0LW9mLQ==",
+                               .events_json = kAllEvents,
+                               .status = "active",
+                               .format = "standard",
+                               .description = "endpoint " + endpoint_id,
+                               .metadata_json = R"({"team":"payments"})",
+                               .created_at = ms(created_at_ms),
+                               .updated_at = ms(created_at_ms),
+                               .deleted_at = std::nullopt};
+}
+
+WebhookEventRecord make_event(const std::string& event_id, const std::string& transaction_id,
+                              const std::string& event_type, std::int64_t at_ms) {
+  return WebhookEventRecord{
+      .event_id = event_id,
+      .merchant_id = "m1",
+      .transaction_id = transaction_id,
+      .event_type = event_type,
+      .payload = R"({"eventType":")" + event_type + R"(","eventId":")" + event_id + R"("})",
+      .created_at = ms(at_ms)};
+}
+
+// A final change of a PENDING transaction that carries an outbox event.
+StatusChange final_change(const std::string& transaction_id, TransactionStatus next,
+                          std::optional<WebhookEventRecord> event, std::int64_t at_ms) {
+  return StatusChange{.merchant_id = "m1",
+                      .transaction_id = transaction_id,
+                      .expected = TransactionStatus::pending,
+                      .next = next,
+                      .cause = "terminal_succeeded",
+                      .at = ms(at_ms),
+                      .response_json = R"({"status":"SUCCESS"})",
+                      .completed_at = ms(at_ms),
+                      .voided_at = std::nullopt,
+                      .void_reason = std::nullopt,
+                      .webhook_event = std::move(event)};
+}
+
+class WebhooksTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    store_->insert_merchant(make_merchant("m2"));
+  }
+
+  void add_endpoint(const WebhookEndpointRecord& endpoint) {
+    ASSERT_EQ(store_->insert_webhook_endpoint(endpoint, 16), EndpointInsertOutcome::inserted);
+  }
+
+  // Inserts transaction `id` on a free device and completes it with an event evt_<id>.
+  void complete_with_event(const std::string& id, const std::string& device, std::int64_t at_ms) {
+    ASSERT_EQ(store_->insert_transaction(make_transaction("m1", id, device, at_ms - 1'000)),
+              InsertOutcome::inserted);
+    const auto result = store_->change_status(
+        final_change(id, TransactionStatus::completed,
+                     make_event("evt_" + id, id, "payment.completed", at_ms), at_ms));
+    ASSERT_TRUE(result && result->applied);
+  }
+
+  std::vector<WebhookDeliveryRecord> deliveries(DeliveryQuery query = {}) {
+    if (query.merchant_id.empty()) {
+      query.merchant_id = "m1";
+    }
+    return store_->list_webhook_deliveries(query);
+  }
+
+  DueDeliveries due(std::int64_t now_ms, std::vector<std::string> exclude_endpoints = {},
+                    std::vector<std::string> exclude_deliveries = {}, std::int64_t limit = 100) {
+    return store_->due_webhook_deliveries(
+        DueQuery{.now = ms(now_ms),
+                 .limit = limit,
+                 .exclude_endpoints = std::move(exclude_endpoints),
+                 .exclude_deliveries = std::move(exclude_deliveries)});
+  }
+
+  static AttemptOutcome failed_attempt(const WebhookDeliveryRecord& delivery, std::int64_t at_ms,
+                                       std::int64_t next_ms) {
+    return AttemptOutcome{.delivery_id = delivery.delivery_id,
+                          .expected_version = delivery.version,
+                          .attempt = WebhookAttemptRecord{.number = 0,
+                                                          .started_at = ms(at_ms),
+                                                          .duration_ms = 12,
+                                                          .http_status = 503,
+                                                          .error = std::nullopt},
+                          .next_status = DeliveryStatus::pending,
+                          .retry_step = delivery.retry_step + 1,
+                          .next_attempt_at = ms(next_ms),
+                          .at = ms(at_ms + 12)};
+  }
+};
+
+TEST_F(WebhooksTest, EndpointRoundTripAndMerchantScope) {
+  const auto endpoint = make_endpoint("wh_1", "m1");
+  add_endpoint(endpoint);
+  const auto found = store_->find_webhook_endpoint("m1", "wh_1");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->url, endpoint.url);
+  EXPECT_EQ(found->secret, endpoint.secret);
+  EXPECT_EQ(found->events_json, endpoint.events_json);
+  EXPECT_EQ(found->status, "active");
+  EXPECT_EQ(found->format, "standard");
+  EXPECT_EQ(found->description, endpoint.description);
+  EXPECT_EQ(found->metadata_json, endpoint.metadata_json);
+  EXPECT_EQ(found->created_at, endpoint.created_at);
+  EXPECT_FALSE(found->deleted_at);
+  EXPECT_TRUE(store_->has_active_webhook_endpoint("m1"));
+
+  // Another merchant sees nothing, and cannot change or delete it.
+  EXPECT_FALSE(store_->find_webhook_endpoint("m2", "wh_1"));
+  EXPECT_THAT(store_->list_webhook_endpoints("m2"), IsEmpty());
+  auto hijack = *found;
+  hijack.merchant_id = "m2";
+  hijack.url = "https://evil.example/";
+  EXPECT_FALSE(store_->update_webhook_endpoint(hijack));
+  EXPECT_EQ(store_->delete_webhook_endpoint("m2", "wh_1", ms(20'000)),
+            EndpointDeleteOutcome::not_found);
+  EXPECT_EQ(store_->find_webhook_endpoint("m1", "wh_1")->url, endpoint.url);
+
+  auto changed = *found;
+  changed.url = "https://hooks.example/new";
+  changed.status = "disabled";
+  changed.events_json = R"(["payment.failed"])";
+  changed.description = "";
+  changed.metadata_json = "{}";
+  changed.updated_at = ms(30'000);
+  EXPECT_TRUE(store_->update_webhook_endpoint(changed));
+  const auto updated = store_->find_webhook_endpoint("m1", "wh_1");
+  EXPECT_EQ(updated->url, changed.url);
+  EXPECT_EQ(updated->status, "disabled");
+  EXPECT_EQ(updated->events_json, changed.events_json);
+  EXPECT_EQ(updated->updated_at, ms(30'000));
+  EXPECT_EQ(updated->created_at, endpoint.created_at);
+  EXPECT_EQ(updated->secret, endpoint.secret);  // never changed by an update
+  EXPECT_FALSE(store_->has_active_webhook_endpoint("m1"));
+}
+
+TEST_F(WebhooksTest, EndpointsAreListedOldestFirstWithoutDeletedOnes) {
+  add_endpoint(make_endpoint("wh_b", "m1", 20'000));
+  add_endpoint(make_endpoint("wh_a", "m1", 10'000));
+  add_endpoint(make_endpoint("wh_c", "m1", 30'000));
+  add_endpoint(make_endpoint("wh_other", "m2", 5'000));
+  EXPECT_EQ(store_->delete_webhook_endpoint("m1", "wh_c", ms(40'000)),
+            EndpointDeleteOutcome::deleted);
+  EXPECT_EQ(store_->delete_webhook_endpoint("m1", "wh_c", ms(50'000)),
+            EndpointDeleteOutcome::already_deleted);
+  EXPECT_THAT(store_->list_webhook_endpoints("m1"),
+              ElementsAre(Field(&WebhookEndpointRecord::endpoint_id, "wh_a"),
+                          Field(&WebhookEndpointRecord::endpoint_id, "wh_b")));
+  EXPECT_FALSE(store_->find_webhook_endpoint("m1", "wh_c"));
+  auto deleted = make_endpoint("wh_c", "m1");
+  EXPECT_FALSE(store_->update_webhook_endpoint(deleted));
+}
+
+TEST_F(WebhooksTest, TheLimitCountsEndpointsThatAreNotDeleted) {
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(store_->insert_webhook_endpoint(make_endpoint("wh_" + std::to_string(i), "m1"), 3),
+              EndpointInsertOutcome::inserted);
+  }
+  EXPECT_EQ(store_->insert_webhook_endpoint(make_endpoint("wh_3", "m1"), 3),
+            EndpointInsertOutcome::limit_reached);
+  EXPECT_FALSE(store_->find_webhook_endpoint("m1", "wh_3"));
+  // Another merchant has its own limit.
+  EXPECT_EQ(store_->insert_webhook_endpoint(make_endpoint("wh_m2", "m2"), 3),
+            EndpointInsertOutcome::inserted);
+  ASSERT_EQ(store_->delete_webhook_endpoint("m1", "wh_0", ms(1)), EndpointDeleteOutcome::deleted);
+  EXPECT_EQ(store_->insert_webhook_endpoint(make_endpoint("wh_3", "m1"), 3),
+            EndpointInsertOutcome::inserted);
+}
+
+TEST_F(WebhooksTest, AFinalChangeWritesItsEventAndOneDeliveryPerSubscribedActiveEndpoint) {
+  add_endpoint(make_endpoint("wh_all", "m1", 1));
+  auto failed_only = make_endpoint("wh_failed_only", "m1", 2);
+  failed_only.events_json = R"(["payment.failed"])";
+  add_endpoint(failed_only);
+  auto disabled = make_endpoint("wh_disabled", "m1", 3);
+  disabled.status = "disabled";
+  add_endpoint(disabled);
+  add_endpoint(make_endpoint("wh_deleted", "m1", 4));
+  ASSERT_EQ(store_->delete_webhook_endpoint("m1", "wh_deleted", ms(5)),
+            EndpointDeleteOutcome::deleted);
+  add_endpoint(make_endpoint("wh_other_merchant", "m2", 6));
+  add_endpoint(make_endpoint("wh_all_2", "m1", 7));
+
+  complete_with_event("T1", "d1", 100'000);
+
+  const auto events = store_->list_webhook_events("m1", "T1");
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].event_id, "evt_T1");
+  EXPECT_EQ(events[0].event_type, "payment.completed");
+  EXPECT_EQ(events[0].payload, make_event("evt_T1", "T1", "payment.completed", 0).payload);
+  EXPECT_EQ(events[0].created_at, ms(100'000));
+
+  const auto listed = deliveries();
+  EXPECT_THAT(listed, UnorderedElementsAre(Field(&WebhookDeliveryRecord::endpoint_id, "wh_all"),
+                                           Field(&WebhookDeliveryRecord::endpoint_id, "wh_all_2")));
+  for (const auto& delivery : listed) {
+    EXPECT_TRUE(delivery.delivery_id.starts_with("dlv_")) << delivery.delivery_id;
+    EXPECT_EQ(delivery.event_id, "evt_T1");
+    EXPECT_EQ(delivery.event_type, "payment.completed");
+    EXPECT_EQ(delivery.transaction_id, "T1");
+    EXPECT_EQ(delivery.status, DeliveryStatus::pending);
+    EXPECT_EQ(delivery.next_attempt_at, ms(100'000));  // due at once
+    EXPECT_EQ(delivery.attempt_count, 0);
+    EXPECT_THAT(delivery.attempts, IsEmpty());
+  }
+  EXPECT_THAT(deliveries(DeliveryQuery{.merchant_id = "m2"}), IsEmpty());
+}
+
+TEST_F(WebhooksTest, AChangeThatIsNotAppliedWritesNoEvent) {
+  add_endpoint(make_endpoint("wh_1", "m1"));
+  ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
+            InsertOutcome::inserted);
+  auto change = final_change("T1", TransactionStatus::completed,
+                             make_event("evt_1", "T1", "payment.completed", 50), 50);
+  change.expected = TransactionStatus::awaiting_reconnect;  // stale: the stored one is PENDING
+  const auto result = store_->change_status(change);
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->applied);
+  EXPECT_THAT(store_->list_webhook_events("m1", "T1"), IsEmpty());
+  EXPECT_THAT(deliveries(), IsEmpty());
+}
+
+TEST_F(WebhooksTest, TheStatusChangeAndItsEventCommitTogetherOrNotAtAll) {
+  add_endpoint(make_endpoint("wh_1", "m1"));
+  ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
+            InsertOutcome::inserted);
+  // Make the event insert fail (its id is taken): the status change must roll back with it.
+  RawDb raw(db_path());
+  ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T0", "d2")),
+            InsertOutcome::inserted);
+  ASSERT_EQ(raw.exec("INSERT INTO webhook_events VALUES ('evt_taken', 'm1', 'T0', "
+                     "'payment.failed', '{}', 1)"),
+            SQLITE_OK)
+      << raw.last_error();
+  EXPECT_THROW((void)store_->change_status(
+                   final_change("T1", TransactionStatus::completed,
+                                make_event("evt_taken", "T1", "payment.completed", 60), 60)),
+               StoreError);
+  EXPECT_EQ(store_->find_transaction("m1", "T1")->status, TransactionStatus::pending);
+  EXPECT_EQ(store_->list_events("m1", "T1").size(), 1U);  // only "created"
+  EXPECT_THAT(deliveries(), IsEmpty());
+
+  // A transaction announces each event type once: the database refuses a second one.
+  EXPECT_EQ(raw.exec("INSERT INTO webhook_events VALUES ('evt_again', 'm1', 'T0', "
+                     "'payment.failed', '{}', 2)"),
+            SQLITE_CONSTRAINT);
+}
+
+TEST_F(WebhooksTest, DueDeliveriesComeOldestDueFirstWithWhatTheAttemptNeeds) {
+  add_endpoint(make_endpoint("wh_1", "m1", 1));
+  add_endpoint(make_endpoint("wh_2", "m1", 2));
+  complete_with_event("T1", "d1", 100'000);
+  complete_with_event("T2", "d2", 200'000);
+
+  EXPECT_THAT(due(99'999).due, IsEmpty());
+  EXPECT_EQ(due(99'999).next_due_at, ms(100'000));
+
+  const auto at_150 = due(150'000);
+  ASSERT_EQ(at_150.due.size(), 2U);  // T1 to both endpoints
+  EXPECT_EQ(at_150.due[0].delivery.event_id, "evt_T1");
+  EXPECT_EQ(at_150.due[0].url, "https://hooks.example/" + at_150.due[0].delivery.endpoint_id);
+  EXPECT_EQ(at_150.due[0].secret, "whsec_c2VjcmV0LW9mLQ==");
+  EXPECT_EQ(at_150.due[0].payload, make_event("evt_T1", "T1", "payment.completed", 0).payload);
+  EXPECT_EQ(at_150.next_due_at, ms(200'000));
+
+  const auto all = due(300'000);
+  ASSERT_EQ(all.due.size(), 4U);
+  EXPECT_EQ(all.due[0].delivery.transaction_id, "T1");
+  EXPECT_EQ(all.due[3].delivery.transaction_id, "T2");
+  EXPECT_FALSE(all.next_due_at);
+  EXPECT_EQ(due(300'000, {}, {}, 3).due.size(), 3U);
+
+  // Excluded endpoints (no free slot) and deliveries (in flight) are left out, and so is a
+  // disabled endpoint's backlog (paused until it is enabled again).
+  const auto without_wh_1 = due(300'000, {"wh_1"});
+  ASSERT_EQ(without_wh_1.due.size(), 2U);
+  EXPECT_EQ(without_wh_1.due[0].delivery.endpoint_id, "wh_2");
+  const auto without_one = due(300'000, {}, {all.due[0].delivery.delivery_id});
+  ASSERT_EQ(without_one.due.size(), 3U);
+  EXPECT_NE(without_one.due[0].delivery.delivery_id, all.due[0].delivery.delivery_id);
+  auto disabled = *store_->find_webhook_endpoint("m1", "wh_2");
+  disabled.status = "disabled";
+  ASSERT_TRUE(store_->update_webhook_endpoint(disabled));
+  EXPECT_EQ(due(300'000).due.size(), 2U);
+  EXPECT_EQ(due(150'000).next_due_at, ms(200'000));  // wh_1's T2
+  EXPECT_FALSE(due(150'000, {"wh_1"}).next_due_at);
+}
+
+TEST_F(WebhooksTest, AttemptsAreRecordedAndTheDispatchersDecisionApplied) {
+  add_endpoint(make_endpoint("wh_1", "m1"));
+  complete_with_event("T1", "d1", 100'000);
+  auto delivery = deliveries().at(0);
+
+  ASSERT_TRUE(store_->record_webhook_attempt(failed_attempt(delivery, 100'010, 105'000)));
+  delivery = deliveries().at(0);
+  EXPECT_EQ(delivery.status, DeliveryStatus::pending);
+  EXPECT_EQ(delivery.attempt_count, 1);
+  EXPECT_EQ(delivery.retry_step, 1);
+  EXPECT_EQ(delivery.next_attempt_at, ms(105'000));
+  EXPECT_EQ(delivery.updated_at, ms(100'022));
+  ASSERT_EQ(delivery.attempts.size(), 1U);
+  EXPECT_EQ(delivery.attempts[0].number, 1);
+  EXPECT_EQ(delivery.attempts[0].started_at, ms(100'010));
+  EXPECT_EQ(delivery.attempts[0].duration_ms, 12);
+  EXPECT_EQ(delivery.attempts[0].http_status, 503);
+  EXPECT_FALSE(delivery.attempts[0].error);
+  EXPECT_THAT(due(104'999).due, IsEmpty());
+  EXPECT_EQ(due(105'000).due.size(), 1U);
+
+  auto network_error = failed_attempt(delivery, 105'000, 0);
+  network_error.attempt.http_status.reset();
+  network_error.attempt.error = "connect: connection refused";
+  network_error.next_status = DeliveryStatus::succeeded;  // (a made-up decision, stored as is)
+  network_error.next_attempt_at.reset();
+  ASSERT_TRUE(store_->record_webhook_attempt(network_error));
+  delivery = deliveries().at(0);
+  EXPECT_EQ(delivery.status, DeliveryStatus::succeeded);
+  EXPECT_FALSE(delivery.next_attempt_at);
+  ASSERT_EQ(delivery.attempts.size(), 2U);
+  EXPECT_EQ(delivery.attempts[1].number, 2);
+  EXPECT_FALSE(delivery.attempts[1].http_status);
+  EXPECT_EQ(delivery.attempts[1].error, "connect: connection refused");
+  EXPECT_THAT(due(1'000'000).due, IsEmpty());
+
+  EXPECT_FALSE(store_->record_webhook_attempt(AttemptOutcome{.delivery_id = "dlv_nope"}));
+}
+
+TEST_F(WebhooksTest, AManualRetryDuringAnAttemptWinsOverThatAttemptsDecision) {
+  add_endpoint(make_endpoint("wh_1", "m1"));
+  complete_with_event("T1", "d1", 100'000);
+  const auto started = deliveries().at(0);  // the attempt starts from this version
+  const auto retried = store_->retry_webhook_delivery("m1", started.delivery_id, ms(100'005));
+  ASSERT_EQ(retried.outcome, RetryOutcome::scheduled);
+  ASSERT_TRUE(store_->record_webhook_attempt(failed_attempt(started, 100'001, 200'000)));
+  const auto delivery = deliveries().at(0);
+  EXPECT_EQ(delivery.attempt_count, 1);
+  EXPECT_EQ(delivery.retry_step, 0);
+  EXPECT_EQ(delivery.next_attempt_at, ms(100'005));  // the retry's, not the attempt's
+  EXPECT_EQ(delivery.status, DeliveryStatus::pending);
+}
+
+TEST_F(WebhooksTest, ManualRetryMakesAnyDeliveryOfAnActiveEndpointDueNow) {
+  add_endpoint(make_endpoint("wh_1", "m1"));
+  complete_with_event("T1", "d1", 100'000);
+  auto delivery = deliveries().at(0);
+  auto give_up = failed_attempt(delivery, 100'000, 0);
+  give_up.next_status = DeliveryStatus::failed;
+  give_up.next_attempt_at.reset();
+  ASSERT_TRUE(store_->record_webhook_attempt(give_up));
+  EXPECT_THAT(due(10'000'000).due, IsEmpty());
+
+  EXPECT_EQ(store_->retry_webhook_delivery("m2", delivery.delivery_id, ms(200'000)).outcome,
+            RetryOutcome::not_found);
+  EXPECT_EQ(store_->retry_webhook_delivery("m1", "dlv_nope", ms(200'000)).outcome,
+            RetryOutcome::not_found);
+  const auto result = store_->retry_webhook_delivery("m1", delivery.delivery_id, ms(200'000));
+  ASSERT_EQ(result.outcome, RetryOutcome::scheduled);
+  ASSERT_TRUE(result.delivery);
+  EXPECT_EQ(result.delivery->status, DeliveryStatus::pending);
+  EXPECT_EQ(result.delivery->next_attempt_at, ms(200'000));
+  EXPECT_EQ(result.delivery->retry_step, 1);  // a failed retry fails it again
+  EXPECT_EQ(result.delivery->attempts.size(), 1U);
+  EXPECT_EQ(due(200'000).due.size(), 1U);
+
+  auto disabled = *store_->find_webhook_endpoint("m1", "wh_1");
+  disabled.status = "disabled";
+  ASSERT_TRUE(store_->update_webhook_endpoint(disabled));
+  const auto refused = store_->retry_webhook_delivery("m1", delivery.delivery_id, ms(300'000));
+  EXPECT_EQ(refused.outcome, RetryOutcome::endpoint_inactive);
+  ASSERT_TRUE(refused.delivery);
+  EXPECT_EQ(refused.delivery->next_attempt_at, ms(200'000));  // unchanged
+}
+
+TEST_F(WebhooksTest, DeletingAnEndpointFailsItsPendingDeliveriesWhichStayListed) {
+  add_endpoint(make_endpoint("wh_1", "m1"));
+  add_endpoint(make_endpoint("wh_2", "m1"));
+  complete_with_event("T1", "d1", 100'000);
+  ASSERT_EQ(store_->delete_webhook_endpoint("m1", "wh_1", ms(150'000)),
+            EndpointDeleteOutcome::deleted);
+  const auto listed = deliveries(DeliveryQuery{.merchant_id = "m1", .endpoint_id = "wh_1"});
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_EQ(listed[0].status, DeliveryStatus::failed);
+  EXPECT_FALSE(listed[0].next_attempt_at);
+  EXPECT_EQ(listed[0].updated_at, ms(150'000));
+  ASSERT_EQ(due(200'000).due.size(), 1U);
+  EXPECT_EQ(due(200'000).due[0].delivery.endpoint_id, "wh_2");
+  EXPECT_EQ(store_->retry_webhook_delivery("m1", listed[0].delivery_id, ms(200'000)).outcome,
+            RetryOutcome::endpoint_inactive);
+}
+
+TEST_F(WebhooksTest, DeliveriesAreListedNewestFirstWithFiltersAndACursor) {
+  add_endpoint(make_endpoint("wh_1", "m1", 1));
+  add_endpoint(make_endpoint("wh_2", "m1", 2));
+  complete_with_event("T1", "d1", 100'000);
+  complete_with_event("T2", "d2", 200'000);
+  complete_with_event("T3", "d1", 300'000);
+
+  const auto all = deliveries();
+  ASSERT_EQ(all.size(), 6U);
+  EXPECT_EQ(all.front().transaction_id, "T3");
+  EXPECT_EQ(all.back().transaction_id, "T1");
+  for (std::size_t i = 1; i < all.size(); ++i) {
+    EXPECT_GT(all[i - 1].sequence, all[i].sequence);
+  }
+  const auto page = deliveries(
+      DeliveryQuery{.merchant_id = "m1", .before_sequence = all[1].sequence, .limit = 2});
+  ASSERT_EQ(page.size(), 2U);
+  EXPECT_EQ(page[0].delivery_id, all[2].delivery_id);
+  EXPECT_EQ(page[1].delivery_id, all[3].delivery_id);
+
+  EXPECT_EQ(deliveries(DeliveryQuery{.merchant_id = "m1", .endpoint_id = "wh_2"}).size(), 3U);
+  EXPECT_EQ(deliveries(DeliveryQuery{.merchant_id = "m1", .transaction_id = "T2"}).size(), 2U);
+  EXPECT_EQ(
+      deliveries(DeliveryQuery{.merchant_id = "m1", .status = DeliveryStatus::pending}).size(), 6U);
+  EXPECT_THAT(deliveries(DeliveryQuery{.merchant_id = "m1", .status = DeliveryStatus::failed}),
+              IsEmpty());
+}
+
+TEST_F(WebhooksTest, OnlyTheLatestAttemptsAreListed) {
+  add_endpoint(make_endpoint("wh_1", "m1"));
+  complete_with_event("T1", "d1", 100'000);
+  for (int i = 0; i < 5; ++i) {
+    const auto delivery = deliveries().at(0);
+    ASSERT_TRUE(store_->record_webhook_attempt(failed_attempt(delivery, 100'000 + i, 200'000)));
+  }
+  const auto listed = deliveries(DeliveryQuery{.merchant_id = "m1", .max_attempts_each = 3}).at(0);
+  EXPECT_EQ(listed.attempt_count, 5);
+  ASSERT_EQ(listed.attempts.size(), 3U);
+  EXPECT_EQ(listed.attempts[0].number, 3);
+  EXPECT_EQ(listed.attempts[2].number, 5);
+}
+
+TEST_F(WebhooksTest, PendingDeliveriesSurviveAReopen) {
+  add_endpoint(make_endpoint("wh_1", "m1"));
+  complete_with_event("T1", "d1", 100'000);
+  reopen();
+  const auto after = due(100'000);
+  ASSERT_EQ(after.due.size(), 1U);
+  EXPECT_EQ(after.due[0].delivery.event_id, "evt_T1");
+}
+
+}  // namespace
+}  // namespace tillgate::store::testing
