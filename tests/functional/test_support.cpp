@@ -233,6 +233,27 @@ client::HttpResponse GatewayTest::get_transaction(const Merchant& merchant, std:
   return signed_request(merchant, "GET", "/v1/transactions/" + std::string(id));
 }
 
+std::string GatewayTest::transaction_status(const Merchant& merchant, std::string_view id) {
+  const auto res = get_transaction(merchant, id);
+  if (res.status != 200) {
+    return "(HTTP " + std::to_string(res.status) + ")";
+  }
+  return string_at(parse_json(res.body), "status");
+}
+
+std::string GatewayTest::terminal_status(const Merchant& merchant, std::string_view device_id) {
+  const auto res = signed_request(merchant, "GET", "/v1/terminals");
+  const auto body = parse_json(res.body);
+  if (const auto* terminals = body.find("terminals"); terminals && terminals->is_array()) {
+    for (const auto& terminal : terminals->as_array()) {
+      if (string_at(terminal, "deviceId") == device_id) {
+        return string_at(terminal, "status");
+      }
+    }
+  }
+  return "(not listed)";
+}
+
 HelloResult GatewayTest::connect_terminal(const Device& device) {
   HelloResult out;
   out.ws = std::make_unique<WsTestClient>(gateway_->host(), gateway_->port());
@@ -287,6 +308,32 @@ json::Value result_frame(std::string_view transaction_id, std::string_view statu
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   fields.push_back({"completedAt", json::Value(domain::format_iso8601(now))});
   return json::Value(std::move(fields));
+}
+
+::testing::AssertionResult NoFrameWithin(WsTestClient& ws, std::chrono::milliseconds window) {
+  const auto event = ws.read(window);
+  switch (event.kind) {
+    case WsEvent::Kind::timeout:
+      return ::testing::AssertionSuccess();
+    case WsEvent::Kind::message:
+      return ::testing::AssertionFailure() << "unexpected frame: " << event.text;
+    case WsEvent::Kind::closed:
+      return ::testing::AssertionFailure()
+             << "unexpected close " << event.close_code << " " << event.detail;
+  }
+  return ::testing::AssertionFailure();
+}
+
+std::optional<client::HttpResponse> await_response(std::future<client::HttpResponse>& pending,
+                                                   std::chrono::milliseconds timeout) {
+  if (!pending.valid() || pending.wait_for(timeout) != std::future_status::ready) {
+    return std::nullopt;
+  }
+  try {
+    return pending.get();
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 std::string run_shell(const std::string& command) {

@@ -110,6 +110,11 @@ class GatewayTest : public ::testing::Test {
       const Merchant& merchant, std::string_view terminal_id, std::string body,
       std::chrono::milliseconds timeout = std::chrono::seconds(30));
   client::HttpResponse get_transaction(const Merchant& merchant, std::string_view id);
+  // The transaction's `status` from GET /v1/transactions/{id}, or "(HTTP nnn)".
+  std::string transaction_status(const Merchant& merchant, std::string_view id);
+  // The terminal's `status` in GET /v1/terminals (online|reconnecting|offline), or
+  // "(not listed)".
+  std::string terminal_status(const Merchant& merchant, std::string_view device_id);
 
   // Connects a raw terminal and completes hello (asserting hello.ok).
   HelloResult connect_terminal(const Device& device);
@@ -125,5 +130,13 @@ json::Value ack_frame(std::string_view transaction_id);
 json::Value result_frame(std::string_view transaction_id, std::string_view status,
                          std::string_view authorization_code = {}, std::string_view error_code = {},
                          std::string_view error_message = {});
+
+// Success when no frame (nor close) arrives within `window`; the read stays pending, so a
+// later read_frame gets the next frame as usual.
+::testing::AssertionResult NoFrameWithin(WsTestClient& ws, std::chrono::milliseconds window);
+// The answer of a background request (pay_async), or nullopt if it did not come within
+// `timeout` or failed at the transport level.
+std::optional<client::HttpResponse> await_response(std::future<client::HttpResponse>& pending,
+                                                   std::chrono::milliseconds timeout);
 
 }  // namespace tillgate::ft
