@@ -70,6 +70,10 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const EnvMap& e
   posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
                                    0644);
   posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  // Nothing else of ours: a test's listening socket (e.g. a webhook receiver taken down)
+  // must not live on, accepting into a backlog, in the child. Asio's sockets are not
+  // close-on-exec.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   auto args = argv;
   auto arg_ptrs = pointers(args);
   auto env_strings = child_environment(env);
