@@ -110,6 +110,7 @@ asio::awaitable<void> stop_parts(Gateway::Parts* parts) {
   const auto grace = seconds(parts->config.shutdown_grace_s);
   spdlog::info("shutting down: letting requests in flight finish (at most {} s)", grace.count());
   co_await parts->server.shutdown(grace);
+  parts->coordinator.terminals_closing();
   co_await parts->terminals.shutdown(std::chrono::milliseconds(2000));
   parts->coordinator.shutdown();
 }

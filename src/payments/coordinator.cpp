@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -61,6 +62,7 @@ struct PaymentCoordinator::Impl : std::enable_shared_from_this<PaymentCoordinato
   // One timer per merchant cancel awaiting the terminal's answer.
   std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>> cancel_timers_;
   bool stopping_ = false;
+  bool closing_terminals_ = false;  // the gateway is closing every terminal connection
 
   asio::awaitable<std::optional<store::DeviceRecord>> resolve_terminal(std::string merchant_id,
                                                                        std::string terminal_id);
@@ -68,7 +70,8 @@ struct PaymentCoordinator::Impl : std::enable_shared_from_this<PaymentCoordinato
                                                          std::string transaction_id);
   asio::awaitable<SubmitOutcome> join_existing(TransactionRecord existing, std::string device_id,
                                                std::string fingerprint, bool webhook_mode);
-  asio::awaitable<SubmitOutcome> wait_for_final(TransactionRecord transaction);
+  asio::awaitable<SubmitOutcome> wait_for_final(TransactionRecord transaction,
+                                                domain::Timestamp wait_until);
   asio::awaitable<std::optional<TransactionRecord>> apply(TransactionRecord transaction,
                                                           TransactionEvent event,
                                                           std::optional<std::string> response_json);
@@ -127,15 +130,18 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::join_existing(Transacti
   if (domain::is_final(existing.status) || webhook_mode) {
     co_return SubmitOutcome{std::nullopt, std::move(existing), false};
   }
-  co_return co_await wait_for_final(std::move(existing));
+  // A repeat joins the wait. One that comes after the deadline (a merchant retrying a 504)
+  // waits a payment timeout of its own: the transaction goes final within the grace.
+  const auto wait_until = std::max(existing.deadline, clock_.now() + settings_.payment_timeout);
+  co_return co_await wait_for_final(std::move(existing), wait_until);
 }
 
 asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::wait_for_final(
-    TransactionRecord transaction) {
+    TransactionRecord transaction, domain::Timestamp wait_until) {
   auto self = shared_from_this();
   const std::string key = key_of(transaction.merchant_id, transaction.transaction_id);
   Waiter waiter(executor_);
-  waiter.timer.expires_at(steady_at(transaction.deadline, clock_.now()));
+  waiter.timer.expires_at(steady_at(wait_until, clock_.now()));
   auto& list = waiters_[key];
   const auto position = list.insert(list.end(), &waiter);
   ++waiting_;
@@ -421,7 +427,8 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(std::string merchant_i
   if (request.webhook_mode) {
     co_return SubmitOutcome{std::nullopt, std::move(record), false};
   }
-  co_return co_await impl->wait_for_final(std::move(record));
+  const auto deadline = record.deadline;
+  co_return co_await impl->wait_for_final(std::move(record), deadline);
 }
 
 asio::awaitable<CancelOutcome> PaymentCoordinator::cancel(std::string merchant_id,
@@ -468,7 +475,7 @@ asio::awaitable<void> PaymentCoordinator::terminal_connected(std::string device_
 }
 
 void PaymentCoordinator::terminal_disconnected(std::string device_id) {
-  if (impl_->stopping_) {
+  if (impl_->stopping_ || impl_->closing_terminals_) {
     return;  // a shutdown is not the terminal's fault; recovery at start takes over
   }
   impl_->spawn(impl_->run_disconnect(std::move(device_id)), "terminal disconnect handling");
@@ -532,6 +539,10 @@ asio::awaitable<void> PaymentCoordinator::recover() {
     }
   }
   spdlog::info("recovered {} unfinished transactions", unfinished.size());
+}
+
+void PaymentCoordinator::terminals_closing() {
+  impl_->closing_terminals_ = true;
 }
 
 void PaymentCoordinator::shutdown() {

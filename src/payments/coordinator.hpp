@@ -81,6 +81,10 @@ class PaymentCoordinator {
 
   // Schedules the deadlines of every unfinished transaction in the store (at start-up).
   boost::asio::awaitable<void> recover();
+  // The gateway is about to close every terminal connection: those closes are not drops
+  // (no AWAITING_RECONNECT); recovery at the next start takes over.
+  void terminals_closing();
+
   // Wakes every waiter and stops every timer.
   void shutdown();
 

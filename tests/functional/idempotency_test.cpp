@@ -270,10 +270,7 @@ TEST_F(IdempotencyAfterTimeoutTest, RetryAfter504JoinsTheWaitAndGetsTheFinalAnsw
 
   // The transaction goes on (its grace runs 3 s from the cancel). Section 4: a repeat of an
   // unfinished transaction "joins the wait", so a timed-out request can be retried safely.
-  // GATEWAY BUG (reported; fails until fixed): the joined wait is bounded by the
-  // transaction's own deadline (PaymentCoordinator::Impl::wait_for_final arms its timer at
-  // transaction.deadline), which has passed, so the retry answers 504 at once instead of
-  // waiting for the outcome.
+  // A retry after the deadline waits a payment timeout of its own, not the passed deadline.
   auto retry = pay_async(merchant, device.device_id, body);
   EXPECT_TRUE(NoFrameWithin(*ws, 400ms)) << "the retry pushed the payment again";
   EXPECT_EQ(retry.wait_for(0s), std::future_status::timeout)
