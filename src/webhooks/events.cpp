@@ -1,0 +1,116 @@
+#include "webhooks/events.hpp"
+
+#include <algorithm>
+
+#include "api/transaction_view.hpp"
+#include "domain/ids.hpp"
+#include "json/json.hpp"
+#include "webhooks/signature.hpp"
+
+namespace tillgate::webhooks {
+
+bool is_payment_event_type(std::string_view name) {
+  return std::find(payment_event_types.begin(), payment_event_types.end(), name) !=
+         payment_event_types.end();
+}
+
+std::optional<std::string_view> event_type_for(domain::TransactionStatus status) {
+  using domain::TransactionStatus;
+  switch (status) {
+    case TransactionStatus::pending:
+    case TransactionStatus::awaiting_reconnect:
+      return std::nullopt;
+    case TransactionStatus::completed:
+      return "payment.completed";
+    case TransactionStatus::failed:
+      return "payment.failed";
+    case TransactionStatus::cancelled:
+      return "payment.cancelled";
+    case TransactionStatus::timeout:
+      return "payment.timeout";
+    case TransactionStatus::voided:
+      return "payment.voided";
+  }
+  return std::nullopt;
+}
+
+std::string new_event_id() {
+  return domain::new_prefixed_id("evt_");
+}
+
+store::TransactionRecord after_change(const store::TransactionRecord& before,
+                                      const store::StatusChange& change) {
+  store::TransactionRecord after = before;
+  after.status = change.next;
+  after.updated_at = change.at;
+  after.version = before.version + 1;
+  // As the store's update: an optional field left unset keeps its stored value.
+  if (change.response_json) {
+    after.response_json = change.response_json;
+  }
+  if (change.completed_at) {
+    after.completed_at = change.completed_at;
+  }
+  if (change.voided_at) {
+    after.voided_at = change.voided_at;
+  }
+  if (change.void_reason) {
+    after.void_reason = change.void_reason;
+  }
+  return after;
+}
+
+std::optional<store::WebhookEventRecord> payment_event(const store::TransactionRecord& transaction,
+                                                       domain::Timestamp at) {
+  const auto event_type = event_type_for(transaction.status);
+  if (!event_type) {
+    return std::nullopt;
+  }
+  // The merchant's payment response (the same fields GET /v1/transactions shows), without
+  // its own timestamp, with the terminal.
+  const json::Value response = api::payment_response(transaction);
+  json::Object data;
+  for (const auto& member : response.as_object()) {
+    if (member.key == "timestamp") {
+      continue;
+    }
+    if (member.key == "metadata") {
+      data.push_back({"terminalId", json::Value(transaction.device_id)});
+    }
+    data.push_back(member);
+  }
+  std::string event_id = new_event_id();
+  const json::Value payload = json::object({
+      {"eventType", json::Value(*event_type)},
+      {"eventId", json::Value(event_id)},
+      {"timestamp", json::Value(domain::format_iso8601(at))},
+      {"data", json::Value(std::move(data))},
+  });
+  return store::WebhookEventRecord{.event_id = std::move(event_id),
+                                   .merchant_id = transaction.merchant_id,
+                                   .transaction_id = transaction.transaction_id,
+                                   .event_type = std::string(*event_type),
+                                   .payload = json::serialize(payload),
+                                   .created_at = at};
+}
+
+std::string ping_payload(std::string_view event_id, domain::Timestamp at) {
+  return json::serialize(json::object({
+      {"eventType", json::Value(ping_event_type)},
+      {"eventId", json::Value(event_id)},
+      {"timestamp", json::Value(domain::format_iso8601(at))},
+      {"data", json::Value(json::Object{})},
+  }));
+}
+
+HeaderList signed_headers(std::string_view secret, std::string_view event_id,
+                          std::int64_t unix_seconds, std::string_view body) {
+  return HeaderList{
+      {"webhook-id", std::string(event_id)},
+      {"webhook-timestamp", std::to_string(unix_seconds)},
+      {"webhook-signature", sign_webhook(secret, event_id, unix_seconds, body)},
+      {"content-type", "application/json"},
+  };
+}
+
+}  // namespace tillgate::webhooks
