@@ -63,6 +63,8 @@ struct PaymentCoordinator::Impl : std::enable_shared_from_this<PaymentCoordinato
   std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>> cancel_timers_;
   bool stopping_ = false;
   bool closing_terminals_ = false;  // the gateway is closing every terminal connection
+  // Where final status changes announce themselves (set_webhook_outbox); none: no events.
+  WebhookOutbox* outbox_ = nullptr;
 
   asio::awaitable<std::optional<store::DeviceRecord>> resolve_terminal(std::string merchant_id,
                                                                        std::string terminal_id);
@@ -199,12 +201,18 @@ asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::appl
     } else if (domain::is_final(decision.next)) {
       change.completed_at = now;
     }
+    if (outbox_ != nullptr) {
+      change.webhook_event = outbox_->event_for(transaction, change);  // same DB transaction
+    }
     auto change_status_in_store = [change](Store& store) { return store.change_status(change); };
     auto result = co_await store_.call(std::move(change_status_in_store));
     if (!result) {
       co_return std::nullopt;
     }
     if (result->applied) {
+      if (change.webhook_event && outbox_ != nullptr) {
+        outbox_->committed();
+      }
       spdlog::info("transaction {} of merchant {}: {} -> {} ({})", transaction.transaction_id,
                    transaction.merchant_id, domain::to_string(transaction.status),
                    domain::to_string(decision.next), domain::to_string(event));
@@ -543,6 +551,10 @@ asio::awaitable<void> PaymentCoordinator::recover() {
 
 void PaymentCoordinator::terminals_closing() {
   impl_->closing_terminals_ = true;
+}
+
+void PaymentCoordinator::set_webhook_outbox(WebhookOutbox& outbox) {
+  impl_->outbox_ = &outbox;
 }
 
 void PaymentCoordinator::shutdown() {

@@ -15,6 +15,7 @@
 #include "payments/async_store.hpp"
 #include "payments/payment_request.hpp"
 #include "payments/terminal_port.hpp"
+#include "payments/webhook_outbox.hpp"
 
 namespace tillgate::payments {
 
@@ -78,6 +79,10 @@ class PaymentCoordinator {
   void terminal_disconnected(std::string device_id);
   boost::asio::awaitable<bool> acknowledge(std::string device_id, std::string transaction_id);
   boost::asio::awaitable<ResultOutcome> record_result(std::string device_id, TerminalResult result);
+
+  // Where final status changes announce themselves: each such change is written with its
+  // outbox event, and `outbox` is told once it committed. Without one, no events.
+  void set_webhook_outbox(WebhookOutbox& outbox);
 
   // Schedules the deadlines of every unfinished transaction in the store (at start-up).
   boost::asio::awaitable<void> recover();

@@ -1,0 +1,24 @@
+#pragma once
+// What the payment coordinator needs from webhooks, and no more: the outbox event that a
+// status change causes (the store writes it in the same transaction as the change), and
+// a call once such a change has committed, so delivery starts at once. The app wires
+// webhooks::WebhookDispatcher in; payments/ never includes webhooks/.
+#include <optional>
+
+#include "store/store.hpp"
+
+namespace tillgate::payments {
+
+class WebhookOutbox {
+ public:
+  virtual ~WebhookOutbox() = default;
+
+  // The event announcing the status `change` gives the transaction `before`; nullopt when
+  // the new status announces nothing (it is not final).
+  [[nodiscard]] virtual std::optional<store::WebhookEventRecord> event_for(
+      const store::TransactionRecord& before, const store::StatusChange& change) const = 0;
+  // A change carrying an event has committed.
+  virtual void committed() = 0;
+};
+
+}  // namespace tillgate::payments
