@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "domain/time.hpp"
+#include "openapi_check.hpp"
 
 namespace tillgate::ft {
 
@@ -173,8 +174,10 @@ client::HttpClient GatewayTest::http(std::chrono::milliseconds timeout) {
 client::HttpResponse GatewayTest::admin(std::string_view method, std::string_view target,
                                         std::string_view body) {
   auto client = http();
-  return client.request(method, target, body,
-                        {{"Authorization", "Bearer " + gateway_->admin_token()}});
+  auto res = client.request(method, target, body,
+                            {{"Authorization", "Bearer " + gateway_->admin_token()}});
+  openapi::expect_documented(method, target, res);
+  return res;
 }
 
 Merchant GatewayTest::create_merchant(std::string_view name) {
@@ -213,7 +216,18 @@ Device GatewayTest::create_device(const Merchant& merchant, std::string_view dev
 client::HttpResponse GatewayTest::signed_request(const Merchant& merchant, std::string_view method,
                                                  std::string_view target, std::string_view body) {
   auto client = http();
-  return client::send_signed(client, merchant.credentials, method, target, body);
+  auto res = client::send_signed(client, merchant.credentials, method, target, body);
+  openapi::expect_documented(method, target, res);
+  return res;
+}
+
+client::HttpResponse GatewayTest::plain_request(std::string_view method, std::string_view target,
+                                                std::string_view body,
+                                                const client::HeaderList& headers) {
+  auto client = http();
+  auto res = client.request(method, target, body, headers);
+  openapi::expect_documented(method, target, res);
+  return res;
 }
 
 std::future<client::HttpResponse> GatewayTest::pay_async(const Merchant& merchant,
@@ -225,7 +239,9 @@ std::future<client::HttpResponse> GatewayTest::pay_async(const Merchant& merchan
       [host = gateway_->host(), port = gateway_->port(), credentials = merchant.credentials,
        target = payments_path(terminal_id), body = std::move(body), timeout] {
         client::HttpClient client(host, port, timeout);
-        return client::send_signed(client, credentials, "POST", target, body);
+        auto res = client::send_signed(client, credentials, "POST", target, body);
+        openapi::expect_documented("POST", target, res);
+        return res;
       });
 }
 

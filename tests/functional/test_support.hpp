@@ -105,6 +105,11 @@ class GatewayTest : public ::testing::Test {
 
   client::HttpResponse signed_request(const Merchant& merchant, std::string_view method,
                                       std::string_view target, std::string_view body = {});
+  // An unsigned request (service endpoints, pairing). Every helper's answer, this one's
+  // too, is checked against docs/openapi.json (openapi_check.hpp).
+  client::HttpResponse plain_request(std::string_view method, std::string_view target,
+                                     std::string_view body = {},
+                                     const client::HeaderList& headers = {});
   // Starts a signed payment on its own connection in the background.
   std::future<client::HttpResponse> pay_async(
       const Merchant& merchant, std::string_view terminal_id, std::string body,

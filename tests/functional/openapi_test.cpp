@@ -1,0 +1,423 @@
+// docs/openapi.json: served byte for byte, covers every route of the router, and the
+// response check (openapi_check.hpp) that every helper runs really rejects wrong answers.
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "api/errors.hpp"
+#include "api/openapi.hpp"
+#include "openapi_check.hpp"
+#include "test_support.hpp"
+
+namespace tillgate::ft {
+namespace {
+
+using openapi::Document;
+
+const std::string kSourceDir = TILLGATE_SOURCE_DIR;
+
+std::string source_file(const std::string& relative) {
+  std::ifstream in(kSourceDir + "/" + relative, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot read " << relative;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+json::Value parsed(std::string_view text) {
+  auto value = json::parse(text);
+  EXPECT_TRUE(value.has_value()) << text;
+  return value ? std::move(*value) : json::Value();
+}
+
+const Document& doc() {
+  return Document::served();
+}
+
+// ---- the document, served ----------------------------------------------------------------
+
+class OpenapiTest : public GatewayTest {};
+
+TEST_F(OpenapiTest, ServedByteForByteAsDocsOpenapiJson) {
+  const std::string file = source_file("docs/openapi.json");
+  ASSERT_FALSE(file.empty());
+  const auto first_difference = [&file](std::string_view served) {
+    const auto end = std::min(served.size(), file.size());
+    std::size_t i = 0;
+    while (i < end && served[i] == file[i]) {
+      ++i;
+    }
+    return std::to_string(served.size()) + " bytes against the file's " +
+           std::to_string(file.size()) + ", first difference at byte " + std::to_string(i);
+  };
+  EXPECT_TRUE(api::openapi_document() == file) << "the binary embeds another document (rebuild): "
+                                               << first_difference(api::openapi_document());
+  const auto res = plain_request("GET", "/openapi.json");
+  ASSERT_EQ(res.status, 200);
+  EXPECT_TRUE(res.body == file) << "served " << first_difference(res.body);
+  EXPECT_NE(res.header("content-type").value_or("").find("application/json"), std::string::npos)
+      << res.header("content-type").value_or("(none)");
+  const auto document = parsed(res.body);
+  EXPECT_EQ(string_at(document, "openapi"), "3.1.0");
+}
+
+TEST_F(OpenapiTest, ServiceEndpointsAnswerAsDocumented) {
+  // plain_request checks each answer against the document.
+  EXPECT_EQ(plain_request("GET", "/healthz").status, 200);
+  EXPECT_EQ(plain_request("GET", "/readyz").status, 200);
+  expect_error(plain_request("GET", "/no/such/route"), 404, "NOT_FOUND");
+}
+
+// "/a/{b}/c" -> {"a", "{b}", "c"}
+std::vector<std::string> segments_of(std::string_view path) {
+  std::vector<std::string> parts(1);
+  for (const char c : path.substr(1)) {
+    if (c == '/') {
+      parts.emplace_back();
+    } else {
+      parts.back() += c;
+    }
+  }
+  return parts;
+}
+
+std::string upper(std::string text) {
+  for (auto& c : text) {
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return text;
+}
+
+// Each documented operation reaches a route of the router: called with proper credentials
+// (ids of nothing, except an API key that exists), none answers 404 NOT_FOUND, the
+// router's "no route", and every answer agrees with the document (the helpers check it).
+TEST_F(OpenapiTest, EveryDocumentedOperationIsARoute) {
+  const auto merchant = create_merchant("OpenAPI Shop");
+  const auto key =
+      parse_json(admin("POST", "/admin/v1/merchants/" + merchant.merchant_id + "/keys").body);
+  const std::map<std::string, std::string> ids = {{"{terminalId}", "till-nobody"},
+                                                  {"{transactionId}", "TXN-NOBODY"},
+                                                  {"{deviceId}", "till-nobody"},
+                                                  {"{merchantId}", merchant.merchant_id},
+                                                  {"{apiKey}", string_at(key, "apiKey")}};
+  std::size_t operations = 0;
+  for (const auto& item : doc().root().find("paths")->as_object()) {
+    std::string target;
+    for (const auto& segment : segments_of(item.key)) {
+      target += "/" + (ids.contains(segment) ? ids.at(segment) : segment);
+    }
+    for (const auto& operation : item.value.as_object()) {
+      const std::string method = upper(operation.key);
+      SCOPED_TRACE(method + " " + target);
+      ++operations;
+      const std::string body = method == "POST" ? "{}" : "";
+      const auto* security = operation.value.find("security");
+      client::HttpResponse res;
+      if (item.key.starts_with("/admin/")) {
+        res = admin(method, target, body);
+      } else if (security != nullptr && security->as_array().empty()) {
+        res = plain_request(method, target, body);
+      } else {
+        res = signed_request(merchant, method, target, body);
+      }
+      const auto answer = res.body.empty() ? json::Value() : parse_json(res.body);
+      EXPECT_FALSE(res.status == 404 && string_at(answer, "code") == "NOT_FOUND")
+          << "the router has no such route: " << res.body;
+    }
+  }
+  EXPECT_EQ(operations, 17u);
+}
+
+// ---- the document, read -----------------------------------------------------------------
+
+// Every route literal of the router (request.path == "/x", parts[i] == "x") is a path or a
+// path segment of the document: a new route cannot go undocumented.
+TEST(OpenapiDocument, CoversEveryRouteOfTheRouter) {
+  std::set<std::string> documented_paths;
+  std::set<std::string> documented_segments;
+  std::set<std::string> later_segments;  // of routes the document leaves out for now
+  for (const auto prefix : openapi::kNotYetDocumented) {
+    const auto parts = segments_of(prefix);
+    later_segments.insert(parts.begin(), parts.end());
+  }
+  for (const auto& item : doc().root().find("paths")->as_object()) {
+    documented_paths.insert(item.key);
+    std::string segment;
+    for (const char c : item.key.substr(1) + "/") {
+      if (c == '/') {
+        documented_segments.insert(segment);
+        segment.clear();
+      } else {
+        segment += c;
+      }
+    }
+  }
+  const std::regex whole_path(R"re(request\.path == "([^"]+)")re");
+  const std::regex segment(R"re(parts\[\d+\] == "([^"]+)")re");
+  std::size_t literals = 0;
+  for (const char* file : {"src/api/router.cpp", "src/api/device_routes.cpp"}) {
+    const std::string text = source_file(file);
+    for (std::sregex_iterator it(text.begin(), text.end(), whole_path), end; it != end; ++it) {
+      ++literals;
+      EXPECT_TRUE(documented_paths.contains((*it)[1].str()))
+          << file << " routes " << (*it)[1].str() << ", which docs/openapi.json lacks";
+    }
+    for (std::sregex_iterator it(text.begin(), text.end(), segment), end; it != end; ++it) {
+      ++literals;
+      EXPECT_TRUE(documented_segments.contains((*it)[1].str()) ||
+                  later_segments.contains((*it)[1].str()))
+          << file << " routes a segment \"" << (*it)[1].str()
+          << "\", which no path of docs/openapi.json has";
+    }
+  }
+  EXPECT_GE(literals, 10u) << "the router's route literals were not found; update this test";
+  // And the routes by template, as merchant-api.md and operations.md name them.
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {"GET", "/healthz"},
+      {"GET", "/readyz"},
+      {"GET", "/openapi.json"},
+      {"POST", "/v1/terminals/{terminalId}/payments"},
+      {"GET", "/v1/transactions/{transactionId}"},
+      {"GET", "/v1/transactions"},
+      {"POST", "/v1/transactions/{transactionId}/cancel"},
+      {"GET", "/v1/terminals"},
+      {"POST", "/v1/devices/codes"},
+      {"POST", "/v1/devices/pair"},
+      {"DELETE", "/v1/devices/{deviceId}"},
+      {"POST", "/admin/v1/merchants"},
+      {"GET", "/admin/v1/merchants"},
+      {"GET", "/admin/v1/merchants/{merchantId}"},
+      {"POST", "/admin/v1/merchants/{merchantId}/keys"},
+      {"DELETE", "/admin/v1/merchants/{merchantId}/keys/{apiKey}"},
+      {"POST", "/admin/v1/merchants/{merchantId}/devices"},
+  };
+  std::size_t documented_operations = 0;
+  for (const auto& item : doc().root().find("paths")->as_object()) {
+    documented_operations += item.value.as_object().size();
+  }
+  EXPECT_EQ(documented_operations, routes.size());
+  for (const auto& [method, path] : routes) {
+    std::string concrete = std::regex_replace(path, std::regex(R"(\{[A-Za-z]+\})"), "x1");
+    const auto operation = doc().find_operation(method, concrete);
+    ASSERT_TRUE(operation.has_value()) << method << " " << path;
+    EXPECT_EQ(operation->path_template, path);
+  }
+}
+
+TEST(OpenapiDocument, EveryOperationListsTheStatusesAnyRouteCanAnswer) {
+  std::set<std::string> operation_ids;
+  for (const auto& item : doc().root().find("paths")->as_object()) {
+    for (const auto& operation : item.value.as_object()) {
+      SCOPED_TRACE(operation.key + " " + item.key);
+      const auto* id = operation.value.find("operationId");
+      ASSERT_TRUE(id && id->is_string());
+      EXPECT_TRUE(operation_ids.insert(id->as_string()).second) << "duplicate operationId";
+      const auto* responses = operation.value.find("responses");
+      ASSERT_TRUE(responses && responses->is_object());
+      for (const auto* status : {"413", "500", "503"}) {
+        EXPECT_NE(responses->find(status), nullptr) << status;
+      }
+      const bool merchant_route = item.key.starts_with("/v1/");
+      const bool pairing = item.key == "/v1/devices/pair";
+      if (merchant_route) {
+        EXPECT_NE(responses->find("429"), nullptr) << "every /v1 route is rate limited";
+        const auto* security = operation.value.find("security");
+        ASSERT_NE(security, nullptr);
+        if (pairing) {
+          EXPECT_TRUE(security->as_array().empty());
+        } else {
+          EXPECT_NE(responses->find("401"), nullptr);
+          EXPECT_EQ(json::serialize(*security), R"([{"ApiKey":[],"Timestamp":[],"Signature":[]}])");
+        }
+      }
+      if (item.key.starts_with("/admin/")) {
+        EXPECT_NE(responses->find("401"), nullptr);
+        EXPECT_NE(responses->find("404"), nullptr) << "the admin API can be off";
+      }
+    }
+  }
+}
+
+TEST(OpenapiDocument, ErrorCodesAreEveryWireCode) {
+  const auto* codes = doc().resolve("#/components/schemas/ErrorCode/enum");
+  ASSERT_TRUE(codes && codes->is_array());
+  std::set<std::string> documented;
+  for (const auto& code : codes->as_array()) {
+    documented.insert(code.as_string());
+  }
+  // Every enumerator, those added later too: past the last one wire_name answers
+  // INTERNAL_ERROR, which is in the list.
+  for (int i = 0; i < 256; ++i) {
+    const auto code = std::string(api::wire_name(static_cast<api::ErrorCode>(i)));
+    EXPECT_TRUE(documented.contains(code)) << code;
+  }
+  for (const auto* code : {"INVALID_PAIRING_CODE", "BAD_REQUEST", "HEADERS_TOO_LARGE"}) {
+    EXPECT_TRUE(documented.contains(code)) << code;
+  }
+}
+
+TEST(OpenapiDocument, UsesOnlyKeywordsTheCheckImplementsAndEveryRefResolves) {
+  const auto unsupported = doc().unsupported_keywords();
+  EXPECT_TRUE(unsupported.empty()) << ::testing::PrintToString(unsupported);
+  // Every $ref anywhere (schemas, responses, parameters, headers) resolves.
+  std::size_t refs = 0;
+  const auto walk = [&](const auto& self, const json::Value& node) -> void {
+    if (node.is_object()) {
+      for (const auto& member : node.as_object()) {
+        if (member.key == "$ref") {
+          ++refs;
+          EXPECT_NE(doc().resolve(member.value.as_string()), nullptr) << member.value.as_string();
+        } else {
+          self(self, member.value);
+        }
+      }
+    } else if (node.is_array()) {
+      for (const auto& item : node.as_array()) {
+        self(self, item);
+      }
+    }
+  };
+  walk(walk, doc().root());
+  EXPECT_GT(refs, 50u);
+}
+
+TEST(OpenapiDocument, SchemaExamplesValidate) {
+  for (const auto& schema : doc().root().find("components")->find("schemas")->as_object()) {
+    const auto* examples = schema.value.find("examples");
+    if (examples == nullptr) {
+      continue;
+    }
+    for (const auto& example : examples->as_array()) {
+      const auto violations = doc().validate(example, "#/components/schemas/" + schema.key);
+      EXPECT_TRUE(violations.empty()) << schema.key << openapi::describe(violations);
+    }
+  }
+}
+
+// ---- the check cannot pass silently -----------------------------------------------------
+
+const std::string kError =
+    R"({"code":"TERMINAL_OFFLINE","message":"terminal till-1 is not connected","requestId":"req_abc234","timestamp":"2024-01-15T10:30:00.000Z"})";
+
+TEST(OpenapiCheck, ErrorSchemaAcceptsTheSpecBodyAndRejectsWrongOnes) {
+  EXPECT_TRUE(doc().validate(parsed(kError), "#/components/schemas/Error").empty());
+  const std::vector<std::pair<std::string, std::string>> wrong = {
+      {R"({"code":"TERMINAL_OFFLINE","message":"m","timestamp":"2024-01-15T10:30:00.000Z"})",
+       "/required"},
+      {R"({"code":"NO_SUCH_CODE","message":"m","requestId":"req_a","timestamp":"2024-01-15T10:30:00.000Z"})",
+       "/enum"},
+      {R"({"code":"TIMEOUT","message":"m","requestId":"req_a","timestamp":"2024-01-15T10:30:00Z"})",
+       "/pattern"},
+      {R"({"code":"TIMEOUT","message":"m","requestId":"req_a","timestamp":"2024-01-15T10:30:00.000Z","extra":1})",
+       "/additionalProperties"},
+      {R"({"code":"TIMEOUT","message":7,"requestId":"req_a","timestamp":"2024-01-15T10:30:00.000Z"})",
+       "/type"},
+      {R"({"code":"VALIDATION_ERROR","message":"m","requestId":"req_a","timestamp":"2024-01-15T10:30:00.000Z","details":[{"field":"amount"}]})",
+       "/required"},
+  };
+  for (const auto& [body, keyword] : wrong) {
+    const auto violations = doc().validate(parsed(body), "#/components/schemas/Error");
+    ASSERT_FALSE(violations.empty()) << body;
+    EXPECT_TRUE(violations.front().schema_path.ends_with(keyword))
+        << body << openapi::describe(violations);
+  }
+}
+
+TEST(OpenapiCheck, TypeArraysNullableRefsAndComposition) {
+  const auto terminal = parsed(R"({"terminalId":"t1","deviceId":"t1","connectionId":null,
+      "label":"","status":"offline","connectedAt":null,"lastActivity":null,"metadata":{}})");
+  EXPECT_TRUE(doc().validate(terminal, "#/components/schemas/Terminal").empty());
+  auto bad = parsed(R"({"terminalId":"t1","deviceId":"t1","connectionId":5,
+      "label":"","status":"asleep","connectedAt":null,"lastActivity":"yesterday","metadata":{}})");
+  const auto violations = doc().validate(bad, "#/components/schemas/Terminal");
+  std::set<std::string> where;
+  for (const auto& v : violations) {
+    where.insert(v.instance_path);
+  }
+  EXPECT_EQ(where, (std::set<std::string>{"/connectionId", "/status", "/lastActivity"}))
+      << openapi::describe(violations);
+
+  // oneOf [PaymentResponse, null]; allOf in TransactionDetail; integer vs number.
+  const auto detail = parsed(R"({"transactionId":"T1","terminalId":"t1","status":"PENDING",
+      "request":{"transactionId":"T1","amount":"1.00","currency":"USD","paymentMethod":"CARD",
+        "webhookMode":false,"products":[{"id":"p","name":"n","price":"1.00","quantity":1}],
+        "customerInfo":null,"metadata":{}},
+      "response":null,"createdAt":"2024-01-15T10:30:00.000Z","updatedAt":"2024-01-15T10:30:00.000Z",
+      "completedAt":null,"voidedAt":null,"voidReason":null,"timestamp":"2024-01-15T10:30:00.000Z"})");
+  EXPECT_TRUE(doc().validate(detail, "#/components/schemas/TransactionDetail").empty())
+      << openapi::describe(doc().validate(detail, "#/components/schemas/TransactionDetail"));
+  auto text = json::serialize(detail);
+  auto no_timestamp = parsed(std::regex_replace(text, std::regex(R"(,"timestamp":"[^"]+")"), ""));
+  EXPECT_FALSE(doc().validate(no_timestamp, "#/components/schemas/TransactionDetail").empty());
+  auto bad_response = parsed(std::regex_replace(text, std::regex(R"("response":null)"),
+                                                R"("response":{"status":"SUCCESS"})"));
+  EXPECT_FALSE(doc().validate(bad_response, "#/components/schemas/TransactionDetail").empty());
+  auto fractional =
+      parsed(std::regex_replace(text, std::regex(R"("quantity":1)"), R"("quantity":1.5)"));
+  EXPECT_FALSE(doc().validate(fractional, "#/components/schemas/TransactionDetail").empty());
+}
+
+TEST(OpenapiCheck, ResponsesOfRoutesStatusesAndHeaders) {
+  const client::HeaderList json_type = {{"Content-Type", "application/json; charset=utf-8"}};
+  // Documented and right.
+  EXPECT_TRUE(
+      doc().check_response("GET", "/healthz", 200, json_type, R"({"status":"ok"})").empty());
+  // A status the operation does not list.
+  EXPECT_FALSE(doc().check_response("GET", "/v1/terminals", 404, json_type, kError).empty());
+  // The right status with the wrong body; the failure names the schema path.
+  const auto problems = doc().check_response("GET", "/v1/terminals?x=1", 200, json_type,
+                                             R"({"terminals":[],"count":"0"})");
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems.front().find("#/components/schemas/TerminalList"), std::string::npos)
+      << problems.front();
+  // A 2xx from an undocumented route, and an undocumented route's error that is no Error.
+  EXPECT_FALSE(doc().check_response("GET", "/v2/terminals", 200, json_type, "{}").empty());
+  EXPECT_FALSE(
+      doc().check_response("GET", "/v2/terminals", 404, json_type, R"({"error":"nope"})").empty());
+  // An undocumented route's Error, as hostile tests provoke: fine.
+  EXPECT_TRUE(doc().check_response("GET", "/v2/terminals", 404, json_type, kError).empty());
+  // 429 needs Retry-After.
+  const std::string limited =
+      R"({"code":"RATE_LIMITED","message":"slow down","requestId":"req_a","timestamp":"2024-01-15T10:30:00.000Z"})";
+  EXPECT_FALSE(doc().check_response("GET", "/v1/terminals", 429, json_type, limited).empty());
+  auto with_retry = json_type;
+  with_retry.emplace_back("Retry-After", "1");
+  EXPECT_TRUE(doc().check_response("GET", "/v1/terminals", 429, with_retry, limited).empty());
+  // A code that does not belong to the status.
+  EXPECT_FALSE(
+      doc()
+          .check_response(
+              "GET", "/v1/transactions/T1", 404, json_type,
+              R"({"code":"TERMINAL_NOT_FOUND","message":"m","requestId":"req_a","timestamp":"2024-01-15T10:30:00.000Z"})")
+          .empty());
+  // 204 has no body; JSON needs its content type.
+  EXPECT_TRUE(doc().check_response("DELETE", "/v1/devices/t1", 204, {}, "").empty());
+  EXPECT_FALSE(doc().check_response("DELETE", "/v1/devices/t1", 204, {}, "{}").empty());
+  EXPECT_FALSE(doc()
+                   .check_response("GET", "/healthz", 200, {{"Content-Type", "text/plain"}},
+                                   R"({"status":"ok"})")
+                   .empty());
+}
+
+TEST(OpenapiCheck, LiteralSegmentsWinOverParameters) {
+  EXPECT_EQ(doc().find_operation("POST", "/v1/devices/codes")->path_template, "/v1/devices/codes");
+  EXPECT_EQ(doc().find_operation("POST", "/v1/devices/pair")->path_template, "/v1/devices/pair");
+  EXPECT_EQ(doc().find_operation("DELETE", "/v1/devices/codes")->path_template,
+            "/v1/devices/{deviceId}");
+  EXPECT_EQ(doc().find_operation("GET", "/v1/transactions?limit=2")->path_template,
+            "/v1/transactions");
+  EXPECT_FALSE(doc().find_operation("PUT", "/v1/terminals").has_value());
+  EXPECT_FALSE(doc().find_operation("GET", "/v1/transactions/").has_value());
+}
+
+TEST(OpenapiCheck, KeywordsItCannotCheckAreReportedNotIgnored) {
+  const Document odd(R"({"openapi":"3.1.0","paths":{},"components":{"schemas":{
+      "X":{"type":"object","patternProperties":{"^a":{"type":"string"}}}}}})");
+  EXPECT_EQ(odd.unsupported_keywords(),
+            (std::vector<std::string>{"#/components/schemas/X: patternProperties"}));
+  EXPECT_FALSE(odd.validate(parsed(R"({"a":1})"), "#/components/schemas/X").empty());
+}
+
+}  // namespace
+}  // namespace tillgate::ft
