@@ -41,8 +41,9 @@ boost::system::result<InboundMessage, DecodeFailure> decode_result(const json::V
   } else {
     return protocol("payment.result needs status SUCCESS, FAILED or CANCELLED");
   }
-  const auto completed_at = root.find_string("completedAt");
-  if (!completed_at || !domain::parse_iso8601(*completed_at)) {
+  const auto completed_text = root.find_string("completedAt");
+  const auto completed_at = completed_text ? domain::parse_iso8601(*completed_text) : std::nullopt;
+  if (!completed_at) {
     return protocol("payment.result needs completedAt as an ISO 8601 UTC timestamp");
   }
   auto text_or_null = [&](std::string_view field, std::size_t max_size) {
@@ -55,7 +56,9 @@ boost::system::result<InboundMessage, DecodeFailure> decode_result(const json::V
       {"receiptData", text_or_null("receiptData", 16 * 1024)},
       {"errorCode", text_or_null("errorCode", 64)},
       {"errorMessage", text_or_null("errorMessage", 512)},
-      {"completedAt", json::Value(*completed_at)},
+      // Re-formatted: the API shows every time as UTC with milliseconds, whatever the
+      // terminal's offset or precision.
+      {"completedAt", json::Value(domain::format_iso8601(*completed_at))},
   });
   return InboundMessage{PaymentResult{std::move(transaction_id), event, json::serialize(response)}};
 }

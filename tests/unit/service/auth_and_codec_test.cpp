@@ -101,6 +101,20 @@ TEST(TerminalCodec, DecodesEachInboundType) {
   EXPECT_TRUE(terminal::decode(R"({"type":"payment.voided","transactionId":"X-1"})"));
 }
 
+TEST(TerminalCodec, ResultTimeIsRecordedAsUtcWithMilliseconds) {
+  for (const char* sent :
+       {"2024-01-15T10:30:00Z", "2024-01-15T12:30:00+02:00", "2024-01-15T10:30:00.000Z"}) {
+    auto result = terminal::decode(
+        std::string(R"({"type":"payment.result","transactionId":"X","status":"SUCCESS",)") +
+        R"("completedAt":")" + sent + R"("})");
+    ASSERT_TRUE(result) << sent;
+    EXPECT_NE(std::get<terminal::PaymentResult>(*result).response_json.find(
+                  R"("completedAt":"2024-01-15T10:30:00.000Z")"),
+              std::string::npos)
+        << sent << ": " << std::get<terminal::PaymentResult>(*result).response_json;
+  }
+}
+
 TEST(TerminalCodec, InvalidJsonClosesOtherProblemsAreProtocolErrors) {
   auto broken = terminal::decode("{not json");
   ASSERT_FALSE(broken);
