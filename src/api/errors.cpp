@@ -20,6 +20,8 @@ int http_status(ErrorCode code) {
     case ErrorCode::transaction_not_found:
     case ErrorCode::merchant_not_found:
     case ErrorCode::route_not_found:
+    case ErrorCode::endpoint_not_found:
+    case ErrorCode::delivery_not_found:
       return 404;
     case ErrorCode::method_not_allowed:
       return 405;
@@ -27,9 +29,13 @@ int http_status(ErrorCode code) {
     case ErrorCode::duplicate_transaction:
     case ErrorCode::transaction_final:
     case ErrorCode::device_id_taken:
+    case ErrorCode::endpoint_limit_reached:
+    case ErrorCode::endpoint_inactive:
       return 409;
     case ErrorCode::payload_too_large:
       return 413;
+    case ErrorCode::endpoint_validation_failed:
+      return 422;  // the request is valid; the receiver did not accept the ping
     case ErrorCode::rate_limited:
       return 429;
     case ErrorCode::internal_error:
@@ -89,6 +95,16 @@ std::string_view wire_name(ErrorCode code) {
       return "TERMINAL_OFFLINE";
     case ErrorCode::timeout:
       return "TIMEOUT";
+    case ErrorCode::endpoint_validation_failed:
+      return "ENDPOINT_VALIDATION_FAILED";
+    case ErrorCode::endpoint_limit_reached:
+      return "ENDPOINT_LIMIT_REACHED";
+    case ErrorCode::endpoint_not_found:
+      return "ENDPOINT_NOT_FOUND";
+    case ErrorCode::endpoint_inactive:
+      return "ENDPOINT_INACTIVE";
+    case ErrorCode::delivery_not_found:
+      return "DELIVERY_NOT_FOUND";
   }
   return "INTERNAL_ERROR";
 }

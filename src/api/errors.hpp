@@ -33,6 +33,12 @@ enum class ErrorCode {
   service_unavailable,
   terminal_offline,
   timeout,
+  // Webhooks (webhooks.md; statuses in docs/decisions.md).
+  endpoint_validation_failed,
+  endpoint_limit_reached,
+  endpoint_not_found,
+  endpoint_inactive,
+  delivery_not_found,
 };
 
 [[nodiscard]] int http_status(ErrorCode code);

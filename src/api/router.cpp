@@ -7,6 +7,7 @@
 
 #include "api/openapi.hpp"
 #include "api/provisioning.hpp"
+#include "api/query.hpp"
 #include "api/transaction_view.hpp"
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
@@ -75,65 +76,6 @@ std::string auth_message(AuthFailure failure) {
   return "unauthorized";
 }
 
-// "a=1&b=x%20y" -> {{"a","1"},{"b","x y"}}; nullopt on a malformed percent escape.
-std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(
-    std::string_view query) {
-  auto decode = [](std::string_view text) -> std::optional<std::string> {
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '+') {
-        out += ' ';
-      } else if (text[i] != '%') {
-        out += text[i];
-      } else {
-        if (i + 2 >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i + 1])) ||
-            !std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-          return std::nullopt;
-        }
-        out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-        i += 2;
-      }
-    }
-    return out;
-  };
-  std::vector<std::pair<std::string, std::string>> params;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const auto pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) {
-      continue;
-    }
-    const auto eq = pair.find('=');
-    auto key = decode(pair.substr(0, eq));
-    auto value = decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-    if (!key || !value) {
-      return std::nullopt;
-    }
-    params.emplace_back(std::move(*key), std::move(*value));
-  }
-  return params;
-}
-
-// The list cursor: opaque to merchants, "v1:<sequence>" inside.
-std::string encode_cursor(std::int64_t sequence) {
-  return crypto::base64url_encode("v1:" + std::to_string(sequence));
-}
-
-std::optional<std::int64_t> decode_cursor(std::string_view cursor) {
-  const auto text = crypto::base64url_decode(cursor);
-  if (!text || !text->starts_with("v1:") || text->size() > 23) {
-    return std::nullopt;
-  }
-  std::int64_t sequence = 0;
-  const auto digits = std::string_view(*text).substr(3);
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), sequence);
-  if (ec != std::errc{} || end != digits.data() + digits.size() || sequence < 1) {
-    return std::nullopt;
-  }
-  return sequence;
-}
-
 // Applies one query parameter of GET /v1/transactions; unknown names are ignored.
 void apply_list_param(const std::string& name, const std::string& value,
                       store::TransactionQuery& query, std::vector<FieldProblem>& problems) {
@@ -170,11 +112,12 @@ void apply_list_param(const std::string& name, const std::string& value,
 }  // namespace
 
 Router::Router(payments::AsyncStore& store, payments::PaymentCoordinator& coordinator,
-               payments::TerminalPort& terminals, const domain::Clock& clock,
-               RouterSettings settings)
+               payments::TerminalPort& terminals, webhooks::WebhookDispatcher& webhooks,
+               const domain::Clock& clock, RouterSettings settings)
     : store_(store),
       coordinator_(coordinator),
       terminals_(terminals),
+      webhooks_(webhooks),
       clock_(clock),
       settings_(std::move(settings)),
       replay_cache_(settings_.max_replay_entries),
@@ -442,6 +385,9 @@ asio::awaitable<HttpResponse> Router::route_merchant(std::string merchant_id, Ht
   }
   if (parts.size() == 3 && parts[1] == "devices" && method == "DELETE") {
     co_return co_await delete_device(merchant_id, parts[2]);
+  }
+  if (parts.size() >= 3 && parts[1] == "webhooks") {
+    co_return co_await route_webhooks(merchant_id, std::move(request));
   }
   co_return error(ErrorCode::route_not_found, "no route " + method + " " + request.path);
 }

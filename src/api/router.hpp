@@ -15,6 +15,10 @@
 #include "payments/coordinator.hpp"
 #include "payments/terminal_port.hpp"
 
+namespace tillgate::webhooks {
+class WebhookDispatcher;
+}
+
 namespace tillgate::api {
 
 struct RouterSettings {
@@ -26,12 +30,15 @@ struct RouterSettings {
   int rate_limit_rps = 100;     // per merchant (TILLGATE_RATE_LIMIT_RPS), bursts of twice that
   int pair_rate_limit_rps = 5;  // POST /v1/devices/pair per client address, bursts of twice
   std::size_t max_rate_limit_keys = 100'000;
+  bool webhook_allow_http = false;         // TILLGATE_WEBHOOK_ALLOW_HTTP
+  std::size_t max_webhook_endpoints = 16;  // per merchant (webhooks.md)
 };
 
 class Router final : public net::RequestHandler {
  public:
   Router(payments::AsyncStore& store, payments::PaymentCoordinator& coordinator,
-         payments::TerminalPort& terminals, const domain::Clock& clock, RouterSettings settings);
+         payments::TerminalPort& terminals, webhooks::WebhookDispatcher& webhooks,
+         const domain::Clock& clock, RouterSettings settings);
 
   boost::asio::awaitable<net::HttpResponse> handle(net::HttpRequest request) override;
   net::HttpResponse refuse(int status, std::string_view code, std::string_view message) override;
@@ -57,6 +64,26 @@ class Router final : public net::RequestHandler {
   boost::asio::awaitable<net::HttpResponse> pair_device(net::HttpRequest request);
   boost::asio::awaitable<net::HttpResponse> delete_device(std::string merchant_id,
                                                           std::string device_id);
+  // Webhook endpoints and deliveries (webhook_routes.cpp).
+  boost::asio::awaitable<net::HttpResponse> route_webhooks(std::string merchant_id,
+                                                           net::HttpRequest request);
+  boost::asio::awaitable<net::HttpResponse> create_webhook_endpoint(std::string merchant_id,
+                                                                    net::HttpRequest request);
+  boost::asio::awaitable<net::HttpResponse> list_webhook_endpoints(std::string merchant_id);
+  boost::asio::awaitable<net::HttpResponse> get_webhook_endpoint(std::string merchant_id,
+                                                                 std::string endpoint_id);
+  boost::asio::awaitable<net::HttpResponse> update_webhook_endpoint(std::string merchant_id,
+                                                                    std::string endpoint_id,
+                                                                    net::HttpRequest request);
+  boost::asio::awaitable<net::HttpResponse> delete_webhook_endpoint(std::string merchant_id,
+                                                                    std::string endpoint_id);
+  boost::asio::awaitable<net::HttpResponse> list_webhook_deliveries(std::string merchant_id,
+                                                                    std::string query);
+  boost::asio::awaitable<net::HttpResponse> retry_webhook_delivery(std::string merchant_id,
+                                                                   std::string delivery_id);
+  // The endpoint must answer a signed ping with a 2xx; nullopt when it did, else the answer.
+  boost::asio::awaitable<std::optional<net::HttpResponse>> validate_endpoint(std::string url,
+                                                                             std::string secret);
   boost::asio::awaitable<net::HttpResponse> create_merchant(net::HttpRequest request);
   boost::asio::awaitable<net::HttpResponse> create_api_key(std::string merchant_id);
   boost::asio::awaitable<net::HttpResponse> create_device(std::string merchant_id,
@@ -70,6 +97,7 @@ class Router final : public net::RequestHandler {
   payments::AsyncStore& store_;
   payments::PaymentCoordinator& coordinator_;
   payments::TerminalPort& terminals_;
+  webhooks::WebhookDispatcher& webhooks_;
   const domain::Clock& clock_;
   RouterSettings settings_;
   ReplayCache replay_cache_;

@@ -1,6 +1,7 @@
 #include "app/config.hpp"
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <vector>
@@ -37,6 +38,22 @@ bool boolean(const std::string& name, const std::string& text) {
   throw ConfigError(name + " must be 0 or 1, got '" + text + "'");
 }
 
+// "5,300,1800": each a number of seconds (1 s to 7 days), 1 to 20 of them.
+std::vector<int> retry_schedule(const std::string& name, const std::string& text) {
+  std::vector<int> schedule;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = std::min(text.find(',', start), text.size());
+    schedule.push_back(seconds(name + " entry", text.substr(start, comma - start)));
+    start = comma + 1;
+  }
+  if (schedule.size() > 20) {
+    throw ConfigError(name + " must list 1 to 20 intervals, got " +
+                      std::to_string(schedule.size()));
+  }
+  return schedule;
+}
+
 struct Setting {
   const char* key;  // TOML key; the environment name is TILLGATE_ + upper case
   std::function<void(Config&, const std::string& name, const std::string& value)> apply;
@@ -70,8 +87,30 @@ const std::vector<Setting>& settings() {
                                 const std::string& v) { c.pairing_code_ttl_s = seconds(n, v); }},
       {"webhook_allow_http", [](Config& c, const std::string& n,
                                 const std::string& v) { c.webhook_allow_http = boolean(n, v); }},
-      {"webhook_retry_s",
-       [](Config& c, const std::string&, const std::string& v) { c.webhook_retry_s = v; }},
+      {"webhook_retry_s", [](Config& c, const std::string& n,
+                             const std::string& v) { c.webhook_retry_s = retry_schedule(n, v); }},
+      {"webhook_attempt_timeout_ms",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.webhook_attempt_timeout_ms = parse_integer<int>(n, v, 100, 60'000);
+       }},
+      {"webhook_ca_file",
+       [](Config& c, const std::string&, const std::string& v) { c.webhook_ca_file = v; }},
+      {"webhook_max_in_flight",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_webhook_in_flight = parse_integer<std::size_t>(n, v, 1, 100'000);
+       }},
+      {"webhook_max_in_flight_per_endpoint",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_webhook_in_flight_per_endpoint = parse_integer<std::size_t>(n, v, 1, 1'000);
+       }},
+      {"webhook_batch",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.webhook_batch = parse_integer<std::size_t>(n, v, 1, 10'000);
+       }},
+      {"webhook_max_pings_in_flight",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_webhook_pings_in_flight = parse_integer<std::size_t>(n, v, 1, 10'000);
+       }},
       {"nomba_amount_unit",
        [](Config& c, const std::string& n, const std::string& v) {
          if (v != "major" && v != "minor") {

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tillgate::app {
 
@@ -30,6 +31,14 @@ struct Limits {
   std::size_t max_rate_limit_keys = 100'000;         // merchants / addresses with a tracked bucket
   // Store.
   std::size_t max_store_queue = 10'000;  // store calls queued for the store thread
+  // Webhooks (webhooks.md).
+  std::size_t max_webhook_endpoints = 16;   // per merchant, deleted ones not counted (the spec's)
+  std::size_t max_webhook_in_flight = 256;  // delivery attempts at once, every endpoint together
+  // Attempts at once to one endpoint: a slow or dead endpoint holds at most these slots, so
+  // max_webhook_in_flight / this many endpoints must be stuck at once to delay the others.
+  std::size_t max_webhook_in_flight_per_endpoint = 4;
+  std::size_t webhook_batch = 100;               // due deliveries read per store query
+  std::size_t max_webhook_pings_in_flight = 64;  // endpoint validation pings at once; more: 503
 };
 
 struct Config {
@@ -45,7 +54,11 @@ struct Config {
   int signature_skew_s = 300;
   int pairing_code_ttl_s = 600;  // one-time pairing codes (merchant-api.md section 5)
   bool webhook_allow_http = false;
-  std::string webhook_retry_s = "5,300,1800,7200,18000,36000,36000";
+  // Seconds to wait after the 1st, 2nd, ... failed attempt; then the delivery is failed.
+  std::vector<int> webhook_retry_s{5, 300, 1800, 7200, 18000, 36000, 36000};
+  // webhooks.md: "a 2xx within 10 s is success"; lower only for tests.
+  int webhook_attempt_timeout_ms = 10'000;
+  std::string webhook_ca_file;  // PEM CAs trusted besides the system store; empty: none
   std::string nomba_amount_unit = "major";
   int rate_limit_rps = 100;     // per merchant, bursts of twice that
   int pair_rate_limit_rps = 5;  // POST /v1/devices/pair per client address, bursts of twice

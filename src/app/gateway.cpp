@@ -13,6 +13,8 @@
 #include "payments/async_store.hpp"
 #include "payments/coordinator.hpp"
 #include "terminal/terminal_gateway.hpp"
+#include "webhooks/delivery_client.hpp"
+#include "webhooks/dispatcher.hpp"
 
 namespace tillgate::app {
 
@@ -25,10 +27,33 @@ struct Gateway::Parts {
         config(std::move(config_in)),
         store(store::open_store(config.database_url), config.limits.max_store_queue),
         terminals(io_context.get_executor(), store, clock, terminal_settings(config)),
+        webhook_client(io_context.get_executor(), webhook_client_settings(config)),
+        webhooks(io_context.get_executor(), store, webhook_client, clock,
+                 dispatcher_settings(config)),
         coordinator(io_context.get_executor(), store, terminals, clock, payment_settings(config)),
-        router(store, coordinator, terminals, clock, router_settings(config)),
+        router(store, coordinator, terminals, webhooks, clock, router_settings(config)),
         server(io_context, server_limits(config), router, terminals) {
     terminals.set_coordinator(coordinator);
+    coordinator.set_webhook_outbox(webhooks);
+  }
+
+  static webhooks::WebhookClientSettings webhook_client_settings(const Config& c) {
+    webhooks::WebhookClientSettings s;
+    s.attempt_timeout = std::chrono::milliseconds(c.webhook_attempt_timeout_ms);
+    s.extra_ca_file = c.webhook_ca_file;
+    return s;
+  }
+  static webhooks::DispatcherSettings dispatcher_settings(const Config& c) {
+    webhooks::DispatcherSettings s;
+    s.retry_schedule.clear();
+    for (const int interval_s : c.webhook_retry_s) {
+      s.retry_schedule.emplace_back(interval_s);
+    }
+    s.max_in_flight = c.limits.max_webhook_in_flight;
+    s.max_in_flight_per_endpoint = c.limits.max_webhook_in_flight_per_endpoint;
+    s.batch_size = c.limits.webhook_batch;
+    s.max_pings_in_flight = c.limits.max_webhook_pings_in_flight;
+    return s;
   }
 
   static terminal::TerminalSettings terminal_settings(const Config& c) {
@@ -57,6 +82,8 @@ struct Gateway::Parts {
     s.rate_limit_rps = c.rate_limit_rps;
     s.pair_rate_limit_rps = c.pair_rate_limit_rps;
     s.max_rate_limit_keys = c.limits.max_rate_limit_keys;
+    s.webhook_allow_http = c.webhook_allow_http;
+    s.max_webhook_endpoints = c.limits.max_webhook_endpoints;
     return s;
   }
   static net::HttpServerLimits server_limits(const Config& c) {
@@ -75,6 +102,8 @@ struct Gateway::Parts {
   domain::SystemClock clock;
   payments::AsyncStore store;
   terminal::TerminalGateway terminals;
+  webhooks::WebhookHttpClient webhook_client;  // one client: it loads the CA bundle once
+  webhooks::WebhookDispatcher webhooks;
   payments::PaymentCoordinator coordinator;
   api::Router router;
   net::HttpServer server;
@@ -92,6 +121,7 @@ store::Store& Gateway::store_for_setup() {
 std::uint16_t Gateway::start() {
   const auto port = parts_->server.listen(parts_->config.listen_host, parts_->config.listen_port);
   parts_->server.start();
+  parts_->webhooks.start();  // resumes the deliveries pending in the store
   asio::co_spawn(parts_->io, parts_->coordinator.recover(), [](std::exception_ptr error) {
     if (error) {
       try {
@@ -113,6 +143,7 @@ asio::awaitable<void> stop_parts(Gateway::Parts* parts) {
   parts->coordinator.terminals_closing();
   co_await parts->terminals.shutdown(std::chrono::milliseconds(2000));
   parts->coordinator.shutdown();
+  co_await parts->webhooks.shutdown(std::chrono::milliseconds(2000));
 }
 
 }  // namespace

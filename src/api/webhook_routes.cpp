@@ -1,0 +1,545 @@
+// Webhook endpoints (create with a validation ping, list, get, partial update, delete) and
+// deliveries (list with their attempts, manual retry): webhooks.md. Every lookup is scoped
+// to the authenticated merchant, so another merchant's ids answer 404 as if absent.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "api/query.hpp"
+#include "api/router.hpp"
+#include "domain/ids.hpp"
+#include "webhooks/delivery_client.hpp"
+#include "webhooks/dispatcher.hpp"
+#include "webhooks/events.hpp"
+#include "webhooks/signature.hpp"
+
+namespace tillgate::api {
+
+namespace asio = boost::asio;
+using net::HttpRequest;
+using net::HttpResponse;
+using store::Store;
+
+namespace {
+
+constexpr std::size_t kMaxUrlChars = 2048;
+constexpr std::size_t kMaxDescriptionChars = 500;
+constexpr std::int64_t kMaxDeliveryPage = 200;
+
+// Characters (code points) of valid UTF-8, as the OpenAPI document's maxLength counts them.
+std::size_t char_count(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
+  }));
+}
+
+// What a create or update body sets; a field left unset is not in the body.
+struct EndpointFields {
+  std::optional<std::string> url;
+  std::optional<std::vector<std::string>> events;
+  std::optional<std::string> status;
+  std::optional<std::string> format;
+  std::optional<std::string> description;
+  std::optional<std::string> metadata_json;
+};
+
+enum class BodyKind { create, update };
+
+void read_url(const json::Value& value, bool allow_http, EndpointFields& fields,
+              std::vector<FieldProblem>& problems) {
+  if (!value.is_string() || value.as_string().empty() ||
+      char_count(value.as_string()) > kMaxUrlChars) {
+    problems.push_back({"url", "must be an https:// URL of at most 2048 characters"});
+    return;
+  }
+  std::string error;
+  const auto parsed = webhooks::parse_webhook_url(value.as_string(), error);
+  if (!parsed) {
+    const std::string_view reason =
+        std::string_view(error).starts_with("url: ") ? std::string_view(error).substr(5) : error;
+    problems.push_back({"url", "must be an https:// URL: " + std::string(reason)});
+    return;
+  }
+  if (!parsed->tls && !allow_http) {
+    problems.push_back({"url",
+                        "must be https:// (http:// is accepted only when the gateway runs with "
+                        "TILLGATE_WEBHOOK_ALLOW_HTTP=1, for development)"});
+    return;
+  }
+  fields.url = value.as_string();
+}
+
+void read_events(const json::Value& value, EndpointFields& fields,
+                 std::vector<FieldProblem>& problems) {
+  const std::string expected =
+      "must be a non-empty array of payment.completed, payment.failed, payment.cancelled, "
+      "payment.timeout, payment.voided";
+  if (!value.is_array() || value.as_array().empty()) {
+    problems.push_back({"events", expected});
+    return;
+  }
+  std::vector<std::string> events;
+  const auto& items = value.as_array();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].is_string() || !webhooks::is_payment_event_type(items[i].as_string())) {
+      problems.push_back({"events[" + std::to_string(i) + "]",
+                          "is not an event type: use payment.completed, payment.failed, "
+                          "payment.cancelled, payment.timeout or payment.voided"});
+      continue;
+    }
+    if (std::find(events.begin(), events.end(), items[i].as_string()) == events.end()) {
+      events.push_back(items[i].as_string());  // a repeated type is the same subscription
+    }
+  }
+  fields.events = std::move(events);
+}
+
+void read_metadata(const json::Value& value, const RequestLimits& limits, EndpointFields& fields,
+                   std::vector<FieldProblem>& problems) {
+  if (!value.is_object() || value.as_object().size() > limits.max_metadata_keys) {
+    problems.push_back({"metadata", "must be an object of at most " +
+                                        std::to_string(limits.max_metadata_keys) +
+                                        " string values"});
+    return;
+  }
+  const auto problems_before = problems.size();
+  for (const auto& member : value.as_object()) {
+    const std::string field = "metadata." + member.key;
+    if (member.key.empty() || char_count(member.key) > limits.max_metadata_key_chars) {
+      problems.push_back(
+          {field,
+           "key must have 1-" + std::to_string(limits.max_metadata_key_chars) + " characters"});
+    } else if (!member.value.is_string() ||
+               char_count(member.value.as_string()) > limits.max_metadata_value_chars) {
+      problems.push_back({field, "must be a string of at most " +
+                                     std::to_string(limits.max_metadata_value_chars) +
+                                     " characters"});
+    }
+  }
+  if (problems.size() == problems_before) {
+    fields.metadata_json = json::serialize(value);
+  }
+}
+
+// Reads every field the body sets, collecting each problem with its field. null clears
+// description and metadata; for the other fields it is a problem.
+EndpointFields read_endpoint_body(const json::Value& body, BodyKind kind, bool allow_http,
+                                  const RequestLimits& limits,
+                                  std::vector<FieldProblem>& problems) {
+  EndpointFields fields;
+  const auto* url = body.find("url");
+  if (url == nullptr || url->is_null()) {
+    if (kind == BodyKind::create || url != nullptr) {
+      problems.push_back({"url", "is required: the https:// URL to deliver events to"});
+    }
+  } else {
+    read_url(*url, allow_http, fields, problems);
+  }
+  if (const auto* events = body.find("events"); events != nullptr) {
+    read_events(*events, fields, problems);
+  }
+  if (const auto* format = body.find("format"); format != nullptr) {
+    if (kind == BodyKind::update) {
+      problems.push_back({"format", "cannot be changed: create an endpoint with the new format"});
+    } else if (!format->is_string() ||
+               (format->as_string() != "standard" && format->as_string() != "nomba")) {
+      problems.push_back({"format", "must be standard or nomba"});
+    } else {
+      fields.format = format->as_string();
+    }
+  }
+  // Created endpoints start active; only an update changes status.
+  if (const auto* status = body.find("status"); status != nullptr && kind == BodyKind::update) {
+    if (!status->is_string() ||
+        (status->as_string() != "active" && status->as_string() != "disabled")) {
+      problems.push_back({"status", "must be active or disabled"});
+    } else {
+      fields.status = status->as_string();
+    }
+  }
+  if (const auto* description = body.find("description"); description != nullptr) {
+    if (description->is_null()) {
+      fields.description = std::string();
+    } else if (!description->is_string() ||
+               char_count(description->as_string()) > kMaxDescriptionChars) {
+      problems.push_back({"description", "must be a string of at most 500 characters"});
+    } else {
+      fields.description = description->as_string();
+    }
+  }
+  if (const auto* metadata = body.find("metadata"); metadata != nullptr) {
+    if (metadata->is_null()) {
+      fields.metadata_json = "{}";
+    } else {
+      read_metadata(*metadata, limits, fields, problems);
+    }
+  }
+  return fields;
+}
+
+std::string events_json(const std::vector<std::string>& events) {
+  json::Array items;
+  for (const auto& event : events) {
+    items.emplace_back(event);
+  }
+  return json::serialize(json::Value(std::move(items)));
+}
+
+json::Value parsed_or(const std::string& text, json::Value fallback) {
+  auto parsed = json::parse(text);
+  return parsed ? std::move(*parsed) : std::move(fallback);
+}
+
+// The endpoint as the API shows it; the secret only when it is created.
+json::Value endpoint_view(const store::WebhookEndpointRecord& endpoint, bool with_secret) {
+  json::Object fields{
+      {"endpointId", json::Value(endpoint.endpoint_id)},
+      {"url", json::Value(endpoint.url)},
+      {"events", parsed_or(endpoint.events_json, json::Value(json::Array{}))},
+      {"status", json::Value(endpoint.status)},
+      {"format", json::Value(endpoint.format)},
+      {"description", json::Value(endpoint.description)},
+      {"metadata", parsed_or(endpoint.metadata_json, json::Value(json::Object{}))},
+  };
+  if (with_secret) {
+    fields.push_back({"secret", json::Value(endpoint.secret)});
+  }
+  fields.push_back({"createdAt", json::Value(domain::format_iso8601(endpoint.created_at))});
+  fields.push_back({"updatedAt", json::Value(domain::format_iso8601(endpoint.updated_at))});
+  return json::Value(std::move(fields));
+}
+
+json::Value optional_time(const std::optional<domain::Timestamp>& at) {
+  return at ? json::Value(domain::format_iso8601(*at)) : json::Value(nullptr);
+}
+
+json::Value delivery_view(const store::WebhookDeliveryRecord& delivery) {
+  json::Array attempts;
+  for (const auto& attempt : delivery.attempts) {
+    attempts.push_back(json::object({
+        {"at", json::Value(domain::format_iso8601(attempt.started_at))},
+        {"httpStatus", attempt.http_status ? json::Value(*attempt.http_status) : json::Value()},
+        {"error", attempt.error ? json::Value(*attempt.error) : json::Value()},
+        {"durationMs", json::Value(attempt.duration_ms)},
+    }));
+  }
+  return json::object({
+      {"deliveryId", json::Value(delivery.delivery_id)},
+      {"eventId", json::Value(delivery.event_id)},
+      {"eventType", json::Value(delivery.event_type)},
+      {"endpointId", json::Value(delivery.endpoint_id)},
+      {"transactionId", json::Value(delivery.transaction_id)},
+      {"status", json::Value(store::to_string(delivery.status))},
+      {"attemptCount", json::Value(delivery.attempt_count)},
+      {"attempts", json::Value(std::move(attempts))},
+      {"nextAttemptAt", optional_time(delivery.next_attempt_at)},
+      {"createdAt", json::Value(domain::format_iso8601(delivery.created_at))},
+      {"updatedAt", json::Value(domain::format_iso8601(delivery.updated_at))},
+  });
+}
+
+// Applies one query parameter of GET /v1/webhooks/deliveries; unknown names are ignored.
+void apply_delivery_param(const std::string& name, const std::string& value,
+                          store::DeliveryQuery& query, std::vector<FieldProblem>& problems) {
+  if (name == "endpointId") {
+    query.endpoint_id = value;
+  } else if (name == "transactionId") {
+    query.transaction_id = value;
+  } else if (name == "status") {
+    query.status = store::parse_delivery_status(value);
+    if (!query.status) {
+      problems.push_back({"status", "must be one of pending, succeeded, failed"});
+    }
+  } else if (name == "limit") {
+    std::int64_t limit = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+    if (ec != std::errc{} || end != value.data() + value.size() || limit < 1 ||
+        limit > kMaxDeliveryPage) {
+      problems.push_back({"limit", "must be an integer from 1 to 200"});
+    }
+    query.limit = limit;
+  } else if (name == "cursor") {
+    query.before_sequence = decode_cursor(value);
+    if (!query.before_sequence) {
+      problems.push_back({"cursor", "is not a cursor this API returned; pass nextCursor as is"});
+    }
+  }
+}
+
+}  // namespace
+
+asio::awaitable<HttpResponse> Router::route_webhooks(std::string merchant_id, HttpRequest request) {
+  const auto parts = [&] {
+    std::vector<std::string> out;
+    std::size_t start = 1;
+    const std::string_view path = request.path;
+    while (start <= path.size()) {
+      const auto end = std::min(path.find('/', start), path.size());
+      out.emplace_back(path.substr(start, end - start));
+      start = end + 1;
+    }
+    return out;
+  }();  // v1, webhooks, ...
+  const auto& method = request.method;
+  if (parts[2] == "endpoints") {
+    if (parts.size() == 3 && method == "POST") {
+      co_return co_await create_webhook_endpoint(merchant_id, std::move(request));
+    }
+    if (parts.size() == 3 && method == "GET") {
+      co_return co_await list_webhook_endpoints(merchant_id);
+    }
+    if (parts.size() == 4 && method == "GET") {
+      co_return co_await get_webhook_endpoint(merchant_id, parts[3]);
+    }
+    if (parts.size() == 4 && method == "PUT") {
+      co_return co_await update_webhook_endpoint(merchant_id, parts[3], std::move(request));
+    }
+    if (parts.size() == 4 && method == "DELETE") {
+      co_return co_await delete_webhook_endpoint(merchant_id, parts[3]);
+    }
+  }
+  if (parts[2] == "deliveries") {
+    if (parts.size() == 3 && method == "GET") {
+      co_return co_await list_webhook_deliveries(merchant_id, request.query);
+    }
+    if (parts.size() == 5 && parts[4] == "retry" && method == "POST") {
+      co_return co_await retry_webhook_delivery(merchant_id, parts[3]);
+    }
+  }
+  co_return error(ErrorCode::route_not_found, "no route " + method + " " + request.path);
+}
+
+asio::awaitable<std::optional<HttpResponse>> Router::validate_endpoint(std::string url,
+                                                                       std::string secret) {
+  auto ping = webhooks_.ping(url, std::move(secret));
+  const auto attempt = co_await std::move(ping);
+  if (!attempt) {
+    co_return error(ErrorCode::service_unavailable,
+                    "too many endpoint validations are in progress; retry shortly");
+  }
+  if (attempt->succeeded()) {
+    co_return std::nullopt;
+  }
+  const std::string answer =
+      attempt->error.empty()
+          ? "it answered HTTP " + std::to_string(attempt->http_status.value_or(0))
+          : attempt->error;
+  spdlog::info("webhook endpoint validation failed: {}", answer);
+  co_return error(ErrorCode::endpoint_validation_failed,
+                  "the URL must answer a signed ping event with a 2xx within " +
+                      std::to_string(webhooks_.attempt_timeout().count()) + " ms; " + answer);
+}
+
+asio::awaitable<HttpResponse> Router::create_webhook_endpoint(std::string merchant_id,
+                                                              HttpRequest request) {
+  const auto body =
+      json::parse(request.body, json::ParseLimits{settings_.request_limits.max_json_depth});
+  ApiError problem{
+      ErrorCode::validation_error, "the endpoint is not valid: see details", {}, {}, {}};
+  if (!body || !body->is_object()) {
+    problem.details.push_back(
+        {"body", "must be a JSON object {url, events?, description?, metadata?, format?}"});
+    co_return error_response(problem, clock_.now());
+  }
+  auto fields = read_endpoint_body(*body, BodyKind::create, settings_.webhook_allow_http,
+                                   settings_.request_limits, problem.details);
+  if (!problem.details.empty()) {
+    co_return error_response(problem, clock_.now());
+  }
+  store::WebhookEndpointRecord endpoint;
+  endpoint.endpoint_id = domain::new_prefixed_id("wh_");
+  endpoint.merchant_id = merchant_id;
+  endpoint.url = *fields.url;
+  endpoint.secret = webhooks::generate_webhook_secret();
+  std::vector<std::string> all_events(webhooks::payment_event_types.begin(),
+                                      webhooks::payment_event_types.end());
+  endpoint.events_json = events_json(fields.events.value_or(all_events));
+  endpoint.format = fields.format.value_or("standard");
+  endpoint.description = fields.description.value_or("");
+  endpoint.metadata_json = fields.metadata_json.value_or("{}");
+  // Full already? Say so before making the merchant's receiver answer a ping.
+  auto count_endpoints = [merchant_id](Store& store) {
+    return store.list_webhook_endpoints(merchant_id).size();
+  };
+  const auto existing = co_await store_.call(std::move(count_endpoints));
+  if (existing >= settings_.max_webhook_endpoints) {
+    co_return error(ErrorCode::endpoint_limit_reached,
+                    "a merchant has at most " + std::to_string(settings_.max_webhook_endpoints) +
+                        " webhook endpoints: delete one first");
+  }
+  if (auto refused = co_await validate_endpoint(endpoint.url, endpoint.secret)) {
+    co_return std::move(*refused);
+  }
+  endpoint.created_at = endpoint.updated_at = clock_.now();
+  auto insert_endpoint = [endpoint, max = settings_.max_webhook_endpoints](Store& store) {
+    return store.insert_webhook_endpoint(endpoint, max);
+  };
+  const auto inserted = co_await store_.call(std::move(insert_endpoint));
+  if (inserted == store::EndpointInsertOutcome::limit_reached) {  // filled during the ping
+    co_return error(ErrorCode::endpoint_limit_reached,
+                    "a merchant has at most " + std::to_string(settings_.max_webhook_endpoints) +
+                        " webhook endpoints: delete one first");
+  }
+  spdlog::info("webhook endpoint {} created for merchant {}", endpoint.endpoint_id, merchant_id);
+  co_return json_response(201, endpoint_view(endpoint, true));
+}
+
+asio::awaitable<HttpResponse> Router::list_webhook_endpoints(std::string merchant_id) {
+  auto list_endpoints = [merchant_id](Store& store) {
+    return store.list_webhook_endpoints(merchant_id);
+  };
+  const auto endpoints = co_await store_.call(std::move(list_endpoints));
+  json::Array items;
+  for (const auto& endpoint : endpoints) {
+    items.push_back(endpoint_view(endpoint, false));
+  }
+  const auto count = static_cast<std::int64_t>(items.size());
+  co_return json_response(
+      200, json::object({{"endpoints", json::Value(std::move(items))},
+                         {"count", json::Value(count)},
+                         {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
+}
+
+asio::awaitable<HttpResponse> Router::get_webhook_endpoint(std::string merchant_id,
+                                                           std::string endpoint_id) {
+  auto find_endpoint = [merchant_id, endpoint_id](Store& store) {
+    return store.find_webhook_endpoint(merchant_id, endpoint_id);
+  };
+  const auto endpoint = co_await store_.call(std::move(find_endpoint));
+  if (!endpoint) {
+    co_return error(ErrorCode::endpoint_not_found, "no webhook endpoint " + endpoint_id);
+  }
+  co_return json_response(200, endpoint_view(*endpoint, false));
+}
+
+asio::awaitable<HttpResponse> Router::update_webhook_endpoint(std::string merchant_id,
+                                                              std::string endpoint_id,
+                                                              HttpRequest request) {
+  const auto body =
+      json::parse(request.body, json::ParseLimits{settings_.request_limits.max_json_depth});
+  ApiError problem{
+      ErrorCode::validation_error, "the endpoint update is not valid: see details", {}, {}, {}};
+  if (!body || !body->is_object()) {
+    problem.details.push_back(
+        {"body", "must be a JSON object {url?, events?, status?, description?, metadata?}"});
+    co_return error_response(problem, clock_.now());
+  }
+  auto fields = read_endpoint_body(*body, BodyKind::update, settings_.webhook_allow_http,
+                                   settings_.request_limits, problem.details);
+  if (!problem.details.empty()) {
+    co_return error_response(problem, clock_.now());
+  }
+  auto find_endpoint = [merchant_id, endpoint_id](Store& store) {
+    return store.find_webhook_endpoint(merchant_id, endpoint_id);
+  };
+  auto endpoint = co_await store_.call(std::move(find_endpoint));
+  if (!endpoint) {
+    co_return error(ErrorCode::endpoint_not_found, "no webhook endpoint " + endpoint_id);
+  }
+  // Only a URL that changes is pinged: the same one was accepted already.
+  if (fields.url && *fields.url != endpoint->url) {
+    if (auto refused = co_await validate_endpoint(*fields.url, endpoint->secret)) {
+      co_return std::move(*refused);
+    }
+    endpoint->url = *fields.url;
+  }
+  const bool enabled = fields.status == "active" && endpoint->status != "active";
+  if (fields.events) {
+    endpoint->events_json = events_json(*fields.events);
+  }
+  endpoint->status = fields.status.value_or(endpoint->status);
+  endpoint->description = fields.description.value_or(endpoint->description);
+  endpoint->metadata_json = fields.metadata_json.value_or(endpoint->metadata_json);
+  endpoint->updated_at = clock_.now();
+  auto update_endpoint = [record = *endpoint](Store& store) {
+    return store.update_webhook_endpoint(record);
+  };
+  if (!co_await store_.call(std::move(update_endpoint))) {  // deleted during the ping
+    co_return error(ErrorCode::endpoint_not_found, "no webhook endpoint " + endpoint_id);
+  }
+  if (enabled) {
+    webhooks_.notify();  // its paused deliveries are due again
+  }
+  spdlog::info("webhook endpoint {} of merchant {} updated", endpoint_id, merchant_id);
+  co_return json_response(200, endpoint_view(*endpoint, false));
+}
+
+// Deleting twice answers 204 both times, like revoking a device (docs/decisions.md).
+asio::awaitable<HttpResponse> Router::delete_webhook_endpoint(std::string merchant_id,
+                                                              std::string endpoint_id) {
+  const auto now = clock_.now();
+  auto delete_endpoint = [merchant_id, endpoint_id, now](Store& store) {
+    return store.delete_webhook_endpoint(merchant_id, endpoint_id, now);
+  };
+  const auto outcome = co_await store_.call(std::move(delete_endpoint));
+  if (outcome == store::EndpointDeleteOutcome::not_found) {
+    co_return error(ErrorCode::endpoint_not_found, "no webhook endpoint " + endpoint_id);
+  }
+  if (outcome == store::EndpointDeleteOutcome::deleted) {
+    spdlog::info("webhook endpoint {} of merchant {} deleted", endpoint_id, merchant_id);
+  }
+  co_return HttpResponse{204, {}, "application/json; charset=utf-8", {}};
+}
+
+asio::awaitable<HttpResponse> Router::list_webhook_deliveries(std::string merchant_id,
+                                                              std::string query_text) {
+  store::DeliveryQuery query;
+  query.merchant_id = merchant_id;
+  std::vector<FieldProblem> problems;
+  const auto params = parse_query(query_text);
+  if (!params) {
+    problems.push_back({"query", "has a malformed percent escape"});
+  } else {
+    for (const auto& [name, value] : *params) {
+      apply_delivery_param(name, value, query, problems);
+    }
+  }
+  if (!problems.empty()) {
+    co_return error_response(
+        ApiError{ErrorCode::validation_error, "the list query is not valid: see details", problems,
+                 std::nullopt, std::nullopt},
+        clock_.now());
+  }
+  const auto page_size = query.limit;
+  query.limit = page_size + 1;  // one more row tells whether another page exists
+  auto list_deliveries = [query](Store& store) { return store.list_webhook_deliveries(query); };
+  auto rows = co_await store_.call(std::move(list_deliveries));
+  json::Value next_cursor(nullptr);
+  if (static_cast<std::int64_t>(rows.size()) > page_size) {
+    rows.resize(static_cast<std::size_t>(page_size));
+    next_cursor = json::Value(encode_cursor(rows.back().sequence));
+  }
+  json::Array items;
+  for (const auto& row : rows) {
+    items.push_back(delivery_view(row));
+  }
+  co_return json_response(
+      200, json::object({{"deliveries", json::Value(std::move(items))},
+                         {"nextCursor", std::move(next_cursor)},
+                         {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
+}
+
+asio::awaitable<HttpResponse> Router::retry_webhook_delivery(std::string merchant_id,
+                                                             std::string delivery_id) {
+  const auto now = clock_.now();
+  auto retry_delivery = [merchant_id, delivery_id, now](Store& store) {
+    return store.retry_webhook_delivery(merchant_id, delivery_id, now);
+  };
+  const auto result = co_await store_.call(std::move(retry_delivery));
+  if (result.outcome == store::RetryOutcome::not_found) {
+    co_return error(ErrorCode::delivery_not_found, "no webhook delivery " + delivery_id);
+  }
+  if (result.outcome == store::RetryOutcome::endpoint_inactive) {
+    co_return error(ErrorCode::endpoint_inactive,
+                    "the delivery's endpoint " + result.delivery->endpoint_id +
+                        " is disabled or deleted: enable it (PUT status active) to deliver");
+  }
+  webhooks_.notify();
+  spdlog::info("webhook delivery {} of merchant {}: retry requested", delivery_id, merchant_id);
+  json::Value view = delivery_view(*result.delivery);
+  view.as_object().push_back({"timestamp", json::Value(domain::format_iso8601(now))});
+  co_return json_response(202, view);
+}
+
+}  // namespace tillgate::api

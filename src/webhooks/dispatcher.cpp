@@ -1,0 +1,337 @@
+#include "webhooks/dispatcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "webhooks/events.hpp"
+#include "webhooks/retry_policy.hpp"
+
+namespace tillgate::webhooks {
+
+namespace asio = boost::asio;
+using payments::Store;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+namespace {
+
+// After the store failed to answer (overloaded, disk error), look again this much later.
+constexpr std::chrono::seconds kStoreErrorBackoff{1};
+
+std::int64_t unix_seconds(domain::Timestamp at) {
+  return std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+}
+
+SteadyTime steady_at(domain::Timestamp at, domain::Timestamp now) {
+  return std::chrono::steady_clock::now() + std::chrono::milliseconds((at - now).count());
+}
+
+std::string describe(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
+}  // namespace
+
+struct WebhookDispatcher::Impl : std::enable_shared_from_this<WebhookDispatcher::Impl> {
+  Impl(asio::any_io_executor executor, payments::AsyncStore& store, WebhookHttpClient& client,
+       const domain::Clock& clock, DispatcherSettings settings)
+      : executor_(executor),
+        store_(store),
+        client_(client),
+        clock_(clock),
+        settings_(std::move(settings)),
+        wake_(executor),
+        drained_(executor),
+        random_(std::random_device{}()) {}
+
+  asio::any_io_executor executor_;
+  payments::AsyncStore& store_;
+  WebhookHttpClient& client_;
+  const domain::Clock& clock_;
+  DispatcherSettings settings_;
+  asio::steady_timer wake_;     // the loop sleeps on it; notify() cancels it
+  asio::steady_timer drained_;  // shutdown waits on it; the last attempt cancels it
+  bool poked_ = false;          // notify() came while the loop was not sleeping
+  bool started_ = false;
+  bool stopping_ = false;
+  std::unordered_set<std::string> in_flight_;                        // delivery ids
+  std::unordered_map<std::string, std::size_t> endpoint_in_flight_;  // endpoint id -> attempts
+  std::size_t pings_in_flight_ = 0;
+  std::mt19937_64 random_;
+
+  asio::awaitable<void> run();
+  asio::awaitable<std::optional<domain::Timestamp>> start_due();
+  asio::awaitable<void> deliver(store::DueDelivery due);
+  [[nodiscard]] std::vector<std::string> saturated_endpoints() const;
+  void begin(const store::WebhookDeliveryRecord& delivery);
+  void end(const store::WebhookDeliveryRecord& delivery);
+  DeliveryAttempt attempt_now(const store::DueDelivery& due, std::string_view problem) const;
+  double jitter_unit() { return std::uniform_real_distribution<double>(-1.0, 1.0)(random_); }
+  void wake() {
+    poked_ = true;
+    wake_.cancel();
+  }
+};
+
+// The loop: start what is due, then sleep until the next delivery is due, a wake-up, or
+// the idle poll, whichever comes first.
+asio::awaitable<void> WebhookDispatcher::Impl::run() {
+  auto self = shared_from_this();
+  while (!stopping_) {
+    poked_ = false;
+    std::optional<domain::Timestamp> next_due;
+    try {
+      next_due = co_await start_due();
+    } catch (const std::exception& error) {
+      spdlog::warn("webhook dispatcher: reading due deliveries failed: {}; again in {} s",
+                   error.what(), kStoreErrorBackoff.count());
+      next_due = clock_.now() + kStoreErrorBackoff;
+    }
+    if (stopping_) {
+      break;
+    }
+    if (poked_) {
+      continue;  // woken while reading the store: look again before sleeping
+    }
+    auto wake_at = std::chrono::steady_clock::now() + settings_.idle_poll;
+    if (next_due) {
+      wake_at = std::min(wake_at, steady_at(*next_due, clock_.now()));
+    }
+    wake_.expires_at(wake_at);
+    boost::system::error_code ec;
+    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+// Starts attempts for due deliveries until no slot is free or nothing more is due; returns
+// when the next pending delivery falls due.
+asio::awaitable<std::optional<domain::Timestamp>> WebhookDispatcher::Impl::start_due() {
+  std::optional<domain::Timestamp> next_due;
+  while (!stopping_ && in_flight_.size() < settings_.max_in_flight) {
+    store::DueQuery query;
+    query.now = clock_.now();
+    query.limit = static_cast<std::int64_t>(settings_.batch_size);
+    query.exclude_endpoints = saturated_endpoints();
+    query.exclude_deliveries.assign(in_flight_.begin(), in_flight_.end());
+    auto read_due_deliveries = [query](Store& store) {
+      return store.due_webhook_deliveries(query);
+    };
+    auto found = co_await store_.call(std::move(read_due_deliveries));
+    next_due = found.next_due_at;
+    std::size_t started = 0;
+    for (auto& due : found.due) {
+      if (stopping_ || in_flight_.size() >= settings_.max_in_flight) {
+        break;
+      }
+      const auto& delivery = due.delivery;
+      // In flight already (started while the query ran), or its endpoint filled up in this
+      // batch: an attempt ending wakes the loop, which reads them again.
+      const auto endpoint = endpoint_in_flight_.find(delivery.endpoint_id);
+      if (in_flight_.contains(delivery.delivery_id) ||
+          (endpoint != endpoint_in_flight_.end() &&
+           endpoint->second >= settings_.max_in_flight_per_endpoint)) {
+        continue;
+      }
+      begin(delivery);
+      ++started;
+      auto attempt = deliver(std::move(due));
+      asio::co_spawn(executor_, std::move(attempt), [](std::exception_ptr error) {
+        if (error) {
+          spdlog::error("webhook delivery failed: {}", describe(error));
+        }
+      });
+    }
+    // A short batch was everything due; a full one that started nothing cannot improve.
+    if (started == 0 || found.due.size() < settings_.batch_size) {
+      break;
+    }
+  }
+  co_return next_due;
+}
+
+std::vector<std::string> WebhookDispatcher::Impl::saturated_endpoints() const {
+  std::vector<std::string> full;
+  for (const auto& [endpoint_id, count] : endpoint_in_flight_) {
+    if (count >= settings_.max_in_flight_per_endpoint) {
+      full.push_back(endpoint_id);
+    }
+  }
+  return full;
+}
+
+void WebhookDispatcher::Impl::begin(const store::WebhookDeliveryRecord& delivery) {
+  in_flight_.insert(delivery.delivery_id);
+  ++endpoint_in_flight_[delivery.endpoint_id];
+}
+
+void WebhookDispatcher::Impl::end(const store::WebhookDeliveryRecord& delivery) {
+  in_flight_.erase(delivery.delivery_id);
+  if (const auto it = endpoint_in_flight_.find(delivery.endpoint_id);
+      it != endpoint_in_flight_.end() && --it->second == 0) {
+    endpoint_in_flight_.erase(it);
+  }
+  if (stopping_) {
+    if (in_flight_.empty()) {
+      drained_.cancel();
+    }
+    return;
+  }
+  wake();  // a slot is free, and a delivery's state changed
+}
+
+// A failed attempt that never reached the network (e.g. a corrupt secret).
+DeliveryAttempt WebhookDispatcher::Impl::attempt_now(const store::DueDelivery& due,
+                                                     std::string_view problem) const {
+  DeliveryAttempt attempt;
+  attempt.started_at = clock_.now();
+  attempt.error = std::string(problem);
+  spdlog::error("webhook delivery {} to endpoint {}: {}", due.delivery.delivery_id,
+                due.delivery.endpoint_id, problem);
+  return attempt;
+}
+
+// One attempt: sign, POST, record the outcome with the delivery's next state.
+asio::awaitable<void> WebhookDispatcher::Impl::deliver(store::DueDelivery due) {
+  auto self = shared_from_this();
+  const auto& delivery = due.delivery;
+  try {
+    DeliveryAttempt attempt;
+    HeaderList headers;
+    bool signed_ok = true;
+    try {
+      headers =
+          signed_headers(due.secret, delivery.event_id, unix_seconds(clock_.now()), due.payload);
+    } catch (const std::invalid_argument&) {
+      signed_ok = false;
+    }
+    if (signed_ok) {
+      auto post = client_.post(due.url, std::move(headers), due.payload);
+      attempt = co_await std::move(post);
+    } else {
+      attempt = attempt_now(due, "signing: the endpoint's secret is malformed");
+    }
+    const auto outcome =
+        attempt_outcome(delivery, attempt, settings_.retry_schedule, clock_.now(), jitter_unit());
+    spdlog::debug(
+        "webhook delivery {} ({} of {}) to {}: {} -> {}", delivery.delivery_id, delivery.event_type,
+        delivery.transaction_id, delivery.endpoint_id,
+        attempt.error.empty() ? std::to_string(attempt.http_status.value_or(0)) : attempt.error,
+        store::to_string(outcome.next_status));
+    auto record_attempt = [outcome](Store& store) { return store.record_webhook_attempt(outcome); };
+    co_await store_.call(std::move(record_attempt));
+  } catch (const std::exception& error) {
+    // Not recorded: the delivery is still due as stored, and is attempted again.
+    spdlog::warn("webhook delivery {}: the attempt could not be recorded: {}", delivery.delivery_id,
+                 error.what());
+  }
+  end(delivery);
+}
+
+WebhookDispatcher::WebhookDispatcher(asio::any_io_executor executor, payments::AsyncStore& store,
+                                     WebhookHttpClient& client, const domain::Clock& clock,
+                                     DispatcherSettings settings)
+    : impl_(
+          std::make_shared<Impl>(std::move(executor), store, client, clock, std::move(settings))) {
+  if (impl_->settings_.retry_schedule.empty() || impl_->settings_.max_in_flight == 0 ||
+      impl_->settings_.max_in_flight_per_endpoint == 0 || impl_->settings_.batch_size == 0) {
+    throw std::invalid_argument("webhook dispatcher: every bound must be at least 1");
+  }
+}
+
+WebhookDispatcher::~WebhookDispatcher() {
+  impl_->stopping_ = true;
+}
+
+void WebhookDispatcher::start() {
+  if (impl_->started_) {
+    return;
+  }
+  impl_->started_ = true;
+  asio::co_spawn(impl_->executor_, impl_->run(), [](std::exception_ptr error) {
+    if (error) {
+      spdlog::critical("webhook dispatcher stopped: {}", describe(error));
+    }
+  });
+}
+
+asio::awaitable<void> WebhookDispatcher::shutdown(std::chrono::milliseconds grace) {
+  auto impl = impl_;
+  impl->stopping_ = true;
+  impl->wake_.cancel();
+  if (impl->in_flight_.empty()) {
+    co_return;
+  }
+  spdlog::info("webhook dispatcher: waiting for {} attempts in flight (at most {} ms)",
+               impl->in_flight_.size(), grace.count());
+  impl->drained_.expires_after(grace);
+  boost::system::error_code ec;
+  co_await impl->drained_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+void WebhookDispatcher::notify() {
+  if (!impl_->stopping_) {
+    impl_->wake();
+  }
+}
+
+std::optional<store::WebhookEventRecord> WebhookDispatcher::event_for(
+    const store::TransactionRecord& before, const store::StatusChange& change) const {
+  return payment_event(after_change(before, change), change.at);
+}
+
+void WebhookDispatcher::committed() {
+  notify();
+}
+
+asio::awaitable<std::optional<DeliveryAttempt>> WebhookDispatcher::ping(std::string url,
+                                                                        std::string secret) {
+  auto impl = impl_;
+  if (impl->pings_in_flight_ >= impl->settings_.max_pings_in_flight) {
+    co_return std::nullopt;
+  }
+  const auto now = impl->clock_.now();
+  const std::string event_id = new_event_id();
+  std::string body = ping_payload(event_id, now);
+  auto headers = signed_headers(secret, event_id, unix_seconds(now), body);
+  ++impl->pings_in_flight_;
+  std::optional<DeliveryAttempt> result;
+  try {
+    auto post = impl->client_.post(std::move(url), std::move(headers), std::move(body));
+    result = co_await std::move(post);
+  } catch (...) {
+    --impl->pings_in_flight_;
+    throw;
+  }
+  --impl->pings_in_flight_;
+  co_return result;
+}
+
+std::chrono::milliseconds WebhookDispatcher::attempt_timeout() const {
+  return impl_->client_.settings().attempt_timeout;
+}
+
+WebhookDispatcher::Stats WebhookDispatcher::stats() const {
+  Stats stats;
+  stats.in_flight = impl_->in_flight_.size();
+  for (const auto& [endpoint_id, count] : impl_->endpoint_in_flight_) {
+    stats.busiest_endpoint_in_flight = std::max(stats.busiest_endpoint_in_flight, count);
+  }
+  stats.pings_in_flight = impl_->pings_in_flight_;
+  return stats;
+}
+
+}  // namespace tillgate::webhooks

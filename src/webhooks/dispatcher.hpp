@@ -1,0 +1,85 @@
+#pragma once
+// The webhook dispatcher: delivers the outbox (webhooks.md, "Delivery guarantees").
+//
+// Runs on the network thread. One loop asks the store for due deliveries in bounded
+// batches and starts an attempt for each, as long as a global slot and a slot of the
+// delivery's endpoint are free; endpoints with every slot taken are left out of the query,
+// so a slow or dead endpoint holds only its own slots and never the others' deliveries.
+// Each attempt is recorded (with the delivery's next state) before the loop looks again,
+// so the store always says what is left to do: a restart resumes from it.
+// Beast and OpenSSL stay in delivery_client.cpp.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/time.hpp"
+#include "payments/async_store.hpp"
+#include "payments/webhook_outbox.hpp"
+#include "webhooks/delivery_client.hpp"
+
+namespace tillgate::webhooks {
+
+struct DispatcherSettings {
+  // TILLGATE_WEBHOOK_RETRY_S: the waits after the 1st, 2nd, ... failed attempt.
+  std::vector<std::chrono::seconds> retry_schedule{
+      std::chrono::seconds(5),    std::chrono::seconds(300),   std::chrono::seconds(1800),
+      std::chrono::seconds(7200), std::chrono::seconds(18000), std::chrono::seconds(36000),
+      std::chrono::seconds(36000)};
+  std::size_t max_in_flight = 256;             // attempts at once, all endpoints together
+  std::size_t max_in_flight_per_endpoint = 4;  // attempts at once to one endpoint
+  std::size_t batch_size = 100;                // due deliveries read per store query
+  std::size_t max_pings_in_flight = 64;        // endpoint validation pings at once
+  // Looked at even without a wake-up: a safety net, since every change that makes a
+  // delivery due (a new event, a retry, a freed slot) wakes the loop at once.
+  std::chrono::seconds idle_poll{30};
+};
+
+class WebhookDispatcher final : public payments::WebhookOutbox {
+ public:
+  // `client` must outlive the dispatcher; one client serves every attempt and ping.
+  WebhookDispatcher(boost::asio::any_io_executor executor, payments::AsyncStore& store,
+                    WebhookHttpClient& client, const domain::Clock& clock,
+                    DispatcherSettings settings);
+  ~WebhookDispatcher() override;
+  WebhookDispatcher(const WebhookDispatcher&) = delete;
+  WebhookDispatcher& operator=(const WebhookDispatcher&) = delete;
+
+  // Starts the loop; pending deliveries in the store (from before a restart) are resumed.
+  void start();
+  // Starts no more attempts and waits, at most `grace`, for those in flight to be recorded.
+  // An attempt cut off is made again at the next start (delivery is at-least-once).
+  boost::asio::awaitable<void> shutdown(std::chrono::milliseconds grace);
+  // Something became due (a manual retry, an enabled endpoint): look at the store now.
+  void notify();
+
+  // payments::WebhookOutbox
+  [[nodiscard]] std::optional<store::WebhookEventRecord> event_for(
+      const store::TransactionRecord& before, const store::StatusChange& change) const override;
+  void committed() override;
+
+  // Sends a signed ping event to `url` (endpoint creation, URL change) and returns the
+  // attempt; nullopt when max_pings_in_flight pings are already running.
+  boost::asio::awaitable<std::optional<DeliveryAttempt>> ping(std::string url, std::string secret);
+
+  // How long an attempt (or ping) may take: a 2xx later than this is a failure.
+  [[nodiscard]] std::chrono::milliseconds attempt_timeout() const;
+
+  struct Stats {
+    std::size_t in_flight = 0;
+    std::size_t busiest_endpoint_in_flight = 0;
+    std::size_t pings_in_flight = 0;
+  };
+  [[nodiscard]] Stats stats() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace tillgate::webhooks
