@@ -96,11 +96,11 @@ TEST_F(OpenapiTest, EveryDocumentedOperationIsARoute) {
   const auto merchant = create_merchant("OpenAPI Shop");
   const auto key =
       parse_json(admin("POST", "/admin/v1/merchants/" + merchant.merchant_id + "/keys").body);
-  const std::map<std::string, std::string> ids = {{"{terminalId}", "till-nobody"},
-                                                  {"{transactionId}", "TXN-NOBODY"},
-                                                  {"{deviceId}", "till-nobody"},
-                                                  {"{merchantId}", merchant.merchant_id},
-                                                  {"{apiKey}", string_at(key, "apiKey")}};
+  const std::map<std::string, std::string> ids = {
+      {"{terminalId}", "till-nobody"},       {"{transactionId}", "TXN-NOBODY"},
+      {"{deviceId}", "till-nobody"},         {"{merchantId}", merchant.merchant_id},
+      {"{endpointId}", "wh_nobody"},         {"{deliveryId}", "dlv_nobody"},
+      {"{apiKey}", string_at(key, "apiKey")}};
   std::size_t operations = 0;
   for (const auto& item : doc().root().find("paths")->as_object()) {
     std::string target;
@@ -126,7 +126,7 @@ TEST_F(OpenapiTest, EveryDocumentedOperationIsARoute) {
           << "the router has no such route: " << res.body;
     }
   }
-  EXPECT_EQ(operations, 17u);
+  EXPECT_EQ(operations, 24u);
 }
 
 // ---- the document, read -----------------------------------------------------------------
@@ -156,7 +156,8 @@ TEST(OpenapiDocument, CoversEveryRouteOfTheRouter) {
   const std::regex whole_path(R"re(request\.path == "([^"]+)")re");
   const std::regex segment(R"re(parts\[\d+\] == "([^"]+)")re");
   std::size_t literals = 0;
-  for (const char* file : {"src/api/router.cpp", "src/api/device_routes.cpp"}) {
+  for (const char* file :
+       {"src/api/router.cpp", "src/api/device_routes.cpp", "src/api/webhook_routes.cpp"}) {
     const std::string text = source_file(file);
     for (std::sregex_iterator it(text.begin(), text.end(), whole_path), end; it != end; ++it) {
       ++literals;
@@ -185,6 +186,13 @@ TEST(OpenapiDocument, CoversEveryRouteOfTheRouter) {
       {"POST", "/v1/devices/codes"},
       {"POST", "/v1/devices/pair"},
       {"DELETE", "/v1/devices/{deviceId}"},
+      {"POST", "/v1/webhooks/endpoints"},
+      {"GET", "/v1/webhooks/endpoints"},
+      {"GET", "/v1/webhooks/endpoints/{endpointId}"},
+      {"PUT", "/v1/webhooks/endpoints/{endpointId}"},
+      {"DELETE", "/v1/webhooks/endpoints/{endpointId}"},
+      {"GET", "/v1/webhooks/deliveries"},
+      {"POST", "/v1/webhooks/deliveries/{deliveryId}/retry"},
       {"POST", "/admin/v1/merchants"},
       {"GET", "/admin/v1/merchants"},
       {"GET", "/admin/v1/merchants/{merchantId}"},
