@@ -3,18 +3,22 @@
 // This walks every merchant route with another merchant's ids.
 #include <gtest/gtest.h>
 
-#include "test_support.hpp"
+#include "webhook_test_support.hpp"
 
 namespace tillgate::ft {
 namespace {
 
 using namespace std::chrono_literals;
 
-class CrossMerchantTest : public GatewayTest {};
+// A webhook test gateway: http:// receivers allowed, so that A can have an endpoint.
+class CrossMerchantTest : public WebhookTest {};
 
 TEST_F(CrossMerchantTest, EveryRouteAnswersAnotherMerchantsIdsAsIfTheyDidNotExist) {
-  // Merchant A: a connected terminal, one finished and one unfinished transaction.
+  // Merchant A: a webhook endpoint, a connected terminal, one finished and one unfinished
+  // transaction (the finished one with its webhook delivery).
   const auto a = create_merchant("Shop A");
+  WebhookReceiver a_receiver;
+  const auto a_endpoint = create_endpoint(a, a_receiver.url());
   const auto a_device = create_device(a, "a-till-1");
   auto a_terminal = connect_terminal(a_device);
   const auto a_connection = string_at(a_terminal.hello_ok, "connectionId");
@@ -26,6 +30,13 @@ TEST_F(CrossMerchantTest, EveryRouteAnswersAnotherMerchantsIdsAsIfTheyDidNotExis
   ASSERT_EQ(done.get().status, 200);
   auto open = pay_async(a, a_device.device_id, payment_body("6.00", "USD", "A-OPEN"));
   (void)read_frame(*a_terminal.ws, "payment.request");
+  json::Value a_delivery;
+  ASSERT_TRUE(eventually([&] {
+    a_delivery = only_delivery(a, "?transactionId=A-DONE");
+    return string_at(a_delivery, "status") == "succeeded";
+  }));
+  const auto a_delivery_id = string_at(a_delivery, "deliveryId");
+  ASSERT_FALSE(a_delivery_id.empty());
 
   // Merchant B, with a terminal of its own.
   const auto b = create_merchant("Shop B");
@@ -54,6 +65,17 @@ TEST_F(CrossMerchantTest, EveryRouteAnswersAnotherMerchantsIdsAsIfTheyDidNotExis
                   404, "TRANSACTION_NOT_FOUND");
   same_as_missing("DELETE", "/v1/devices/" + a_device.device_id, "/v1/devices/no-such-till", "",
                   404, "TERMINAL_NOT_FOUND");
+  const std::string a_endpoint_path = "/v1/webhooks/endpoints/" + a_endpoint.endpoint_id;
+  const std::string missing_endpoint_path = "/v1/webhooks/endpoints/wh_nosuchendpoint";
+  same_as_missing("GET", a_endpoint_path, missing_endpoint_path, "", 404, "ENDPOINT_NOT_FOUND");
+  same_as_missing("PUT", a_endpoint_path, missing_endpoint_path, R"({"status":"disabled"})", 404,
+                  "ENDPOINT_NOT_FOUND");
+  same_as_missing("PUT", a_endpoint_path, missing_endpoint_path,
+                  R"({"url":")" + a_receiver.url("/hijacked") + R"("})", 404, "ENDPOINT_NOT_FOUND");
+  same_as_missing("DELETE", a_endpoint_path, missing_endpoint_path, "", 404, "ENDPOINT_NOT_FOUND");
+  same_as_missing("POST", "/v1/webhooks/deliveries/" + a_delivery_id + "/retry",
+                  "/v1/webhooks/deliveries/dlv_nosuchdelivery/retry", "", 404,
+                  "DELIVERY_NOT_FOUND");
 
   // Lists show B only its own things, whatever the filter names.
   const auto terminals = parse_json(signed_request(b, "GET", "/v1/terminals").body);
@@ -69,6 +91,19 @@ TEST_F(CrossMerchantTest, EveryRouteAnswersAnotherMerchantsIdsAsIfTheyDidNotExis
     const auto listed = parse_json(res.body);
     ASSERT_NE(listed.find("transactions"), nullptr);
     EXPECT_TRUE(listed.find("transactions")->as_array().empty()) << target << " " << res.body;
+  }
+
+  for (const std::string& target :
+       std::vector<std::string>{"/v1/webhooks/endpoints", "/v1/webhooks/deliveries",
+                                "/v1/webhooks/deliveries?endpointId=" + a_endpoint.endpoint_id,
+                                "/v1/webhooks/deliveries?transactionId=A-DONE&status=succeeded"}) {
+    const auto res = signed_request(b, "GET", target);
+    ASSERT_EQ(res.status, 200) << target << " " << res.body;
+    const auto listed = parse_json(res.body);
+    const auto* items =
+        listed.find(target.starts_with("/v1/webhooks/endpoints") ? "endpoints" : "deliveries");
+    ASSERT_NE(items, nullptr) << res.body;
+    EXPECT_TRUE(items->as_array().empty()) << target << " " << res.body;
   }
 
   // B may use A's transactionId for its own payment: an independent transaction, no 409.
@@ -93,6 +128,15 @@ TEST_F(CrossMerchantTest, EveryRouteAnswersAnotherMerchantsIdsAsIfTheyDidNotExis
             "COMPLETED");
   ASSERT_EQ(open.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(open.get().status, 200);
+  // A's endpoint and delivery are as they were; B's probes reached no receiver.
+  const auto a_endpoint_now = parse_json(signed_request(a, "GET", a_endpoint_path).body);
+  EXPECT_EQ(string_at(a_endpoint_now, "status"), "active");
+  EXPECT_EQ(string_at(a_endpoint_now, "url"), a_receiver.url());
+  EXPECT_EQ(int_at(only_delivery(a, "?transactionId=A-DONE"), "attemptCount"),
+            int_at(a_delivery, "attemptCount"));
+  for (const auto& request : a_receiver.requests()) {
+    EXPECT_EQ(request.target, "/webhook");
+  }
 }
 
 }  // namespace

@@ -1,38 +1,27 @@
 // webhookMode (merchant-api.md section 4): 202 at once, and 400 NO_WEBHOOK_ENDPOINTS when
-// the merchant has no active endpoint to deliver the result to.
-//
-// Endpoints are written straight into the gateway's SQLite file here; the endpoints API
-// (webhooks.md) replaces that once it exists.
+// the merchant has no active endpoint to deliver the result to. Endpoints are made with the
+// endpoints API (webhooks.md) against a local receiver.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
-#include "test_support.hpp"
+#include "webhook_test_support.hpp"
 
 namespace tillgate::ft {
 namespace {
 
 using namespace std::chrono_literals;
 
-class WebhookModeTest : public GatewayTest {
+class WebhookModeTest : public WebhookTest {
  protected:
-  void add_endpoint(const Merchant& merchant, std::string_view endpoint_id, std::string_view status,
-                    bool deleted = false) {
-    sqlite3* db = nullptr;
-    const auto path = (gateway().dir() / "tillgate.db").string();
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    const std::string sql =
-        "INSERT INTO webhook_endpoints (endpoint_id, merchant_id, url, secret, status, "
-        "created_at, updated_at, deleted_at) VALUES ('" +
-        std::string(endpoint_id) + "', '" + merchant.merchant_id +
-        "', 'https://merchant.example/hooks', 'whsec_test', '" + std::string(status) + "', 1, 1, " +
-        (deleted ? "2" : "NULL") + ")";
-    char* message = nullptr;
-    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-    const std::string error = message != nullptr ? message : "";
-    sqlite3_free(message);
-    sqlite3_close(db);
-    ASSERT_EQ(rc, SQLITE_OK) << error;
+  enum class State { active, disabled, deleted };
+
+  void add_endpoint(const Merchant& merchant, State state = State::active) {
+    const auto endpoint = create_endpoint(merchant, receiver_.url());
+    const auto path = "/v1/webhooks/endpoints/" + endpoint.endpoint_id;
+    if (state == State::disabled) {
+      ASSERT_EQ(signed_request(merchant, "PUT", path, R"({"status":"disabled"})").status, 200);
+    } else if (state == State::deleted) {
+      ASSERT_EQ(signed_request(merchant, "DELETE", path).status, 204);
+    }
   }
 
   std::string webhook_body(std::string_view transaction_id, std::string_view amount = "8.00") {
@@ -40,6 +29,8 @@ class WebhookModeTest : public GatewayTest {
            R"(","currency":"USD","paymentMethod":"CARD","webhookMode":true,"transactionId":")" +
            std::string(transaction_id) + R"("})";
   }
+
+  WebhookReceiver receiver_;
 };
 
 TEST_F(WebhookModeTest, WithoutAnActiveEndpointIsRefusedAndNothingIsPushed) {
@@ -49,13 +40,13 @@ TEST_F(WebhookModeTest, WithoutAnActiveEndpointIsRefusedAndNothingIsPushed) {
   const auto path = payments_path(device.device_id);
   expect_error(signed_request(merchant, "POST", path, webhook_body("TXN-W0")), 400,
                "NO_WEBHOOK_ENDPOINTS");
-  add_endpoint(merchant, "wh_disabled", "disabled");
-  add_endpoint(merchant, "wh_deleted", "active", /*deleted=*/true);
+  add_endpoint(merchant, State::disabled);
+  add_endpoint(merchant, State::deleted);
   expect_error(signed_request(merchant, "POST", path, webhook_body("TXN-W0")), 400,
                "NO_WEBHOOK_ENDPOINTS");
   // Another merchant's endpoint does not count either.
   const auto other = create_merchant("Other Shop");
-  add_endpoint(other, "wh_other", "active");
+  add_endpoint(other);
   expect_error(signed_request(merchant, "POST", path, webhook_body("TXN-W0")), 400,
                "NO_WEBHOOK_ENDPOINTS");
   EXPECT_EQ(hello.ws->read(300ms).kind, WsEvent::Kind::timeout);
@@ -64,7 +55,7 @@ TEST_F(WebhookModeTest, WithoutAnActiveEndpointIsRefusedAndNothingIsPushed) {
 
 TEST_F(WebhookModeTest, AnswersAcceptedAtOnceAndTheResultIsRecorded) {
   const auto merchant = create_merchant();
-  add_endpoint(merchant, "wh_1", "active");
+  add_endpoint(merchant);
   const auto device = create_device(merchant);
   auto hello = connect_terminal(device);
   const auto started = std::chrono::steady_clock::now();
@@ -87,7 +78,7 @@ TEST_F(WebhookModeTest, AnswersAcceptedAtOnceAndTheResultIsRecorded) {
 
 TEST_F(WebhookModeTest, RepeatsAnswer202UntilFinalThenTheResultWithoutASecondPush) {
   const auto merchant = create_merchant();
-  add_endpoint(merchant, "wh_1", "active");
+  add_endpoint(merchant);
   const auto device = create_device(merchant);
   auto hello = connect_terminal(device);
   const auto path = payments_path(device.device_id);
