@@ -1,0 +1,384 @@
+// The Nomba-compatible edge (nomba/nomba_format.hpp): envelope, error mapping, amount
+// units, statuses, response codes and the transaction views.
+#include "nomba/nomba_format.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/errors.hpp"
+
+namespace tillgate::nomba {
+namespace {
+
+using domain::TransactionStatus;
+
+const domain::Currency kNgn = *domain::find_currency("NGN");
+
+domain::Timestamp at_iso(std::string_view text) {
+  return *domain::parse_iso8601(text);
+}
+
+json::Value number(std::string_view text) {
+  return json::Value(json::Number{std::string(text)});
+}
+
+store::TransactionRecord record(TransactionStatus status) {
+  store::TransactionRecord r;
+  r.merchant_id = "mch_1";
+  r.transaction_id = "55555555";
+  r.device_id = "TERM-01";
+  r.status = status;
+  r.amount_minor = 100000;
+  r.currency = "NGN";
+  r.payment_method = "CARD";
+  r.created_at = at_iso("2024-01-15T10:30:00.000Z");
+  r.updated_at = at_iso("2024-01-15T10:30:42.250Z");
+  r.deadline = at_iso("2024-01-15T10:31:30.000Z");
+  return r;
+}
+
+store::TransactionRecord finished(TransactionStatus status, std::string response_json) {
+  auto r = record(status);
+  r.response_json = std::move(response_json);
+  r.completed_at = at_iso("2024-01-15T10:30:42.250Z");
+  return r;
+}
+
+// ---- Envelope ---------------------------------------------------------------------------
+
+TEST(NombaEnvelope, SuccessWrapsTheData) {
+  EXPECT_EQ(json::serialize(nomba_success(json::object({{"paymentId", "p1"}}))),
+            R"({"code":"00","description":"Success","data":{"paymentId":"p1"}})");
+  EXPECT_EQ(json::serialize(nomba_success(json::Value(nullptr))),
+            R"({"code":"00","description":"Success","data":null})");
+}
+
+TEST(NombaEnvelope, ErrorsHaveTheirCodeAndNullData) {
+  const std::pair<NombaErrorKind, std::string_view> cases[] = {
+      {NombaErrorKind::not_found, "01"},
+      {NombaErrorKind::validation, "02"},
+      {NombaErrorKind::auth, "03"},
+      {NombaErrorKind::conflict, "04"},
+  };
+  for (const auto& [kind, code] : cases) {
+    EXPECT_EQ(nomba_code(kind), code);
+    EXPECT_EQ(
+        json::serialize(nomba_error(kind, "what is wrong")),
+        R"({"code":")" + std::string(code) + R"(","description":"what is wrong","data":null})");
+  }
+}
+
+// ---- Error mapping ----------------------------------------------------------------------
+
+TEST(NombaErrors, EveryMainApiCodeKeepsItsStatusAndGetsItsNombaCode) {
+  using api::ErrorCode;
+  using K = NombaErrorKind;
+  const std::pair<ErrorCode, K> expected[] = {
+      {ErrorCode::validation_error, K::validation},
+      {ErrorCode::no_webhook_endpoints, K::validation},
+      {ErrorCode::invalid_pairing_code, K::validation},
+      {ErrorCode::unauthorized, K::auth},
+      {ErrorCode::invalid_signature, K::auth},
+      {ErrorCode::timestamp_expired, K::auth},
+      {ErrorCode::replayed_request, K::auth},
+      {ErrorCode::terminal_not_found, K::not_found},
+      {ErrorCode::transaction_not_found, K::not_found},
+      {ErrorCode::merchant_not_found, K::not_found},
+      {ErrorCode::route_not_found, K::not_found},
+      {ErrorCode::method_not_allowed, K::validation},
+      {ErrorCode::payment_in_progress, K::conflict},
+      {ErrorCode::duplicate_transaction, K::conflict},
+      {ErrorCode::transaction_final, K::conflict},
+      {ErrorCode::device_id_taken, K::conflict},
+      {ErrorCode::payload_too_large, K::validation},
+      {ErrorCode::rate_limited, K::conflict},
+      {ErrorCode::internal_error, K::conflict},
+      {ErrorCode::service_unavailable, K::conflict},
+      {ErrorCode::terminal_offline, K::conflict},
+      {ErrorCode::timeout, K::conflict},
+      {ErrorCode::endpoint_validation_failed, K::validation},
+      {ErrorCode::endpoint_limit_reached, K::conflict},
+      {ErrorCode::endpoint_not_found, K::not_found},
+      {ErrorCode::endpoint_inactive, K::conflict},
+      {ErrorCode::delivery_not_found, K::not_found},
+  };
+  const auto table = nomba_error_table();
+  for (const auto& [code, kind] : expected) {
+    const auto name = api::wire_name(code);
+    EXPECT_EQ(nomba_error_kind(code), kind) << name;
+    EXPECT_EQ(nomba_error_kind(name, 999), kind) << name;  // by the table, not the status
+    const auto row = std::find_if(table.begin(), table.end(),
+                                  [&](const auto& r) { return r.main_code == name; });
+    ASSERT_NE(row, table.end()) << name << " is missing from the table";
+    EXPECT_EQ(row->http_status, api::http_status(code)) << name;
+    EXPECT_EQ(row->kind, kind) << name;
+  }
+  // The HTTP server's own refusals, written before any route runs.
+  EXPECT_EQ(nomba_error_kind("BAD_REQUEST", 400), NombaErrorKind::validation);
+  EXPECT_EQ(nomba_error_kind("HEADERS_TOO_LARGE", 431), NombaErrorKind::validation);
+  EXPECT_EQ(table.size(), std::size(expected) + 2);
+}
+
+TEST(NombaErrors, UnknownCodesGoByStatus) {
+  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 404), NombaErrorKind::not_found);
+  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 401), NombaErrorKind::auth);
+  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 403), NombaErrorKind::auth);
+  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 409), NombaErrorKind::conflict);
+  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 429), NombaErrorKind::conflict);
+  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 502), NombaErrorKind::conflict);
+  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 400), NombaErrorKind::validation);
+  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 422), NombaErrorKind::validation);
+}
+
+TEST(NombaErrors, ApiErrorBecomesANombaAnswerWithTheSameStatus) {
+  api::ApiError validation{api::ErrorCode::validation_error,
+                           "the payment request is not valid: see details",
+                           {{"amount", "must be a JSON number"}, {"currency", "is required"}},
+                           std::nullopt,
+                           std::nullopt};
+  const auto answer = nomba_error_response(validation);
+  EXPECT_EQ(answer.status, 400);
+  EXPECT_EQ(answer.body,
+            R"({"code":"02","description":"the payment request is not valid: amount must be a )"
+            R"(JSON number; currency is required","data":null})");
+
+  api::ApiError limited{api::ErrorCode::rate_limited, "too many requests", {}, std::nullopt, 3};
+  const auto refused = nomba_error_response(limited);
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.body, R"({"code":"04","description":"too many requests","data":null})");
+  ASSERT_EQ(refused.headers.size(), 1u);
+  EXPECT_EQ(refused.headers[0], (std::pair<std::string, std::string>{"Retry-After", "3"}));
+
+  const auto offline = nomba_error_response(api::ApiError{
+      api::ErrorCode::terminal_offline, "terminal TERM-01 is offline", {}, "55555555", {}});
+  EXPECT_EQ(offline.status, 503);
+  EXPECT_EQ(offline.body,
+            R"({"code":"04","description":"terminal TERM-01 is offline","data":null})");
+}
+
+TEST(NombaErrors, AMainApiErrorAnswerIsReshaped) {
+  const auto now = at_iso("2024-01-15T10:30:00.000Z");
+  const auto main = api::error_response(
+      api::ApiError{api::ErrorCode::terminal_not_found, "no terminal TERM-9", {}, {}, {}}, now);
+  const auto answer = nomba_error_response(main);
+  EXPECT_EQ(answer.status, 404);
+  EXPECT_EQ(answer.body, R"({"code":"01","description":"no terminal TERM-9","data":null})");
+
+  api::ApiError validation{api::ErrorCode::validation_error,
+                           "the payment request is not valid: see details",
+                           {{"merchantTxRef", "must be 1-64 characters"}},
+                           {},
+                           {}};
+  EXPECT_EQ(nomba_error_response(api::error_response(validation, now)).body,
+            nomba_error_response(validation).body);
+
+  // The HTTP server's refusal (api::error_response with a status and a code string).
+  const auto too_large =
+      nomba_error_response(api::error_response(413, "PAYLOAD_TOO_LARGE", "body too big", now));
+  EXPECT_EQ(too_large.status, 413);
+  EXPECT_EQ(too_large.body, R"({"code":"02","description":"body too big","data":null})");
+
+  net::HttpResponse not_json;
+  not_json.status = 502;
+  not_json.body = "<html>";
+  not_json.content_type = "text/html";
+  const auto kept = nomba_error_response(not_json);
+  EXPECT_EQ(kept.body, "<html>");
+  EXPECT_EQ(kept.content_type, "text/html");
+}
+
+// ---- Amounts ----------------------------------------------------------------------------
+
+TEST(NombaAmount, MajorUnitsByDefault) {
+  const auto amount = parse_nomba_amount(number("1000"), kNgn, NombaAmountUnit::major);
+  ASSERT_TRUE(amount.has_value());
+  EXPECT_EQ(amount->minor_units(), 100000);  // 1000 naira = 100000 kobo
+  EXPECT_EQ(amount->currency(), kNgn);
+  EXPECT_EQ(parse_nomba_amount(number("1000.5"), kNgn, NombaAmountUnit::major)->minor_units(),
+            100050);
+  EXPECT_EQ(parse_nomba_amount(number("0.01"), kNgn, NombaAmountUnit::major)->minor_units(), 1);
+  // The exact text of a parsed JSON number, never a double.
+  const auto parsed = json::parse(R"({"amount":99.99})");
+  EXPECT_EQ(
+      parse_nomba_amount(*parsed->find("amount"), kNgn, NombaAmountUnit::major)->minor_units(),
+      9999);
+}
+
+TEST(NombaAmount, MinorUnitsWhenConfigured) {
+  const auto amount = parse_nomba_amount(number("1000"), kNgn, NombaAmountUnit::minor);
+  ASSERT_TRUE(amount.has_value());
+  EXPECT_EQ(amount->minor_units(), 1000);  // 1000 kobo = ten naira
+  EXPECT_EQ(amount->currency(), kNgn);
+  const auto jpy = *domain::find_currency("JPY");
+  EXPECT_EQ(parse_nomba_amount(number("500"), jpy, NombaAmountUnit::minor)->minor_units(), 500);
+}
+
+TEST(NombaAmount, RefusesWhatIsNotAnAmount) {
+  using E = NombaAmountError;
+  const auto error = [](const json::Value& value, NombaAmountUnit unit,
+                        domain::Currency currency = kNgn) {
+    const auto result = parse_nomba_amount(value, currency, unit);
+    EXPECT_FALSE(result.has_value()) << json::serialize(value);
+    return result.has_value() ? E::syntax : result.error();
+  };
+  const auto major = NombaAmountUnit::major;
+  const auto minor = NombaAmountUnit::minor;
+  EXPECT_EQ(error(number("1000.5"), minor), E::not_whole_minor_units);
+  EXPECT_EQ(error(number("1000.0"), minor), E::not_whole_minor_units);
+  EXPECT_EQ(error(number("0.5"), minor), E::not_whole_minor_units);
+  EXPECT_EQ(error(number("1000.555"), major), E::too_many_decimals);
+  EXPECT_EQ(error(number("1.5"), major, *domain::find_currency("JPY")), E::too_many_decimals);
+  EXPECT_EQ(error(number("1e3"), major), E::exponent);
+  EXPECT_EQ(error(number("1E3"), minor), E::exponent);
+  EXPECT_EQ(error(number("0"), major), E::not_positive);
+  EXPECT_EQ(error(number("0"), minor), E::not_positive);
+  EXPECT_EQ(error(number("-5"), major), E::not_positive);
+  EXPECT_EQ(error(number("-5"), minor), E::not_positive);
+  EXPECT_EQ(error(number("1234567890123456"), minor), E::too_many_digits);
+  EXPECT_EQ(error(number("12345678901234.56"), major), E::too_many_digits);
+  for (const auto unit : {major, minor}) {
+    EXPECT_EQ(error(json::Value("1000"), unit), E::not_a_number);
+    EXPECT_EQ(error(json::Value(nullptr), unit), E::not_a_number);
+    EXPECT_EQ(error(json::Value(true), unit), E::not_a_number);
+    EXPECT_EQ(error(json::Value(json::Object{}), unit), E::not_a_number);
+  }
+  EXPECT_EQ(describe(E::not_a_number), "must be a JSON number");
+  EXPECT_THROW((void)parse_nomba_amount(json::Value("1"), kNgn, major).value(),
+               std::invalid_argument);
+}
+
+TEST(NombaAmount, RendersInTheConfiguredUnit) {
+  const auto render = [](std::int64_t minor_units, NombaAmountUnit unit,
+                         std::string_view currency = "NGN") {
+    return json::serialize(render_nomba_amount(
+        domain::Money::from_minor_units(minor_units, *domain::find_currency(currency)), unit));
+  };
+  EXPECT_EQ(render(100000, NombaAmountUnit::major), "1000");
+  EXPECT_EQ(render(100050, NombaAmountUnit::major), "1000.5");
+  EXPECT_EQ(render(100055, NombaAmountUnit::major), "1000.55");
+  EXPECT_EQ(render(5, NombaAmountUnit::major), "0.05");
+  EXPECT_EQ(render(500, NombaAmountUnit::major, "JPY"), "500");
+  EXPECT_EQ(render(1000, NombaAmountUnit::major, "KWD"), "1");
+  EXPECT_EQ(render(1010, NombaAmountUnit::major, "KWD"), "1.01");
+  EXPECT_EQ(render(100000, NombaAmountUnit::minor), "100000");
+  EXPECT_EQ(render(100050, NombaAmountUnit::minor), "100050");
+  // What is shown reads back as the same amount, in either unit.
+  for (const auto unit : {NombaAmountUnit::major, NombaAmountUnit::minor}) {
+    for (const std::int64_t minor_units :
+         std::initializer_list<std::int64_t>{1, 10, 99, 100, 100050, 999999999999999}) {
+      const auto money = domain::Money::from_minor_units(minor_units, kNgn);
+      const auto back = parse_nomba_amount(render_nomba_amount(money, unit), kNgn, unit);
+      ASSERT_TRUE(back.has_value()) << minor_units;
+      EXPECT_TRUE(*back == money) << minor_units;
+    }
+  }
+}
+
+TEST(NombaAmount, UnitSettingIsMajorOrMinor) {
+  EXPECT_EQ(parse_nomba_amount_unit("major"), NombaAmountUnit::major);
+  EXPECT_EQ(parse_nomba_amount_unit("minor"), NombaAmountUnit::minor);
+  EXPECT_EQ(parse_nomba_amount_unit("MINOR"), std::nullopt);
+  EXPECT_EQ(parse_nomba_amount_unit("kobo"), std::nullopt);
+  EXPECT_EQ(parse_nomba_amount_unit(""), std::nullopt);
+  EXPECT_EQ(to_string(NombaAmountUnit::minor), "minor");
+  EXPECT_EQ(to_string(NombaAmountUnit::major), "major");
+}
+
+// ---- Statuses and response codes --------------------------------------------------------
+
+TEST(NombaStatus, EveryTransactionStatusHasANombaStatus) {
+  EXPECT_EQ(nomba_status(TransactionStatus::pending), "PENDING_PAYMENT");
+  EXPECT_EQ(nomba_status(TransactionStatus::awaiting_reconnect), "PENDING_PAYMENT");
+  EXPECT_EQ(nomba_status(TransactionStatus::completed), "PAYMENT_SUCCESSFUL");
+  EXPECT_EQ(nomba_status(TransactionStatus::failed), "PAYMENT_FAILED");
+  EXPECT_EQ(nomba_status(TransactionStatus::cancelled), "CANCELLED");
+  EXPECT_EQ(nomba_status(TransactionStatus::timeout), "TIMEOUT");
+  EXPECT_EQ(nomba_status(TransactionStatus::voided), "VOIDED");
+}
+
+TEST(NombaStatus, ResponseCodes) {
+  const auto code_of = [](const store::TransactionRecord& r) {
+    const auto c = nomba_response_code(r);
+    return std::pair{c.code.value_or("<null>"), c.message.value_or("<null>")};
+  };
+  using P = std::pair<std::string, std::string>;
+  EXPECT_EQ(code_of(record(TransactionStatus::pending)), (P{"<null>", "<null>"}));
+  EXPECT_EQ(code_of(record(TransactionStatus::awaiting_reconnect)), (P{"<null>", "<null>"}));
+  // Approved whatever else the terminal said.
+  EXPECT_EQ(code_of(finished(TransactionStatus::completed,
+                             R"({"status":"SUCCESS","authorizationCode":"AUTH1",)"
+                             R"("errorCode":null,"errorMessage":null})")),
+            (P{"00", "Approved"}));
+  // The terminal's code and message pass through; each defaults on its own.
+  EXPECT_EQ(code_of(finished(TransactionStatus::failed, R"({"status":"FAILED","errorCode":"51",)"
+                                                        R"("errorMessage":"Insufficient funds"})")),
+            (P{"51", "Insufficient funds"}));
+  EXPECT_EQ(code_of(finished(TransactionStatus::failed,
+                             R"({"status":"FAILED","errorCode":"DECLINED","errorMessage":null})")),
+            (P{"DECLINED", "Declined"}));
+  EXPECT_EQ(code_of(finished(TransactionStatus::failed, R"({"status":"FAILED","errorCode":""})")),
+            (P{"05", "Declined"}));
+  auto failed_without_result = record(TransactionStatus::failed);
+  EXPECT_EQ(code_of(failed_without_result), (P{"05", "Declined"}));
+  EXPECT_EQ(code_of(finished(TransactionStatus::cancelled, R"({"status":"CANCELLED"})")),
+            (P{"17", "Customer cancellation"}));
+  EXPECT_EQ(code_of(finished(TransactionStatus::cancelled,
+                             R"({"status":"CANCELLED","errorMessage":"Cancelled by cashier"})")),
+            (P{"17", "Cancelled by cashier"}));
+  EXPECT_EQ(code_of(record(TransactionStatus::timeout)), (P{"68", "Timed out"}));
+  EXPECT_EQ(code_of(finished(TransactionStatus::voided, R"({"status":"SUCCESS"})")),
+            (P{"06", "Voided: approved after the timeout and reversed"}));
+  // A corrupt stored result is no result.
+  EXPECT_EQ(code_of(finished(TransactionStatus::failed, "not json")), (P{"05", "Declined"}));
+}
+
+// ---- Views ------------------------------------------------------------------------------
+
+TEST(NombaViews, LookupOfAnUnfinishedTransaction) {
+  EXPECT_EQ(json::serialize(
+                nomba_transaction_view(record(TransactionStatus::pending), NombaAmountUnit::major)),
+            R"({"paymentId":"55555555","merchantTxRef":"55555555","terminalId":"TERM-01",)"
+            R"("status":"PENDING_PAYMENT","amount":1000,"currency":"NGN",)"
+            R"("createdAt":"2024-01-15T10:30:00.000Z","completedAt":null,)"
+            R"("responseCode":null,"responseCodeMessage":null})");
+}
+
+TEST(NombaViews, LookupWithTheTerminalsResponse) {
+  const auto paid = finished(TransactionStatus::completed,
+                             R"({"status":"SUCCESS","authorizationCode":"AUTH123456",)"
+                             R"("completedAt":"2024-01-15T10:30:41.000Z"})");
+  EXPECT_EQ(json::serialize(nomba_transaction_view(paid, NombaAmountUnit::major)),
+            R"({"paymentId":"55555555","merchantTxRef":"55555555","terminalId":"TERM-01",)"
+            R"("status":"PAYMENT_SUCCESSFUL","amount":1000,"currency":"NGN",)"
+            R"("createdAt":"2024-01-15T10:30:00.000Z","completedAt":"2024-01-15T10:30:42.250Z",)"
+            R"("responseCode":"00","responseCodeMessage":"Approved"})");
+  const auto declined =
+      finished(TransactionStatus::failed,
+               R"({"status":"FAILED","errorCode":"51","errorMessage":"Insufficient funds"})");
+  EXPECT_EQ(json::serialize(nomba_transaction_view(declined, NombaAmountUnit::minor)),
+            R"({"paymentId":"55555555","merchantTxRef":"55555555","terminalId":"TERM-01",)"
+            R"("status":"PAYMENT_FAILED","amount":100000,"currency":"NGN",)"
+            R"("createdAt":"2024-01-15T10:30:00.000Z","completedAt":"2024-01-15T10:30:42.250Z",)"
+            R"("responseCode":"51","responseCodeMessage":"Insufficient funds"})");
+}
+
+TEST(NombaViews, PushAnswerIsPending) {
+  EXPECT_EQ(json::serialize(
+                nomba_payment_accepted(record(TransactionStatus::pending), NombaAmountUnit::major)),
+            R"({"paymentId":"55555555","merchantTxRef":"55555555","status":"pending",)"
+            R"("amount":1000,"currency":"NGN","createdAt":"2024-01-15T10:30:00.000Z"})");
+  auto odd = record(TransactionStatus::pending);
+  odd.amount_minor = 100050;
+  EXPECT_EQ(json::serialize(*nomba_payment_accepted(odd, NombaAmountUnit::major).find("amount")),
+            "1000.5");
+  EXPECT_EQ(json::serialize(*nomba_payment_accepted(odd, NombaAmountUnit::minor).find("amount")),
+            "100050");
+}
+
+}  // namespace
+}  // namespace tillgate::nomba
