@@ -290,6 +290,9 @@ void WebhookDispatcher::notify() {
 
 std::optional<store::WebhookEventRecord> WebhookDispatcher::event_for(
     const store::TransactionRecord& before, const store::StatusChange& change) const {
+  if (!event_type_for(change.next)) {
+    return std::nullopt;  // most changes (PENDING <-> AWAITING_RECONNECT) announce nothing
+  }
   return payment_event(after_change(before, change), change.at);
 }
 

@@ -1,0 +1,188 @@
+// The dispatcher in process, against a real SQLite store and local receivers: every
+// pending delivery is delivered, an endpoint never has more attempts in flight than its
+// slots (its answers take 50 ms, so N deliveries through 2 slots take N/2 * 50 ms at
+// least), and the other endpoints are not slowed by it.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
+#include <iostream>
+#include <thread>
+
+#include "../../support/temp_dir.hpp"
+#include "../../support/webhook_receiver.hpp"
+#include "payments/async_store.hpp"
+#include "webhooks/dispatcher.hpp"
+#include "webhooks/events.hpp"
+#include "webhooks/signature.hpp"
+
+namespace tillgate {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using testing::ReceiverReply;
+using testing::WebhookReceiver;
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+class WebhookDispatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = store::open_store("sqlite:" + (dir_.path() / "tillgate.db").string());
+    auto& raw = *opened;
+    const auto now = clock_.now();
+    raw.insert_merchant({.merchant_id = "m1", .name = "Shop", .created_at = now});
+    ASSERT_TRUE(raw.insert_device({.device_id = "d1",
+                                   .merchant_id = "m1",
+                                   .label = "",
+                                   .secret_hash = std::string(64, 'a'),
+                                   .metadata_json = "{}",
+                                   .created_at = now,
+                                   .revoked_at = std::nullopt}));
+    store_ = std::make_unique<payments::AsyncStore>(std::move(opened), 10'000);
+  }
+
+  void TearDown() override {
+    stop();
+    dispatcher_.reset();
+    client_.reset();
+    store_.reset();
+  }
+
+  // Lets the attempts in flight be recorded, then stops the network thread: the store
+  // may be read directly afterwards (it is not thread-safe).
+  void stop() {
+    if (!thread_.joinable()) {
+      return;
+    }
+    std::promise<void> stopped;
+    auto shutdown = dispatcher_->shutdown(2s);
+    asio::co_spawn(io_, std::move(shutdown),
+                   [&stopped](std::exception_ptr) { stopped.set_value(); });
+    stopped.get_future().wait();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+
+  void add_endpoint(const std::string& endpoint_id, const std::string& url) {
+    const auto now = clock_.now();
+    store::WebhookEndpointRecord endpoint;
+    endpoint.endpoint_id = endpoint_id;
+    endpoint.merchant_id = "m1";
+    endpoint.url = url;
+    endpoint.secret = webhooks::generate_webhook_secret();
+    endpoint.events_json = R"(["payment.completed"])";
+    endpoint.created_at = endpoint.updated_at = now;
+    ASSERT_EQ(store_->direct().insert_webhook_endpoint(endpoint, 16),
+              store::EndpointInsertOutcome::inserted);
+  }
+
+  // `count` completed transactions, each with its outbox event (one delivery per endpoint).
+  void complete_transactions(int count) {
+    auto& raw = store_->direct();
+    for (int i = 0; i < count; ++i) {
+      store::TransactionRecord record;
+      record.merchant_id = "m1";
+      record.transaction_id = "T" + std::to_string(i);
+      record.device_id = "d1";
+      record.amount_minor = 100;
+      record.currency = "USD";
+      record.payment_method = "CARD";
+      record.request_json = R"({"amount":"1.00","currency":"USD","paymentMethod":"CARD"})";
+      record.request_fingerprint = std::string(64, 'f');
+      record.created_at = record.updated_at = clock_.now();
+      record.deadline = record.created_at + 90s;
+      ASSERT_EQ(raw.insert_transaction(record), store::InsertOutcome::inserted);
+      store::StatusChange change;
+      change.merchant_id = "m1";
+      change.transaction_id = record.transaction_id;
+      change.expected = domain::TransactionStatus::pending;
+      change.next = domain::TransactionStatus::completed;
+      change.cause = "terminal_succeeded";
+      change.at = clock_.now();
+      change.response_json = R"({"status":"SUCCESS"})";
+      change.completed_at = change.at;
+      change.webhook_event =
+          webhooks::payment_event(webhooks::after_change(record, change), change.at);
+      ASSERT_TRUE(raw.change_status(change)->applied);
+    }
+  }
+
+  void start(webhooks::DispatcherSettings settings) {
+    client_ = std::make_unique<webhooks::WebhookHttpClient>(io_.get_executor(),
+                                                            webhooks::WebhookClientSettings{});
+    dispatcher_ = std::make_unique<webhooks::WebhookDispatcher>(io_.get_executor(), *store_,
+                                                                *client_, clock_, settings);
+    asio::post(io_, [this] { dispatcher_->start(); });
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  tillgate::testing::TempDir dir_;
+  domain::SystemClock clock_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
+  std::unique_ptr<payments::AsyncStore> store_;
+  std::unique_ptr<webhooks::WebhookHttpClient> client_;
+  std::unique_ptr<webhooks::WebhookDispatcher> dispatcher_;
+  std::thread thread_;
+};
+
+TEST_F(WebhookDispatcherTest, SlotsBoundEachEndpointAndTheOthersAreNotSlowed) {
+  WebhookReceiver slow;
+  slow.set_default(ReceiverReply::delayed(50ms));
+  WebhookReceiver fast;
+  add_endpoint("wh_slow", slow.url());
+  add_endpoint("wh_fast", fast.url());
+  constexpr int kEvents = 40;
+  complete_transactions(kEvents);
+
+  webhooks::DispatcherSettings settings;
+  settings.max_in_flight = 8;
+  settings.max_in_flight_per_endpoint = 2;
+  settings.batch_size = 16;
+  const auto started = std::chrono::steady_clock::now();
+  start(settings);
+  ASSERT_TRUE(eventually([&] { return fast.request_count() == kEvents; }, 20s));
+  const auto fast_done = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(eventually([&] { return slow.request_count() == kEvents; }, 20s));
+  const auto slow_done = std::chrono::steady_clock::now() - started;
+
+  const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d); };
+  std::cout << "[ measure ] " << kEvents
+            << " deliveries to a 50 ms endpoint through 2 slots: " << ms(slow_done).count()
+            << " ms; the same " << kEvents
+            << " to an instant endpoint meanwhile: " << ms(fast_done).count() << " ms\n";
+  // Two at a time, 50 ms each: at least 20 rounds of 50 ms.
+  EXPECT_GE(ms(slow_done), std::chrono::milliseconds(kEvents / 2 * 50));
+  // The instant endpoint finished long before the slow one.
+  EXPECT_LT(ms(fast_done) * 2, ms(slow_done));
+
+  // Every delivery is recorded as succeeded, each with one attempt.
+  stop();
+  store::DeliveryQuery query;
+  query.merchant_id = "m1";
+  query.limit = 200;
+  const auto deliveries = store_->direct().list_webhook_deliveries(query);
+  ASSERT_EQ(deliveries.size(), 2U * kEvents);
+  for (const auto& delivery : deliveries) {
+    EXPECT_EQ(delivery.status, store::DeliveryStatus::succeeded) << delivery.delivery_id;
+    EXPECT_EQ(delivery.attempt_count, 1) << delivery.delivery_id;
+  }
+}
+
+}  // namespace
+}  // namespace tillgate
