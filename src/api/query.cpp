@@ -64,4 +64,17 @@ std::optional<std::int64_t> decode_cursor(std::string_view cursor) {
   return sequence;
 }
 
+std::vector<FieldProblem> read_query(std::string_view query, const ApplyQueryParam& apply) {
+  std::vector<FieldProblem> problems;
+  const auto params = parse_query(query);
+  if (!params) {
+    problems.push_back({"query", "has a malformed percent escape"});
+    return problems;
+  }
+  for (const auto& [name, value] : *params) {
+    apply(name, value, problems);
+  }
+  return problems;
+}
+
 }  // namespace tillgate::api

@@ -1,11 +1,15 @@
 #pragma once
 // Query strings and list cursors, shared by the list routes (transactions, deliveries).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "api/errors.hpp"
+#include "json/json.hpp"
 
 namespace tillgate::api {
 
@@ -16,5 +20,23 @@ namespace tillgate::api {
 // A list cursor: opaque to merchants, "v1:<sequence>" inside (base64url).
 [[nodiscard]] std::string encode_cursor(std::int64_t sequence);
 [[nodiscard]] std::optional<std::int64_t> decode_cursor(std::string_view cursor);
+
+// Reads a list route's query: each parameter goes to `apply(name, value, problems)`, which
+// records what is wrong with it. The problems found; empty when the query is valid.
+using ApplyQueryParam = std::function<void(const std::string& name, const std::string& value,
+                                           std::vector<FieldProblem>& problems)>;
+[[nodiscard]] std::vector<FieldProblem> read_query(std::string_view query,
+                                                   const ApplyQueryParam& apply);
+
+// A list page is fetched with one row more than `page_size`: that row only tells whether
+// another page exists. Drops it and answers the next page's cursor (null on the last page).
+template <typename Row>
+[[nodiscard]] json::Value trim_page(std::vector<Row>& rows, std::int64_t page_size) {
+  if (static_cast<std::int64_t>(rows.size()) <= page_size) {
+    return json::Value(nullptr);
+  }
+  rows.resize(static_cast<std::size_t>(page_size));
+  return json::Value(encode_cursor(rows.back().sequence));
+}
 
 }  // namespace tillgate::api

@@ -505,15 +505,10 @@ asio::awaitable<HttpResponse> Router::list_transactions(std::string merchant_id,
                                                         std::string query_text) {
   store::TransactionQuery query;
   query.merchant_id = merchant_id;
-  std::vector<FieldProblem> problems;
-  const auto params = parse_query(query_text);
-  if (!params) {
-    problems.push_back({"query", "has a malformed percent escape"});
-  } else {
-    for (const auto& [name, value] : *params) {
-      apply_list_param(name, value, query, problems);
-    }
-  }
+  const auto problems = read_query(
+      query_text,
+      [&query](const std::string& name, const std::string& value,
+               std::vector<FieldProblem>& found) { apply_list_param(name, value, query, found); });
   if (!problems.empty()) {
     co_return error_response(
         ApiError{ErrorCode::validation_error, "the list query is not valid: see details", problems,
@@ -526,11 +521,7 @@ asio::awaitable<HttpResponse> Router::list_transactions(std::string merchant_id,
     return store.list_transactions(query);
   };
   auto rows = co_await store_.call(std::move(list_transactions_in_store));
-  json::Value next_cursor(nullptr);
-  if (static_cast<std::int64_t>(rows.size()) > page_size) {
-    rows.resize(static_cast<std::size_t>(page_size));
-    next_cursor = json::Value(encode_cursor(rows.back().sequence));
-  }
+  json::Value next_cursor = trim_page(rows, page_size);
   json::Array items;
   for (const auto& row : rows) {
     items.push_back(transaction_view(row));

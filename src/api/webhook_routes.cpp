@@ -486,15 +486,11 @@ asio::awaitable<HttpResponse> Router::list_webhook_deliveries(std::string mercha
                                                               std::string query_text) {
   store::DeliveryQuery query;
   query.merchant_id = merchant_id;
-  std::vector<FieldProblem> problems;
-  const auto params = parse_query(query_text);
-  if (!params) {
-    problems.push_back({"query", "has a malformed percent escape"});
-  } else {
-    for (const auto& [name, value] : *params) {
-      apply_delivery_param(name, value, query, problems);
-    }
-  }
+  const auto problems =
+      read_query(query_text, [&query](const std::string& name, const std::string& value,
+                                      std::vector<FieldProblem>& found) {
+        apply_delivery_param(name, value, query, found);
+      });
   if (!problems.empty()) {
     co_return error_response(
         ApiError{ErrorCode::validation_error, "the list query is not valid: see details", problems,
@@ -505,11 +501,7 @@ asio::awaitable<HttpResponse> Router::list_webhook_deliveries(std::string mercha
   query.limit = page_size + 1;  // one more row tells whether another page exists
   auto list_deliveries = [query](Store& store) { return store.list_webhook_deliveries(query); };
   auto rows = co_await store_.call(std::move(list_deliveries));
-  json::Value next_cursor(nullptr);
-  if (static_cast<std::int64_t>(rows.size()) > page_size) {
-    rows.resize(static_cast<std::size_t>(page_size));
-    next_cursor = json::Value(encode_cursor(rows.back().sequence));
-  }
+  json::Value next_cursor = trim_page(rows, page_size);
   json::Array items;
   for (const auto& row : rows) {
     items.push_back(delivery_view(row));
