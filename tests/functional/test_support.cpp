@@ -7,6 +7,7 @@
 #include <iostream>
 #include <regex>
 
+#include "../support/run_shell.hpp"
 #include "domain/time.hpp"
 #include "openapi_check.hpp"
 
@@ -353,20 +354,7 @@ std::optional<client::HttpResponse> await_response(std::future<client::HttpRespo
 }
 
 std::string run_shell(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    return out;
-  }
-  std::array<char, 256> chunk{};
-  while (std::fgets(chunk.data(), static_cast<int>(chunk.size()), pipe) != nullptr) {
-    out += chunk.data();
-  }
-  ::pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
-    out.pop_back();
-  }
-  return out;
+  return testing::run_shell(command);
 }
 
 }  // namespace tillgate::ft

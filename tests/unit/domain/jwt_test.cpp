@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "../../support/run_shell.hpp"
 #include "../../support/temp_dir.hpp"
 #include "crypto/crypto.hpp"
 
@@ -57,24 +58,7 @@ JwtError error_of(const boost::system::result<json::Value, JwtError>& result) {
   return result.has_value() ? JwtError::malformed : result.error();
 }
 
-// stdout of `command` (run by /bin/sh) without trailing newlines; the exit status in `status`.
-std::string run_shell(const std::string& command, int& status) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    status = -1;
-    return out;
-  }
-  std::array<char, 256> chunk{};
-  while (std::fgets(chunk.data(), static_cast<int>(chunk.size()), pipe) != nullptr) {
-    out += chunk.data();
-  }
-  status = ::pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
-    out.pop_back();
-  }
-  return out;
-}
+using tillgate::testing::run_shell;
 
 TEST(Jwt, RoundTripsTheClaims) {
   const auto claims = json::object({{"sub", "mch_1"},

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "../../support/run_shell.hpp"
 #include "../../support/temp_dir.hpp"
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
@@ -29,24 +30,7 @@ domain::Timestamp at_iso(std::string_view text) {
   return *domain::parse_iso8601(text);
 }
 
-// stdout of `command` (run by /bin/sh) without trailing newlines; the exit status in `status`.
-std::string run_shell(const std::string& command, int& status) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    status = -1;
-    return out;
-  }
-  std::array<char, 256> chunk{};
-  while (std::fgets(chunk.data(), static_cast<int>(chunk.size()), pipe) != nullptr) {
-    out += chunk.data();
-  }
-  status = ::pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
-    out.pop_back();
-  }
-  return out;
-}
+using tillgate::testing::run_shell;
 
 // base64(HMAC-SHA256) of `message` keyed with `key`'s bytes, by the openssl tool.
 std::string openssl_hmac_base64(const std::string& key, const std::string& message) {

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "../../support/run_shell.hpp"
 #include "../../support/temp_dir.hpp"
 #include "crypto/crypto.hpp"
 #include "webhooks/signature.hpp"
@@ -23,24 +24,7 @@ domain::Timestamp at_unix(std::int64_t seconds) {
   return domain::Timestamp(std::chrono::seconds(seconds));
 }
 
-// stdout of `command` (run by /bin/sh) without trailing newlines; the exit status in `status`.
-std::string run_shell(const std::string& command, int& status) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    status = -1;
-    return out;
-  }
-  std::array<char, 256> chunk{};
-  while (std::fgets(chunk.data(), static_cast<int>(chunk.size()), pipe) != nullptr) {
-    out += chunk.data();
-  }
-  status = ::pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
-    out.pop_back();
-  }
-  return out;
-}
+using tillgate::testing::run_shell;
 
 TEST(WebhookSignature, GeneratedSecretsAreWhsecAndBase64Of32RandomBytes) {
   const auto secret = webhooks::generate_webhook_secret();
