@@ -136,6 +136,10 @@ struct WebhookEventRecord {
   std::string event_type;  // "payment.completed", ...
   std::string payload;     // the exact body every attempt sends
   Timestamp created_at;
+  // The body for endpoints of format "nomba" (nomba-compat.md): fixed here like `payload`
+  // so every attempt sends the same one. nullopt when the event sends Nomba endpoints
+  // nothing (payment.voided): no delivery is made for them then.
+  std::optional<std::string> nomba_payload = std::nullopt;
 };
 
 enum class DeliveryStatus { pending, succeeded, failed };
@@ -177,7 +181,8 @@ struct DueDelivery {
   WebhookDeliveryRecord delivery;  // without attempts
   std::string url;
   std::string secret;
-  std::string payload;
+  std::string format = "standard";  // the endpoint's: standard | nomba
+  std::string payload;              // the event's body for that format
 };
 
 struct DueQuery {
@@ -250,6 +255,44 @@ struct ChangeResult {
 };
 
 enum class InsertOutcome { inserted, already_exists, device_busy };
+
+// ---- Nomba-compatible access tokens (nomba-compat.md, "Authentication") ---------------
+
+// An opaque refresh token, single use. Only its hash is stored. Every token rotated from
+// one client_credentials grant shares its family_id, so a stolen token that comes back
+// after its rotation revokes the whole family (OAuth 2.0 Security BCP, refresh rotation).
+struct RefreshTokenRecord {
+  std::string token_hash;  // hex sha256 of the token
+  std::string family_id;
+  std::string merchant_id;
+  std::string api_key;  // the key whose credentials began the family
+  Timestamp created_at;
+  Timestamp expires_at;
+  std::optional<Timestamp> used_at = std::nullopt;     // rotated away
+  std::optional<Timestamp> revoked_at = std::nullopt;  // its family was revoked
+};
+
+// One refresh: the presented token is used up and its successor inserted, atomically.
+struct RefreshRotation {
+  std::string merchant_id;  // the accountId the client sent
+  std::string presented_hash;
+  std::string next_hash;
+  Timestamp now;
+  Timestamp next_expires_at;
+};
+
+enum class RefreshOutcome {
+  rotated,      // the successor is stored, in the presented token's family
+  unknown,      // no such token for that merchant (nothing changed)
+  expired,      // past expires_at (nothing changed)
+  reused,       // already used or revoked: the whole family is now revoked
+  key_revoked,  // the family's API key is revoked or gone (nothing changed)
+};
+
+struct RefreshResult {
+  RefreshOutcome outcome = RefreshOutcome::unknown;
+  std::optional<RefreshTokenRecord> presented;  // set unless unknown
+};
 
 class Store {
  public:
@@ -355,6 +398,21 @@ class Store {
 
   virtual std::vector<TransactionEventRecord> list_events(const std::string& merchant_id,
                                                           const std::string& transaction_id) = 0;
+
+  // Nomba-compatible tokens. insert_refresh_token first deletes the merchant's expired
+  // tokens, then, when the merchant already holds `max_live_per_merchant` live tokens
+  // (unused, unrevoked, unexpired at token.created_at), revokes the oldest ones to make
+  // room; one transaction.
+  virtual void insert_refresh_token(const RefreshTokenRecord& token,
+                                    std::size_t max_live_per_merchant) = 0;
+  // Checks and uses the presented token and inserts its successor (same family, merchant
+  // and API key), in one write transaction: see RefreshOutcome.
+  virtual RefreshResult rotate_refresh_token(const RefreshRotation& rotation) = 0;
+  // The server secret called `name` (e.g. the access-token signing key): `candidate` is
+  // stored when there is none yet, otherwise the stored one is returned, so every start
+  // and every node on the same database signs with the same key.
+  virtual std::string server_secret(const std::string& name, const std::string& candidate,
+                                    Timestamp at) = 0;
 };
 
 // Opens the store named by a TILLGATE_DB url ("sqlite:PATH"), applying pending migrations.
