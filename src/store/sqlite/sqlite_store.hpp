@@ -82,6 +82,14 @@ class SqliteStore final : public Store {
   std::vector<TransactionEventRecord> list_events(const std::string& merchant_id,
                                                   const std::string& transaction_id) override;
 
+  // Throws std::invalid_argument for max_live_per_merchant 0 (nothing written): a new
+  // token cannot be inserted while holding none.
+  void insert_refresh_token(const RefreshTokenRecord& token,
+                            std::size_t max_live_per_merchant) override;
+  RefreshResult rotate_refresh_token(const RefreshRotation& rotation) override;
+  std::string server_secret(const std::string& name, const std::string& candidate,
+                            Timestamp at) override;
+
   // Diagnostics (not part of Store): the integer value of a connection-level pragma as
   // this connection sees it, e.g. "synchronous" or "foreign_keys". Only [a-z_] names.
   [[nodiscard]] std::int64_t pragma_int(std::string_view name);

@@ -111,7 +111,8 @@ SqliteStore::Statements::Statements(sqlite3* db)
       has_active_webhook_endpoint(db, "has_active_webhook_endpoint",
                                   "SELECT 1 FROM webhook_endpoints WHERE merchant_id = ?1 "
                                   "AND status = 'active' AND deleted_at IS NULL LIMIT 1"),
-      webhooks(db) {}
+      webhooks(db),
+      tokens(db) {}
 
 #undef TILLGATE_UNFINISHED
 #undef TILLGATE_TRANSACTION_COLUMNS

@@ -18,6 +18,15 @@ struct WebhookStatements {
   Statement list_deliveries, list_attempts;
 };
 
+// The Nomba-compatible refresh tokens and the server secrets (tokens.cpp).
+struct TokenStatements {
+  explicit TokenStatements(sqlite3* db);
+
+  Statement delete_expired_refresh_tokens, count_live_refresh_tokens, revoke_oldest_refresh_tokens;
+  Statement insert_refresh_token, find_refresh_token, revoke_refresh_family, use_refresh_token;
+  Statement refresh_key_state, insert_server_secret, find_server_secret;
+};
+
 // Every statement the store runs, prepared once when the store opens.
 struct SqliteStore::Statements {
   explicit Statements(sqlite3* db);
@@ -32,6 +41,7 @@ struct SqliteStore::Statements {
   Statement insert_pairing_code, find_usable_pairing_code, mark_pairing_code_used;
   Statement has_active_webhook_endpoint;
   WebhookStatements webhooks;
+  TokenStatements tokens;
 };
 
 }  // namespace tillgate::store::sqlite

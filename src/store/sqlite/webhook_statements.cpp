@@ -1,5 +1,5 @@
-// The prepared statements of the webhook tables (migration 3). Column orders here are the
-// ones the row readers in webhooks.cpp decode.
+// The prepared statements of the webhook tables (migrations 3 and 4). Column orders here
+// are the ones the row readers in webhooks.cpp decode.
 #include "store/sqlite/store_statements.hpp"
 
 namespace tillgate::store::sqlite {
@@ -15,9 +15,13 @@ namespace tillgate::store::sqlite {
   "d.version, d.seq"
 
 // Pending deliveries the dispatcher may start: due or not, of an active endpoint, not
-// excluded. ?2 and ?3 are JSON arrays of the excluded endpoint and delivery ids.
+// excluded. ?2 and ?3 are JSON arrays of the excluded endpoint and delivery ids. A Nomba
+// endpoint's delivery needs its event's Nomba body: an event without one makes no such
+// delivery, but one made before migration 4 (which failed it) may be retried by hand; it
+// then stays pending and is never started, rather than sent a body in the wrong format.
 #define TILLGATE_STARTABLE                                                 \
   "d.status = 'pending' AND p.status = 'active' AND p.deleted_at IS NULL " \
+  "AND (p.format <> 'nomba' OR e.nomba_payload IS NOT NULL) "              \
   "AND d.endpoint_id NOT IN (SELECT value FROM json_each(?2)) "            \
   "AND d.delivery_id NOT IN (SELECT value FROM json_each(?3))"
 
@@ -53,24 +57,30 @@ WebhookStatements::WebhookStatements(sqlite3* db)
                                "WHERE endpoint_id = ?1 AND status = 'pending'"),
       insert_event(db, "insert_webhook_event",
                    "INSERT INTO webhook_events (event_id, merchant_id, transaction_id, "
-                   "event_type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
-      // events_json is written by the gateway as a JSON array of strings.
+                   "event_type, payload, created_at, nomba_payload) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+      // events_json is written by the gateway as a JSON array of strings; Nomba endpoints
+      // subscribe with the same type names. ?3: whether the event has a Nomba body, without
+      // which a Nomba endpoint gets no delivery.
       subscribed_endpoints(db, "subscribed_webhook_endpoints",
                            "SELECT endpoint_id FROM webhook_endpoints "
                            "WHERE merchant_id = ?1 AND status = 'active' AND deleted_at IS NULL "
                            "AND EXISTS (SELECT 1 FROM json_each(events_json) WHERE value = ?2) "
+                           "AND (format <> 'nomba' OR ?3 = 1) "
                            "ORDER BY created_at, endpoint_id"),
       insert_delivery(db, "insert_webhook_delivery",
                       "INSERT INTO webhook_deliveries (delivery_id, merchant_id, event_id, "
                       "endpoint_id, status, next_attempt_at, created_at, updated_at) "
                       "VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)"),
-      list_events(db, "list_webhook_events",
-                  "SELECT event_id, merchant_id, transaction_id, event_type, payload, created_at "
-                  "FROM webhook_events WHERE merchant_id = ?1 AND transaction_id = ?2 "
-                  "ORDER BY created_at, rowid"),
+      list_events(
+          db, "list_webhook_events",
+          "SELECT event_id, merchant_id, transaction_id, event_type, payload, created_at, "
+          "nomba_payload FROM webhook_events WHERE merchant_id = ?1 AND transaction_id = ?2 "
+          "ORDER BY created_at, rowid"),
       due_deliveries(db, "due_webhook_deliveries",
                      "SELECT " TILLGATE_DELIVERY_COLUMNS
-                     ", p.url, p.secret, e.payload "
+                     ", p.url, p.secret, p.format, "
+                     "CASE p.format WHEN 'nomba' THEN e.nomba_payload ELSE e.payload END "
                      "FROM webhook_deliveries d "
                      "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
                      "JOIN webhook_events e ON e.event_id = d.event_id "
@@ -79,6 +89,7 @@ WebhookStatements::WebhookStatements(sqlite3* db)
       next_due_at(db, "next_due_webhook_delivery",
                   "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d "
                   "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
+                  "JOIN webhook_events e ON e.event_id = d.event_id "
                   "WHERE d.next_attempt_at > ?1 AND " TILLGATE_STARTABLE),
       delivery_version(db, "webhook_delivery_version",
                        "SELECT seq, version, attempt_count FROM webhook_deliveries "

@@ -143,12 +143,12 @@ void SqliteStore::append_webhook_event(std::string_view operation,
                                        const WebhookEventRecord& event) {
   statements_->webhooks.insert_event.use(operation)
       .bind(event.event_id, event.merchant_id, event.transaction_id, event.event_type,
-            event.payload, event.created_at)
+            event.payload, event.created_at, event.nomba_payload)
       .run();
   std::vector<std::string> endpoint_ids;
   {
     auto use = statements_->webhooks.subscribed_endpoints.use(operation);
-    use.bind(event.merchant_id, event.event_type);
+    use.bind(event.merchant_id, event.event_type, event.nomba_payload.has_value());
     while (use.step()) {
       endpoint_ids.push_back(use.text(0));
     }
@@ -172,7 +172,8 @@ std::vector<WebhookEventRecord> SqliteStore::list_webhook_events(
                                         .transaction_id = use.text(2),
                                         .event_type = use.text(3),
                                         .payload = use.text(4),
-                                        .created_at = use.timestamp(5)});
+                                        .created_at = use.timestamp(5),
+                                        .nomba_payload = use.optional_text(6)});
   }
   return events;
 }
@@ -191,7 +192,8 @@ DueDeliveries SqliteStore::due_webhook_deliveries(const DueQuery& query) {
       result.due.push_back(DueDelivery{.delivery = read_delivery(use),
                                        .url = use.text(14),
                                        .secret = use.text(15),
-                                       .payload = use.text(16)});
+                                       .format = use.text(16),
+                                       .payload = use.text(17)});
     }
   }
   auto use = statements_->webhooks.next_due_at.use(kOperation);

@@ -8,6 +8,7 @@
 namespace tillgate::store::testing {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::IsEmpty;
@@ -41,6 +42,23 @@ WebhookEventRecord make_event(const std::string& event_id, const std::string& tr
       .event_type = event_type,
       .payload = R"({"eventType":")" + event_type + R"(","eventId":")" + event_id + R"("})",
       .created_at = ms(at_ms)};
+}
+
+// An event that also fixes a body for Nomba-format endpoints.
+WebhookEventRecord make_nomba_event(const std::string& event_id, const std::string& transaction_id,
+                                    const std::string& event_type, std::int64_t at_ms) {
+  auto event = make_event(event_id, transaction_id, event_type, at_ms);
+  event.nomba_payload = R"({"event_type":"payment_success","requestId":")" + event_id + R"("})";
+  return event;
+}
+
+WebhookEndpointRecord make_nomba_endpoint(const std::string& endpoint_id,
+                                          const std::string& merchant_id,
+                                          std::int64_t created_at_ms = 10'000) {
+  auto endpoint = make_endpoint(endpoint_id, merchant_id, created_at_ms);
+  endpoint.format = "nomba";
+  endpoint.secret = "nomba-signing-key-" + endpoint_id;
+  return endpoint;
 }
 
 // A final change of a PENDING transaction that carries an outbox event.
@@ -251,7 +269,8 @@ TEST_F(WebhooksTest, TheStatusChangeAndItsEventCommitTogetherOrNotAtAll) {
   RawDb raw(db_path());
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T0", "d2")),
             InsertOutcome::inserted);
-  ASSERT_EQ(raw.exec("INSERT INTO webhook_events VALUES ('evt_taken', 'm1', 'T0', "
+  ASSERT_EQ(raw.exec("INSERT INTO webhook_events (event_id, merchant_id, transaction_id, "
+                     "event_type, payload, created_at) VALUES ('evt_taken', 'm1', 'T0', "
                      "'payment.failed', '{}', 1)"),
             SQLITE_OK)
       << raw.last_error();
@@ -264,7 +283,8 @@ TEST_F(WebhooksTest, TheStatusChangeAndItsEventCommitTogetherOrNotAtAll) {
   EXPECT_THAT(deliveries(), IsEmpty());
 
   // A transaction announces each event type once: the database refuses a second one.
-  EXPECT_EQ(raw.exec("INSERT INTO webhook_events VALUES ('evt_again', 'm1', 'T0', "
+  EXPECT_EQ(raw.exec("INSERT INTO webhook_events (event_id, merchant_id, transaction_id, "
+                     "event_type, payload, created_at) VALUES ('evt_again', 'm1', 'T0', "
                      "'payment.failed', '{}', 2)"),
             SQLITE_CONSTRAINT);
 }
@@ -460,6 +480,130 @@ TEST_F(WebhooksTest, PendingDeliveriesSurviveAReopen) {
   const auto after = due(100'000);
   ASSERT_EQ(after.due.size(), 1U);
   EXPECT_EQ(after.due[0].delivery.event_id, "evt_T1");
+}
+
+// ---- Nomba-format endpoints (migration 4) ----------------------------------------------
+
+TEST_F(WebhooksTest, TheNombaBodyIsStoredWithTheEventOrLeftOut) {
+  ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1", 99'000)),
+            InsertOutcome::inserted);
+  const auto timeout = make_nomba_event("evt_timeout", "T1", "payment.timeout", 100'000);
+  auto to_timeout = final_change("T1", TransactionStatus::timeout, timeout, 100'000);
+  to_timeout.cause = "grace_expired";
+  ASSERT_TRUE(store_->change_status(to_timeout)->applied);
+  auto to_voided = final_change("T1", TransactionStatus::voided,
+                                make_event("evt_voided", "T1", "payment.voided", 110'000), 110'000);
+  to_voided.expected = TransactionStatus::timeout;
+  to_voided.cause = "terminal_succeeded_after_timeout";
+  ASSERT_TRUE(store_->change_status(to_voided)->applied);
+
+  reopen();  // read back from the file, not from anything the store kept
+  const auto events = store_->list_webhook_events("m1", "T1");
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_EQ(events[0].event_id, "evt_timeout");
+  EXPECT_EQ(events[0].payload, timeout.payload);
+  EXPECT_EQ(events[0].nomba_payload, timeout.nomba_payload);
+  EXPECT_EQ(events[1].event_id, "evt_voided");
+  EXPECT_FALSE(events[1].nomba_payload.has_value());  // NULL, not an empty body
+  RawDb raw{db_path()};
+  EXPECT_EQ(raw.query_int(
+                "SELECT nomba_payload IS NULL FROM webhook_events WHERE event_id = 'evt_voided'"),
+            1);
+}
+
+TEST_F(WebhooksTest, ANombaEndpointGetsADeliveryOnlyForAnEventWithANombaBody) {
+  add_endpoint(make_endpoint("wh_standard", "m1", 1));
+  add_endpoint(make_nomba_endpoint("wh_nomba", "m1", 2));
+  auto failed_only = make_nomba_endpoint("wh_nomba_failed_only", "m1", 3);
+  failed_only.events_json = R"(["payment.failed"])";
+  add_endpoint(failed_only);
+
+  // With a Nomba body: every endpoint subscribed to the type, whatever its format.
+  ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1", 99'000)),
+            InsertOutcome::inserted);
+  ASSERT_TRUE(store_
+                  ->change_status(final_change(
+                      "T1", TransactionStatus::completed,
+                      make_nomba_event("evt_T1", "T1", "payment.completed", 100'000), 100'000))
+                  ->applied);
+  EXPECT_THAT(deliveries(DeliveryQuery{.merchant_id = "m1", .transaction_id = "T1"}),
+              UnorderedElementsAre(Field(&WebhookDeliveryRecord::endpoint_id, "wh_standard"),
+                                   Field(&WebhookDeliveryRecord::endpoint_id, "wh_nomba")));
+
+  // Without one (payment.voided): standard endpoints only.
+  ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T2", "d2", 199'000)),
+            InsertOutcome::inserted);
+  auto to_timeout =
+      final_change("T2", TransactionStatus::timeout,
+                   make_nomba_event("evt_T2_timeout", "T2", "payment.timeout", 200'000), 200'000);
+  ASSERT_TRUE(store_->change_status(to_timeout)->applied);
+  auto to_voided =
+      final_change("T2", TransactionStatus::voided,
+                   make_event("evt_T2_voided", "T2", "payment.voided", 210'000), 210'000);
+  to_voided.expected = TransactionStatus::timeout;
+  ASSERT_TRUE(store_->change_status(to_voided)->applied);
+  const auto voided = deliveries(DeliveryQuery{.merchant_id = "m1", .transaction_id = "T2"});
+  EXPECT_THAT(voided, UnorderedElementsAre(
+                          AllOf(Field(&WebhookDeliveryRecord::endpoint_id, "wh_standard"),
+                                Field(&WebhookDeliveryRecord::event_id, "evt_T2_timeout")),
+                          AllOf(Field(&WebhookDeliveryRecord::endpoint_id, "wh_nomba"),
+                                Field(&WebhookDeliveryRecord::event_id, "evt_T2_timeout")),
+                          AllOf(Field(&WebhookDeliveryRecord::endpoint_id, "wh_standard"),
+                                Field(&WebhookDeliveryRecord::event_id, "evt_T2_voided"))));
+  // The event itself is written all the same.
+  EXPECT_EQ(store_->list_webhook_events("m1", "T2").size(), 2U);
+}
+
+TEST_F(WebhooksTest, DueDeliveriesCarryTheEndpointsFormatAndTheBodyForIt) {
+  add_endpoint(make_endpoint("wh_standard", "m1", 1));
+  add_endpoint(make_nomba_endpoint("wh_nomba", "m1", 2));
+  const auto event = make_nomba_event("evt_T1", "T1", "payment.completed", 100'000);
+  ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1", 99'000)),
+            InsertOutcome::inserted);
+  ASSERT_TRUE(
+      store_->change_status(final_change("T1", TransactionStatus::completed, event, 100'000))
+          ->applied);
+
+  const auto due_now = due(100'000);
+  ASSERT_EQ(due_now.due.size(), 2U);
+  for (const auto& delivery : due_now.due) {
+    SCOPED_TRACE(delivery.delivery.endpoint_id);
+    EXPECT_EQ(delivery.delivery.event_id, "evt_T1");
+    EXPECT_EQ(delivery.url, "https://hooks.example/" + delivery.delivery.endpoint_id);
+    if (delivery.delivery.endpoint_id == "wh_nomba") {
+      EXPECT_EQ(delivery.format, "nomba");
+      EXPECT_EQ(delivery.payload, *event.nomba_payload);
+      EXPECT_EQ(delivery.secret, "nomba-signing-key-wh_nomba");
+    } else {
+      EXPECT_EQ(delivery.format, "standard");
+      EXPECT_EQ(delivery.payload, event.payload);
+      EXPECT_EQ(delivery.secret, "whsec_c2VjcmV0LW9mLQ==");
+    }
+  }
+}
+
+TEST_F(WebhooksTest, ANombaDeliveryWithoutANombaBodyIsNeverStarted) {
+  // Only a delivery made before migration 4 can be in this state (the outbox no longer
+  // makes one); it is written here behind the store's back.
+  add_endpoint(make_endpoint("wh_standard", "m1", 1));
+  add_endpoint(make_nomba_endpoint("wh_nomba", "m1", 2));
+  complete_with_event("T1", "d1", 100'000);  // no Nomba body: the standard endpoint only
+  complete_with_event("T2", "d2", 200'000);
+  RawDb raw{db_path()};
+  ASSERT_EQ(raw.exec("INSERT INTO webhook_deliveries (delivery_id, merchant_id, event_id, "
+                     "endpoint_id, status, next_attempt_at, created_at, updated_at) VALUES "
+                     "('dlv_legacy_1', 'm1', 'evt_T1', 'wh_nomba', 'pending', 50000, 1, 1), "
+                     "('dlv_legacy_2', 'm1', 'evt_T2', 'wh_nomba', 'pending', 150000, 1, 1)"),
+            SQLITE_OK)
+      << raw.last_error();
+
+  const auto at_100 = due(100'000);
+  EXPECT_THAT(at_100.due,
+              ElementsAre(Field(&DueDelivery::delivery,
+                                Field(&WebhookDeliveryRecord::endpoint_id, "wh_standard"))));
+  EXPECT_EQ(at_100.next_due_at, ms(200'000));  // T2's standard delivery, not dlv_legacy_2
+  EXPECT_EQ(due(300'000).due.size(), 2U);
+  EXPECT_FALSE(due(300'000).next_due_at);
 }
 
 }  // namespace
