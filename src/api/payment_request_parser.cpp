@@ -219,7 +219,8 @@ boost::system::result<PaymentRequest, std::vector<FieldProblem>> parse_payment_r
                          false,
                          {},
                          nullptr,
-                         {}};
+                         {},
+                         true};
   read_options(root, limits, request, check);
   read_products(root.find("products"), currency, limits, request, check);
   if (!check.problems().empty()) {

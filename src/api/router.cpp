@@ -152,8 +152,11 @@ HttpResponse Router::error(ErrorCode code, std::string message) const {
                         clock_.now());
 }
 
-HttpResponse Router::refuse(int status, std::string_view code, std::string_view message) {
-  return error_response(status, code, message, clock_.now());
+HttpResponse Router::refuse(int status, std::string_view code, std::string_view message,
+                            std::string_view path) {
+  auto response = error_response(status, code, message, clock_.now());
+  // A client of the Nomba edge reads the Nomba envelope, even for a refusal this early.
+  return is_nomba_path(path) ? nomba::nomba_error_response(response) : response;
 }
 
 asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
@@ -184,6 +187,9 @@ asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
     }
     if (request.path.starts_with("/admin/")) {
       co_return co_await handle_admin(std::move(request));
+    }
+    if (is_nomba_request(request)) {
+      co_return co_await handle_nomba(std::move(request));
     }
     if (request.path.starts_with("/v1/")) {
       co_return co_await handle_merchant(std::move(request));
@@ -392,6 +398,41 @@ asio::awaitable<HttpResponse> Router::route_merchant(std::string merchant_id, Ht
   co_return error(ErrorCode::route_not_found, "no route " + method + " " + request.path);
 }
 
+ApiError Router::submit_problem(const payments::SubmitOutcome& outcome,
+                                const std::string& terminal_id, std::string_view reference_name) {
+  const auto transaction_id =
+      outcome.transaction ? std::optional(outcome.transaction->transaction_id) : std::nullopt;
+  auto problem = [](ErrorCode code, std::string message) {
+    return ApiError{code, std::move(message), {}, std::nullopt, std::nullopt};
+  };
+  switch (outcome.error.value_or(SubmitError::too_many_waiting)) {
+    case SubmitError::terminal_not_found:
+      return problem(ErrorCode::terminal_not_found, "no terminal " + terminal_id);
+    case SubmitError::no_webhook_endpoints:
+      return problem(ErrorCode::no_webhook_endpoints,
+                     "webhookMode needs an active webhook endpoint: create one with POST "
+                     "/v1/webhooks/endpoints, or send webhookMode false to wait for the result");
+    case SubmitError::terminal_offline:
+      return problem(ErrorCode::terminal_offline,
+                     "terminal " + terminal_id + " is not connected to the gateway");
+    case SubmitError::payment_in_progress:
+      return problem(ErrorCode::payment_in_progress,
+                     "terminal " + terminal_id + " already has an unfinished payment");
+    case SubmitError::duplicate_transaction:
+      return ApiError{ErrorCode::duplicate_transaction,
+                      std::string(reference_name) +
+                          " was already used with a different request (amount, currency, "
+                          "terminal or options)",
+                      {},
+                      transaction_id,
+                      std::nullopt};
+    case SubmitError::too_many_waiting:
+      break;
+  }
+  return problem(ErrorCode::service_unavailable,
+                 "too many payments are waiting; use webhookMode or retry shortly");
+}
+
 asio::awaitable<HttpResponse> Router::create_payment(std::string merchant_id,
                                                      std::string terminal_id, HttpRequest request) {
   auto parsed = parse_payment_request(request.body, settings_.request_limits);
@@ -402,34 +443,10 @@ asio::awaitable<HttpResponse> Router::create_payment(std::string merchant_id,
   }
   const bool webhook_mode = parsed->webhook_mode;
   const auto outcome = co_await coordinator_.submit(merchant_id, terminal_id, std::move(*parsed));
-  const auto transaction_id =
-      outcome.transaction ? std::optional(outcome.transaction->transaction_id) : std::nullopt;
   if (outcome.error) {
-    switch (*outcome.error) {
-      case SubmitError::terminal_not_found:
-        co_return error(ErrorCode::terminal_not_found, "no terminal " + terminal_id);
-      case SubmitError::no_webhook_endpoints:
-        co_return error(ErrorCode::no_webhook_endpoints,
-                        "webhookMode needs an active webhook endpoint: create one with POST "
-                        "/v1/webhooks/endpoints, or send webhookMode false to wait for the result");
-      case SubmitError::terminal_offline:
-        co_return error(ErrorCode::terminal_offline,
-                        "terminal " + terminal_id + " is not connected to the gateway");
-      case SubmitError::payment_in_progress:
-        co_return error(ErrorCode::payment_in_progress,
-                        "terminal " + terminal_id + " already has an unfinished payment");
-      case SubmitError::duplicate_transaction:
-        co_return error_response(ApiError{ErrorCode::duplicate_transaction,
-                                          "transactionId was already used with a different request",
-                                          {},
-                                          transaction_id,
-                                          std::nullopt},
-                                 clock_.now());
-      case SubmitError::too_many_waiting:
-        co_return error(ErrorCode::service_unavailable,
-                        "too many payments are waiting; use webhookMode or retry shortly");
-    }
+    co_return error_response(submit_problem(outcome, terminal_id, "transactionId"), clock_.now());
   }
+  const auto transaction_id = std::optional(outcome.transaction->transaction_id);
   const auto& transaction = *outcome.transaction;
   if (webhook_mode && !domain::is_final(transaction.status)) {
     co_return json_response(

@@ -11,6 +11,7 @@
 #include "api/rate_limiter.hpp"
 #include "domain/time.hpp"
 #include "net/http_server.hpp"
+#include "nomba/nomba_format.hpp"
 #include "payments/async_store.hpp"
 #include "payments/coordinator.hpp"
 #include "payments/terminal_port.hpp"
@@ -32,6 +33,11 @@ struct RouterSettings {
   std::size_t max_rate_limit_keys = 100'000;
   bool webhook_allow_http = false;         // TILLGATE_WEBHOOK_ALLOW_HTTP
   std::size_t max_webhook_endpoints = 16;  // per merchant (webhooks.md)
+  // The Nomba-compatible edge (nomba-compat.md).
+  nomba::NombaAmountUnit nomba_amount_unit = nomba::NombaAmountUnit::major;
+  std::chrono::seconds nomba_access_token_ttl{1800};
+  std::chrono::seconds nomba_refresh_token_ttl{30 * 24 * 3600};
+  std::size_t max_refresh_tokens_per_merchant = 100;
 };
 
 class Router final : public net::RequestHandler {
@@ -41,7 +47,8 @@ class Router final : public net::RequestHandler {
          const domain::Clock& clock, RouterSettings settings);
 
   boost::asio::awaitable<net::HttpResponse> handle(net::HttpRequest request) override;
-  net::HttpResponse refuse(int status, std::string_view code, std::string_view message) override;
+  net::HttpResponse refuse(int status, std::string_view code, std::string_view message,
+                           std::string_view path) override;
 
  private:
   boost::asio::awaitable<net::HttpResponse> handle_admin(net::HttpRequest request);
@@ -83,11 +90,40 @@ class Router final : public net::RequestHandler {
                                                                    std::string delivery_id);
   // The endpoint must answer a signed ping with a 2xx; nullopt when it did, else the answer.
   boost::asio::awaitable<std::optional<net::HttpResponse>> validate_endpoint(std::string url,
-                                                                             std::string secret);
+                                                                             std::string secret,
+                                                                             std::string format);
   boost::asio::awaitable<net::HttpResponse> create_merchant(net::HttpRequest request);
   boost::asio::awaitable<net::HttpResponse> create_api_key(std::string merchant_id);
   boost::asio::awaitable<net::HttpResponse> create_device(std::string merchant_id,
                                                           net::HttpRequest request);
+
+  // The error for a submit that failed; `reference_name` is the idempotency key's field
+  // ("transactionId", or "merchantTxRef" on the Nomba edge).
+  static ApiError submit_problem(const payments::SubmitOutcome& outcome,
+                                 const std::string& terminal_id, std::string_view reference_name);
+  // The Nomba-compatible edge (nomba_routes.cpp, nomba-compat.md).
+  static bool is_nomba_request(const net::HttpRequest& request);
+  static bool is_nomba_path(std::string_view path);
+  boost::asio::awaitable<net::HttpResponse> handle_nomba(net::HttpRequest request);
+  boost::asio::awaitable<net::HttpResponse> route_nomba(net::HttpRequest request);
+  boost::asio::awaitable<net::HttpResponse> issue_nomba_token(net::HttpRequest request);
+  // The merchant a Bearer access token speaks for, or the refusal to answer.
+  struct NombaCaller {
+    std::optional<std::string> merchant_id;
+    net::HttpResponse refusal;
+  };
+  boost::asio::awaitable<NombaCaller> authenticate_nomba(std::string authorization,
+                                                         std::string account_id);
+  boost::asio::awaitable<net::HttpResponse> push_nomba_payment(std::string merchant_id,
+                                                               std::string terminal_id,
+                                                               net::HttpRequest request);
+  boost::asio::awaitable<net::HttpResponse> lookup_nomba_payment(std::string merchant_id,
+                                                                 std::string query);
+  // The access-token signing key, read from (or first written to) the store once.
+  boost::asio::awaitable<std::string> nomba_signing_key();
+  // {"code":<kind>,"description","data":null} with `status`.
+  [[nodiscard]] static net::HttpResponse nomba_refusal(nomba::NombaErrorKind kind, int status,
+                                                       std::string description);
 
   net::HttpResponse json_response(int status, const json::Value& body) const;
   net::HttpResponse error(ErrorCode code, std::string message) const;
@@ -103,6 +139,7 @@ class Router final : public net::RequestHandler {
   ReplayCache replay_cache_;
   RateLimiter merchant_limiter_;
   RateLimiter pairing_limiter_;
+  std::optional<std::string> nomba_signing_key_;  // loaded by the first Nomba request
 };
 
 }  // namespace tillgate::api

@@ -311,8 +311,9 @@ asio::awaitable<HttpResponse> Router::route_webhooks(std::string merchant_id, Ht
 }
 
 asio::awaitable<std::optional<HttpResponse>> Router::validate_endpoint(std::string url,
-                                                                       std::string secret) {
-  auto ping = webhooks_.ping(url, std::move(secret));
+                                                                       std::string secret,
+                                                                       std::string format) {
+  auto ping = webhooks_.ping(url, std::move(secret), std::move(format));
   const auto attempt = co_await std::move(ping);
   if (!attempt) {
     co_return error(ErrorCode::service_unavailable,
@@ -368,7 +369,7 @@ asio::awaitable<HttpResponse> Router::create_webhook_endpoint(std::string mercha
                     "a merchant has at most " + std::to_string(settings_.max_webhook_endpoints) +
                         " webhook endpoints: delete one first");
   }
-  if (auto refused = co_await validate_endpoint(endpoint.url, endpoint.secret)) {
+  if (auto refused = co_await validate_endpoint(endpoint.url, endpoint.secret, endpoint.format)) {
     co_return std::move(*refused);
   }
   endpoint.created_at = endpoint.updated_at = clock_.now();
@@ -439,7 +440,8 @@ asio::awaitable<HttpResponse> Router::update_webhook_endpoint(std::string mercha
   }
   // Only a URL that changes is pinged: the same one was accepted already.
   if (fields.url && *fields.url != endpoint->url) {
-    if (auto refused = co_await validate_endpoint(*fields.url, endpoint->secret)) {
+    if (auto refused =
+            co_await validate_endpoint(*fields.url, endpoint->secret, endpoint->format)) {
       co_return std::move(*refused);
     }
     endpoint->url = *fields.url;

@@ -118,6 +118,22 @@ const std::vector<Setting>& settings() {
          }
          c.nomba_amount_unit = v;
        }},
+      {"nomba_access_token_ttl_s",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.nomba_access_token_ttl_s = parse_integer<int>(n, v, 1, 24 * 3600);
+       }},
+      {"nomba_refresh_token_ttl_s",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.nomba_refresh_token_ttl_s = parse_integer<int>(n, v, 1, 365 * 24 * 3600);
+       }},
+      {"nomba_webhook_retry_s",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.nomba_webhook_retry_s = retry_schedule(n, v);
+       }},
+      {"nomba_max_refresh_tokens",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_refresh_tokens_per_merchant = parse_integer<std::size_t>(n, v, 1, 100'000);
+       }},
       {"rate_limit_rps",
        [](Config& c, const std::string& n, const std::string& v) {
          c.rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
@@ -138,17 +154,14 @@ const std::vector<Setting>& settings() {
       {"max_body_bytes", [](Config& c, const std::string& n,
                             const std::string& v) { c.limits.max_body_bytes = size_value(n, v); }},
       {"max_http_connections",
-       [](Config& c, const std::string& n, const std::string& v) {
-         c.limits.max_http_connections = size_value(n, v);
-       }},
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.limits.max_http_connections = size_value(n, v); }},
       {"max_terminal_connections",
-       [](Config& c, const std::string& n, const std::string& v) {
-         c.limits.max_terminal_connections = size_value(n, v);
-       }},
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.limits.max_terminal_connections = size_value(n, v); }},
       {"max_waiting_payments",
-       [](Config& c, const std::string& n, const std::string& v) {
-         c.limits.max_waiting_payments = size_value(n, v);
-       }},
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.limits.max_waiting_payments = size_value(n, v); }},
   };
   return table;
 }

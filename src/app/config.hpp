@@ -39,6 +39,9 @@ struct Limits {
   std::size_t max_webhook_in_flight_per_endpoint = 4;
   std::size_t webhook_batch = 100;               // due deliveries read per store query
   std::size_t max_webhook_pings_in_flight = 64;  // endpoint validation pings at once; more: 503
+  // Nomba-compatible API: live refresh tokens per merchant; a new one beyond it revokes the
+  // oldest, so a client that asks for a token per request cannot grow the table unbounded.
+  std::size_t max_refresh_tokens_per_merchant = 100;
 };
 
 struct Config {
@@ -60,6 +63,12 @@ struct Config {
   int webhook_attempt_timeout_ms = 10'000;
   std::string webhook_ca_file;  // PEM CAs trusted besides the system store; empty: none
   std::string nomba_amount_unit = "major";
+  // nomba-compat.md: access tokens live 30 min, refresh tokens 30 days.
+  int nomba_access_token_ttl_s = 1800;
+  int nomba_refresh_token_ttl_s = 30 * 24 * 3600;
+  // Nomba's published retry schedule for "nomba" endpoints (2, 5, 11, 24, 53 min after the
+  // first failure); lower only for tests.
+  std::vector<int> nomba_webhook_retry_s{120, 180, 360, 780, 1740};
   int rate_limit_rps = 100;     // per merchant, bursts of twice that
   int pair_rate_limit_rps = 5;  // POST /v1/devices/pair per client address, bursts of twice
   int shutdown_grace_s = 10;

@@ -37,6 +37,11 @@ struct Gateway::Parts {
     coordinator.set_webhook_outbox(webhooks);
   }
 
+  static nomba::NombaAmountUnit nomba_amount_unit(const Config& c) {
+    // The config already refused anything but "major" and "minor".
+    return nomba::parse_nomba_amount_unit(c.nomba_amount_unit)
+        .value_or(nomba::NombaAmountUnit::major);
+  }
   static webhooks::WebhookClientSettings webhook_client_settings(const Config& c) {
     webhooks::WebhookClientSettings s;
     s.attempt_timeout = std::chrono::milliseconds(c.webhook_attempt_timeout_ms);
@@ -49,6 +54,11 @@ struct Gateway::Parts {
     for (const int interval_s : c.webhook_retry_s) {
       s.retry_schedule.emplace_back(interval_s);
     }
+    s.nomba_retry_schedule.clear();
+    for (const int interval_s : c.nomba_webhook_retry_s) {
+      s.nomba_retry_schedule.emplace_back(interval_s);
+    }
+    s.nomba_amount_unit = nomba_amount_unit(c);
     s.max_in_flight = c.limits.max_webhook_in_flight;
     s.max_in_flight_per_endpoint = c.limits.max_webhook_in_flight_per_endpoint;
     s.batch_size = c.limits.webhook_batch;
@@ -84,6 +94,10 @@ struct Gateway::Parts {
     s.max_rate_limit_keys = c.limits.max_rate_limit_keys;
     s.webhook_allow_http = c.webhook_allow_http;
     s.max_webhook_endpoints = c.limits.max_webhook_endpoints;
+    s.nomba_amount_unit = nomba_amount_unit(c);
+    s.nomba_access_token_ttl = seconds(c.nomba_access_token_ttl_s);
+    s.nomba_refresh_token_ttl = seconds(c.nomba_refresh_token_ttl_s);
+    s.max_refresh_tokens_per_merchant = c.limits.max_refresh_tokens_per_merchant;
     return s;
   }
   static net::HttpServerLimits server_limits(const Config& c) {

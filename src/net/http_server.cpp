@@ -84,7 +84,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                   Connection& connection, const std::string& remote);
   asio::awaitable<void> write_refusal(beast::tcp_stream& stream, int status, std::string code,
-                                      std::string message);
+                                      std::string message, std::string path);
 };
 
 asio::awaitable<void> HttpServer::Impl::accept_loop() {
@@ -110,8 +110,9 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
 }
 
 asio::awaitable<void> HttpServer::Impl::write_refusal(beast::tcp_stream& stream, int status,
-                                                      std::string code, std::string message) {
-  auto response = to_message(handler_.refuse(status, code, message), 11, false);
+                                                      std::string code, std::string message,
+                                                      std::string path) {
+  auto response = to_message(handler_.refuse(status, code, message, path), 11, false);
   stream.expires_after(limits_.write_timeout);
   boost::system::error_code ec;
   co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
@@ -144,13 +145,17 @@ asio::awaitable<bool> HttpServer::Impl::serve_one(beast::tcp_stream& stream,
     std::string code = "PAYLOAD_TOO_LARGE";
     std::string text =
         "request body is larger than " + std::to_string(limits_.max_body_bytes) + " bytes";
-    co_await write_refusal(stream, 413, std::move(code), std::move(text));
+    // The start line is read before any header, so the target is known here.
+    const std::string_view target = parser.get().target();
+    std::string path(target.substr(0, target.find('?')));
+    co_await write_refusal(stream, 413, std::move(code), std::move(text), std::move(path));
     co_return false;
   }
   if (ec == http::error::header_limit) {
     std::string code = "HEADERS_TOO_LARGE";
     std::string text = "request headers are too large";
-    co_await write_refusal(stream, 431, std::move(code), std::move(text));
+    std::string no_path;
+    co_await write_refusal(stream, 431, std::move(code), std::move(text), std::move(no_path));
     co_return false;
   }
   if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
@@ -160,7 +165,8 @@ asio::awaitable<bool> HttpServer::Impl::serve_one(beast::tcp_stream& stream,
   if (ec) {
     std::string code = "BAD_REQUEST";
     std::string text = "malformed HTTP request: " + ec.message();
-    co_await write_refusal(stream, 400, std::move(code), std::move(text));
+    std::string no_path;
+    co_await write_refusal(stream, 400, std::move(code), std::move(text), std::move(no_path));
     co_return false;
   }
   auto message = parser.release();
@@ -181,7 +187,8 @@ asio::awaitable<bool> HttpServer::Impl::serve_one(beast::tcp_stream& stream,
                   std::string(message.target().substr(0, message.target().find('?'))),
                   error.what());
     response = handler_.refuse(500, "INTERNAL_ERROR",
-                               "the gateway could not complete the request; it is safe to retry");
+                               "the gateway could not complete the request; it is safe to retry",
+                               message.target().substr(0, message.target().find('?')));
   }
   const bool keep_alive = message.keep_alive() && !stopping_;
   auto reply = to_message(response, message.version(), keep_alive);

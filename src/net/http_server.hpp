@@ -27,7 +27,9 @@ class RequestHandler {
   virtual ~RequestHandler() = default;
   virtual boost::asio::awaitable<HttpResponse> handle(HttpRequest request) = 0;
   // The response for a request refused before it reached the handler (413, 400, 431...).
-  virtual HttpResponse refuse(int status, std::string_view code, std::string_view message) = 0;
+  // `path` is the request's path when it was read that far, else empty.
+  virtual HttpResponse refuse(int status, std::string_view code, std::string_view message,
+                              std::string_view path) = 0;
 };
 
 class UpgradeHandler;  // net/upgrade.hpp: takes over the socket of a WebSocket upgrade

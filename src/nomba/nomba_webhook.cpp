@@ -123,6 +123,12 @@ std::optional<NombaWebhookInput> nomba_webhook_input(const store::TransactionRec
   };
 }
 
+std::string nomba_ping_payload(std::string_view request_id) {
+  return json::serialize(json::object({{"event_type", json::Value("ping")},
+                                       {"requestId", json::Value(request_id)},
+                                       {"data", json::Value(json::Object{})}}));
+}
+
 std::string nomba_webhook_payload(const NombaWebhookInput& input) {
   return json::serialize(json::object({
       {"event_type", json::Value(input.event_type)},

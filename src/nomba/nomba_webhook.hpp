@@ -101,6 +101,11 @@ struct NombaWebhookInput {
                                                         std::string_view body,
                                                         domain::Timestamp sent_at);
 
+// The endpoint check sent when a "nomba" endpoint is created or its URL changes (Nomba has
+// no such event): {"event_type":"ping","requestId":<request_id>,"data":{}}, signed with the
+// same headers as every Nomba webhook, so a receiver's verifier can be tested with it.
+[[nodiscard]] std::string nomba_ping_payload(std::string_view request_id);
+
 // A body with its headers, ready to send.
 struct NombaWebhook {
   std::string body;

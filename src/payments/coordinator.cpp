@@ -201,16 +201,26 @@ asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::appl
     } else if (domain::is_final(decision.next)) {
       change.completed_at = now;
     }
-    if (outbox_ != nullptr) {
-      change.webhook_event = outbox_->event_for(transaction, change);  // same DB transaction
-    }
-    auto change_status_in_store = [change](Store& store) { return store.change_status(change); };
-    auto result = co_await store_.call(std::move(change_status_in_store));
+    // A final change carries its outbox event, written in the same database transaction.
+    // The event shows the terminal's label, read on the store thread just before.
+    const WebhookOutbox* outbox = domain::is_final(decision.next) ? outbox_ : nullptr;
+    auto change_status_in_store = [change, outbox, before = transaction](Store& store) mutable {
+      if (outbox != nullptr) {
+        const auto device = store.find_device(before.device_id);
+        change.webhook_event =
+            outbox->event_for(before, change, device ? std::string_view(device->label) : "");
+      }
+      const bool announces = change.webhook_event.has_value();
+      return std::pair(store.change_status(change), announces);
+    };
+    auto changed = co_await store_.call(std::move(change_status_in_store));
+    auto& result = changed.first;
+    const bool announces = changed.second;
     if (!result) {
       co_return std::nullopt;
     }
     if (result->applied) {
-      if (change.webhook_event && outbox_ != nullptr) {
+      if (announces && outbox_ != nullptr) {
         outbox_->committed();
       }
       spdlog::info("transaction {} of merchant {}: {} -> {} ({})", transaction.transaction_id,
@@ -390,7 +400,7 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(std::string merchant_i
                                              request.webhook_mode);
     }
   }
-  if (request.webhook_mode) {
+  if (request.webhook_mode && request.require_webhook_endpoint) {
     auto has_active_webhook_endpoint_in_store = [merchant_id](Store& store) {
       return store.has_active_webhook_endpoint(merchant_id);
     };

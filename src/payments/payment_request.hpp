@@ -25,6 +25,10 @@ struct PaymentRequest {
   std::vector<ProductLine> products;
   json::Value customer_info;  // an object, or null
   std::vector<std::pair<std::string, std::string>> metadata;
+  // webhook_mode only: refuse (NO_WEBHOOK_ENDPOINTS) when the merchant has no active
+  // endpoint to tell. The Nomba push does not ask for it: its lookup route serves as well.
+  // Not part of the canonical request: it changes no payment.
+  bool require_webhook_endpoint = true;
 };
 
 // The request in canonical JSON (the form stored, echoed and sent to the terminal):

@@ -4,6 +4,7 @@
 // a call once such a change has committed, so delivery starts at once. The app wires
 // webhooks::WebhookDispatcher in; payments/ never includes webhooks/.
 #include <optional>
+#include <string_view>
 
 #include "store/store.hpp"
 
@@ -13,10 +14,13 @@ class WebhookOutbox {
  public:
   virtual ~WebhookOutbox() = default;
 
-  // The event announcing the status `change` gives the transaction `before`; nullopt when
-  // the new status announces nothing (it is not final).
+  // The event announcing the status `change` gives the transaction `before` (whose
+  // terminal carries `terminal_label`); nullopt when the new status announces nothing (it
+  // is not final). Called on the store thread, just before the change is written: it must
+  // be pure (no state of its own, nothing but the arguments and fixed settings).
   [[nodiscard]] virtual std::optional<store::WebhookEventRecord> event_for(
-      const store::TransactionRecord& before, const store::StatusChange& change) const = 0;
+      const store::TransactionRecord& before, const store::StatusChange& change,
+      std::string_view terminal_label) const = 0;
   // A change carrying an event has committed.
   virtual void committed() = 0;
 };

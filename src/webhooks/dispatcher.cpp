@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "nomba/nomba_webhook.hpp"
 #include "webhooks/events.hpp"
 #include "webhooks/retry_policy.hpp"
 
@@ -212,9 +213,11 @@ asio::awaitable<void> WebhookDispatcher::Impl::deliver(store::DueDelivery due) {
     DeliveryAttempt attempt;
     HeaderList headers;
     bool signed_ok = true;
+    const bool nomba_format = due.format == "nomba";
     try {
-      headers =
-          signed_headers(due.secret, delivery.event_id, unix_seconds(clock_.now()), due.payload);
+      headers = nomba_format ? nomba::nomba_signed_headers(due.secret, due.payload, clock_.now())
+                             : signed_headers(due.secret, delivery.event_id,
+                                              unix_seconds(clock_.now()), due.payload);
     } catch (const std::invalid_argument&) {
       signed_ok = false;
     }
@@ -224,8 +227,8 @@ asio::awaitable<void> WebhookDispatcher::Impl::deliver(store::DueDelivery due) {
     } else {
       attempt = attempt_now(due, "signing: the endpoint's secret is malformed");
     }
-    const auto outcome =
-        attempt_outcome(delivery, attempt, settings_.retry_schedule, clock_.now(), jitter_unit());
+    const auto& schedule = nomba_format ? settings_.nomba_retry_schedule : settings_.retry_schedule;
+    const auto outcome = attempt_outcome(delivery, attempt, schedule, clock_.now(), jitter_unit());
     spdlog::debug(
         "webhook delivery {} ({} of {}) to {}: {} -> {}", delivery.delivery_id, delivery.event_type,
         delivery.transaction_id, delivery.endpoint_id,
@@ -246,8 +249,9 @@ WebhookDispatcher::WebhookDispatcher(asio::any_io_executor executor, payments::A
                                      DispatcherSettings settings)
     : impl_(
           std::make_shared<Impl>(std::move(executor), store, client, clock, std::move(settings))) {
-  if (impl_->settings_.retry_schedule.empty() || impl_->settings_.max_in_flight == 0 ||
-      impl_->settings_.max_in_flight_per_endpoint == 0 || impl_->settings_.batch_size == 0) {
+  if (impl_->settings_.retry_schedule.empty() || impl_->settings_.nomba_retry_schedule.empty() ||
+      impl_->settings_.max_in_flight == 0 || impl_->settings_.max_in_flight_per_endpoint == 0 ||
+      impl_->settings_.batch_size == 0) {
     throw std::invalid_argument("webhook dispatcher: every bound must be at least 1");
   }
 }
@@ -289,11 +293,23 @@ void WebhookDispatcher::notify() {
 }
 
 std::optional<store::WebhookEventRecord> WebhookDispatcher::event_for(
-    const store::TransactionRecord& before, const store::StatusChange& change) const {
+    const store::TransactionRecord& before, const store::StatusChange& change,
+    std::string_view terminal_label) const {
   if (!event_type_for(change.next)) {
     return std::nullopt;  // most changes (PENDING <-> AWAITING_RECONNECT) announce nothing
   }
-  return payment_event(after_change(before, change), change.at);
+  const auto after = after_change(before, change);
+  auto event = payment_event(after, change.at);
+  if (!event) {
+    return event;
+  }
+  // The requestId is derived from the eventId: one Nomba event per outbox event.
+  if (const auto input =
+          nomba::nomba_webhook_input(after, terminal_label, impl_->settings_.nomba_amount_unit,
+                                     nomba::nomba_request_id_for_event(event->event_id))) {
+    event->nomba_payload = nomba::nomba_webhook_payload(*input);
+  }
+  return event;
 }
 
 void WebhookDispatcher::committed() {
@@ -301,15 +317,20 @@ void WebhookDispatcher::committed() {
 }
 
 asio::awaitable<std::optional<DeliveryAttempt>> WebhookDispatcher::ping(std::string url,
-                                                                        std::string secret) {
+                                                                        std::string secret,
+                                                                        std::string format) {
   auto impl = impl_;
   if (impl->pings_in_flight_ >= impl->settings_.max_pings_in_flight) {
     co_return std::nullopt;
   }
   const auto now = impl->clock_.now();
   const std::string event_id = new_event_id();
-  std::string body = ping_payload(event_id, now);
-  auto headers = signed_headers(secret, event_id, unix_seconds(now), body);
+  const bool nomba_format = format == "nomba";
+  std::string body = nomba_format
+                         ? nomba::nomba_ping_payload(nomba::nomba_request_id_for_event(event_id))
+                         : ping_payload(event_id, now);
+  auto headers = nomba_format ? nomba::nomba_signed_headers(secret, body, now)
+                              : signed_headers(secret, event_id, unix_seconds(now), body);
   ++impl->pings_in_flight_;
   std::optional<DeliveryAttempt> result;
   try {

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "domain/time.hpp"
+#include "nomba/nomba_format.hpp"
+#include "nomba/nomba_webhook.hpp"
 #include "payments/async_store.hpp"
 #include "payments/webhook_outbox.hpp"
 #include "webhooks/delivery_client.hpp"
@@ -30,6 +32,11 @@ struct DispatcherSettings {
       std::chrono::seconds(5),    std::chrono::seconds(300),   std::chrono::seconds(1800),
       std::chrono::seconds(7200), std::chrono::seconds(18000), std::chrono::seconds(36000),
       std::chrono::seconds(36000)};
+  // TILLGATE_NOMBA_WEBHOOK_RETRY_S: the same for endpoints of format "nomba", by default
+  // Nomba's published schedule (retries about 2, 5, 11, 24 and 53 min after the first failure).
+  std::vector<std::chrono::seconds> nomba_retry_schedule = nomba::nomba_retry_schedule();
+  // TILLGATE_NOMBA_AMOUNT_UNIT: how a Nomba payload's transactionAmount counts.
+  nomba::NombaAmountUnit nomba_amount_unit = nomba::NombaAmountUnit::major;
   std::size_t max_in_flight = 256;             // attempts at once, all endpoints together
   std::size_t max_in_flight_per_endpoint = 4;  // attempts at once to one endpoint
   std::size_t batch_size = 100;                // due deliveries read per store query
@@ -58,13 +65,17 @@ class WebhookDispatcher final : public payments::WebhookOutbox {
   void notify();
 
   // payments::WebhookOutbox
+  // The standard payload, and the Nomba one (none for VOIDED) that "nomba" endpoints get.
   [[nodiscard]] std::optional<store::WebhookEventRecord> event_for(
-      const store::TransactionRecord& before, const store::StatusChange& change) const override;
+      const store::TransactionRecord& before, const store::StatusChange& change,
+      std::string_view terminal_label) const override;
   void committed() override;
 
   // Sends a signed ping event to `url` (endpoint creation, URL change) and returns the
-  // attempt; nullopt when max_pings_in_flight pings are already running.
-  boost::asio::awaitable<std::optional<DeliveryAttempt>> ping(std::string url, std::string secret);
+  // attempt; nullopt when max_pings_in_flight pings are already running. `format` "nomba"
+  // sends nomba_ping_payload with the nomba-* signature headers.
+  boost::asio::awaitable<std::optional<DeliveryAttempt>> ping(std::string url, std::string secret,
+                                                              std::string format = "standard");
 
   // How long an attempt (or ping) may take: a 2xx later than this is a failure.
   [[nodiscard]] std::chrono::milliseconds attempt_timeout() const;
