@@ -61,6 +61,7 @@ void print_banner(const Config& config, std::uint16_t port, const store::ApiKeyR
   std::printf("listening on %s:%u\n\n", config.listen_host.c_str(), static_cast<unsigned>(port));
   std::printf("Tillgate demo is running at %s (database %s)\n", url.c_str(),
               config.database_url.c_str());
+  std::printf("  merchant id       %s (the Nomba API's accountId)\n", key.merchant_id.c_str());
   std::printf("  merchant API key  %s\n  merchant secret   %s\n", key.api_key.c_str(),
               key.api_secret.c_str());
   std::printf("  admin token       %s\n", admin_token.c_str());

@@ -1,5 +1,6 @@
 // docs/api.md: the signing recipe a merchant copies (bash, curl, openssl) works against a
 // real gateway as printed, for a GET, a GET with a query string, and a POST with a body.
+// docs/nomba.md: the Nomba session (token, push, lookup with curl) takes a payment.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,42 +11,6 @@
 
 namespace tillgate::ft {
 namespace {
-
-constexpr std::string_view kMarker = "<!-- recipe: signed-request -->";
-
-// The ```bash block right after the marker line, or "" (with a test failure).
-std::string recipe_from_docs() {
-  std::ifstream in(std::string(TILLGATE_SOURCE_DIR) + "/docs/api.md");
-  if (!in) {
-    ADD_FAILURE() << "cannot read docs/api.md";
-    return {};
-  }
-  std::string line;
-  bool marker_seen = false;
-  bool inside = false;
-  std::string script;
-  while (std::getline(in, line)) {
-    if (!marker_seen) {
-      marker_seen = line == kMarker;
-    } else if (!inside) {
-      if (line.empty()) {
-        continue;
-      }
-      if (line != "```bash") {
-        ADD_FAILURE() << "the line after " << kMarker << " is not ```bash but: " << line;
-        return {};
-      }
-      inside = true;
-    } else if (line == "```") {
-      return script;
-    } else {
-      script += line + "\n";
-    }
-  }
-  ADD_FAILURE() << (marker_seen ? "the recipe's ```bash block is not closed"
-                                : "docs/api.md has no line " + std::string(kMarker));
-  return {};
-}
 
 // A response as `curl -i` prints it.
 struct Printed {
@@ -89,7 +54,8 @@ class ApiDocsTest : public GatewayTest {
     GatewayTest::SetUp();
     merchant_ = create_merchant("Recipe Shop");
     device_ = create_device(merchant_, "till-recipe");
-    const std::string script = recipe_from_docs();
+    const std::string script =
+        block_from_docs("docs/api.md", "<!-- recipe: signed-request -->", "bash");
     ASSERT_FALSE(script.empty());
     script_path_ = (dir_.path() / "signed-request.sh").string();
     std::ofstream(script_path_) << script;
@@ -146,6 +112,26 @@ TEST_F(ApiDocsTest, RecipeSignsTheBody) {
       R"({"amount":"12.50","currency":"USD","paymentMethod":"CARD","webhookMode":false})");
   EXPECT_EQ(printed.status, 503) << printed.body;
   EXPECT_EQ(string_at(parse_json(printed.body), "code"), "TERMINAL_OFFLINE") << printed.body;
+}
+
+// docs/nomba.md's first payment, run as printed against an approving terminal.
+TEST_F(ApiDocsTest, TheNombaSessionTakesAPayment) {
+  const std::string session =
+      block_from_docs("docs/nomba.md", "<!-- recipe: nomba-session -->", "bash");
+  ASSERT_FALSE(session.empty());
+  const std::string session_path = (dir_.path() / "nomba-session.sh").string();
+  std::ofstream(session_path) << session;
+  SimulatedTerminal terminal(gateway(), device_, "approve");
+  ASSERT_TRUE(terminal.wait_online());
+  const std::string out = run_shell(
+      "BASE_URL='" + gateway().url() + "' ACCOUNT_ID='" + merchant_.merchant_id + "' CLIENT_ID='" +
+      merchant_.credentials.api_key + "' CLIENT_SECRET='" + merchant_.credentials.api_secret +
+      "' TERMINAL_ID=till-recipe REF=docs-1 bash '" + session_path + "' 2>&1; echo \"exit $?\"");
+  EXPECT_NE(out.find(R"("paymentId":"docs-1")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("status":"PAYMENT_SUCCESSFUL")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("responseCode":"00")"), std::string::npos) << out;
+  EXPECT_TRUE(out.ends_with("exit 0")) << out;
+  EXPECT_EQ(transaction_status(merchant_, "docs-1"), "COMPLETED");
 }
 
 }  // namespace

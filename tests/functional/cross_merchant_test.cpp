@@ -77,6 +77,39 @@ TEST_F(CrossMerchantTest, EveryRouteAnswersAnotherMerchantsIdsAsIfTheyDidNotExis
                   "/v1/webhooks/deliveries/dlv_nosuchdelivery/retry", "", 404,
                   "DELIVERY_NOT_FOUND");
 
+  // The Nomba edge (nomba-compat.md) too: B's token finds none of A's things, and does
+  // not work with A's accountId.
+  const auto b_token_answer = plain_request(
+      "POST", "/v1/auth/token/issue",
+      json::serialize(json::object({{"grant_type", "client_credentials"},
+                                    {"client_id", json::Value(b.credentials.api_key)},
+                                    {"client_secret", json::Value(b.credentials.api_secret)}})),
+      {{"accountId", b.merchant_id}});
+  ASSERT_EQ(b_token_answer.status, 200) << b_token_answer.body;
+  const auto b_token = string_at(*parse_json(b_token_answer.body).find("data"), "access_token");
+  const auto nomba_as = [&](const std::string& account, std::string_view method,
+                            const std::string& target, std::string_view body, int status,
+                            std::string_view code) {
+    SCOPED_TRACE(std::string(method) + " " + target + " as " + account);
+    const auto res = plain_request(
+        method, target, body, {{"Authorization", "Bearer " + b_token}, {"accountId", account}});
+    EXPECT_EQ(res.status, status) << res.body;
+    EXPECT_EQ(string_at(parse_json(res.body), "code"), code) << res.body;
+  };
+  const std::string nomba_body = R"({"merchantTxRef":"B-NOMBA","amount":1,"currency":"USD"})";
+  for (const std::string& terminal :
+       {a_device.device_id, a_connection, std::string("no-such-till")}) {
+    nomba_as(b.merchant_id, "POST", "/v1/terminals/payment-request/" + terminal, nomba_body, 404,
+             "01");
+  }
+  for (const std::string query :
+       {"merchantTxRef=A-DONE", "transactionRef=A-OPEN", "merchantTxRef=NO-SUCH"}) {
+    nomba_as(b.merchant_id, "GET", "/v1/transactions/accounts/single?" + query, "", 404, "01");
+    nomba_as(a.merchant_id, "GET", "/v1/transactions/accounts/single?" + query, "", 401, "03");
+  }
+  nomba_as(a.merchant_id, "POST", "/v1/terminals/payment-request/" + a_device.device_id, nomba_body,
+           401, "03");
+
   // Lists show B only its own things, whatever the filter names.
   const auto terminals = parse_json(signed_request(b, "GET", "/v1/terminals").body);
   const auto* terminal_list = terminals.find("terminals");

@@ -4,6 +4,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <regex>
 
@@ -351,6 +352,42 @@ std::optional<client::HttpResponse> await_response(std::future<client::HttpRespo
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+std::string block_from_docs(std::string_view doc, std::string_view marker,
+                            std::string_view language) {
+  const std::string path = std::string(TILLGATE_SOURCE_DIR) + "/" + std::string(doc);
+  std::ifstream in(path);
+  if (!in) {
+    ADD_FAILURE() << "cannot read " << path;
+    return {};
+  }
+  std::string line;
+  bool marker_seen = false;
+  bool inside = false;
+  std::string block;
+  while (std::getline(in, line)) {
+    if (!marker_seen) {
+      marker_seen = line == marker;
+    } else if (!inside) {
+      if (line.empty()) {
+        continue;
+      }
+      if (line != "```" + std::string(language)) {
+        ADD_FAILURE() << "the line after " << marker << " in " << doc << " is not ```" << language
+                      << ": " << line;
+        return {};
+      }
+      inside = true;
+    } else if (line == "```") {
+      return block;
+    } else {
+      block += line + "\n";
+    }
+  }
+  ADD_FAILURE() << (marker_seen ? "the block after " + std::string(marker) + " is not closed"
+                                : std::string(doc) + " has no line " + std::string(marker));
+  return {};
 }
 
 std::string run_shell(const std::string& command) {

@@ -56,6 +56,12 @@ std::string payments_path(std::string_view terminal_id);
 // check the gateway against independent tools (openssl).
 std::string run_shell(const std::string& command);
 
+// The fenced block of `language` right after the line `marker` in the file `doc` (relative
+// to the source tree, e.g. "docs/api.md"), or "" with a test failure. Lets a test run the
+// examples a reader copies, exactly as printed.
+std::string block_from_docs(std::string_view doc, std::string_view marker,
+                            std::string_view language);
+
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
 

@@ -10,40 +10,6 @@
 namespace tillgate::ft {
 namespace {
 
-// The fenced block of `language` right after the line `marker` in docs/webhooks.md.
-std::string block_from_docs(std::string_view marker, std::string_view language) {
-  std::ifstream in(std::string(TILLGATE_SOURCE_DIR) + "/docs/webhooks.md");
-  if (!in) {
-    ADD_FAILURE() << "cannot read docs/webhooks.md";
-    return {};
-  }
-  std::string line;
-  bool marker_seen = false;
-  bool inside = false;
-  std::string block;
-  while (std::getline(in, line)) {
-    if (!marker_seen) {
-      marker_seen = line == marker;
-    } else if (!inside) {
-      if (line.empty()) {
-        continue;
-      }
-      if (line != "```" + std::string(language)) {
-        ADD_FAILURE() << "the line after " << marker << " is not ```" << language << ": " << line;
-        return {};
-      }
-      inside = true;
-    } else if (line == "```") {
-      return block;
-    } else {
-      block += line + "\n";
-    }
-  }
-  ADD_FAILURE() << (marker_seen ? "the block after " + std::string(marker) + " is not closed"
-                                : "docs/webhooks.md has no line " + std::string(marker));
-  return {};
-}
-
 std::string shell_quoted(const std::string& text) {
   std::string out = "'";
   for (const char c : text) {
@@ -77,7 +43,7 @@ class WebhookDocsTest : public WebhookTest {
 };
 
 TEST_F(WebhookDocsTest, TheBashVerifierAcceptsARealDeliveryAndNothingElse) {
-  const auto script = block_from_docs("<!-- verifier: bash -->", "bash");
+  const auto script = block_from_docs("docs/webhooks.md", "<!-- verifier: bash -->", "bash");
   ASSERT_FALSE(script.empty());
   std::ofstream(dir_ / "verify-webhook.sh") << script;
   std::ofstream(dir_ / "body.json", std::ios::binary) << delivery_.body;
@@ -102,7 +68,7 @@ TEST_F(WebhookDocsTest, ThePythonVerifierAcceptsARealDeliveryAndNothingElse) {
   if (run_shell("command -v python3").empty()) {
     GTEST_SKIP() << "python3 is not installed";
   }
-  const auto verifier = block_from_docs("<!-- verifier: python -->", "python");
+  const auto verifier = block_from_docs("docs/webhooks.md", "<!-- verifier: python -->", "python");
   ASSERT_FALSE(verifier.empty());
   std::ofstream(dir_ / "verifier.py") << verifier;
   std::ofstream(dir_ / "body.json", std::ios::binary) << delivery_.body;
