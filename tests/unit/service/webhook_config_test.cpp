@@ -37,6 +37,26 @@ TEST(WebhookConfig, EnvironmentSetsEveryWebhookSetting) {
   EXPECT_EQ(config.limits.max_webhook_pings_in_flight, 8U);
 }
 
+TEST(WebhookConfig, NombaSettingsHaveNombasDefaultsAndAreSet) {
+  const app::Config defaults;
+  EXPECT_EQ(defaults.nomba_webhook_retry_s, (std::vector<int>{120, 180, 360, 780, 1740}));
+  EXPECT_EQ(defaults.nomba_access_token_ttl_s, 1800);
+  EXPECT_EQ(defaults.nomba_refresh_token_ttl_s, 30 * 24 * 3600);
+  EXPECT_EQ(defaults.limits.max_refresh_tokens_per_merchant, 100U);
+  EXPECT_EQ(defaults.nomba_amount_unit, "major");
+  app::Config config;
+  app::apply_environment(config, {{"TILLGATE_NOMBA_WEBHOOK_RETRY_S", "1,1"},
+                                  {"TILLGATE_NOMBA_ACCESS_TOKEN_TTL_S", "60"},
+                                  {"TILLGATE_NOMBA_REFRESH_TOKEN_TTL_S", "3600"},
+                                  {"TILLGATE_NOMBA_MAX_REFRESH_TOKENS", "5"},
+                                  {"TILLGATE_NOMBA_AMOUNT_UNIT", "minor"}});
+  EXPECT_EQ(config.nomba_webhook_retry_s, (std::vector<int>{1, 1}));
+  EXPECT_EQ(config.nomba_access_token_ttl_s, 60);
+  EXPECT_EQ(config.nomba_refresh_token_ttl_s, 3600);
+  EXPECT_EQ(config.limits.max_refresh_tokens_per_merchant, 5U);
+  EXPECT_EQ(config.nomba_amount_unit, "minor");
+}
+
 TEST(WebhookConfig, BadValuesNameTheSetting) {
   for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
            {"TILLGATE_WEBHOOK_RETRY_S", ""},
@@ -46,7 +66,13 @@ TEST(WebhookConfig, BadValuesNameTheSetting) {
            {"TILLGATE_WEBHOOK_RETRY_S", "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1"},
            {"TILLGATE_WEBHOOK_ATTEMPT_TIMEOUT_MS", "10"},
            {"TILLGATE_WEBHOOK_MAX_IN_FLIGHT", "0"},
-           {"TILLGATE_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", "many"}}) {
+           {"TILLGATE_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", "many"},
+           {"TILLGATE_NOMBA_WEBHOOK_RETRY_S", "0"},
+           {"TILLGATE_NOMBA_ACCESS_TOKEN_TTL_S", "0"},
+           {"TILLGATE_NOMBA_ACCESS_TOKEN_TTL_S", "86401"},
+           {"TILLGATE_NOMBA_REFRESH_TOKEN_TTL_S", "-1"},
+           {"TILLGATE_NOMBA_MAX_REFRESH_TOKENS", "0"},
+           {"TILLGATE_NOMBA_AMOUNT_UNIT", "kobo"}}) {
     app::Config config;
     try {
       app::apply_environment(config, {{name, value}});
