@@ -72,6 +72,31 @@ class PaymentLifecycleTest : public GatewayTest {
     return string_at(ack, "transactionStatus");
   }
 
+  // The payment.void and payment.result.ack that a success after TIMEOUT brings, in either
+  // order; nullopt for one that did not come.
+  static std::pair<std::optional<json::Value>, std::optional<json::Value>> void_and_ack(
+      WsTestClient& ws) {
+    std::optional<json::Value> ack;
+    std::optional<json::Value> void_frame;
+    for (int i = 0; i < 2; ++i) {
+      const auto event = ws.read(5s);
+      if (event.kind != WsEvent::Kind::message) {
+        ADD_FAILURE() << "expected payment.void and the ack";
+        break;
+      }
+      auto frame = parse_json(event.text);
+      const auto type = string_at(frame, "type");
+      if (type == "payment.result.ack") {
+        ack = std::move(frame);
+      } else if (type == "payment.void") {
+        void_frame = std::move(frame);
+      } else {
+        ADD_FAILURE() << "unexpected frame " << event.text;
+      }
+    }
+    return {std::move(ack), std::move(void_frame)};
+  }
+
   std::string status_of(std::string_view transaction_id) {
     return transaction_status(merchant_, transaction_id);
   }
@@ -210,21 +235,7 @@ TEST_F(PaymentLifecycleDeadlineTest, SuccessAfterTimeoutIsVoidedAndLaterResultsC
 
   // The terminal charged the card anyway: VOIDED, and it is told to reverse the payment.
   ASSERT_TRUE(ws->send_json(result_frame("TXN-LATE", "SUCCESS", "AUTH-LATE-1")));
-  std::optional<json::Value> ack;
-  std::optional<json::Value> void_frame;
-  for (int i = 0; i < 2; ++i) {
-    const auto event = ws->read(5s);
-    ASSERT_EQ(event.kind, WsEvent::Kind::message) << "expected payment.void and the ack";
-    auto frame = parse_json(event.text);
-    const auto type = string_at(frame, "type");
-    if (type == "payment.result.ack") {
-      ack = std::move(frame);
-    } else if (type == "payment.void") {
-      void_frame = std::move(frame);
-    } else {
-      ADD_FAILURE() << "unexpected frame " << event.text;
-    }
-  }
+  const auto [ack, void_frame] = void_and_ack(*ws);
   ASSERT_TRUE(ack && void_frame);
   EXPECT_EQ(string_at(*ack, "transactionId"), "TXN-LATE");
   EXPECT_EQ(string_at(*ack, "transactionStatus"), "VOIDED");
@@ -546,6 +557,82 @@ TEST_F(PaymentLifecycleCrashTest, StoredDeadlineFiresAfterACrashWithoutTheTermin
   const auto completed_at = instant_at(txn, "completedAt");
   EXPECT_GE(completed_at - deadline, 700ms) << "TIMEOUT before the deadline plus the grace";
   EXPECT_LT(completed_at - deadline, 2500ms) << "the stored deadline did not fire";
+}
+
+// ---- A crash while the terminal is away (T = 10 s, G = 2 s) ----
+
+// The reconnect grace runs on the stored time of the drop, across a kill -9: the time the
+// gateway was down counts (docs/durability.md, "How recovery works").
+class PaymentLifecycleCrashGraceTest : public PaymentLifecycleTest {
+ protected:
+  EnvMap gateway_env() override {
+    return {{"TILLGATE_PAYMENT_TIMEOUT_S", "10"}, {"TILLGATE_RECONNECT_GRACE_S", "2"}};
+  }
+
+  // The terminal drops mid-payment, then the gateway is killed.
+  void drop_then_crash(std::string_view transaction_id) {
+    auto first = connect_terminal(device_);
+    ASSERT_TRUE(first.ws);
+    (void)start_payment(*first.ws, transaction_id, "44.00");
+    first.ws->drop();
+    ASSERT_TRUE(status_becomes(transaction_id, "AWAITING_RECONNECT", 3s));
+    dropped_ = std::chrono::steady_clock::now();
+    gateway().kill9();
+    (void)await_response(pending_, 10s);
+  }
+
+  std::chrono::steady_clock::time_point dropped_;
+};
+
+TEST_F(PaymentLifecycleCrashGraceTest,
+       AGraceThatRanOutWhileDownEndsTimeoutAndALateSuccessIsVoided) {
+  drop_then_crash("TXN-AWAY");
+  std::this_thread::sleep_until(dropped_ + 2500ms);  // the grace ends while the gateway is down
+  gateway().start();
+  ASSERT_TRUE(status_becomes("TXN-AWAY", "TIMEOUT", 3s));
+  const auto stopped = parse_json(get_transaction(merchant_, "TXN-AWAY").body);
+  EXPECT_LT(instant_at(stopped, "completedAt") - instant_at(stopped, "createdAt"), 9s)
+      << "ended by the deadline, not by the grace that ran out while the gateway was down";
+
+  // The terminal paid while away and comes back with its result: a success after TIMEOUT is
+  // voided, and the terminal is told to reverse it.
+  auto back = connect_terminal(device_);
+  ASSERT_TRUE(back.ws);
+  EXPECT_TRUE(NoFrameWithin(*back.ws, 300ms)) << "nothing is unfinished on this terminal";
+  ASSERT_TRUE(back.ws->send_json(result_frame("TXN-AWAY", "SUCCESS", "AUTH-AWAY")));
+  const auto [ack, void_frame] = void_and_ack(*back.ws);
+  ASSERT_TRUE(ack && void_frame);
+  EXPECT_EQ(string_at(*void_frame, "transactionId"), "TXN-AWAY");
+  EXPECT_EQ(string_at(*ack, "transactionStatus"), "VOIDED");
+  EXPECT_EQ(status_of("TXN-AWAY"), "VOIDED");
+  // The merchant's retry answers the stored outcome at once.
+  const auto again = signed_request(merchant_, "POST", payments_path(device_.device_id),
+                                    payment_body("44.00", "USD", "TXN-AWAY"));
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(string_at(parse_json(again.body), "transactionId"), "TXN-AWAY");
+}
+
+TEST_F(PaymentLifecycleCrashGraceTest, ATerminalBackWithinTheGraceAfterACrashCompletesThePayment) {
+  drop_then_crash("TXN-BACK");
+  gateway().start();
+  ASSERT_LT(std::chrono::steady_clock::now(), dropped_ + 1500ms)
+      << "the restart took too long for this test's timing";
+  EXPECT_EQ(status_of("TXN-BACK"), "AWAITING_RECONNECT");
+  auto back = connect_terminal(device_);
+  ASSERT_TRUE(back.ws);
+  const auto resent = read_frame(*back.ws, "payment.request");
+  EXPECT_EQ(string_at(resent, "transactionId"), "TXN-BACK");
+  EXPECT_EQ(status_of("TXN-BACK"), "PENDING");
+  // The grace of the drop passes: it no longer concerns the reconnected payment.
+  std::this_thread::sleep_until(dropped_ + 2500ms);
+  EXPECT_EQ(status_of("TXN-BACK"), "PENDING");
+  // The merchant retries the request the crash cut off and waits for the outcome.
+  pending_ = pay_async(merchant_, device_.device_id, payment_body("44.00", "USD", "TXN-BACK"), 30s);
+  EXPECT_TRUE(NoFrameWithin(*back.ws, 300ms)) << "the retry pushed the payment a second time";
+  EXPECT_EQ(report(*back.ws, "TXN-BACK", "SUCCESS", "AUTH-BACK"), "COMPLETED");
+  const auto res = merchant_answer();
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(string_at(parse_json(res.body), "status"), "SUCCESS");
 }
 
 }  // namespace
