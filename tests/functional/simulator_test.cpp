@@ -1,5 +1,7 @@
 // The simulated terminal's behaviors against the real gateway, and its journal.
+#include <csignal>
 #include "sim/journal.hpp"
+
 #include "test_support.hpp"
 
 namespace tillgate::ft {
@@ -58,6 +60,68 @@ TEST_F(SimulatorTest, DropAfterAckReconnectsAndChargesOnce) {
   const auto charges = sim::count_journal_charges(journal);
   ASSERT_EQ(charges.count("TXN-DROP"), 1u) << read_file(journal);
   EXPECT_EQ(charges.at("TXN-DROP"), 1);
+}
+
+// Issue 6: the terminal process survives kill -9 through its journal. It charges while the
+// gateway is down, is killed before it could report, and comes back with the result; the
+// gateway, back too, records it, and its re-sent payment.request charges nothing.
+class SimulatorCrashTest : public SimulatorTest {
+ protected:
+  EnvMap gateway_env() override {
+    return {{"TILLGATE_PAYMENT_TIMEOUT_S", "30"}, {"TILLGATE_RECONNECT_GRACE_S", "20"}};
+  }
+
+  std::unique_ptr<ChildProcess> start_terminal_process(const Device& device,
+                                                       const std::string& behavior,
+                                                       const std::string& journal) {
+    auto process = std::make_unique<ChildProcess>(
+        std::vector<std::string>{TILLGATE_BINARY, "terminal", "--url", gateway().url(),
+                                 "--device-id", device.device_id, "--device-secret",
+                                 device.device_secret, "--behavior", behavior, "--journal", journal,
+                                 "--reconnect-delay-ms", "100"},
+        EnvMap{}, gateway().dir(), gateway().dir() / "terminal.stderr");
+    EXPECT_TRUE(process->wait_for_line("connected as " + device.device_id, 15s))
+        << process->stdout_text();
+    return process;
+  }
+};
+
+TEST_F(SimulatorCrashTest, BothKilledMidPaymentTheChargeIsReportedOnceAndNeverRepeated) {
+  const auto merchant = create_merchant();
+  const auto device = create_device(merchant);
+  const auto journal = (gateway().dir() / "crash.journal").string();
+  auto terminal = start_terminal_process(device, "slow:1500", journal);
+  auto cut_off = pay_async(merchant, device.device_id, payment_body("8.25", "USD", "TXN-BOTH"));
+  ASSERT_TRUE(terminal->wait_for_line("payment.request TXN-BOTH", 10s)) << terminal->stdout_text();
+
+  // The gateway dies; the customer pays on the terminal meanwhile; then the terminal dies.
+  gateway().kill9();
+  (void)await_response(cut_off, 10s);
+  ASSERT_TRUE(
+      eventually([&] { return sim::count_journal_charges(journal).count("TXN-BOTH") == 1; }, 5s))
+      << read_file(journal);
+  terminal->send_signal(SIGKILL);
+  (void)terminal->wait(5s);
+  EXPECT_EQ(read_file(journal).find("\"acked\""), std::string::npos) << read_file(journal);
+
+  // Both come back: the journaled result is re-sent and recorded.
+  gateway().start();
+  terminal = start_terminal_process(device, "slow:1500", journal);
+  ASSERT_TRUE(
+      eventually([&] { return transaction_status(merchant, "TXN-BOTH") == "COMPLETED"; }, 10s))
+      << transaction_status(merchant, "TXN-BOTH") << "\n"
+      << terminal->stdout_text();
+  ASSERT_TRUE(
+      eventually([&] { return read_file(journal).find("\"acked\"") != std::string::npos; }));
+  // The merchant's retry gets the outcome; the terminal still charged exactly once, even
+  // after the re-sent request and a slow-approval's worth of waiting.
+  const auto again = pay(merchant, device.device_id, payment_body("8.25", "USD", "TXN-BOTH"));
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(string_at(parse_json(again.body), "status"), "SUCCESS");
+  std::this_thread::sleep_for(2s);
+  const auto charges = sim::count_journal_charges(journal);
+  ASSERT_EQ(charges.count("TXN-BOTH"), 1U) << read_file(journal);
+  EXPECT_EQ(charges.at("TXN-BOTH"), 1) << read_file(journal);
 }
 
 }  // namespace
