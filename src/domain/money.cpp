@@ -145,8 +145,8 @@ std::optional<AmountError> lexical_error(std::string_view text) {
   return std::nullopt;
 }
 
-// At most 15 significant digits times 10^4 stays below 2^64; only the int64 range can be
-// exceeded (CLF and UYW above about 922 trillion units), which is reported as too many digits.
+// At most 15 significant digits of minor units stay far below 2^63; the range check is
+// kept as a guard, and would report too many digits.
 std::optional<std::int64_t> to_minor_units(const Decimal& decimal, int minor_digits) {
   std::uint64_t value = 0;
   for (const std::string_view part : {decimal.integer, decimal.fraction}) {
@@ -203,7 +203,13 @@ boost::system::result<Money, AmountError> Money::parse(std::string_view major_un
   if (decimal->fraction.size() > static_cast<std::size_t>(currency.minor_digits)) {
     return AmountError::too_many_decimals;
   }
-  const std::size_t significant = significant_digits(*decimal);
+  // Counted as the amount is held and answered, with the currency's decimals written out:
+  // "123456789012345" USD would be answered "123456789012345.00", 17 digits that no parse
+  // reads back. Zero has no significant digit whatever its padding.
+  std::size_t significant = significant_digits(*decimal);
+  if (significant > 0) {
+    significant += static_cast<std::size_t>(currency.minor_digits) - decimal->fraction.size();
+  }
   if (significant > static_cast<std::size_t>(max_significant_digits)) {
     return AmountError::too_many_digits;
   }

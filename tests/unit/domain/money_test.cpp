@@ -82,7 +82,35 @@ TEST(MoneyParse, CountsSignificantDigitsFromFirstNonZero) {
 TEST(MoneyParse, ReportsAmountsBeyondInt64AsTooManyDigits) {
   // 15 digits of CLF whole units are 10^19 minor units, past int64.
   EXPECT_EQ(error_of("999999999999999", "CLF"), AmountError::too_many_digits);
-  EXPECT_EQ(minor("99999999999999", "CLF"), 999999999999990000);
+  EXPECT_EQ(error_of("99999999999999", "CLF"), AmountError::too_many_digits);
+  EXPECT_EQ(minor("99999999999", "CLF"), 999999999990000);
+}
+
+// Found by fuzz/money_fuzzer (parse -> to_major_string -> parse): "123456789012345" USD was
+// accepted, then answered "123456789012345.00", which has 17 significant digits and was
+// refused when read back. Digits are now counted with the currency's decimals written out.
+TEST(MoneyParse, CountsDigitsAsTheAmountIsAnswered) {
+  EXPECT_EQ(error_of("123456789012345", "USD"), AmountError::too_many_digits);
+  EXPECT_EQ(error_of("99999999999999", "USD"), AmountError::too_many_digits);
+  EXPECT_EQ(error_of("99999999999999.9", "USD"), AmountError::too_many_digits);
+  EXPECT_EQ(error_of("100000000000", "CLF"), AmountError::too_many_digits);
+  EXPECT_EQ(error_of("1234567890123.5", "KWD"), AmountError::too_many_digits);
+  EXPECT_EQ(minor("9999999999999", "USD"), 999999999999900);
+  EXPECT_EQ(minor("999999999999.9", "KWD"), 999999999999900);
+  EXPECT_EQ(minor("9999999999999.9", "USD"), 999999999999990);
+  EXPECT_EQ(minor("0.01", "USD"), 1);
+  EXPECT_EQ(error_of("0", "CLF"), AmountError::not_positive);
+  const std::pair<std::string_view, std::string_view> largest[] = {{"9999999999999", "USD"},
+                                                                   {"99999999999", "CLF"},
+                                                                   {"999999999999999", "JPY"},
+                                                                   {"999999999999", "BHD"}};
+  for (const auto& [text, code] : largest) {
+    const auto money = Money::parse(text, currency(code));
+    ASSERT_TRUE(money.has_value()) << text << " " << code;
+    const auto again = Money::parse(money->to_major_string(), currency(code));
+    ASSERT_TRUE(again.has_value()) << money->to_major_string();
+    EXPECT_EQ(*again, *money);
+  }
 }
 
 TEST(MoneyParse, RejectsEmpty) {
