@@ -88,8 +88,16 @@ std::optional<Timestamp> parse_iso8601(std::string_view text) {
   if (!ymd.ok()) {
     return std::nullopt;
   }
-  return Timestamp{sys_days{ymd}.time_since_epoch() + hours{h} + minutes{mi} + seconds{s} +
-                   milliseconds{millis} - minutes{offset_minutes}};
+  const Timestamp at{sys_days{ymd}.time_since_epoch() + hours{h} + minutes{mi} + seconds{s} +
+                     milliseconds{millis} - minutes{offset_minutes}};
+  // An offset can carry 0000-01-01 back into year -1, or 9999-12-31 on into year 10000:
+  // instants format_iso8601 cannot write as four-digit years, so refused like any other.
+  constexpr sys_days first_day{year{0} / January / 1};
+  constexpr sys_days end_day{year{10000} / January / 1};
+  if (at < first_day || at >= end_day) {
+    return std::nullopt;
+  }
+  return at;
 }
 
 Timestamp SystemClock::now() const {

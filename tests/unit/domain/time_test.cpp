@@ -67,6 +67,26 @@ TEST(Iso8601, RejectsAnythingElse) {
   }
 }
 
+// Found by fuzz/time_fuzzer (parse -> format -> parse): an offset carried year 0000 into
+// year -1, and 9999 into 10000, which format_iso8601 wrote as "-001-..." and "10000-...",
+// texts no parse reads back. The instant must stay within 0000-01-01 .. 9999-12-31 (UTC).
+TEST(Iso8601, RejectsOffsetsThatLeaveTheFourDigitYears) {
+  EXPECT_EQ(parse_iso8601("0000-01-01T00:00:00+01:00"), std::nullopt);
+  EXPECT_EQ(parse_iso8601("0000-01-01T00:59:59.999+01:00"), std::nullopt);
+  EXPECT_EQ(parse_iso8601("9999-12-31T23:59:59-01:00"), std::nullopt);
+  EXPECT_EQ(parse_iso8601("9999-12-31T23:00:00-01:00"), std::nullopt);
+  for (const std::string_view text :
+       {"0000-01-01T00:00:00Z", "0000-01-01T01:00:00+01:00", "9999-12-31T23:59:59.999Z",
+        "9999-12-31T22:59:59.999-01:00", "0000-01-01T00:00:00-01:00"}) {
+    const auto at = parse_iso8601(text);
+    ASSERT_TRUE(at.has_value()) << text;
+    EXPECT_EQ(parse_iso8601(format_iso8601(*at)), at) << text;
+  }
+  EXPECT_EQ(format_iso8601(*parse_iso8601("0000-01-01T00:00:00Z")), "0000-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_iso8601(*parse_iso8601("9999-12-31T22:59:59.999-01:00")),
+            "9999-12-31T23:59:59.999Z");
+}
+
 TEST(SystemClock, IsNearTheRealTime) {
   const auto before = std::chrono::system_clock::now();
   const Timestamp now = SystemClock{}.now();
