@@ -695,7 +695,30 @@ void mark_finished(const State& s) {
   }
 }
 
+// A charge journaled without its result: the process died between the two fsyncs of
+// charge_and_succeed. The card was charged, so the outcome is SUCCESS; it is journaled now
+// and sent after hello.ok with the other unacknowledged results. Waiting for the gateway to
+// ask again is not enough: once the transaction is final (TIMEOUT after the grace) the
+// gateway never sends its payment.request again, and the charge would never be reported
+// (nor voided).
+void report_interrupted_charges(const State& s) {
+  std::vector<std::string> interrupted;
+  for (const auto& [id, txn] : s->journal.transactions()) {
+    if (txn.charged() && !txn.has_result()) {
+      interrupted.push_back(id);
+    }
+  }
+  for (const auto& id : interrupted) {
+    const auto* txn = s->journal.find(id);
+    const auto frame = make_result(*txn, "SUCCESS", txn->charges.back(), "", "");
+    s->journal.record_result(id, frame);
+    s->log("payment " + id + " was charged before a restart: SUCCESS auth " + txn->charges.back() +
+           " to report");
+  }
+}
+
 asio::awaitable<void> run_simulator(State s) {
+  report_interrupted_charges(s);
   auto backoff = s->options.reconnect_delay;
   while (!s->stopping) {
     const bool reached_hello = co_await run_connection(s);

@@ -1,5 +1,6 @@
 // The simulated terminal's behaviors against the real gateway, and its journal.
 #include <csignal>
+#include <fstream>
 #include "sim/journal.hpp"
 
 #include "test_support.hpp"
@@ -122,6 +123,57 @@ TEST_F(SimulatorCrashTest, BothKilledMidPaymentTheChargeIsReportedOnceAndNeverRe
   const auto charges = sim::count_journal_charges(journal);
   ASSERT_EQ(charges.count("TXN-BOTH"), 1U) << read_file(journal);
   EXPECT_EQ(charges.at("TXN-BOTH"), 1) << read_file(journal);
+}
+
+// Found by the chaos test (seed 0x7): a terminal killed between journaling a charge and
+// journaling its result, and back only after the reconnect grace. The gateway, whose
+// transaction is TIMEOUT by then, never sends its payment.request again, so the terminal
+// must report the charge by itself: the late SUCCESS makes the transaction VOIDED and the
+// charge is reversed, instead of a charged card behind a TIMEOUT.
+class SimulatorGraceTest : public SimulatorTest {
+ protected:
+  EnvMap gateway_env() override {
+    return {{"TILLGATE_PAYMENT_TIMEOUT_S", "30"}, {"TILLGATE_RECONNECT_GRACE_S", "1"}};
+  }
+};
+
+TEST_F(SimulatorGraceTest, AChargeKilledBeforeItsResultIsReportedAfterTheGraceAndVoided) {
+  const auto merchant = create_merchant();
+  const auto device = create_device(merchant);
+  std::future<client::HttpResponse> pending;
+  {
+    // Stands in for the terminal up to its death: the request arrives, then the connection
+    // is gone.
+    auto raw = connect_terminal(device);
+    pending = pay_async(merchant, device.device_id, payment_body("4.20", "USD", "TXN-CUT"));
+    (void)read_frame(*raw.ws, "payment.request");
+    raw.ws->drop();
+  }
+  ASSERT_TRUE(eventually([&] { return transaction_status(merchant, "TXN-CUT") == "TIMEOUT"; }))
+      << transaction_status(merchant, "TXN-CUT");
+  // What the simulator had journaled when it died: the request and the charge, no result.
+  const auto journal = gateway().dir() / "cut.journal";
+  {
+    std::ofstream out(journal);
+    out << R"({"event":"seen","transactionId":"TXN-CUT","at":"2026-01-01T00:00:00.000Z",)"
+        << R"("amount":"4.20","currency":"USD","paymentMethod":"CARD"})"
+        << "\n"
+        << R"({"event":"charged","transactionId":"TXN-CUT","at":"2026-01-01T00:00:00.001Z",)"
+        << R"("authorizationCode":"424242"})"
+        << "\n";
+  }
+  SimulatedTerminal terminal(gateway(), device, "approve", journal.string());
+  ASSERT_TRUE(terminal.wait_online());
+  EXPECT_TRUE(eventually([&] { return transaction_status(merchant, "TXN-CUT") == "VOIDED"; }))
+      << transaction_status(merchant, "TXN-CUT") << "\n"
+      << read_file(journal);
+  EXPECT_TRUE(eventually([&] {
+    return read_file(journal).find("\"voided\"") != std::string::npos;
+  })) << read_file(journal);
+  EXPECT_EQ(sim::count_journal_charges(journal.string()).at("TXN-CUT"), 1) << read_file(journal);
+  const auto answered = await_response(pending, 30s);
+  ASSERT_TRUE(answered.has_value());
+  EXPECT_EQ(answered->status, 200) << answered->body;
 }
 
 }  // namespace
