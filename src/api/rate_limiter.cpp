@@ -36,7 +36,29 @@ std::optional<std::chrono::seconds> RateLimiter::admit(std::string_view key,
     bucket.tokens -= 1.0;
     return std::nullopt;
   }
-  const double wait_s = (1.0 - bucket.tokens) / rate_;
+  return retry_after(bucket.tokens);
+}
+
+std::optional<std::chrono::seconds> RateLimiter::blocked(std::string_view key,
+                                                         Clock::time_point now) const {
+  const auto found = buckets_.find(key);
+  if (found == buckets_.end()) {
+    return std::nullopt;  // an untracked key has a full bucket
+  }
+  const Bucket& bucket = *found->second;
+  double tokens = bucket.tokens;
+  if (now > bucket.refilled_at) {
+    const std::chrono::duration<double> elapsed = now - bucket.refilled_at;
+    tokens = std::min(burst_, tokens + elapsed.count() * rate_);
+  }
+  return retry_after(tokens);
+}
+
+std::optional<std::chrono::seconds> RateLimiter::retry_after(double tokens) const {
+  if (tokens >= 1.0) {
+    return std::nullopt;
+  }
+  const double wait_s = (1.0 - tokens) / rate_;
   return std::chrono::seconds(
       std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(wait_s))));
 }

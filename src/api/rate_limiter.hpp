@@ -25,9 +25,16 @@ class RateLimiter {
   [[nodiscard]] std::optional<std::chrono::seconds> admit(std::string_view key,
                                                           Clock::time_point now);
 
+  // Whether `key` has less than one token at `now`, without taking one or tracking the key:
+  // nullopt when a request would be admitted, otherwise the Retry-After as admit() gives it.
+  [[nodiscard]] std::optional<std::chrono::seconds> blocked(std::string_view key,
+                                                            Clock::time_point now) const;
+
   [[nodiscard]] std::size_t tracked_keys() const { return buckets_.size(); }
 
  private:
+  [[nodiscard]] std::optional<std::chrono::seconds> retry_after(double tokens) const;
+
   struct Bucket {
     std::string key;
     double tokens = 0;

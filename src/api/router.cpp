@@ -124,7 +124,19 @@ Router::Router(payments::AsyncStore& store, payments::PaymentCoordinator& coordi
       merchant_limiter_(settings_.rate_limit_rps, 2.0 * settings_.rate_limit_rps,
                         settings_.max_rate_limit_keys),
       pairing_limiter_(settings_.pair_rate_limit_rps, 2.0 * settings_.pair_rate_limit_rps,
-                       settings_.max_rate_limit_keys) {}
+                       settings_.max_rate_limit_keys),
+      auth_failure_limiter_(settings_.auth_failure_rps, settings_.auth_failure_burst,
+                            settings_.max_rate_limit_keys) {}
+
+HttpResponse Router::too_many_failures(std::chrono::seconds retry_after) const {
+  ApiError problem{ErrorCode::rate_limited,
+                   "too many failed authentications from your address: retry after " +
+                       std::to_string(retry_after.count()) + " s (the Retry-After header)",
+                   {},
+                   std::nullopt,
+                   static_cast<int>(retry_after.count())};
+  return error_response(problem, clock_.now());
+}
 
 std::optional<HttpResponse> Router::over_rate(RateLimiter& limiter, std::string_view key) {
   const auto retry_after = limiter.admit(key, RateLimiter::Clock::now());
@@ -185,14 +197,30 @@ asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
       }
       co_return co_await pair_device(std::move(request));
     }
-    if (request.path.starts_with("/admin/")) {
-      co_return co_await handle_admin(std::move(request));
-    }
-    if (is_nomba_request(request)) {
-      co_return co_await handle_nomba(std::move(request));
-    }
-    if (request.path.starts_with("/v1/")) {
-      co_return co_await handle_merchant(std::move(request));
+    const bool admin = request.path.starts_with("/admin/");
+    const bool nomba = !admin && is_nomba_request(request);
+    if (admin || nomba || request.path.starts_with("/v1/")) {
+      // Every credential check counts its failures per client address; an address out of
+      // its budget is refused before any check, so guessing costs it time.
+      const std::string address = request.remote_address;
+      if (const auto retry_after =
+              auth_failure_limiter_.blocked(address, RateLimiter::Clock::now())) {
+        auto refused = too_many_failures(*retry_after);
+        co_return nomba ? nomba::nomba_error_response(refused) : refused;
+      }
+      // No co_await inside a conditional expression: GCC 12 mis-copies its temporaries.
+      HttpResponse response;
+      if (admin) {
+        response = co_await handle_admin(std::move(request));
+      } else if (nomba) {
+        response = co_await handle_nomba(std::move(request));
+      } else {
+        response = co_await handle_merchant(std::move(request));
+      }
+      if (response.status == 401) {
+        (void)auth_failure_limiter_.admit(address, RateLimiter::Clock::now());
+      }
+      co_return response;
     }
   } catch (const payments::StoreOverloaded&) {
     co_return error(ErrorCode::service_unavailable, "the gateway is overloaded; retry shortly");

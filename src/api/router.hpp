@@ -30,6 +30,10 @@ struct RouterSettings {
   RequestLimits request_limits;
   int rate_limit_rps = 100;     // per merchant (TILLGATE_RATE_LIMIT_RPS), bursts of twice that
   int pair_rate_limit_rps = 5;  // POST /v1/devices/pair per client address, bursts of twice
+  // Failed authentications (any 401) per client address: a token bucket of this rate and
+  // burst; an address without a token is answered 429 before its credentials are looked at.
+  double auth_failure_rps = 1.0;
+  double auth_failure_burst = 30.0;
   std::size_t max_rate_limit_keys = 100'000;
   bool webhook_allow_http = false;         // TILLGATE_WEBHOOK_ALLOW_HTTP
   std::size_t max_webhook_endpoints = 16;  // per merchant (webhooks.md)
@@ -127,6 +131,8 @@ class Router final : public net::RequestHandler {
 
   net::HttpResponse json_response(int status, const json::Value& body) const;
   net::HttpResponse error(ErrorCode code, std::string message) const;
+  // 429 RATE_LIMITED with Retry-After for an address out of its failed-authentication budget.
+  [[nodiscard]] net::HttpResponse too_many_failures(std::chrono::seconds retry_after) const;
   // 429 RATE_LIMITED with Retry-After when `key` is over its rate; nullopt when admitted.
   std::optional<net::HttpResponse> over_rate(RateLimiter& limiter, std::string_view key);
 
@@ -139,6 +145,7 @@ class Router final : public net::RequestHandler {
   ReplayCache replay_cache_;
   RateLimiter merchant_limiter_;
   RateLimiter pairing_limiter_;
+  RateLimiter auth_failure_limiter_;
   std::optional<std::string> nomba_signing_key_;  // loaded by the first Nomba request
 };
 

@@ -156,6 +156,30 @@ const std::vector<Setting>& settings() {
       {"max_http_connections",
        [](Config& c, const std::string& n,
           const std::string& v) { c.limits.max_http_connections = size_value(n, v); }},
+      {"http_read_timeout_s",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.http_read_timeout_s = parse_integer<int>(n, v, 1, 3600);
+       }},
+      {"http_idle_timeout_s",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.http_idle_timeout_s = parse_integer<int>(n, v, 1, 3600);
+       }},
+      {"max_http_connections_per_ip",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_http_connections_per_ip = size_value(n, v);
+       }},
+      {"max_terminal_connections_per_ip",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_terminal_connections_per_ip = size_value(n, v);
+       }},
+      {"auth_failure_rate_limit_rps",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.auth_failure_rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
+       }},
+      {"auth_failure_burst",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.auth_failure_burst = parse_integer<int>(n, v, 1, 1'000'000);
+       }},
       {"max_terminal_connections",
        [](Config& c, const std::string& n,
           const std::string& v) { c.limits.max_terminal_connections = size_value(n, v); }},

@@ -20,15 +20,21 @@ struct Limits {
   int http_idle_timeout_s = 60;               // keep-alive connection with no request
   int http_write_timeout_s = 30;              // a slow reader is cut off after this
   std::size_t max_http_connections = 10'000;  // accepted merchant/admin connections
+  std::size_t max_http_connections_per_ip = 1'000;  // of those, from one client address
   std::size_t max_waiting_payments = 20'000;  // long-polls held open at once
   // Terminal WebSocket side.
   std::size_t max_terminal_frame_bytes = 64 * 1024;  // terminal-protocol.md: close 1009 above
   std::size_t max_terminal_outbox_frames = 64;       // queued frames; more = slow terminal, cut off
   std::size_t max_terminal_connections = 100'000;
+  std::size_t max_terminal_connections_per_ip = 1'000;  // a shop's NAT holds several
   int terminal_write_timeout_s = 10;
   // Authentication.
   std::size_t max_replay_cache_entries = 1'000'000;  // signatures remembered for the skew window
   std::size_t max_rate_limit_keys = 100'000;         // merchants / addresses with a tracked bucket
+  // Failed authentications (HTTP 401, refused terminal hellos) per client address: this
+  // rate, bursts of auth_failure_burst; beyond, the address is refused until it refills.
+  int auth_failure_rate_limit_rps = 1;
+  int auth_failure_burst = 30;
   // Store.
   std::size_t max_store_queue = 10'000;  // store calls queued for the store thread
   // Webhooks (webhooks.md).

@@ -75,6 +75,10 @@ struct Gateway::Parts {
     s.max_frame_bytes = c.limits.max_terminal_frame_bytes;
     s.max_outbox_frames = c.limits.max_terminal_outbox_frames;
     s.max_connections = c.limits.max_terminal_connections;
+    s.max_connections_per_address = c.limits.max_terminal_connections_per_ip;
+    s.auth_failure_rps = c.limits.auth_failure_rate_limit_rps;
+    s.auth_failure_burst = c.limits.auth_failure_burst;
+    s.max_tracked_addresses = c.limits.max_rate_limit_keys;
     s.reconnect_grace = seconds(c.reconnect_grace_s);
     return s;
   }
@@ -92,6 +96,8 @@ struct Gateway::Parts {
     s.rate_limit_rps = c.rate_limit_rps;
     s.pair_rate_limit_rps = c.pair_rate_limit_rps;
     s.max_rate_limit_keys = c.limits.max_rate_limit_keys;
+    s.auth_failure_rps = c.limits.auth_failure_rate_limit_rps;
+    s.auth_failure_burst = c.limits.auth_failure_burst;
     s.webhook_allow_http = c.webhook_allow_http;
     s.max_webhook_endpoints = c.limits.max_webhook_endpoints;
     s.nomba_amount_unit = nomba_amount_unit(c);
@@ -108,6 +114,7 @@ struct Gateway::Parts {
     s.idle_timeout = seconds(c.limits.http_idle_timeout_s);
     s.write_timeout = seconds(c.limits.http_write_timeout_s);
     s.max_connections = c.limits.max_http_connections;
+    s.max_connections_per_address = c.limits.max_http_connections_per_ip;
     return s;
   }
 

@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <list>
+#include <unordered_map>
 
 #include "net/upgrade.hpp"
 
@@ -77,10 +78,19 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   UpgradeHandler& upgrades_;
   tcp::acceptor acceptor_;
   std::list<Connection*> connections_;
+  // Accepted connections per client address, counted from the accept until the HTTP
+  // session ends (an upgraded connection is the terminal side's to count from then on).
+  std::unordered_map<std::string, std::size_t> per_address_;
+  std::size_t accepted_ = 0;  // like per_address_, all addresses together
   bool stopping_ = false;
+  // Refusals are logged at most once a second, with how many there were: a flood of
+  // connections must not become a flood of log lines.
+  std::size_t refusals_unlogged_ = 0;
+  std::chrono::steady_clock::time_point last_refusal_log_{};
 
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> run_connection(tcp::socket socket);
+  asio::awaitable<void> run_connection(tcp::socket socket, std::string remote);
+  void note_refusal(std::string_view why);
   asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                   Connection& connection, const std::string& remote);
   asio::awaitable<void> write_refusal(beast::tcp_stream& stream, int status, std::string code,
@@ -100,12 +110,32 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
       spdlog::warn("accept failed: {}", ec.message());
       continue;  // e.g. EMFILE: keep serving the connections we have
     }
-    if (connections_.size() >= limits_.max_connections) {
-      spdlog::warn("connection refused: {} open connections is the limit", limits_.max_connections);
+    const auto endpoint = socket.remote_endpoint(ec);
+    std::string remote = ec ? std::string("unknown") : endpoint.address().to_string();
+    if (accepted_ >= limits_.max_connections) {
+      note_refusal("the limit of open connections (TILLGATE_MAX_HTTP_CONNECTIONS) is reached");
       socket.close(ec);
       continue;
     }
-    asio::co_spawn(io_, run_connection(std::move(socket)), asio::detached);
+    auto& from_address = per_address_[remote];
+    if (from_address >= limits_.max_connections_per_address) {
+      note_refusal("an address reached its limit (TILLGATE_MAX_HTTP_CONNECTIONS_PER_IP)");
+      socket.close(ec);
+      continue;
+    }
+    ++from_address;
+    ++accepted_;
+    asio::co_spawn(io_, run_connection(std::move(socket), std::move(remote)), asio::detached);
+  }
+}
+
+void HttpServer::Impl::note_refusal(std::string_view why) {
+  ++refusals_unlogged_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_log_ >= std::chrono::seconds(1)) {
+    spdlog::warn("{} connections refused in the last second or so: {}", refusals_unlogged_, why);
+    refusals_unlogged_ = 0;
+    last_refusal_log_ = now;
   }
 }
 
@@ -198,11 +228,9 @@ asio::awaitable<bool> HttpServer::Impl::serve_one(beast::tcp_stream& stream,
   co_return !ec && keep_alive;
 }
 
-asio::awaitable<void> HttpServer::Impl::run_connection(tcp::socket socket) {
+asio::awaitable<void> HttpServer::Impl::run_connection(tcp::socket socket, std::string remote) {
   auto self = shared_from_this();
   boost::system::error_code ec;
-  const auto endpoint = socket.remote_endpoint(ec);
-  const std::string remote = ec ? std::string("unknown") : endpoint.address().to_string();
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer(limits_.max_header_bytes);
   Connection connection{&stream, false};
@@ -214,6 +242,10 @@ asio::awaitable<void> HttpServer::Impl::run_connection(tcp::socket socket) {
     spdlog::error("http connection from {} failed: {}", remote, error.what());
   }
   connections_.erase(position);
+  --accepted_;
+  if (const auto it = per_address_.find(remote); it != per_address_.end() && --it->second == 0) {
+    per_address_.erase(it);
+  }
   if (stream.socket().is_open()) {
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream.close();

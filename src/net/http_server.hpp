@@ -19,6 +19,8 @@ struct HttpServerLimits {
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds write_timeout{30};
   std::size_t max_connections = 10'000;
+  // Open connections from one client address: one host cannot take every connection.
+  std::size_t max_connections_per_address = 1'000;
 };
 
 // Answers one parsed request. Runs on the server's (single) network thread.

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "api/rate_limiter.hpp"
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
 #include "payments/coordinator.hpp"
@@ -43,7 +44,12 @@ class Session;
 struct TerminalGateway::State {
   State(asio::any_io_executor executor, payments::AsyncStore& store, const domain::Clock& clock,
         TerminalSettings settings)
-      : executor_(std::move(executor)), store_(store), clock_(clock), settings_(settings) {}
+      : executor_(std::move(executor)),
+        store_(store),
+        clock_(clock),
+        settings_(settings),
+        auth_failures_(settings.auth_failure_rps, settings.auth_failure_burst,
+                       settings.max_tracked_addresses) {}
 
   asio::any_io_executor executor_;
   payments::AsyncStore& store_;
@@ -53,19 +59,27 @@ struct TerminalGateway::State {
   std::unordered_map<std::string, std::shared_ptr<Session>> by_device_;
   std::unordered_map<std::string, std::string> device_by_connection_;
   std::unordered_set<Session*> sessions_;  // every open session, authenticated or not
+  std::unordered_map<std::string, std::size_t> sessions_per_address_;
+  api::RateLimiter auth_failures_;  // failed hellos per client address
+  // Refusals are logged at most once a second, with their count.
+  std::size_t refusals_unlogged_ = 0;
+  std::chrono::steady_clock::time_point last_refusal_log_{};
   // When each device's last connection dropped; bounded by the number of devices.
   std::unordered_map<std::string, domain::Timestamp> disconnected_at_;
   bool stopping_ = false;
 
   bool send(const std::string& device_id, std::string frame);
+  void note_refusal(std::string_view why);
 };
 
 namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(std::shared_ptr<TerminalGateway::State> state, beast::tcp_stream stream)
+  Session(std::shared_ptr<TerminalGateway::State> state, beast::tcp_stream stream,
+          std::string remote_address)
       : state_(std::move(state)),
+        remote_address_(std::move(remote_address)),
         ws_(std::move(stream)),
         signal_(ws_.get_executor()),
         write_deadline_(ws_.get_executor()),
@@ -121,6 +135,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void detach();
 
   std::shared_ptr<TerminalGateway::State> state_;
+  std::string remote_address_;
   websocket::stream<beast::tcp_stream> ws_;
   asio::steady_timer signal_;          // cancelled to wake the writer
   asio::steady_timer write_deadline_;  // closes the socket if a write stalls
@@ -292,6 +307,7 @@ asio::awaitable<void> Session::read_loop() {
       if (hello == nullptr) {
         refuse("hello must be the first frame");
       } else if (!co_await authenticate(std::move(*hello))) {
+        (void)state_->auth_failures_.admit(remote_address_, api::RateLimiter::Clock::now());
         refuse("unknown device, wrong secret, or revoked device");
       } else {
         heartbeat_.cancel();  // it was the hello deadline
@@ -309,6 +325,10 @@ asio::awaitable<void> Session::read_loop() {
 
 void Session::detach() {
   state_->sessions_.erase(this);
+  if (const auto it = state_->sessions_per_address_.find(remote_address_);
+      it != state_->sessions_per_address_.end() && --it->second == 0) {
+    state_->sessions_per_address_.erase(it);
+  }
   if (!authenticated_) {
     return;
   }
@@ -363,6 +383,17 @@ asio::awaitable<void> Session::run(std::shared_ptr<Session> self,
 
 }  // namespace
 
+void TerminalGateway::State::note_refusal(std::string_view why) {
+  ++refusals_unlogged_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_log_ >= std::chrono::seconds(1)) {
+    spdlog::warn("{} terminal connections refused in the last second or so: {}",
+                 refusals_unlogged_, why);
+    refusals_unlogged_ = 0;
+    last_refusal_log_ = now;
+  }
+}
+
 bool TerminalGateway::State::send(const std::string& device_id, std::string frame) {
   const auto it = by_device_.find(device_id);
   return it != by_device_.end() && it->second->send_text(std::move(frame));
@@ -384,12 +415,32 @@ bool TerminalGateway::accepts_upgrade(std::string_view path) const {
 
 void TerminalGateway::upgrade(beast::tcp_stream stream,
                               beast::http::request<beast::http::string_body> request) {
-  if (state_->stopping_ || state_->sessions_.size() >= state_->settings_.max_connections) {
-    spdlog::warn("terminal connection refused: {} open terminal connections is the limit",
-                 state_->settings_.max_connections);
-    return;  // the stream closes as it goes out of scope
+  // Refused connections close as the stream goes out of scope, before the handshake.
+  if (state_->stopping_) {
+    return;
   }
-  auto session = std::make_shared<Session>(state_, std::move(stream));
+  boost::system::error_code ec;
+  const auto endpoint = stream.socket().remote_endpoint(ec);
+  std::string remote = ec ? std::string("unknown") : endpoint.address().to_string();
+  if (state_->sessions_.size() >= state_->settings_.max_connections) {
+    state_->note_refusal("the limit of terminal connections (TILLGATE_MAX_TERMINAL_CONNECTIONS)");
+    return;
+  }
+  auto& from_address = state_->sessions_per_address_[remote];
+  if (from_address >= state_->settings_.max_connections_per_address) {
+    state_->note_refusal(
+        "an address reached its limit (TILLGATE_MAX_TERMINAL_CONNECTIONS_PER_IP)");
+    return;
+  }
+  if (state_->auth_failures_.blocked(remote, api::RateLimiter::Clock::now())) {
+    if (from_address == 0) {
+      state_->sessions_per_address_.erase(remote);
+    }
+    state_->note_refusal("an address failed too many hellos (TILLGATE_AUTH_FAILURE_RATE_LIMIT_RPS)");
+    return;
+  }
+  ++from_address;
+  auto session = std::make_shared<Session>(state_, std::move(stream), std::move(remote));
   state_->sessions_.insert(session.get());
   asio::co_spawn(state_->executor_, Session::run(session, std::move(request)), asio::detached);
 }

@@ -26,6 +26,13 @@ struct TerminalSettings {
   std::size_t max_frame_bytes = 64 * 1024;
   std::size_t max_outbox_frames = 64;
   std::size_t max_connections = 100'000;
+  // Open terminal connections from one client address (a shop's NAT holds several).
+  std::size_t max_connections_per_address = 1'000;
+  // Failed hellos per client address: a token bucket of this rate, bursts of
+  // auth_failure_burst; an address out of tokens has its connections refused until refilled.
+  double auth_failure_rps = 1.0;
+  double auth_failure_burst = 30.0;
+  std::size_t max_tracked_addresses = 100'000;
   std::chrono::seconds reconnect_grace{60};
 };
 

@@ -1,9 +1,18 @@
 #include "test_support.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <array>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <regex>
@@ -392,6 +401,120 @@ std::string block_from_docs(std::string_view doc, std::string_view marker,
 
 std::string run_shell(const std::string& command) {
   return testing::run_shell(command);
+}
+
+// ---- RawConnection ----
+
+namespace raw {
+
+sockaddr_in ipv4(const std::string& address, std::uint16_t port) {
+  sockaddr_in out{};
+  out.sin_family = AF_INET;
+  out.sin_port = htons(port);
+  if (inet_pton(AF_INET, address.c_str(), &out.sin_addr) != 1) {
+    throw std::runtime_error("not an IPv4 address: " + address);
+  }
+  return out;
+}
+
+}  // namespace raw
+
+RawConnection::RawConnection(const std::string& host, std::uint16_t port,
+                             const std::string& source_address) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  }
+  const auto source = raw::ipv4(source_address, 0);
+  const auto target = raw::ipv4(host, port);
+  if (::bind(fd_, reinterpret_cast<const sockaddr*>(&source), sizeof source) != 0 ||
+      ::connect(fd_, reinterpret_cast<const sockaddr*>(&target), sizeof target) != 0) {
+    const std::string why = std::strerror(errno);
+    ::close(fd_);
+    fd_ = -1;
+    throw std::runtime_error("connect from " + source_address + ": " + why);
+  }
+}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+}
+
+bool RawConnection::send(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) {
+      return false;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+int RawConnection::read_some(std::chrono::milliseconds timeout) {
+  if (closed_) {
+    return 0;
+  }
+  pollfd poll_fd{fd_, POLLIN, 0};
+  if (::poll(&poll_fd, 1, static_cast<int>(timeout.count())) <= 0) {
+    return -1;
+  }
+  char buffer[4096];
+  const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
+  if (n <= 0) {
+    closed_ = true;
+    return 0;
+  }
+  received_.append(buffer, static_cast<std::size_t>(n));
+  return static_cast<int>(n);
+}
+
+std::string RawConnection::read_until_close(std::chrono::milliseconds timeout) {
+  (void)closed_within(timeout);
+  return received_;
+}
+
+std::string RawConnection::read_until(std::string_view needle, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (received_.find(needle) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || read_some(left) <= 0) {
+      break;
+    }
+  }
+  return received_;
+}
+
+bool RawConnection::closed_within(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!closed_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || read_some(left) < 0) {
+      break;
+    }
+  }
+  return closed_;
+}
+
+int healthz_status_from(const std::string& host, std::uint16_t port,
+                        const std::string& source_address) {
+  try {
+    RawConnection connection(host, port, source_address);
+    if (!connection.send("GET /healthz HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n")) {
+      return 0;
+    }
+    const auto answer = connection.read_until_close(std::chrono::seconds(5));
+    if (!answer.starts_with("HTTP/1.1 ")) {
+      return 0;
+    }
+    return std::atoi(answer.c_str() + 9);
+  } catch (const std::exception&) {
+    return 0;
+  }
 }
 
 }  // namespace tillgate::ft

@@ -150,4 +150,40 @@ json::Value result_frame(std::string_view transaction_id, std::string_view statu
 std::optional<client::HttpResponse> await_response(std::future<client::HttpResponse>& pending,
                                                    std::chrono::milliseconds timeout);
 
+// A raw TCP client for abuse tests: it can pick its source address (127.0.0.2 is another
+// client as far as the gateway can tell), send bytes as slowly as it likes, and tell
+// whether and when the server closed the connection. POSIX sockets, blocking with poll.
+class RawConnection {
+ public:
+  // Connects to host:port from `source_address` (any port). Throws std::runtime_error.
+  RawConnection(const std::string& host, std::uint16_t port,
+                const std::string& source_address = "127.0.0.1");
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  // False when the write failed (the server closed the connection).
+  bool send(std::string_view bytes);
+  // Everything the server sends until it closes the connection or `timeout` passes.
+  [[nodiscard]] std::string read_until_close(std::chrono::milliseconds timeout);
+  // Reads until `needle` has arrived (returns all read so far) or the timeout / a close.
+  [[nodiscard]] std::string read_until(std::string_view needle, std::chrono::milliseconds timeout);
+  // Whether the server closed the connection (EOF or reset) within `timeout`; bytes it
+  // sent before closing are kept in received().
+  [[nodiscard]] bool closed_within(std::chrono::milliseconds timeout);
+  [[nodiscard]] const std::string& received() const { return received_; }
+
+ private:
+  // One read with a timeout: >0 bytes, 0 at EOF/reset, -1 on timeout.
+  int read_some(std::chrono::milliseconds timeout);
+
+  int fd_ = -1;
+  bool closed_ = false;
+  std::string received_;
+};
+
+// "GET /healthz" on a fresh connection from `source_address`; the status, or 0 if none.
+int healthz_status_from(const std::string& host, std::uint16_t port,
+                        const std::string& source_address);
+
 }  // namespace tillgate::ft

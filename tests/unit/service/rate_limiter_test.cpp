@@ -72,6 +72,22 @@ TEST(RateLimiter, TrackedKeysAreBoundedLeastRecentlyUsedFirst) {
   EXPECT_EQ(admitted_in_a_row(limiter, "b", kStart), 2);  // forgotten: a fresh bucket
 }
 
+TEST(RateLimiter, BlockedLooksWithoutTakingOrTracking) {
+  RateLimiter limiter(1, 3, 16);
+  EXPECT_FALSE(limiter.blocked("unknown", kStart));
+  EXPECT_EQ(limiter.tracked_keys(), 0U);
+  EXPECT_FALSE(limiter.admit("ip", kStart));
+  EXPECT_FALSE(limiter.admit("ip", kStart));
+  EXPECT_FALSE(limiter.blocked("ip", kStart));  // one token left, and looking takes none
+  EXPECT_FALSE(limiter.blocked("ip", kStart));
+  EXPECT_FALSE(limiter.admit("ip", kStart));
+  const auto blocked = limiter.blocked("ip", kStart);
+  ASSERT_TRUE(blocked.has_value());
+  EXPECT_EQ(*blocked, seconds(1));
+  EXPECT_FALSE(limiter.blocked("ip", kStart + milliseconds(1000)));  // refilled one
+  EXPECT_TRUE(limiter.blocked("ip", kStart + milliseconds(999)));
+}
+
 TEST(RateLimiter, RejectsNonsenseSettings) {
   EXPECT_THROW(RateLimiter(0, 1, 1), std::invalid_argument);
   EXPECT_THROW(RateLimiter(1, 0.5, 1), std::invalid_argument);
