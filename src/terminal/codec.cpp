@@ -1,5 +1,7 @@
 #include "terminal/codec.hpp"
 
+#include <algorithm>
+
 #include "domain/ids.hpp"
 #include "json/json.hpp"
 
@@ -26,6 +28,17 @@ std::optional<std::string> optional_text(const json::Value& root, std::string_vi
     return std::nullopt;
   }
   return std::string(*value);
+}
+
+// A frame's type as error messages quote it back to the terminal: at most 64 bytes, cut
+// on a UTF-8 character boundary so the error frame stays valid UTF-8 text.
+std::string quote_type(std::string_view type) {
+  std::size_t length = std::min<std::size_t>(type.size(), 64);
+  while (length < type.size() && length > 0 &&
+         (static_cast<unsigned char>(type[length]) & 0xC0) == 0x80) {
+    --length;
+  }
+  return std::string(type.substr(0, length));
 }
 
 boost::system::result<InboundMessage, DecodeFailure> decode_result(const json::Value& root,
@@ -87,9 +100,10 @@ boost::system::result<InboundMessage, DecodeFailure> decode(std::string_view fra
     return InboundMessage{Hello{std::move(*device_id), std::move(*secret),
                                 optional_text(*document, "software", 256)}};
   }
+  const std::string quoted_type = quote_type(*type);
   auto transaction_id = required(*document, "transactionId");
   if (!transaction_id || !domain::is_valid_transaction_id(*transaction_id)) {
-    return protocol(std::string(*type) + " needs a valid transactionId");
+    return protocol(quoted_type + " needs a valid transactionId");
   }
   if (*type == "payment.ack") {
     return InboundMessage{PaymentAck{std::move(*transaction_id)}};
@@ -100,7 +114,7 @@ boost::system::result<InboundMessage, DecodeFailure> decode(std::string_view fra
   if (*type == "payment.voided") {
     return InboundMessage{PaymentVoided{std::move(*transaction_id)}};
   }
-  return protocol("unknown frame type '" + std::string(type->substr(0, 64)) + "'");
+  return protocol("unknown frame type '" + quoted_type + "'");
 }
 
 std::string encode_hello_ok(std::string_view connection_id, int heartbeat_seconds,

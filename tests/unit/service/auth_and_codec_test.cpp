@@ -7,6 +7,7 @@
 #include "api/merchant_auth.hpp"
 #include "app/config.hpp"
 #include "crypto/crypto.hpp"
+#include "json/json.hpp"
 #include "terminal/codec.hpp"
 
 namespace tillgate {
@@ -131,6 +132,27 @@ TEST(TerminalCodec, InvalidJsonClosesOtherProblemsAreProtocolErrors) {
     EXPECT_FALSE(decoded.error().invalid_json);
     EXPECT_FALSE(decoded.error().message.empty());
   }
+}
+
+// Found by fuzz/terminal_frame_fuzzer: a frame with a long type and no valid transactionId
+// had its whole type (up to the 64 KiB frame) quoted back in the PROTOCOL_ERROR message;
+// only the unknown-type message was bounded. Both now quote at most 64 bytes.
+TEST(TerminalCodec, ProtocolErrorsQuoteAtMost64BytesOfTheType) {
+  const std::string type(10000, 'x');
+  for (const std::string& frame :
+       {R"({"type":")" + type + R"("})", R"({"type":")" + type + R"(","transactionId":"X-1"})"}) {
+    auto decoded = terminal::decode(frame);
+    ASSERT_FALSE(decoded);
+    EXPECT_FALSE(decoded.error().invalid_json);
+    EXPECT_NE(decoded.error().message.find(type.substr(0, 64)), std::string::npos);
+    EXPECT_LE(decoded.error().message.size(), 64U + 40U) << decoded.error().message;
+  }
+  // Cut on a character boundary: 63 ASCII bytes, then a 2-byte character across byte 64.
+  const std::string accented = std::string(63, 'x') + "\u00e9" + std::string(100, 'y');
+  auto decoded = terminal::decode(R"({"type":")" + accented + R"("})");
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().message, std::string(63, 'x') + " needs a valid transactionId");
+  EXPECT_TRUE(json::parse(terminal::encode_error("PROTOCOL_ERROR", decoded.error().message)));
 }
 
 TEST(TerminalCodec, ResultAckCarriesTheRecordedStatus) {
