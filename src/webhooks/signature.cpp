@@ -20,7 +20,8 @@ std::string mac_base64(std::string_view key, std::string_view webhook_id,
 // Plain decimal seconds, as the header carries them: no sign, no spaces, no fraction. At
 // most 12 digits (year 33658), so the conversion to milliseconds cannot overflow.
 std::optional<std::int64_t> parse_unix_seconds(std::string_view text) {
-  if (text.empty() || text.size() > 12) {
+  // from_chars alone would take "-0" (and "-000") as zero.
+  if (text.empty() || text.size() > 12 || text.front() < '0' || text.front() > '9') {
     return std::nullopt;
   }
   std::int64_t value = 0;
