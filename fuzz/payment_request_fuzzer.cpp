@@ -1,0 +1,86 @@
+// api::parse_payment_request: a merchant's POST /v1/terminals/{id}/payments body into typed
+// values (merchant-api.md sections 3 and 4). Input: the request body. Properties beyond
+// "no crash, no sanitizer report":
+//  - a refusal names at least one field, each problem a non-empty sentence;
+//  - an accepted request keeps every documented limit: amount and prices above zero in the
+//    request's currency, a known payment method, a valid transactionId if any, at most 100
+//    products with quantities 1..10000, at most 50 metadata keys of 1-40 characters, values
+//    of at most 500, customerInfo an object (or null) of at most 8 KiB as JSON;
+//  - idempotency is decided on the canonical request, so the canonical form must be stable:
+//    parsing serialize(canonical_request(r)) (plus r's transactionId) is accepted and gives
+//    the same canonical text.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "api/payment_request_parser.hpp"
+#include "domain/ids.hpp"
+#include "fuzz_support.hpp"
+#include "json/json.hpp"
+
+namespace {
+
+using namespace tillgate;
+
+std::size_t code_points(std::string_view text) {
+  std::size_t count = 0;
+  for (const char c : text) {
+    count += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  }
+  return count;
+}
+
+void check_limits(const payments::PaymentRequest& request, const api::RequestLimits& limits) {
+  const auto currency = request.amount.currency();
+  FUZZ_CHECK(domain::find_currency(currency.code).has_value());
+  FUZZ_CHECK(request.amount.minor_units() > 0);
+  FUZZ_CHECK(request.payment_method == "CARD" || request.payment_method == "CASH" ||
+             request.payment_method == "MOBILE" || request.payment_method == "OTHER");
+  if (request.transaction_id) {
+    FUZZ_CHECK(domain::is_valid_transaction_id(*request.transaction_id));
+  }
+  FUZZ_CHECK(request.products.size() <= limits.max_products);
+  for (const auto& line : request.products) {
+    FUZZ_CHECK(!line.id.empty() && line.id.size() <= 64);
+    FUZZ_CHECK(!line.name.empty() && code_points(line.name) <= 200);
+    FUZZ_CHECK(line.price.minor_units() > 0 && line.price.currency() == currency);
+    FUZZ_CHECK(line.quantity >= 1 && line.quantity <= 10000);
+  }
+  FUZZ_CHECK(request.metadata.size() <= limits.max_metadata_keys);
+  for (const auto& [key, value] : request.metadata) {
+    FUZZ_CHECK(!key.empty() && code_points(key) <= limits.max_metadata_key_chars);
+    FUZZ_CHECK(code_points(value) <= limits.max_metadata_value_chars);
+  }
+  FUZZ_CHECK(request.customer_info.is_null() || request.customer_info.is_object());
+  FUZZ_CHECK(json::serialize(request.customer_info).size() <= limits.max_customer_info_bytes ||
+             request.customer_info.is_null());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const auto body = fuzz::as_text(data, size);
+  const api::RequestLimits limits{};
+  const auto parsed = api::parse_payment_request(body, limits);
+  if (!parsed) {
+    FUZZ_CHECK(!parsed.error().empty());
+    for (const auto& problem : parsed.error()) {
+      FUZZ_CHECK(!problem.field.empty() && !problem.problem.empty());
+    }
+    return 0;
+  }
+  check_limits(*parsed, limits);
+
+  // The canonical form read back: what a retry with the stored body would send.
+  json::Value canonical = payments::canonical_request(*parsed);
+  const std::string canonical_text = json::serialize(canonical);
+  if (parsed->transaction_id) {
+    canonical.as_object().push_back({"transactionId", json::Value(*parsed->transaction_id)});
+  }
+  const auto again = api::parse_payment_request(json::serialize(canonical), limits);
+  FUZZ_CHECK(again.has_value());
+  FUZZ_CHECK(again->transaction_id == parsed->transaction_id);
+  FUZZ_CHECK(again->amount == parsed->amount);
+  FUZZ_CHECK(json::serialize(payments::canonical_request(*again)) == canonical_text);
+  return 0;
+}
