@@ -11,11 +11,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <stdexcept>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <regex>
+#include <set>
+#include <stdexcept>
 
 #include "../support/run_shell.hpp"
 #include "domain/time.hpp"
@@ -166,11 +168,89 @@ bool SimulatedTerminal::wait_online(std::chrono::milliseconds timeout) {
   return eventually([this] { return impl_->simulator->status().online; }, timeout);
 }
 
+namespace {
+
+struct SecretRegistry {
+  std::mutex mutex;
+  std::set<std::string> secrets;
+};
+
+SecretRegistry& secret_registry() {
+  static SecretRegistry registry;
+  return registry;
+}
+
+void collect_secrets(const json::Value& value) {
+  if (value.is_array()) {
+    for (const auto& item : value.as_array()) {
+      collect_secrets(item);
+    }
+  }
+  if (!value.is_object()) {
+    return;
+  }
+  for (const auto& member : value.as_object()) {
+    if (member.value.is_string() &&
+        (member.key == "apiSecret" || member.key == "deviceSecret" || member.key == "secret" ||
+         member.key == "access_token" || member.key == "refresh_token")) {
+      remember_secret(member.value.as_string());
+    }
+    collect_secrets(member.value);
+  }
+}
+
+}  // namespace
+
+void remember_secret(std::string_view secret) {
+  if (secret.size() < 8) {
+    return;  // too short to be a secret, and could match by chance
+  }
+  auto& registry = secret_registry();
+  const std::lock_guard lock(registry.mutex);
+  registry.secrets.emplace(secret);
+}
+
+void remember_secrets_in(const client::HttpResponse& response) {
+  if (auto body = json::parse(response.body)) {
+    collect_secrets(*body);
+  }
+}
+
+void forget_secret(std::string_view secret) {
+  auto& registry = secret_registry();
+  const std::lock_guard lock(registry.mutex);
+  registry.secrets.erase(std::string(secret));
+}
+
+std::vector<std::string> secrets_in(const std::string& log) {
+  auto& registry = secret_registry();
+  const std::lock_guard lock(registry.mutex);
+  std::vector<std::string> found;
+  for (const auto& secret : registry.secrets) {
+    if (log.find(secret) != std::string::npos) {
+      found.push_back(secret);
+    }
+  }
+  return found;
+}
+
 void GatewayTest::SetUp() {
+  {
+    auto& registry = secret_registry();
+    const std::lock_guard lock(registry.mutex);
+    registry.secrets.clear();
+  }
   gateway_ = std::make_unique<GatewayProcess>(gateway_env());
+  remember_secret(gateway_->admin_token());
 }
 
 void GatewayTest::TearDown() {
+  if (gateway_) {
+    for (const auto& secret : secrets_in(gateway_->stderr_text())) {
+      ADD_FAILURE() << "a secret, signature or token the test handled is in the gateway's log: "
+                    << secret.substr(0, 6) << "... (" << secret.size() << " characters)";
+    }
+  }
   if (HasFailure() && gateway_) {
     std::cerr << "---- gateway stderr (" << gateway_->stderr_path() << ") ----\n"
               << log_tail(gateway_->stderr_text()) << "---- end of gateway stderr ----\n";
@@ -188,6 +268,7 @@ client::HttpResponse GatewayTest::admin(std::string_view method, std::string_vie
   auto res = client.request(method, target, body,
                             {{"Authorization", "Bearer " + gateway_->admin_token()}});
   openapi::expect_documented(method, target, res);
+  remember_secrets_in(res);
   return res;
 }
 
@@ -227,17 +308,36 @@ Device GatewayTest::create_device(const Merchant& merchant, std::string_view dev
 client::HttpResponse GatewayTest::signed_request(const Merchant& merchant, std::string_view method,
                                                  std::string_view target, std::string_view body) {
   auto client = http();
-  auto res = client::send_signed(client, merchant.credentials, method, target, body);
+  const auto headers = client::sign_request(merchant.credentials, method, target, body);
+  for (const auto& [name, value] : headers) {
+    if (name == "x-signature") {
+      remember_secret(value);
+    }
+  }
+  auto res = client.request(method, target, body, headers);
   openapi::expect_documented(method, target, res);
+  remember_secrets_in(res);
+  if (target == "/v1/devices/codes" && res.status == 201) {
+    if (const auto answer = json::parse(res.body); answer && answer->is_object()) {
+      remember_secret(answer->find_string("code").value_or(""));
+    }
+  }
   return res;
 }
 
 client::HttpResponse GatewayTest::plain_request(std::string_view method, std::string_view target,
                                                 std::string_view body,
                                                 const client::HeaderList& headers) {
+  for (const auto& [name, value] : headers) {
+    if (client::iequals(name, "authorization")) {
+      const auto space = value.find(' ');
+      remember_secret(space == std::string::npos ? value : value.substr(space + 1));
+    }
+  }
   auto client = http();
   auto res = client.request(method, target, body, headers);
   openapi::expect_documented(method, target, res);
+  remember_secrets_in(res);
   return res;
 }
 
@@ -250,7 +350,13 @@ std::future<client::HttpResponse> GatewayTest::pay_async(const Merchant& merchan
       [host = gateway_->host(), port = gateway_->port(), credentials = merchant.credentials,
        target = payments_path(terminal_id), body = std::move(body), timeout] {
         client::HttpClient client(host, port, timeout);
-        auto res = client::send_signed(client, credentials, "POST", target, body);
+        const auto headers = client::sign_request(credentials, "POST", target, body);
+        for (const auto& [name, value] : headers) {
+          if (name == "x-signature") {
+            remember_secret(value);
+          }
+        }
+        auto res = client.request("POST", target, body, headers);
         openapi::expect_documented("POST", target, res);
         return res;
       });

@@ -94,6 +94,18 @@ struct HelloResult {
   json::Value hello_ok;
 };
 
+// Every credential a test handles (API and device secrets, webhook secrets, pairing codes,
+// request signatures, bearer tokens) is remembered; when a GatewayTest ends, the gateway's
+// whole log is scanned and any of them found in it fails the test (issue 8: no secret,
+// signature or token in the logs). Thread-safe: background requests remember theirs too.
+void remember_secret(std::string_view secret);
+// The secrets found in the JSON answer (apiSecret, deviceSecret, secret, access_token,
+// refresh_token, at any depth) are remembered.
+void remember_secrets_in(const client::HttpResponse& response);
+void forget_secret(std::string_view secret);
+// The remembered secrets that occur in `log`.
+std::vector<std::string> secrets_in(const std::string& log);
+
 class GatewayTest : public ::testing::Test {
  protected:
   void SetUp() override;
