@@ -530,10 +530,18 @@ asio::awaitable<ResultOutcome> PaymentCoordinator::record_result(std::string dev
       impl->clock_.now() >= transaction->deadline) {
     result.event = TransactionEvent::terminal_abandoned;
   }
+  const bool already_voided = transaction->status == TransactionStatus::voided;
   auto recorded =
       co_await impl->apply(std::move(*transaction), result.event, std::move(result.response_json));
   if (!recorded) {
     co_return ResultOutcome{};
+  }
+  // A terminal that reports its success again on a VOIDED transaction did not get the
+  // acknowledgement, and so (the void is queued before it on the same connection) not the
+  // payment.void either, e.g. the gateway died after committing VOIDED: tell it again, so
+  // the charge is reversed. The terminal reverses a transactionId at most once.
+  if (already_voided && result.event == TransactionEvent::terminal_succeeded) {
+    impl->port_.send_payment_void(device_id, result.transaction_id, "SUCCESS_AFTER_TIMEOUT");
   }
   co_return ResultOutcome{true, recorded->status};
 }
