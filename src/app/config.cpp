@@ -87,6 +87,10 @@ const std::vector<Setting>& settings() {
                                 const std::string& v) { c.pairing_code_ttl_s = seconds(n, v); }},
       {"webhook_allow_http", [](Config& c, const std::string& n,
                                 const std::string& v) { c.webhook_allow_http = boolean(n, v); }},
+      {"webhook_allow_private",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.webhook_allow_private = boolean(n, v);
+       }},
       {"webhook_retry_s", [](Config& c, const std::string& n,
                              const std::string& v) { c.webhook_retry_s = retry_schedule(n, v); }},
       {"webhook_attempt_timeout_ms",

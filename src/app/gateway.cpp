@@ -46,6 +46,7 @@ struct Gateway::Parts {
     webhooks::WebhookClientSettings s;
     s.attempt_timeout = std::chrono::milliseconds(c.webhook_attempt_timeout_ms);
     s.extra_ca_file = c.webhook_ca_file;
+    s.allow_private_addresses = c.webhook_allow_private;
     return s;
   }
   static webhooks::DispatcherSettings dispatcher_settings(const Config& c) {

@@ -26,6 +26,8 @@
 #include <boost/url/url_view.hpp>
 #include <stdexcept>
 
+#include "webhooks/address_policy.hpp"
+
 namespace tillgate::webhooks {
 
 namespace asio = boost::asio;
@@ -421,9 +423,23 @@ asio::awaitable<void> attempt_once(WebhookClientState& state, const std::string&
     }
   }
   auto request = make_request(*url, headers, body, state.settings);
-  const auto endpoints = co_await resolve(*url, context);
+  auto endpoints = co_await resolve(*url, context);
   if (!context.attempt.error.empty()) {
     co_return;
+  }
+  if (!state.settings.allow_private_addresses) {
+    // Checked on the addresses about to be connected to, at every attempt: a name that
+    // resolves elsewhere the next time is checked again (DNS rebinding).
+    std::erase_if(endpoints, [](const tcp::endpoint& endpoint) {
+      return !is_public_address(endpoint.address().to_string());
+    });
+    if (endpoints.empty()) {
+      context.fail("connect", {},
+                   url->host +
+                       " is a loopback, private or link-local address, to which "
+                       "webhooks are not sent (TILLGATE_WEBHOOK_ALLOW_PRIVATE=1 allows it)");
+      co_return;
+    }
   }
   if (url->tls) {
     co_await post_tls(*url, endpoints, request, state.tls, context);

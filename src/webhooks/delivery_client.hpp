@@ -34,6 +34,9 @@ struct WebhookClientSettings {
   // for the system store only.
   std::string extra_ca_file;
   std::string user_agent = "Tillgate-Webhooks/" TILLGATE_VERSION;
+  // TILLGATE_WEBHOOK_ALLOW_PRIVATE: deliver to loopback, private and link-local addresses
+  // too (webhooks/address_policy.hpp). Off: such an address is never connected to.
+  bool allow_private_addresses = false;
   // Source of DeliveryAttempt::started_at; nullptr for the system clock. Durations are
   // measured on the steady clock either way.
   const domain::Clock* clock = nullptr;

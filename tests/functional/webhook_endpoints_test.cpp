@@ -267,5 +267,28 @@ TEST_F(WebhookHttpsOnlyTest, PlainHttpUrlsAreRefusedWithoutTheFlag) {
   EXPECT_EQ(receiver.request_count(), 0U);
 }
 
+// Without TILLGATE_WEBHOOK_ALLOW_PRIVATE a merchant cannot point the gateway at the
+// gateway's own host or network (server-side request forgery): the ping is never sent.
+class WebhookPublicOnlyTest : public GatewayTest {
+ protected:
+  EnvMap gateway_env() override { return {{"TILLGATE_WEBHOOK_ALLOW_HTTP", "1"}}; }
+};
+
+TEST_F(WebhookPublicOnlyTest, LoopbackAndPrivateUrlsAreRefused) {
+  WebhookReceiver receiver;
+  const auto merchant = create_merchant();
+  for (const std::string& url :
+       std::vector<std::string>{receiver.url(), receiver.url("/webhook", "localhost"),
+                                "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/hook",
+                                "http://[::1]:" + std::to_string(receiver.port()) + "/webhook"}) {
+    const auto error = expect_error(
+        signed_request(merchant, "POST", "/v1/webhooks/endpoints", R"({"url":")" + url + R"("})"),
+        422, "ENDPOINT_VALIDATION_FAILED");
+    EXPECT_NE(string_at(error, "message").find("TILLGATE_WEBHOOK_ALLOW_PRIVATE"), std::string::npos)
+        << url << ": " << string_at(error, "message");
+  }
+  EXPECT_EQ(receiver.request_count(), 0U);
+}
+
 }  // namespace
 }  // namespace tillgate::ft

@@ -62,6 +62,7 @@ class WebhookHttpsTest : public GatewayTest {
  protected:
   EnvMap gateway_env() override {
     return {{"TILLGATE_WEBHOOK_CA_FILE", test_ca().ca_file()},
+            {"TILLGATE_WEBHOOK_ALLOW_PRIVATE", "1"},
             {"TILLGATE_WEBHOOK_ATTEMPT_TIMEOUT_MS", "2000"}};
   }
   void SetUp() override {
@@ -103,7 +104,10 @@ TEST_F(WebhookHttpsTest, DeliversOverVerifiedTlsToTheNameInTheCertificate) {
 }
 
 // Without the CA file the same receiver is not trusted.
-class WebhookHttpsUntrustedTest : public GatewayTest {};
+class WebhookHttpsUntrustedTest : public GatewayTest {
+ protected:
+  EnvMap gateway_env() override { return {{"TILLGATE_WEBHOOK_ALLOW_PRIVATE", "1"}}; }
+};
 
 TEST_F(WebhookHttpsUntrustedTest, AnUnknownCaIsRefused) {
   ASSERT_TRUE(test_ca().ok());

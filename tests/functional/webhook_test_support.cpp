@@ -7,6 +7,7 @@ namespace tillgate::ft {
 
 EnvMap WebhookTest::gateway_env() {
   return {{"TILLGATE_WEBHOOK_ALLOW_HTTP", "1"},
+          {"TILLGATE_WEBHOOK_ALLOW_PRIVATE", "1"},
           {"TILLGATE_WEBHOOK_RETRY_S", "1,1,1"},
           {"TILLGATE_WEBHOOK_ATTEMPT_TIMEOUT_MS", "1000"}};
 }

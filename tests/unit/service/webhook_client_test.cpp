@@ -31,6 +31,13 @@ using webhooks::WebhookHttpClient;
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // Runs one attempt to completion on a fresh io_context on this thread.
+// The receivers of these tests listen on 127.0.0.1, which a default client refuses.
+WebhookClientSettings local_settings() {
+  WebhookClientSettings settings;
+  settings.allow_private_addresses = true;
+  return settings;
+}
+
 DeliveryAttempt post_once(WebhookClientSettings settings, std::string url, HeaderList headers = {},
                           std::string body = R"({"eventType":"ping"})") {
   asio::io_context io;
@@ -51,7 +58,26 @@ DeliveryAttempt post_once(WebhookClientSettings settings, std::string url, Heade
 }
 
 DeliveryAttempt post_once(std::string url) {
-  return post_once(WebhookClientSettings{}, std::move(url));
+  return post_once(local_settings(), std::move(url));
+}
+
+// Without TILLGATE_WEBHOOK_ALLOW_PRIVATE, loopback is never connected to: by address, by a
+// name that resolves to it, over http and https alike.
+TEST(WebhookClient, ADefaultClientSendsNothingToALoopbackReceiver) {
+  WebhookReceiver receiver;
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    const auto attempt = post_once(WebhookClientSettings{}, receiver.url("/webhook", host));
+    EXPECT_FALSE(attempt.http_status.has_value()) << host;
+    EXPECT_NE(attempt.error.find("TILLGATE_WEBHOOK_ALLOW_PRIVATE"), std::string::npos)
+        << host << ": " << attempt.error;
+  }
+  const auto https = post_once(WebhookClientSettings{},
+                               "https://127.0.0.1:" + std::to_string(receiver.port()) + "/webhook");
+  EXPECT_NE(https.error.find("private"), std::string::npos) << https.error;
+  EXPECT_EQ(receiver.request_count(), 0U);
+  // Allowed, the same receiver gets the request.
+  EXPECT_EQ(post_once(local_settings(), receiver.url()).http_status, 200);
+  EXPECT_EQ(receiver.request_count(), 1U);
 }
 
 TEST(WebhookUrl, ParsesWhatTheClientNeeds) {
@@ -122,8 +148,7 @@ TEST(WebhookClient, DeliversBodyAndHeadersIntact) {
       {"webhook-timestamp", "1714000000"},
       {"webhook-signature", webhooks::sign_webhook(secret, "evt_1", 1714000000, body)}};
   const auto before = std::chrono::system_clock::now();
-  const auto attempt =
-      post_once(WebhookClientSettings{}, receiver.url("/hooks/a?x=1"), headers, body);
+  const auto attempt = post_once(local_settings(), receiver.url("/hooks/a?x=1"), headers, body);
 
   EXPECT_TRUE(attempt.succeeded()) << attempt.error;
   EXPECT_EQ(attempt.http_status, 202);
@@ -199,7 +224,7 @@ TEST(WebhookClient, SlowEndpointTimesOutAtTheAttemptDeadline) {
   WebhookReceiver receiver;
   const auto delay = 5s;  // far beyond the deadline; the receiver is stopped, not waited for
   receiver.set_default(ReceiverReply::delayed(delay));
-  WebhookClientSettings settings;
+  WebhookClientSettings settings = local_settings();
   settings.attempt_timeout = 300ms;
   const auto attempt = post_once(settings, receiver.url());
   EXPECT_FALSE(attempt.succeeded());
@@ -227,7 +252,7 @@ TEST(WebhookClient, DroppedConnectionIsAFailedAttempt) {
 TEST(WebhookClient, OversizedResponseIsReadUpToTheLimitWithoutFailing) {
   WebhookReceiver receiver;
   receiver.set_default(ReceiverReply::with_body(std::string(1024 * 1024, 'x'), 200));
-  WebhookClientSettings settings;
+  WebhookClientSettings settings = local_settings();
   settings.max_response_bytes = 1000;
   const auto attempt = post_once(settings, receiver.url());
   EXPECT_TRUE(attempt.succeeded()) << attempt.error;
@@ -249,7 +274,7 @@ TEST(WebhookClient, SlowEndpointDoesNotHoldUpAnother) {
   const auto slow_delay = 2s;
   slow.set_default(ReceiverReply::delayed(slow_delay));
   asio::io_context io;
-  WebhookHttpClient client(io.get_executor(), WebhookClientSettings{});
+  WebhookHttpClient client(io.get_executor(), local_settings());
   std::optional<Finished> slow_done;
   std::optional<Finished> fast_done;
   const auto record = [](std::optional<Finished>& into) {
@@ -312,7 +337,7 @@ class WebhookClientTls : public ::testing::Test {
     return {dir_->path() / (name + ".pem"), dir_->path() / (name + ".key")};
   }
   static WebhookClientSettings trusting_test_ca() {
-    WebhookClientSettings settings;
+    WebhookClientSettings settings = local_settings();
     settings.extra_ca_file = (dir_->path() / "ca.pem").string();
     return settings;
   }
@@ -387,7 +412,7 @@ TEST_F(WebhookClientTls, PlainHttpEndpointBehindAnHttpsUrlFails) {
 
 TEST_F(WebhookClientTls, MissingCaFileIsAConfigurationError) {
   asio::io_context io;
-  WebhookClientSettings settings;
+  WebhookClientSettings settings = local_settings();
   settings.extra_ca_file = (dir_->path() / "absent.pem").string();
   EXPECT_THROW(WebhookHttpClient(io.get_executor(), settings), std::runtime_error);
 }

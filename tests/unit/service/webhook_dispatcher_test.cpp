@@ -38,6 +38,13 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   return true;
 }
 
+// The receivers listen on 127.0.0.1, which a default client refuses.
+webhooks::WebhookClientSettings local_client_settings() {
+  webhooks::WebhookClientSettings settings;
+  settings.allow_private_addresses = true;
+  return settings;
+}
+
 class WebhookDispatcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -123,8 +130,8 @@ class WebhookDispatcherTest : public ::testing::Test {
   }
 
   void start(webhooks::DispatcherSettings settings) {
-    client_ = std::make_unique<webhooks::WebhookHttpClient>(io_.get_executor(),
-                                                            webhooks::WebhookClientSettings{});
+    client_ =
+        std::make_unique<webhooks::WebhookHttpClient>(io_.get_executor(), local_client_settings());
     dispatcher_ = std::make_unique<webhooks::WebhookDispatcher>(io_.get_executor(), *store_,
                                                                 *client_, clock_, settings);
     asio::post(io_, [this] { dispatcher_->start(); });
