@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/errors.hpp"
+#include "domain/time.hpp"
 #include "json/json.hpp"
 
 namespace tillgate::api {
@@ -37,6 +38,23 @@ template <typename Row>
   }
   rows.resize(static_cast<std::size_t>(page_size));
   return json::Value(encode_cursor(rows.back().sequence));
+}
+
+// A list route's answer from the rows fetched (page_size + 1 of them at most):
+// {<items_name>: [view(row), ...], "nextCursor", "timestamp"}.
+template <typename Row, typename View>
+[[nodiscard]] json::Value list_page(std::string_view items_name, std::vector<Row> rows,
+                                    std::int64_t page_size, const View& view,
+                                    domain::Timestamp now) {
+  json::Value next_cursor = trim_page(rows, page_size);
+  json::Array items;
+  items.reserve(rows.size());
+  for (const auto& row : rows) {
+    items.push_back(view(row));
+  }
+  return json::object({{items_name, json::Value(std::move(items))},
+                       {"nextCursor", std::move(next_cursor)},
+                       {"timestamp", json::Value(domain::format_iso8601(now))}});
 }
 
 }  // namespace tillgate::api

@@ -566,15 +566,8 @@ asio::awaitable<HttpResponse> Router::list_transactions(std::string merchant_id,
     return store.list_transactions(query);
   };
   auto rows = co_await store_.call(std::move(list_transactions_in_store));
-  json::Value next_cursor = trim_page(rows, page_size);
-  json::Array items;
-  for (const auto& row : rows) {
-    items.push_back(transaction_view(row));
-  }
   co_return json_response(
-      200, json::object({{"transactions", json::Value(std::move(items))},
-                         {"nextCursor", std::move(next_cursor)},
-                         {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
+      200, list_page("transactions", std::move(rows), page_size, transaction_view, clock_.now()));
 }
 
 // Asks the terminal to abandon an unfinished payment; its answer decides (section 6).

@@ -503,15 +503,8 @@ asio::awaitable<HttpResponse> Router::list_webhook_deliveries(std::string mercha
   query.limit = page_size + 1;  // one more row tells whether another page exists
   auto list_deliveries = [query](Store& store) { return store.list_webhook_deliveries(query); };
   auto rows = co_await store_.call(std::move(list_deliveries));
-  json::Value next_cursor = trim_page(rows, page_size);
-  json::Array items;
-  for (const auto& row : rows) {
-    items.push_back(delivery_view(row));
-  }
   co_return json_response(
-      200, json::object({{"deliveries", json::Value(std::move(items))},
-                         {"nextCursor", std::move(next_cursor)},
-                         {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
+      200, list_page("deliveries", std::move(rows), page_size, delivery_view, clock_.now()));
 }
 
 asio::awaitable<HttpResponse> Router::retry_webhook_delivery(std::string merchant_id,
