@@ -77,4 +77,26 @@ std::vector<FieldProblem> read_query(std::string_view query, const ApplyQueryPar
   return problems;
 }
 
+bool apply_page_param(const std::string& name, const std::string& value, std::int64_t& limit,
+                      std::optional<std::int64_t>& before_sequence,
+                      std::vector<FieldProblem>& problems) {
+  if (name == "limit") {
+    std::int64_t parsed = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+    if (ec != std::errc{} || end != value.data() + value.size() || parsed < 1 || parsed > 200) {
+      problems.push_back({"limit", "must be an integer from 1 to 200"});
+    }
+    limit = parsed;
+    return true;
+  }
+  if (name == "cursor") {
+    before_sequence = decode_cursor(value);
+    if (!before_sequence) {
+      problems.push_back({"cursor", "is not a cursor this API returned; pass nextCursor as is"});
+    }
+    return true;
+  }
+  return false;
+}
+
 }  // namespace tillgate::api

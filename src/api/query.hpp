@@ -29,6 +29,13 @@ using ApplyQueryParam = std::function<void(const std::string& name, const std::s
 [[nodiscard]] std::vector<FieldProblem> read_query(std::string_view query,
                                                    const ApplyQueryParam& apply);
 
+// The paging parameters every list route shares: `limit` (1-200) and `cursor` (a
+// nextCursor as returned). True when `name` was one of them (a problem is recorded if its
+// value is not valid); false for any other name.
+bool apply_page_param(const std::string& name, const std::string& value, std::int64_t& limit,
+                      std::optional<std::int64_t>& before_sequence,
+                      std::vector<FieldProblem>& problems);
+
 // A list page is fetched with one row more than `page_size`: that row only tells whether
 // another page exists. Drops it and answers the next page's cursor (null on the last page).
 template <typename Row>

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
-#include <charconv>
 
 #include "api/openapi.hpp"
 #include "api/provisioning.hpp"
@@ -94,18 +93,8 @@ void apply_list_param(const std::string& name, const std::string& value,
       problems.push_back({name, "must be an ISO 8601 UTC time such as 2024-01-15T10:30:00.000Z"});
     }
     (name == "from" ? query.created_from : query.created_to) = at;
-  } else if (name == "limit") {
-    std::int64_t limit = 0;
-    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-    if (ec != std::errc{} || end != value.data() + value.size() || limit < 1 || limit > 200) {
-      problems.push_back({"limit", "must be an integer from 1 to 200"});
-    }
-    query.limit = limit;
-  } else if (name == "cursor") {
-    query.before_sequence = decode_cursor(value);
-    if (!query.before_sequence) {
-      problems.push_back({"cursor", "is not a cursor this API returned; pass nextCursor as is"});
-    }
+  } else {
+    (void)apply_page_param(name, value, query.limit, query.before_sequence, problems);
   }
 }
 

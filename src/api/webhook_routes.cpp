@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include "api/query.hpp"
 #include "api/router.hpp"
@@ -25,7 +24,6 @@ namespace {
 
 constexpr std::size_t kMaxUrlChars = 2048;
 constexpr std::size_t kMaxDescriptionChars = 500;
-constexpr std::int64_t kMaxDeliveryPage = 200;
 
 // Characters (code points) of valid UTF-8, as the OpenAPI document's maxLength counts them.
 std::size_t char_count(std::string_view text) {
@@ -251,19 +249,8 @@ void apply_delivery_param(const std::string& name, const std::string& value,
     if (!query.status) {
       problems.push_back({"status", "must be one of pending, succeeded, failed"});
     }
-  } else if (name == "limit") {
-    std::int64_t limit = 0;
-    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-    if (ec != std::errc{} || end != value.data() + value.size() || limit < 1 ||
-        limit > kMaxDeliveryPage) {
-      problems.push_back({"limit", "must be an integer from 1 to 200"});
-    }
-    query.limit = limit;
-  } else if (name == "cursor") {
-    query.before_sequence = decode_cursor(value);
-    if (!query.before_sequence) {
-      problems.push_back({"cursor", "is not a cursor this API returned; pass nextCursor as is"});
-    }
+  } else {
+    (void)apply_page_param(name, value, query.limit, query.before_sequence, problems);
   }
 }
 
