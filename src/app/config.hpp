@@ -13,15 +13,15 @@ namespace tillgate::app {
 
 struct Limits {
   // HTTP (merchant and admin side).
-  std::size_t max_body_bytes = 64 * 1024;     // merchant-api.md: 413 above this
-  std::size_t max_header_bytes = 16 * 1024;   // request line + headers; larger is 431
-  std::size_t max_json_depth = 32;            // nesting; deeper bodies are 400
-  int http_read_timeout_s = 30;               // a whole request must arrive within this
-  int http_idle_timeout_s = 60;               // keep-alive connection with no request
-  int http_write_timeout_s = 30;              // a slow reader is cut off after this
-  std::size_t max_http_connections = 10'000;  // accepted merchant/admin connections
+  std::size_t max_body_bytes = 64 * 1024;           // merchant-api.md: 413 above this
+  std::size_t max_header_bytes = 16 * 1024;         // request line + headers; larger is 431
+  std::size_t max_json_depth = 32;                  // nesting; deeper bodies are 400
+  int http_read_timeout_s = 30;                     // a whole request must arrive within this
+  int http_idle_timeout_s = 60;                     // keep-alive connection with no request
+  int http_write_timeout_s = 30;                    // a slow reader is cut off after this
+  std::size_t max_http_connections = 10'000;        // accepted merchant/admin connections
   std::size_t max_http_connections_per_ip = 1'000;  // of those, from one client address
-  std::size_t max_waiting_payments = 20'000;  // long-polls held open at once
+  std::size_t max_waiting_payments = 20'000;        // long-polls held open at once
   // Terminal WebSocket side.
   std::size_t max_terminal_frame_bytes = 64 * 1024;  // terminal-protocol.md: close 1009 above
   std::size_t max_terminal_outbox_frames = 64;       // queued frames; more = slow terminal, cut off
@@ -37,6 +37,12 @@ struct Limits {
   int auth_failure_burst = 30;
   // Store.
   std::size_t max_store_queue = 10'000;  // store calls queued for the store thread
+  // Group commit: store calls that arrive while a commit is being made share the next one
+  // (one fsync). At most store_batch_max calls per commit; when fewer are queued, the store
+  // thread waits up to store_batch_wait_us for more before committing (0: never waits, a
+  // batch is whatever queued up during the previous fsync).
+  std::size_t store_batch_max = 256;
+  int store_batch_wait_us = 0;
   // Webhooks (webhooks.md).
   std::size_t max_webhook_endpoints = 16;   // per merchant, deleted ones not counted (the spec's)
   std::size_t max_webhook_in_flight = 256;  // delivery attempts at once, every endpoint together
@@ -80,6 +86,10 @@ struct Config {
   int pair_rate_limit_rps = 5;  // POST /v1/devices/pair per client address, bursts of twice
   int shutdown_grace_s = 10;
   std::string log_level = "info";
+  // TLS termination in serve: both PEM files set = HTTPS and WSS on the listen address
+  // (TLS 1.2 with ECDHE+AEAD suites, or TLS 1.3); both empty = plain HTTP/WS.
+  std::string tls_cert_file;  // certificate chain, leaf first
+  std::string tls_key_file;   // its private key
   Limits limits;
 };
 
