@@ -10,6 +10,7 @@
 #include "api/transaction_view.hpp"
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
+#include "metrics/gateway_metrics.hpp"
 
 namespace tillgate::api {
 
@@ -115,7 +116,8 @@ Router::Router(payments::AsyncStore& store, payments::PaymentCoordinator& coordi
       pairing_limiter_(settings_.pair_rate_limit_rps, 2.0 * settings_.pair_rate_limit_rps,
                        settings_.max_rate_limit_keys),
       auth_failure_limiter_(settings_.auth_failure_rps, settings_.auth_failure_burst,
-                            settings_.max_rate_limit_keys) {}
+                            settings_.max_rate_limit_keys),
+      routes_(RouteTemplates::from_openapi(openapi_document())) {}
 
 HttpResponse Router::too_many_failures(std::chrono::seconds retry_after) const {
   ApiError problem{ErrorCode::rate_limited,
@@ -153,14 +155,56 @@ HttpResponse Router::error(ErrorCode code, std::string message) const {
                         clock_.now());
 }
 
-HttpResponse Router::refuse(int status, std::string_view code, std::string_view message,
-                            std::string_view path) {
+HttpResponse Router::refusal(int status, std::string_view code, std::string_view message,
+                             std::string_view path) const {
   auto response = error_response(status, code, message, clock_.now());
   // A client of the Nomba edge reads the Nomba envelope, even for a refusal this early.
   return is_nomba_path(path) ? nomba::nomba_error_response(response) : response;
 }
 
+HttpResponse Router::refuse(int status, std::string_view code, std::string_view message,
+                            std::string_view path) {
+  // Refused before it was routed (its method may not even be known): counted, not timed.
+  if (settings_.metrics != nullptr) {
+    settings_.metrics->request_answered(metrics::kRouteRefused, metrics::kMethodUnknown, status);
+  }
+  return refusal(status, code, message, path);
+}
+
+HttpResponse Router::metrics_response() const {
+  HttpResponse response;
+  if (settings_.metrics == nullptr) {
+    return error(ErrorCode::route_not_found, "metrics are not collected by this router");
+  }
+  response.body = settings_.metrics->registry().render();
+  response.content_type = std::string(metrics::kContentType);
+  return response;
+}
+
+// Every answer is counted under its route template (never the raw path), method and
+// status, and timed from here; a failure is answered 500 here so that it is counted too.
 asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string_view route = routes_.match(request.method, request.path);
+  const std::string_view method = method_label(request.method);
+  const std::string path = request.path;
+  const std::string method_text = request.method;
+  HttpResponse response;
+  try {
+    response = co_await dispatch(std::move(request));
+  } catch (const std::exception& failure) {
+    spdlog::error("request {} {} failed: {}", method_text, path, failure.what());
+    response = refusal(500, "INTERNAL_ERROR",
+                       "the gateway could not complete the request; it is safe to retry", path);
+  }
+  if (settings_.metrics != nullptr) {
+    settings_.metrics->request_answered(route, method, response.status,
+                                        std::chrono::steady_clock::now() - started);
+  }
+  co_return response;
+}
+
+asio::awaitable<HttpResponse> Router::dispatch(HttpRequest request) {
   if (request.path == "/healthz" && request.method == "GET") {
     co_return json_response(200, json::object({{"status", "ok"}}));
   }
@@ -172,6 +216,10 @@ asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
       spdlog::warn("readiness check failed: {}", failure.what());
       co_return error(ErrorCode::service_unavailable, "the store is not reachable");
     }
+  }
+  if (request.path == "/metrics" && request.method == "GET") {
+    // Unauthenticated like /healthz, and not rate limited: a scraper polls it.
+    co_return metrics_response();
   }
   if (request.path == "/openapi.json" && request.method == "GET") {
     HttpResponse document;

@@ -9,6 +9,7 @@
 #include "api/merchant_auth.hpp"
 #include "api/payment_request_parser.hpp"
 #include "api/rate_limiter.hpp"
+#include "api/route_template.hpp"
 #include "domain/time.hpp"
 #include "net/http_server.hpp"
 #include "nomba/nomba_format.hpp"
@@ -18,6 +19,9 @@
 
 namespace tillgate::webhooks {
 class WebhookDispatcher;
+}
+namespace tillgate::metrics {
+class GatewayMetrics;
 }
 
 namespace tillgate::api {
@@ -42,6 +46,9 @@ struct RouterSettings {
   std::chrono::seconds nomba_access_token_ttl{1800};
   std::chrono::seconds nomba_refresh_token_ttl{30 * 24 * 3600};
   std::size_t max_refresh_tokens_per_merchant = 100;
+  // Where every answer is counted, and what GET /metrics renders (none: not counted, and
+  // GET /metrics answers 404).
+  metrics::GatewayMetrics* metrics = nullptr;
 };
 
 class Router final : public net::RequestHandler {
@@ -55,6 +62,12 @@ class Router final : public net::RequestHandler {
                            std::string_view path) override;
 
  private:
+  // Routes the request; handle() wraps it to count and time the answer.
+  boost::asio::awaitable<net::HttpResponse> dispatch(net::HttpRequest request);
+  // The error answer to a request refused outside a route (Nomba envelope on its paths).
+  [[nodiscard]] net::HttpResponse refusal(int status, std::string_view code,
+                                          std::string_view message, std::string_view path) const;
+  [[nodiscard]] net::HttpResponse metrics_response() const;
   boost::asio::awaitable<net::HttpResponse> handle_admin(net::HttpRequest request);
   boost::asio::awaitable<net::HttpResponse> handle_merchant(net::HttpRequest request);
   boost::asio::awaitable<net::HttpResponse> route_merchant(std::string merchant_id,
@@ -146,6 +159,8 @@ class Router final : public net::RequestHandler {
   RateLimiter merchant_limiter_;
   RateLimiter pairing_limiter_;
   RateLimiter auth_failure_limiter_;
+  // The documented operations, for the route label of every answer.
+  RouteTemplates routes_;
   std::optional<std::string> nomba_signing_key_;  // loaded by the first Nomba request
 };
 

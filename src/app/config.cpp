@@ -216,6 +216,10 @@ const std::vector<Setting>& settings() {
           {"max_waiting_payments",
            [](Config& c, const std::string& n,
               const std::string& v) { c.limits.max_waiting_payments = size_value(n, v); }},
+          {"max_metric_series",
+           [](Config& c, const std::string& n, const std::string& v) {
+             c.limits.max_metric_series = parse_integer<std::size_t>(n, v, 10, 1'000'000);
+           }},
       };
   return table;
 }

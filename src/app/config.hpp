@@ -54,6 +54,10 @@ struct Limits {
   // Nomba-compatible API: live refresh tokens per merchant; a new one beyond it revokes the
   // oldest, so a client that asks for a token per request cannot grow the table unbounded.
   std::size_t max_refresh_tokens_per_merchant = 100;
+  // GET /metrics: series (distinct label sets) per metric; past it, new label sets are
+  // counted in one series labelled "overflow". The gateway's labels come from fixed sets
+  // (route templates, methods, statuses), so this only guards against a mistake.
+  std::size_t max_metric_series = 2000;
 };
 
 struct Config {

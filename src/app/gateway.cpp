@@ -9,6 +9,7 @@
 
 #include "api/router.hpp"
 #include "app/logging.hpp"
+#include "metrics/gateway_metrics.hpp"
 #include "net/http_server.hpp"
 #include "payments/async_store.hpp"
 #include "payments/coordinator.hpp"
@@ -25,16 +26,22 @@ struct Gateway::Parts {
   Parts(asio::io_context& io_context, Config config_in)
       : io(io_context),
         config(std::move(config_in)),
+        registry(config.limits.max_metric_series),
+        metrics(registry),
         store(store::open_store(config.database_url), config.limits.max_store_queue),
         terminals(io_context.get_executor(), store, clock, terminal_settings(config)),
         webhook_client(io_context.get_executor(), webhook_client_settings(config)),
         webhooks(io_context.get_executor(), store, webhook_client, clock,
-                 dispatcher_settings(config)),
-        coordinator(io_context.get_executor(), store, terminals, clock, payment_settings(config)),
-        router(store, coordinator, terminals, webhooks, clock, router_settings(config)),
+                 dispatcher_settings(config, &metrics)),
+        coordinator(io_context.get_executor(), store, terminals, clock,
+                    payment_settings(config, &metrics)),
+        router(store, coordinator, terminals, webhooks, clock, router_settings(config, &metrics)),
         server(io_context, server_limits(config), router, terminals) {
     terminals.set_coordinator(coordinator);
     coordinator.set_webhook_outbox(webhooks);
+    // Read at scrape time, on the network thread that owns both counts.
+    metrics.set_terminals_connected([this] { return static_cast<double>(terminals.connected()); });
+    metrics.set_long_polls_waiting([this] { return static_cast<double>(coordinator.waiting()); });
   }
 
   static nomba::NombaAmountUnit nomba_amount_unit(const Config& c) {
@@ -49,8 +56,10 @@ struct Gateway::Parts {
     s.allow_private_addresses = c.webhook_allow_private;
     return s;
   }
-  static webhooks::DispatcherSettings dispatcher_settings(const Config& c) {
+  static webhooks::DispatcherSettings dispatcher_settings(const Config& c,
+                                                          metrics::GatewayMetrics* m) {
     webhooks::DispatcherSettings s;
+    s.metrics = m;
     s.retry_schedule.clear();
     for (const int interval_s : c.webhook_retry_s) {
       s.retry_schedule.emplace_back(interval_s);
@@ -83,12 +92,13 @@ struct Gateway::Parts {
     s.reconnect_grace = seconds(c.reconnect_grace_s);
     return s;
   }
-  static payments::PaymentSettings payment_settings(const Config& c) {
+  static payments::PaymentSettings payment_settings(const Config& c, metrics::GatewayMetrics* m) {
     return payments::PaymentSettings{seconds(c.payment_timeout_s), seconds(c.reconnect_grace_s),
-                                     c.limits.max_waiting_payments};
+                                     c.limits.max_waiting_payments, m};
   }
-  static api::RouterSettings router_settings(const Config& c) {
+  static api::RouterSettings router_settings(const Config& c, metrics::GatewayMetrics* m) {
     api::RouterSettings s;
+    s.metrics = m;
     s.admin_token = c.admin_token;
     s.pairing_code_ttl = seconds(c.pairing_code_ttl_s);
     s.signature_skew = seconds(c.signature_skew_s);
@@ -122,6 +132,8 @@ struct Gateway::Parts {
   asio::io_context& io;
   Config config;
   domain::SystemClock clock;
+  metrics::Registry registry;  // one per gateway: GET /metrics renders it
+  metrics::GatewayMetrics metrics;
   payments::AsyncStore store;
   terminal::TerminalGateway terminals;
   webhooks::WebhookHttpClient webhook_client;  // one client: it loads the CA bundle once

@@ -13,6 +13,7 @@
 
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
+#include "metrics/gateway_metrics.hpp"
 
 namespace tillgate::payments {
 
@@ -86,6 +87,7 @@ struct PaymentCoordinator::Impl : std::enable_shared_from_this<PaymentCoordinato
   void spawn(asio::awaitable<void> task, const char* what);
   void schedule(const TransactionRecord& transaction);
   void finished(const TransactionRecord& transaction);
+  void count_final(const TransactionRecord& before, TransactionStatus next, domain::Timestamp at);
   using TimerMap = std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>>;
   asio::awaitable<bool> sleep_until(TimerMap& timers, std::string key, domain::Timestamp at);
   void send_cancel_or_request(const TransactionRecord& transaction);
@@ -227,6 +229,7 @@ asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::appl
                    transaction.merchant_id, domain::to_string(transaction.status),
                    domain::to_string(decision.next), domain::to_string(event));
       if (domain::is_final(decision.next)) {
+        count_final(transaction, decision.next, now);
         finished(result->transaction);
       }
       if (decision.void_on_terminal) {
@@ -239,6 +242,21 @@ asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::appl
   }
   throw store::StoreError("transaction " + transaction.transaction_id +
                           " kept changing under concurrent updates");
+}
+
+// Counts a change of `before` to the final `next`; the time from creation only for the
+// first final status (a VOIDED follows a TIMEOUT).
+void PaymentCoordinator::Impl::count_final(const TransactionRecord& before, TransactionStatus next,
+                                           domain::Timestamp at) {
+  if (settings_.metrics == nullptr) {
+    return;
+  }
+  const auto outcome = domain::to_string(next);
+  if (domain::is_final(before.status)) {
+    settings_.metrics->payment_finished(outcome);
+  } else {
+    settings_.metrics->payment_finished(outcome, at - before.created_at);
+  }
 }
 
 // Wakes the merchants waiting on a final transaction and stops its timer.
@@ -439,6 +457,9 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(std::string merchant_i
     auto existing = co_await impl->load(merchant_id, record.transaction_id);
     co_return co_await impl->join_existing(std::move(*existing), device->device_id, fingerprint,
                                            request.webhook_mode);
+  }
+  if (impl->settings_.metrics != nullptr) {
+    impl->settings_.metrics->payment_created();
   }
   impl->port_.send_payment_request(record);
   impl->schedule(record);

@@ -17,12 +17,19 @@
 #include "payments/terminal_port.hpp"
 #include "payments/webhook_outbox.hpp"
 
+namespace tillgate::metrics {
+class GatewayMetrics;
+}
+
 namespace tillgate::payments {
 
 struct PaymentSettings {
   std::chrono::seconds payment_timeout{90};
   std::chrono::seconds reconnect_grace{60};
   std::size_t max_waiting = 20'000;  // long-polls held open at once
+  // Counts created and finished payments (none: nothing is counted). Long-polls waiting
+  // are read at scrape time from waiting().
+  metrics::GatewayMetrics* metrics = nullptr;
 };
 
 enum class SubmitError {

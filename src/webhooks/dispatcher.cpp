@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "metrics/gateway_metrics.hpp"
 #include "nomba/nomba_webhook.hpp"
 #include "webhooks/events.hpp"
 #include "webhooks/retry_policy.hpp"
@@ -80,6 +81,7 @@ struct WebhookDispatcher::Impl : std::enable_shared_from_this<WebhookDispatcher:
   [[nodiscard]] std::vector<std::string> saturated_endpoints() const;
   void begin(const store::WebhookDeliveryRecord& delivery);
   void end(const store::WebhookDeliveryRecord& delivery);
+  void count_recorded(store::DeliveryStatus next) const;
   DeliveryAttempt attempt_now(const store::DueDelivery& due, std::string_view problem) const;
   double jitter_unit() { return std::uniform_real_distribution<double>(-1.0, 1.0)(random_); }
   void wake() {
@@ -194,6 +196,24 @@ void WebhookDispatcher::Impl::end(const store::WebhookDeliveryRecord& delivery) 
   wake();  // a slot is free, and a delivery's state changed
 }
 
+// What followed a recorded attempt, for tillgate_webhook_deliveries_total.
+void WebhookDispatcher::Impl::count_recorded(store::DeliveryStatus next) const {
+  if (settings_.metrics == nullptr) {
+    return;
+  }
+  switch (next) {
+    case store::DeliveryStatus::succeeded:
+      settings_.metrics->webhook_recorded(metrics::WebhookResult::delivered);
+      break;
+    case store::DeliveryStatus::pending:
+      settings_.metrics->webhook_recorded(metrics::WebhookResult::retry_scheduled);
+      break;
+    case store::DeliveryStatus::failed:
+      settings_.metrics->webhook_recorded(metrics::WebhookResult::failed);
+      break;
+  }
+}
+
 // A failed attempt that never reached the network (e.g. a corrupt secret).
 DeliveryAttempt WebhookDispatcher::Impl::attempt_now(const store::DueDelivery& due,
                                                      std::string_view problem) const {
@@ -227,6 +247,9 @@ asio::awaitable<void> WebhookDispatcher::Impl::deliver(store::DueDelivery due) {
     } else {
       attempt = attempt_now(due, "signing: the endpoint's secret is malformed");
     }
+    if (settings_.metrics != nullptr) {
+      settings_.metrics->webhook_attempt(attempt.duration);
+    }
     const auto& schedule = nomba_format ? settings_.nomba_retry_schedule : settings_.retry_schedule;
     const auto outcome = attempt_outcome(delivery, attempt, schedule, clock_.now(), jitter_unit());
     spdlog::debug(
@@ -235,7 +258,10 @@ asio::awaitable<void> WebhookDispatcher::Impl::deliver(store::DueDelivery due) {
         attempt.error.empty() ? std::to_string(attempt.http_status.value_or(0)) : attempt.error,
         store::to_string(outcome.next_status));
     auto record_attempt = [outcome](Store& store) { return store.record_webhook_attempt(outcome); };
-    co_await store_.call(std::move(record_attempt));
+    const bool recorded = co_await store_.call(std::move(record_attempt));
+    if (recorded) {
+      count_recorded(outcome.next_status);
+    }
   } catch (const std::exception& error) {
     // Not recorded: the delivery is still due as stored, and is attempted again.
     spdlog::warn("webhook delivery {}: the attempt could not be recorded: {}", delivery.delivery_id,

@@ -24,6 +24,10 @@
 #include "payments/webhook_outbox.hpp"
 #include "webhooks/delivery_client.hpp"
 
+namespace tillgate::metrics {
+class GatewayMetrics;
+}
+
 namespace tillgate::webhooks {
 
 struct DispatcherSettings {
@@ -44,6 +48,8 @@ struct DispatcherSettings {
   // Looked at even without a wake-up: a safety net, since every change that makes a
   // delivery due (a new event, a retry, a freed slot) wakes the loop at once.
   std::chrono::seconds idle_poll{30};
+  // Counts attempts by result and times them (none: nothing is counted).
+  metrics::GatewayMetrics* metrics = nullptr;
 };
 
 class WebhookDispatcher final : public payments::WebhookOutbox {

@@ -619,7 +619,23 @@ std::vector<std::string> Document::check_response(std::string_view method, std::
   }
   const auto* media = content->find("application/json");
   if (media == nullptr) {
-    problems.push_back(response_pointer + " documents no application/json content");
+    // A text answer (GET /metrics): the Content-Type, and the body as a JSON string.
+    if (const auto* text = content->find("text/plain")) {
+      const auto content_type = header_of(headers, "content-type").value_or("(none)");
+      if (!content_type.starts_with("text/plain")) {
+        problems.push_back("Content-Type is " + content_type + ", documented text/plain");
+      }
+      if (const auto* schema = text->find("schema")) {
+        const auto violations = validate(json::Value(std::string(body)), *schema,
+                                         response_pointer + "/content/text~1plain/schema");
+        if (!violations.empty()) {
+          problems.push_back("the body does not match the schema of " + where + " " + status_key +
+                             ":" + describe(violations));
+        }
+      }
+      return problems;
+    }
+    problems.push_back(response_pointer + " documents no application/json or text/plain content");
     return problems;
   }
   const auto content_type = header_of(headers, "content-type").value_or("(none)");

@@ -66,6 +66,10 @@ TEST_F(OpenapiTest, ServiceEndpointsAnswerAsDocumented) {
   // plain_request checks each answer against the document.
   EXPECT_EQ(plain_request("GET", "/healthz").status, 200);
   EXPECT_EQ(plain_request("GET", "/readyz").status, 200);
+  const auto metrics = plain_request("GET", "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.header("content-type").value_or(""),
+            "text/plain; version=0.0.4; charset=utf-8");
   expect_error(plain_request("GET", "/no/such/route"), 404, "NOT_FOUND");
 }
 
@@ -139,13 +143,16 @@ TEST_F(OpenapiTest, EveryDocumentedOperationIsARoute) {
       } else {
         res = signed_request(merchant, method, target, body);
       }
-      const auto answer = res.body.empty() ? json::Value() : parse_json(res.body);
+      // GET /metrics answers text (the helpers checked it against the document).
+      const bool json_answer =
+          res.header("content-type").value_or("").find("application/json") != std::string::npos;
+      const auto answer = res.body.empty() || !json_answer ? json::Value() : parse_json(res.body);
       EXPECT_FALSE(res.status == 404 && (string_at(answer, "code") == "NOT_FOUND" ||
                                          string_at(answer, "description").starts_with("no route")))
           << "the router has no such route: " << res.body;
     }
   }
-  EXPECT_EQ(operations, 27u);
+  EXPECT_EQ(operations, 28u);
 }
 
 // ---- the document, read -----------------------------------------------------------------
@@ -210,6 +217,7 @@ TEST(OpenapiDocument, CoversEveryRouteOfTheRouter) {
   const std::vector<std::pair<std::string, std::string>> routes = {
       {"GET", "/healthz"},
       {"GET", "/readyz"},
+      {"GET", "/metrics"},
       {"GET", "/openapi.json"},
       {"POST", "/v1/terminals/{terminalId}/payments"},
       {"GET", "/v1/transactions/{transactionId}"},
@@ -482,6 +490,13 @@ TEST(OpenapiCheck, ResponsesOfRoutesStatusesAndHeaders) {
                    .check_response("GET", "/healthz", 200, {{"Content-Type", "text/plain"}},
                                    R"({"status":"ok"})")
                    .empty());
+  // A text answer (GET /metrics): its content type, and its body against a string schema.
+  const client::HeaderList text_type = {
+      {"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}};
+  EXPECT_TRUE(
+      doc().check_response("GET", "/metrics", 200, text_type, "# TYPE a counter\na 1\n").empty());
+  EXPECT_FALSE(doc().check_response("GET", "/metrics", 200, json_type, "a 1\n").empty());
+  EXPECT_FALSE(doc().check_response("GET", "/metrics", 200, text_type, "").empty());  // minLength
 }
 
 TEST(OpenapiCheck, LiteralSegmentsWinOverParameters) {
