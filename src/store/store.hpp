@@ -3,7 +3,8 @@
 // backend type leaks through it. Every method is synchronous and may block on disk: the
 // gateway calls it from its store thread (store/store_executor.hpp), never from the
 // network thread. Every write method commits (durably, per the backend's settings) before
-// it returns. Expected outcomes (not found, conflict) are return values; a failure of the
+// it returns, except inside a batch (begin_batch): then the batch's commit_batch makes it
+// durable. Expected outcomes (not found, conflict) are return values; a failure of the
 // database itself throws StoreError.
 #include <cstdint>
 #include <memory>
@@ -413,6 +414,24 @@ class Store {
   // and every node on the same database signs with the same key.
   virtual std::string server_secret(const std::string& name, const std::string& candidate,
                                     Timestamp at) = 0;
+
+  // ---- Group commit (payments::AsyncStore) --------------------------------------------
+  // begin_batch opens one write transaction (taking the write lock); every method called
+  // until commit_batch or rollback_batch runs inside it, and nothing it writes is durable,
+  // or visible to another connection, before commit_batch returns: several calls share
+  // one commit (one fsync). Throws StoreError when the transaction cannot be opened.
+  virtual void begin_batch() = 0;
+  // Each call of a batch runs between begin_batch_call and end_batch_call, which makes it
+  // atomic on its own: end_batch_call(true) keeps its writes, end_batch_call(false) undoes
+  // them and only them (the batch's other calls keep theirs). Both throw StoreError when
+  // the batch's transaction is gone (the database rolled it back after a failure such as
+  // a full disk): nothing of the batch can commit then, and the batch must be rolled back.
+  virtual void begin_batch_call() = 0;
+  virtual void end_batch_call(bool keep) = 0;
+  // Commits the batch; throws StoreError when it did not commit (then rollback_batch).
+  virtual void commit_batch() = 0;
+  // Ends the batch without committing it: undoes whatever it wrote. Never throws.
+  virtual void rollback_batch() noexcept = 0;
 };
 
 // Opens the store named by a TILLGATE_DB url ("sqlite:PATH"), applying pending migrations.

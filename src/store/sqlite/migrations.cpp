@@ -273,6 +273,9 @@ struct MigrationStatements {
       : begin(db, "begin", "BEGIN IMMEDIATE"),
         commit(db, "commit", "COMMIT"),
         rollback(db, "rollback", "ROLLBACK"),
+        savepoint(db, "savepoint", "SAVEPOINT tillgate_migration"),
+        release(db, "release", "RELEASE tillgate_migration"),
+        rollback_to(db, "rollback_to", "ROLLBACK TO tillgate_migration"),
         current(db, "current_version", "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"),
         record(db, "record_version",
                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)") {}
@@ -288,14 +291,19 @@ struct MigrationStatements {
   Statement begin;
   Statement commit;
   Statement rollback;
+  Statement savepoint;
+  Statement release;
+  Statement rollback_to;
   Statement current;
   Statement record;
 };
 
 void apply(Connection& connection, MigrationStatements& statements, const Migration& migration,
            domain::Timestamp now) {
-  WriteTransaction transaction{
-      connection.get(), {statements.begin, statements.commit, statements.rollback}, kOperation};
+  WriteTransaction transaction{connection.get(),
+                               {statements.begin, statements.commit, statements.rollback,
+                                statements.savepoint, statements.release, statements.rollback_to},
+                               kOperation};
   // Read again under the write lock: another process may have applied it meanwhile.
   if (statements.current_version() >= migration.version) {
     return;

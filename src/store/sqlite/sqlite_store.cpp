@@ -102,18 +102,99 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, SqliteOptions option
   }
   // Prepared after migrating: preparing checks the tables and columns exist.
   statements_ = std::make_unique<Statements>(connection_.get());
+  sqlite3_commit_hook(connection_.get(), &SqliteStore::commit_hook, this);
 }
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() {
+  sqlite3_commit_hook(connection_.get(), nullptr, nullptr);
+}
 
 std::int64_t SqliteStore::pragma_int(std::string_view name) {
   return read_pragma_int(connection_.get(), name, "pragma_int");
 }
 
 WriteTransaction SqliteStore::begin_write(std::string_view operation) {
-  return WriteTransaction{connection_.get(),
-                          {statements_->begin, statements_->commit, statements_->rollback},
-                          operation};
+  return WriteTransaction{
+      connection_.get(),
+      {statements_->begin, statements_->commit, statements_->rollback, statements_->savepoint_write,
+       statements_->release_write, statements_->rollback_to_write},
+      operation};
+}
+
+// Group commit. The batch is one BEGIN IMMEDIATE ... COMMIT; each call is a savepoint in
+// it, and a WriteTransaction inside a call nests as a savepoint of its own.
+
+int SqliteStore::commit_hook(void* self) noexcept {
+  // Non-zero turns the commit into a rollback (the statement fails with
+  // SQLITE_CONSTRAINT_COMMITHOOK): inside a batch only commit_batch may commit.
+  const auto* store = static_cast<const SqliteStore*>(self);
+  return store->batch_open_ && !store->committing_batch_ ? 1 : 0;
+}
+
+void SqliteStore::require_batch(std::string_view operation) const {
+  if (!batch_open_) {
+    throw StoreError(fmt::format("sqlite store: {}: no batch is open", operation));
+  }
+  if (sqlite3_get_autocommit(connection_.get()) != 0) {
+    throw StoreError(
+        fmt::format("sqlite store: {}: the database rolled the batch's transaction back after "
+                    "a failure; nothing of the batch was committed",
+                    operation));
+  }
+}
+
+void SqliteStore::begin_batch() {
+  constexpr std::string_view kOperation = "begin_batch";
+  if (batch_open_) {
+    throw StoreError("sqlite store: begin_batch: a batch is already open");
+  }
+  if (sqlite3_get_autocommit(connection_.get()) == 0) {
+    // Left open by a rollback that failed earlier: nothing in it was ever reported as done.
+    statements_->rollback.use(kOperation).run();
+  }
+  statements_->begin.use(kOperation).run();
+  batch_open_ = true;
+}
+
+void SqliteStore::begin_batch_call() {
+  constexpr std::string_view kOperation = "begin_batch_call";
+  require_batch(kOperation);
+  statements_->savepoint_call.use(kOperation).run();
+}
+
+void SqliteStore::end_batch_call(bool keep) {
+  constexpr std::string_view kOperation = "end_batch_call";
+  require_batch(kOperation);
+  if (!keep) {
+    statements_->rollback_to_call.use(kOperation).run();
+  }
+  statements_->release_call.use(kOperation).run();
+}
+
+void SqliteStore::commit_batch() {
+  constexpr std::string_view kOperation = "commit_batch";
+  require_batch(kOperation);
+  committing_batch_ = true;
+  try {
+    statements_->commit.use(kOperation).run();
+  } catch (...) {
+    committing_batch_ = false;
+    throw;  // still open unless SQLite rolled it back: the caller calls rollback_batch
+  }
+  committing_batch_ = false;
+  batch_open_ = false;
+}
+
+void SqliteStore::rollback_batch() noexcept {
+  batch_open_ = false;
+  if (sqlite3_get_autocommit(connection_.get()) != 0) {
+    return;  // already rolled back (by SQLite after a failure, or never begun)
+  }
+  try {
+    statements_->rollback.use("rollback_batch").run();
+  } catch (...) {
+    // The next begin_batch rolls back what is left open.
+  }
 }
 
 void SqliteStore::ping() {

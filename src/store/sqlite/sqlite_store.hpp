@@ -90,6 +90,16 @@ class SqliteStore final : public Store {
   std::string server_secret(const std::string& name, const std::string& candidate,
                             Timestamp at) override;
 
+  // Group commit: BEGIN IMMEDIATE / COMMIT / ROLLBACK, and a SAVEPOINT around each call.
+  // While a batch is open, a commit hook refuses every commit but commit_batch's own, so
+  // no write can become durable on its own in the middle of a batch (e.g. a statement run
+  // in autocommit mode after SQLite rolled the batch's transaction back).
+  void begin_batch() override;
+  void begin_batch_call() override;
+  void end_batch_call(bool keep) override;
+  void commit_batch() override;
+  void rollback_batch() noexcept override;
+
   // Diagnostics (not part of Store): the integer value of a connection-level pragma as
   // this connection sees it, e.g. "synchronous" or "foreign_keys". Only [a-z_] names.
   [[nodiscard]] std::int64_t pragma_int(std::string_view name);
@@ -98,6 +108,9 @@ class SqliteStore final : public Store {
   struct Statements;
 
   [[nodiscard]] WriteTransaction begin_write(std::string_view operation);
+  // Throws StoreError unless a batch is open and its transaction still is.
+  void require_batch(std::string_view operation) const;
+  static int commit_hook(void* self) noexcept;
   [[nodiscard]] std::optional<TransactionRecord> select_transaction(
       std::string_view operation, const std::string& merchant_id,
       const std::string& transaction_id);
@@ -111,6 +124,8 @@ class SqliteStore final : public Store {
   // Member order matters: statements are finalized before the connection closes.
   Connection connection_;
   std::unique_ptr<Statements> statements_;
+  bool batch_open_ = false;        // between begin_batch and commit_batch/rollback_batch
+  bool committing_batch_ = false;  // commit_batch's COMMIT is running: the hook allows it
 };
 
 }  // namespace tillgate::store::sqlite

@@ -168,25 +168,36 @@ void Statement::Use::bind_null(int index) {
 }
 
 WriteTransaction::WriteTransaction(sqlite3* db, Statements statements, std::string_view operation)
-    : db_(db), statements_(statements), operation_(operation) {
-  statements_.begin.use(operation_).run();
+    : db_(db),
+      statements_(statements),
+      operation_(operation),
+      nested_(sqlite3_get_autocommit(db) == 0) {
+  (nested_ ? statements_.savepoint : statements_.begin).use(operation_).run();
 }
 
 WriteTransaction::~WriteTransaction() {
   // Some failures (SQLITE_FULL, SQLITE_IOERR, RAISE(ROLLBACK), ...) already rolled the
-  // transaction back; a second ROLLBACK would only fail. A rollback that fails otherwise
-  // cannot be reported from a destructor, and SQLite then rolls back at close.
+  // whole transaction back, the enclosing one too when nested; a second rollback would
+  // only fail. A rollback that fails otherwise cannot be reported from a destructor, and
+  // SQLite then rolls back at close (or the enclosing transaction's owner does).
   if (!open_ || sqlite3_get_autocommit(db_) != 0) {
     return;
   }
   try {
-    statements_.rollback.use(operation_).run();
+    if (nested_) {
+      // ROLLBACK TO undoes the savepoint's writes but keeps it on the stack; RELEASE
+      // removes it, leaving the enclosing transaction as it was before the savepoint.
+      statements_.rollback_to.use(operation_).run();
+      statements_.release.use(operation_).run();
+    } else {
+      statements_.rollback.use(operation_).run();
+    }
   } catch (const StoreError&) {
   }
 }
 
 void WriteTransaction::commit() {
-  statements_.commit.use(operation_).run();
+  (nested_ ? statements_.release : statements_.commit).use(operation_).run();
   open_ = false;
 }
 

@@ -151,12 +151,20 @@ class Statement::Use {
 // BEGIN IMMEDIATE takes the write lock at once, so the reads inside the transaction see
 // the state the writes are decided on (no other writer can slip in between). Rolls back
 // in the destructor unless commit() succeeded.
+//
+// Nests: on a connection already inside a transaction (a group-commit batch, see
+// Store::begin_batch) it is a savepoint instead (SAVEPOINT / RELEASE / ROLLBACK TO), so
+// its writes are still all or nothing but become durable only when the enclosing
+// transaction commits. The write lock is then the enclosing transaction's.
 class WriteTransaction {
  public:
   struct Statements {
-    Statement& begin;
-    Statement& commit;
-    Statement& rollback;
+    Statement& begin;        // BEGIN IMMEDIATE
+    Statement& commit;       // COMMIT
+    Statement& rollback;     // ROLLBACK
+    Statement& savepoint;    // SAVEPOINT <name>
+    Statement& release;      // RELEASE <name>
+    Statement& rollback_to;  // ROLLBACK TO <name>
   };
 
   WriteTransaction(sqlite3* db, Statements statements, std::string_view operation);
@@ -170,6 +178,7 @@ class WriteTransaction {
   sqlite3* db_;
   Statements statements_;
   std::string_view operation_;
+  bool nested_;  // a savepoint inside an enclosing transaction
   bool open_ = true;
 };
 

@@ -17,6 +17,12 @@ SqliteStore::Statements::Statements(sqlite3* db)
       commit(db, "commit", "COMMIT"),
       rollback(db, "rollback", "ROLLBACK"),
       ping(db, "ping", "SELECT 1"),
+      savepoint_write(db, "savepoint_write", "SAVEPOINT tillgate_write"),
+      release_write(db, "release_write", "RELEASE tillgate_write"),
+      rollback_to_write(db, "rollback_to_write", "ROLLBACK TO tillgate_write"),
+      savepoint_call(db, "savepoint_call", "SAVEPOINT tillgate_call"),
+      release_call(db, "release_call", "RELEASE tillgate_call"),
+      rollback_to_call(db, "rollback_to_call", "ROLLBACK TO tillgate_call"),
       insert_merchant(db, "insert_merchant",
                       "INSERT INTO merchants (merchant_id, name, created_at) VALUES (?1, ?2, ?3)"),
       find_merchant(db, "find_merchant",
@@ -50,7 +56,8 @@ SqliteStore::Statements::Statements(sqlite3* db)
       transaction_exists(
           db, "transaction_exists",
           "SELECT 1 FROM transactions WHERE merchant_id = ?1 AND transaction_id = ?2"),
-      // seq = MAX + 1 is race-free because every insert runs under BEGIN IMMEDIATE, and
+      // seq = MAX + 1 is race-free because every insert runs under BEGIN IMMEDIATE (its
+      // own or its batch's), and
       // cheap because seq is indexed (UNIQUE). Transactions are never deleted, so no seq
       // is ever handed out twice.
       insert_transaction(

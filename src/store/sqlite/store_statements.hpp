@@ -32,6 +32,9 @@ struct SqliteStore::Statements {
   explicit Statements(sqlite3* db);
 
   Statement begin, commit, rollback, ping;
+  // Nested write transactions (WriteTransaction inside a batch) and batch calls.
+  Statement savepoint_write, release_write, rollback_to_write;
+  Statement savepoint_call, release_call, rollback_to_call;
   Statement insert_merchant, find_merchant, list_merchants;
   Statement insert_api_key, find_api_key, revoke_api_key;
   Statement insert_device, find_device, list_devices, revoke_device;
