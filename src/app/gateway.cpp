@@ -28,7 +28,10 @@ struct Gateway::Parts {
         config(std::move(config_in)),
         registry(config.limits.max_metric_series),
         metrics(registry),
-        store(store::open_store(config.database_url), config.limits.max_store_queue),
+        store(store::open_store(config.database_url), config.limits.max_store_queue,
+              payments::StoreBatchSettings{
+                  config.limits.store_batch_max,
+                  std::chrono::microseconds(config.limits.store_batch_wait_us)}),
         terminals(io_context.get_executor(), store, clock, terminal_settings(config)),
         webhook_client(io_context.get_executor(), webhook_client_settings(config)),
         webhooks(io_context.get_executor(), store, webhook_client, clock,

@@ -1,19 +1,152 @@
 #include "payments/async_store.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace tillgate::payments {
 
 using store::Store;
 using store::StoreError;
+using Clock = std::chrono::steady_clock;
 
-AsyncStore::AsyncStore(std::unique_ptr<Store> store, std::size_t max_queue)
-    : store_(std::move(store)), max_queue_(max_queue) {}
+AsyncStore::AsyncStore(std::unique_ptr<Store> store, std::size_t max_queue,
+                       StoreBatchSettings batch)
+    : store_(std::move(store)), max_queue_(max_queue), batch_(batch) {
+  if (batch_.max_calls == 0) {
+    throw std::invalid_argument("AsyncStore: a batch must take at least one call");
+  }
+  thread_ = std::thread([this] { run_store_thread(); });
+}
 
 AsyncStore::~AsyncStore() {
   stop();
 }
 
+void AsyncStore::set_observer(StoreBatchObserver* observer) noexcept {
+  observer_.store(observer, std::memory_order_release);
+}
+
 void AsyncStore::stop() {
-  thread_.join();
+  {
+    const std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  queued_or_stopping_.notify_all();
+  std::call_once(joined_, [this] { thread_.join(); });
+}
+
+void AsyncStore::enqueue(Job job) {
+  {
+    const std::lock_guard lock(mutex_);
+    if (accepting_) {
+      queue_.push_back(std::move(job));
+      job = nullptr;
+    }
+  }
+  if (job == nullptr) {
+    queued_or_stopping_.notify_one();
+    return;
+  }
+  // The store thread has ended (stop()): nothing will run this call.
+  job->fail(std::make_exception_ptr(StoreError("the store is stopped")));
+  job->complete();
+}
+
+template <class Report>
+void AsyncStore::report(Report report_to) noexcept {
+  StoreBatchObserver* observer = observer_.load(std::memory_order_acquire);
+  if (observer == nullptr) {
+    return;
+  }
+  try {
+    report_to(*observer);
+  } catch (...) {
+    // Metrics must never stop the store thread.
+  }
+}
+
+void AsyncStore::run_store_thread() {
+  std::vector<Job> batch;
+  for (;;) {
+    std::size_t depth = 0;
+    {
+      std::unique_lock lock(mutex_);
+      queued_or_stopping_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) {  // stopping, and everything queued has run
+        accepting_ = false;
+        return;
+      }
+      if (queue_.size() < batch_.max_calls && batch_.max_wait.count() > 0 && !stopping_) {
+        // Wait a little for more calls to share the commit; a full batch or stop() ends
+        // the wait early.
+        queued_or_stopping_.wait_for(lock, batch_.max_wait, [this] {
+          return queue_.size() >= batch_.max_calls || stopping_;
+        });
+      }
+      depth = queue_.size();
+      const std::size_t take = std::min(depth, batch_.max_calls);
+      for (std::size_t i = 0; i < take; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    report([depth](StoreBatchObserver& observer) { observer.queue_depth(depth); });
+    run_batch(batch);
+    batch.clear();  // frees the calls' queue slots (their results are posted)
+  }
+}
+
+void AsyncStore::run_batch(std::vector<Job>& batch) {
+  const auto started = Clock::now();
+  std::exception_ptr batch_error;
+  try {
+    store_->begin_batch();
+  } catch (...) {
+    batch_error = std::current_exception();
+  }
+  for (std::size_t i = 0; i < batch.size() && !batch_error; ++i) {
+    try {
+      store_->begin_batch_call();
+      const bool succeeded = batch[i]->run(*store_);
+      store_->end_batch_call(succeeded);
+    } catch (...) {
+      // The batch's transaction is gone (SQLite rolled it back after a failure such as a
+      // full disk, in this call or an earlier one): the calls not yet run are not run.
+      batch_error = std::current_exception();
+    }
+  }
+  auto commit_time = Clock::duration::zero();
+  if (!batch_error) {
+    const auto commit_started = Clock::now();
+    try {
+      store_->commit_batch();
+    } catch (...) {
+      batch_error = std::current_exception();
+    }
+    commit_time = Clock::now() - commit_started;
+  }
+  const auto batch_time = Clock::now() - started;
+
+  if (batch_error) {
+    // Nothing of the batch was committed, so no call of it may report success: not the
+    // ones whose own work succeeded, not the reads (they may have seen its writes). A call
+    // that failed on its own keeps its own error.
+    store_->rollback_batch();
+    for (auto& job : batch) {
+      job->fail(batch_error);
+    }
+    report([calls = batch.size()](StoreBatchObserver& observer) { observer.batch_failed(calls); });
+  } else {
+    report([calls = batch.size(), commit_time, batch_time](StoreBatchObserver& observer) {
+      observer.batch_committed(calls,
+                               std::chrono::duration_cast<std::chrono::nanoseconds>(commit_time),
+                               std::chrono::duration_cast<std::chrono::nanoseconds>(batch_time));
+    });
+  }
+  // Only now, after the commit returned (or the batch failed), is anyone answered.
+  for (auto& job : batch) {
+    job->complete();
+  }
 }
 
 }  // namespace tillgate::payments

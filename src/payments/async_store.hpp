@@ -1,18 +1,38 @@
 #pragma once
 // Runs Store calls on the dedicated store thread and resumes the caller on its own
 // executor with the result (or the StoreError). The network thread never blocks on disk.
+//
+// Group commit: calls wait in a bounded queue; the store thread takes up to
+// StoreBatchSettings::max_calls of them at a time and runs them in ONE write transaction
+// (Store::begin_batch ... commit_batch), so they share one commit, one fsync. Each call
+// runs in a savepoint of its own (Store::begin_batch_call / end_batch_call): a call that
+// throws undoes only its own writes and gets its exception, the others are unaffected.
+// Every caller, of a write or a read, is answered only after the batch's commit returned:
+// nobody is told of a change before it is durable. When the batch as a whole fails (the
+// database rolled its transaction back, or its commit failed), every call of it gets an
+// error, including the ones whose own work succeeded: none of it was committed.
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
 
 #include "store/store.hpp"
 
@@ -27,33 +47,70 @@ class StoreOverloaded : public StoreError {
   using StoreError::StoreError;
 };
 
-class AsyncStore {
- public:
-  AsyncStore(std::unique_ptr<Store> store, std::size_t max_queue);
-  ~AsyncStore();
-  AsyncStore(const AsyncStore&) = delete;
-  AsyncStore& operator=(const AsyncStore&) = delete;
+// What the store thread reports about its batches, for metrics. Every method is called on
+// the store thread, one call at a time, never with a lock of the AsyncStore held; what an
+// implementation shares with other threads (a metrics endpoint) it must guard itself. It
+// must be quick (the store thread, and so every caller, waits for it) and must not call
+// into the AsyncStore. An exception it throws is ignored.
+struct StoreBatchObserver {
+  virtual ~StoreBatchObserver() = default;
+  // A batch of `calls` calls committed. commit_time: the commit alone (the fsync);
+  // batch_time: from opening the transaction to the end of the commit (the calls' own
+  // work included). Its callers are answered right after this returns.
+  virtual void batch_committed(std::size_t calls, std::chrono::nanoseconds commit_time,
+                               std::chrono::nanoseconds batch_time) = 0;
+  // The calls waiting when a batch is taken, those it takes included. Once per batch,
+  // before it runs.
+  virtual void queue_depth(std::size_t depth) = 0;
+  // A batch of `calls` calls failed as a whole (its transaction could not be opened, the
+  // database rolled it back, or its commit failed): every call got an error.
+  virtual void batch_failed(std::size_t /*calls*/) {}
+};
 
-  // Runs `operation(Store&)` on the store thread and resumes the awaiting coroutine on its
-  // own executor. `operation` must own what it uses (capture by value). Deliberately not a
-  // coroutine itself: GCC 12 mishandles closures passed by value into coroutine frames.
-  template <class Operation>
-  auto call(Operation operation);
-
-  // Waits for queued calls to finish and joins the store thread.
-  void stop();
-
-  // For start-up and shutdown code that runs before/after the network loop.
-  Store& direct() { return *store_; }
-
- private:
-  std::unique_ptr<Store> store_;
-  boost::asio::thread_pool thread_{1};
-  std::size_t max_queue_;
-  std::atomic<std::size_t> queued_{0};
+struct StoreBatchSettings {
+  // At most this many calls share one commit (app::Limits::store_batch_max); at least 1.
+  std::size_t max_calls = 256;
+  // When fewer than max_calls are queued, how long the store thread waits for more before
+  // it begins the batch (app::Limits::store_batch_wait_us). 0: never waits; a batch is
+  // what queued up while the previous one ran.
+  std::chrono::microseconds max_wait{0};
 };
 
 namespace detail {
+
+// A queued call, type-erased. The store thread runs it, then (after the batch's commit or
+// its failure) completes it; it is then destroyed, which frees its queue slot.
+class StoreJob {
+ public:
+  virtual ~StoreJob() = default;
+  // Runs the operation and keeps its result or exception; false when it threw.
+  virtual bool run(Store& store) noexcept = 0;
+  // Makes the call fail, because its batch did not commit: with `error`, unless it
+  // already failed with an error of its own.
+  virtual void fail(std::exception_ptr error) noexcept = 0;
+  // Posts the outcome to the caller's executor. Called once, after the batch ended.
+  virtual void complete() = 0;
+};
+
+// One place in the queue bound, taken by call() and given back by the destructor of the
+// job that holds it, once the call's result is posted.
+class QueueSlot {
+ public:
+  explicit QueueSlot(std::atomic<std::size_t>* count) noexcept : count_(count) {}
+  QueueSlot(QueueSlot&& other) noexcept : count_(std::exchange(other.count_, nullptr)) {}
+  QueueSlot& operator=(QueueSlot&&) = delete;
+  QueueSlot(const QueueSlot&) = delete;
+  QueueSlot& operator=(const QueueSlot&) = delete;
+  ~QueueSlot() {
+    if (count_ != nullptr) {
+      count_->fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+
+ private:
+  std::atomic<std::size_t>* count_;
+};
+
 template <class Result>
 struct StoreSignature {
   using type = void(std::exception_ptr, Result);
@@ -62,43 +119,143 @@ template <>
 struct StoreSignature<void> {
   using type = void(std::exception_ptr);
 };
+
+template <class Operation, class Handler>
+class StoreCall final : public StoreJob {
+ public:
+  using Result = std::invoke_result_t<Operation&, Store&>;
+
+  StoreCall(Operation operation, Handler handler, QueueSlot slot)
+      : operation_(std::move(operation)),
+        handler_(std::move(handler)),
+        // Keeps the caller's io_context running while the call is away on the store thread.
+        work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_),
+                                  boost::asio::execution::outstanding_work.tracked)),
+        slot_(std::move(slot)) {}
+
+  bool run(Store& store) noexcept override {
+    try {
+      if constexpr (std::is_void_v<Result>) {
+        operation_(store);
+      } else {
+        value_.emplace(operation_(store));
+      }
+      return true;
+    } catch (...) {
+      error_ = std::current_exception();
+      return false;
+    }
+  }
+
+  void fail(std::exception_ptr error) noexcept override {
+    if (!error_) {
+      error_ = std::move(error);
+    }
+    if constexpr (!std::is_void_v<Result>) {
+      value_.reset();
+    }
+  }
+
+  void complete() override {
+    auto executor = boost::asio::get_associated_executor(handler_);
+    if constexpr (std::is_void_v<Result>) {
+      boost::asio::post(
+          executor, [h = std::move(handler_), error = error_]() mutable { std::move(h)(error); });
+    } else {
+      Result value = value_ ? std::move(*value_) : Result{};
+      boost::asio::post(executor,
+                        [h = std::move(handler_), error = error_, v = std::move(value)]() mutable {
+                          std::move(h)(error, std::move(v));
+                        });
+    }
+  }
+
+ private:
+  using Work =
+      decltype(boost::asio::prefer(boost::asio::get_associated_executor(std::declval<Handler&>()),
+                                   boost::asio::execution::outstanding_work.tracked));
+  using Value = std::conditional_t<std::is_void_v<Result>, std::monostate, std::optional<Result>>;
+
+  Operation operation_;
+  Handler handler_;
+  Work work_;
+  QueueSlot slot_;
+  std::exception_ptr error_;
+  Value value_;
+};
+
 }  // namespace detail
+
+class AsyncStore {
+ public:
+  // Starts the store thread. max_queue: calls queued or running at once, beyond which
+  // call() throws StoreOverloaded (app::Limits::max_store_queue). Throws
+  // std::invalid_argument for batch.max_calls 0.
+  AsyncStore(std::unique_ptr<Store> store, std::size_t max_queue, StoreBatchSettings batch = {});
+  ~AsyncStore();
+  AsyncStore(const AsyncStore&) = delete;
+  AsyncStore& operator=(const AsyncStore&) = delete;
+
+  // Runs `operation(Store&)` on the store thread, in a batch (see above), and resumes the
+  // awaiting coroutine on its own executor after the batch committed. `operation` must own
+  // what it uses (capture by value) and must not keep a reference to the Store. Throws
+  // StoreOverloaded at once when the queue is full. Deliberately not a coroutine itself:
+  // GCC 12 mishandles closures passed by value into coroutine frames.
+  template <class Operation>
+  auto call(Operation operation);
+
+  // The observer of the store thread's batches (nullptr: none). May be called from any
+  // thread; the observer's methods are called on the store thread. It must stay alive
+  // until it is replaced and the batch running meanwhile has ended, or until stop().
+  void set_observer(StoreBatchObserver* observer) noexcept;
+
+  // Runs (and commits) the calls already queued, then joins the store thread. A call made
+  // after that fails with StoreError. Idempotent; the destructor calls it.
+  void stop();
+
+  // For start-up and shutdown code that runs before/after the network loop, while no call
+  // is queued or running: the store is not thread-safe.
+  Store& direct() { return *store_; }
+
+ private:
+  using Job = std::unique_ptr<detail::StoreJob>;
+
+  void enqueue(Job job);
+  void run_store_thread();
+  void run_batch(std::vector<Job>& batch);
+  template <class Report>
+  void report(Report report_to) noexcept;
+
+  std::unique_ptr<Store> store_;
+  std::size_t max_queue_;
+  StoreBatchSettings batch_;
+  std::atomic<std::size_t> queued_{0};  // calls from call() until their result is posted
+  std::atomic<StoreBatchObserver*> observer_{nullptr};
+
+  std::mutex mutex_;
+  std::condition_variable queued_or_stopping_;
+  std::deque<Job> queue_;  // guarded by mutex_
+  bool stopping_ = false;  // guarded by mutex_
+  bool accepting_ = true;  // guarded by mutex_; false once the store thread has ended
+  std::once_flag joined_;
+  std::thread thread_;  // last: it starts once everything it uses exists
+};
 
 template <class Operation>
 auto AsyncStore::call(Operation operation) {
   using Result = std::invoke_result_t<Operation&, Store&>;
   using Signature = typename detail::StoreSignature<Result>::type;
-  if (queued_.load(std::memory_order_relaxed) >= max_queue_) {
+  if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queue_) {
+    queued_.fetch_sub(1, std::memory_order_relaxed);
     throw StoreOverloaded("the store has too many queued operations");
   }
-  queued_.fetch_add(1, std::memory_order_relaxed);
+  // The slot taken above is adopted by the job (the initiation runs when the awaitable is
+  // awaited, which callers do at once) and given back once its result is posted.
   return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, Signature>(
       [this](auto handler, Operation op) {
-        boost::asio::post(thread_, [this, op = std::move(op), h = std::move(handler)]() mutable {
-          std::exception_ptr error;
-          if constexpr (std::is_void_v<Result>) {
-            try {
-              op(*store_);
-            } catch (...) {
-              error = std::current_exception();
-            }
-            queued_.fetch_sub(1, std::memory_order_relaxed);
-            auto executor = boost::asio::get_associated_executor(h);
-            boost::asio::post(executor, [h = std::move(h), error]() mutable { h(error); });
-          } else {
-            Result value{};
-            try {
-              value = op(*store_);
-            } catch (...) {
-              error = std::current_exception();
-            }
-            queued_.fetch_sub(1, std::memory_order_relaxed);
-            auto executor = boost::asio::get_associated_executor(h);
-            boost::asio::post(executor, [h = std::move(h), error, v = std::move(value)]() mutable {
-              h(error, std::move(v));
-            });
-          }
-        });
+        using Call = detail::StoreCall<Operation, decltype(handler)>;
+        enqueue(
+            std::make_unique<Call>(std::move(op), std::move(handler), detail::QueueSlot{&queued_}));
       },
       boost::asio::use_awaitable, std::move(operation));
 }
