@@ -100,6 +100,13 @@ std::unique_ptr<sim::TerminalSimulator> start_terminal(boost::asio::io_context& 
 }  // namespace
 
 int run_demo(Config config) {
+  // The demo's own terminals and its printed commands use plain HTTP on loopback.
+  if (!config.tls_cert_file.empty() || !config.tls_key_file.empty()) {
+    std::fprintf(stderr,
+                 "tillgate demo: cannot start: the demo serves plain HTTP; unset "
+                 "TILLGATE_TLS_CERT_FILE and TILLGATE_TLS_KEY_FILE (use serve for TLS)\n");
+    return 1;
+  }
   if (config.database_url == kDemoDatabase) {
     remove_demo_files();
   }

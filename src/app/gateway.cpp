@@ -11,6 +11,7 @@
 #include "app/logging.hpp"
 #include "metrics/gateway_metrics.hpp"
 #include "net/http_server.hpp"
+#include "net/tls.hpp"
 #include "payments/async_store.hpp"
 #include "payments/coordinator.hpp"
 #include "terminal/terminal_gateway.hpp"
@@ -26,6 +27,7 @@ struct Gateway::Parts {
   Parts(asio::io_context& io_context, Config config_in)
       : io(io_context),
         config(std::move(config_in)),
+        tls(server_tls(config)),
         registry(config.limits.max_metric_series),
         metrics(registry),
         store(store::open_store(config.database_url), config.limits.max_store_queue,
@@ -39,7 +41,7 @@ struct Gateway::Parts {
         coordinator(io_context.get_executor(), store, terminals, clock,
                     payment_settings(config, &metrics)),
         router(store, coordinator, terminals, webhooks, clock, router_settings(config, &metrics)),
-        server(io_context, server_limits(config), router, terminals) {
+        server(io_context, server_limits(config), router, terminals, tls) {
     terminals.set_coordinator(coordinator);
     coordinator.set_webhook_outbox(webhooks);
     // Read at scrape time, on the network thread that owns both counts.
@@ -120,6 +122,29 @@ struct Gateway::Parts {
     s.max_refresh_tokens_per_merchant = c.limits.max_refresh_tokens_per_merchant;
     return s;
   }
+  // TLS termination: both files or neither. Loaded before the store is opened, so that a
+  // wrong file stops the start before anything else happens.
+  static std::shared_ptr<const net::ServerTls> server_tls(const Config& c) {
+    constexpr const char* cert_setting = "TILLGATE_TLS_CERT_FILE";
+    constexpr const char* key_setting = "TILLGATE_TLS_KEY_FILE";
+    if (c.tls_cert_file.empty() && c.tls_key_file.empty()) {
+      return nullptr;
+    }
+    if (c.tls_cert_file.empty() || c.tls_key_file.empty()) {
+      const bool has_cert = !c.tls_cert_file.empty();
+      throw ConfigError(std::string(has_cert ? key_setting : cert_setting) + " is not set but " +
+                        (has_cert ? cert_setting : key_setting) + " is ('" +
+                        (has_cert ? c.tls_cert_file : c.tls_key_file) +
+                        "'): TLS needs both the certificate chain and its private key");
+    }
+    try {
+      return std::make_shared<const net::ServerTls>(net::TlsFiles{c.tls_cert_file, c.tls_key_file});
+    } catch (const net::TlsSetupError& error) {
+      const bool certificate = error.part() == net::TlsSetupError::Part::certificate_chain;
+      throw ConfigError(std::string(certificate ? cert_setting : key_setting) + ": " +
+                        error.what());
+    }
+  }
   static net::HttpServerLimits server_limits(const Config& c) {
     net::HttpServerLimits s;
     s.max_body_bytes = c.limits.max_body_bytes;
@@ -134,6 +159,7 @@ struct Gateway::Parts {
 
   asio::io_context& io;
   Config config;
+  std::shared_ptr<const net::ServerTls> tls;  // null: plain HTTP and WebSocket
   domain::SystemClock clock;
   metrics::Registry registry;  // one per gateway: GET /metrics renders it
   metrics::GatewayMetrics metrics;
@@ -153,6 +179,10 @@ Gateway::~Gateway() = default;
 
 store::Store& Gateway::store_for_setup() {
   return parts_->store.direct();
+}
+
+const net::ServerTls* Gateway::tls() const {
+  return parts_->tls.get();
 }
 
 std::uint16_t Gateway::start() {
@@ -222,6 +252,11 @@ int run_serve(Config config) {
   std::fflush(stdout);
   spdlog::info("listening on {}:{} with store {}", config.listen_host, port,
                config.database_url.substr(0, config.database_url.find(':')));
+  if (const auto* tls = gateway->tls()) {
+    spdlog::info(
+        "TLS on: HTTPS and WSS only (TLS 1.2 ECDHE+AEAD or TLS 1.3), certificate {} from {}",
+        tls->certificate_summary(), config.tls_cert_file);
+  }
 
   run_until_signal(io, *gateway);
   gateway.reset();  // joins the store thread after its queued work

@@ -8,6 +8,10 @@
 #include "app/config.hpp"
 #include "store/store.hpp"
 
+namespace tillgate::net {
+class ServerTls;
+}
+
 namespace tillgate::app {
 
 class Gateway {
@@ -26,6 +30,8 @@ class Gateway {
 
   // The store, for provisioning before start() (the network loop is not running yet).
   store::Store& store_for_setup();
+  // The listener's TLS (TILLGATE_TLS_CERT_FILE/KEY_FILE), or null when it serves plain HTTP.
+  [[nodiscard]] const net::ServerTls* tls() const;
 
   struct Parts;
 

@@ -6,14 +6,17 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <list>
+#include <type_traits>
 #include <unordered_map>
 
+#include "net/tls_stream.hpp"
 #include "net/upgrade.hpp"
 
 namespace tillgate::net {
@@ -21,14 +24,19 @@ namespace tillgate::net {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
 
 struct Connection {
-  beast::tcp_stream* stream = nullptr;
-  bool busy = false;  // a request is being handled; shutdown lets it finish
+  tcp::socket* socket = nullptr;  // the lowest layer, plain or under TLS
+  bool busy = false;              // a request is being handled; shutdown lets it finish
+  bool upgraded = false;          // the stream was handed to the WebSocket side
 };
+
+template <class Stream>
+constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
 
 HttpRequest to_request(const http::request<http::string_body>& message, std::string remote) {
   HttpRequest request;
@@ -69,13 +77,19 @@ http::response<http::string_body> to_message(const HttpResponse& response, unsig
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
-       UpgradeHandler& upgrades)
-      : io_(io), limits_(limits), handler_(handler), upgrades_(upgrades), acceptor_(io) {}
+       UpgradeHandler& upgrades, std::shared_ptr<const ServerTls> tls)
+      : io_(io),
+        limits_(limits),
+        handler_(handler),
+        upgrades_(upgrades),
+        tls_(std::move(tls)),
+        acceptor_(io) {}
 
   asio::io_context& io_;
   HttpServerLimits limits_;
   RequestHandler& handler_;
   UpgradeHandler& upgrades_;
+  std::shared_ptr<const ServerTls> tls_;  // null: plain HTTP
   tcp::acceptor acceptor_;
   std::list<Connection*> connections_;
   // Accepted connections per client address, counted from the accept until the HTTP
@@ -91,9 +105,16 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> run_connection(tcp::socket socket, std::string remote);
   void note_refusal(std::string_view why);
-  asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+  template <class Stream>
+  asio::awaitable<void> serve_connection(Stream& stream, const std::string& remote);
+  asio::awaitable<bool> handshake(TlsStream& stream, const std::string& remote);
+  template <class Stream>
+  asio::awaitable<void> close_connection(Stream& stream);
+  template <class Stream>
+  asio::awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
                                   Connection& connection, const std::string& remote);
-  asio::awaitable<void> write_refusal(beast::tcp_stream& stream, int status, std::string code,
+  template <class Stream>
+  asio::awaitable<void> write_refusal(Stream& stream, int status, std::string code,
                                       std::string message, std::string path);
 };
 
@@ -139,24 +160,25 @@ void HttpServer::Impl::note_refusal(std::string_view why) {
   }
 }
 
-asio::awaitable<void> HttpServer::Impl::write_refusal(beast::tcp_stream& stream, int status,
-                                                      std::string code, std::string message,
-                                                      std::string path) {
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::write_refusal(Stream& stream, int status, std::string code,
+                                                      std::string message, std::string path) {
   auto response = to_message(handler_.refuse(status, code, message, path), 11, false);
-  stream.expires_after(limits_.write_timeout);
+  beast::get_lowest_layer(stream).expires_after(limits_.write_timeout);
   boost::system::error_code ec;
   co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
 }
 
 // Serves one request; false when the connection must end.
-asio::awaitable<bool> HttpServer::Impl::serve_one(beast::tcp_stream& stream,
-                                                  beast::flat_buffer& buffer,
+template <class Stream>
+asio::awaitable<bool> HttpServer::Impl::serve_one(Stream& stream, beast::flat_buffer& buffer,
                                                   Connection& connection,
                                                   const std::string& remote) {
   boost::system::error_code ec;
+  auto& transport = beast::get_lowest_layer(stream);
   if (buffer.size() == 0) {
     // Idle keep-alive: wait for the first byte of the next request.
-    stream.expires_after(limits_.idle_timeout);
+    transport.expires_after(limits_.idle_timeout);
     const std::size_t n = co_await stream.async_read_some(
         buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
     if (ec || stopping_) {
@@ -168,7 +190,7 @@ asio::awaitable<bool> HttpServer::Impl::serve_one(beast::tcp_stream& stream,
   http::request_parser<http::string_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
   parser.body_limit(limits_.max_body_bytes);
-  stream.expires_after(limits_.read_timeout);  // the whole request, however slowly it drips in
+  transport.expires_after(limits_.read_timeout);  // the whole request, however slowly it drips in
   co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
   // Refusal texts are named before co_await: see the GCC 12 note in CMakeLists.txt.
   if (ec == http::error::body_limit) {
@@ -189,7 +211,8 @@ asio::awaitable<bool> HttpServer::Impl::serve_one(beast::tcp_stream& stream,
     co_return false;
   }
   if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
-      ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+      ec == ssl::error::stream_truncated) {
     co_return false;
   }
   if (ec) {
@@ -203,7 +226,8 @@ asio::awaitable<bool> HttpServer::Impl::serve_one(beast::tcp_stream& stream,
   if (beast::websocket::is_upgrade(message)) {
     const auto path = std::string_view(message.target()).substr(0, message.target().find('?'));
     if (upgrades_.accepts_upgrade(path)) {
-      stream.expires_never();
+      transport.expires_never();
+      connection.upgraded = true;
       upgrades_.upgrade(std::move(stream), std::move(message));
       co_return false;
     }
@@ -222,39 +246,90 @@ asio::awaitable<bool> HttpServer::Impl::serve_one(beast::tcp_stream& stream,
   }
   const bool keep_alive = message.keep_alive() && !stopping_;
   auto reply = to_message(response, message.version(), keep_alive);
-  stream.expires_after(limits_.write_timeout);
+  transport.expires_after(limits_.write_timeout);
   co_await http::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
   connection.busy = false;
   co_return !ec && keep_alive;
 }
 
-asio::awaitable<void> HttpServer::Impl::run_connection(tcp::socket socket, std::string remote) {
-  auto self = shared_from_this();
+// The TLS handshake is part of reading the first request: it has the read timeout, and the
+// connection counts toward the caps from its accept. Plain HTTP sent here fails it.
+asio::awaitable<bool> HttpServer::Impl::handshake(TlsStream& stream, const std::string& remote) {
   boost::system::error_code ec;
-  beast::tcp_stream stream(std::move(socket));
+  beast::get_lowest_layer(stream).expires_after(limits_.read_timeout);
+  co_await stream.async_handshake(ssl::stream_base::server,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    spdlog::debug("TLS handshake with {} failed: {}", remote, ec.message());
+    co_return false;
+  }
+  co_return !stopping_;
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::close_connection(Stream& stream) {
+  boost::system::error_code ec;
+  auto& transport = beast::get_lowest_layer(stream);
+  if (!transport.socket().is_open()) {
+    co_return;
+  }
+  if constexpr (is_tls<Stream>) {
+    if (SSL_is_init_finished(stream.native_handle()) == 1) {
+      // Our close_notify, without waiting for the client's (RFC 8446 6.1 lets the closing
+      // side close at once): only a write, bounded like every write.
+      SSL_set_shutdown(stream.native_handle(), SSL_RECEIVED_SHUTDOWN);
+      transport.expires_after(limits_.write_timeout);
+      co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+  if (transport.socket().is_open()) {
+    transport.socket().shutdown(tcp::socket::shutdown_send, ec);
+    transport.close();
+  }
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::serve_connection(Stream& stream,
+                                                         const std::string& remote) {
   beast::flat_buffer buffer(limits_.max_header_bytes);
-  Connection connection{&stream, false};
+  Connection connection{&beast::get_lowest_layer(stream).socket(), false, false};
   const auto position = connections_.insert(connections_.end(), &connection);
   try {
-    while (co_await serve_one(stream, buffer, connection, remote)) {
+    bool ready = true;
+    if constexpr (is_tls<Stream>) {
+      ready = co_await handshake(stream, remote);
+    }
+    if (ready) {
+      while (co_await serve_one(stream, buffer, connection, remote)) {
+      }
+    }
+    if (!connection.upgraded) {  // an upgraded stream is moved from: not ours to close
+      co_await close_connection(stream);
     }
   } catch (const std::exception& error) {
     spdlog::error("http connection from {} failed: {}", remote, error.what());
   }
   connections_.erase(position);
+}
+
+asio::awaitable<void> HttpServer::Impl::run_connection(tcp::socket socket, std::string remote) {
+  auto self = shared_from_this();
+  if (tls_) {
+    TlsStream stream(std::move(socket), tls_->impl().context);
+    co_await serve_connection(stream, remote);
+  } else {
+    beast::tcp_stream stream(std::move(socket));
+    co_await serve_connection(stream, remote);
+  }
   --accepted_;
   if (const auto it = per_address_.find(remote); it != per_address_.end() && --it->second == 0) {
     per_address_.erase(it);
   }
-  if (stream.socket().is_open()) {
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream.close();
-  }
 }
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
-                       UpgradeHandler& upgrades)
-    : impl_(std::make_shared<Impl>(io, limits, handler, upgrades)) {}
+                       UpgradeHandler& upgrades, std::shared_ptr<const ServerTls> tls)
+    : impl_(std::make_shared<Impl>(io, limits, handler, upgrades, std::move(tls))) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -278,7 +353,7 @@ asio::awaitable<void> HttpServer::shutdown(std::chrono::seconds grace) {
   impl->acceptor_.close(ec);
   for (Connection* connection : impl->connections_) {
     if (!connection->busy) {
-      connection->stream->socket().cancel(ec);  // idle keep-alive: nothing in flight
+      connection->socket->cancel(ec);  // idle keep-alive or handshake: nothing in flight
     }
   }
   asio::steady_timer timer(impl->io_);
@@ -288,7 +363,7 @@ asio::awaitable<void> HttpServer::shutdown(std::chrono::seconds grace) {
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   for (Connection* connection : impl->connections_) {
-    connection->stream->socket().close(ec);
+    connection->socket->close(ec);
   }
 }
 

@@ -9,13 +9,14 @@
 #include <string>
 
 #include "net/http_message.hpp"
+#include "net/tls.hpp"
 
 namespace tillgate::net {
 
 struct HttpServerLimits {
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
-  std::chrono::seconds read_timeout{30};
+  std::chrono::seconds read_timeout{30};  // a whole request; also the TLS handshake
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds write_timeout{30};
   std::size_t max_connections = 10'000;
@@ -38,8 +39,10 @@ class UpgradeHandler;  // net/upgrade.hpp: takes over the socket of a WebSocket 
 
 class HttpServer {
  public:
+  // With `tls`, every connection starts with a TLS handshake (HTTPS, and WSS upgrades);
+  // without, plain HTTP.
   HttpServer(boost::asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
-             UpgradeHandler& upgrades);
+             UpgradeHandler& upgrades, std::shared_ptr<const ServerTls> tls = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

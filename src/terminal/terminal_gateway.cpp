@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <deque>
 #include <unordered_map>
 #include <unordered_set>
@@ -16,6 +17,7 @@
 #include "api/rate_limiter.hpp"
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
+#include "net/tls_stream.hpp"
 #include "payments/coordinator.hpp"
 #include "terminal/codec.hpp"
 
@@ -37,7 +39,7 @@ struct Outgoing {
   std::uint16_t close_code = 0;
 };
 
-class Session;
+class SessionBase;
 
 }  // namespace
 
@@ -56,9 +58,9 @@ struct TerminalGateway::State {
   const domain::Clock& clock_;
   TerminalSettings settings_;
   PaymentCoordinator* coordinator_ = nullptr;
-  std::unordered_map<std::string, std::shared_ptr<Session>> by_device_;
+  std::unordered_map<std::string, std::shared_ptr<SessionBase>> by_device_;
   std::unordered_map<std::string, std::string> device_by_connection_;
-  std::unordered_set<Session*> sessions_;  // every open session, authenticated or not
+  std::unordered_set<SessionBase*> sessions_;  // every open session, authenticated or not
   std::unordered_map<std::string, std::size_t> sessions_per_address_;
   api::RateLimiter auth_failures_;  // failed hellos per client address
   // Refusals are logged at most once a second, with their count.
@@ -74,21 +76,23 @@ struct TerminalGateway::State {
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+// What the registry and the gateway see of a session, whatever its transport: the outbox,
+// the timers, the identity and the protocol. Session<Stream> adds the WebSocket over a
+// plain (ws://) or TLS (wss://) connection.
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
  public:
-  Session(std::shared_ptr<TerminalGateway::State> state, beast::tcp_stream stream,
-          std::string remote_address)
+  SessionBase(std::shared_ptr<TerminalGateway::State> state, const asio::any_io_executor& executor,
+              std::string remote_address)
       : state_(std::move(state)),
         remote_address_(std::move(remote_address)),
-        ws_(std::move(stream)),
-        signal_(ws_.get_executor()),
-        write_deadline_(ws_.get_executor()),
-        heartbeat_(ws_.get_executor()) {
+        signal_(executor),
+        write_deadline_(executor),
+        heartbeat_(executor) {
     signal_.expires_at(asio::steady_timer::time_point::max());
   }
-
-  static asio::awaitable<void> run(std::shared_ptr<Session> self,
-                                   beast::http::request<beast::http::string_body> request);
+  virtual ~SessionBase() = default;
+  SessionBase(const SessionBase&) = delete;
+  SessionBase& operator=(const SessionBase&) = delete;
 
   // Queues a frame; a terminal that lets its queue fill up is cut off, never buffered for.
   bool enqueue(Outgoing item) {
@@ -110,10 +114,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void close(std::uint16_t code, std::string reason) {
     enqueue({Outgoing::Kind::close, std::move(reason), code});
   }
+  // Closes the socket: every pending operation fails.
   void abort() {
     closing_ = true;
     boost::system::error_code ec;
-    beast::get_lowest_layer(ws_).socket().close(ec);
+    socket().close(ec);
   }
 
   const std::string& device_id() const { return device_id_; }
@@ -121,22 +126,26 @@ class Session : public std::enable_shared_from_this<Session> {
   domain::Timestamp connected_at() const { return connected_at_; }
   domain::Timestamp last_activity() const { return last_activity_; }
 
- private:
-  asio::awaitable<void> write_loop(std::shared_ptr<Session> self);
-  asio::awaitable<void> heartbeat_loop(std::shared_ptr<Session> self);
-  asio::awaitable<void> read_loop();
+ protected:
+  [[nodiscard]] virtual asio::ip::tcp::socket& socket() = 0;
+  asio::awaitable<void> heartbeat_loop(std::shared_ptr<SessionBase> self);
   asio::awaitable<bool> authenticate(Hello hello);
   asio::awaitable<void> dispatch(InboundMessage message);
+  // One decoded frame (or the reason it could not be); sends hello.ok after a good hello.
+  asio::awaitable<void> handle_frame(std::string text);
+  // Until hello.ok, the heartbeat timer is the hello deadline.
+  void start_hello_deadline();
   void refuse(std::string message) {
     send_text(encode_error("UNAUTHORIZED", message));
     close(kCloseUnauthorized, "unauthorized");
   }
   void protocol_error(std::string message) { send_text(encode_error("PROTOCOL_ERROR", message)); }
+  // The end of a session: out of the registry, socket closed.
+  void finish();
   void detach();
 
   std::shared_ptr<TerminalGateway::State> state_;
   std::string remote_address_;
-  websocket::stream<beast::tcp_stream> ws_;
   asio::steady_timer signal_;          // cancelled to wake the writer
   asio::steady_timer write_deadline_;  // closes the socket if a write stalls
   asio::steady_timer heartbeat_;
@@ -151,16 +160,35 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::steady_clock::time_point last_pong_{};
 };
 
-asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Session> self) {
+template <class Stream>
+class Session final : public SessionBase {
+ public:
+  Session(std::shared_ptr<TerminalGateway::State> state, Stream stream, std::string remote_address)
+      : SessionBase(std::move(state), stream.get_executor(), std::move(remote_address)),
+        ws_(std::move(stream)) {}
+
+  static asio::awaitable<void> run(std::shared_ptr<Session> self,
+                                   beast::http::request<beast::http::string_body> request);
+
+ private:
+  asio::ip::tcp::socket& socket() override { return beast::get_lowest_layer(ws_).socket(); }
+  asio::awaitable<void> write_loop(std::shared_ptr<Session> self);
+  asio::awaitable<void> read_loop();
+
+  websocket::stream<Stream> ws_;
+};
+
+template <class Stream>
+asio::awaitable<void> Session<Stream>::write_loop([[maybe_unused]] std::shared_ptr<Session> self) {
   boost::system::error_code ec;
   while (true) {
     if (outbox_.empty()) {
-      if (closing_ && !beast::get_lowest_layer(ws_).socket().is_open()) {
+      if (closing_ && !socket().is_open()) {
         co_return;
       }
       co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       signal_.expires_at(asio::steady_timer::time_point::max());
-      if (!beast::get_lowest_layer(ws_).socket().is_open()) {
+      if (!socket().is_open()) {
         co_return;
       }
       continue;
@@ -197,7 +225,8 @@ asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Sessi
   }
 }
 
-asio::awaitable<void> Session::heartbeat_loop([[maybe_unused]] std::shared_ptr<Session> self) {
+asio::awaitable<void> SessionBase::heartbeat_loop(
+    [[maybe_unused]] std::shared_ptr<SessionBase> self) {
   boost::system::error_code ec;
   while (!closing_) {
     heartbeat_.expires_after(state_->settings_.heartbeat);
@@ -221,7 +250,7 @@ asio::awaitable<void> Session::heartbeat_loop([[maybe_unused]] std::shared_ptr<S
   }
 }
 
-asio::awaitable<bool> Session::authenticate(Hello hello) {
+asio::awaitable<bool> SessionBase::authenticate(Hello hello) {
   auto find_device_in_store = [id = hello.device_id](store::Store& store) {
     return store.find_device(id);
   };
@@ -250,7 +279,7 @@ asio::awaitable<bool> Session::authenticate(Hello hello) {
   co_return true;
 }
 
-asio::awaitable<void> Session::dispatch(InboundMessage message) {
+asio::awaitable<void> SessionBase::dispatch(InboundMessage message) {
   auto& coordinator = *state_->coordinator_;
   if (auto* ack = std::get_if<PaymentAck>(&message)) {
     if (!co_await coordinator.acknowledge(device_id_, ack->transaction_id)) {
@@ -278,7 +307,44 @@ asio::awaitable<void> Session::dispatch(InboundMessage message) {
   }
 }
 
-asio::awaitable<void> Session::read_loop() {
+asio::awaitable<void> SessionBase::handle_frame(std::string text) {
+  last_activity_ = state_->clock_.now();
+  if (closing_) {
+    co_return;  // draining until the close handshake completes
+  }
+  auto decoded = decode(text);
+  if (!decoded) {
+    if (decoded.error().invalid_json) {
+      close(static_cast<std::uint16_t>(websocket::close_code::bad_payload), "invalid JSON");
+    } else if (!authenticated_) {
+      refuse("hello must be the first frame");
+    } else {
+      protocol_error(decoded.error().message);
+    }
+    co_return;
+  }
+  if (!authenticated_) {
+    auto* hello = std::get_if<Hello>(&*decoded);
+    if (hello == nullptr) {
+      refuse("hello must be the first frame");
+    } else if (!co_await authenticate(std::move(*hello))) {
+      (void)state_->auth_failures_.admit(remote_address_, api::RateLimiter::Clock::now());
+      refuse("unknown device, wrong secret, or revoked device");
+    } else {
+      heartbeat_.cancel();  // it was the hello deadline
+      send_text(encode_hello_ok(connection_id_,
+                                static_cast<int>(state_->settings_.heartbeat.count()),
+                                state_->clock_.now()));
+      asio::co_spawn(signal_.get_executor(), heartbeat_loop(shared_from_this()), asio::detached);
+      co_await state_->coordinator_->terminal_connected(device_id_);
+    }
+    co_return;
+  }
+  co_await dispatch(std::move(*decoded));
+}
+
+template <class Stream>
+asio::awaitable<void> Session<Stream>::read_loop() {
   beast::flat_buffer buffer;
   boost::system::error_code ec;
   while (true) {
@@ -287,43 +353,29 @@ asio::awaitable<void> Session::read_loop() {
     if (ec) {
       co_return;
     }
-    last_activity_ = state_->clock_.now();
-    if (closing_) {
-      continue;  // draining until the close handshake completes
-    }
-    auto decoded = decode(beast::buffers_to_string(buffer.data()));
-    if (!decoded) {
-      if (decoded.error().invalid_json) {
-        close(static_cast<std::uint16_t>(websocket::close_code::bad_payload), "invalid JSON");
-      } else if (!authenticated_) {
-        refuse("hello must be the first frame");
-      } else {
-        protocol_error(decoded.error().message);
-      }
-      continue;
-    }
-    if (!authenticated_) {
-      auto* hello = std::get_if<Hello>(&*decoded);
-      if (hello == nullptr) {
-        refuse("hello must be the first frame");
-      } else if (!co_await authenticate(std::move(*hello))) {
-        (void)state_->auth_failures_.admit(remote_address_, api::RateLimiter::Clock::now());
-        refuse("unknown device, wrong secret, or revoked device");
-      } else {
-        heartbeat_.cancel();  // it was the hello deadline
-        send_text(encode_hello_ok(connection_id_,
-                                  static_cast<int>(state_->settings_.heartbeat.count()),
-                                  state_->clock_.now()));
-        asio::co_spawn(ws_.get_executor(), heartbeat_loop(shared_from_this()), asio::detached);
-        co_await state_->coordinator_->terminal_connected(device_id_);
-      }
-      continue;
-    }
-    co_await dispatch(std::move(*decoded));
+    std::string text = beast::buffers_to_string(buffer.data());
+    co_await handle_frame(std::move(text));
   }
 }
 
-void Session::detach() {
+void SessionBase::start_hello_deadline() {
+  heartbeat_.expires_after(state_->settings_.hello_timeout);
+  heartbeat_.async_wait([weak = weak_from_this()](boost::system::error_code timer_ec) {
+    if (auto session = weak.lock(); session && !timer_ec && !session->authenticated_) {
+      session->refuse("no hello within the hello timeout");
+    }
+  });
+}
+
+void SessionBase::finish() {
+  closing_ = true;
+  heartbeat_.cancel();
+  signal_.cancel();
+  detach();
+  abort();
+}
+
+void SessionBase::detach() {
   state_->sessions_.erase(this);
   if (const auto it = state_->sessions_per_address_.find(remote_address_);
       it != state_->sessions_per_address_.end() && --it->second == 0) {
@@ -342,8 +394,9 @@ void Session::detach() {
   }
 }
 
-asio::awaitable<void> Session::run(std::shared_ptr<Session> self,
-                                   beast::http::request<beast::http::string_body> request) {
+template <class Stream>
+asio::awaitable<void> Session<Stream>::run(std::shared_ptr<Session> self,
+                                           beast::http::request<beast::http::string_body> request) {
   auto& settings = self->state_->settings_;
   self->ws_.read_message_max(settings.max_frame_bytes);
   websocket::stream_base::timeout timeouts{};
@@ -360,25 +413,14 @@ asio::awaitable<void> Session::run(std::shared_ptr<Session> self,
   co_await self->ws_.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
   if (!ec) {
     asio::co_spawn(self->ws_.get_executor(), self->write_loop(self), asio::detached);
-    // Until hello.ok, the heartbeat timer is the hello deadline.
-    self->heartbeat_.expires_after(settings.hello_timeout);
-    self->heartbeat_.async_wait(
-        [weak = self->weak_from_this()](boost::system::error_code timer_ec) {
-          if (auto session = weak.lock(); session && !timer_ec && !session->authenticated_) {
-            session->refuse("no hello within the hello timeout");
-          }
-        });
+    self->start_hello_deadline();
     try {
       co_await self->read_loop();
     } catch (const std::exception& error) {
       spdlog::error("terminal session {} failed: {}", self->device_id_, error.what());
     }
   }
-  self->closing_ = true;
-  self->heartbeat_.cancel();
-  self->signal_.cancel();
-  self->detach();
-  self->abort();
+  self->finish();
 }
 
 }  // namespace
@@ -387,8 +429,8 @@ void TerminalGateway::State::note_refusal(std::string_view why) {
   ++refusals_unlogged_;
   const auto now = std::chrono::steady_clock::now();
   if (now - last_refusal_log_ >= std::chrono::seconds(1)) {
-    spdlog::warn("{} terminal connections refused in the last second or so: {}",
-                 refusals_unlogged_, why);
+    spdlog::warn("{} terminal connections refused in the last second or so: {}", refusals_unlogged_,
+                 why);
     refusals_unlogged_ = 0;
     last_refusal_log_ = now;
   }
@@ -413,36 +455,52 @@ bool TerminalGateway::accepts_upgrade(std::string_view path) const {
   return path == "/v1/terminal/ws";
 }
 
-void TerminalGateway::upgrade(beast::tcp_stream stream,
-                              beast::http::request<beast::http::string_body> request) {
+namespace {
+
+// The caps and the failed-hello budget, then a session over `stream` (plain or TLS).
+template <class Stream>
+void start_session(const std::shared_ptr<TerminalGateway::State>& state, Stream stream,
+                   beast::http::request<beast::http::string_body> request) {
   // Refused connections close as the stream goes out of scope, before the handshake.
-  if (state_->stopping_) {
+  if (state->stopping_) {
     return;
   }
   boost::system::error_code ec;
-  const auto endpoint = stream.socket().remote_endpoint(ec);
+  const auto endpoint = beast::get_lowest_layer(stream).socket().remote_endpoint(ec);
   std::string remote = ec ? std::string("unknown") : endpoint.address().to_string();
-  if (state_->sessions_.size() >= state_->settings_.max_connections) {
-    state_->note_refusal("the limit of terminal connections (TILLGATE_MAX_TERMINAL_CONNECTIONS)");
+  if (state->sessions_.size() >= state->settings_.max_connections) {
+    state->note_refusal("the limit of terminal connections (TILLGATE_MAX_TERMINAL_CONNECTIONS)");
     return;
   }
-  auto& from_address = state_->sessions_per_address_[remote];
-  if (from_address >= state_->settings_.max_connections_per_address) {
-    state_->note_refusal(
-        "an address reached its limit (TILLGATE_MAX_TERMINAL_CONNECTIONS_PER_IP)");
+  auto& from_address = state->sessions_per_address_[remote];
+  if (from_address >= state->settings_.max_connections_per_address) {
+    state->note_refusal("an address reached its limit (TILLGATE_MAX_TERMINAL_CONNECTIONS_PER_IP)");
     return;
   }
-  if (state_->auth_failures_.blocked(remote, api::RateLimiter::Clock::now())) {
+  if (state->auth_failures_.blocked(remote, api::RateLimiter::Clock::now())) {
     if (from_address == 0) {
-      state_->sessions_per_address_.erase(remote);
+      state->sessions_per_address_.erase(remote);
     }
-    state_->note_refusal("an address failed too many hellos (TILLGATE_AUTH_FAILURE_RATE_LIMIT_RPS)");
+    state->note_refusal("an address failed too many hellos (TILLGATE_AUTH_FAILURE_RATE_LIMIT_RPS)");
     return;
   }
   ++from_address;
-  auto session = std::make_shared<Session>(state_, std::move(stream), std::move(remote));
-  state_->sessions_.insert(session.get());
-  asio::co_spawn(state_->executor_, Session::run(session, std::move(request)), asio::detached);
+  auto session = std::make_shared<Session<Stream>>(state, std::move(stream), std::move(remote));
+  state->sessions_.insert(session.get());
+  asio::co_spawn(state->executor_, Session<Stream>::run(session, std::move(request)),
+                 asio::detached);
+}
+
+}  // namespace
+
+void TerminalGateway::upgrade(beast::tcp_stream stream,
+                              beast::http::request<beast::http::string_body> request) {
+  start_session(state_, std::move(stream), std::move(request));
+}
+
+void TerminalGateway::upgrade(net::TlsStream stream,
+                              beast::http::request<beast::http::string_body> request) {
+  start_session(state_, std::move(stream), std::move(request));
 }
 
 bool TerminalGateway::send_payment_request(const store::TransactionRecord& transaction) {
@@ -528,7 +586,8 @@ asio::awaitable<void> TerminalGateway::shutdown(std::chrono::milliseconds grace)
     timer.expires_after(std::chrono::milliseconds(20));
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  for (Session* session : std::vector<Session*>(state->sessions_.begin(), state->sessions_.end())) {
+  for (SessionBase* session :
+       std::vector<SessionBase*>(state->sessions_.begin(), state->sessions_.end())) {
     session->abort();
   }
   // Aborted sockets fail their pending reads at once; let each session run to its end so

@@ -48,6 +48,8 @@ class TerminalGateway final : public payments::TerminalPort, public net::Upgrade
   [[nodiscard]] bool accepts_upgrade(std::string_view path) const override;
   void upgrade(boost::beast::tcp_stream stream,
                boost::beast::http::request<boost::beast::http::string_body> request) override;
+  void upgrade(net::TlsStream stream,
+               boost::beast::http::request<boost::beast::http::string_body> request) override;
 
   // payments::TerminalPort
   bool send_payment_request(const store::TransactionRecord& transaction) override;
