@@ -30,6 +30,7 @@ struct PayOptions {
   std::string transaction_id;
   bool webhook = false;
   std::string url = "http://127.0.0.1:8080";
+  std::string ca_file;  // https://: CAs trusted for the gateway's certificate
   std::string api_key;
   std::string api_secret;
   int timeout_s = default_pay_timeout_s;
@@ -38,6 +39,7 @@ struct PayOptions {
 
 struct AdminOptions {
   std::string url = "http://127.0.0.1:8080";
+  std::string ca_file;
   std::string token;
   int timeout_s = default_admin_timeout_s;
   bool json = false;
@@ -71,12 +73,16 @@ std::string encode_segment(std::string_view text) {
   return out;
 }
 
-HttpClient make_client(const std::string& url, int timeout_s) {
+HttpClient make_client(const std::string& url, const std::string& ca_file, int timeout_s) {
   const auto endpoint = parse_http_url(url);
   if (!endpoint) {
-    fail("--url must look like http://HOST:PORT, got '" + url + "'");
+    fail("--url must look like http://HOST:PORT or https://HOST:PORT, got '" + url + "'");
   }
-  return HttpClient(endpoint->host, endpoint->port, std::chrono::seconds(timeout_s));
+  try {
+    return HttpClient(*endpoint, std::chrono::seconds(timeout_s), ca_file);
+  } catch (const HttpError& e) {
+    fail(std::string("--ca-file: ") + e.what());
+  }
 }
 
 std::string scalar_text(const json::Value& value) {
@@ -158,7 +164,7 @@ void run_pay(const PayOptions& options) {
   if (options.api_key.empty() || options.api_secret.empty()) {
     fail("--api-key and --api-secret (or TILLGATE_API_KEY / TILLGATE_API_SECRET) are required");
   }
-  auto client = make_client(options.url, options.timeout_s);
+  auto client = make_client(options.url, options.ca_file, options.timeout_s);
   json::Object fields{{"amount", json::Value(options.amount)},
                       {"currency", json::Value(options.currency)},
                       {"paymentMethod", json::Value(options.method)}};
@@ -194,7 +200,7 @@ void admin_call(const AdminOptions& options, std::string_view method, const std:
   if (options.token.empty()) {
     fail("--token (or TILLGATE_ADMIN_TOKEN) is required");
   }
-  auto client = make_client(options.url, options.timeout_s);
+  auto client = make_client(options.url, options.ca_file, options.timeout_s);
   HttpResponse res;
   try {
     res = client.request(method, target, body, {{"Authorization", "Bearer " + options.token}});
@@ -242,9 +248,13 @@ void add_pay(CLI::App& app) {
   pay->add_option("--transaction-id", options->transaction_id,
                   "your id for the payment (makes retries safe)");
   pay->add_flag("--webhook", options->webhook, "webhook mode: answer 202 at once");
-  pay->add_option("--url", options->url, "gateway base URL")
+  pay->add_option("--url", options->url, "gateway base URL (http:// or https://)")
       ->envname("TILLGATE_URL")
       ->capture_default_str();
+  pay->add_option("--ca-file", options->ca_file,
+                  "https://: PEM CAs to verify the gateway's certificate with (default: the "
+                  "system's)")
+      ->envname("TILLGATE_CA_FILE");
   pay->add_option("--api-key", options->api_key, "merchant API key")->envname("TILLGATE_API_KEY");
   pay->add_option("--api-secret", options->api_secret, "merchant API secret")
       ->envname("TILLGATE_API_SECRET");
@@ -259,9 +269,14 @@ void add_admin(CLI::App& app) {
   auto o = std::make_shared<AdminOptions>();
   auto* admin = app.add_subcommand("admin", "Merchants, API keys and devices (admin API)");
   admin->require_subcommand(1);
-  admin->add_option("--url", o->url, "gateway base URL")
+  admin->add_option("--url", o->url, "gateway base URL (http:// or https://)")
       ->envname("TILLGATE_URL")
       ->capture_default_str();
+  admin
+      ->add_option("--ca-file", o->ca_file,
+                   "https://: PEM CAs to verify the gateway's certificate with (default: the "
+                   "system's)")
+      ->envname("TILLGATE_CA_FILE");
   admin->add_option("--token", o->token, "admin bearer token")->envname("TILLGATE_ADMIN_TOKEN");
   admin->add_option("--timeout", o->timeout_s, "seconds to wait for each answer")
       ->capture_default_str()

@@ -3,6 +3,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -13,11 +14,14 @@
 #include <cctype>
 #include <charconv>
 
+#include "net/tls_stream.hpp"
+
 namespace tillgate::client {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
@@ -30,7 +34,7 @@ constexpr std::uint32_t max_response_header_bytes = 64 * 1024;
 bool is_connection_lost(const error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == http::error::partial_message;
+         ec == http::error::partial_message || ec == ssl::error::stream_truncated;
 }
 
 }  // namespace
@@ -58,13 +62,19 @@ std::optional<std::string> HttpResponse::header(std::string_view name) const {
 }
 
 std::optional<HttpEndpoint> parse_http_url(std::string_view url) {
-  constexpr std::string_view scheme = "http://";
-  if (url.substr(0, scheme.size()) != scheme) {
+  constexpr std::string_view plain = "http://";
+  constexpr std::string_view secure = "https://";
+  HttpEndpoint endpoint;
+  if (url.substr(0, plain.size()) == plain) {
+    url.remove_prefix(plain.size());
+  } else if (url.substr(0, secure.size()) == secure) {
+    url.remove_prefix(secure.size());
+    endpoint.tls = true;
+    endpoint.port = 443;
+  } else {
     return std::nullopt;
   }
-  url.remove_prefix(scheme.size());
   url = url.substr(0, url.find('/'));
-  HttpEndpoint endpoint;
   const auto colon = url.rfind(':');
   if (colon == std::string_view::npos) {
     endpoint.host = std::string(url);
@@ -92,12 +102,28 @@ struct HttpClient::Impl {
   std::uint16_t port;
   std::chrono::milliseconds timeout;
   asio::io_context ioc;
-  std::optional<beast::tcp_stream> stream;
+  std::optional<ssl::context> tls;           // https://
+  std::optional<beast::tcp_stream> stream;   // the connection, plain
+  std::optional<net::TlsStream> tls_stream;  // or under TLS
   beast::flat_buffer buffer;
   bool reused = false;  // a full exchange already happened on this connection
 
   Impl(std::string h, std::uint16_t p, std::chrono::milliseconds t)
       : host(std::move(h)), port(p), timeout(t) {}
+
+  [[nodiscard]] bool has_connection() const { return stream || tls_stream; }
+  // The TCP layer of the connection (one must exist).
+  beast::tcp_stream& transport() {
+    return tls_stream ? beast::get_lowest_layer(*tls_stream) : *stream;
+  }
+  // Calls `f` with the connection's stream, plain or TLS.
+  template <typename F>
+  auto with_stream(F&& f) {
+    if (tls_stream) {
+      return f(*tls_stream);
+    }
+    return f(*stream);
+  }
 
   // Runs the io_context until the operation started by `start` completes. The stream's
   // own deadline (expires_after) guarantees that it does.
@@ -150,41 +176,73 @@ struct HttpClient::Impl {
   void connect() {
     close();
     const auto endpoints = resolve();
-    stream.emplace(ioc);
-    stream->expires_after(timeout);
-    const auto ec = run([&](auto handler) {
-      stream->async_connect(endpoints, [handler](error_code connect_ec, const tcp::endpoint&) {
+    if (tls) {
+      tls_stream.emplace(ioc, *tls);
+      try {
+        net::prepare_client_tls(*tls_stream, host);
+      } catch (const std::exception& e) {
+        tls_stream.reset();
+        throw HttpError(e.what());
+      }
+    } else {
+      stream.emplace(ioc);
+    }
+    transport().expires_after(timeout);
+    auto ec = run([&](auto handler) {
+      transport().async_connect(endpoints, [handler](error_code connect_ec, const tcp::endpoint&) {
         handler(connect_ec);
       });
     });
     if (ec) {
-      stream.reset();
+      close();
       throw HttpError("cannot connect to " + host + ":" + std::to_string(port) + ": " +
                       ec.message());
+    }
+    if (tls_stream) {
+      transport().expires_after(timeout);
+      ec = run([&](auto handler) {
+        tls_stream->async_handshake(ssl::stream_base::client,
+                                    [handler](error_code handshake_ec) { handler(handshake_ec); });
+      });
+      if (ec) {
+        const auto why = net::describe_client_tls_failure(*tls_stream, ec);
+        close();
+        throw HttpError("TLS handshake with " + host + ":" + std::to_string(port) +
+                        " failed: " + why);
+      }
     }
     buffer.clear();
     reused = false;
   }
 
+  // Drops the connection (no TLS close_notify: nothing is pending, and the server does not
+  // need it to end the connection).
   void close() {
-    if (stream) {
+    if (has_connection()) {
       error_code ignored;
-      stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-      stream->socket().close(ignored);
+      transport().socket().shutdown(tcp::socket::shutdown_both, ignored);
+      transport().socket().close(ignored);
       stream.reset();
+      tls_stream.reset();
     }
     buffer.clear();
     reused = false;
   }
 
   void ensure_connected() {
-    if (!stream || !stream->socket().is_open()) {
+    if (!has_connection() || !transport().socket().is_open()) {
       connect();
     }
   }
 
   error_code write_bytes(std::string_view raw) {
-    stream->expires_after(timeout);
+    transport().expires_after(timeout);
+    if (tls_stream) {
+      return run([&](auto handler) {
+        asio::async_write(*tls_stream, asio::buffer(raw.data(), raw.size()),
+                          [handler](error_code ec, std::size_t) { handler(ec); });
+      });
+    }
     return run([&](auto handler) {
       asio::async_write(stream->socket(), asio::buffer(raw.data(), raw.size()),
                         [handler](error_code ec, std::size_t) { handler(ec); });
@@ -197,10 +255,12 @@ struct HttpClient::Impl {
     http::response_parser<http::string_body> parser;
     parser.body_limit(max_response_body_bytes);
     parser.header_limit(max_response_header_bytes);
-    stream->expires_after(timeout);
+    transport().expires_after(timeout);
     const auto ec = run([&](auto handler) {
-      http::async_read(*stream, buffer, parser,
-                       [handler](error_code read_ec, std::size_t) { handler(read_ec); });
+      with_stream([&](auto& s) {
+        http::async_read(s, buffer, parser,
+                         [handler](error_code read_ec, std::size_t) { handler(read_ec); });
+      });
     });
     got_some = parser.got_some();
     if (!ec) {
@@ -234,9 +294,11 @@ struct HttpClient::Impl {
     for (int attempt = 0;; ++attempt) {
       ensure_connected();
       const bool was_reused = reused;
-      stream->expires_after(timeout);
+      transport().expires_after(timeout);
       const auto write_ec = run([&](auto handler) {
-        http::async_write(*stream, req, [handler](error_code ec, std::size_t) { handler(ec); });
+        with_stream([&](auto& s) {
+          http::async_write(s, req, [handler](error_code ec, std::size_t) { handler(ec); });
+        });
       });
       if (write_ec && was_reused && attempt == 0 && is_connection_lost(write_ec)) {
         close();
@@ -260,6 +322,18 @@ struct HttpClient::Impl {
 
 HttpClient::HttpClient(std::string host, std::uint16_t port, std::chrono::milliseconds timeout)
     : impl_(std::make_unique<Impl>(std::move(host), port, timeout)) {}
+
+HttpClient::HttpClient(const HttpEndpoint& endpoint, std::chrono::milliseconds timeout,
+                       const std::string& ca_file)
+    : impl_(std::make_unique<Impl>(endpoint.host, endpoint.port, timeout)) {
+  if (endpoint.tls) {
+    try {
+      impl_->tls.emplace(net::make_client_tls_context(ca_file));
+    } catch (const std::exception& e) {
+      throw HttpError(e.what());
+    }
+  }
+}
 
 HttpClient::~HttpClient() = default;
 HttpClient::HttpClient(HttpClient&&) noexcept = default;
@@ -308,13 +382,14 @@ HttpResponse HttpClient::send_raw(std::string_view raw) {
 bool HttpClient::send_raw_expect_close(std::string_view raw) {
   impl_->ensure_connected();
   (void)impl_->write_bytes(raw);
-  auto& stream = *impl_->stream;
-  stream.expires_after(impl_->timeout);
+  impl_->transport().expires_after(impl_->timeout);
   std::array<char, 4096> scratch{};
   for (;;) {
     const auto ec = impl_->run([&](auto handler) {
-      stream.async_read_some(asio::buffer(scratch),
-                             [handler](error_code read_ec, std::size_t) { handler(read_ec); });
+      impl_->with_stream([&](auto& s) {
+        s.async_read_some(asio::buffer(scratch),
+                          [handler](error_code read_ec, std::size_t) { handler(read_ec); });
+      });
     });
     if (ec) {
       const bool closed = ec != beast::error::timeout;

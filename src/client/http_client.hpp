@@ -1,6 +1,6 @@
 #pragma once
-// A small synchronous HTTP/1.1 client: one keep-alive connection, a deadline on every
-// network operation, and a raw mode that writes arbitrary bytes for hostile tests.
+// A small synchronous HTTP/1.1 client (HTTPS too): one keep-alive connection, a deadline on
+// every network operation, and a raw mode that writes arbitrary bytes for hostile tests.
 // Asio and Beast stay in the .cpp file (pimpl) so that users of this header compile fast.
 #include <chrono>
 #include <cstdint>
@@ -34,10 +34,12 @@ class HttpError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// "http://host:port" (path ignored) into its parts; nullopt when it is not plain http.
+// "http://host:port" or "https://host:port" (path ignored) into its parts; nullopt for
+// anything else.
 struct HttpEndpoint {
   std::string host;
-  std::uint16_t port = 80;
+  std::uint16_t port = 80;  // 443 for https:// without a port
+  bool tls = false;         // https://
 };
 [[nodiscard]] std::optional<HttpEndpoint> parse_http_url(std::string_view url);
 
@@ -46,6 +48,11 @@ class HttpClient {
   // Connects lazily; `timeout` bounds each connect, write and read separately.
   HttpClient(std::string host, std::uint16_t port,
              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // HTTPS when endpoint.tls: the server's certificate is verified, for endpoint.host,
+  // against `ca_file` (PEM) or, when empty, the system's trusted CAs. Throws HttpError when
+  // the CA file cannot be loaded.
+  HttpClient(const HttpEndpoint& endpoint, std::chrono::milliseconds timeout,
+             const std::string& ca_file = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;

@@ -24,6 +24,7 @@ constexpr int exit_failure = 1;
 
 struct TerminalCommandOptions {
   std::string url = "http://127.0.0.1:8080";
+  std::string ca_file;  // https:// or wss://: CAs trusted for the gateway's certificate
   std::string device_id;
   std::string device_secret;
   std::string pair_code;
@@ -70,7 +71,12 @@ void pair(TerminalCommandOptions& o, const client::HttpEndpoint& endpoint,
   } catch (const std::exception& e) {
     fail(std::string("cannot keep the credentials next to the journal: ") + e.what());
   }
-  client::HttpClient http(endpoint.host, endpoint.port, std::chrono::seconds(30));
+  std::optional<client::HttpClient> http;
+  try {
+    http.emplace(endpoint, std::chrono::seconds(30), o.ca_file);
+  } catch (const client::HttpError& e) {
+    fail(std::string("--ca-file: ") + e.what());
+  }
   json::Object fields{{"code", json::Value(o.pair_code)},
                       {"serialNumber", json::Value(o.serial_number)}};
   if (!o.model.empty()) {
@@ -80,7 +86,7 @@ void pair(TerminalCommandOptions& o, const client::HttpEndpoint& endpoint,
   client::HttpResponse res;
   try {
     // Not retried: a code pairs once, and a lost answer would spend it either way.
-    res = http.request("POST", "/v1/devices/pair", body);
+    res = http->request("POST", "/v1/devices/pair", body);
   } catch (const client::HttpError& e) {
     fail(std::string("pairing failed: ") + e.what());
   }
@@ -154,10 +160,21 @@ std::string resolve_identity(TerminalCommandOptions& o, const client::HttpEndpoi
   return credentials_path;
 }
 
+// The gateway's base URL: http:// and ws:// are plain, https:// and wss:// are TLS; the
+// pairing request and the WebSocket go to the same host and port either way.
+std::optional<client::HttpEndpoint> parse_gateway_url(std::string url) {
+  if (url.starts_with("ws://")) {
+    url = "http://" + url.substr(5);
+  } else if (url.starts_with("wss://")) {
+    url = "https://" + url.substr(6);
+  }
+  return client::parse_http_url(url);
+}
+
 void run_terminal(TerminalCommandOptions o) {
-  const auto endpoint = client::parse_http_url(o.url);
+  const auto endpoint = parse_gateway_url(o.url);
   if (!endpoint) {
-    fail("--url must look like http://HOST:PORT, got '" + o.url + "'");
+    fail("--url must look like http://HOST:PORT, https://, ws:// or wss://, got '" + o.url + "'");
   }
   const auto behavior = parse_behavior(o.behavior);
   if (!behavior) {
@@ -171,6 +188,8 @@ void run_terminal(TerminalCommandOptions o) {
   TerminalSimulatorOptions options;
   options.host = endpoint->host;
   options.port = endpoint->port;
+  options.tls = endpoint->tls;
+  options.ca_file = o.ca_file;
   options.device_id = o.device_id;
   options.device_secret = o.device_secret;
   options.behavior = *behavior;
@@ -217,9 +236,14 @@ void register_commands(CLI::App& app) {
       "POST /v1/devices/codes). A paired terminal keeps its deviceId and deviceSecret in\n"
       "JOURNAL.credentials (mode 0600) next to its journal and reuses them when started again\n"
       "with the same --journal, with or without --pair-code. The secret is never printed.");
-  cmd->add_option("--url", o->url, "gateway base URL")
+  cmd->add_option("--url", o->url,
+                  "gateway base URL: http:// or ws:// (plain), https:// or wss:// (TLS)")
       ->envname("TILLGATE_URL")
       ->capture_default_str();
+  cmd->add_option("--ca-file", o->ca_file,
+                  "TLS: PEM CAs to verify the gateway's certificate with (default: the "
+                  "system's)")
+      ->envname("TILLGATE_CA_FILE");
   cmd->add_option("--device-id", o->device_id, "this terminal's deviceId");
   cmd->add_option("--device-secret", o->device_secret, "its deviceSecret")
       ->envname("TILLGATE_DEVICE_SECRET");

@@ -10,6 +10,7 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/system/system_error.hpp>
 #include <charconv>
@@ -17,10 +18,12 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <variant>
 
 #include "crypto/crypto.hpp"
 #include "domain/time.hpp"
 #include "json/json.hpp"
+#include "net/tls_stream.hpp"
 #include "sim/journal.hpp"
 
 namespace tillgate::sim {
@@ -28,6 +31,7 @@ namespace tillgate::sim {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using Strand = asio::strand<asio::any_io_executor>;
@@ -96,27 +100,56 @@ struct Outbound {
 
 // One WebSocket connection; replaced by a fresh one on every reconnect.
 struct Connection {
-  explicit Connection(const Strand& strand)
-      : ws(strand),
+  using PlainWs = websocket::stream<beast::tcp_stream>;  // ws://
+  using TlsWs = websocket::stream<net::TlsStream>;       // wss://
+
+  // Over TLS when `tls` is given.
+  Connection(const Strand& strand, ssl::context* tls)
+      : ws(std::in_place_type<PlainWs>, strand),
         wake(strand),
         write_watchdog(strand),
         hello_watchdog(strand),
-        close_watchdog(strand) {}
+        close_watchdog(strand) {
+    if (tls != nullptr) {
+      ws.emplace<TlsWs>(strand, *tls);
+    }
+  }
 
   // Closes the socket without a close frame; every pending operation then fails.
   void abort() {
     open = false;
     online = false;
     error_code ignored;
-    beast::get_lowest_layer(ws).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(ws).socket().close(ignored);
+    transport().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    transport().socket().close(ignored);
     wake.cancel();
     write_watchdog.cancel();
     hello_watchdog.cancel();
     close_watchdog.cancel();
   }
 
-  websocket::stream<beast::tcp_stream> ws;
+  // The WebSocket operations, whichever the transport. Each returns the operation's
+  // awaitable, to be co_awaited by the caller.
+  beast::tcp_stream& transport() {
+    return std::visit([](auto& w) -> beast::tcp_stream& { return beast::get_lowest_layer(w); }, ws);
+  }
+  template <typename Token>
+  auto async_write(asio::const_buffer payload, Token token) {
+    return std::visit([&](auto& w) { return w.async_write(payload, token); }, ws);
+  }
+  template <typename Token>
+  auto async_read(beast::flat_buffer& buffer, Token token) {
+    return std::visit([&](auto& w) { return w.async_read(buffer, token); }, ws);
+  }
+  template <typename Token>
+  auto async_close(const websocket::close_reason& reason, Token token) {
+    return std::visit([&](auto& w) { return w.async_close(reason, token); }, ws);
+  }
+  [[nodiscard]] websocket::close_reason reason() const {
+    return std::visit([](const auto& w) { return w.reason(); }, ws);
+  }
+
+  std::variant<PlainWs, TlsWs> ws;
   std::deque<Outbound> queue;
   asio::steady_timer wake;  // the writer sleeps on it; cancel() wakes it
   asio::steady_timer write_watchdog;
@@ -140,7 +173,11 @@ struct SimulatorState {
       : strand(asio::make_strand(executor)),
         options(std::move(opts)),
         journal(options.journal_path.empty() ? Journal() : Journal(options.journal_path)),
-        retry_timer(strand) {}
+        retry_timer(strand) {
+    if (options.tls) {
+      tls.emplace(net::make_client_tls_context(options.ca_file));
+    }
+  }
 
   void log(std::string_view text) const {
     if (options.on_log) {
@@ -156,6 +193,7 @@ struct SimulatorState {
 
   Strand strand;
   TerminalSimulatorOptions options;
+  std::optional<ssl::context> tls;  // wss://: loaded once, for every connection
   Journal journal;
   asio::steady_timer retry_timer;
   std::shared_ptr<Connection> conn;
@@ -484,7 +522,7 @@ void note_close(const State& s, const ConnectionPtr& conn, const error_code& ec)
     }
     return;
   }
-  const auto reason = conn->ws.reason();
+  const auto reason = conn->reason();
   s->log("closed by the gateway: code " + std::to_string(reason.code) + " " +
          std::string(reason.reason.c_str()));
   if (reason.code == close_unauthorized) {
@@ -515,12 +553,12 @@ asio::awaitable<void> write_loop(State s, ConnectionPtr conn) {
     arm_watchdog(conn->write_watchdog, conn, s->options.io_timeout, s, "write timed out");
     if (item.kind == Outbound::Kind::close) {
       const websocket::close_reason reason(websocket::close_code::normal);
-      co_await conn->ws.async_close(reason, token);
+      co_await conn->async_close(reason, token);
       conn->write_watchdog.cancel();
       break;
     }
     const auto payload = asio::buffer(item.text);
-    co_await conn->ws.async_write(payload, token);
+    co_await conn->async_write(payload, token);
     conn->write_watchdog.cancel();
     if (ec) {
       conn->abort();
@@ -561,24 +599,44 @@ asio::awaitable<tcp::endpoint> resolve(State s, ConnectionPtr conn) {
 
 asio::awaitable<void> connect(State s, ConnectionPtr conn) {
   const auto endpoint = co_await resolve(s, conn);
-  auto& tcp_layer = beast::get_lowest_layer(conn->ws);
+  auto& tcp_layer = conn->transport();
   tcp_layer.expires_after(s->options.io_timeout);
   co_await tcp_layer.async_connect(endpoint, asio::use_awaitable);
+  if (auto* wss = std::get_if<Connection::TlsWs>(&conn->ws)) {
+    // The server's certificate must be valid for the host in the URL.
+    net::prepare_client_tls(wss->next_layer(), s->options.host);
+    tcp_layer.expires_after(s->options.io_timeout);
+    error_code ec;
+    co_await wss->next_layer().async_handshake(ssl::stream_base::client,
+                                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      throw std::runtime_error("TLS handshake failed: " +
+                               net::describe_client_tls_failure(wss->next_layer(), ec));
+    }
+  }
   tcp_layer.expires_never();  // the WebSocket's own timeouts take over
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = s->options.io_timeout;
   timeouts.idle_timeout = s->options.idle_timeout;
   timeouts.keep_alive_pings = true;
-  conn->ws.set_option(timeouts);
-  conn->ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+  const auto user_agent = [](websocket::request_type& req) {
     req.set(beast::http::field::user_agent, "tillgate-sim/" TILLGATE_VERSION);
-  }));
-  conn->ws.read_message_max(max_inbound_frame_bytes);
+  };
+  const auto configure = [&](auto& ws) {
+    ws.set_option(timeouts);
+    ws.set_option(websocket::stream_base::decorator(user_agent));
+    ws.read_message_max(max_inbound_frame_bytes);
+    ws.text(true);
+  };
+  std::visit(configure, conn->ws);
   // Named first: GCC 12 mis-copies class prvalues built inside a co_await expression.
   const std::string host_header = s->options.host + ":" + std::to_string(s->options.port);
   const std::string_view target = "/v1/terminal/ws";
-  co_await conn->ws.async_handshake(host_header, target, asio::use_awaitable);
-  conn->ws.text(true);
+  const auto start_handshake = [&](auto& ws) {
+    return ws.async_handshake(host_header, target, asio::use_awaitable);
+  };
+  auto handshake = std::visit(start_handshake, conn->ws);
+  co_await std::move(handshake);
 }
 
 // hello, then hello.ok within io_timeout; false when refused or anything else came.
@@ -591,10 +649,10 @@ asio::awaitable<bool> say_hello(State s, ConnectionPtr conn) {
                                     {"deviceSecret", json::Value(s->options.device_secret)},
                                     {"software", json::Value(s->options.software)}}));
   const auto payload = asio::buffer(hello);
-  co_await conn->ws.async_write(payload, asio::use_awaitable);
+  co_await conn->async_write(payload, asio::use_awaitable);
   error_code ec;
   auto token = asio::redirect_error(asio::use_awaitable, ec);
-  co_await conn->ws.async_read(buffer, token);
+  co_await conn->async_read(buffer, token);
   if (ec) {
     conn->hello_watchdog.cancel();
     note_close(s, conn, ec);
@@ -608,7 +666,7 @@ asio::awaitable<bool> say_hello(State s, ConnectionPtr conn) {
       s->log("hello refused: " + std::string(frame->find_string("code").value_or("?")) + ": " +
              std::string(frame->find_string("message").value_or("")));
       // Wait (still under the watchdog) for the close frame and its code.
-      co_await conn->ws.async_read(buffer, token);
+      co_await conn->async_read(buffer, token);
       conn->hello_watchdog.cancel();
       note_close(s, conn, ec ? ec : error_code(websocket::error::closed));
     } else {
@@ -645,7 +703,7 @@ asio::awaitable<void> run_session(State s, ConnectionPtr conn) {
   for (;;) {
     error_code ec;
     auto token = asio::redirect_error(asio::use_awaitable, ec);
-    co_await conn->ws.async_read(buffer, token);
+    co_await conn->async_read(buffer, token);
     if (ec) {
       note_close(s, conn, ec);
       co_return;
@@ -658,7 +716,7 @@ asio::awaitable<void> run_session(State s, ConnectionPtr conn) {
 
 // One connection from connect to drop; true when it got as far as hello.ok.
 asio::awaitable<bool> run_connection(State s) {
-  auto conn = std::make_shared<Connection>(s->strand);
+  auto conn = std::make_shared<Connection>(s->strand, s->tls ? &*s->tls : nullptr);
   s->conn = conn;
   try {
     co_await run_session(s, conn);

@@ -35,6 +35,10 @@ struct Behavior {
 struct TerminalSimulatorOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
+  // wss://: TLS, the gateway's certificate verified for `host` against `ca_file` (PEM) or,
+  // when that is empty, the system's trusted CAs.
+  bool tls = false;
+  std::string ca_file;
   std::string device_id;
   std::string device_secret;
   Behavior behavior;

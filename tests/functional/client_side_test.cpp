@@ -61,9 +61,21 @@ TEST(HttpUrl, Parses) {
   ASSERT_TRUE(b);
   EXPECT_EQ(b->host, "example.com");
   EXPECT_EQ(b->port, 80);
-  EXPECT_FALSE(client::parse_http_url("https://x:1"));
+  EXPECT_FALSE(b->tls);
+  const auto c = client::parse_http_url("https://x:1");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->host, "x");
+  EXPECT_EQ(c->port, 1);
+  EXPECT_TRUE(c->tls);
+  const auto d = client::parse_http_url("https://gateway.example/v1");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->port, 443);
+  EXPECT_TRUE(d->tls);
   EXPECT_FALSE(client::parse_http_url("http://x:0"));
   EXPECT_FALSE(client::parse_http_url("http://:80"));
+  EXPECT_FALSE(client::parse_http_url("https://:443"));
+  EXPECT_FALSE(client::parse_http_url("ftp://x:21"));
+  EXPECT_FALSE(client::parse_http_url("wss://x:1"));  // the terminal command maps ws(s)://
 }
 
 TEST(Behavior, Parses) {
