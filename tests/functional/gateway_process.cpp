@@ -286,7 +286,12 @@ void GatewayProcess::kill9() {
 }
 
 std::string GatewayProcess::url() const {
-  return "http://" + host_ + ":" + std::to_string(port_);
+  return (tls() ? "https://" : "http://") + host_ + ":" + std::to_string(port_);
+}
+
+bool GatewayProcess::tls() const {
+  const auto it = env_.find("TILLGATE_TLS_CERT_FILE");
+  return it != env_.end() && !it->second.empty();
 }
 
 std::string GatewayProcess::stderr_text() const {

@@ -95,7 +95,13 @@ class GatewayProcess {
 
   [[nodiscard]] const std::string& host() const { return host_; }
   [[nodiscard]] std::uint16_t port() const { return port_; }
+  // "http://HOST:PORT", or "https://" when the gateway terminates TLS.
   [[nodiscard]] std::string url() const;
+  // Whether it was started with TILLGATE_TLS_CERT_FILE (HTTPS and WSS only).
+  [[nodiscard]] bool tls() const;
+  // The CA file the tests' clients trust for a TLS gateway (set by the test that made it).
+  [[nodiscard]] const std::string& client_ca_file() const { return client_ca_file_; }
+  void set_client_ca_file(std::string path) { client_ca_file_ = std::move(path); }
   [[nodiscard]] const std::string& admin_token() const { return admin_token_; }
   [[nodiscard]] const std::filesystem::path& dir() const { return dir_.path(); }
   [[nodiscard]] const EnvMap& env() const { return env_; }
@@ -107,6 +113,7 @@ class GatewayProcess {
   TempDir dir_;
   EnvMap env_;
   std::string admin_token_;
+  std::string client_ca_file_;
   std::unique_ptr<ChildProcess> process_;
   std::string host_;
   std::uint16_t port_ = 0;

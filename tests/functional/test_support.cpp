@@ -133,6 +133,8 @@ SimulatedTerminal::SimulatedTerminal(const GatewayProcess& gateway, const Device
   sim::TerminalSimulatorOptions options;
   options.host = gateway.host();
   options.port = gateway.port();
+  options.tls = gateway.tls();  // wss://
+  options.ca_file = gateway.client_ca_file();
   options.device_id = device.device_id;
   options.device_secret = device.device_secret;
   const auto parsed = sim::parse_behavior(behavior);
@@ -234,6 +236,12 @@ std::vector<std::string> secrets_in(const std::string& log) {
   return found;
 }
 
+client::HttpClient http_client_for(const GatewayProcess& gateway,
+                                   std::chrono::milliseconds timeout) {
+  return client::HttpClient(client::HttpEndpoint{gateway.host(), gateway.port(), gateway.tls()},
+                            timeout, gateway.client_ca_file());
+}
+
 void GatewayTest::SetUp() {
   {
     auto& registry = secret_registry();
@@ -259,7 +267,7 @@ void GatewayTest::TearDown() {
 }
 
 client::HttpClient GatewayTest::http(std::chrono::milliseconds timeout) {
-  return client::HttpClient(gateway_->host(), gateway_->port(), timeout);
+  return http_client_for(*gateway_, timeout);
 }
 
 client::HttpResponse GatewayTest::admin(std::string_view method, std::string_view target,
@@ -347,9 +355,10 @@ std::future<client::HttpResponse> GatewayTest::pay_async(const Merchant& merchan
                                                          std::chrono::milliseconds timeout) {
   return std::async(
       std::launch::async,
-      [host = gateway_->host(), port = gateway_->port(), credentials = merchant.credentials,
+      [endpoint = client::HttpEndpoint{gateway_->host(), gateway_->port(), gateway_->tls()},
+       ca_file = gateway_->client_ca_file(), credentials = merchant.credentials,
        target = payments_path(terminal_id), body = std::move(body), timeout] {
-        client::HttpClient client(host, port, timeout);
+        client::HttpClient client(endpoint, timeout, ca_file);
         const auto headers = client::sign_request(credentials, "POST", target, body);
         for (const auto& [name, value] : headers) {
           if (name == "x-signature") {

@@ -71,7 +71,12 @@ std::string json_at(const json::Value& value, std::string_view key);
 // The integer member, or nullopt when absent or not an integer.
 std::optional<std::int64_t> int_at(const json::Value& value, std::string_view key);
 
-// A simulated terminal running on its own io_context thread.
+// An HTTP client for `gateway`: HTTPS, trusting its client_ca_file(), when it speaks TLS.
+client::HttpClient http_client_for(const GatewayProcess& gateway,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+// A simulated terminal running on its own io_context thread (over wss:// when the gateway
+// speaks TLS).
 class SimulatedTerminal {
  public:
   SimulatedTerminal(const GatewayProcess& gateway, const Device& device, std::string behavior,

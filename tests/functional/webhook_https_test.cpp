@@ -3,60 +3,13 @@
 // TILLGATE_WEBHOOK_ALLOW_HTTP.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <fstream>
-
+#include "../support/test_ca.hpp"
 #include "webhook_test_support.hpp"
 
 namespace tillgate::ft {
 namespace {
 
-// A CA, a certificate for localhost/127.0.0.1 ("local") and one for other.example
-// ("other"), made with the openssl command line.
-class TestCa {
- public:
-  TestCa() : dir_("tillgate-webhook-ca") {
-    std::ofstream(dir_.path() / "req.cnf") << "[req]\n"
-                                              "distinguished_name = dn\n"
-                                              "x509_extensions = ca\n"
-                                              "[dn]\n"
-                                              "[ca]\n"
-                                              "basicConstraints = critical,CA:TRUE\n"
-                                              "keyUsage = critical,keyCertSign,cRLSign\n"
-                                              "subjectKeyIdentifier = hash\n";
-    std::ofstream(dir_.path() / "local.ext") << "subjectAltName = DNS:localhost,IP:127.0.0.1\n"
-                                                "extendedKeyUsage = serverAuth\n";
-    std::ofstream(dir_.path() / "other.ext") << "subjectAltName = DNS:other.example\n"
-                                                "extendedKeyUsage = serverAuth\n";
-    const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    const std::string script =
-        "cd '" + dir_.path().string() + "' && exec >openssl.log 2>&1 && set -e\n" +
-        "openssl req -config req.cnf -x509 " + key +
-        " -keyout ca.key -out ca.pem -days 2 -subj '/CN=Tillgate Test CA'\n" +
-        "for name in local other; do\n"
-        "  openssl req -config req.cnf -new " +
-        key +
-        " -keyout $name.key -out $name.csr -subj /CN=$name\n"
-        "  openssl x509 -req -in $name.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2"
-        " -extfile $name.ext -out $name.pem\n"
-        "done\n";
-    ok_ = std::system(script.c_str()) == 0;
-  }
-  [[nodiscard]] bool ok() const { return ok_; }
-  [[nodiscard]] std::string ca_file() const { return (dir_.path() / "ca.pem").string(); }
-  [[nodiscard]] testing::ReceiverTlsFiles server_files(const std::string& name = "local") const {
-    return {dir_.path() / (name + ".pem"), dir_.path() / (name + ".key")};
-  }
-
- private:
-  TempDir dir_;
-  bool ok_ = false;
-};
-
-TestCa& test_ca() {
-  static TestCa ca;
-  return ca;
-}
+using testing::test_ca;
 
 class WebhookHttpsTest : public GatewayTest {
  protected:
