@@ -11,6 +11,7 @@
 #include "app/logging.hpp"
 #include "metrics/gateway_metrics.hpp"
 #include "net/http_server.hpp"
+#include "net/open_file_limit.hpp"
 #include "net/tls.hpp"
 #include "payments/async_store.hpp"
 #include "payments/coordinator.hpp"
@@ -237,6 +238,9 @@ void run_until_signal(asio::io_context& io, Gateway& gateway, std::function<void
 
 int run_serve(Config config) {
   configure_logging(config.log_level);
+  net::raise_open_file_limit_for(config.limits.max_http_connections +
+                                 config.limits.max_terminal_connections +
+                                 config.limits.max_webhook_in_flight + 64);  // + files, SQLite
   asio::io_context io(1);
   std::unique_ptr<Gateway> gateway;
   std::uint16_t port = 0;

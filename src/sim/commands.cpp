@@ -14,6 +14,7 @@
 #include "domain/time.hpp"
 #include "json/json.hpp"
 #include "sim/credentials.hpp"
+#include "sim/load_generator.hpp"
 #include "sim/terminal_simulator.hpp"
 
 namespace tillgate::sim {
@@ -261,6 +262,7 @@ void register_commands(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 600'000));
   cmd->callback([o] { run_terminal(*o); });
+  register_bench_command(app);
 }
 
 }  // namespace tillgate::sim

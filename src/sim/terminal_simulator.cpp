@@ -25,6 +25,7 @@
 #include "json/json.hpp"
 #include "net/tls_stream.hpp"
 #include "sim/journal.hpp"
+#include "sim/source_address.hpp"
 
 namespace tillgate::sim {
 
@@ -600,6 +601,9 @@ asio::awaitable<tcp::endpoint> resolve(State s, ConnectionPtr conn) {
 asio::awaitable<void> connect(State s, ConnectionPtr conn) {
   const auto endpoint = co_await resolve(s, conn);
   auto& tcp_layer = conn->transport();
+  if (!s->options.local_address.empty()) {
+    bind_source_address(tcp_layer.socket(), endpoint.protocol(), s->options.local_address);
+  }
   tcp_layer.expires_after(s->options.io_timeout);
   co_await tcp_layer.async_connect(endpoint, asio::use_awaitable);
   if (auto* wss = std::get_if<Connection::TlsWs>(&conn->ws)) {
@@ -693,6 +697,9 @@ asio::awaitable<void> run_session(State s, ConnectionPtr conn) {
     ++st.connections;
   });
   s->log("connected as " + s->options.device_id + ", connectionId " + conn->connection_id);
+  if (s->options.on_online) {
+    s->options.on_online();
+  }
   conn->writer_running = true;
   asio::co_spawn(s->strand, write_loop(s, conn),
                  [s](std::exception_ptr e) { log_exception(s, e, "writer"); });

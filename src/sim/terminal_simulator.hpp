@@ -50,10 +50,16 @@ struct TerminalSimulatorOptions {
   // pings the gateway at half of it while idle.
   std::chrono::milliseconds idle_timeout{75'000};
   std::size_t max_outbound_queue = 256;  // frames waiting to be written; beyond it, reconnect
+  // Source address of the connection (an IP literal); empty: the system's choice. One
+  // address has about 28,000 ephemeral ports, so a load generator holding more connections
+  // to one gateway spreads them over several loopback addresses (127.0.0.1-127.0.0.50).
+  std::string local_address;
   std::string software = "tillgate-sim";
   // Human-readable events (connected, payment approved, ...), called on the simulator's
   // strand. Optional.
   std::function<void(std::string_view)> on_log;
+  // Called on the strand after every hello.ok. Optional.
+  std::function<void()> on_online;
   // Called once, on the strand, when the simulator has stopped for good: after stop(), or
   // by itself when the gateway refused it (close 4001) or replaced it (close 4002).
   std::function<void(std::string_view reason)> on_stopped;
