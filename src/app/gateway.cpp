@@ -9,6 +9,7 @@
 
 #include "api/router.hpp"
 #include "app/logging.hpp"
+#include "app/store_metrics.hpp"
 #include "metrics/gateway_metrics.hpp"
 #include "net/http_server.hpp"
 #include "net/open_file_limit.hpp"
@@ -31,6 +32,7 @@ struct Gateway::Parts {
         tls(server_tls(config)),
         registry(config.limits.max_metric_series),
         metrics(registry),
+        store_metrics(metrics),
         store(store::open_store(config.database_url), config.limits.max_store_queue,
               payments::StoreBatchSettings{
                   config.limits.store_batch_max,
@@ -48,6 +50,7 @@ struct Gateway::Parts {
     // Read at scrape time, on the network thread that owns both counts.
     metrics.set_terminals_connected([this] { return static_cast<double>(terminals.connected()); });
     metrics.set_long_polls_waiting([this] { return static_cast<double>(coordinator.waiting()); });
+    store.set_observer(&store_metrics);  // batch sizes, commit times, queue depth
   }
 
   static nomba::NombaAmountUnit nomba_amount_unit(const Config& c) {
@@ -164,6 +167,7 @@ struct Gateway::Parts {
   domain::SystemClock clock;
   metrics::Registry registry;  // one per gateway: GET /metrics renders it
   metrics::GatewayMetrics metrics;
+  StoreMetrics store_metrics;  // declared before the store: outlives its thread
   payments::AsyncStore store;
   terminal::TerminalGateway terminals;
   webhooks::WebhookHttpClient webhook_client;  // one client: it loads the CA bundle once

@@ -148,6 +148,10 @@ void GatewayMetrics::set_long_polls_waiting(std::function<double()> source) {
   long_polls_waiting_.set_source(std::move(source));
 }
 
+void GatewayMetrics::store_calls(std::size_t calls) {
+  store_calls_.inc(calls);
+}
+
 void GatewayMetrics::store_queue_depth(std::size_t depth) {
   store_queue_depth_.set(static_cast<double>(depth));
 }

@@ -55,6 +55,8 @@ class GatewayMetrics {
   // Store (the store thread): one commit of `calls` store calls that took `commit_time`;
   // the calls waiting for the store thread (set when a batch is taken and when it ends).
   void store_batch(std::size_t calls, std::chrono::nanoseconds commit_time);
+  // Calls of a batch that failed as a whole: run, but neither committed nor timed.
+  void store_calls(std::size_t calls);
   void store_queue_depth(std::size_t depth);
 
   // Scrape-time sources, read on the thread that renders (the network thread).

@@ -115,6 +115,12 @@ TEST_F(MetricsTest, ARealPaymentAndAnUnauthorizedRequestMoveExactlyTheirCounters
     EXPECT_EQ(moved("tillgate_payment_duration_seconds_count"), 1.0);
     EXPECT_EQ(after.value("tillgate_long_polls_waiting"), 0.0);
     EXPECT_EQ(after.value("tillgate_terminals_connected"), 1.0);
+    // The store thread ran the payment's calls in committed batches.
+    EXPECT_GT(moved("tillgate_store_calls_total"), 0.0);
+    EXPECT_GT(moved("tillgate_store_batch_size_count"), 0.0);
+    EXPECT_EQ(moved("tillgate_store_batch_size_sum"), moved("tillgate_store_calls_total"));
+    EXPECT_EQ(moved("tillgate_store_commit_seconds_count"),
+              moved("tillgate_store_batch_size_count"));
     // Each scrape counts itself after it is rendered: the earlier ones are all there.
     EXPECT_GE(moved("tillgate_http_requests_total", request_labels("/metrics", "GET", 200)), 2.0);
 

@@ -309,6 +309,7 @@ TEST(GatewayMetrics, CountsWhatTheComponentsReport) {
   metrics.webhook_recorded(WebhookResult::retry_scheduled);
   metrics.store_batch(3, std::chrono::microseconds(800));
   metrics.store_batch(1, std::chrono::microseconds(200));
+  metrics.store_calls(2);  // a batch that failed: counted, not timed
   metrics.store_queue_depth(5);
   metrics.set_terminals_connected([] { return 2.0; });
   metrics.set_long_polls_waiting([] { return 1.0; });
@@ -348,7 +349,7 @@ TEST(GatewayMetrics, CountsWhatTheComponentsReport) {
   EXPECT_EQ(parsed.value("tillgate_webhook_deliveries_total", {{"result", "delivered"}}), 0.0);
   EXPECT_EQ(parsed.value("tillgate_webhook_attempt_duration_seconds_bucket", {{"le", "0.025"}}),
             1.0);
-  EXPECT_EQ(parsed.value("tillgate_store_calls_total"), 4.0);
+  EXPECT_EQ(parsed.value("tillgate_store_calls_total"), 6.0);
   EXPECT_EQ(parsed.value("tillgate_store_batch_size_count"), 2.0);
   EXPECT_EQ(parsed.value("tillgate_store_batch_size_bucket", {{"le", "2"}}), 1.0);
   EXPECT_EQ(parsed.value("tillgate_store_batch_size_bucket", {{"le", "4"}}), 2.0);
