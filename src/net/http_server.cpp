@@ -131,6 +131,9 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
       spdlog::warn("accept failed: {}", ec.message());
       continue;  // e.g. EMFILE: keep serving the connections we have
     }
+    // Answers and terminal frames are small writes that often follow one another: with
+    // Nagle's algorithm the second waits for the peer's delayed ACK, about 40 ms.
+    socket.set_option(tcp::no_delay(true), ec);
     const auto endpoint = socket.remote_endpoint(ec);
     std::string remote = ec ? std::string("unknown") : endpoint.address().to_string();
     if (accepted_ >= limits_.max_connections) {

@@ -606,6 +606,10 @@ asio::awaitable<void> connect(State s, ConnectionPtr conn) {
   }
   tcp_layer.expires_after(s->options.io_timeout);
   co_await tcp_layer.async_connect(endpoint, asio::use_awaitable);
+  // Frames are small and often follow each other (payment.ack then payment.result): with
+  // Nagle's algorithm the second waits for the gateway's delayed ACK, about 40 ms.
+  error_code no_delay_error;
+  tcp_layer.socket().set_option(tcp::no_delay(true), no_delay_error);
   if (auto* wss = std::get_if<Connection::TlsWs>(&conn->ws)) {
     // The server's certificate must be valid for the host in the URL.
     net::prepare_client_tls(wss->next_layer(), s->options.host);
