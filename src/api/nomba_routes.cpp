@@ -165,7 +165,7 @@ asio::awaitable<HttpResponse> Router::issue_nomba_token(HttpRequest request) {
     auto find_api_key_in_store = [key = std::string(*client_id)](Store& store) {
       return store.find_api_key(key);
     };
-    const auto key = co_await store_.call(std::move(find_api_key_in_store));
+    const auto key = co_await store_.read(std::move(find_api_key_in_store));
     // One answer for every mismatch: nothing tells which part was wrong.
     if (!key || key->revoked_at || key->merchant_id != account_id ||
         !crypto::constant_time_equal(key->api_secret, *client_secret)) {
@@ -282,7 +282,7 @@ asio::awaitable<Router::NombaCaller> Router::authenticate_nomba(std::string auth
   auto find_api_key_in_store = [key = claims->api_key](Store& store) {
     return store.find_api_key(key);
   };
-  const auto key = co_await store_.call(std::move(find_api_key_in_store));
+  const auto key = co_await store_.read(std::move(find_api_key_in_store));
   if (!key || key->revoked_at || key->merchant_id != account_id) {
     caller.refusal = nomba_refusal(NombaErrorKind::auth, 401,
                                    "the API key this access token was issued with is revoked");
@@ -346,7 +346,7 @@ asio::awaitable<HttpResponse> Router::lookup_nomba_payment(std::string merchant_
   auto find_transaction_in_store = [merchant_id, reference](Store& store) {
     return store.find_transaction(merchant_id, reference);
   };
-  const auto transaction = co_await store_.call(std::move(find_transaction_in_store));
+  const auto transaction = co_await store_.read(std::move(find_transaction_in_store));
   if (!transaction) {
     co_return nomba_refusal(NombaErrorKind::not_found, 404,
                             "no payment with " + std::string(name) + " " + reference);

@@ -415,7 +415,7 @@ asio::awaitable<HttpResponse> Router::handle_merchant(HttpRequest request) {
   auto find_api_key_in_store = [api_key = signed_headers.api_key](Store& store) {
     return store.find_api_key(api_key);
   };
-  const auto key = co_await store_.call(std::move(find_api_key_in_store));
+  const auto key = co_await store_.read(std::move(find_api_key_in_store));
   if (!key || key->revoked_at) {
     co_return error(ErrorCode::unauthorized, auth_message(AuthFailure::unauthorized));
   }
@@ -538,7 +538,7 @@ asio::awaitable<HttpResponse> Router::get_transaction(std::string merchant_id,
   auto find_transaction_in_store = [merchant_id, transaction_id](Store& store) {
     return store.find_transaction(merchant_id, transaction_id);
   };
-  const auto transaction = co_await store_.call(std::move(find_transaction_in_store));
+  const auto transaction = co_await store_.read(std::move(find_transaction_in_store));
   if (!transaction) {
     co_return error(ErrorCode::transaction_not_found, "no transaction " + transaction_id);
   }

@@ -91,9 +91,24 @@ void AsyncStore::run_store_thread() {
       }
     }
     report([depth](StoreBatchObserver& observer) { observer.queue_depth(depth); });
-    run_batch(batch);
+    run_reads(batch);
+    if (!batch.empty()) {
+      run_batch(batch);
+    }
     batch.clear();  // frees the calls' queue slots (their results are posted)
   }
+}
+
+void AsyncStore::run_reads(std::vector<Job>& batch) {
+  // No transaction is open here, so each read sees only committed data and can be
+  // answered before the batch's writes are: it tells nobody anything not yet durable.
+  const auto first_write = std::stable_partition(batch.begin(), batch.end(),
+                                                 [](const Job& job) { return job->read_only(); });
+  for (auto it = batch.begin(); it != first_write; ++it) {
+    (void)(*it)->run(*store_);  // a failure is the read's own answer
+    (*it)->complete();
+  }
+  batch.erase(batch.begin(), first_write);
 }
 
 void AsyncStore::run_batch(std::vector<Job>& batch) {

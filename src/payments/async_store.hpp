@@ -11,6 +11,10 @@
 // nobody is told of a change before it is durable. When the batch as a whole fails (the
 // database rolled its transaction back, or its commit failed), every call of it gets an
 // error, including the ones whose own work succeeded: none of it was committed.
+//
+// Reads that need no ordering after the batch's writes (AsyncStore::read) take a faster
+// path: the store thread runs them before it opens the batch's transaction, so they see
+// only committed data, and answers them at once instead of after the batch's fsync.
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -90,6 +94,8 @@ class StoreJob {
   virtual void fail(std::exception_ptr error) noexcept = 0;
   // Posts the outcome to the caller's executor. Called once, after the batch ended.
   virtual void complete() = 0;
+  // Made by AsyncStore::read: run outside any batch, on committed data only.
+  [[nodiscard]] virtual bool read_only() const noexcept = 0;
 };
 
 // One place in the queue bound, taken by call() and given back by the destructor of the
@@ -125,13 +131,16 @@ class StoreCall final : public StoreJob {
  public:
   using Result = std::invoke_result_t<Operation&, Store&>;
 
-  StoreCall(Operation operation, Handler handler, QueueSlot slot)
+  StoreCall(Operation operation, Handler handler, QueueSlot slot, bool read_only)
       : operation_(std::move(operation)),
         handler_(std::move(handler)),
         // Keeps the caller's io_context running while the call is away on the store thread.
         work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_),
                                   boost::asio::execution::outstanding_work.tracked)),
-        slot_(std::move(slot)) {}
+        slot_(std::move(slot)),
+        read_only_(read_only) {}
+
+  [[nodiscard]] bool read_only() const noexcept override { return read_only_; }
 
   bool run(Store& store) noexcept override {
     try {
@@ -180,6 +189,7 @@ class StoreCall final : public StoreJob {
   Handler handler_;
   Work work_;
   QueueSlot slot_;
+  bool read_only_;
   std::exception_ptr error_;
   Value value_;
 };
@@ -202,7 +212,18 @@ class AsyncStore {
   // StoreOverloaded at once when the queue is full. Deliberately not a coroutine itself:
   // GCC 12 mishandles closures passed by value into coroutine frames.
   template <class Operation>
-  auto call(Operation operation);
+  auto call(Operation operation) {
+    return submit(std::move(operation), false);
+  }
+
+  // As call(), for an operation that only reads and needs to see only what is committed:
+  // the store thread runs it before the next batch opens its transaction and answers it
+  // at once, without waiting for that batch's fsync. What it reads is durable. (A caller
+  // cannot need its own unanswered write: it is still waiting for that write.)
+  template <class Operation>
+  auto read(Operation operation) {
+    return submit(std::move(operation), true);
+  }
 
   // The observer of the store thread's batches (nullptr: none). May be called from any
   // thread; the observer's methods are called on the store thread. It must stay alive
@@ -220,7 +241,10 @@ class AsyncStore {
  private:
   using Job = std::unique_ptr<detail::StoreJob>;
 
+  template <class Operation>
+  auto submit(Operation operation, bool read_only);
   void enqueue(Job job);
+  void run_reads(std::vector<Job>& batch);
   void run_store_thread();
   void run_batch(std::vector<Job>& batch);
   template <class Report>
@@ -242,7 +266,7 @@ class AsyncStore {
 };
 
 template <class Operation>
-auto AsyncStore::call(Operation operation) {
+auto AsyncStore::submit(Operation operation, bool read_only) {
   using Result = std::invoke_result_t<Operation&, Store&>;
   using Signature = typename detail::StoreSignature<Result>::type;
   if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queue_) {
@@ -252,10 +276,10 @@ auto AsyncStore::call(Operation operation) {
   // The slot taken above is adopted by the job (the initiation runs when the awaitable is
   // awaited, which callers do at once) and given back once its result is posted.
   return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, Signature>(
-      [this](auto handler, Operation op) {
+      [this, read_only](auto handler, Operation op) {
         using Call = detail::StoreCall<Operation, decltype(handler)>;
-        enqueue(
-            std::make_unique<Call>(std::move(op), std::move(handler), detail::QueueSlot{&queued_}));
+        enqueue(std::make_unique<Call>(std::move(op), std::move(handler),
+                                       detail::QueueSlot{&queued_}, read_only));
       },
       boost::asio::use_awaitable, std::move(operation));
 }

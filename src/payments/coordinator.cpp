@@ -98,7 +98,7 @@ asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::load
   auto find_transaction_in_store = [merchant_id, transaction_id](Store& store) {
     return store.find_transaction(merchant_id, transaction_id);
   };
-  co_return co_await store_.call(std::move(find_transaction_in_store));
+  co_return co_await store_.read(std::move(find_transaction_in_store));
 }
 
 asio::awaitable<std::optional<store::DeviceRecord>> PaymentCoordinator::Impl::resolve_terminal(
@@ -106,7 +106,7 @@ asio::awaitable<std::optional<store::DeviceRecord>> PaymentCoordinator::Impl::re
   auto find_device_in_store = [terminal_id](Store& store) {
     return store.find_device(terminal_id);
   };
-  auto device = co_await store_.call(std::move(find_device_in_store));
+  auto device = co_await store_.read(std::move(find_device_in_store));
   if (!device || device->merchant_id != merchant_id || device->revoked_at) {
     device.reset();
     // Not a deviceId of this merchant: perhaps the current connectionId of one of its terminals.
@@ -114,7 +114,7 @@ asio::awaitable<std::optional<store::DeviceRecord>> PaymentCoordinator::Impl::re
       auto find_connected_device = [id = *device_id](Store& store) {
         return store.find_device(id);
       };
-      device = co_await store_.call(std::move(find_connected_device));
+      device = co_await store_.read(std::move(find_connected_device));
       if (device && (device->merchant_id != merchant_id || device->revoked_at)) {
         device.reset();
       }
@@ -520,27 +520,19 @@ void PaymentCoordinator::terminal_disconnected(std::string device_id) {
   impl_->spawn(impl_->run_disconnect(std::move(device_id)), "terminal disconnect handling");
 }
 
-asio::awaitable<bool> PaymentCoordinator::acknowledge(std::string device_id,
+asio::awaitable<bool> PaymentCoordinator::acknowledge(std::string merchant_id,
+                                                      std::string device_id,
                                                       std::string transaction_id) {
   auto impl = impl_;
-  auto find_device_in_store = [device_id](Store& store) { return store.find_device(device_id); };
-  auto device = co_await impl->store_.call(std::move(find_device_in_store));
-  if (!device) {
-    co_return false;
-  }
-  const auto transaction = co_await impl->load(device->merchant_id, transaction_id);
+  const auto transaction = co_await impl->load(std::move(merchant_id), std::move(transaction_id));
   co_return transaction && transaction->device_id == device_id;
 }
 
-asio::awaitable<ResultOutcome> PaymentCoordinator::record_result(std::string device_id,
+asio::awaitable<ResultOutcome> PaymentCoordinator::record_result(std::string merchant_id,
+                                                                 std::string device_id,
                                                                  TerminalResult result) {
   auto impl = impl_;
-  auto find_device_in_store = [device_id](Store& store) { return store.find_device(device_id); };
-  auto device = co_await impl->store_.call(std::move(find_device_in_store));
-  if (!device) {
-    co_return ResultOutcome{};
-  }
-  auto transaction = co_await impl->load(device->merchant_id, result.transaction_id);
+  auto transaction = co_await impl->load(std::move(merchant_id), result.transaction_id);
   if (!transaction || transaction->device_id != device_id) {
     co_return ResultOutcome{};
   }

@@ -84,8 +84,12 @@ class PaymentCoordinator {
   // Terminal side.
   boost::asio::awaitable<void> terminal_connected(std::string device_id);
   void terminal_disconnected(std::string device_id);
-  boost::asio::awaitable<bool> acknowledge(std::string device_id, std::string transaction_id);
-  boost::asio::awaitable<ResultOutcome> record_result(std::string device_id, TerminalResult result);
+  // `merchant_id` is the device's, as its session learnt it at hello (a device never
+  // changes merchant; a revoked one is disconnected).
+  boost::asio::awaitable<bool> acknowledge(std::string merchant_id, std::string device_id,
+                                           std::string transaction_id);
+  boost::asio::awaitable<ResultOutcome> record_result(std::string merchant_id,
+                                                      std::string device_id, TerminalResult result);
 
   // Where final status changes announce themselves: each such change is written with its
   // outbox event, and `outbox` is told once it committed. Without one, no events.

@@ -254,7 +254,7 @@ asio::awaitable<bool> SessionBase::authenticate(Hello hello) {
   auto find_device_in_store = [id = hello.device_id](store::Store& store) {
     return store.find_device(id);
   };
-  auto device = co_await state_->store_.call(std::move(find_device_in_store));
+  auto device = co_await state_->store_.read(std::move(find_device_in_store));
   const std::string presented_hash = crypto::sha256_hex(hello.device_secret);
   // Compare even for unknown devices, so timing does not reveal which device ids exist.
   const bool secret_ok = crypto::constant_time_equal(
@@ -282,14 +282,15 @@ asio::awaitable<bool> SessionBase::authenticate(Hello hello) {
 asio::awaitable<void> SessionBase::dispatch(InboundMessage message) {
   auto& coordinator = *state_->coordinator_;
   if (auto* ack = std::get_if<PaymentAck>(&message)) {
-    if (!co_await coordinator.acknowledge(device_id_, ack->transaction_id)) {
+    if (!co_await coordinator.acknowledge(merchant_id_, device_id_, ack->transaction_id)) {
       protocol_error("transaction " + ack->transaction_id + " is not this terminal's");
     }
   } else if (auto* result = std::get_if<PaymentResult>(&message)) {
     const std::string transaction_id = result->transaction_id;
     payments::TerminalResult recorded{result->transaction_id, result->event,
                                       std::move(result->response_json)};
-    const auto outcome = co_await coordinator.record_result(device_id_, std::move(recorded));
+    const auto outcome =
+        co_await coordinator.record_result(merchant_id_, device_id_, std::move(recorded));
     if (!outcome.belongs_to_terminal) {
       protocol_error("transaction " + transaction_id + " is not this terminal's");
     } else {
@@ -297,7 +298,7 @@ asio::awaitable<void> SessionBase::dispatch(InboundMessage message) {
       send_text(encode_result_ack(transaction_id, outcome.recorded_status));
     }
   } else if (auto* voided = std::get_if<PaymentVoided>(&message)) {
-    if (!co_await coordinator.acknowledge(device_id_, voided->transaction_id)) {
+    if (!co_await coordinator.acknowledge(merchant_id_, device_id_, voided->transaction_id)) {
       protocol_error("transaction " + voided->transaction_id + " is not this terminal's");
     } else {
       spdlog::info("terminal {} reversed transaction {}", device_id_, voided->transaction_id);

@@ -266,6 +266,16 @@ asio::awaitable<void> run_call(AsyncStore* store, StoreOperation operation, Outc
   outcome->done = true;
 }
 
+asio::awaitable<void> run_read(AsyncStore* store, StoreOperation operation, Outcome* outcome) {
+  try {
+    const int value = co_await store->read(std::move(operation));
+    outcome->value = value;
+  } catch (const StoreError& error) {
+    outcome->error = error.what();
+  }
+  outcome->done = true;
+}
+
 ApiKeyRecord api_key(const std::string& key, const std::string& merchant_id = "m1") {
   return ApiKeyRecord{.api_key = key,
                       .merchant_id = merchant_id,
@@ -459,6 +469,41 @@ TEST_F(StoreBatchTest, NobodyIsAnsweredBeforeTheCommitReturned) {
   EXPECT_EQ(outcomes[1].value, 1) << outcomes[1].error;
   EXPECT_THAT(outcomes[2].error, HasSubstr("UNIQUE constraint failed"));
   EXPECT_EQ(outcomes[3].value, static_cast<int>(InsertOutcome::inserted)) << outcomes[3].error;
+}
+
+TEST_F(StoreBatchTest, ReadsAreAnsweredBeforeTheBatchCommitsAndSeeOnlyCommittedData) {
+  {
+    auto setup = open();
+    setup->insert_api_key(api_key("k0"));
+  }
+  auto gated = std::make_unique<GatedCommitStore>(open(), 2);
+  auto* commit = gated.get();
+  start(std::move(gated), 10'000, StoreBatchSettings{.max_calls = 256, .max_wait = {}});
+  Outcome held;
+  auto gate = hold_store_thread(&held);
+  Outcome write;
+  Outcome read_uncommitted;
+  Outcome read_committed;
+  spawn(insert_key("k1"), &write);
+  asio::co_spawn(io_, run_read(store_.get(), find_key("k1"), &read_uncommitted), asio::detached);
+  asio::co_spawn(io_, run_read(store_.get(), find_key("k0"), &read_committed), asio::detached);
+  io_.poll();
+  gate->opened.set_value();
+
+  // The write's batch is at its commit: the reads queued with it are already answered,
+  // from committed data only (k1 is not committed yet), and the write is not.
+  commit->reached.get_future().wait();
+  io_.poll();
+  EXPECT_TRUE(read_uncommitted.done);
+  EXPECT_EQ(read_uncommitted.value, 0) << read_uncommitted.error;
+  EXPECT_TRUE(read_committed.done);
+  EXPECT_EQ(read_committed.value, 1) << read_committed.error;
+  EXPECT_FALSE(write.done);
+
+  commit->release.set_value();
+  finish();
+  EXPECT_EQ(write.value, 1) << write.error;
+  EXPECT_THAT(observer_.committed(), ElementsAre(1U, 1U));  // the reads are in no batch
 }
 
 TEST_F(StoreBatchTest, AFailedCommitFailsEveryCallOfItsBatchAndWritesNothing) {
