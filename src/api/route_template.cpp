@@ -11,21 +11,6 @@ namespace tillgate::api {
 
 namespace {
 
-// "/a/b/c" -> {"a","b","c"}; empty segments are kept, as the router keeps them.
-std::vector<std::string> split(std::string_view path) {
-  std::vector<std::string> parts;
-  if (path.empty() || path.front() != '/') {
-    return parts;
-  }
-  std::size_t start = 1;
-  while (start <= path.size()) {
-    const auto end = std::min(path.find('/', start), path.size());
-    parts.emplace_back(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return parts;
-}
-
 bool is_parameter(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
@@ -45,7 +30,7 @@ std::string upper(std::string_view text) {
 RouteTemplates::RouteTemplates(std::vector<std::pair<std::string, std::string>> operations) {
   operations_.reserve(operations.size());
   for (auto& [method, path_template] : operations) {
-    auto segments = split(path_template);
+    auto segments = path_segments(path_template);
     operations_.push_back({std::move(method), std::move(path_template), std::move(segments)});
   }
 }
@@ -75,7 +60,7 @@ RouteTemplates RouteTemplates::from_openapi(std::string_view document) {
 }
 
 std::string_view RouteTemplates::match(std::string_view method, std::string_view path) const {
-  const auto parts = split(path);
+  const auto parts = path_segments(path);
   const Operation* best = nullptr;
   for (const auto& operation : operations_) {
     if (operation.method != method || operation.segments.size() != parts.size()) {
@@ -117,6 +102,20 @@ std::string_view method_label(std::string_view method) {
     }
   }
   return metrics::kMethodUnknown;
+}
+
+std::vector<std::string> path_segments(std::string_view path) {
+  std::vector<std::string> parts;
+  if (path.empty() || path.front() != '/') {
+    return parts;
+  }
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    const auto end = std::min(path.find('/', start), path.size());
+    parts.emplace_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
 }
 
 }  // namespace tillgate::api

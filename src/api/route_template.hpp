@@ -35,6 +35,10 @@ class RouteTemplates {
   std::vector<Operation> operations_;
 };
 
+// "/a/b/c" -> {"a","b","c"}; empty segments are kept, so "//" never matches a route. The
+// router and the route labels split paths with this one function, so they agree.
+[[nodiscard]] std::vector<std::string> path_segments(std::string_view path);
+
 // The method label: GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, or UNKNOWN for any
 // other token (a client could otherwise send any number of invented methods).
 [[nodiscard]] std::string_view method_label(std::string_view method);

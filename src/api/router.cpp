@@ -22,21 +22,6 @@ using store::Store;
 
 namespace {
 
-// "/a/b/c" -> {"a","b","c"}; empty segments are kept so "//" never matches a route.
-std::vector<std::string> segments(std::string_view path) {
-  std::vector<std::string> parts;
-  if (path.empty() || path.front() != '/') {
-    return parts;
-  }
-  std::size_t start = 1;
-  while (start <= path.size()) {
-    const auto end = std::min(path.find('/', start), path.size());
-    parts.emplace_back(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return parts;
-}
-
 json::Value merchant_json(const store::MerchantRecord& merchant) {
   return json::object({{"merchantId", json::Value(merchant.merchant_id)},
                        {"name", json::Value(merchant.name)},
@@ -278,7 +263,7 @@ asio::awaitable<HttpResponse> Router::handle_admin(HttpRequest request) {
     co_return error(ErrorCode::unauthorized,
                     "send Authorization: Bearer <TILLGATE_ADMIN_TOKEN> to use the admin API");
   }
-  const auto parts = segments(request.path);  // admin, v1, merchants, ...
+  const auto parts = path_segments(request.path);  // admin, v1, merchants, ...
   const auto& method = request.method;
   if (parts.size() < 3 || parts[1] != "v1" || parts[2] != "merchants") {
     co_return error(ErrorCode::route_not_found, "no admin route " + method + " " + request.path);
@@ -434,7 +419,7 @@ asio::awaitable<HttpResponse> Router::handle_merchant(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> Router::route_merchant(std::string merchant_id, HttpRequest request) {
-  const auto parts = segments(request.path);  // v1, ...
+  const auto parts = path_segments(request.path);  // v1, ...
   const auto& method = request.method;
   if (parts.size() == 4 && parts[1] == "terminals" && parts[3] == "payments" && method == "POST") {
     co_return co_await create_payment(merchant_id, parts[2], std::move(request));

@@ -11,7 +11,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -26,6 +25,7 @@
 #include <boost/url/url_view.hpp>
 #include <stdexcept>
 
+#include "net/tls_stream.hpp"
 #include "webhooks/address_policy.hpp"
 
 namespace tillgate::webhooks {
@@ -73,23 +73,6 @@ std::string lower_first(std::string text) {
   }
   return text;
 }
-
-// Asio's host_name_verification, plus the reason recorded in the verify result so that the
-// attempt's error says "hostname mismatch" rather than only "certificate verify failed".
-struct HostCheck {
-  ssl::host_name_verification check;
-  bool host_is_address;
-
-  bool operator()(bool preverified, ssl::verify_context& context) const {
-    const bool ok = check(preverified, context);
-    if (preverified && !ok) {
-      X509_STORE_CTX_set_error(context.native_handle(), host_is_address
-                                                            ? X509_V_ERR_IP_ADDRESS_MISMATCH
-                                                            : X509_V_ERR_HOSTNAME_MISMATCH);
-    }
-    return ok;
-  }
-};
 
 // What one attempt works with; lives in the attempt's coroutine frame.
 struct AttemptContext {
@@ -250,14 +233,18 @@ asio::awaitable<void> post_tls(const WebhookUrl& url, const std::vector<tcp::end
                                AttemptContext& context) {
   const auto executor = co_await asio::this_coro::executor;
   beast::ssl_stream<beast::tcp_stream> stream(executor, tls);
-  // SNI carries names only (RFC 6066); certificates for addresses are checked all the same.
-  if (!url.host_is_address &&
-      SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str()) != 1) {
+  // SNI for names (RFC 6066) and the certificate checked for the host, name or address:
+  // the same client-side setup as the gateway's own clients (net/tls.cpp).
+  bool prepared = true;
+  try {
+    net::prepare_client_tls(stream, url.host);
+  } catch (const std::runtime_error&) {
+    prepared = false;
+  }
+  if (!prepared) {
     context.fail("tls", {}, "cannot set the server name");
     co_return;
   }
-  stream.set_verify_mode(ssl::verify_peer);
-  stream.set_verify_callback(HostCheck{ssl::host_name_verification(url.host), url.host_is_address});
   error_code ec;
   auto& transport = beast::get_lowest_layer(stream);
   transport.expires_at(context.deadline);
