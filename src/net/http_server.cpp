@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -120,6 +121,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
 asio::awaitable<void> HttpServer::Impl::accept_loop() {
   auto self = shared_from_this();
+  // After a failed accept (EMFILE, ENFILE, ENOBUFS: out of descriptors or memory) the
+  // pending connection is still there, so retrying at once would spin and log without
+  // end: wait, doubling from 10 ms to 1 s, while the connections we have are served.
+  constexpr std::chrono::milliseconds kFirstAcceptRetry{10};
+  constexpr std::chrono::milliseconds kMaxAcceptRetry{1000};
+  auto accept_retry = kFirstAcceptRetry;
+  asio::steady_timer accept_backoff(io_);
   while (!stopping_) {
     boost::system::error_code ec;
     tcp::socket socket =
@@ -128,9 +136,16 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
       if (stopping_ || ec == asio::error::operation_aborted) {
         break;
       }
-      spdlog::warn("accept failed: {}", ec.message());
-      continue;  // e.g. EMFILE: keep serving the connections we have
+      if (accept_retry == kFirstAcceptRetry) {
+        spdlog::warn("accept failed: {}; retrying with backoff up to {} ms", ec.message(),
+                     kMaxAcceptRetry.count());
+      }
+      accept_backoff.expires_after(accept_retry);
+      co_await accept_backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      accept_retry = std::min(accept_retry * 2, kMaxAcceptRetry);
+      continue;
     }
+    accept_retry = kFirstAcceptRetry;
     // Answers and terminal frames are small writes that often follow one another: with
     // Nagle's algorithm the second waits for the peer's delayed ACK, about 40 ms.
     socket.set_option(tcp::no_delay(true), ec);
