@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "../../support/temp_dir.hpp"
+#include "../../support/test_ca.hpp"
 #include "../../support/webhook_receiver.hpp"
 #include "webhooks/delivery_client.hpp"
 #include "webhooks/signature.hpp"
@@ -298,54 +299,24 @@ TEST(WebhookClient, SlowEndpointDoesNotHoldUpAnother) {
   EXPECT_GE(slow_done->attempt.duration, slow_delay);
 }
 
-// A CA and server certificates made with the openssl command line, once for the suite.
+// The test binary's throwaway CA (tests/support/test_ca.hpp): "local" is for localhost and
+// 127.0.0.1, "other" for other.example only.
 class WebhookClientTls : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = std::make_unique<testing::TempDir>("tillgate-webhook-tls");
-    const auto path = dir_->path().string();
-    // Our own config, so that the system's openssl.cnf plays no part.
-    std::ofstream(dir_->path() / "req.cnf") << "[req]\n"
-                                               "distinguished_name = dn\n"
-                                               "x509_extensions = ca\n"
-                                               "[dn]\n"
-                                               "[ca]\n"
-                                               "basicConstraints = critical,CA:TRUE\n"
-                                               "keyUsage = critical,keyCertSign,cRLSign\n"
-                                               "subjectKeyIdentifier = hash\n";
-    std::ofstream(dir_->path() / "local.ext") << "subjectAltName = DNS:localhost,IP:127.0.0.1\n"
-                                                 "extendedKeyUsage = serverAuth\n";
-    std::ofstream(dir_->path() / "other.ext") << "subjectAltName = DNS:other.example\n"
-                                                 "extendedKeyUsage = serverAuth\n";
-    const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    const std::string script =
-        "cd '" + path + "' && exec >openssl.log 2>&1 && set -e\n" +
-        "openssl req -config req.cnf -x509 " + key +
-        " -keyout ca.key -out ca.pem -days 2 -subj '/CN=Tillgate Test CA'\n"
-        "for name in local other; do\n"
-        "  openssl req -config req.cnf -new " +
-        key +
-        " -keyout $name.key -out $name.csr -subj /CN=$name\n"
-        "  openssl x509 -req -in $name.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
-        " -days 2 -extfile $name.ext -out $name.pem\n"
-        "done\n";
-    ASSERT_EQ(std::system(script.c_str()), 0) << "openssl failed; see " << path << "/openssl.log";
+    ASSERT_TRUE(testing::test_ca().ok())
+        << "openssl failed; see " << testing::test_ca().path("openssl.log");
   }
-  static void TearDownTestSuite() { dir_.reset(); }
 
   static testing::ReceiverTlsFiles files(const std::string& name) {
-    return {dir_->path() / (name + ".pem"), dir_->path() / (name + ".key")};
+    return testing::test_ca().server_files(name);
   }
   static WebhookClientSettings trusting_test_ca() {
     WebhookClientSettings settings = local_settings();
-    settings.extra_ca_file = (dir_->path() / "ca.pem").string();
+    settings.extra_ca_file = testing::test_ca().ca_file();
     return settings;
   }
-
-  static std::unique_ptr<testing::TempDir> dir_;
 };
-
-std::unique_ptr<testing::TempDir> WebhookClientTls::dir_;
 
 TEST_F(WebhookClientTls, SucceedsWhenTheCaIsTrusted) {
   WebhookReceiver receiver(files("local"));
@@ -413,7 +384,7 @@ TEST_F(WebhookClientTls, PlainHttpEndpointBehindAnHttpsUrlFails) {
 TEST_F(WebhookClientTls, MissingCaFileIsAConfigurationError) {
   asio::io_context io;
   WebhookClientSettings settings = local_settings();
-  settings.extra_ca_file = (dir_->path() / "absent.pem").string();
+  settings.extra_ca_file = testing::test_ca().path("absent.pem");
   EXPECT_THROW(WebhookHttpClient(io.get_executor(), settings), std::runtime_error);
 }
 
