@@ -22,15 +22,15 @@
 
 #include <unistd.h>
 
-#include "payments/async_store.hpp"
+#include "store/async_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace {
 
 namespace asio = boost::asio;
-using tillgate::payments::AsyncStore;
-using tillgate::payments::StoreBatchSettings;
+using tillgate::store::AsyncStore;
 using tillgate::store::Store;
+using tillgate::store::StoreBatchSettings;
 using Clock = std::chrono::steady_clock;
 
 struct Counts {
@@ -41,7 +41,7 @@ struct Counts {
   std::chrono::nanoseconds commit_time{0};
 };
 
-class CountingObserver final : public tillgate::payments::StoreBatchObserver {
+class CountingObserver final : public tillgate::store::StoreBatchObserver {
  public:
   explicit CountingObserver(Counts& counts) : counts_(counts) {}
   void batch_committed(std::size_t calls, std::chrono::nanoseconds commit_time,

@@ -1,4 +1,4 @@
-// api::parse_payment_request: a merchant's POST /v1/terminals/{id}/payments body into typed
+// views::parse_payment_request: a merchant's POST /v1/terminals/{id}/payments body into typed
 // values (merchant-api.md sections 3 and 4). Input: the request body. Properties beyond
 // "no crash, no sanitizer report":
 //  - a refusal names at least one field, each problem a non-empty sentence;
@@ -13,10 +13,10 @@
 #include <cstdint>
 #include <string>
 
-#include "api/payment_request_parser.hpp"
 #include "domain/ids.hpp"
 #include "fuzz_support.hpp"
 #include "json/json.hpp"
+#include "views/payment_request_parser.hpp"
 
 namespace {
 
@@ -30,7 +30,7 @@ std::size_t code_points(std::string_view text) {
   return count;
 }
 
-void check_limits(const payments::PaymentRequest& request, const api::RequestLimits& limits) {
+void check_limits(const domain::PaymentRequest& request, const views::RequestLimits& limits) {
   const auto currency = request.amount.currency();
   FUZZ_CHECK(domain::find_currency(currency.code).has_value());
   FUZZ_CHECK(request.amount.minor_units() > 0);
@@ -60,8 +60,8 @@ void check_limits(const payments::PaymentRequest& request, const api::RequestLim
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto body = fuzz::as_text(data, size);
-  const api::RequestLimits limits{};
-  const auto parsed = api::parse_payment_request(body, limits);
+  const views::RequestLimits limits{};
+  const auto parsed = views::parse_payment_request(body, limits);
   if (!parsed) {
     FUZZ_CHECK(!parsed.error().empty());
     for (const auto& problem : parsed.error()) {
@@ -72,15 +72,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_limits(*parsed, limits);
 
   // The canonical form read back: what a retry with the stored body would send.
-  json::Value canonical = payments::canonical_request(*parsed);
+  json::Value canonical = domain::canonical_request(*parsed);
   const std::string canonical_text = json::serialize(canonical);
   if (parsed->transaction_id) {
     canonical.as_object().push_back({"transactionId", json::Value(*parsed->transaction_id)});
   }
-  const auto again = api::parse_payment_request(json::serialize(canonical), limits);
+  const auto again = views::parse_payment_request(json::serialize(canonical), limits);
   FUZZ_CHECK(again.has_value());
   FUZZ_CHECK(again->transaction_id == parsed->transaction_id);
   FUZZ_CHECK(again->amount == parsed->amount);
-  FUZZ_CHECK(json::serialize(payments::canonical_request(*again)) == canonical_text);
+  FUZZ_CHECK(json::serialize(domain::canonical_request(*again)) == canonical_text);
   return 0;
 }

@@ -82,7 +82,7 @@ HttpResponse Router::nomba_refusal(NombaErrorKind kind, int status, std::string 
 asio::awaitable<HttpResponse> Router::handle_nomba(HttpRequest request) {
   try {
     co_return co_await route_nomba(std::move(request));
-  } catch (const payments::StoreOverloaded&) {
+  } catch (const store::StoreOverloaded&) {
     co_return nomba_refusal(NombaErrorKind::conflict, 503,
                             "the gateway is overloaded; retry shortly");
   }

@@ -8,11 +8,25 @@
 #include <utility>
 #include <vector>
 
-#include "api/errors.hpp"
 #include "domain/time.hpp"
 #include "json/json.hpp"
+#include "views/errors.hpp"
+#include "views/payment_request_parser.hpp"
+#include "views/transaction_view.hpp"
 
 namespace tillgate::api {
+
+// The error vocabulary, the payment request parser and the transaction views that every
+// merchant-facing edge shares live in src/views; the API uses them by their short names.
+using views::ApiError;
+using views::error_response;
+using views::ErrorCode;
+using views::FieldProblem;
+using views::parse_payment_request;
+using views::payment_answer;
+using views::payment_response;
+using views::RequestLimits;
+using views::transaction_view;
 
 // "a=1&b=x%20y" -> {{"a","1"},{"b","x y"}}; nullopt on a malformed percent escape.
 [[nodiscard]] std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(

@@ -7,10 +7,10 @@
 #include "api/openapi.hpp"
 #include "api/provisioning.hpp"
 #include "api/query.hpp"
-#include "api/transaction_view.hpp"
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
 #include "metrics/gateway_metrics.hpp"
+#include "views/transaction_view.hpp"
 
 namespace tillgate::api {
 
@@ -86,9 +86,9 @@ void apply_list_param(const std::string& name, const std::string& value,
 
 }  // namespace
 
-Router::Router(payments::AsyncStore& store, payments::PaymentCoordinator& coordinator,
+Router::Router(store::AsyncStore& store, payments::PaymentCoordinator& coordinator,
                payments::TerminalPort& terminals, webhooks::WebhookDispatcher& webhooks,
-               const domain::Clock& clock, RouterSettings settings)
+               const domain::Clock& clock, net::RateLimiter& auth_failures, RouterSettings settings)
     : store_(store),
       coordinator_(coordinator),
       terminals_(terminals),
@@ -100,8 +100,7 @@ Router::Router(payments::AsyncStore& store, payments::PaymentCoordinator& coordi
                         settings_.max_rate_limit_keys),
       pairing_limiter_(settings_.pair_rate_limit_rps, 2.0 * settings_.pair_rate_limit_rps,
                        settings_.max_rate_limit_keys),
-      auth_failure_limiter_(settings_.auth_failure_rps, settings_.auth_failure_burst,
-                            settings_.max_rate_limit_keys),
+      auth_failure_limiter_(auth_failures),
       routes_(RouteTemplates::from_openapi(openapi_document())) {}
 
 HttpResponse Router::too_many_failures(std::chrono::seconds retry_after) const {
@@ -244,7 +243,7 @@ asio::awaitable<HttpResponse> Router::dispatch(HttpRequest request) {
       }
       co_return response;
     }
-  } catch (const payments::StoreOverloaded&) {
+  } catch (const store::StoreOverloaded&) {
     co_return error(ErrorCode::service_unavailable, "the gateway is overloaded; retry shortly");
   }
   co_return error(ErrorCode::route_not_found, "no route " + request.method + " " + request.path);

@@ -7,15 +7,15 @@
 #include <string>
 
 #include "api/merchant_auth.hpp"
-#include "api/payment_request_parser.hpp"
-#include "api/rate_limiter.hpp"
+#include "api/query.hpp"
 #include "api/route_template.hpp"
 #include "domain/time.hpp"
 #include "net/http_server.hpp"
+#include "net/rate_limiter.hpp"
 #include "nomba/nomba_format.hpp"
-#include "payments/async_store.hpp"
 #include "payments/coordinator.hpp"
 #include "payments/terminal_port.hpp"
+#include "store/async_store.hpp"
 
 namespace tillgate::webhooks {
 class WebhookDispatcher;
@@ -26,6 +26,8 @@ class GatewayMetrics;
 
 namespace tillgate::api {
 
+using net::RateLimiter;
+
 struct RouterSettings {
   std::optional<std::string> admin_token;      // nullopt: the admin API is off
   std::chrono::seconds pairing_code_ttl{600};  // TILLGATE_PAIRING_CODE_TTL_S
@@ -34,10 +36,6 @@ struct RouterSettings {
   RequestLimits request_limits;
   int rate_limit_rps = 100;     // per merchant (TILLGATE_RATE_LIMIT_RPS), bursts of twice that
   int pair_rate_limit_rps = 5;  // POST /v1/devices/pair per client address, bursts of twice
-  // Failed authentications (any 401) per client address: a token bucket of this rate and
-  // burst; an address without a token is answered 429 before its credentials are looked at.
-  double auth_failure_rps = 1.0;
-  double auth_failure_burst = 30.0;
   std::size_t max_rate_limit_keys = 100'000;
   bool webhook_allow_http = false;         // TILLGATE_WEBHOOK_ALLOW_HTTP
   std::size_t max_webhook_endpoints = 16;  // per merchant (webhooks.md)
@@ -53,9 +51,9 @@ struct RouterSettings {
 
 class Router final : public net::RequestHandler {
  public:
-  Router(payments::AsyncStore& store, payments::PaymentCoordinator& coordinator,
+  Router(store::AsyncStore& store, payments::PaymentCoordinator& coordinator,
          payments::TerminalPort& terminals, webhooks::WebhookDispatcher& webhooks,
-         const domain::Clock& clock, RouterSettings settings);
+         const domain::Clock& clock, net::RateLimiter& auth_failures, RouterSettings settings);
 
   boost::asio::awaitable<net::HttpResponse> handle(net::HttpRequest request) override;
   net::HttpResponse refuse(int status, std::string_view code, std::string_view message,
@@ -149,7 +147,7 @@ class Router final : public net::RequestHandler {
   // 429 RATE_LIMITED with Retry-After when `key` is over its rate; nullopt when admitted.
   std::optional<net::HttpResponse> over_rate(RateLimiter& limiter, std::string_view key);
 
-  payments::AsyncStore& store_;
+  store::AsyncStore& store_;
   payments::PaymentCoordinator& coordinator_;
   payments::TerminalPort& terminals_;
   webhooks::WebhookDispatcher& webhooks_;
@@ -158,7 +156,9 @@ class Router final : public net::RequestHandler {
   ReplayCache replay_cache_;
   RateLimiter merchant_limiter_;
   RateLimiter pairing_limiter_;
-  RateLimiter auth_failure_limiter_;
+  // Failed authentications (any 401) per client address, shared with the terminals' failed
+  // hellos: an address without a token is answered 429 before its credentials are looked at.
+  RateLimiter& auth_failure_limiter_;
   // The documented operations, for the route label of every answer.
   RouteTemplates routes_;
   std::optional<std::string> nomba_signing_key_;  // loaded by the first Nomba request

@@ -13,12 +13,15 @@
 #include "metrics/gateway_metrics.hpp"
 #include "net/http_server.hpp"
 #include "net/open_file_limit.hpp"
+#include "net/rate_limiter.hpp"
 #include "net/tls.hpp"
-#include "payments/async_store.hpp"
+#include "nomba/nomba_webhook_format.hpp"
 #include "payments/coordinator.hpp"
+#include "store/async_store.hpp"
 #include "terminal/terminal_gateway.hpp"
 #include "webhooks/delivery_client.hpp"
 #include "webhooks/dispatcher.hpp"
+#include "webhooks/standard_format.hpp"
 
 namespace tillgate::app {
 
@@ -34,16 +37,21 @@ struct Gateway::Parts {
         metrics(registry),
         store_metrics(metrics),
         store(store::open_store(config.database_url), config.limits.max_store_queue,
-              payments::StoreBatchSettings{
+              store::StoreBatchSettings{
                   config.limits.store_batch_max,
                   std::chrono::microseconds(config.limits.store_batch_wait_us)}),
-        terminals(io_context.get_executor(), store, clock, terminal_settings(config)),
+        auth_failures(config.limits.auth_failure_rate_limit_rps, config.limits.auth_failure_burst,
+                      config.limits.max_rate_limit_keys),
+        terminals(io_context.get_executor(), store, clock, auth_failures,
+                  terminal_settings(config)),
         webhook_client(io_context.get_executor(), webhook_client_settings(config)),
-        webhooks(io_context.get_executor(), store, webhook_client, clock,
+        webhook_formats(make_webhook_formats(config)),
+        webhooks(io_context.get_executor(), store, webhook_client, webhook_formats, clock,
                  dispatcher_settings(config, &metrics)),
         coordinator(io_context.get_executor(), store, terminals, clock,
                     payment_settings(config, &metrics)),
-        router(store, coordinator, terminals, webhooks, clock, router_settings(config, &metrics)),
+        router(store, coordinator, terminals, webhooks, clock, auth_failures,
+               router_settings(config, &metrics)),
         server(io_context, server_limits(config), router, terminals, tls) {
     terminals.set_coordinator(coordinator);
     coordinator.set_webhook_outbox(webhooks);
@@ -65,19 +73,21 @@ struct Gateway::Parts {
     s.allow_private_addresses = c.webhook_allow_private;
     return s;
   }
+  static std::vector<std::chrono::seconds> schedule(const std::vector<int>& intervals_s) {
+    return {intervals_s.begin(), intervals_s.end()};
+  }
+  // The webhook formats endpoints may have: standard, and Nomba's (nomba-compat.md).
+  static webhooks::WebhookFormats make_webhook_formats(const Config& c) {
+    webhooks::WebhookFormats formats(
+        std::make_unique<webhooks::StandardWebhookFormat>(schedule(c.webhook_retry_s)));
+    formats.add(std::make_unique<nomba::NombaWebhookFormat>(schedule(c.nomba_webhook_retry_s),
+                                                            nomba_amount_unit(c)));
+    return formats;
+  }
   static webhooks::DispatcherSettings dispatcher_settings(const Config& c,
                                                           metrics::GatewayMetrics* m) {
     webhooks::DispatcherSettings s;
     s.metrics = m;
-    s.retry_schedule.clear();
-    for (const int interval_s : c.webhook_retry_s) {
-      s.retry_schedule.emplace_back(interval_s);
-    }
-    s.nomba_retry_schedule.clear();
-    for (const int interval_s : c.nomba_webhook_retry_s) {
-      s.nomba_retry_schedule.emplace_back(interval_s);
-    }
-    s.nomba_amount_unit = nomba_amount_unit(c);
     s.max_in_flight = c.limits.max_webhook_in_flight;
     s.max_in_flight_per_endpoint = c.limits.max_webhook_in_flight_per_endpoint;
     s.batch_size = c.limits.webhook_batch;
@@ -95,9 +105,6 @@ struct Gateway::Parts {
     s.max_outbox_frames = c.limits.max_terminal_outbox_frames;
     s.max_connections = c.limits.max_terminal_connections;
     s.max_connections_per_address = c.limits.max_terminal_connections_per_ip;
-    s.auth_failure_rps = c.limits.auth_failure_rate_limit_rps;
-    s.auth_failure_burst = c.limits.auth_failure_burst;
-    s.max_tracked_addresses = c.limits.max_rate_limit_keys;
     s.reconnect_grace = seconds(c.reconnect_grace_s);
     return s;
   }
@@ -116,8 +123,6 @@ struct Gateway::Parts {
     s.rate_limit_rps = c.rate_limit_rps;
     s.pair_rate_limit_rps = c.pair_rate_limit_rps;
     s.max_rate_limit_keys = c.limits.max_rate_limit_keys;
-    s.auth_failure_rps = c.limits.auth_failure_rate_limit_rps;
-    s.auth_failure_burst = c.limits.auth_failure_burst;
     s.webhook_allow_http = c.webhook_allow_http;
     s.max_webhook_endpoints = c.limits.max_webhook_endpoints;
     s.nomba_amount_unit = nomba_amount_unit(c);
@@ -168,9 +173,13 @@ struct Gateway::Parts {
   metrics::Registry registry;  // one per gateway: GET /metrics renders it
   metrics::GatewayMetrics metrics;
   StoreMetrics store_metrics;  // declared before the store: outlives its thread
-  payments::AsyncStore store;
+  store::AsyncStore store;
+  // Failed authentications per client address, HTTP 401s and refused terminal hellos
+  // together: one budget per address, whichever door it knocks on.
+  net::RateLimiter auth_failures;
   terminal::TerminalGateway terminals;
   webhooks::WebhookHttpClient webhook_client;  // one client: it loads the CA bundle once
+  webhooks::WebhookFormats webhook_formats;
   webhooks::WebhookDispatcher webhooks;
   payments::PaymentCoordinator coordinator;
   api::Router router;

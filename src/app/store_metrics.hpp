@@ -8,11 +8,11 @@
 #include <cstddef>
 
 #include "metrics/gateway_metrics.hpp"
-#include "payments/async_store.hpp"
+#include "store/async_store.hpp"
 
 namespace tillgate::app {
 
-class StoreMetrics final : public payments::StoreBatchObserver {
+class StoreMetrics final : public store::StoreBatchObserver {
  public:
   explicit StoreMetrics(metrics::GatewayMetrics& metrics) : metrics_(metrics) {}
 

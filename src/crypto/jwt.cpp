@@ -84,8 +84,7 @@ std::string sign_jwt_hs256(const json::Value& claims, std::string_view key) {
 }
 
 boost::system::result<json::Value, JwtError> verify_jwt_hs256(std::string_view token,
-                                                              std::string_view key,
-                                                              domain::Timestamp now,
+                                                              std::string_view key, JwtTime now,
                                                               std::chrono::seconds leeway) {
   if (key.empty()) {
     throw std::invalid_argument("JWT verification key must not be empty");

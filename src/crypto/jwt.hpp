@@ -14,10 +14,13 @@
 #include <string>
 #include <string_view>
 
-#include "domain/time.hpp"
 #include "json/json.hpp"
 
 namespace tillgate::crypto {
+
+// Wall-clock time as the domain keeps it (domain::Timestamp is the same type); crypto sits
+// below the domain and does not include it.
+using JwtTime = std::chrono::sys_time<std::chrono::milliseconds>;
 
 // Longer tokens are refused unread (and sign_jwt_hs256 refuses to make one).
 inline constexpr std::size_t max_jwt_length = 4096;
@@ -50,7 +53,7 @@ enum class JwtError {
 // `leeway` (clock skew, clamped to 0 .. 24 h). The signature is compared in
 // constant time. Throws std::invalid_argument when `key` is empty (a configuration bug).
 [[nodiscard]] boost::system::result<json::Value, JwtError> verify_jwt_hs256(
-    std::string_view token, std::string_view key, domain::Timestamp now,
+    std::string_view token, std::string_view key, JwtTime now,
     std::chrono::seconds leeway = std::chrono::seconds(0));
 
 }  // namespace tillgate::crypto

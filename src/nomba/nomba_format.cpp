@@ -156,17 +156,17 @@ NombaErrorKind nomba_error_kind(std::string_view main_code, int http_status) {
   return kind_for_status(http_status);
 }
 
-NombaErrorKind nomba_error_kind(api::ErrorCode code) {
-  return nomba_error_kind(api::wire_name(code), api::http_status(code));
+NombaErrorKind nomba_error_kind(views::ErrorCode code) {
+  return nomba_error_kind(views::wire_name(code), views::http_status(code));
 }
 
-net::HttpResponse nomba_error_response(const api::ApiError& error) {
+net::HttpResponse nomba_error_response(const views::ApiError& error) {
   std::vector<std::pair<std::string, std::string>> details;
   for (const auto& problem : error.details) {
     details.emplace_back(problem.field, problem.problem);
   }
   net::HttpResponse response;
-  response.status = api::http_status(error.code);
+  response.status = views::http_status(error.code);
   response.body = json::serialize(
       nomba_error(nomba_error_kind(error.code), describe_problem(error.message, details)));
   if (error.retry_after_s) {

@@ -8,12 +8,12 @@
 #include <string>
 #include <string_view>
 
-#include "api/errors.hpp"
 #include "domain/money.hpp"
 #include "domain/transaction.hpp"
 #include "json/json.hpp"
 #include "net/http_message.hpp"
 #include "store/store.hpp"
+#include "views/errors.hpp"
 
 namespace tillgate::nomba {
 
@@ -88,12 +88,12 @@ struct NombaErrorMapping {
 [[nodiscard]] std::span<const NombaErrorMapping> nomba_error_table();
 // The kind for a main-API code (by the table; by `http_status` when not in it).
 [[nodiscard]] NombaErrorKind nomba_error_kind(std::string_view main_code, int http_status);
-[[nodiscard]] NombaErrorKind nomba_error_kind(api::ErrorCode code);
+[[nodiscard]] NombaErrorKind nomba_error_kind(views::ErrorCode code);
 
 // An ApiError as Nomba answers it: the same status (and Retry-After), body
 // nomba_error(kind, description) where the description is the message, followed for a
 // VALIDATION_ERROR by each "field: problem".
-[[nodiscard]] net::HttpResponse nomba_error_response(const api::ApiError& error);
+[[nodiscard]] net::HttpResponse nomba_error_response(const views::ApiError& error);
 // A main-API error answer ({"code","message",...} with its status and headers), e.g. a
 // refusal written before any route ran, re-shaped for Nomba with the same status and
 // headers. An answer whose body is not such an object is kept as it is.

@@ -5,10 +5,10 @@
 
 namespace tillgate::nomba {
 
-boost::system::result<payments::PaymentRequest, std::vector<api::FieldProblem>>
+boost::system::result<domain::PaymentRequest, std::vector<views::FieldProblem>>
 parse_nomba_payment_request(std::string_view body, NombaAmountUnit unit,
                             std::size_t max_json_depth) {
-  std::vector<api::FieldProblem> problems;
+  std::vector<views::FieldProblem> problems;
   auto document = json::parse(body, json::ParseLimits{max_json_depth});
   if (!document) {
     problems.push_back({"body", "is not valid JSON: " + document.error().message});
@@ -59,7 +59,7 @@ parse_nomba_payment_request(std::string_view body, NombaAmountUnit unit,
   if (!problems.empty()) {
     return problems;
   }
-  return payments::PaymentRequest{reference, *amount, "CARD", true, {}, nullptr, {}, false};
+  return domain::PaymentRequest{reference, *amount, "CARD", true, {}, nullptr, {}, false};
 }
 
 }  // namespace tillgate::nomba

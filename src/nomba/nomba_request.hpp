@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "api/errors.hpp"
+#include "domain/payment_request.hpp"
 #include "nomba/nomba_format.hpp"
-#include "payments/payment_request.hpp"
+#include "views/errors.hpp"
 
 namespace tillgate::nomba {
 
@@ -18,7 +18,7 @@ namespace tillgate::nomba {
 // currency: an active ISO 4217 code. Members Nomba clients send besides these (an orderId,
 // a description) are ignored. The request is a CARD payment answered at once
 // (webhook_mode), which needs no webhook endpoint: the lookup serves too.
-[[nodiscard]] boost::system::result<payments::PaymentRequest, std::vector<api::FieldProblem>>
+[[nodiscard]] boost::system::result<domain::PaymentRequest, std::vector<views::FieldProblem>>
 parse_nomba_payment_request(std::string_view body, NombaAmountUnit unit,
                             std::size_t max_json_depth);
 

@@ -43,7 +43,7 @@ struct Waiter {
 }  // namespace
 
 struct PaymentCoordinator::Impl : std::enable_shared_from_this<PaymentCoordinator::Impl> {
-  Impl(asio::any_io_executor executor, AsyncStore& store, TerminalPort& port,
+  Impl(asio::any_io_executor executor, store::AsyncStore& store, TerminalPort& port,
        const domain::Clock& clock, PaymentSettings settings)
       : executor_(std::move(executor)),
         store_(store),
@@ -52,7 +52,7 @@ struct PaymentCoordinator::Impl : std::enable_shared_from_this<PaymentCoordinato
         settings_(settings) {}
 
   asio::any_io_executor executor_;
-  AsyncStore& store_;
+  store::AsyncStore& store_;
   TerminalPort& port_;
   const domain::Clock& clock_;
   PaymentSettings settings_;
@@ -395,7 +395,7 @@ void PaymentCoordinator::Impl::spawn(asio::awaitable<void> task, const char* wha
   });
 }
 
-PaymentCoordinator::PaymentCoordinator(asio::any_io_executor executor, AsyncStore& store,
+PaymentCoordinator::PaymentCoordinator(asio::any_io_executor executor, store::AsyncStore& store,
                                        TerminalPort& port, const domain::Clock& clock,
                                        PaymentSettings settings)
     : impl_(std::make_shared<Impl>(std::move(executor), store, port, clock, settings)) {}
@@ -404,7 +404,7 @@ PaymentCoordinator::~PaymentCoordinator() = default;
 
 asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(std::string merchant_id,
                                                           std::string terminal_id,
-                                                          PaymentRequest request) {
+                                                          domain::PaymentRequest request) {
   auto impl = impl_;
   const auto device = co_await impl->resolve_terminal(merchant_id, terminal_id);
   if (!device) {

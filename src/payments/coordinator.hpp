@@ -10,12 +10,12 @@
 #include <optional>
 #include <string>
 
+#include "domain/payment_request.hpp"
 #include "domain/time.hpp"
 #include "domain/transaction.hpp"
-#include "payments/async_store.hpp"
-#include "payments/payment_request.hpp"
 #include "payments/terminal_port.hpp"
 #include "payments/webhook_outbox.hpp"
+#include "store/async_store.hpp"
 
 namespace tillgate::metrics {
 class GatewayMetrics;
@@ -67,15 +67,15 @@ struct ResultOutcome {
 
 class PaymentCoordinator {
  public:
-  PaymentCoordinator(boost::asio::any_io_executor executor, AsyncStore& store, TerminalPort& port,
-                     const domain::Clock& clock, PaymentSettings settings);
+  PaymentCoordinator(boost::asio::any_io_executor executor, store::AsyncStore& store,
+                     TerminalPort& port, const domain::Clock& clock, PaymentSettings settings);
   ~PaymentCoordinator();
   PaymentCoordinator(const PaymentCoordinator&) = delete;
   PaymentCoordinator& operator=(const PaymentCoordinator&) = delete;
 
   // Merchant side. Standard mode waits for a final result or the payment deadline.
   boost::asio::awaitable<SubmitOutcome> submit(std::string merchant_id, std::string terminal_id,
-                                               PaymentRequest request);
+                                               domain::PaymentRequest request);
 
   // Merchant cancel: records the request durably and sends payment.cancel MERCHANT; the
   // terminal's answer decides, and no answer within the reconnect grace ends TIMEOUT.

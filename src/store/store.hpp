@@ -7,6 +7,8 @@
 // durable. Expected outcomes (not found, conflict) are return values; a failure of the
 // database itself throws StoreError.
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -137,10 +139,12 @@ struct WebhookEventRecord {
   std::string event_type;  // "payment.completed", ...
   std::string payload;     // the exact body every attempt sends
   Timestamp created_at;
-  // The body for endpoints of format "nomba" (nomba-compat.md): fixed here like `payload`
-  // so every attempt sends the same one. nullopt when the event sends Nomba endpoints
-  // nothing (payment.voided): no delivery is made for them then.
-  std::optional<std::string> nomba_payload = std::nullopt;
+  // The body for endpoints of each other format, by format name (webhooks::WebhookFormat):
+  // fixed here like `payload`, so every attempt sends the same one. A format missing here
+  // sends its endpoints nothing for this event (a "nomba" endpoint gets no payment.voided):
+  // no delivery is made for them. The SQLite schema keeps the "nomba" body in a column of
+  // its own; another name is refused (StoreError) until the schema has a place for it.
+  std::map<std::string, std::string, std::less<>> format_payloads = {};
 };
 
 enum class DeliveryStatus { pending, succeeded, failed };
@@ -415,7 +419,7 @@ class Store {
   virtual std::string server_secret(const std::string& name, const std::string& candidate,
                                     Timestamp at) = 0;
 
-  // ---- Group commit (payments::AsyncStore) --------------------------------------------
+  // ---- Group commit (store::AsyncStore) --------------------------------------------
   // begin_batch opens one write transaction (taking the write lock); every method called
   // until commit_batch or rollback_batch runs inside it, and nothing it writes is durable,
   // or visible to another connection, before commit_batch returns: several calls share

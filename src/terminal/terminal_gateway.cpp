@@ -14,9 +14,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "api/rate_limiter.hpp"
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
+#include "net/rate_limiter.hpp"
 #include "net/tls_stream.hpp"
 #include "payments/coordinator.hpp"
 #include "terminal/codec.hpp"
@@ -44,17 +44,16 @@ class SessionBase;
 }  // namespace
 
 struct TerminalGateway::State {
-  State(asio::any_io_executor executor, payments::AsyncStore& store, const domain::Clock& clock,
-        TerminalSettings settings)
+  State(asio::any_io_executor executor, store::AsyncStore& store, const domain::Clock& clock,
+        net::RateLimiter& auth_failures, TerminalSettings settings)
       : executor_(std::move(executor)),
         store_(store),
         clock_(clock),
         settings_(settings),
-        auth_failures_(settings.auth_failure_rps, settings.auth_failure_burst,
-                       settings.max_tracked_addresses) {}
+        auth_failures_(auth_failures) {}
 
   asio::any_io_executor executor_;
-  payments::AsyncStore& store_;
+  store::AsyncStore& store_;
   const domain::Clock& clock_;
   TerminalSettings settings_;
   PaymentCoordinator* coordinator_ = nullptr;
@@ -62,7 +61,7 @@ struct TerminalGateway::State {
   std::unordered_map<std::string, std::string> device_by_connection_;
   std::unordered_set<SessionBase*> sessions_;  // every open session, authenticated or not
   std::unordered_map<std::string, std::size_t> sessions_per_address_;
-  api::RateLimiter auth_failures_;  // failed hellos per client address
+  net::RateLimiter& auth_failures_;  // failed authentications per client address (shared)
   // Refusals are logged at most once a second, with their count.
   std::size_t refusals_unlogged_ = 0;
   std::chrono::steady_clock::time_point last_refusal_log_{};
@@ -329,7 +328,7 @@ asio::awaitable<void> SessionBase::handle_frame(std::string text) {
     if (hello == nullptr) {
       refuse("hello must be the first frame");
     } else if (!co_await authenticate(std::move(*hello))) {
-      (void)state_->auth_failures_.admit(remote_address_, api::RateLimiter::Clock::now());
+      (void)state_->auth_failures_.admit(remote_address_, net::RateLimiter::Clock::now());
       refuse("unknown device, wrong secret, or revoked device");
     } else {
       heartbeat_.cancel();  // it was the hello deadline
@@ -442,9 +441,10 @@ bool TerminalGateway::State::send(const std::string& device_id, std::string fram
   return it != by_device_.end() && it->second->send_text(std::move(frame));
 }
 
-TerminalGateway::TerminalGateway(asio::any_io_executor executor, payments::AsyncStore& store,
-                                 const domain::Clock& clock, TerminalSettings settings)
-    : state_(std::make_shared<State>(std::move(executor), store, clock, settings)) {}
+TerminalGateway::TerminalGateway(asio::any_io_executor executor, store::AsyncStore& store,
+                                 const domain::Clock& clock, net::RateLimiter& auth_failures,
+                                 TerminalSettings settings)
+    : state_(std::make_shared<State>(std::move(executor), store, clock, auth_failures, settings)) {}
 
 TerminalGateway::~TerminalGateway() = default;
 
@@ -478,7 +478,7 @@ void start_session(const std::shared_ptr<TerminalGateway::State>& state, Stream 
     state->note_refusal("an address reached its limit (TILLGATE_MAX_TERMINAL_CONNECTIONS_PER_IP)");
     return;
   }
-  if (state->auth_failures_.blocked(remote, api::RateLimiter::Clock::now())) {
+  if (state->auth_failures_.blocked(remote, net::RateLimiter::Clock::now())) {
     if (from_address == 0) {
       state->sessions_per_address_.erase(remote);
     }

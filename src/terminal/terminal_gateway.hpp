@@ -8,9 +8,10 @@
 #include <memory>
 
 #include "domain/time.hpp"
+#include "net/rate_limiter.hpp"
 #include "net/upgrade.hpp"
-#include "payments/async_store.hpp"
 #include "payments/terminal_port.hpp"
+#include "store/async_store.hpp"
 
 namespace tillgate::payments {
 class PaymentCoordinator;
@@ -28,18 +29,17 @@ struct TerminalSettings {
   std::size_t max_connections = 100'000;
   // Open terminal connections from one client address (a shop's NAT holds several).
   std::size_t max_connections_per_address = 1'000;
-  // Failed hellos per client address: a token bucket of this rate, bursts of
-  // auth_failure_burst; an address out of tokens has its connections refused until refilled.
-  double auth_failure_rps = 1.0;
-  double auth_failure_burst = 30.0;
-  std::size_t max_tracked_addresses = 100'000;
   std::chrono::seconds reconnect_grace{60};
 };
 
 class TerminalGateway final : public payments::TerminalPort, public net::UpgradeHandler {
  public:
-  TerminalGateway(boost::asio::any_io_executor executor, payments::AsyncStore& store,
-                  const domain::Clock& clock, TerminalSettings settings);
+  // `auth_failures`: failed authentications per client address, shared with the HTTP side
+  // (one budget per address): a failed hello spends a token, and an address without one
+  // has its connections refused until it refills.
+  TerminalGateway(boost::asio::any_io_executor executor, store::AsyncStore& store,
+                  const domain::Clock& clock, net::RateLimiter& auth_failures,
+                  TerminalSettings settings);
   ~TerminalGateway() override;
 
   void set_coordinator(payments::PaymentCoordinator& coordinator);

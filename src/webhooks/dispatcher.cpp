@@ -13,24 +13,20 @@
 #include <unordered_set>
 
 #include "metrics/gateway_metrics.hpp"
-#include "nomba/nomba_webhook.hpp"
 #include "webhooks/events.hpp"
+#include "webhooks/format.hpp"
 #include "webhooks/retry_policy.hpp"
 
 namespace tillgate::webhooks {
 
 namespace asio = boost::asio;
-using payments::Store;
+using store::Store;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 namespace {
 
 // After the store failed to answer (overloaded, disk error), look again this much later.
 constexpr std::chrono::seconds kStoreErrorBackoff{1};
-
-std::int64_t unix_seconds(domain::Timestamp at) {
-  return std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
-}
 
 SteadyTime steady_at(domain::Timestamp at, domain::Timestamp now) {
   return std::chrono::steady_clock::now() + std::chrono::milliseconds((at - now).count());
@@ -49,11 +45,12 @@ std::string describe(const std::exception_ptr& error) {
 }  // namespace
 
 struct WebhookDispatcher::Impl : std::enable_shared_from_this<WebhookDispatcher::Impl> {
-  Impl(asio::any_io_executor executor, payments::AsyncStore& store, WebhookHttpClient& client,
-       const domain::Clock& clock, DispatcherSettings settings)
+  Impl(asio::any_io_executor executor, store::AsyncStore& store, WebhookHttpClient& client,
+       const WebhookFormats& formats, const domain::Clock& clock, DispatcherSettings settings)
       : executor_(executor),
         store_(store),
         client_(client),
+        formats_(formats),
         clock_(clock),
         settings_(std::move(settings)),
         wake_(executor),
@@ -61,8 +58,9 @@ struct WebhookDispatcher::Impl : std::enable_shared_from_this<WebhookDispatcher:
         random_(std::random_device{}()) {}
 
   asio::any_io_executor executor_;
-  payments::AsyncStore& store_;
+  store::AsyncStore& store_;
   WebhookHttpClient& client_;
+  const WebhookFormats& formats_;
   const domain::Clock& clock_;
   DispatcherSettings settings_;
   asio::steady_timer wake_;     // the loop sleeps on it; notify() cancels it
@@ -232,26 +230,29 @@ asio::awaitable<void> WebhookDispatcher::Impl::deliver(store::DueDelivery due) {
   try {
     DeliveryAttempt attempt;
     HeaderList headers;
-    bool signed_ok = true;
-    const bool nomba_format = due.format == "nomba";
-    try {
-      headers = nomba_format ? nomba::nomba_signed_headers(due.secret, due.payload, clock_.now())
-                             : signed_headers(due.secret, delivery.event_id,
-                                              unix_seconds(clock_.now()), due.payload);
-    } catch (const std::invalid_argument&) {
-      signed_ok = false;
+    std::string_view problem;
+    const WebhookFormat* format = formats_.find(due.format);
+    if (format == nullptr) {
+      format = &formats_.standard();  // for its retry schedule
+      problem = "the endpoint's format is not served by this gateway";
+    } else {
+      try {
+        headers = format->sign(due.secret, delivery.event_id, due.payload, clock_.now());
+      } catch (const std::invalid_argument&) {
+        problem = "signing: the endpoint's secret is malformed";
+      }
     }
-    if (signed_ok) {
+    if (problem.empty()) {
       auto post = client_.post(due.url, std::move(headers), due.payload);
       attempt = co_await std::move(post);
     } else {
-      attempt = attempt_now(due, "signing: the endpoint's secret is malformed");
+      attempt = attempt_now(due, problem);
     }
     if (settings_.metrics != nullptr) {
       settings_.metrics->webhook_attempt(attempt.duration);
     }
-    const auto& schedule = nomba_format ? settings_.nomba_retry_schedule : settings_.retry_schedule;
-    const auto outcome = attempt_outcome(delivery, attempt, schedule, clock_.now(), jitter_unit());
+    const auto outcome =
+        attempt_outcome(delivery, attempt, format->retry_schedule(), clock_.now(), jitter_unit());
     spdlog::debug(
         "webhook delivery {} ({} of {}) to {}: {} -> {}", delivery.delivery_id, delivery.event_type,
         delivery.transaction_id, delivery.endpoint_id,
@@ -270,13 +271,12 @@ asio::awaitable<void> WebhookDispatcher::Impl::deliver(store::DueDelivery due) {
   end(delivery);
 }
 
-WebhookDispatcher::WebhookDispatcher(asio::any_io_executor executor, payments::AsyncStore& store,
-                                     WebhookHttpClient& client, const domain::Clock& clock,
-                                     DispatcherSettings settings)
-    : impl_(
-          std::make_shared<Impl>(std::move(executor), store, client, clock, std::move(settings))) {
-  if (impl_->settings_.retry_schedule.empty() || impl_->settings_.nomba_retry_schedule.empty() ||
-      impl_->settings_.max_in_flight == 0 || impl_->settings_.max_in_flight_per_endpoint == 0 ||
+WebhookDispatcher::WebhookDispatcher(asio::any_io_executor executor, store::AsyncStore& store,
+                                     WebhookHttpClient& client, const WebhookFormats& formats,
+                                     const domain::Clock& clock, DispatcherSettings settings)
+    : impl_(std::make_shared<Impl>(std::move(executor), store, client, formats, clock,
+                                   std::move(settings))) {
+  if (impl_->settings_.max_in_flight == 0 || impl_->settings_.max_in_flight_per_endpoint == 0 ||
       impl_->settings_.batch_size == 0) {
     throw std::invalid_argument("webhook dispatcher: every bound must be at least 1");
   }
@@ -324,18 +324,7 @@ std::optional<store::WebhookEventRecord> WebhookDispatcher::event_for(
   if (!event_type_for(change.next)) {
     return std::nullopt;  // most changes (PENDING <-> AWAITING_RECONNECT) announce nothing
   }
-  const auto after = after_change(before, change);
-  auto event = payment_event(after, change.at);
-  if (!event) {
-    return event;
-  }
-  // The requestId is derived from the eventId: one Nomba event per outbox event.
-  if (const auto input =
-          nomba::nomba_webhook_input(after, terminal_label, impl_->settings_.nomba_amount_unit,
-                                     nomba::nomba_request_id_for_event(event->event_id))) {
-    event->nomba_payload = nomba::nomba_webhook_payload(*input);
-  }
-  return event;
+  return outbox_event(impl_->formats_, after_change(before, change), terminal_label, change.at);
 }
 
 void WebhookDispatcher::committed() {
@@ -349,14 +338,14 @@ asio::awaitable<std::optional<DeliveryAttempt>> WebhookDispatcher::ping(std::str
   if (impl->pings_in_flight_ >= impl->settings_.max_pings_in_flight) {
     co_return std::nullopt;
   }
+  const WebhookFormat* endpoint_format = impl->formats_.find(format);
+  if (endpoint_format == nullptr) {
+    throw std::invalid_argument("webhook format " + format + " is not served by this gateway");
+  }
   const auto now = impl->clock_.now();
   const std::string event_id = new_event_id();
-  const bool nomba_format = format == "nomba";
-  std::string body = nomba_format
-                         ? nomba::nomba_ping_payload(nomba::nomba_request_id_for_event(event_id))
-                         : ping_payload(event_id, now);
-  auto headers = nomba_format ? nomba::nomba_signed_headers(secret, body, now)
-                              : signed_headers(secret, event_id, unix_seconds(now), body);
+  std::string body = endpoint_format->ping_body(event_id, now);
+  auto headers = endpoint_format->sign(secret, event_id, body, now);
   ++impl->pings_in_flight_;
   std::optional<DeliveryAttempt> result;
   try {

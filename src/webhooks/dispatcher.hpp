@@ -18,11 +18,13 @@
 #include <vector>
 
 #include "domain/time.hpp"
-#include "nomba/nomba_format.hpp"
-#include "nomba/nomba_webhook.hpp"
-#include "payments/async_store.hpp"
 #include "payments/webhook_outbox.hpp"
+#include "store/async_store.hpp"
 #include "webhooks/delivery_client.hpp"
+
+namespace tillgate::webhooks {
+class WebhookFormats;
+}
 
 namespace tillgate::metrics {
 class GatewayMetrics;
@@ -31,16 +33,6 @@ class GatewayMetrics;
 namespace tillgate::webhooks {
 
 struct DispatcherSettings {
-  // TILLGATE_WEBHOOK_RETRY_S: the waits after the 1st, 2nd, ... failed attempt.
-  std::vector<std::chrono::seconds> retry_schedule{
-      std::chrono::seconds(5),    std::chrono::seconds(300),   std::chrono::seconds(1800),
-      std::chrono::seconds(7200), std::chrono::seconds(18000), std::chrono::seconds(36000),
-      std::chrono::seconds(36000)};
-  // TILLGATE_NOMBA_WEBHOOK_RETRY_S: the same for endpoints of format "nomba", by default
-  // Nomba's published schedule (retries about 2, 5, 11, 24 and 53 min after the first failure).
-  std::vector<std::chrono::seconds> nomba_retry_schedule = nomba::nomba_retry_schedule();
-  // TILLGATE_NOMBA_AMOUNT_UNIT: how a Nomba payload's transactionAmount counts.
-  nomba::NombaAmountUnit nomba_amount_unit = nomba::NombaAmountUnit::major;
   std::size_t max_in_flight = 256;             // attempts at once, all endpoints together
   std::size_t max_in_flight_per_endpoint = 4;  // attempts at once to one endpoint
   std::size_t batch_size = 100;                // due deliveries read per store query
@@ -54,10 +46,11 @@ struct DispatcherSettings {
 
 class WebhookDispatcher final : public payments::WebhookOutbox {
  public:
-  // `client` must outlive the dispatcher; one client serves every attempt and ping.
-  WebhookDispatcher(boost::asio::any_io_executor executor, payments::AsyncStore& store,
-                    WebhookHttpClient& client, const domain::Clock& clock,
-                    DispatcherSettings settings);
+  // `client` and `formats` must outlive the dispatcher; one client serves every attempt
+  // and ping, and each endpoint is served by the format its `format` names.
+  WebhookDispatcher(boost::asio::any_io_executor executor, store::AsyncStore& store,
+                    WebhookHttpClient& client, const WebhookFormats& formats,
+                    const domain::Clock& clock, DispatcherSettings settings);
   ~WebhookDispatcher() override;
   WebhookDispatcher(const WebhookDispatcher&) = delete;
   WebhookDispatcher& operator=(const WebhookDispatcher&) = delete;
@@ -78,8 +71,8 @@ class WebhookDispatcher final : public payments::WebhookOutbox {
   void committed() override;
 
   // Sends a signed ping event to `url` (endpoint creation, URL change) and returns the
-  // attempt; nullopt when max_pings_in_flight pings are already running. `format` "nomba"
-  // sends nomba_ping_payload with the nomba-* signature headers.
+  // attempt; nullopt when max_pings_in_flight pings are already running. The body and its
+  // headers are those of the endpoint's `format` (WebhookFormat::ping_body and sign).
   boost::asio::awaitable<std::optional<DeliveryAttempt>> ping(std::string url, std::string secret,
                                                               std::string format = "standard");
 

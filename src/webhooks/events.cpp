@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "api/transaction_view.hpp"
 #include "domain/ids.hpp"
 #include "json/json.hpp"
+#include "views/transaction_view.hpp"
 #include "webhooks/signature.hpp"
 
 namespace tillgate::webhooks {
@@ -68,7 +68,7 @@ std::optional<store::WebhookEventRecord> payment_event(const store::TransactionR
   }
   // The merchant's payment response (the same fields GET /v1/transactions shows), without
   // its own timestamp, with the terminal.
-  const json::Value response = api::payment_response(transaction);
+  const json::Value response = views::payment_response(transaction);
   json::Object data;
   for (const auto& member : response.as_object()) {
     if (member.key == "timestamp") {

@@ -7,10 +7,10 @@
 #include <regex>
 #include <set>
 
-#include "api/errors.hpp"
 #include "api/openapi.hpp"
 #include "openapi_check.hpp"
 #include "test_support.hpp"
+#include "views/errors.hpp"
 
 namespace tillgate::ft {
 namespace {
@@ -341,7 +341,7 @@ TEST(OpenapiDocument, ErrorCodesAreEveryWireCode) {
   // Every enumerator, those added later too: past the last one wire_name answers
   // INTERNAL_ERROR, which is in the list.
   for (int i = 0; i < 256; ++i) {
-    const auto code = std::string(api::wire_name(static_cast<api::ErrorCode>(i)));
+    const auto code = std::string(views::wire_name(static_cast<views::ErrorCode>(i)));
     EXPECT_TRUE(documented.contains(code)) << code;
   }
   for (const auto* code : {"INVALID_PAIRING_CODE", "BAD_REQUEST", "HEADERS_TOO_LARGE"}) {

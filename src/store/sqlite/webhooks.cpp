@@ -11,6 +11,9 @@
 namespace tillgate::store::sqlite {
 namespace {
 
+// The one format besides the standard whose body has a column (webhook_events.nomba_payload).
+constexpr std::string_view kNombaFormat = "nomba";
+
 [[nodiscard]] WebhookEndpointRecord read_endpoint(const Statement::Use& use) {
   return WebhookEndpointRecord{.endpoint_id = use.text(0),
                                .merchant_id = use.text(1),
@@ -141,14 +144,22 @@ EndpointDeleteOutcome SqliteStore::delete_webhook_endpoint(const std::string& me
 // status change or not at all.
 void SqliteStore::append_webhook_event(std::string_view operation,
                                        const WebhookEventRecord& event) {
+  std::optional<std::string> nomba_payload;
+  for (const auto& [format, body] : event.format_payloads) {
+    if (format != kNombaFormat) {
+      throw StoreError("webhook event " + event.event_id + ": no column for the body of format " +
+                       format);
+    }
+    nomba_payload = body;
+  }
   statements_->webhooks.insert_event.use(operation)
       .bind(event.event_id, event.merchant_id, event.transaction_id, event.event_type,
-            event.payload, event.created_at, event.nomba_payload)
+            event.payload, event.created_at, nomba_payload)
       .run();
   std::vector<std::string> endpoint_ids;
   {
     auto use = statements_->webhooks.subscribed_endpoints.use(operation);
-    use.bind(event.merchant_id, event.event_type, event.nomba_payload.has_value());
+    use.bind(event.merchant_id, event.event_type, nomba_payload.has_value());
     while (use.step()) {
       endpoint_ids.push_back(use.text(0));
     }
@@ -167,13 +178,16 @@ std::vector<WebhookEventRecord> SqliteStore::list_webhook_events(
   use.bind(merchant_id, transaction_id);
   std::vector<WebhookEventRecord> events;
   while (use.step()) {
-    events.push_back(WebhookEventRecord{.event_id = use.text(0),
-                                        .merchant_id = use.text(1),
-                                        .transaction_id = use.text(2),
-                                        .event_type = use.text(3),
-                                        .payload = use.text(4),
-                                        .created_at = use.timestamp(5),
-                                        .nomba_payload = use.optional_text(6)});
+    WebhookEventRecord event{.event_id = use.text(0),
+                             .merchant_id = use.text(1),
+                             .transaction_id = use.text(2),
+                             .event_type = use.text(3),
+                             .payload = use.text(4),
+                             .created_at = use.timestamp(5)};
+    if (auto nomba_payload = use.optional_text(6)) {
+      event.format_payloads.emplace(kNombaFormat, std::move(*nomba_payload));
+    }
+    events.push_back(std::move(event));
   }
   return events;
 }

@@ -1,6 +1,7 @@
 // HS256 JWTs (crypto/jwt.hpp): the published RFC 7515 example, agreement with the openssl
 // command line, and every way a token must be refused.
 #include "crypto/jwt.hpp"
+#include "domain/time.hpp"
 
 #include <gtest/gtest.h>
 

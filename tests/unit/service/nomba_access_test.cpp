@@ -22,9 +22,9 @@ domain::Timestamp at_iso(std::string_view text) {
 
 const domain::Timestamp kNow = at_iso("2024-01-15T10:30:00.750Z");
 
-bool has_field(const std::vector<api::FieldProblem>& problems, std::string_view field) {
+bool has_field(const std::vector<views::FieldProblem>& problems, std::string_view field) {
   return std::any_of(problems.begin(), problems.end(),
-                     [field](const api::FieldProblem& p) { return p.field == field; });
+                     [field](const views::FieldProblem& p) { return p.field == field; });
 }
 
 // ---- access tokens ---------------------------------------------------------------------

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "api/errors.hpp"
+#include "views/errors.hpp"
 
 namespace tillgate::nomba {
 namespace {
@@ -76,7 +76,7 @@ TEST(NombaEnvelope, ErrorsHaveTheirCodeAndNullData) {
 // ---- Error mapping ----------------------------------------------------------------------
 
 TEST(NombaErrors, EveryMainApiCodeKeepsItsStatusAndGetsItsNombaCode) {
-  using api::ErrorCode;
+  using views::ErrorCode;
   using K = NombaErrorKind;
   const std::pair<ErrorCode, K> expected[] = {
       {ErrorCode::validation_error, K::validation},
@@ -109,13 +109,13 @@ TEST(NombaErrors, EveryMainApiCodeKeepsItsStatusAndGetsItsNombaCode) {
   };
   const auto table = nomba_error_table();
   for (const auto& [code, kind] : expected) {
-    const auto name = api::wire_name(code);
+    const auto name = views::wire_name(code);
     EXPECT_EQ(nomba_error_kind(code), kind) << name;
     EXPECT_EQ(nomba_error_kind(name, 999), kind) << name;  // by the table, not the status
     const auto row = std::find_if(table.begin(), table.end(),
                                   [&](const auto& r) { return r.main_code == name; });
     ASSERT_NE(row, table.end()) << name << " is missing from the table";
-    EXPECT_EQ(row->http_status, api::http_status(code)) << name;
+    EXPECT_EQ(row->http_status, views::http_status(code)) << name;
     EXPECT_EQ(row->kind, kind) << name;
   }
   // The HTTP server's own refusals, written before any route runs.
@@ -136,26 +136,26 @@ TEST(NombaErrors, UnknownCodesGoByStatus) {
 }
 
 TEST(NombaErrors, ApiErrorBecomesANombaAnswerWithTheSameStatus) {
-  api::ApiError validation{api::ErrorCode::validation_error,
-                           "the payment request is not valid: see details",
-                           {{"amount", "must be a JSON number"}, {"currency", "is required"}},
-                           std::nullopt,
-                           std::nullopt};
+  views::ApiError validation{views::ErrorCode::validation_error,
+                             "the payment request is not valid: see details",
+                             {{"amount", "must be a JSON number"}, {"currency", "is required"}},
+                             std::nullopt,
+                             std::nullopt};
   const auto answer = nomba_error_response(validation);
   EXPECT_EQ(answer.status, 400);
   EXPECT_EQ(answer.body,
             R"({"code":"02","description":"the payment request is not valid: amount must be a )"
             R"(JSON number; currency is required","data":null})");
 
-  api::ApiError limited{api::ErrorCode::rate_limited, "too many requests", {}, std::nullopt, 3};
+  views::ApiError limited{views::ErrorCode::rate_limited, "too many requests", {}, std::nullopt, 3};
   const auto refused = nomba_error_response(limited);
   EXPECT_EQ(refused.status, 429);
   EXPECT_EQ(refused.body, R"({"code":"04","description":"too many requests","data":null})");
   ASSERT_EQ(refused.headers.size(), 1u);
   EXPECT_EQ(refused.headers[0], (std::pair<std::string, std::string>{"Retry-After", "3"}));
 
-  const auto offline = nomba_error_response(api::ApiError{
-      api::ErrorCode::terminal_offline, "terminal TERM-01 is offline", {}, "55555555", {}});
+  const auto offline = nomba_error_response(views::ApiError{
+      views::ErrorCode::terminal_offline, "terminal TERM-01 is offline", {}, "55555555", {}});
   EXPECT_EQ(offline.status, 503);
   EXPECT_EQ(offline.body,
             R"({"code":"04","description":"terminal TERM-01 is offline","data":null})");
@@ -163,23 +163,23 @@ TEST(NombaErrors, ApiErrorBecomesANombaAnswerWithTheSameStatus) {
 
 TEST(NombaErrors, AMainApiErrorAnswerIsReshaped) {
   const auto now = at_iso("2024-01-15T10:30:00.000Z");
-  const auto main = api::error_response(
-      api::ApiError{api::ErrorCode::terminal_not_found, "no terminal TERM-9", {}, {}, {}}, now);
+  const auto main = views::error_response(
+      views::ApiError{views::ErrorCode::terminal_not_found, "no terminal TERM-9", {}, {}, {}}, now);
   const auto answer = nomba_error_response(main);
   EXPECT_EQ(answer.status, 404);
   EXPECT_EQ(answer.body, R"({"code":"01","description":"no terminal TERM-9","data":null})");
 
-  api::ApiError validation{api::ErrorCode::validation_error,
-                           "the payment request is not valid: see details",
-                           {{"merchantTxRef", "must be 1-64 characters"}},
-                           {},
-                           {}};
-  EXPECT_EQ(nomba_error_response(api::error_response(validation, now)).body,
+  views::ApiError validation{views::ErrorCode::validation_error,
+                             "the payment request is not valid: see details",
+                             {{"merchantTxRef", "must be 1-64 characters"}},
+                             {},
+                             {}};
+  EXPECT_EQ(nomba_error_response(views::error_response(validation, now)).body,
             nomba_error_response(validation).body);
 
-  // The HTTP server's refusal (api::error_response with a status and a code string).
+  // The HTTP server's refusal (views::error_response with a status and a code string).
   const auto too_large =
-      nomba_error_response(api::error_response(413, "PAYLOAD_TOO_LARGE", "body too big", now));
+      nomba_error_response(views::error_response(413, "PAYLOAD_TOO_LARGE", "body too big", now));
   EXPECT_EQ(too_large.status, 413);
   EXPECT_EQ(too_large.body, R"({"code":"02","description":"body too big","data":null})");
 

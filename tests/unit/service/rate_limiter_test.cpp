@@ -1,11 +1,11 @@
 // The per-key token bucket behind 429 RATE_LIMITED.
-#include "api/rate_limiter.hpp"
+#include "net/rate_limiter.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace tillgate::api {
+namespace tillgate::net {
 namespace {
 
 using std::chrono::milliseconds;
@@ -95,4 +95,4 @@ TEST(RateLimiter, RejectsNonsenseSettings) {
 }
 
 }  // namespace
-}  // namespace tillgate::api
+}  // namespace tillgate::net

@@ -19,15 +19,15 @@
 #include <vector>
 
 #include "../store/store_test_support.hpp"
-#include "payments/async_store.hpp"
+#include "store/async_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace tillgate::store::testing {
 namespace {
 
 namespace asio = boost::asio;
-using payments::AsyncStore;
-using payments::StoreBatchSettings;
+using store::AsyncStore;
+using store::StoreBatchSettings;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -201,7 +201,7 @@ class FailingCommitStore final : public ForwardingStore {
 };
 
 // What the store thread reported.
-class RecordingObserver final : public payments::StoreBatchObserver {
+class RecordingObserver final : public store::StoreBatchObserver {
  public:
   void batch_committed(std::size_t calls, std::chrono::nanoseconds commit_time,
                        std::chrono::nanoseconds batch_time) override {
@@ -257,7 +257,7 @@ asio::awaitable<void> run_call(AsyncStore* store, StoreOperation operation, Outc
   try {
     const int value = co_await store->call(std::move(operation));
     outcome->value = value;
-  } catch (const payments::StoreOverloaded& error) {
+  } catch (const store::StoreOverloaded& error) {
     outcome->overloaded = true;
     outcome->error = error.what();
   } catch (const StoreError& error) {

@@ -21,7 +21,7 @@ TEST(StoreMetrics, BatchesBecomeSizesCommitTimesCallsAndDepth) {
   metrics::Registry registry;
   metrics::GatewayMetrics gateway_metrics(registry);
   StoreMetrics observer(gateway_metrics);
-  payments::StoreBatchObserver& as_observer = observer;
+  store::StoreBatchObserver& as_observer = observer;
 
   as_observer.queue_depth(5);
   auto parsed = parse_exposition(registry.render());
@@ -46,7 +46,7 @@ TEST(StoreMetrics, BatchesBecomeSizesCommitTimesCallsAndDepth) {
   EXPECT_EQ(parsed.value("tillgate_store_queue_depth"), 0.0);  // never below zero
 }
 
-boost::asio::awaitable<void> call_store(payments::AsyncStore& store, int calls) {
+boost::asio::awaitable<void> call_store(store::AsyncStore& store, int calls) {
   for (int i = 0; i < calls; ++i) {
     auto ping = [](store::Store& s) { s.ping(); };
     co_await store.call(std::move(ping));
@@ -59,7 +59,7 @@ TEST(StoreMetrics, ARealStoreReportsEveryCall) {
   metrics::GatewayMetrics gateway_metrics(registry);
   StoreMetrics observer(gateway_metrics);
   {
-    payments::AsyncStore store(store::open_store("sqlite:" + (dir.path() / "m.db").string()), 100);
+    store::AsyncStore store(store::open_store("sqlite:" + (dir.path() / "m.db").string()), 100);
     store.set_observer(&observer);
     boost::asio::io_context io;
     auto done = boost::asio::co_spawn(io, call_store(store, 7), boost::asio::use_future);

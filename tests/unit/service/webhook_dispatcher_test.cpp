@@ -14,10 +14,11 @@
 
 #include "../../support/temp_dir.hpp"
 #include "../../support/webhook_receiver.hpp"
-#include "payments/async_store.hpp"
+#include "store/async_store.hpp"
 #include "webhooks/dispatcher.hpp"
 #include "webhooks/events.hpp"
 #include "webhooks/signature.hpp"
+#include "webhooks/standard_format.hpp"
 
 namespace tillgate {
 namespace {
@@ -59,7 +60,7 @@ class WebhookDispatcherTest : public ::testing::Test {
                                    .metadata_json = "{}",
                                    .created_at = now,
                                    .revoked_at = std::nullopt}));
-    store_ = std::make_unique<payments::AsyncStore>(std::move(opened), 10'000);
+    store_ = std::make_unique<store::AsyncStore>(std::move(opened), 10'000);
   }
 
   void TearDown() override {
@@ -132,17 +133,19 @@ class WebhookDispatcherTest : public ::testing::Test {
   void start(webhooks::DispatcherSettings settings) {
     client_ =
         std::make_unique<webhooks::WebhookHttpClient>(io_.get_executor(), local_client_settings());
-    dispatcher_ = std::make_unique<webhooks::WebhookDispatcher>(io_.get_executor(), *store_,
-                                                                *client_, clock_, settings);
+    dispatcher_ = std::make_unique<webhooks::WebhookDispatcher>(
+        io_.get_executor(), *store_, *client_, formats_, clock_, settings);
     asio::post(io_, [this] { dispatcher_->start(); });
     thread_ = std::thread([this] { io_.run(); });
   }
 
   tillgate::testing::TempDir dir_;
   domain::SystemClock clock_;
+  webhooks::WebhookFormats formats_{std::make_unique<webhooks::StandardWebhookFormat>(
+      std::vector<std::chrono::seconds>{std::chrono::seconds(5)})};
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
-  std::unique_ptr<payments::AsyncStore> store_;
+  std::unique_ptr<store::AsyncStore> store_;
   std::unique_ptr<webhooks::WebhookHttpClient> client_;
   std::unique_ptr<webhooks::WebhookDispatcher> dispatcher_;
   std::thread thread_;

@@ -423,7 +423,7 @@ TEST(NombaMigration, AVersion3DatabaseKeepsItsRowsAndFailsPendingNombaDeliveries
   const auto events = store->list_webhook_events("m1", "T1");
   ASSERT_EQ(events.size(), 1U);
   EXPECT_EQ(events[0].payload, R"({"eventId":"evt_T1"})");
-  EXPECT_FALSE(events[0].nomba_payload);
+  EXPECT_FALSE(events[0].format_payloads.contains("nomba"));
 
   const auto listed = store->list_webhook_deliveries(DeliveryQuery{.merchant_id = "m1"});
   ASSERT_EQ(listed.size(), 3U);
@@ -489,7 +489,7 @@ TEST(NombaMigration, AVersion3DatabaseKeepsItsRowsAndFailsPendingNombaDeliveries
             RefreshOutcome::rotated);
   const auto older = store->list_webhook_events("m1", "T0");
   ASSERT_EQ(older.size(), 1U);
-  EXPECT_FALSE(older[0].nomba_payload);
+  EXPECT_FALSE(older[0].format_payloads.contains("nomba"));
 }
 
 }  // namespace

@@ -48,7 +48,8 @@ WebhookEventRecord make_event(const std::string& event_id, const std::string& tr
 WebhookEventRecord make_nomba_event(const std::string& event_id, const std::string& transaction_id,
                                     const std::string& event_type, std::int64_t at_ms) {
   auto event = make_event(event_id, transaction_id, event_type, at_ms);
-  event.nomba_payload = R"({"event_type":"payment_success","requestId":")" + event_id + R"("})";
+  event.format_payloads["nomba"] =
+      R"({"event_type":"payment_success","requestId":")" + event_id + R"("})";
   return event;
 }
 
@@ -502,9 +503,9 @@ TEST_F(WebhooksTest, TheNombaBodyIsStoredWithTheEventOrLeftOut) {
   ASSERT_EQ(events.size(), 2U);
   EXPECT_EQ(events[0].event_id, "evt_timeout");
   EXPECT_EQ(events[0].payload, timeout.payload);
-  EXPECT_EQ(events[0].nomba_payload, timeout.nomba_payload);
+  EXPECT_EQ(events[0].format_payloads, timeout.format_payloads);
   EXPECT_EQ(events[1].event_id, "evt_voided");
-  EXPECT_FALSE(events[1].nomba_payload.has_value());  // NULL, not an empty body
+  EXPECT_FALSE(events[1].format_payloads.contains("nomba"));  // NULL, not an empty body
   RawDb raw{db_path()};
   EXPECT_EQ(raw.query_int(
                 "SELECT nomba_payload IS NULL FROM webhook_events WHERE event_id = 'evt_voided'"),
@@ -572,7 +573,7 @@ TEST_F(WebhooksTest, DueDeliveriesCarryTheEndpointsFormatAndTheBodyForIt) {
     EXPECT_EQ(delivery.url, "https://hooks.example/" + delivery.delivery.endpoint_id);
     if (delivery.delivery.endpoint_id == "wh_nomba") {
       EXPECT_EQ(delivery.format, "nomba");
-      EXPECT_EQ(delivery.payload, *event.nomba_payload);
+      EXPECT_EQ(delivery.payload, event.format_payloads.at("nomba"));
       EXPECT_EQ(delivery.secret, "nomba-signing-key-wh_nomba");
     } else {
       EXPECT_EQ(delivery.format, "standard");

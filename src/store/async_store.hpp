@@ -40,10 +40,7 @@
 
 #include "store/store.hpp"
 
-namespace tillgate::payments {
-
-using store::Store;
-using store::StoreError;
+namespace tillgate::store {
 
 // Thrown when more than the configured number of calls are queued for the store thread.
 class StoreOverloaded : public StoreError {
@@ -284,4 +281,4 @@ auto AsyncStore::submit(Operation operation, bool read_only) {
       boost::asio::use_awaitable, std::move(operation));
 }
 
-}  // namespace tillgate::payments
+}  // namespace tillgate::store

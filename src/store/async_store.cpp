@@ -1,9 +1,9 @@
-#include "payments/async_store.hpp"
+#include "store/async_store.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
-namespace tillgate::payments {
+namespace tillgate::store {
 
 using store::Store;
 using store::StoreError;
@@ -164,4 +164,4 @@ void AsyncStore::run_batch(std::vector<Job>& batch) {
   }
 }
 
-}  // namespace tillgate::payments
+}  // namespace tillgate::store

@@ -1,14 +1,14 @@
-#include "api/payment_request_parser.hpp"
+#include "views/payment_request_parser.hpp"
 
 #include <array>
 
 #include "domain/ids.hpp"
 
-namespace tillgate::api {
+namespace tillgate::views {
 namespace {
 
-using payments::PaymentRequest;
-using payments::ProductLine;
+using domain::PaymentRequest;
+using domain::ProductLine;
 
 constexpr std::array<std::string_view, 4> kPaymentMethods{"CARD", "CASH", "MOBILE", "OTHER"};
 
@@ -78,7 +78,7 @@ int read_quantity(const json::Value* value) {
 }
 
 void read_products(const json::Value* value, domain::Currency currency, const RequestLimits& limits,
-                   PaymentRequest& request, Checker& check) {
+                   domain::PaymentRequest& request, Checker& check) {
   if (value == nullptr || value->is_null()) {
     return;
   }
@@ -115,8 +115,8 @@ void read_products(const json::Value* value, domain::Currency currency, const Re
   }
 }
 
-void read_metadata(const json::Value* value, const RequestLimits& limits, PaymentRequest& request,
-                   Checker& check) {
+void read_metadata(const json::Value* value, const RequestLimits& limits,
+                   domain::PaymentRequest& request, Checker& check) {
   if (value == nullptr || value->is_null()) {
     return;
   }
@@ -146,8 +146,8 @@ void read_metadata(const json::Value* value, const RequestLimits& limits, Paymen
   }
 }
 
-void read_options(const json::Value& body, const RequestLimits& limits, PaymentRequest& request,
-                  Checker& check) {
+void read_options(const json::Value& body, const RequestLimits& limits,
+                  domain::PaymentRequest& request, Checker& check) {
   if (const auto* id = body.find("transactionId"); id != nullptr && !id->is_null()) {
     if (!id->is_string() || !domain::is_valid_transaction_id(id->as_string())) {
       check.problem("transactionId", "must be 1-64 characters of A-Z a-z 0-9 . _ : -");
@@ -178,7 +178,7 @@ void read_options(const json::Value& body, const RequestLimits& limits, PaymentR
 
 }  // namespace
 
-boost::system::result<PaymentRequest, std::vector<FieldProblem>> parse_payment_request(
+boost::system::result<domain::PaymentRequest, std::vector<FieldProblem>> parse_payment_request(
     std::string_view body, const RequestLimits& limits) {
   Checker check;
   auto document = json::parse(body, json::ParseLimits{limits.max_json_depth});
@@ -213,14 +213,14 @@ boost::system::result<PaymentRequest, std::vector<FieldProblem>> parse_payment_r
     check.problem("paymentMethod", "is required: one of CARD, CASH, MOBILE, OTHER");
   }
 
-  PaymentRequest request{std::nullopt,
-                         amount.value_or(domain::Money::from_minor_units(1, currency)),
-                         method_ok ? std::string(*method) : std::string(),
-                         false,
-                         {},
-                         nullptr,
-                         {},
-                         true};
+  domain::PaymentRequest request{std::nullopt,
+                                 amount.value_or(domain::Money::from_minor_units(1, currency)),
+                                 method_ok ? std::string(*method) : std::string(),
+                                 false,
+                                 {},
+                                 nullptr,
+                                 {},
+                                 true};
   read_options(root, limits, request, check);
   read_products(root.find("products"), currency, limits, request, check);
   if (!check.problems().empty()) {
@@ -229,4 +229,4 @@ boost::system::result<PaymentRequest, std::vector<FieldProblem>> parse_payment_r
   return request;
 }
 
-}  // namespace tillgate::api
+}  // namespace tillgate::views

@@ -1,6 +1,6 @@
-#include "payments/payment_request.hpp"
+#include "domain/payment_request.hpp"
 
-namespace tillgate::payments {
+namespace tillgate::domain {
 
 json::Value canonical_request(const PaymentRequest& request) {
   json::Array products;
@@ -23,4 +23,4 @@ json::Value canonical_request(const PaymentRequest& request) {
                        {"metadata", json::Value(std::move(metadata))}});
 }
 
-}  // namespace tillgate::payments
+}  // namespace tillgate::domain

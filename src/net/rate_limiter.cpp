@@ -1,10 +1,10 @@
-#include "api/rate_limiter.hpp"
+#include "net/rate_limiter.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
-namespace tillgate::api {
+namespace tillgate::net {
 
 RateLimiter::RateLimiter(double rate_per_second, double burst, std::size_t max_keys)
     : rate_(rate_per_second), burst_(burst), max_keys_(max_keys) {
@@ -63,4 +63,4 @@ std::optional<std::chrono::seconds> RateLimiter::retry_after(double tokens) cons
       std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(wait_s))));
 }
 
-}  // namespace tillgate::api
+}  // namespace tillgate::net

@@ -1,8 +1,8 @@
-#include "api/transaction_view.hpp"
+#include "views/transaction_view.hpp"
 
 #include "domain/money.hpp"
 
-namespace tillgate::api {
+namespace tillgate::views {
 namespace {
 
 json::Value parsed_or(const std::optional<std::string>& text, json::Value fallback) {
@@ -86,4 +86,4 @@ json::Value transaction_view(const store::TransactionRecord& transaction) {
   });
 }
 
-}  // namespace tillgate::api
+}  // namespace tillgate::views

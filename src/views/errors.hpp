@@ -8,7 +8,7 @@
 #include "domain/time.hpp"
 #include "net/http_message.hpp"
 
-namespace tillgate::api {
+namespace tillgate::views {
 
 enum class ErrorCode {
   validation_error,
@@ -62,4 +62,4 @@ struct ApiError {
 [[nodiscard]] net::HttpResponse error_response(int status, std::string_view code,
                                                std::string_view message, domain::Timestamp now);
 
-}  // namespace tillgate::api
+}  // namespace tillgate::views

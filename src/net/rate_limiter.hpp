@@ -12,7 +12,7 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace tillgate::api {
+namespace tillgate::net {
 
 class RateLimiter {
  public:
@@ -48,4 +48,4 @@ class RateLimiter {
   std::unordered_map<std::string_view, std::list<Bucket>::iterator> buckets_;
 };
 
-}  // namespace tillgate::api
+}  // namespace tillgate::net

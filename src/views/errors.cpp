@@ -1,9 +1,9 @@
-#include "api/errors.hpp"
+#include "views/errors.hpp"
 
 #include "domain/ids.hpp"
 #include "json/json.hpp"
 
-namespace tillgate::api {
+namespace tillgate::views {
 
 int http_status(ErrorCode code) {
   switch (code) {
@@ -150,4 +150,4 @@ net::HttpResponse error_response(int status, std::string_view code, std::string_
   return response;
 }
 
-}  // namespace tillgate::api
+}  // namespace tillgate::views

@@ -8,7 +8,7 @@
 #include "domain/money.hpp"
 #include "json/json.hpp"
 
-namespace tillgate::payments {
+namespace tillgate::domain {
 
 struct ProductLine {
   std::string id;
@@ -36,4 +36,4 @@ struct PaymentRequest {
 // Two requests are "the same body" for idempotency when these texts are equal.
 [[nodiscard]] json::Value canonical_request(const PaymentRequest& request);
 
-}  // namespace tillgate::payments
+}  // namespace tillgate::domain

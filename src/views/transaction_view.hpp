@@ -4,7 +4,7 @@
 #include "json/json.hpp"
 #include "store/store.hpp"
 
-namespace tillgate::api {
+namespace tillgate::views {
 
 // paymentResponse: {transactionId, status, amount, currency, paymentMethod,
 // authorizationCode, errorCode, errorMessage, receiptData, timestamp, metadata}
@@ -15,4 +15,4 @@ namespace tillgate::api {
 // GET /v1/transactions/{id}
 [[nodiscard]] json::Value transaction_view(const store::TransactionRecord& transaction);
 
-}  // namespace tillgate::api
+}  // namespace tillgate::views

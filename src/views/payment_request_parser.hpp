@@ -5,10 +5,10 @@
 #include <string_view>
 #include <vector>
 
-#include "api/errors.hpp"
-#include "payments/payment_request.hpp"
+#include "domain/payment_request.hpp"
+#include "views/errors.hpp"
 
-namespace tillgate::api {
+namespace tillgate::views {
 
 struct RequestLimits {
   std::size_t max_json_depth = 32;
@@ -19,7 +19,7 @@ struct RequestLimits {
   std::size_t max_customer_info_bytes = 8 * 1024;
 };
 
-[[nodiscard]] boost::system::result<payments::PaymentRequest, std::vector<FieldProblem>>
+[[nodiscard]] boost::system::result<domain::PaymentRequest, std::vector<FieldProblem>>
 parse_payment_request(std::string_view body, const RequestLimits& limits = {});
 
-}  // namespace tillgate::api
+}  // namespace tillgate::views

@@ -1,0 +1,38 @@
+#include "nomba/nomba_webhook_format.hpp"
+
+#include <stdexcept>
+
+#include "nomba/nomba_webhook.hpp"
+
+namespace tillgate::nomba {
+
+NombaWebhookFormat::NombaWebhookFormat(std::vector<std::chrono::seconds> retry_schedule,
+                                       NombaAmountUnit amount_unit)
+    : retry_schedule_(std::move(retry_schedule)), amount_unit_(amount_unit) {
+  if (retry_schedule_.empty()) {
+    throw std::invalid_argument("the Nomba webhook retry schedule is empty");
+  }
+}
+
+std::optional<std::string> NombaWebhookFormat::event_body(
+    const store::TransactionRecord& after, std::string_view terminal_label,
+    const store::WebhookEventRecord& event) const {
+  const auto input = nomba_webhook_input(after, terminal_label, amount_unit_,
+                                         nomba_request_id_for_event(event.event_id));
+  if (!input) {
+    return std::nullopt;
+  }
+  return nomba_webhook_payload(*input);
+}
+
+webhooks::HeaderList NombaWebhookFormat::sign(std::string_view secret, std::string_view,
+                                              std::string_view body,
+                                              domain::Timestamp sent_at) const {
+  return nomba_signed_headers(secret, body, sent_at);
+}
+
+std::string NombaWebhookFormat::ping_body(std::string_view event_id, domain::Timestamp) const {
+  return nomba_ping_payload(nomba_request_id_for_event(event_id));
+}
+
+}  // namespace tillgate::nomba

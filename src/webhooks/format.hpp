@@ -1,0 +1,73 @@
+#pragma once
+// A webhook format: how the endpoints created with it are served (webhooks.md "format";
+// nomba-compat.md section 5). The body an outbox event sends them, the headers that sign
+// one attempt, the validation ping, and the retry schedule. The dispatcher and the
+// endpoint routes ask the endpoint's format and never branch on its name; the standard
+// format is in this folder, the Nomba one in src/nomba, and the app registers both.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "domain/time.hpp"
+#include "store/store.hpp"
+#include "webhooks/events.hpp"
+
+namespace tillgate::webhooks {
+
+class WebhookFormat {
+ public:
+  virtual ~WebhookFormat() = default;
+
+  // The endpoint's `format` value: "standard", "nomba".
+  [[nodiscard]] virtual std::string_view name() const = 0;
+
+  // The body this format's endpoints get for the outbox event `event`, which announces
+  // `after` (the transaction as its change leaves it, on a terminal labelled
+  // `terminal_label`); nullopt when they get no delivery for it. Called on the store
+  // thread just before the change is written: pure (arguments and fixed settings only).
+  [[nodiscard]] virtual std::optional<std::string> event_body(
+      const store::TransactionRecord& after, std::string_view terminal_label,
+      const store::WebhookEventRecord& event) const = 0;
+
+  // The headers of one attempt to send `body`, the body of event `event_id`, at
+  // `sent_at`, signed with the endpoint's `secret`. Throws std::invalid_argument for a
+  // malformed secret.
+  [[nodiscard]] virtual HeaderList sign(std::string_view secret, std::string_view event_id,
+                                        std::string_view body, domain::Timestamp sent_at) const = 0;
+
+  // The body of the validation ping sent when an endpoint is created or its URL changes
+  // (its event id is `event_id`).
+  [[nodiscard]] virtual std::string ping_body(std::string_view event_id,
+                                              domain::Timestamp at) const = 0;
+
+  // The waits after the 1st, 2nd, ... failed attempt; then the delivery is failed.
+  [[nodiscard]] virtual const std::vector<std::chrono::seconds>& retry_schedule() const = 0;
+};
+
+// The formats the gateway serves, by name. The standard format is always there.
+class WebhookFormats {
+ public:
+  explicit WebhookFormats(std::unique_ptr<WebhookFormat> standard);
+  // Throws std::invalid_argument when a format of that name is already registered.
+  void add(std::unique_ptr<WebhookFormat> format);
+  // nullptr when no format has that name.
+  [[nodiscard]] const WebhookFormat* find(std::string_view name) const;
+  [[nodiscard]] const WebhookFormat& standard() const { return *formats_.front(); }
+  [[nodiscard]] const std::vector<std::unique_ptr<WebhookFormat>>& all() const { return formats_; }
+
+ private:
+  std::vector<std::unique_ptr<WebhookFormat>> formats_;  // the standard one first
+};
+
+// The outbox event announcing `after`, with the body of every format that sends one
+// (webhooks::payment_event is the standard body); nullopt when the status announces
+// nothing.
+[[nodiscard]] std::optional<store::WebhookEventRecord> outbox_event(
+    const WebhookFormats& formats, const store::TransactionRecord& after,
+    std::string_view terminal_label, domain::Timestamp at);
+
+}  // namespace tillgate::webhooks

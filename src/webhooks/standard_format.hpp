@@ -1,0 +1,29 @@
+#pragma once
+// The standard webhook format (webhooks.md): the payment event payload, Standard Webhooks
+// signatures (webhook-id, webhook-timestamp, webhook-signature), the ping event, and the
+// retry schedule of TILLGATE_WEBHOOK_RETRY_S.
+#include "webhooks/format.hpp"
+
+namespace tillgate::webhooks {
+
+class StandardWebhookFormat final : public WebhookFormat {
+ public:
+  explicit StandardWebhookFormat(std::vector<std::chrono::seconds> retry_schedule);
+
+  [[nodiscard]] std::string_view name() const override { return "standard"; }
+  [[nodiscard]] std::optional<std::string> event_body(
+      const store::TransactionRecord& after, std::string_view terminal_label,
+      const store::WebhookEventRecord& event) const override;
+  [[nodiscard]] HeaderList sign(std::string_view secret, std::string_view event_id,
+                                std::string_view body, domain::Timestamp sent_at) const override;
+  [[nodiscard]] std::string ping_body(std::string_view event_id,
+                                      domain::Timestamp at) const override;
+  [[nodiscard]] const std::vector<std::chrono::seconds>& retry_schedule() const override {
+    return retry_schedule_;
+  }
+
+ private:
+  std::vector<std::chrono::seconds> retry_schedule_;
+};
+
+}  // namespace tillgate::webhooks
