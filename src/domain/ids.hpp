@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "domain/strong_id.hpp"
 #include "domain/time.hpp"
 
 namespace tillgate::domain {
@@ -23,5 +24,46 @@ namespace tillgate::domain {
 // A secret of 256 random bits, prefix + 52 lower-case base32 chars: "tgs_..." API secrets,
 // "tds_..." device secrets.
 [[nodiscard]] std::string new_secret(std::string_view prefix);
+
+// ---- Strong id types (strong_id.hpp) ------------------------------------------------------
+// One type per kind of identifier, each holding the id's text as issued or as received.
+// Credentials are not ids: API secrets ("tgs_"), device secrets ("tds_"), webhook secrets
+// ("whsec_") and the admin token are domain::Secret (secret.hpp), which never reaches a log.
+
+struct MerchantIdTag {};
+// "mch_" + 26 lower-case base32 chars (new_prefixed_id).
+using MerchantId = StrongId<MerchantIdTag>;
+
+struct DeviceIdTag {};
+// A payment terminal: chosen by an operator (is_valid_device_id: 1-64 chars of
+// [A-Za-z0-9._:-]) or generated, "dev_" + 26 lower-case base32 chars.
+using DeviceId = StrongId<DeviceIdTag>;
+
+struct TransactionIdTag {};
+// Supplied by the merchant (is_valid_transaction_id: 1-64 chars of [A-Za-z0-9._:-]) or
+// generated as a UUIDv7 (new_uuid_v7). Unique per merchant, not globally.
+using TransactionId = StrongId<TransactionIdTag>;
+
+struct ConnectionIdTag {};
+// One WebSocket connection of a terminal: "conn_" + 26 lower-case base32 chars.
+using ConnectionId = StrongId<ConnectionIdTag>;
+
+struct EndpointIdTag {};
+// A merchant's webhook endpoint: "wh_" + 26 lower-case base32 chars.
+using EndpointId = StrongId<EndpointIdTag>;
+
+struct DeliveryIdTag {};
+// One webhook event's delivery to one endpoint: "dlv_" + 26 lower-case base32 chars.
+using DeliveryId = StrongId<DeliveryIdTag>;
+
+struct EventIdTag {};
+// A webhook event: "evt_" + 26 lower-case base32 chars; the webhook-id header of every
+// attempt (a Nomba-format body carries a request id derived from it instead).
+using EventId = StrongId<EventIdTag>;
+
+struct ApiKeyIdTag {};
+// The public half of a merchant's API key: "tgk_" + 26 lower-case base32 chars. Sent in
+// requests and safe to log; its secret half ("tgs_...") is a Secret.
+using ApiKeyId = StrongId<ApiKeyIdTag>;
 
 }  // namespace tillgate::domain
