@@ -3,8 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -13,12 +11,16 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <cassert>
 #include <list>
+#include <optional>
 #include <type_traits>
-#include <unordered_map>
 
+#include "net/admission.hpp"
+#include "net/task_group.hpp"
 #include "net/tls_stream.hpp"
 #include "net/upgrade.hpp"
+#include "net/upgrade_router.hpp"
 
 namespace tillgate::net {
 
@@ -39,7 +41,26 @@ struct Connection {
 template <class Stream>
 constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
 
-HttpRequest to_request(const http::request<http::string_body>& message, std::string remote) {
+using Request = http::request<http::string_body>;
+
+// A request's path: its target without the query.
+std::string_view path_of(const Request& message) {
+  const std::string_view target = message.target();
+  return target.substr(0, target.find('?'));
+}
+
+// The caps of the listener, and its refusal lines naming the settings behind them.
+AdmissionSettings admission_settings(const HttpServerLimits& limits) {
+  AdmissionSettings s;
+  s.what = "connections";
+  s.max_connections = limits.max_connections;
+  s.max_connections_per_address = limits.max_connections_per_address;
+  s.connections_full = "the limit of open connections (TILLGATE_MAX_HTTP_CONNECTIONS) is reached";
+  s.address_full = "an address reached its limit (TILLGATE_MAX_HTTP_CONNECTIONS_PER_IP)";
+  return s;
+}
+
+HttpRequest to_request(const Request& message, std::string remote) {
   HttpRequest request;
   request.method = std::string(message.method_string());
   request.target = std::string(message.target());
@@ -76,36 +97,36 @@ http::response<http::string_body> to_message(const HttpResponse& response, unsig
 
 }  // namespace
 
-struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+struct HttpServer::Impl {
   Impl(asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
-       UpgradeHandler& upgrades, std::shared_ptr<const ServerTls> tls)
+       const UpgradeRouter& upgrades, std::shared_ptr<const ServerTls> tls)
       : io_(io),
         limits_(limits),
         handler_(handler),
         upgrades_(upgrades),
         tls_(std::move(tls)),
-        acceptor_(io) {}
+        acceptor_(io),
+        admission_(admission_settings(limits)),
+        group_(io.get_executor(), "http server") {}
 
   asio::io_context& io_;
   HttpServerLimits limits_;
   RequestHandler& handler_;
-  UpgradeHandler& upgrades_;
+  const UpgradeRouter& upgrades_;
   std::shared_ptr<const ServerTls> tls_;  // null: plain HTTP
   tcp::acceptor acceptor_;
   std::list<Connection*> connections_;
-  // Accepted connections per client address, counted from the accept until the HTTP
-  // session ends (an upgraded connection is the terminal side's to count from then on).
-  std::unordered_map<std::string, std::size_t> per_address_;
-  std::size_t accepted_ = 0;  // like per_address_, all addresses together
+  // Connections from their accept until the HTTP session ends (an upgraded connection is
+  // the WebSocket surface's to count from then on).
+  Admission admission_;
+  // The accept loop and every connection: shutdown waits for them, and an exception that
+  // ends one is logged by the group, not lost.
+  TaskGroup group_;
   bool stopping_ = false;
-  // Refusals are logged at most once a second, with how many there were: a flood of
-  // connections must not become a flood of log lines.
-  std::size_t refusals_unlogged_ = 0;
-  std::chrono::steady_clock::time_point last_refusal_log_{};
 
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> run_connection(tcp::socket socket, std::string remote);
-  void note_refusal(std::string_view why);
+  void admit(tcp::socket socket);
+  asio::awaitable<void> run_connection(tcp::socket socket, Admission::Ticket ticket);
   template <class Stream>
   asio::awaitable<void> serve_connection(Stream& stream, const std::string& remote);
   asio::awaitable<bool> handshake(TlsStream& stream, const std::string& remote);
@@ -115,12 +136,22 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
                                   Connection& connection, const std::string& remote);
   template <class Stream>
+  asio::awaitable<std::optional<Request>> read_request(Stream& stream, beast::flat_buffer& buffer,
+                                                       Connection& connection);
+  template <class Stream>
+  asio::awaitable<void> refuse_request(Stream& stream, const boost::system::error_code& ec,
+                                       const http::request_parser<http::string_body>& parser);
+  template <class Stream>
+  bool hand_off(Stream& stream, Request& message, Connection& connection);
+  template <class Stream>
+  asio::awaitable<bool> answer(Stream& stream, Request message, Connection& connection,
+                               const std::string& remote);
+  template <class Stream>
   asio::awaitable<void> write_refusal(Stream& stream, int status, std::string code,
                                       std::string message, std::string path);
 };
 
 asio::awaitable<void> HttpServer::Impl::accept_loop() {
-  auto self = shared_from_this();
   // After a failed accept (EMFILE, ENFILE, ENOBUFS: out of descriptors or memory) the
   // pending connection is still there, so retrying at once would spin and log without
   // end: wait, doubling from 10 ms to 1 s, while the connections we have are served.
@@ -146,36 +177,24 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
       continue;
     }
     accept_retry = kFirstAcceptRetry;
-    // Answers and terminal frames are small writes that often follow one another: with
-    // Nagle's algorithm the second waits for the peer's delayed ACK, about 40 ms.
-    socket.set_option(tcp::no_delay(true), ec);
-    const auto endpoint = socket.remote_endpoint(ec);
-    std::string remote = ec ? std::string("unknown") : endpoint.address().to_string();
-    if (accepted_ >= limits_.max_connections) {
-      note_refusal("the limit of open connections (TILLGATE_MAX_HTTP_CONNECTIONS) is reached");
-      socket.close(ec);
-      continue;
-    }
-    auto& from_address = per_address_[remote];
-    if (from_address >= limits_.max_connections_per_address) {
-      note_refusal("an address reached its limit (TILLGATE_MAX_HTTP_CONNECTIONS_PER_IP)");
-      socket.close(ec);
-      continue;
-    }
-    ++from_address;
-    ++accepted_;
-    asio::co_spawn(io_, run_connection(std::move(socket), std::move(remote)), asio::detached);
+    admit(std::move(socket));
   }
 }
 
-void HttpServer::Impl::note_refusal(std::string_view why) {
-  ++refusals_unlogged_;
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_refusal_log_ >= std::chrono::seconds(1)) {
-    spdlog::warn("{} connections refused in the last second or so: {}", refusals_unlogged_, why);
-    refusals_unlogged_ = 0;
-    last_refusal_log_ = now;
+// The caps, then the connection's own task; a refused connection is closed unread.
+void HttpServer::Impl::admit(tcp::socket socket) {
+  boost::system::error_code ec;
+  // Answers and terminal frames are small writes that often follow one another: with
+  // Nagle's algorithm the second waits for the peer's delayed ACK, about 40 ms.
+  socket.set_option(tcp::no_delay(true), ec);
+  const auto endpoint = socket.remote_endpoint(ec);
+  std::string remote = ec ? std::string("unknown") : endpoint.address().to_string();
+  auto ticket = admission_.admit(std::move(remote), Admission::Clock::now());
+  if (!ticket) {
+    socket.close(ec);
+    return;
   }
+  group_.spawn("connection", run_connection(std::move(socket), std::move(ticket)));
 }
 
 template <class Stream>
@@ -192,6 +211,22 @@ template <class Stream>
 asio::awaitable<bool> HttpServer::Impl::serve_one(Stream& stream, beast::flat_buffer& buffer,
                                                   Connection& connection,
                                                   const std::string& remote) {
+  auto message = co_await read_request(stream, buffer, connection);
+  if (!message) {
+    co_return false;
+  }
+  if (hand_off(stream, *message, connection)) {
+    co_return false;
+  }
+  co_return co_await answer(stream, std::move(*message), connection, remote);
+}
+
+// The next request, under the idle timeout until its first byte and the read timeout for
+// the whole of it; nullopt when the connection must end (refused, timed out, closed).
+template <class Stream>
+asio::awaitable<std::optional<Request>> HttpServer::Impl::read_request(Stream& stream,
+                                                                       beast::flat_buffer& buffer,
+                                                                       Connection& connection) {
   boost::system::error_code ec;
   auto& transport = beast::get_lowest_layer(stream);
   if (buffer.size() == 0) {
@@ -200,7 +235,7 @@ asio::awaitable<bool> HttpServer::Impl::serve_one(Stream& stream, beast::flat_bu
     const std::size_t n = co_await stream.async_read_some(
         buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
     if (ec || stopping_) {
-      co_return false;
+      co_return std::nullopt;
     }
     buffer.commit(n);
   }
@@ -210,66 +245,86 @@ asio::awaitable<bool> HttpServer::Impl::serve_one(Stream& stream, beast::flat_bu
   parser.body_limit(limits_.max_body_bytes);
   transport.expires_after(limits_.read_timeout);  // the whole request, however slowly it drips in
   co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    co_await refuse_request(stream, ec, parser);
+    co_return std::nullopt;
+  }
+  co_return parser.release();
+}
+
+// Answers a request that could not be read whole, when there is anyone left to answer.
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::refuse_request(
+    Stream& stream, const boost::system::error_code& ec,
+    const http::request_parser<http::string_body>& parser) {
   // Refusal texts are named before co_await: see the GCC 12 note in CMakeLists.txt.
   if (ec == http::error::body_limit) {
     std::string code = "PAYLOAD_TOO_LARGE";
     std::string text =
         "request body is larger than " + std::to_string(limits_.max_body_bytes) + " bytes";
     // The start line is read before any header, so the target is known here.
-    const std::string_view target = parser.get().target();
-    std::string path(target.substr(0, target.find('?')));
+    std::string path(path_of(parser.get()));
     co_await write_refusal(stream, 413, std::move(code), std::move(text), std::move(path));
-    co_return false;
+    co_return;
   }
   if (ec == http::error::header_limit) {
     std::string code = "HEADERS_TOO_LARGE";
     std::string text = "request headers are too large";
     std::string no_path;
     co_await write_refusal(stream, 431, std::move(code), std::move(text), std::move(no_path));
-    co_return false;
+    co_return;
   }
   if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
       ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
       ec == ssl::error::stream_truncated) {
-    co_return false;
+    co_return;
   }
-  if (ec) {
-    std::string code = "BAD_REQUEST";
-    std::string text = "malformed HTTP request: " + ec.message();
-    std::string no_path;
-    co_await write_refusal(stream, 400, std::move(code), std::move(text), std::move(no_path));
-    co_return false;
+  std::string code = "BAD_REQUEST";
+  std::string text = "malformed HTTP request: " + ec.message();
+  std::string no_path;
+  co_await write_refusal(stream, 400, std::move(code), std::move(text), std::move(no_path));
+}
+
+// A WebSocket upgrade to a routed path: the stream goes to its handler (true). Any other
+// request, an upgrade to another path included, is answered here.
+template <class Stream>
+bool HttpServer::Impl::hand_off(Stream& stream, Request& message, Connection& connection) {
+  if (!beast::websocket::is_upgrade(message)) {
+    return false;
   }
-  auto message = parser.release();
-  if (beast::websocket::is_upgrade(message)) {
-    const auto path = std::string_view(message.target()).substr(0, message.target().find('?'));
-    if (upgrades_.accepts_upgrade(path)) {
-      transport.expires_never();
-      connection.upgraded = true;
-      upgrades_.upgrade(std::move(stream), std::move(message));
-      co_return false;
-    }
+  UpgradeHandler* handler = upgrades_.find(path_of(message));
+  if (handler == nullptr) {
+    return false;
   }
+  beast::get_lowest_layer(stream).expires_never();
+  connection.upgraded = true;
+  handler->upgrade(std::move(stream), std::move(message));
+  return true;
+}
+
+// The handler's response (500 when it threw); false when the connection must end.
+template <class Stream>
+asio::awaitable<bool> HttpServer::Impl::answer(Stream& stream, Request message,
+                                               Connection& connection, const std::string& remote) {
   HttpResponse response;
   try {
     HttpRequest request = to_request(message, remote);
     response = co_await handler_.handle(std::move(request));
   } catch (const std::exception& error) {
     spdlog::error("request {} {} failed: {}", std::string(message.method_string()),
-                  std::string(message.target().substr(0, message.target().find('?'))),
-                  error.what());
+                  std::string(path_of(message)), error.what());
     response = handler_.refuse(500, "INTERNAL_ERROR",
                                "the gateway could not complete the request; it is safe to retry",
-                               message.target().substr(0, message.target().find('?')));
+                               path_of(message));
   }
   const bool keep_alive = message.keep_alive() && !stopping_;
   auto reply = to_message(response, message.version(), keep_alive);
-  transport.expires_after(limits_.write_timeout);
+  boost::system::error_code ec;
+  beast::get_lowest_layer(stream).expires_after(limits_.write_timeout);
   co_await http::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
   connection.busy = false;
   co_return !ec && keep_alive;
 }
-
 // The TLS handshake is part of reading the first request: it has the read timeout, and the
 // connection counts toward the caps from its accept. Plain HTTP sent here fails it.
 asio::awaitable<bool> HttpServer::Impl::handshake(TlsStream& stream, const std::string& remote) {
@@ -330,26 +385,25 @@ asio::awaitable<void> HttpServer::Impl::serve_connection(Stream& stream,
   connections_.erase(position);
 }
 
-asio::awaitable<void> HttpServer::Impl::run_connection(tcp::socket socket, std::string remote) {
-  auto self = shared_from_this();
+// `ticket` holds the connection's place in the caps until the HTTP session ends.
+asio::awaitable<void> HttpServer::Impl::run_connection(tcp::socket socket,
+                                                       Admission::Ticket ticket) {
   if (tls_) {
     TlsStream stream(std::move(socket), tls_->impl().context);
-    co_await serve_connection(stream, remote);
+    co_await serve_connection(stream, ticket.address());
   } else {
     beast::tcp_stream stream(std::move(socket));
-    co_await serve_connection(stream, remote);
-  }
-  --accepted_;
-  if (const auto it = per_address_.find(remote); it != per_address_.end() && --it->second == 0) {
-    per_address_.erase(it);
+    co_await serve_connection(stream, ticket.address());
   }
 }
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
-                       UpgradeHandler& upgrades, std::shared_ptr<const ServerTls> tls)
-    : impl_(std::make_shared<Impl>(io, limits, handler, upgrades, std::move(tls))) {}
+                       const UpgradeRouter& upgrades, std::shared_ptr<const ServerTls> tls)
+    : impl_(std::make_unique<Impl>(io, limits, handler, upgrades, std::move(tls))) {}
 
-HttpServer::~HttpServer() = default;
+HttpServer::~HttpServer() {
+  assert(impl_->connections_.empty() && "an HttpServer is destroyed with open connections");
+}
 
 std::uint16_t HttpServer::listen(const std::string& host, std::uint16_t port) {
   const tcp::endpoint endpoint{asio::ip::make_address(host), port};
@@ -361,28 +415,43 @@ std::uint16_t HttpServer::listen(const std::string& host, std::uint16_t port) {
 }
 
 void HttpServer::start() {
-  asio::co_spawn(impl_->io_, impl_->accept_loop(), asio::detached);
+  [[maybe_unused]] const bool started = impl_->group_.spawn("accept loop", impl_->accept_loop());
+  assert(started && "HttpServer::start() after shutdown()");
 }
 
 asio::awaitable<void> HttpServer::shutdown(std::chrono::seconds grace) {
-  auto impl = impl_;
-  impl->stopping_ = true;
+  Impl& impl = *impl_;
+  impl.stopping_ = true;
+  impl.group_.close();
   boost::system::error_code ec;
-  impl->acceptor_.close(ec);
-  for (Connection* connection : impl->connections_) {
+  impl.acceptor_.close(ec);  // the accept loop ends
+  for (Connection* connection : impl.connections_) {
     if (!connection->busy) {
       connection->socket->cancel(ec);  // idle keep-alive or handshake: nothing in flight
     }
   }
-  asio::steady_timer timer(impl->io_);
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  while (!impl->connections_.empty() && std::chrono::steady_clock::now() < deadline) {
-    timer.expires_after(std::chrono::milliseconds(20));
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  const std::chrono::milliseconds wait_for = grace;
+  if (co_await impl.group_.wait(wait_for)) {
+    co_return;
   }
-  for (Connection* connection : impl->connections_) {
+  for (Connection* connection : impl.connections_) {
     connection->socket->close(ec);
   }
+}
+
+asio::awaitable<bool> HttpServer::wait_stopped(std::chrono::milliseconds timeout) {
+  Impl& impl = *impl_;
+  assert(impl.stopping_ && "HttpServer::wait_stopped() before shutdown()");
+  if (co_await impl.group_.wait(timeout)) {
+    co_return true;
+  }
+  impl.group_.cancel();
+  const bool stopped = co_await impl.group_.wait(std::chrono::milliseconds(1000));
+  if (!stopped) {
+    spdlog::error("http server: {} connections still open after the shutdown",
+                  impl.connections_.size());
+  }
+  co_return stopped;
 }
 
 std::size_t HttpServer::open_connections() const {

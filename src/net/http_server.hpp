@@ -1,6 +1,7 @@
 #pragma once
 // The listener and HTTP/1.1 sessions (keep-alive, header/body limits, read, idle and write
-// deadlines, graceful shutdown). WebSocket upgrades are handed to an UpgradeHandler.
+// deadlines, graceful shutdown). WebSocket upgrades are handed to the UpgradeHandler that an
+// UpgradeRouter names for their path.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -35,14 +36,16 @@ class RequestHandler {
                               std::string_view path) = 0;
 };
 
-class UpgradeHandler;  // net/upgrade.hpp: takes over the socket of a WebSocket upgrade
+class UpgradeRouter;  // net/upgrade_router.hpp: which handler takes a WebSocket upgrade
 
 class HttpServer {
  public:
   // With `tls`, every connection starts with a TLS handshake (HTTPS, and WSS upgrades);
-  // without, plain HTTP.
+  // without, plain HTTP. An upgrade to a path `upgrades` does not know is answered by
+  // `handler` like any other request.
   HttpServer(boost::asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
-             UpgradeHandler& upgrades, std::shared_ptr<const ServerTls> tls = nullptr);
+             const UpgradeRouter& upgrades, std::shared_ptr<const ServerTls> tls = nullptr);
+  // Asserts that shutdown() and wait_stopped() ran to the end (no connection is left).
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -51,14 +54,19 @@ class HttpServer {
   std::uint16_t listen(const std::string& host, std::uint16_t port);
   void start();
   // Stops accepting, closes idle keep-alive connections, and waits (at most `grace`) for
-  // requests in flight; then closes whatever is left.
+  // requests in flight; then closes the sockets of whatever is left. A request still in its
+  // handler (a long-poll) ends when the handler returns: see wait_stopped().
   boost::asio::awaitable<void> shutdown(std::chrono::seconds grace);
+  // After shutdown(), once the application has woken what its handlers wait for (the
+  // coordinator's long-polls): waits at most `timeout` for the last connection to end, then
+  // cancels those left and waits a second more. true when none is left.
+  boost::asio::awaitable<bool> wait_stopped(std::chrono::milliseconds timeout);
 
   [[nodiscard]] std::size_t open_connections() const;
 
  private:
   struct Impl;
-  std::shared_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace tillgate::net
