@@ -14,11 +14,13 @@
 #include "net/http_server.hpp"
 #include "net/open_file_limit.hpp"
 #include "net/rate_limiter.hpp"
+#include "net/time_source.hpp"
 #include "net/tls.hpp"
+#include "net/upgrade_router.hpp"
 #include "nomba/nomba_webhook_format.hpp"
 #include "payments/coordinator.hpp"
 #include "store/async_store.hpp"
-#include "terminal/terminal_gateway.hpp"
+#include "terminal/terminal_service.hpp"
 #include "webhooks/delivery_client.hpp"
 #include "webhooks/dispatcher.hpp"
 #include "webhooks/standard_format.hpp"
@@ -48,12 +50,13 @@ struct Gateway::Parts {
         webhook_formats(make_webhook_formats(config)),
         webhooks(io_context.get_executor(), store, webhook_client, webhook_formats, clock,
                  dispatcher_settings(config, &metrics)),
-        coordinator(io_context.get_executor(), store, terminals, clock,
+        coordinator(io_context.get_executor(), store, terminals.port(), clock,
                     payment_settings(config, &metrics)),
-        router(store, coordinator, terminals, webhooks, clock, auth_failures,
+        router(store, coordinator, terminals.port(), webhooks, clock, auth_failures,
                router_settings(config, &metrics)),
-        server(io_context, server_limits(config), router, terminals, tls) {
+        server(io_context, server_limits(config), router, upgrades, tls) {
     terminals.set_coordinator(coordinator);
+    upgrades.add(std::string(terminal::kTerminalWebSocketPath), terminals.upgrade_handler());
     coordinator.set_webhook_outbox(webhooks);
     // Read at scrape time, on the network thread that owns both counts.
     metrics.set_terminals_connected([this] { return static_cast<double>(terminals.connected()); });
@@ -169,20 +172,21 @@ struct Gateway::Parts {
   asio::io_context& io;
   Config config;
   std::shared_ptr<const net::ServerTls> tls;  // null: plain HTTP and WebSocket
-  domain::SystemClock clock;
-  metrics::Registry registry;  // one per gateway: GET /metrics renders it
+  net::SystemTimeSource clock;                // wall time and every timer of the terminal sessions
+  metrics::Registry registry;                 // one per gateway: GET /metrics renders it
   metrics::GatewayMetrics metrics;
   StoreMetrics store_metrics;  // declared before the store: outlives its thread
   store::AsyncStore store;
   // Failed authentications per client address, HTTP 401s and refused terminal hellos
   // together: one budget per address, whichever door it knocks on.
   net::RateLimiter auth_failures;
-  terminal::TerminalGateway terminals;
+  terminal::TerminalService terminals;
   webhooks::WebhookHttpClient webhook_client;  // one client: it loads the CA bundle once
   webhooks::WebhookFormats webhook_formats;
   webhooks::WebhookDispatcher webhooks;
   payments::PaymentCoordinator coordinator;
   api::Router router;
+  net::UpgradeRouter upgrades;  // WebSocket paths: the terminals'
   net::HttpServer server;
 };
 
@@ -225,6 +229,9 @@ asio::awaitable<void> stop_parts(Gateway::Parts* parts) {
   co_await parts->terminals.shutdown(std::chrono::milliseconds(2000));
   parts->coordinator.shutdown();
   co_await parts->webhooks.shutdown(std::chrono::milliseconds(2000));
+  // The long-polls woke with the coordinator's shutdown: their connections end now.
+  const std::chrono::milliseconds last_connections{2000};
+  co_await parts->server.wait_stopped(last_connections);
 }
 
 }  // namespace

@@ -1,0 +1,72 @@
+#include "terminal/terminal_port_adapter.hpp"
+
+#include "payments/coordinator.hpp"
+#include "terminal/codec.hpp"
+#include "terminal/terminal_registry.hpp"
+#include "terminal/terminal_session.hpp"
+
+namespace tillgate::terminal {
+
+TerminalPortAdapter::TerminalPortAdapter(TerminalContext& context,
+                                         std::chrono::seconds reconnect_grace)
+    : context_(context), reconnect_grace_(reconnect_grace) {}
+
+bool TerminalPortAdapter::send(const std::string& device_id, std::string frame) {
+  auto* session = context_.registry.find(device_id);
+  return session != nullptr && session->send(std::move(frame));
+}
+
+bool TerminalPortAdapter::send_payment_request(const store::TransactionRecord& transaction) {
+  return send(transaction.device_id, encode_payment_request(transaction));
+}
+
+bool TerminalPortAdapter::send_payment_cancel(const std::string& device_id,
+                                              const std::string& transaction_id,
+                                              std::string_view reason) {
+  return send(device_id, encode_payment_cancel(transaction_id, reason));
+}
+
+bool TerminalPortAdapter::send_payment_void(const std::string& device_id,
+                                            const std::string& transaction_id,
+                                            std::string_view reason) {
+  return send(device_id, encode_payment_void(transaction_id, reason));
+}
+
+std::optional<payments::TerminalConnection> TerminalPortAdapter::connection(
+    const std::string& device_id) const {
+  const auto* session = context_.registry.find(device_id);
+  if (session == nullptr) {
+    return std::nullopt;
+  }
+  return payments::TerminalConnection{session->connection_id(), session->connected_at(),
+                                      session->last_activity()};
+}
+
+bool TerminalPortAdapter::reachable(const std::string& device_id) const {
+  if (context_.registry.find(device_id) != nullptr) {
+    return true;
+  }
+  const auto dropped = context_.registry.disconnected_at(device_id);
+  return dropped && context_.clock.now() - *dropped < reconnect_grace_;
+}
+
+std::optional<std::string> TerminalPortAdapter::device_for_connection(
+    const std::string& connection_id) const {
+  return context_.registry.device_for_connection(connection_id);
+}
+
+// The session leaves the registry at once (so the device is neither connected nor inside a
+// reconnect grace), then closes with 4001. Its unfinished payment, if any, runs out as
+// after a drop: the terminal can no longer answer.
+void TerminalPortAdapter::revoke(const std::string& device_id) {
+  const auto session = context_.registry.remove(device_id);
+  if (!session) {
+    return;
+  }
+  session->close(kCloseUnauthorized, "device revoked");
+  if (context_.coordinator != nullptr && !context_.stopping) {
+    context_.coordinator->terminal_disconnected(device_id);
+  }
+}
+
+}  // namespace tillgate::terminal

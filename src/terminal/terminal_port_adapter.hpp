@@ -1,0 +1,39 @@
+#pragma once
+// payments::TerminalPort over the registry: what the coordinator asks of the terminals
+// (push a frame, who is connected or reachable, revoke) answered from the live sessions.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "payments/terminal_port.hpp"
+
+namespace tillgate::terminal {
+
+struct TerminalContext;
+
+class TerminalPortAdapter final : public payments::TerminalPort {
+ public:
+  // `reconnect_grace`: how long after a drop a device is still reachable.
+  TerminalPortAdapter(TerminalContext& context, std::chrono::seconds reconnect_grace);
+
+  bool send_payment_request(const store::TransactionRecord& transaction) override;
+  bool send_payment_cancel(const std::string& device_id, const std::string& transaction_id,
+                           std::string_view reason) override;
+  bool send_payment_void(const std::string& device_id, const std::string& transaction_id,
+                         std::string_view reason) override;
+  [[nodiscard]] std::optional<payments::TerminalConnection> connection(
+      const std::string& device_id) const override;
+  [[nodiscard]] bool reachable(const std::string& device_id) const override;
+  [[nodiscard]] std::optional<std::string> device_for_connection(
+      const std::string& connection_id) const override;
+  void revoke(const std::string& device_id) override;
+
+ private:
+  bool send(const std::string& device_id, std::string frame);
+
+  TerminalContext& context_;
+  std::chrono::seconds reconnect_grace_;
+};
+
+}  // namespace tillgate::terminal
