@@ -1,7 +1,6 @@
 #include "sim/load_generator.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -26,6 +25,7 @@
 #include "domain/time.hpp"
 #include "json/json.hpp"
 #include "net/open_file_limit.hpp"
+#include "net/task_group.hpp"
 #include "sim/bench_http.hpp"
 #include "sim/bench_server.hpp"
 #include "sim/bench_stats.hpp"
@@ -45,6 +45,9 @@ using std::chrono::milliseconds;
 constexpr milliseconds kNoProgressTimeout{30'000};
 constexpr milliseconds kAdminTimeout{30'000};
 constexpr milliseconds kPollInterval{10};
+// The bound on the wait for the bench's tasks once they are cancelled at the end. Each
+// ends at its next suspension, so this is only reached by a bug.
+constexpr milliseconds kTaskStopTimeout{5'000};
 // The percentiles reported, and their JSON names.
 const std::vector<double> kPercents{50, 90, 99, 99.9};
 const std::vector<std::string> kPercentNames{"p50", "p90", "p99", "p99_9"};
@@ -116,10 +119,18 @@ struct ServerMetrics {
 
 struct Bench {
   Bench(BenchOptions options, asio::io_context& io)
-      : o(std::move(options)), executor(io.get_executor()), ramp_wake(executor) {}
+      : o(std::move(options)),
+        executor(io.get_executor()),
+        tasks(executor, "bench"),
+        ramp_wake(executor) {}
 
   BenchOptions o;
   asio::any_io_executor executor;
+  // Every coroutine the bench spawns (provisioning workers, connection openers, the arrival
+  // generator, the webhook sweeper, payment clients, long polls). bench_main closes,
+  // cancels and waits for it at the end; closed() then means the run is over, and a task
+  // records nothing more. The Bench outlives its tasks: bench_main and run_bench hold it.
+  net::TaskGroup tasks;
   tcp::endpoint server;
   std::string admin_token;
   std::optional<pid_t> server_pid;  // when this process started the gateway
@@ -339,7 +350,7 @@ asio::awaitable<void> provision_devices(BenchPtr b, std::size_t count) {
   b->provision_running = workers;
   error_code ignored;
   for (std::size_t i = 0; i < workers; ++i) {
-    asio::co_spawn(b->executor, provision_worker(b), asio::detached);
+    b->tasks.spawn("provisioning worker", provision_worker(b));
   }
   while (b->provision_running > 0) {
     co_await nap(b->ramp_wake, milliseconds(100), ignored);
@@ -551,6 +562,9 @@ void on_delivery(const std::weak_ptr<Bench>& weak, bench::Delivery delivery) {
 asio::awaitable<void> sweep_webhooks(BenchPtr b) {
   while (b->sweeping) {
     co_await pause(b, milliseconds(250));
+    if (b->tasks.closed()) {
+      break;  // cancelled: the run is over
+    }
     const auto now = Clock::now();
     for (auto it = b->pending.begin(); it != b->pending.end();) {
       if (it->second.accepted && !it->second.delivered && now > it->second.deadline) {
@@ -662,6 +676,9 @@ asio::awaitable<void> payment_client(BenchPtr b, std::size_t index) {
       b->pending[transaction_id] = PendingPayment{start, start + b->timeout, terminal, measured};
     }
     const auto response = co_await bench::exchange(client.connection, request, b->timeout);
+    if (b->tasks.closed()) {
+      break;  // cancelled: the run is over, and an aborted exchange is not a result
+    }
     if (webhook) {
       on_webhook_answer(*b, terminal, transaction_id, response);
     } else {
@@ -693,8 +710,7 @@ asio::awaitable<void> open_connections(
       co_await nap(b->ramp_wake, milliseconds(100), ignored);
     }
     ++*outstanding;
-    asio::co_spawn(b->executor, open_connection(b, connection, outstanding, failure),
-                   asio::detached);
+    b->tasks.spawn("connection opener", open_connection(b, connection, outstanding, failure));
   }
   while (*outstanding > 0) {
     co_await nap(b->ramp_wake, milliseconds(100), ignored);
@@ -725,51 +741,50 @@ asio::awaitable<void> register_webhook_endpoint(BenchPtr b) {
   b->receiver->set_secret(std::string(*parsed->find_string("secret")));
 }
 
-asio::awaitable<void> run_payments(BenchPtr b, Behavior behavior) {
-  const bool webhook = b->o.mode == "webhook";
-  if (webhook) {
-    co_await register_webhook_endpoint(b);
-  }
-  co_await connect_terminals(b, behavior);
-  note(*b, std::to_string(b->terminals.size()) + " terminals online");
+// One client per --clients, each with its connection (not yet open); terminal t belongs to
+// client t % clients. Returns the connections, to be opened.
+std::vector<std::shared_ptr<bench::Connection>> make_payment_clients(Bench& b) {
   std::vector<std::shared_ptr<bench::Connection>> connections;
-  for (std::size_t i = 0; i < b->o.clients; ++i) {
-    b->clients.push_back(std::make_unique<ClientSlot>(b->executor));
-    b->clients.back()->connection = std::make_shared<bench::Connection>(
-        b->executor, b->server, b->sources[i % b->sources.size()]);
-    connections.push_back(b->clients.back()->connection);
+  for (std::size_t i = 0; i < b.o.clients; ++i) {
+    b.clients.push_back(std::make_unique<ClientSlot>(b.executor));
+    b.clients.back()->connection =
+        std::make_shared<bench::Connection>(b.executor, b.server, b.sources[i % b.sources.size()]);
+    connections.push_back(b.clients.back()->connection);
   }
-  for (std::size_t t = 0; t < b->terminals.size(); ++t) {
-    auto& client = *b->clients[t % b->o.clients];
-    b->terminals[t].owner = t % b->o.clients;
+  for (std::size_t t = 0; t < b.terminals.size(); ++t) {
+    auto& client = *b.clients[t % b.o.clients];
+    b.terminals[t].owner = t % b.o.clients;
     client.free_terminals.push_back(t);
     ++client.live_terminals;
   }
-  co_await open_connections(b, connections);
-  b->metrics.before = co_await scrape_metrics(b);
+  return connections;
+}
 
-  note(*b, "running: " + b->o.mode + " mode, " + std::to_string(b->o.clients) + " clients, " +
-               (b->o.rate > 0 ? fixed(b->o.rate, 1) + " payments/s open loop"
-                              : std::string("closed loop")));
+// Starts the clock and the payment tasks; returns the end of the measured time.
+Clock::time_point start_payments(const BenchPtr& b) {
   b->run_start = Clock::now();
   b->measure_start = b->run_start + std::chrono::duration_cast<Clock::duration>(
                                         std::chrono::duration<double>(b->o.warmup_s));
   b->last_completion = b->measure_start;
-  const auto measure_end = b->measure_start + std::chrono::duration_cast<Clock::duration>(
-                                                  std::chrono::duration<double>(b->o.duration_s));
   b->issuing = true;
   b->running_clients = b->o.clients;
   if (b->o.rate > 0) {
     b->generator_done = false;
-    asio::co_spawn(b->executor, generate_arrivals(b), asio::detached);
+    b->tasks.spawn("arrival generator", generate_arrivals(b));
   }
-  if (webhook) {
+  if (b->o.mode == "webhook") {
     b->sweeping = true;
-    asio::co_spawn(b->executor, sweep_webhooks(b), asio::detached);
+    b->tasks.spawn("webhook sweeper", sweep_webhooks(b));
   }
   for (std::size_t i = 0; i < b->o.clients; ++i) {
-    asio::co_spawn(b->executor, payment_client(b, i), asio::detached);
+    b->tasks.spawn("payment client", payment_client(b, i));
   }
+  return b->measure_start + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(b->o.duration_s));
+}
+
+// Until the time is up, the count is reached or every client has stopped.
+asio::awaitable<void> wait_for_run_end(BenchPtr b, Clock::time_point measure_end) {
   for (;;) {
     co_await pause(b, kPollInterval);
     const auto now = Clock::now();
@@ -777,9 +792,14 @@ asio::awaitable<void> run_payments(BenchPtr b, Behavior behavior) {
     const bool count_reached =
         b->o.payments > 0 && (b->o.rate > 0 ? b->generator_done : !may_issue(*b));
     if (time_up || count_reached || b->running_clients == 0) {
-      break;
+      co_return;
     }
   }
+}
+
+// No new payments; waits (a payment's timeout and 5 s at most) for those under way, and
+// counts the ones still unfinished then as errors.
+asio::awaitable<void> drain_payments(BenchPtr b) {
   b->issuing = false;
   for (auto& client : b->clients) {
     client->wake.cancel();
@@ -795,6 +815,24 @@ asio::awaitable<void> run_payments(BenchPtr b, Behavior behavior) {
     b->errors["unfinished when the bench stopped waiting"] += b->pending.size() - 1;
     b->error_count += b->pending.size() - 1;
   }
+}
+
+asio::awaitable<void> run_payments(BenchPtr b, Behavior behavior) {
+  if (b->o.mode == "webhook") {
+    co_await register_webhook_endpoint(b);
+  }
+  co_await connect_terminals(b, behavior);
+  note(*b, std::to_string(b->terminals.size()) + " terminals online");
+  const auto connections = make_payment_clients(*b);
+  co_await open_connections(b, connections);
+  b->metrics.before = co_await scrape_metrics(b);
+
+  note(*b, "running: " + b->o.mode + " mode, " + std::to_string(b->o.clients) + " clients, " +
+               (b->o.rate > 0 ? fixed(b->o.rate, 1) + " payments/s open loop"
+                              : std::string("closed loop")));
+  const auto measure_end = start_payments(b);
+  co_await wait_for_run_end(b, measure_end);
+  co_await drain_payments(b);
   b->metrics.after = co_await scrape_metrics(b);
 }
 
@@ -834,6 +872,9 @@ asio::awaitable<void> long_poll(BenchPtr b, std::size_t index) {
   ++b->long_polls_sent;
   b->max_outstanding = std::max(b->max_outstanding, b->outstanding);
   const auto response = co_await bench::exchange(client.connection, request, hold + b->timeout);
+  if (b->tasks.closed()) {
+    co_return;  // cancelled: the run is over, and an aborted exchange is not a result
+  }
   --b->outstanding;
   ++b->long_polls_done;
   if (response.status == 200) {
@@ -869,7 +910,7 @@ asio::awaitable<void> run_long_polls(BenchPtr b, Behavior behavior) {
   b->run_start = Clock::now();
   b->measure_start = b->run_start;
   for (std::size_t i = 0; i < b->terminals.size(); ++i) {
-    asio::co_spawn(b->executor, long_poll(b, i), asio::detached);
+    b->tasks.spawn("long poll", long_poll(b, i));
   }
   const auto hold =
       std::chrono::duration_cast<milliseconds>(std::chrono::duration<double>(b->o.duration_s));
@@ -893,6 +934,24 @@ asio::awaitable<void> run_long_polls(BenchPtr b, Behavior behavior) {
   }
   b->last_completion = Clock::now();
   b->metrics.after = co_await scrape_metrics(b);
+}
+
+// The end of the run: every task of the bench and of its webhook receiver is cancelled and
+// waited for (bounded), so none is left to the io_context's end. After a wait that timed
+// out, the task group's destructor asserts.
+asio::awaitable<void> end_tasks(BenchPtr b) {
+  b->tasks.close();
+  b->tasks.cancel();
+  const bool tasks_ended = co_await b->tasks.wait(kTaskStopTimeout);
+  if (!tasks_ended) {
+    note(*b, std::to_string(b->tasks.size()) + " bench tasks did not end when cancelled");
+  }
+  if (b->receiver) {
+    const bool receiver_ended = co_await b->receiver->wait(kTaskStopTimeout);
+    if (!receiver_ended) {
+      note(*b, "the webhook receiver's tasks did not end when cancelled");
+    }
+  }
 }
 
 asio::awaitable<void> bench_main(BenchPtr b) {
@@ -936,6 +995,7 @@ asio::awaitable<void> bench_main(BenchPtr b) {
     b->receiver->stop();
   }
   co_await stop_terminals(b);
+  co_await end_tasks(b);
 }
 
 // ---------------------------------------------------------------------------------------
