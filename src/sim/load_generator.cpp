@@ -1092,151 +1092,207 @@ Verdict judge(const Bench& b, const std::optional<std::string>& server_exit_prob
   return {true, ""};
 }
 
-void print_report(const Bench& b, const std::string& server_description, const Verdict& verdict) {
-  const auto figures = metric_figures(b.metrics);
-  const double elapsed = b.completed > 0 ? seconds_between(b.measure_start, b.last_completion) : 0;
-  const double throughput = elapsed > 0 ? static_cast<double>(b.completed) / elapsed : 0;
-  const auto percentiles = b.latency.percentiles(kPercents);
-  const std::string mode = b.o.idle ? "idle" : b.o.long_polls > 0 ? "long-polls" : b.o.mode;
-  std::optional<double> per_terminal;
-  if (b.rss_before && b.rss_after && !b.terminals.empty()) {
-    per_terminal = (*b.rss_after - *b.rss_before) / static_cast<double>(b.terminals.size());
-  }
+// What the report derives from the run, in both of its forms.
+struct ReportFigures {
+  MetricFigures server;
+  double elapsed = 0;  // seconds from the end of the warm-up to the last completion
+  double throughput = 0;
+  std::vector<std::uint64_t> percentiles;  // of kPercents, microseconds
+  std::string mode;
+  std::optional<double> rss_per_terminal;
+};
 
-  if (b.o.json) {
-    json::Object out{{"mode", json::Value(mode)},
-                     {"ok", json::Value(verdict.ok)},
-                     {"problem", verdict.ok ? json::Value(nullptr) : json::Value(verdict.why)},
-                     {"server", json::Value(server_description)},
-                     {"terminals", json_count(b.terminals.size())}};
-    if (!b.o.idle && b.o.long_polls == 0) {
-      out.push_back({"clients", json_count(b.o.clients)});
-      out.push_back({"rate", b.o.rate > 0 ? number(b.o.rate, 3) : json::Value(nullptr)});
-      out.push_back({"warmupSeconds", number(b.o.warmup_s, 3)});
-      out.push_back({"seconds", number(elapsed, 3)});
-      out.push_back({"paymentsPerSecond", number(throughput, 1)});
-    }
-    if (!b.o.idle) {
-      out.push_back({"completed", json_count(b.completed)});
-      json::Object outcomes;
-      for (const auto& [status, n] : b.outcomes) {
-        outcomes.push_back({status, json_count(n)});
-      }
-      out.push_back({"outcomes", json::Value(std::move(outcomes))});
-      json::Object latency;
-      for (std::size_t i = 0; i < kPercents.size(); ++i) {
-        latency.push_back(
-            {kPercentNames[i], number(static_cast<double>(percentiles[i]) / 1000.0, 3)});
-      }
-      latency.push_back({"max", number(static_cast<double>(b.latency.max()) / 1000.0, 3)});
-      latency.push_back({"mean", number(b.latency.mean() / 1000.0, 3)});
-      latency.push_back({"samples", json_count(b.latency.count())});
-      latency.push_back({"exact", json::Value(b.latency.exact())});
-      out.push_back({"latencyMs", json::Value(std::move(latency))});
-      out.push_back({"errorCount", json_count(b.error_count)});
-      json::Object errors;
-      for (const auto& [key, n] : b.errors) {
-        errors.push_back({key, json_count(n)});
-      }
-      out.push_back({"errors", json::Value(std::move(errors))});
-    }
-    if (b.o.mode == "webhook" && !b.o.idle && b.o.long_polls == 0) {
-      out.push_back({"webhookRepeats", json_count(b.webhook_duplicates)});
-    }
-    if (b.o.idle) {
-      out.push_back({"onlineAtEnd", json_count(b.online_at_end)});
-      out.push_back({"connectSeconds", number(b.connect_seconds, 3)});
-      out.push_back({"rssBeforeBytes", optional_number(b.rss_before, 0)});
-      out.push_back({"rssAfterBytes", optional_number(b.rss_after, 0)});
-      out.push_back({"rssPerTerminalBytes", optional_number(per_terminal, 0)});
-    }
-    if (b.o.long_polls > 0) {
-      out.push_back({"longPolls", json_count(b.o.long_polls)});
-      out.push_back({"heldAtOnce", json_count(b.max_outstanding)});
-      out.push_back({"serverWaitingMax", optional_number(b.server_waiting_max, 0)});
-    }
-    out.push_back({"serverPeakRssBytes", optional_number(b.peak_rss, 0)});
-    out.push_back({"serverPeakRssSource",
-                   b.peak_rss ? json::Value(b.peak_rss_source) : json::Value(nullptr)});
-    json::Object payments;
-    for (const auto& [outcome, n] : figures.payments) {
-      payments.push_back({outcome, number(n, 0)});
-    }
-    out.push_back(
-        {"serverMetrics",
-         json::object({{"httpRequests", optional_number(figures.http_requests, 0)},
-                       {"payments", json::Value(std::move(payments))},
-                       {"storeBatchSizeMean", optional_number(figures.batch_mean, 2)},
-                       {"storeCommits", optional_number(figures.commits, 0)},
-                       {"storeCommitMeanMs", optional_number(figures.commit_mean_ms, 3)},
-                       {"terminalsConnected", optional_number(figures.terminals_connected, 0)},
-                       {"longPollsWaiting", optional_number(figures.long_polls_waiting, 0)},
-                       {"peakRssBytes", optional_number(figures.peak_rss, 0)}})});
-    std::cout << json::serialize(json::Value(std::move(out))) << std::endl;
+ReportFigures report_figures(const Bench& b) {
+  ReportFigures f;
+  f.server = metric_figures(b.metrics);
+  f.elapsed = b.completed > 0 ? seconds_between(b.measure_start, b.last_completion) : 0;
+  f.throughput = f.elapsed > 0 ? static_cast<double>(b.completed) / f.elapsed : 0;
+  f.percentiles = b.latency.percentiles(kPercents);
+  f.mode = b.o.idle ? "idle" : b.o.long_polls > 0 ? "long-polls" : b.o.mode;
+  if (b.rss_before && b.rss_after && !b.terminals.empty()) {
+    f.rss_per_terminal = (*b.rss_after - *b.rss_before) / static_cast<double>(b.terminals.size());
+  }
+  return f;
+}
+
+bool payments_run(const Bench& b) {
+  return !b.o.idle && b.o.long_polls == 0;
+}
+
+json::Value latency_json(const Bench& b, const ReportFigures& f) {
+  json::Object latency;
+  for (std::size_t i = 0; i < kPercents.size(); ++i) {
+    latency.push_back(
+        {kPercentNames[i], number(static_cast<double>(f.percentiles[i]) / 1000.0, 3)});
+  }
+  latency.push_back({"max", number(static_cast<double>(b.latency.max()) / 1000.0, 3)});
+  latency.push_back({"mean", number(b.latency.mean() / 1000.0, 3)});
+  latency.push_back({"samples", json_count(b.latency.count())});
+  latency.push_back({"exact", json::Value(b.latency.exact())});
+  return json::Value(std::move(latency));
+}
+
+// Payments and long polls: what completed, how fast, and what failed.
+void add_payment_results_json(json::Object& out, const Bench& b, const ReportFigures& f) {
+  if (payments_run(b)) {
+    out.push_back({"clients", json_count(b.o.clients)});
+    out.push_back({"rate", b.o.rate > 0 ? number(b.o.rate, 3) : json::Value(nullptr)});
+    out.push_back({"warmupSeconds", number(b.o.warmup_s, 3)});
+    out.push_back({"seconds", number(f.elapsed, 3)});
+    out.push_back({"paymentsPerSecond", number(f.throughput, 1)});
+  }
+  if (b.o.idle) {
     return;
   }
+  out.push_back({"completed", json_count(b.completed)});
+  json::Object outcomes;
+  for (const auto& [status, n] : b.outcomes) {
+    outcomes.push_back({status, json_count(n)});
+  }
+  out.push_back({"outcomes", json::Value(std::move(outcomes))});
+  out.push_back({"latencyMs", latency_json(b, f)});
+  out.push_back({"errorCount", json_count(b.error_count)});
+  json::Object errors;
+  for (const auto& [key, n] : b.errors) {
+    errors.push_back({key, json_count(n)});
+  }
+  out.push_back({"errors", json::Value(std::move(errors))});
+}
 
-  std::cout << "tillgate bench: " << mode << ", " << b.terminals.size() << " terminals";
-  if (!b.o.idle && b.o.long_polls == 0) {
+// The fields of one kind of run only: webhook repeats, idle memory, long polls held.
+void add_run_kind_json(json::Object& out, const Bench& b, const ReportFigures& f) {
+  if (b.o.mode == "webhook" && payments_run(b)) {
+    out.push_back({"webhookRepeats", json_count(b.webhook_duplicates)});
+  }
+  if (b.o.idle) {
+    out.push_back({"onlineAtEnd", json_count(b.online_at_end)});
+    out.push_back({"connectSeconds", number(b.connect_seconds, 3)});
+    out.push_back({"rssBeforeBytes", optional_number(b.rss_before, 0)});
+    out.push_back({"rssAfterBytes", optional_number(b.rss_after, 0)});
+    out.push_back({"rssPerTerminalBytes", optional_number(f.rss_per_terminal, 0)});
+  }
+  if (b.o.long_polls > 0) {
+    out.push_back({"longPolls", json_count(b.o.long_polls)});
+    out.push_back({"heldAtOnce", json_count(b.max_outstanding)});
+    out.push_back({"serverWaitingMax", optional_number(b.server_waiting_max, 0)});
+  }
+}
+
+json::Value server_metrics_json(const MetricFigures& m) {
+  json::Object payments;
+  for (const auto& [outcome, n] : m.payments) {
+    payments.push_back({outcome, number(n, 0)});
+  }
+  return json::object({{"httpRequests", optional_number(m.http_requests, 0)},
+                       {"payments", json::Value(std::move(payments))},
+                       {"storeBatchSizeMean", optional_number(m.batch_mean, 2)},
+                       {"storeCommits", optional_number(m.commits, 0)},
+                       {"storeCommitMeanMs", optional_number(m.commit_mean_ms, 3)},
+                       {"terminalsConnected", optional_number(m.terminals_connected, 0)},
+                       {"longPollsWaiting", optional_number(m.long_polls_waiting, 0)},
+                       {"peakRssBytes", optional_number(m.peak_rss, 0)}});
+}
+
+void print_json_report(const Bench& b, const ReportFigures& f,
+                       const std::string& server_description, const Verdict& verdict) {
+  json::Object out{{"mode", json::Value(f.mode)},
+                   {"ok", json::Value(verdict.ok)},
+                   {"problem", verdict.ok ? json::Value(nullptr) : json::Value(verdict.why)},
+                   {"server", json::Value(server_description)},
+                   {"terminals", json_count(b.terminals.size())}};
+  add_payment_results_json(out, b, f);
+  add_run_kind_json(out, b, f);
+  out.push_back({"serverPeakRssBytes", optional_number(b.peak_rss, 0)});
+  out.push_back(
+      {"serverPeakRssSource", b.peak_rss ? json::Value(b.peak_rss_source) : json::Value(nullptr)});
+  out.push_back({"serverMetrics", server_metrics_json(f.server)});
+  std::cout << json::serialize(json::Value(std::move(out))) << std::endl;
+}
+
+void print_idle_text(const Bench& b, const ReportFigures& f) {
+  const auto& per_terminal = f.rss_per_terminal;
+  std::cout << "online at end:    " << b.online_at_end << " of " << b.terminals.size()
+            << " (all connected in " << fixed(b.connect_seconds, 1) << " s)\n"
+            << "server RSS:       " << mib(b.rss_before) << " before, " << mib(b.rss_after)
+            << " after\n"
+            << "RSS per terminal: "
+            << (per_terminal ? fixed(*per_terminal, 0) + " bytes (" +
+                                   fixed(*per_terminal / 1024.0, 2) + " KiB)"
+                             : std::string("n/a"))
+            << "\n";
+}
+
+void print_payments_text(const Bench& b, const ReportFigures& f) {
+  if (b.o.long_polls > 0) {
+    std::cout << "long polls:       " << b.max_outstanding << " of " << b.o.long_polls
+              << " open at once; gateway waiting max " << na(b.server_waiting_max, 0) << "\n";
+  } else {
+    std::cout << "throughput:       " << fixed(f.throughput, 1) << " payments/s (" << b.completed
+              << " in " << fixed(f.elapsed, 2) << " s"
+              << (b.o.warmup_s > 0 ? ", after a " + fixed(b.o.warmup_s, 1) + " s warm-up" : "")
+              << ")\n";
+  }
+  std::cout << "completed:        " << b.completed;
+  for (const auto& [status, n] : b.outcomes) {
+    std::cout << "  " << status << " " << n;
+  }
+  std::cout << "\nlatency ms:       ";
+  for (std::size_t i = 0; i < kPercents.size(); ++i) {
+    std::cout << kPercentNames[i] << " " << fixed(static_cast<double>(f.percentiles[i]) / 1000.0, 3)
+              << "  ";
+  }
+  std::cout << "max " << fixed(static_cast<double>(b.latency.max()) / 1000.0, 3)
+            << (b.latency.exact() ? "" : "  (percentiles of a uniform sample)") << "\n";
+  std::cout << "errors:           " << b.error_count << "\n";
+  for (const auto& [key, n] : b.errors) {
+    std::cout << "  " << n << "  " << key << "\n";
+  }
+  if (b.o.mode == "webhook" && b.o.long_polls == 0) {
+    std::cout << "webhook repeats:  " << b.webhook_duplicates << "\n";
+  }
+}
+
+void print_server_text(const Bench& b, const MetricFigures& m) {
+  std::cout << "server peak RSS:  " << mib(b.peak_rss)
+            << (b.peak_rss ? " (" + b.peak_rss_source + ")" : std::string()) << "\n";
+  std::cout << "server /metrics:  http requests " << na(m.http_requests, 0) << ", payments";
+  if (m.payments.empty()) {
+    std::cout << " n/a";
+  }
+  for (const auto& [outcome, n] : m.payments) {
+    std::cout << " " << outcome << " " << fixed(n, 0);
+  }
+  std::cout << "\n                  store commits " << na(m.commits, 0) << ", batch size mean "
+            << na(m.batch_mean, 2) << ", commit mean " << na(m.commit_mean_ms, 3) << " ms\n"
+            << "                  terminals connected " << na(m.terminals_connected, 0)
+            << ", long polls waiting " << na(m.long_polls_waiting, 0) << "\n";
+}
+
+void print_text_report(const Bench& b, const ReportFigures& f,
+                       const std::string& server_description, const Verdict& verdict) {
+  std::cout << "tillgate bench: " << f.mode << ", " << b.terminals.size() << " terminals";
+  if (payments_run(b)) {
     std::cout << ", " << b.o.clients << " clients, "
               << (b.o.rate > 0 ? fixed(b.o.rate, 1) + " payments/s offered (open loop)"
                                : std::string("closed loop"));
   }
   std::cout << "\nserver:           " << server_description << "\n";
   if (b.o.idle) {
-    std::cout << "online at end:    " << b.online_at_end << " of " << b.terminals.size()
-              << " (all connected in " << fixed(b.connect_seconds, 1) << " s)\n"
-              << "server RSS:       " << mib(b.rss_before) << " before, " << mib(b.rss_after)
-              << " after\n"
-              << "RSS per terminal: "
-              << (per_terminal ? fixed(*per_terminal, 0) + " bytes (" +
-                                     fixed(*per_terminal / 1024.0, 2) + " KiB)"
-                               : std::string("n/a"))
-              << "\n";
+    print_idle_text(b, f);
   } else {
-    if (b.o.long_polls > 0) {
-      std::cout << "long polls:       " << b.max_outstanding << " of " << b.o.long_polls
-                << " open at once; gateway waiting max " << na(b.server_waiting_max, 0) << "\n";
-    } else {
-      std::cout << "throughput:       " << fixed(throughput, 1) << " payments/s (" << b.completed
-                << " in " << fixed(elapsed, 2) << " s"
-                << (b.o.warmup_s > 0 ? ", after a " + fixed(b.o.warmup_s, 1) + " s warm-up" : "")
-                << ")\n";
-    }
-    std::cout << "completed:        " << b.completed;
-    for (const auto& [status, n] : b.outcomes) {
-      std::cout << "  " << status << " " << n;
-    }
-    std::cout << "\nlatency ms:       ";
-    for (std::size_t i = 0; i < kPercents.size(); ++i) {
-      std::cout << kPercentNames[i] << " " << fixed(static_cast<double>(percentiles[i]) / 1000.0, 3)
-                << "  ";
-    }
-    std::cout << "max " << fixed(static_cast<double>(b.latency.max()) / 1000.0, 3)
-              << (b.latency.exact() ? "" : "  (percentiles of a uniform sample)") << "\n";
-    std::cout << "errors:           " << b.error_count << "\n";
-    for (const auto& [key, n] : b.errors) {
-      std::cout << "  " << n << "  " << key << "\n";
-    }
-    if (b.o.mode == "webhook" && b.o.long_polls == 0) {
-      std::cout << "webhook repeats:  " << b.webhook_duplicates << "\n";
-    }
+    print_payments_text(b, f);
   }
-  std::cout << "server peak RSS:  " << mib(b.peak_rss)
-            << (b.peak_rss ? " (" + b.peak_rss_source + ")" : std::string()) << "\n";
-  std::cout << "server /metrics:  http requests " << na(figures.http_requests, 0) << ", payments";
-  if (figures.payments.empty()) {
-    std::cout << " n/a";
-  }
-  for (const auto& [outcome, n] : figures.payments) {
-    std::cout << " " << outcome << " " << fixed(n, 0);
-  }
-  std::cout << "\n                  store commits " << na(figures.commits, 0)
-            << ", batch size mean " << na(figures.batch_mean, 2) << ", commit mean "
-            << na(figures.commit_mean_ms, 3) << " ms\n"
-            << "                  terminals connected " << na(figures.terminals_connected, 0)
-            << ", long polls waiting " << na(figures.long_polls_waiting, 0) << "\n";
+  print_server_text(b, f.server);
   std::cout << "result:           " << (verdict.ok ? "OK" : "FAILED: " + verdict.why) << std::endl;
+}
+
+void print_report(const Bench& b, const std::string& server_description, const Verdict& verdict) {
+  const auto figures = report_figures(b);
+  if (b.o.json) {
+    print_json_report(b, figures, server_description, verdict);
+  } else {
+    print_text_report(b, figures, server_description, verdict);
+  }
 }
 
 std::string temp_root(const BenchOptions& o) {
