@@ -1363,18 +1363,87 @@ std::string validate(const BenchOptions& o) {
   return "";
 }
 
-}  // namespace
+// The gateway the bench runs against: started by it (process and dir set) or --url.
+struct BenchGateway {
+  std::unique_ptr<bench::ServerProcess> process;
+  std::optional<std::filesystem::path> dir;
+  std::string description;
+};
 
-int run_bench(const BenchOptions& options) {
+void remove_work_dir(const BenchOptions& o, const BenchGateway& gateway) {
+  if (!gateway.dir) {
+    return;
+  }
+  if (o.keep_dir) {
+    std::cerr << "kept " << gateway.dir->string() << "\n";
+  } else {
+    std::error_code ignored;
+    std::filesystem::remove_all(*gateway.dir, ignored);
+  }
+}
+
+// Starts `serve` in a fresh directory; false (after saying why) when it did not come up.
+bool start_gateway(Bench& b, BenchGateway& gateway) {
+  const auto& o = b.o;
+  try {
+    std::string pattern = (std::filesystem::path(temp_root(o)) / "tillgate-bench-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("cannot create a directory in " + temp_root(o));
+    }
+    gateway.dir = pattern;
+    b.admin_token = crypto::hex_encode(crypto::random_bytes(16));
+    gateway.process = std::make_unique<bench::ServerProcess>(
+        *gateway.dir, server_environment(o, *gateway.dir, b.admin_token), milliseconds(60'000));
+    const auto& server = *gateway.process;
+    b.server = tcp::endpoint(asio::ip::make_address(server.host()), server.port());
+    b.server_pid = server.pid();
+    gateway.description = "started by the bench (pid " + std::to_string(server.pid()) + ", " +
+                          server.host() + ":" + std::to_string(server.port()) + ", " +
+                          gateway.dir->string() + ")";
+    note(b, "gateway " + gateway.description);
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    if (gateway.dir && !o.keep_dir) {
+      std::error_code ignored;
+      std::filesystem::remove_all(*gateway.dir, ignored);
+    }
+    return false;
+  }
+}
+
+// --url and --admin-token: a gateway already running; false (after saying why) when the
+// URL is not http://IP:PORT.
+bool use_running_gateway(Bench& b, BenchGateway& gateway) {
+  const auto endpoint = client::parse_http_url(b.o.url);
+  if (!endpoint) {
+    std::cerr << "error: --url must look like http://HOST:PORT, got '" << b.o.url << "'\n";
+    return false;
+  }
+  error_code ec;
+  const auto address = asio::ip::make_address(endpoint->host, ec);
+  if (ec) {
+    std::cerr << "error: --url needs an IP address, got '" << endpoint->host << "'\n";
+    return false;
+  }
+  b.server = tcp::endpoint(address, endpoint->port);
+  b.admin_token = b.o.admin_token;
+  gateway.description = b.o.url;
+  return true;
+}
+
+// The options checked and the source addresses parsed; nullopt after saying why not. Warns
+// when the open-file limit is below what the run needs.
+std::optional<std::vector<std::string>> prepare(const BenchOptions& options) {
   if (const auto problem = validate(options); !problem.empty()) {
     std::cerr << "error: " << problem << "\n";
-    return 1;
+    return std::nullopt;
   }
   std::string address_error;
-  const auto sources = parse_source_addresses(options.source_addresses, address_error);
+  auto sources = parse_source_addresses(options.source_addresses, address_error);
   if (!sources) {
     std::cerr << "error: --source-addresses: " << address_error << "\n";
-    return 1;
+    return std::nullopt;
   }
   const auto limit = net::raise_open_file_limit();
   const std::size_t connections =
@@ -1385,86 +1454,54 @@ int run_bench(const BenchOptions& options) {
               << " descriptors this run needs; raise it (as root: ulimit -Hn 1048576; ulimit -n "
                  "1048576)\n";
   }
+  return sources;
+}
 
+// Stops the gateway the bench started, judges the run and prints the report.
+Verdict stop_and_report(const Bench& b, BenchGateway& gateway) {
+  std::optional<std::string> server_problem;
+  if (gateway.process) {
+    const auto exit = gateway.process->stop(milliseconds(30'000));
+    gateway.description += ", stopped: " + exit.description;
+    if (!exit.clean) {
+      server_problem =
+          "ended badly (" + exit.description + "):\n" + gateway.process->stderr_tail(15);
+    }
+  }
+  const auto verdict = judge(b, server_problem);
+  print_report(b, gateway.description, verdict);
+  if (!verdict.ok) {
+    std::cerr << "error: " << verdict.why << "\n";
+    if (gateway.process && !server_problem) {
+      std::cerr << "the gateway's last log lines:\n" << gateway.process->stderr_tail(10);
+    }
+  }
+  return verdict;
+}
+
+}  // namespace
+
+int run_bench(const BenchOptions& options) {
+  const auto sources = prepare(options);
+  if (!sources) {
+    return 1;
+  }
   asio::io_context io(1);
   auto b = std::make_shared<Bench>(options, io);
   b->sources = *sources;
   b->run_id = "bench-" + crypto::hex_encode(crypto::random_bytes(4));
   b->timeout = milliseconds(static_cast<std::int64_t>(options.request_timeout_s) * 1000);
-
-  std::unique_ptr<bench::ServerProcess> server;
-  std::optional<std::filesystem::path> dir;
-  std::string server_description;
-  if (options.url.empty()) {
-    try {
-      std::string pattern =
-          (std::filesystem::path(temp_root(options)) / "tillgate-bench-XXXXXX").string();
-      if (::mkdtemp(pattern.data()) == nullptr) {
-        throw std::runtime_error("cannot create a directory in " + temp_root(options));
-      }
-      dir = pattern;
-      b->admin_token = crypto::hex_encode(crypto::random_bytes(16));
-      server = std::make_unique<bench::ServerProcess>(
-          *dir, server_environment(options, *dir, b->admin_token), milliseconds(60'000));
-      b->server = tcp::endpoint(asio::ip::make_address(server->host()), server->port());
-      b->server_pid = server->pid();
-      server_description = "started by the bench (pid " + std::to_string(server->pid()) + ", " +
-                           server->host() + ":" + std::to_string(server->port()) + ", " +
-                           dir->string() + ")";
-      note(*b, "gateway " + server_description);
-    } catch (const std::exception& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      if (dir && !options.keep_dir) {
-        std::error_code ignored;
-        std::filesystem::remove_all(*dir, ignored);
-      }
-      return 1;
-    }
-  } else {
-    const auto endpoint = client::parse_http_url(options.url);
-    if (!endpoint) {
-      std::cerr << "error: --url must look like http://HOST:PORT, got '" << options.url << "'\n";
-      return 1;
-    }
-    error_code ec;
-    const auto address = asio::ip::make_address(endpoint->host, ec);
-    if (ec) {
-      std::cerr << "error: --url needs an IP address, got '" << endpoint->host << "'\n";
-      return 1;
-    }
-    b->server = tcp::endpoint(address, endpoint->port);
-    b->admin_token = options.admin_token;
-    server_description = options.url;
+  BenchGateway gateway;
+  if (!(options.url.empty() ? start_gateway(*b, gateway) : use_running_gateway(*b, gateway))) {
+    return 1;
   }
-
+  // bench_main cancels and waits for every task it spawned; stopping the loop then only
+  // cuts short a terminal simulator that outlasted its bounded stop.
   asio::co_spawn(io, bench_main(b), [&io](std::exception_ptr) { io.stop(); });
   io.run();
-
-  std::optional<std::string> server_problem;
-  if (server) {
-    const auto exit = server->stop(milliseconds(30'000));
-    server_description += ", stopped: " + exit.description;
-    if (!exit.clean) {
-      server_problem = "ended badly (" + exit.description + "):\n" + server->stderr_tail(15);
-    }
-  }
-  const auto verdict = judge(*b, server_problem);
-  print_report(*b, server_description, verdict);
-  if (!verdict.ok) {
-    std::cerr << "error: " << verdict.why << "\n";
-    if (server && !server_problem) {
-      std::cerr << "the gateway's last log lines:\n" << server->stderr_tail(10);
-    }
-  }
-  server.reset();
-  if (dir) {
-    if (options.keep_dir) {
-      std::cerr << "kept " << dir->string() << "\n";
-    } else {
-      std::error_code ignored;
-      std::filesystem::remove_all(*dir, ignored);
-    }
-  }
+  const auto verdict = stop_and_report(*b, gateway);
+  gateway.process.reset();
+  remove_work_dir(options, gateway);
   b.reset();
   return verdict.ok ? 0 : 1;
 }
