@@ -73,7 +73,9 @@ struct Delivery {
 //
 // Its accept loop and every connection are tasks of a net::TaskGroup the receiver owns.
 // The lifecycle: start(); at the end stop() and co_await wait(timeout); only then may the
-// receiver be destroyed (the group's destructor asserts that no task is live).
+// receiver be destroyed (the group's destructor asserts that no task is live). Like the
+// group, stop() is called from a handler or coroutine running on the executor: from
+// outside, co_spawn delivers the cancellation later, possibly to a task already gone.
 class WebhookReceiver {
  public:
   WebhookReceiver(boost::asio::any_io_executor executor, std::function<void(Delivery)> on_delivery,
