@@ -63,164 +63,153 @@ std::size_t size_value(const std::string& name, const std::string& text) {
   return parse_integer<std::size_t>(name, text, 1, std::size_t{1} << 40);
 }
 
+// tidy: table. One row per setting, each row the setting's parse and bounds; splitting the
+// table would only scatter them.
 const std::vector<Setting>& settings() {
-  static const std::vector<Setting> table =
-      {
-          {"listen",
-           [](Config& c, const std::string&, const std::string& v) { parse_listen(c, v); }},
-          {"db", [](Config& c, const std::string&, const std::string& v) { c.database_url = v; }},
-          {"admin_token",
-           [](Config& c, const std::string&, const std::string& v) {
-             if (v.empty()) {
-               c.admin_token.reset();
-             } else {
-               c.admin_token = v;
-             }
-           }},
-          {"payment_timeout_s", [](Config& c, const std::string& n,
-                                   const std::string& v) { c.payment_timeout_s = seconds(n, v); }},
-          {"reconnect_grace_s", [](Config& c, const std::string& n,
-                                   const std::string& v) { c.reconnect_grace_s = seconds(n, v); }},
-          {"hello_timeout_s", [](Config& c, const std::string& n,
-                                 const std::string& v) { c.hello_timeout_s = seconds(n, v); }},
-          {"heartbeat_s", [](Config& c, const std::string& n,
-                             const std::string& v) { c.heartbeat_s = seconds(n, v); }},
-          {"pairing_code_ttl_s",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.pairing_code_ttl_s = seconds(n, v);
-           }},
-          {"webhook_allow_http",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.webhook_allow_http = boolean(n, v);
-           }},
-          {"webhook_allow_private",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.webhook_allow_private = boolean(n, v);
-           }},
-          {"webhook_retry_s",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.webhook_retry_s = retry_schedule(n, v);
-           }},
-          {"webhook_attempt_timeout_ms",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.webhook_attempt_timeout_ms = parse_integer<int>(n, v, 100, 60'000);
-           }},
-          {"webhook_ca_file",
-           [](Config& c, const std::string&, const std::string& v) { c.webhook_ca_file = v; }},
-          {"webhook_max_in_flight",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.limits.max_webhook_in_flight = parse_integer<std::size_t>(n, v, 1, 100'000);
-           }},
-          {"webhook_max_in_flight_per_endpoint",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.limits.max_webhook_in_flight_per_endpoint =
-                 parse_integer<std::size_t>(n, v, 1, 1'000);
-           }},
-          {"webhook_batch",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.limits.webhook_batch = parse_integer<std::size_t>(n, v, 1, 10'000);
-           }},
-          {"webhook_max_pings_in_flight",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.limits.max_webhook_pings_in_flight = parse_integer<std::size_t>(n, v, 1, 10'000);
-           }},
-          {"nomba_amount_unit",
-           [](Config& c, const std::string& n, const std::string& v) {
-             if (v != "major" && v != "minor") {
-               throw ConfigError(n + " must be 'major' or 'minor', got '" + v + "'");
-             }
-             c.nomba_amount_unit = v;
-           }},
-          {"nomba_access_token_ttl_s",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.nomba_access_token_ttl_s = parse_integer<int>(n, v, 1, 24 * 3600);
-           }},
-          {"nomba_refresh_token_ttl_s",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.nomba_refresh_token_ttl_s = parse_integer<int>(n, v, 1, 365 * 24 * 3600);
-           }},
-          {"nomba_webhook_retry_s",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.nomba_webhook_retry_s = retry_schedule(n, v);
-           }},
-          {"nomba_max_refresh_tokens",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.limits.max_refresh_tokens_per_merchant =
-                 parse_integer<std::size_t>(n, v, 1, 100'000);
-           }},
-          {"rate_limit_rps",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
-           }},
-          {"pair_rate_limit_rps",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.pair_rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
-           }},
-          {"max_rate_limit_keys",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.limits.max_rate_limit_keys = size_value(n, v);
-           }},
-          {"shutdown_grace_s",
-           [](Config& c, const std::string& n,
-              const std::string& v) { c.shutdown_grace_s = parse_integer<int>(n, v, 0, 3600); }},
-          {"log", [](Config& c, const std::string&, const std::string& v) { c.log_level = v; }},
-          {"max_body_bytes",
-           [](
-               Config& c, const std::string& n,
-               const std::string& v) { c.limits.max_body_bytes = size_value(n, v); }},
-          {"max_http_connections",
-           [](Config& c, const std::string& n,
-              const std::string& v) { c.limits.max_http_connections = size_value(n, v); }},
-          {"http_read_timeout_s",
-           [](Config& c, const std::string& n,
-              const std::
-                  string& v) { c.limits.http_read_timeout_s = parse_integer<int>(n, v, 1, 3600); }},
-          {"http_idle_timeout_s",
-           [](Config& c, const std::string& n,
-              const std::
-                  string& v) { c.limits.http_idle_timeout_s = parse_integer<int>(n, v, 1, 3600); }},
-          {"max_http_connections_per_ip",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.limits.max_http_connections_per_ip = size_value(n, v);
-           }},
-          {"max_terminal_connections_per_ip",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.limits.max_terminal_connections_per_ip = size_value(n, v);
-           }},
-          {"auth_failure_rate_limit_rps",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.limits.auth_failure_rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
-           }},
-          {"auth_failure_burst",
-           [](Config& c, const std::string& n,
-              const std::string&
-                  v) { c.limits.auth_failure_burst = parse_integer<int>(n, v, 1, 1'000'000); }},
-          {"max_terminal_connections",
-           [](Config& c, const std::string& n,
-              const std::string& v) { c.limits.max_terminal_connections = size_value(n, v); }},
-          {"store_batch_max",
-           [](Config& c, const std::string& n,
-              const std::string&
-                  v) { c.limits.store_batch_max = parse_integer<std::size_t>(n, v, 1, 10'000); }},
-          {"store_batch_wait_us",
-           [](Config& c, const std::string& n,
-              const std::string&
-                  v) { c.limits.store_batch_wait_us = parse_integer<int>(n, v, 0, 100'000); }},
-          {"max_store_queue",
-           [](Config& c, const std::string& n,
-              const std::string& v) { c.limits.max_store_queue = size_value(n, v); }},
-          {"tls_cert_file",
-           [](Config& c, const std::string&, const std::string& v) { c.tls_cert_file = v; }},
-          {"tls_key_file",
-           [](Config& c, const std::string&, const std::string& v) { c.tls_key_file = v; }},
-          {"max_waiting_payments",
-           [](Config& c, const std::string& n,
-              const std::string& v) { c.limits.max_waiting_payments = size_value(n, v); }},
-          {"max_metric_series",
-           [](Config& c, const std::string& n, const std::string& v) {
-             c.limits.max_metric_series = parse_integer<std::size_t>(n, v, 10, 1'000'000);
-           }},
-      };
+  static const std::vector<Setting> table = {
+      {"listen", [](Config& c, const std::string&, const std::string& v) { parse_listen(c, v); }},
+      {"db", [](Config& c, const std::string&, const std::string& v) { c.database_url = v; }},
+      {"admin_token",
+       [](Config& c, const std::string&, const std::string& v) {
+         if (v.empty()) {
+           c.admin_token.reset();
+         } else {
+           c.admin_token = v;
+         }
+       }},
+      {"payment_timeout_s", [](Config& c, const std::string& n,
+                               const std::string& v) { c.payment_timeout_s = seconds(n, v); }},
+      {"reconnect_grace_s", [](Config& c, const std::string& n,
+                               const std::string& v) { c.reconnect_grace_s = seconds(n, v); }},
+      {"hello_timeout_s", [](Config& c, const std::string& n,
+                             const std::string& v) { c.hello_timeout_s = seconds(n, v); }},
+      {"heartbeat_s", [](Config& c, const std::string& n,
+                         const std::string& v) { c.heartbeat_s = seconds(n, v); }},
+      {"pairing_code_ttl_s", [](Config& c, const std::string& n,
+                                const std::string& v) { c.pairing_code_ttl_s = seconds(n, v); }},
+      {"webhook_allow_http", [](Config& c, const std::string& n,
+                                const std::string& v) { c.webhook_allow_http = boolean(n, v); }},
+      {"webhook_allow_private",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.webhook_allow_private = boolean(n, v);
+       }},
+      {"webhook_retry_s", [](Config& c, const std::string& n,
+                             const std::string& v) { c.webhook_retry_s = retry_schedule(n, v); }},
+      {"webhook_attempt_timeout_ms",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.webhook_attempt_timeout_ms = parse_integer<int>(n, v, 100, 60'000);
+       }},
+      {"webhook_ca_file",
+       [](Config& c, const std::string&, const std::string& v) { c.webhook_ca_file = v; }},
+      {"webhook_max_in_flight",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_webhook_in_flight = parse_integer<std::size_t>(n, v, 1, 100'000);
+       }},
+      {"webhook_max_in_flight_per_endpoint",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_webhook_in_flight_per_endpoint = parse_integer<std::size_t>(n, v, 1, 1'000);
+       }},
+      {"webhook_batch",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.webhook_batch = parse_integer<std::size_t>(n, v, 1, 10'000);
+       }},
+      {"webhook_max_pings_in_flight",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_webhook_pings_in_flight = parse_integer<std::size_t>(n, v, 1, 10'000);
+       }},
+      {"nomba_amount_unit",
+       [](Config& c, const std::string& n, const std::string& v) {
+         if (v != "major" && v != "minor") {
+           throw ConfigError(n + " must be 'major' or 'minor', got '" + v + "'");
+         }
+         c.nomba_amount_unit = v;
+       }},
+      {"nomba_access_token_ttl_s",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.nomba_access_token_ttl_s = parse_integer<int>(n, v, 1, 24 * 3600);
+       }},
+      {"nomba_refresh_token_ttl_s",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.nomba_refresh_token_ttl_s = parse_integer<int>(n, v, 1, 365 * 24 * 3600);
+       }},
+      {"nomba_webhook_retry_s",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.nomba_webhook_retry_s = retry_schedule(n, v);
+       }},
+      {"nomba_max_refresh_tokens",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_refresh_tokens_per_merchant = parse_integer<std::size_t>(n, v, 1, 100'000);
+       }},
+      {"rate_limit_rps",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
+       }},
+      {"pair_rate_limit_rps",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.pair_rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
+       }},
+      {"max_rate_limit_keys",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_rate_limit_keys = size_value(n, v);
+       }},
+      {"shutdown_grace_s",
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.shutdown_grace_s = parse_integer<int>(n, v, 0, 3600); }},
+      {"log", [](Config& c, const std::string&, const std::string& v) { c.log_level = v; }},
+      {"max_body_bytes", [](Config& c, const std::string& n,
+                            const std::string& v) { c.limits.max_body_bytes = size_value(n, v); }},
+      {"max_http_connections",
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.limits.max_http_connections = size_value(n, v); }},
+      {"http_read_timeout_s",
+       [](Config& c, const std::string& n,
+          const std::string&
+              v) { c.limits.http_read_timeout_s = parse_integer<int>(n, v, 1, 3600); }},
+      {"http_idle_timeout_s",
+       [](Config& c, const std::string& n,
+          const std::string&
+              v) { c.limits.http_idle_timeout_s = parse_integer<int>(n, v, 1, 3600); }},
+      {"max_http_connections_per_ip",
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.limits.max_http_connections_per_ip = size_value(n, v); }},
+      {"max_terminal_connections_per_ip",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_terminal_connections_per_ip = size_value(n, v);
+       }},
+      {"auth_failure_rate_limit_rps",
+       [](Config& c, const std::string& n,
+          const std::string&
+              v) { c.limits.auth_failure_rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000); }},
+      {"auth_failure_burst",
+       [](Config& c, const std::string& n,
+          const std::string&
+              v) { c.limits.auth_failure_burst = parse_integer<int>(n, v, 1, 1'000'000); }},
+      {"max_terminal_connections",
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.limits.max_terminal_connections = size_value(n, v); }},
+      {"store_batch_max",
+       [](Config& c, const std::string& n,
+          const std::string&
+              v) { c.limits.store_batch_max = parse_integer<std::size_t>(n, v, 1, 10'000); }},
+      {"store_batch_wait_us",
+       [](Config& c, const std::string& n,
+          const std::string&
+              v) { c.limits.store_batch_wait_us = parse_integer<int>(n, v, 0, 100'000); }},
+      {"max_store_queue",
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.limits.max_store_queue = size_value(n, v); }},
+      {"tls_cert_file",
+       [](Config& c, const std::string&, const std::string& v) { c.tls_cert_file = v; }},
+      {"tls_key_file",
+       [](Config& c, const std::string&, const std::string& v) { c.tls_key_file = v; }},
+      {"max_waiting_payments",
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.limits.max_waiting_payments = size_value(n, v); }},
+      {"max_metric_series",
+       [](Config& c, const std::string& n,
+          const std::string&
+              v) { c.limits.max_metric_series = parse_integer<std::size_t>(n, v, 10, 1'000'000); }},
+  };
   return table;
 }
 

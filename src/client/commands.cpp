@@ -265,25 +265,10 @@ void add_pay(CLI::App& app) {
   pay->callback([options] { run_pay(*options); });
 }
 
-void add_admin(CLI::App& app) {
-  auto o = std::make_shared<AdminOptions>();
-  auto* admin = app.add_subcommand("admin", "Merchants, API keys and devices (admin API)");
-  admin->require_subcommand(1);
-  admin->add_option("--url", o->url, "gateway base URL (http:// or https://)")
-      ->envname("TILLGATE_URL")
-      ->capture_default_str();
-  admin
-      ->add_option("--ca-file", o->ca_file,
-                   "https://: PEM CAs to verify the gateway's certificate with (default: the "
-                   "system's)")
-      ->envname("TILLGATE_CA_FILE");
-  admin->add_option("--token", o->token, "admin bearer token")->envname("TILLGATE_ADMIN_TOKEN");
-  admin->add_option("--timeout", o->timeout_s, "seconds to wait for each answer")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 3600));
-  admin->add_flag("--json", o->json, "print the gateway's JSON answer as is");
+using AdminOptionsPtr = std::shared_ptr<AdminOptions>;
 
-  auto* merchants = admin->add_subcommand("merchants", "Merchants")->require_subcommand(1);
+void add_admin_merchants(CLI::App& admin, const AdminOptionsPtr& o) {
+  auto* merchants = admin.add_subcommand("merchants", "Merchants")->require_subcommand(1);
   merchants->fallthrough();
   auto* m_create = merchants->add_subcommand("create", "Create a merchant and its first key");
   m_create->fallthrough();
@@ -300,8 +285,10 @@ void add_admin(CLI::App& app) {
   m_get->add_option("merchant_id", o->merchant_id, "merchantId")->required();
   m_get->callback(
       [o] { admin_call(*o, "GET", "/admin/v1/merchants/" + encode_segment(o->merchant_id)); });
+}
 
-  auto* keys = admin->add_subcommand("keys", "Merchant API keys")->require_subcommand(1);
+void add_admin_keys(CLI::App& admin, const AdminOptionsPtr& o) {
+  auto* keys = admin.add_subcommand("keys", "Merchant API keys")->require_subcommand(1);
   keys->fallthrough();
   auto* k_create = keys->add_subcommand("create", "Issue a new API key for a merchant");
   k_create->fallthrough();
@@ -318,8 +305,10 @@ void add_admin(CLI::App& app) {
                "/admin/v1/merchants/" + encode_segment(o->merchant_id) + "/keys/" +
                    encode_segment(o->api_key));
   });
+}
 
-  auto* devices = admin->add_subcommand("devices", "Terminals")->require_subcommand(1);
+void add_admin_devices(CLI::App& admin, const AdminOptionsPtr& o) {
+  auto* devices = admin.add_subcommand("devices", "Terminals")->require_subcommand(1);
   devices->fallthrough();
   auto* d_create = devices->add_subcommand("create", "Provision a terminal for a merchant");
   d_create->fallthrough();
@@ -337,6 +326,30 @@ void add_admin(CLI::App& app) {
     admin_call(*o, "POST", "/admin/v1/merchants/" + encode_segment(o->merchant_id) + "/devices",
                json::serialize(json::Value(std::move(fields))));
   });
+}
+
+// The options every admin subcommand shares (they fall through to it), then the
+// subcommands, in the order --help lists them.
+void add_admin(CLI::App& app) {
+  auto o = std::make_shared<AdminOptions>();
+  auto* admin = app.add_subcommand("admin", "Merchants, API keys and devices (admin API)");
+  admin->require_subcommand(1);
+  admin->add_option("--url", o->url, "gateway base URL (http:// or https://)")
+      ->envname("TILLGATE_URL")
+      ->capture_default_str();
+  admin
+      ->add_option("--ca-file", o->ca_file,
+                   "https://: PEM CAs to verify the gateway's certificate with (default: the "
+                   "system's)")
+      ->envname("TILLGATE_CA_FILE");
+  admin->add_option("--token", o->token, "admin bearer token")->envname("TILLGATE_ADMIN_TOKEN");
+  admin->add_option("--timeout", o->timeout_s, "seconds to wait for each answer")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  admin->add_flag("--json", o->json, "print the gateway's JSON answer as is");
+  add_admin_merchants(*admin, o);
+  add_admin_keys(*admin, o);
+  add_admin_devices(*admin, o);
 }
 
 }  // namespace

@@ -7,6 +7,95 @@
 
 namespace tillgate::sim {
 
+namespace {
+
+// What runs and for how long: the mode, terminals and clients, duration, count, rate, and
+// the --idle and --long-polls runs. Returns --duration, whose absence the callback checks.
+CLI::Option* add_run_options(CLI::App& cmd, BenchOptions& o) {
+  cmd.add_option("--mode", o.mode,
+                 "standard (the answer comes on the request) or webhook (202, then the "
+                 "signed webhook ends the payment)")
+      ->check(CLI::IsMember({"standard", "webhook"}))
+      ->capture_default_str();
+  cmd.add_option("--terminals", o.terminals, "simulated terminals (one device each)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  cmd.add_option("--clients", o.clients,
+                 "merchant clients, each one keep-alive connection; each owns terminals "
+                 "--terminals / --clients and pays on one of them at a time")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))
+      ->capture_default_str();
+  auto* duration = cmd.add_option("--duration", o.duration_s,
+                                  "seconds measured (payments), or held (--idle, --long-polls)")
+                       ->check(CLI::Range(0.0, 86'400.0))
+                       ->capture_default_str();
+  cmd.add_option("--payments", o.payments,
+                 "stop after this many measured payments (alone: no time limit)");
+  cmd.add_option("--warmup", o.warmup_s, "seconds run first and not measured")
+      ->check(CLI::Range(0.0, 3'600.0))
+      ->capture_default_str();
+  cmd.add_option("--rate", o.rate,
+                 "open loop: payments per second started at fixed times, latency counted "
+                 "from each one's due time; 0: closed loop (each client pays again at once)")
+      ->check(CLI::Range(0.0, 1'000'000.0))
+      ->capture_default_str();
+  cmd.add_flag("--idle", o.idle,
+               "connect the terminals, hold them --duration s, report the server's RSS per "
+               "terminal; no payments");
+  cmd.add_option("--long-polls", o.long_polls,
+                 "K standard-mode payments held open at once (K terminals, K connections; the "
+                 "terminals approve after --duration s unless --behavior says otherwise)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  return duration;
+}
+
+// What each payment is, and where the connections come from.
+void add_payment_options(CLI::App& cmd, BenchOptions& o) {
+  cmd.add_option("--behavior", o.behavior,
+                 "the terminals': approve|decline|cancel|slow:MS|ignore (default approve; "
+                 "slow:DURATION with --long-polls)");
+  cmd.add_option("--amount", o.amount, "amount of each payment")->capture_default_str();
+  cmd.add_option("--currency", o.currency, "currency of each payment")->capture_default_str();
+  cmd.add_option("--source-addresses", o.source_addresses,
+                 "addresses the bench connects from, round robin: A.B.C.D-A.B.C.E ranges "
+                 "and/or a comma-separated list (each has ~28,000 ephemeral ports)")
+      ->capture_default_str();
+}
+
+// The gateway: a running one (--url) or where the one the bench starts keeps its files.
+void add_gateway_options(CLI::App& cmd, BenchOptions& o) {
+  cmd.add_option("--url", o.url, "a running gateway (http://IP:PORT) instead of starting one");
+  cmd.add_option("--admin-token", o.admin_token, "its admin token (with --url)")
+      ->envname("TILLGATE_ADMIN_TOKEN");
+  cmd.add_option("--work-dir", o.work_dir,
+                 "where the started gateway's directory (database, logs) goes; default "
+                 "$TMPDIR or /tmp");
+  cmd.add_flag("--keep-dir", o.keep_dir, "keep that directory afterwards");
+}
+
+// How hard the bench pushes while setting up, its own limits, and the output format.
+void add_limit_options(CLI::App& cmd, BenchOptions& o) {
+  cmd.add_option("--connect-concurrency", o.connect_concurrency,
+                 "connections (terminals, clients) being opened at once")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))
+      ->capture_default_str();
+  cmd.add_option("--provision-concurrency", o.provision_concurrency,
+                 "admin requests creating devices at once")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000}))
+      ->capture_default_str();
+  cmd.add_option("--request-timeout-s", o.request_timeout_s,
+                 "one payment's limit, request to answer (webhook mode: to its webhook)")
+      ->check(CLI::Range(1, 86'400))
+      ->capture_default_str();
+  cmd.add_option("--max-backlog", o.max_backlog,
+                 "open loop: arrivals waiting for a free client; more are dropped as errors")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+      ->capture_default_str();
+  cmd.add_flag("--json", o.json, "print the result as one JSON object");
+}
+
+}  // namespace
+
 void register_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   auto* cmd = app.add_subcommand(
@@ -23,73 +112,10 @@ void register_bench_command(CLI::App& app) {
       "(server RSS per connected terminal) and --long-polls K (K payments held open at once).\n"
       "Exit status 1 when a payment failed in error (a decline is not one) or none completed.\n"
       "See docs/performance.md.");
-  cmd->add_option("--mode", o->mode,
-                  "standard (the answer comes on the request) or webhook (202, then the "
-                  "signed webhook ends the payment)")
-      ->check(CLI::IsMember({"standard", "webhook"}))
-      ->capture_default_str();
-  cmd->add_option("--terminals", o->terminals, "simulated terminals (one device each)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
-      ->capture_default_str();
-  cmd->add_option("--clients", o->clients,
-                  "merchant clients, each one keep-alive connection; each owns terminals "
-                  "--terminals / --clients and pays on one of them at a time")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))
-      ->capture_default_str();
-  auto* duration = cmd->add_option("--duration", o->duration_s,
-                                   "seconds measured (payments), or held (--idle, --long-polls)")
-                       ->check(CLI::Range(0.0, 86'400.0))
-                       ->capture_default_str();
-  cmd->add_option("--payments", o->payments,
-                  "stop after this many measured payments (alone: no time limit)");
-  cmd->add_option("--warmup", o->warmup_s, "seconds run first and not measured")
-      ->check(CLI::Range(0.0, 3'600.0))
-      ->capture_default_str();
-  cmd->add_option("--rate", o->rate,
-                  "open loop: payments per second started at fixed times, latency counted "
-                  "from each one's due time; 0: closed loop (each client pays again at once)")
-      ->check(CLI::Range(0.0, 1'000'000.0))
-      ->capture_default_str();
-  cmd->add_flag("--idle", o->idle,
-                "connect the terminals, hold them --duration s, report the server's RSS per "
-                "terminal; no payments");
-  cmd->add_option("--long-polls", o->long_polls,
-                  "K standard-mode payments held open at once (K terminals, K connections; the "
-                  "terminals approve after --duration s unless --behavior says otherwise)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
-  cmd->add_option("--behavior", o->behavior,
-                  "the terminals': approve|decline|cancel|slow:MS|ignore (default approve; "
-                  "slow:DURATION with --long-polls)");
-  cmd->add_option("--amount", o->amount, "amount of each payment")->capture_default_str();
-  cmd->add_option("--currency", o->currency, "currency of each payment")->capture_default_str();
-  cmd->add_option("--source-addresses", o->source_addresses,
-                  "addresses the bench connects from, round robin: A.B.C.D-A.B.C.E ranges "
-                  "and/or a comma-separated list (each has ~28,000 ephemeral ports)")
-      ->capture_default_str();
-  cmd->add_option("--url", o->url, "a running gateway (http://IP:PORT) instead of starting one");
-  cmd->add_option("--admin-token", o->admin_token, "its admin token (with --url)")
-      ->envname("TILLGATE_ADMIN_TOKEN");
-  cmd->add_option("--work-dir", o->work_dir,
-                  "where the started gateway's directory (database, logs) goes; default "
-                  "$TMPDIR or /tmp");
-  cmd->add_flag("--keep-dir", o->keep_dir, "keep that directory afterwards");
-  cmd->add_option("--connect-concurrency", o->connect_concurrency,
-                  "connections (terminals, clients) being opened at once")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))
-      ->capture_default_str();
-  cmd->add_option("--provision-concurrency", o->provision_concurrency,
-                  "admin requests creating devices at once")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000}))
-      ->capture_default_str();
-  cmd->add_option("--request-timeout-s", o->request_timeout_s,
-                  "one payment's limit, request to answer (webhook mode: to its webhook)")
-      ->check(CLI::Range(1, 86'400))
-      ->capture_default_str();
-  cmd->add_option("--max-backlog", o->max_backlog,
-                  "open loop: arrivals waiting for a free client; more are dropped as errors")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
-      ->capture_default_str();
-  cmd->add_flag("--json", o->json, "print the result as one JSON object");
+  auto* duration = add_run_options(*cmd, *o);
+  add_payment_options(*cmd, *o);
+  add_gateway_options(*cmd, *o);
+  add_limit_options(*cmd, *o);
   cmd->callback([o, duration] {
     BenchOptions options = *o;
     if (options.payments > 0 && duration->count() == 0) {

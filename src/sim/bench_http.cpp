@@ -1,7 +1,5 @@
 #include "sim/bench_http.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -12,10 +10,10 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/system/system_error.hpp>
 #include <optional>
-#include <unordered_set>
 
 #include "domain/time.hpp"
 #include "json/json.hpp"
+#include "net/task_group.hpp"
 #include "sim/source_address.hpp"
 #include "webhooks/signature.hpp"
 
@@ -178,7 +176,8 @@ struct WebhookReceiver::State {
         acceptor(executor),
         on_delivery(std::move(callback)),
         max_connections(max),
-        read_timeout(timeout) {}
+        read_timeout(timeout),
+        tasks(executor, "bench webhook receiver") {}
 
   asio::any_io_executor executor;
   tcp::acceptor acceptor;
@@ -186,9 +185,12 @@ struct WebhookReceiver::State {
   std::size_t max_connections;
   std::chrono::milliseconds read_timeout;
   std::string secret;
-  std::unordered_set<beast::tcp_stream*> open;
+  std::size_t open_connections = 0;
   std::uint64_t requests = 0;
   bool stopping = false;
+  // The accept loop and the connections. Last, so destroyed first: its destructor asserts
+  // that they all ended before anything they use goes.
+  net::TaskGroup tasks;
 };
 
 namespace {
@@ -225,7 +227,7 @@ Delivery read_delivery(const WebhookReceiver::State& s,
 asio::awaitable<void> serve_webhook_connection(std::shared_ptr<WebhookReceiver::State> s,
                                                tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
-  s->open.insert(&stream);
+  ++s->open_connections;
   beast::flat_buffer buffer;
   error_code ec;
   auto token = asio::redirect_error(asio::use_awaitable, ec);
@@ -253,7 +255,7 @@ asio::awaitable<void> serve_webhook_connection(std::shared_ptr<WebhookReceiver::
       break;
     }
   }
-  s->open.erase(&stream);
+  --s->open_connections;
   error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   stream.close();
@@ -273,11 +275,11 @@ asio::awaitable<void> accept_webhooks(std::shared_ptr<WebhookReceiver::State> s)
       co_await pause.async_wait(token);
       continue;
     }
-    if (s->open.size() >= s->max_connections) {
+    if (s->open_connections >= s->max_connections) {
       socket.close(ec);
       continue;
     }
-    asio::co_spawn(s->executor, serve_webhook_connection(s, std::move(socket)), asio::detached);
+    s->tasks.spawn("connection", serve_webhook_connection(s, std::move(socket)));
   }
 }
 
@@ -300,7 +302,7 @@ std::uint16_t WebhookReceiver::start() {
   state_->acceptor.set_option(asio::socket_base::reuse_address(true));
   state_->acceptor.bind(endpoint);
   state_->acceptor.listen(asio::socket_base::max_listen_connections);
-  asio::co_spawn(state_->executor, accept_webhooks(state_), asio::detached);
+  state_->tasks.spawn("accept loop", accept_webhooks(state_));
   return state_->acceptor.local_endpoint().port();
 }
 
@@ -315,10 +317,13 @@ void WebhookReceiver::stop() {
   state_->stopping = true;
   error_code ignored;
   state_->acceptor.close(ignored);
-  for (auto* stream : state_->open) {
-    stream->socket().cancel(ignored);
-  }
+  state_->tasks.close();
+  state_->tasks.cancel();  // a connection waiting for its next request ends at once
   state_->on_delivery = nullptr;
+}
+
+asio::awaitable<bool> WebhookReceiver::wait(std::chrono::milliseconds timeout) {
+  return state_->tasks.wait(timeout);
 }
 
 std::uint64_t WebhookReceiver::requests() const {

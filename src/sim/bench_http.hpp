@@ -70,6 +70,12 @@ struct Delivery {
 // 204, and hands every delivery to `on_delivery`. Bounded: at most `max_connections` open
 // at once (more are closed at accept), each request within `read_timeout`, bodies of at
 // most 64 KiB.
+//
+// Its accept loop and every connection are tasks of a net::TaskGroup the receiver owns.
+// The lifecycle: start(); at the end stop() and co_await wait(timeout); only then may the
+// receiver be destroyed (the group's destructor asserts that no task is live). Like the
+// group, stop() is called from a handler or coroutine running on the executor: from
+// outside, co_spawn delivers the cancellation later, possibly to a task already gone.
 class WebhookReceiver {
  public:
   WebhookReceiver(boost::asio::any_io_executor executor, std::function<void(Delivery)> on_delivery,
@@ -84,7 +90,11 @@ class WebhookReceiver {
   // The endpoint's "whsec_..." secret: deliveries are verified from now on (the creation
   // ping arrives before the secret is known and is answered without a check).
   void set_secret(std::string secret);
+  // Stops accepting, cancels every connection and hands no more deliveries on. Idempotent.
   void stop();
+  // After stop(): completes when the accept loop and every connection have ended, or when
+  // `timeout` has passed; true when they all ended.
+  boost::asio::awaitable<bool> wait(std::chrono::milliseconds timeout);
   [[nodiscard]] std::uint64_t requests() const;
 
   struct State;

@@ -1,7 +1,6 @@
 #include "sim/load_generator.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -26,6 +25,7 @@
 #include "domain/time.hpp"
 #include "json/json.hpp"
 #include "net/open_file_limit.hpp"
+#include "net/task_group.hpp"
 #include "sim/bench_http.hpp"
 #include "sim/bench_server.hpp"
 #include "sim/bench_stats.hpp"
@@ -45,6 +45,9 @@ using std::chrono::milliseconds;
 constexpr milliseconds kNoProgressTimeout{30'000};
 constexpr milliseconds kAdminTimeout{30'000};
 constexpr milliseconds kPollInterval{10};
+// The bound on the wait for the bench's tasks once they are cancelled at the end. Each
+// ends at its next suspension, so this is only reached by a bug.
+constexpr milliseconds kTaskStopTimeout{5'000};
 // The percentiles reported, and their JSON names.
 const std::vector<double> kPercents{50, 90, 99, 99.9};
 const std::vector<std::string> kPercentNames{"p50", "p90", "p99", "p99_9"};
@@ -116,10 +119,18 @@ struct ServerMetrics {
 
 struct Bench {
   Bench(BenchOptions options, asio::io_context& io)
-      : o(std::move(options)), executor(io.get_executor()), ramp_wake(executor) {}
+      : o(std::move(options)),
+        executor(io.get_executor()),
+        tasks(executor, "bench"),
+        ramp_wake(executor) {}
 
   BenchOptions o;
   asio::any_io_executor executor;
+  // Every coroutine the bench spawns (provisioning workers, connection openers, the arrival
+  // generator, the webhook sweeper, payment clients, long polls). bench_main closes,
+  // cancels and waits for it at the end; closed() then means the run is over, and a task
+  // records nothing more. The Bench outlives its tasks: bench_main and run_bench hold it.
+  net::TaskGroup tasks;
   tcp::endpoint server;
   std::string admin_token;
   std::optional<pid_t> server_pid;  // when this process started the gateway
@@ -339,7 +350,7 @@ asio::awaitable<void> provision_devices(BenchPtr b, std::size_t count) {
   b->provision_running = workers;
   error_code ignored;
   for (std::size_t i = 0; i < workers; ++i) {
-    asio::co_spawn(b->executor, provision_worker(b), asio::detached);
+    b->tasks.spawn("provisioning worker", provision_worker(b));
   }
   while (b->provision_running > 0) {
     co_await nap(b->ramp_wake, milliseconds(100), ignored);
@@ -551,6 +562,9 @@ void on_delivery(const std::weak_ptr<Bench>& weak, bench::Delivery delivery) {
 asio::awaitable<void> sweep_webhooks(BenchPtr b) {
   while (b->sweeping) {
     co_await pause(b, milliseconds(250));
+    if (b->tasks.closed()) {
+      break;  // cancelled: the run is over
+    }
     const auto now = Clock::now();
     for (auto it = b->pending.begin(); it != b->pending.end();) {
       if (it->second.accepted && !it->second.delivered && now > it->second.deadline) {
@@ -662,6 +676,9 @@ asio::awaitable<void> payment_client(BenchPtr b, std::size_t index) {
       b->pending[transaction_id] = PendingPayment{start, start + b->timeout, terminal, measured};
     }
     const auto response = co_await bench::exchange(client.connection, request, b->timeout);
+    if (b->tasks.closed()) {
+      break;  // cancelled: the run is over, and an aborted exchange is not a result
+    }
     if (webhook) {
       on_webhook_answer(*b, terminal, transaction_id, response);
     } else {
@@ -693,8 +710,7 @@ asio::awaitable<void> open_connections(
       co_await nap(b->ramp_wake, milliseconds(100), ignored);
     }
     ++*outstanding;
-    asio::co_spawn(b->executor, open_connection(b, connection, outstanding, failure),
-                   asio::detached);
+    b->tasks.spawn("connection opener", open_connection(b, connection, outstanding, failure));
   }
   while (*outstanding > 0) {
     co_await nap(b->ramp_wake, milliseconds(100), ignored);
@@ -725,51 +741,50 @@ asio::awaitable<void> register_webhook_endpoint(BenchPtr b) {
   b->receiver->set_secret(std::string(*parsed->find_string("secret")));
 }
 
-asio::awaitable<void> run_payments(BenchPtr b, Behavior behavior) {
-  const bool webhook = b->o.mode == "webhook";
-  if (webhook) {
-    co_await register_webhook_endpoint(b);
-  }
-  co_await connect_terminals(b, behavior);
-  note(*b, std::to_string(b->terminals.size()) + " terminals online");
+// One client per --clients, each with its connection (not yet open); terminal t belongs to
+// client t % clients. Returns the connections, to be opened.
+std::vector<std::shared_ptr<bench::Connection>> make_payment_clients(Bench& b) {
   std::vector<std::shared_ptr<bench::Connection>> connections;
-  for (std::size_t i = 0; i < b->o.clients; ++i) {
-    b->clients.push_back(std::make_unique<ClientSlot>(b->executor));
-    b->clients.back()->connection = std::make_shared<bench::Connection>(
-        b->executor, b->server, b->sources[i % b->sources.size()]);
-    connections.push_back(b->clients.back()->connection);
+  for (std::size_t i = 0; i < b.o.clients; ++i) {
+    b.clients.push_back(std::make_unique<ClientSlot>(b.executor));
+    b.clients.back()->connection =
+        std::make_shared<bench::Connection>(b.executor, b.server, b.sources[i % b.sources.size()]);
+    connections.push_back(b.clients.back()->connection);
   }
-  for (std::size_t t = 0; t < b->terminals.size(); ++t) {
-    auto& client = *b->clients[t % b->o.clients];
-    b->terminals[t].owner = t % b->o.clients;
+  for (std::size_t t = 0; t < b.terminals.size(); ++t) {
+    auto& client = *b.clients[t % b.o.clients];
+    b.terminals[t].owner = t % b.o.clients;
     client.free_terminals.push_back(t);
     ++client.live_terminals;
   }
-  co_await open_connections(b, connections);
-  b->metrics.before = co_await scrape_metrics(b);
+  return connections;
+}
 
-  note(*b, "running: " + b->o.mode + " mode, " + std::to_string(b->o.clients) + " clients, " +
-               (b->o.rate > 0 ? fixed(b->o.rate, 1) + " payments/s open loop"
-                              : std::string("closed loop")));
+// Starts the clock and the payment tasks; returns the end of the measured time.
+Clock::time_point start_payments(const BenchPtr& b) {
   b->run_start = Clock::now();
   b->measure_start = b->run_start + std::chrono::duration_cast<Clock::duration>(
                                         std::chrono::duration<double>(b->o.warmup_s));
   b->last_completion = b->measure_start;
-  const auto measure_end = b->measure_start + std::chrono::duration_cast<Clock::duration>(
-                                                  std::chrono::duration<double>(b->o.duration_s));
   b->issuing = true;
   b->running_clients = b->o.clients;
   if (b->o.rate > 0) {
     b->generator_done = false;
-    asio::co_spawn(b->executor, generate_arrivals(b), asio::detached);
+    b->tasks.spawn("arrival generator", generate_arrivals(b));
   }
-  if (webhook) {
+  if (b->o.mode == "webhook") {
     b->sweeping = true;
-    asio::co_spawn(b->executor, sweep_webhooks(b), asio::detached);
+    b->tasks.spawn("webhook sweeper", sweep_webhooks(b));
   }
   for (std::size_t i = 0; i < b->o.clients; ++i) {
-    asio::co_spawn(b->executor, payment_client(b, i), asio::detached);
+    b->tasks.spawn("payment client", payment_client(b, i));
   }
+  return b->measure_start + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(b->o.duration_s));
+}
+
+// Until the time is up, the count is reached or every client has stopped.
+asio::awaitable<void> wait_for_run_end(BenchPtr b, Clock::time_point measure_end) {
   for (;;) {
     co_await pause(b, kPollInterval);
     const auto now = Clock::now();
@@ -777,9 +792,14 @@ asio::awaitable<void> run_payments(BenchPtr b, Behavior behavior) {
     const bool count_reached =
         b->o.payments > 0 && (b->o.rate > 0 ? b->generator_done : !may_issue(*b));
     if (time_up || count_reached || b->running_clients == 0) {
-      break;
+      co_return;
     }
   }
+}
+
+// No new payments; waits (a payment's timeout and 5 s at most) for those under way, and
+// counts the ones still unfinished then as errors.
+asio::awaitable<void> drain_payments(BenchPtr b) {
   b->issuing = false;
   for (auto& client : b->clients) {
     client->wake.cancel();
@@ -795,6 +815,24 @@ asio::awaitable<void> run_payments(BenchPtr b, Behavior behavior) {
     b->errors["unfinished when the bench stopped waiting"] += b->pending.size() - 1;
     b->error_count += b->pending.size() - 1;
   }
+}
+
+asio::awaitable<void> run_payments(BenchPtr b, Behavior behavior) {
+  if (b->o.mode == "webhook") {
+    co_await register_webhook_endpoint(b);
+  }
+  co_await connect_terminals(b, behavior);
+  note(*b, std::to_string(b->terminals.size()) + " terminals online");
+  const auto connections = make_payment_clients(*b);
+  co_await open_connections(b, connections);
+  b->metrics.before = co_await scrape_metrics(b);
+
+  note(*b, "running: " + b->o.mode + " mode, " + std::to_string(b->o.clients) + " clients, " +
+               (b->o.rate > 0 ? fixed(b->o.rate, 1) + " payments/s open loop"
+                              : std::string("closed loop")));
+  const auto measure_end = start_payments(b);
+  co_await wait_for_run_end(b, measure_end);
+  co_await drain_payments(b);
   b->metrics.after = co_await scrape_metrics(b);
 }
 
@@ -834,6 +872,9 @@ asio::awaitable<void> long_poll(BenchPtr b, std::size_t index) {
   ++b->long_polls_sent;
   b->max_outstanding = std::max(b->max_outstanding, b->outstanding);
   const auto response = co_await bench::exchange(client.connection, request, hold + b->timeout);
+  if (b->tasks.closed()) {
+    co_return;  // cancelled: the run is over, and an aborted exchange is not a result
+  }
   --b->outstanding;
   ++b->long_polls_done;
   if (response.status == 200) {
@@ -869,7 +910,7 @@ asio::awaitable<void> run_long_polls(BenchPtr b, Behavior behavior) {
   b->run_start = Clock::now();
   b->measure_start = b->run_start;
   for (std::size_t i = 0; i < b->terminals.size(); ++i) {
-    asio::co_spawn(b->executor, long_poll(b, i), asio::detached);
+    b->tasks.spawn("long poll", long_poll(b, i));
   }
   const auto hold =
       std::chrono::duration_cast<milliseconds>(std::chrono::duration<double>(b->o.duration_s));
@@ -893,6 +934,24 @@ asio::awaitable<void> run_long_polls(BenchPtr b, Behavior behavior) {
   }
   b->last_completion = Clock::now();
   b->metrics.after = co_await scrape_metrics(b);
+}
+
+// The end of the run: every task of the bench and of its webhook receiver is cancelled and
+// waited for (bounded), so none is left to the io_context's end. After a wait that timed
+// out, the task group's destructor asserts.
+asio::awaitable<void> end_tasks(BenchPtr b) {
+  b->tasks.close();
+  b->tasks.cancel();
+  const bool tasks_ended = co_await b->tasks.wait(kTaskStopTimeout);
+  if (!tasks_ended) {
+    note(*b, std::to_string(b->tasks.size()) + " bench tasks did not end when cancelled");
+  }
+  if (b->receiver) {
+    const bool receiver_ended = co_await b->receiver->wait(kTaskStopTimeout);
+    if (!receiver_ended) {
+      note(*b, "the webhook receiver's tasks did not end when cancelled");
+    }
+  }
 }
 
 asio::awaitable<void> bench_main(BenchPtr b) {
@@ -936,6 +995,7 @@ asio::awaitable<void> bench_main(BenchPtr b) {
     b->receiver->stop();
   }
   co_await stop_terminals(b);
+  co_await end_tasks(b);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1032,151 +1092,207 @@ Verdict judge(const Bench& b, const std::optional<std::string>& server_exit_prob
   return {true, ""};
 }
 
-void print_report(const Bench& b, const std::string& server_description, const Verdict& verdict) {
-  const auto figures = metric_figures(b.metrics);
-  const double elapsed = b.completed > 0 ? seconds_between(b.measure_start, b.last_completion) : 0;
-  const double throughput = elapsed > 0 ? static_cast<double>(b.completed) / elapsed : 0;
-  const auto percentiles = b.latency.percentiles(kPercents);
-  const std::string mode = b.o.idle ? "idle" : b.o.long_polls > 0 ? "long-polls" : b.o.mode;
-  std::optional<double> per_terminal;
-  if (b.rss_before && b.rss_after && !b.terminals.empty()) {
-    per_terminal = (*b.rss_after - *b.rss_before) / static_cast<double>(b.terminals.size());
-  }
+// What the report derives from the run, in both of its forms.
+struct ReportFigures {
+  MetricFigures server;
+  double elapsed = 0;  // seconds from the end of the warm-up to the last completion
+  double throughput = 0;
+  std::vector<std::uint64_t> percentiles;  // of kPercents, microseconds
+  std::string mode;
+  std::optional<double> rss_per_terminal;
+};
 
-  if (b.o.json) {
-    json::Object out{{"mode", json::Value(mode)},
-                     {"ok", json::Value(verdict.ok)},
-                     {"problem", verdict.ok ? json::Value(nullptr) : json::Value(verdict.why)},
-                     {"server", json::Value(server_description)},
-                     {"terminals", json_count(b.terminals.size())}};
-    if (!b.o.idle && b.o.long_polls == 0) {
-      out.push_back({"clients", json_count(b.o.clients)});
-      out.push_back({"rate", b.o.rate > 0 ? number(b.o.rate, 3) : json::Value(nullptr)});
-      out.push_back({"warmupSeconds", number(b.o.warmup_s, 3)});
-      out.push_back({"seconds", number(elapsed, 3)});
-      out.push_back({"paymentsPerSecond", number(throughput, 1)});
-    }
-    if (!b.o.idle) {
-      out.push_back({"completed", json_count(b.completed)});
-      json::Object outcomes;
-      for (const auto& [status, n] : b.outcomes) {
-        outcomes.push_back({status, json_count(n)});
-      }
-      out.push_back({"outcomes", json::Value(std::move(outcomes))});
-      json::Object latency;
-      for (std::size_t i = 0; i < kPercents.size(); ++i) {
-        latency.push_back(
-            {kPercentNames[i], number(static_cast<double>(percentiles[i]) / 1000.0, 3)});
-      }
-      latency.push_back({"max", number(static_cast<double>(b.latency.max()) / 1000.0, 3)});
-      latency.push_back({"mean", number(b.latency.mean() / 1000.0, 3)});
-      latency.push_back({"samples", json_count(b.latency.count())});
-      latency.push_back({"exact", json::Value(b.latency.exact())});
-      out.push_back({"latencyMs", json::Value(std::move(latency))});
-      out.push_back({"errorCount", json_count(b.error_count)});
-      json::Object errors;
-      for (const auto& [key, n] : b.errors) {
-        errors.push_back({key, json_count(n)});
-      }
-      out.push_back({"errors", json::Value(std::move(errors))});
-    }
-    if (b.o.mode == "webhook" && !b.o.idle && b.o.long_polls == 0) {
-      out.push_back({"webhookRepeats", json_count(b.webhook_duplicates)});
-    }
-    if (b.o.idle) {
-      out.push_back({"onlineAtEnd", json_count(b.online_at_end)});
-      out.push_back({"connectSeconds", number(b.connect_seconds, 3)});
-      out.push_back({"rssBeforeBytes", optional_number(b.rss_before, 0)});
-      out.push_back({"rssAfterBytes", optional_number(b.rss_after, 0)});
-      out.push_back({"rssPerTerminalBytes", optional_number(per_terminal, 0)});
-    }
-    if (b.o.long_polls > 0) {
-      out.push_back({"longPolls", json_count(b.o.long_polls)});
-      out.push_back({"heldAtOnce", json_count(b.max_outstanding)});
-      out.push_back({"serverWaitingMax", optional_number(b.server_waiting_max, 0)});
-    }
-    out.push_back({"serverPeakRssBytes", optional_number(b.peak_rss, 0)});
-    out.push_back({"serverPeakRssSource",
-                   b.peak_rss ? json::Value(b.peak_rss_source) : json::Value(nullptr)});
-    json::Object payments;
-    for (const auto& [outcome, n] : figures.payments) {
-      payments.push_back({outcome, number(n, 0)});
-    }
-    out.push_back(
-        {"serverMetrics",
-         json::object({{"httpRequests", optional_number(figures.http_requests, 0)},
-                       {"payments", json::Value(std::move(payments))},
-                       {"storeBatchSizeMean", optional_number(figures.batch_mean, 2)},
-                       {"storeCommits", optional_number(figures.commits, 0)},
-                       {"storeCommitMeanMs", optional_number(figures.commit_mean_ms, 3)},
-                       {"terminalsConnected", optional_number(figures.terminals_connected, 0)},
-                       {"longPollsWaiting", optional_number(figures.long_polls_waiting, 0)},
-                       {"peakRssBytes", optional_number(figures.peak_rss, 0)}})});
-    std::cout << json::serialize(json::Value(std::move(out))) << std::endl;
+ReportFigures report_figures(const Bench& b) {
+  ReportFigures f;
+  f.server = metric_figures(b.metrics);
+  f.elapsed = b.completed > 0 ? seconds_between(b.measure_start, b.last_completion) : 0;
+  f.throughput = f.elapsed > 0 ? static_cast<double>(b.completed) / f.elapsed : 0;
+  f.percentiles = b.latency.percentiles(kPercents);
+  f.mode = b.o.idle ? "idle" : b.o.long_polls > 0 ? "long-polls" : b.o.mode;
+  if (b.rss_before && b.rss_after && !b.terminals.empty()) {
+    f.rss_per_terminal = (*b.rss_after - *b.rss_before) / static_cast<double>(b.terminals.size());
+  }
+  return f;
+}
+
+bool payments_run(const Bench& b) {
+  return !b.o.idle && b.o.long_polls == 0;
+}
+
+json::Value latency_json(const Bench& b, const ReportFigures& f) {
+  json::Object latency;
+  for (std::size_t i = 0; i < kPercents.size(); ++i) {
+    latency.push_back(
+        {kPercentNames[i], number(static_cast<double>(f.percentiles[i]) / 1000.0, 3)});
+  }
+  latency.push_back({"max", number(static_cast<double>(b.latency.max()) / 1000.0, 3)});
+  latency.push_back({"mean", number(b.latency.mean() / 1000.0, 3)});
+  latency.push_back({"samples", json_count(b.latency.count())});
+  latency.push_back({"exact", json::Value(b.latency.exact())});
+  return json::Value(std::move(latency));
+}
+
+// Payments and long polls: what completed, how fast, and what failed.
+void add_payment_results_json(json::Object& out, const Bench& b, const ReportFigures& f) {
+  if (payments_run(b)) {
+    out.push_back({"clients", json_count(b.o.clients)});
+    out.push_back({"rate", b.o.rate > 0 ? number(b.o.rate, 3) : json::Value(nullptr)});
+    out.push_back({"warmupSeconds", number(b.o.warmup_s, 3)});
+    out.push_back({"seconds", number(f.elapsed, 3)});
+    out.push_back({"paymentsPerSecond", number(f.throughput, 1)});
+  }
+  if (b.o.idle) {
     return;
   }
+  out.push_back({"completed", json_count(b.completed)});
+  json::Object outcomes;
+  for (const auto& [status, n] : b.outcomes) {
+    outcomes.push_back({status, json_count(n)});
+  }
+  out.push_back({"outcomes", json::Value(std::move(outcomes))});
+  out.push_back({"latencyMs", latency_json(b, f)});
+  out.push_back({"errorCount", json_count(b.error_count)});
+  json::Object errors;
+  for (const auto& [key, n] : b.errors) {
+    errors.push_back({key, json_count(n)});
+  }
+  out.push_back({"errors", json::Value(std::move(errors))});
+}
 
-  std::cout << "tillgate bench: " << mode << ", " << b.terminals.size() << " terminals";
-  if (!b.o.idle && b.o.long_polls == 0) {
+// The fields of one kind of run only: webhook repeats, idle memory, long polls held.
+void add_run_kind_json(json::Object& out, const Bench& b, const ReportFigures& f) {
+  if (b.o.mode == "webhook" && payments_run(b)) {
+    out.push_back({"webhookRepeats", json_count(b.webhook_duplicates)});
+  }
+  if (b.o.idle) {
+    out.push_back({"onlineAtEnd", json_count(b.online_at_end)});
+    out.push_back({"connectSeconds", number(b.connect_seconds, 3)});
+    out.push_back({"rssBeforeBytes", optional_number(b.rss_before, 0)});
+    out.push_back({"rssAfterBytes", optional_number(b.rss_after, 0)});
+    out.push_back({"rssPerTerminalBytes", optional_number(f.rss_per_terminal, 0)});
+  }
+  if (b.o.long_polls > 0) {
+    out.push_back({"longPolls", json_count(b.o.long_polls)});
+    out.push_back({"heldAtOnce", json_count(b.max_outstanding)});
+    out.push_back({"serverWaitingMax", optional_number(b.server_waiting_max, 0)});
+  }
+}
+
+json::Value server_metrics_json(const MetricFigures& m) {
+  json::Object payments;
+  for (const auto& [outcome, n] : m.payments) {
+    payments.push_back({outcome, number(n, 0)});
+  }
+  return json::object({{"httpRequests", optional_number(m.http_requests, 0)},
+                       {"payments", json::Value(std::move(payments))},
+                       {"storeBatchSizeMean", optional_number(m.batch_mean, 2)},
+                       {"storeCommits", optional_number(m.commits, 0)},
+                       {"storeCommitMeanMs", optional_number(m.commit_mean_ms, 3)},
+                       {"terminalsConnected", optional_number(m.terminals_connected, 0)},
+                       {"longPollsWaiting", optional_number(m.long_polls_waiting, 0)},
+                       {"peakRssBytes", optional_number(m.peak_rss, 0)}});
+}
+
+void print_json_report(const Bench& b, const ReportFigures& f,
+                       const std::string& server_description, const Verdict& verdict) {
+  json::Object out{{"mode", json::Value(f.mode)},
+                   {"ok", json::Value(verdict.ok)},
+                   {"problem", verdict.ok ? json::Value(nullptr) : json::Value(verdict.why)},
+                   {"server", json::Value(server_description)},
+                   {"terminals", json_count(b.terminals.size())}};
+  add_payment_results_json(out, b, f);
+  add_run_kind_json(out, b, f);
+  out.push_back({"serverPeakRssBytes", optional_number(b.peak_rss, 0)});
+  out.push_back(
+      {"serverPeakRssSource", b.peak_rss ? json::Value(b.peak_rss_source) : json::Value(nullptr)});
+  out.push_back({"serverMetrics", server_metrics_json(f.server)});
+  std::cout << json::serialize(json::Value(std::move(out))) << std::endl;
+}
+
+void print_idle_text(const Bench& b, const ReportFigures& f) {
+  const auto& per_terminal = f.rss_per_terminal;
+  std::cout << "online at end:    " << b.online_at_end << " of " << b.terminals.size()
+            << " (all connected in " << fixed(b.connect_seconds, 1) << " s)\n"
+            << "server RSS:       " << mib(b.rss_before) << " before, " << mib(b.rss_after)
+            << " after\n"
+            << "RSS per terminal: "
+            << (per_terminal ? fixed(*per_terminal, 0) + " bytes (" +
+                                   fixed(*per_terminal / 1024.0, 2) + " KiB)"
+                             : std::string("n/a"))
+            << "\n";
+}
+
+void print_payments_text(const Bench& b, const ReportFigures& f) {
+  if (b.o.long_polls > 0) {
+    std::cout << "long polls:       " << b.max_outstanding << " of " << b.o.long_polls
+              << " open at once; gateway waiting max " << na(b.server_waiting_max, 0) << "\n";
+  } else {
+    std::cout << "throughput:       " << fixed(f.throughput, 1) << " payments/s (" << b.completed
+              << " in " << fixed(f.elapsed, 2) << " s"
+              << (b.o.warmup_s > 0 ? ", after a " + fixed(b.o.warmup_s, 1) + " s warm-up" : "")
+              << ")\n";
+  }
+  std::cout << "completed:        " << b.completed;
+  for (const auto& [status, n] : b.outcomes) {
+    std::cout << "  " << status << " " << n;
+  }
+  std::cout << "\nlatency ms:       ";
+  for (std::size_t i = 0; i < kPercents.size(); ++i) {
+    std::cout << kPercentNames[i] << " " << fixed(static_cast<double>(f.percentiles[i]) / 1000.0, 3)
+              << "  ";
+  }
+  std::cout << "max " << fixed(static_cast<double>(b.latency.max()) / 1000.0, 3)
+            << (b.latency.exact() ? "" : "  (percentiles of a uniform sample)") << "\n";
+  std::cout << "errors:           " << b.error_count << "\n";
+  for (const auto& [key, n] : b.errors) {
+    std::cout << "  " << n << "  " << key << "\n";
+  }
+  if (b.o.mode == "webhook" && b.o.long_polls == 0) {
+    std::cout << "webhook repeats:  " << b.webhook_duplicates << "\n";
+  }
+}
+
+void print_server_text(const Bench& b, const MetricFigures& m) {
+  std::cout << "server peak RSS:  " << mib(b.peak_rss)
+            << (b.peak_rss ? " (" + b.peak_rss_source + ")" : std::string()) << "\n";
+  std::cout << "server /metrics:  http requests " << na(m.http_requests, 0) << ", payments";
+  if (m.payments.empty()) {
+    std::cout << " n/a";
+  }
+  for (const auto& [outcome, n] : m.payments) {
+    std::cout << " " << outcome << " " << fixed(n, 0);
+  }
+  std::cout << "\n                  store commits " << na(m.commits, 0) << ", batch size mean "
+            << na(m.batch_mean, 2) << ", commit mean " << na(m.commit_mean_ms, 3) << " ms\n"
+            << "                  terminals connected " << na(m.terminals_connected, 0)
+            << ", long polls waiting " << na(m.long_polls_waiting, 0) << "\n";
+}
+
+void print_text_report(const Bench& b, const ReportFigures& f,
+                       const std::string& server_description, const Verdict& verdict) {
+  std::cout << "tillgate bench: " << f.mode << ", " << b.terminals.size() << " terminals";
+  if (payments_run(b)) {
     std::cout << ", " << b.o.clients << " clients, "
               << (b.o.rate > 0 ? fixed(b.o.rate, 1) + " payments/s offered (open loop)"
                                : std::string("closed loop"));
   }
   std::cout << "\nserver:           " << server_description << "\n";
   if (b.o.idle) {
-    std::cout << "online at end:    " << b.online_at_end << " of " << b.terminals.size()
-              << " (all connected in " << fixed(b.connect_seconds, 1) << " s)\n"
-              << "server RSS:       " << mib(b.rss_before) << " before, " << mib(b.rss_after)
-              << " after\n"
-              << "RSS per terminal: "
-              << (per_terminal ? fixed(*per_terminal, 0) + " bytes (" +
-                                     fixed(*per_terminal / 1024.0, 2) + " KiB)"
-                               : std::string("n/a"))
-              << "\n";
+    print_idle_text(b, f);
   } else {
-    if (b.o.long_polls > 0) {
-      std::cout << "long polls:       " << b.max_outstanding << " of " << b.o.long_polls
-                << " open at once; gateway waiting max " << na(b.server_waiting_max, 0) << "\n";
-    } else {
-      std::cout << "throughput:       " << fixed(throughput, 1) << " payments/s (" << b.completed
-                << " in " << fixed(elapsed, 2) << " s"
-                << (b.o.warmup_s > 0 ? ", after a " + fixed(b.o.warmup_s, 1) + " s warm-up" : "")
-                << ")\n";
-    }
-    std::cout << "completed:        " << b.completed;
-    for (const auto& [status, n] : b.outcomes) {
-      std::cout << "  " << status << " " << n;
-    }
-    std::cout << "\nlatency ms:       ";
-    for (std::size_t i = 0; i < kPercents.size(); ++i) {
-      std::cout << kPercentNames[i] << " " << fixed(static_cast<double>(percentiles[i]) / 1000.0, 3)
-                << "  ";
-    }
-    std::cout << "max " << fixed(static_cast<double>(b.latency.max()) / 1000.0, 3)
-              << (b.latency.exact() ? "" : "  (percentiles of a uniform sample)") << "\n";
-    std::cout << "errors:           " << b.error_count << "\n";
-    for (const auto& [key, n] : b.errors) {
-      std::cout << "  " << n << "  " << key << "\n";
-    }
-    if (b.o.mode == "webhook" && b.o.long_polls == 0) {
-      std::cout << "webhook repeats:  " << b.webhook_duplicates << "\n";
-    }
+    print_payments_text(b, f);
   }
-  std::cout << "server peak RSS:  " << mib(b.peak_rss)
-            << (b.peak_rss ? " (" + b.peak_rss_source + ")" : std::string()) << "\n";
-  std::cout << "server /metrics:  http requests " << na(figures.http_requests, 0) << ", payments";
-  if (figures.payments.empty()) {
-    std::cout << " n/a";
-  }
-  for (const auto& [outcome, n] : figures.payments) {
-    std::cout << " " << outcome << " " << fixed(n, 0);
-  }
-  std::cout << "\n                  store commits " << na(figures.commits, 0)
-            << ", batch size mean " << na(figures.batch_mean, 2) << ", commit mean "
-            << na(figures.commit_mean_ms, 3) << " ms\n"
-            << "                  terminals connected " << na(figures.terminals_connected, 0)
-            << ", long polls waiting " << na(figures.long_polls_waiting, 0) << "\n";
+  print_server_text(b, f.server);
   std::cout << "result:           " << (verdict.ok ? "OK" : "FAILED: " + verdict.why) << std::endl;
+}
+
+void print_report(const Bench& b, const std::string& server_description, const Verdict& verdict) {
+  const auto figures = report_figures(b);
+  if (b.o.json) {
+    print_json_report(b, figures, server_description, verdict);
+  } else {
+    print_text_report(b, figures, server_description, verdict);
+  }
 }
 
 std::string temp_root(const BenchOptions& o) {
@@ -1247,18 +1363,87 @@ std::string validate(const BenchOptions& o) {
   return "";
 }
 
-}  // namespace
+// The gateway the bench runs against: started by it (process and dir set) or --url.
+struct BenchGateway {
+  std::unique_ptr<bench::ServerProcess> process;
+  std::optional<std::filesystem::path> dir;
+  std::string description;
+};
 
-int run_bench(const BenchOptions& options) {
+void remove_work_dir(const BenchOptions& o, const BenchGateway& gateway) {
+  if (!gateway.dir) {
+    return;
+  }
+  if (o.keep_dir) {
+    std::cerr << "kept " << gateway.dir->string() << "\n";
+  } else {
+    std::error_code ignored;
+    std::filesystem::remove_all(*gateway.dir, ignored);
+  }
+}
+
+// Starts `serve` in a fresh directory; false (after saying why) when it did not come up.
+bool start_gateway(Bench& b, BenchGateway& gateway) {
+  const auto& o = b.o;
+  try {
+    std::string pattern = (std::filesystem::path(temp_root(o)) / "tillgate-bench-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("cannot create a directory in " + temp_root(o));
+    }
+    gateway.dir = pattern;
+    b.admin_token = crypto::hex_encode(crypto::random_bytes(16));
+    gateway.process = std::make_unique<bench::ServerProcess>(
+        *gateway.dir, server_environment(o, *gateway.dir, b.admin_token), milliseconds(60'000));
+    const auto& server = *gateway.process;
+    b.server = tcp::endpoint(asio::ip::make_address(server.host()), server.port());
+    b.server_pid = server.pid();
+    gateway.description = "started by the bench (pid " + std::to_string(server.pid()) + ", " +
+                          server.host() + ":" + std::to_string(server.port()) + ", " +
+                          gateway.dir->string() + ")";
+    note(b, "gateway " + gateway.description);
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    if (gateway.dir && !o.keep_dir) {
+      std::error_code ignored;
+      std::filesystem::remove_all(*gateway.dir, ignored);
+    }
+    return false;
+  }
+}
+
+// --url and --admin-token: a gateway already running; false (after saying why) when the
+// URL is not http://IP:PORT.
+bool use_running_gateway(Bench& b, BenchGateway& gateway) {
+  const auto endpoint = client::parse_http_url(b.o.url);
+  if (!endpoint) {
+    std::cerr << "error: --url must look like http://HOST:PORT, got '" << b.o.url << "'\n";
+    return false;
+  }
+  error_code ec;
+  const auto address = asio::ip::make_address(endpoint->host, ec);
+  if (ec) {
+    std::cerr << "error: --url needs an IP address, got '" << endpoint->host << "'\n";
+    return false;
+  }
+  b.server = tcp::endpoint(address, endpoint->port);
+  b.admin_token = b.o.admin_token;
+  gateway.description = b.o.url;
+  return true;
+}
+
+// The options checked and the source addresses parsed; nullopt after saying why not. Warns
+// when the open-file limit is below what the run needs.
+std::optional<std::vector<std::string>> prepare(const BenchOptions& options) {
   if (const auto problem = validate(options); !problem.empty()) {
     std::cerr << "error: " << problem << "\n";
-    return 1;
+    return std::nullopt;
   }
   std::string address_error;
-  const auto sources = parse_source_addresses(options.source_addresses, address_error);
+  auto sources = parse_source_addresses(options.source_addresses, address_error);
   if (!sources) {
     std::cerr << "error: --source-addresses: " << address_error << "\n";
-    return 1;
+    return std::nullopt;
   }
   const auto limit = net::raise_open_file_limit();
   const std::size_t connections =
@@ -1269,86 +1454,54 @@ int run_bench(const BenchOptions& options) {
               << " descriptors this run needs; raise it (as root: ulimit -Hn 1048576; ulimit -n "
                  "1048576)\n";
   }
+  return sources;
+}
 
+// Stops the gateway the bench started, judges the run and prints the report.
+Verdict stop_and_report(const Bench& b, BenchGateway& gateway) {
+  std::optional<std::string> server_problem;
+  if (gateway.process) {
+    const auto exit = gateway.process->stop(milliseconds(30'000));
+    gateway.description += ", stopped: " + exit.description;
+    if (!exit.clean) {
+      server_problem =
+          "ended badly (" + exit.description + "):\n" + gateway.process->stderr_tail(15);
+    }
+  }
+  const auto verdict = judge(b, server_problem);
+  print_report(b, gateway.description, verdict);
+  if (!verdict.ok) {
+    std::cerr << "error: " << verdict.why << "\n";
+    if (gateway.process && !server_problem) {
+      std::cerr << "the gateway's last log lines:\n" << gateway.process->stderr_tail(10);
+    }
+  }
+  return verdict;
+}
+
+}  // namespace
+
+int run_bench(const BenchOptions& options) {
+  const auto sources = prepare(options);
+  if (!sources) {
+    return 1;
+  }
   asio::io_context io(1);
   auto b = std::make_shared<Bench>(options, io);
   b->sources = *sources;
   b->run_id = "bench-" + crypto::hex_encode(crypto::random_bytes(4));
   b->timeout = milliseconds(static_cast<std::int64_t>(options.request_timeout_s) * 1000);
-
-  std::unique_ptr<bench::ServerProcess> server;
-  std::optional<std::filesystem::path> dir;
-  std::string server_description;
-  if (options.url.empty()) {
-    try {
-      std::string pattern =
-          (std::filesystem::path(temp_root(options)) / "tillgate-bench-XXXXXX").string();
-      if (::mkdtemp(pattern.data()) == nullptr) {
-        throw std::runtime_error("cannot create a directory in " + temp_root(options));
-      }
-      dir = pattern;
-      b->admin_token = crypto::hex_encode(crypto::random_bytes(16));
-      server = std::make_unique<bench::ServerProcess>(
-          *dir, server_environment(options, *dir, b->admin_token), milliseconds(60'000));
-      b->server = tcp::endpoint(asio::ip::make_address(server->host()), server->port());
-      b->server_pid = server->pid();
-      server_description = "started by the bench (pid " + std::to_string(server->pid()) + ", " +
-                           server->host() + ":" + std::to_string(server->port()) + ", " +
-                           dir->string() + ")";
-      note(*b, "gateway " + server_description);
-    } catch (const std::exception& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      if (dir && !options.keep_dir) {
-        std::error_code ignored;
-        std::filesystem::remove_all(*dir, ignored);
-      }
-      return 1;
-    }
-  } else {
-    const auto endpoint = client::parse_http_url(options.url);
-    if (!endpoint) {
-      std::cerr << "error: --url must look like http://HOST:PORT, got '" << options.url << "'\n";
-      return 1;
-    }
-    error_code ec;
-    const auto address = asio::ip::make_address(endpoint->host, ec);
-    if (ec) {
-      std::cerr << "error: --url needs an IP address, got '" << endpoint->host << "'\n";
-      return 1;
-    }
-    b->server = tcp::endpoint(address, endpoint->port);
-    b->admin_token = options.admin_token;
-    server_description = options.url;
+  BenchGateway gateway;
+  if (!(options.url.empty() ? start_gateway(*b, gateway) : use_running_gateway(*b, gateway))) {
+    return 1;
   }
-
+  // bench_main cancels and waits for every task it spawned; stopping the loop then only
+  // cuts short a terminal simulator that outlasted its bounded stop.
   asio::co_spawn(io, bench_main(b), [&io](std::exception_ptr) { io.stop(); });
   io.run();
-
-  std::optional<std::string> server_problem;
-  if (server) {
-    const auto exit = server->stop(milliseconds(30'000));
-    server_description += ", stopped: " + exit.description;
-    if (!exit.clean) {
-      server_problem = "ended badly (" + exit.description + "):\n" + server->stderr_tail(15);
-    }
-  }
-  const auto verdict = judge(*b, server_problem);
-  print_report(*b, server_description, verdict);
-  if (!verdict.ok) {
-    std::cerr << "error: " << verdict.why << "\n";
-    if (server && !server_problem) {
-      std::cerr << "the gateway's last log lines:\n" << server->stderr_tail(10);
-    }
-  }
-  server.reset();
-  if (dir) {
-    if (options.keep_dir) {
-      std::cerr << "kept " << dir->string() << "\n";
-    } else {
-      std::error_code ignored;
-      std::filesystem::remove_all(*dir, ignored);
-    }
-  }
+  const auto verdict = stop_and_report(*b, gateway);
+  gateway.process.reset();
+  remove_work_dir(options, gateway);
   b.reset();
   return verdict.ok ? 0 : 1;
 }
