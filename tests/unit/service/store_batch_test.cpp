@@ -45,6 +45,9 @@ class ForwardingStore : public Store {
   }
   std::vector<MerchantRecord> list_merchants() override { return inner_->list_merchants(); }
   void insert_api_key(const ApiKeyRecord& key) override { inner_->insert_api_key(key); }
+  void create_merchant(const MerchantRecord& merchant, const ApiKeyRecord& key) override {
+    inner_->create_merchant(merchant, key);
+  }
   std::optional<ApiKeyRecord> find_api_key(const std::string& api_key) override {
     return inner_->find_api_key(api_key);
   }
@@ -65,8 +68,15 @@ class ForwardingStore : public Store {
                      Timestamp at) override {
     return inner_->revoke_device(merchant_id, device_id, at);
   }
+  DeviceRevokeOutcome revoke_merchant_device(const std::string& merchant_id,
+                                             const std::string& device_id, Timestamp at) override {
+    return inner_->revoke_merchant_device(merchant_id, device_id, at);
+  }
   void insert_pairing_code(const PairingCodeRecord& code) override {
     inner_->insert_pairing_code(code);
+  }
+  bool insert_new_pairing_code(const PairingCodeRecord& code) override {
+    return inner_->insert_new_pairing_code(code);
   }
   std::optional<DeviceRecord> pair_device(const std::string& code_hash, DeviceRecord device,
                                           Timestamp at) override {
