@@ -1,28 +1,30 @@
 // Pairing (one-time codes, POST /v1/devices/pair) and revocation (DELETE /v1/devices/{id}).
+#include "api/device_routes.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
+#include <stdexcept>
 #include <string_view>
 
+#include "api/answers.hpp"
 #include "api/provisioning.hpp"
-#include "api/router.hpp"
 #include "crypto/crypto.hpp"
 
 namespace tillgate::api {
 
-namespace asio = boost::asio;
-using net::HttpRequest;
-using net::HttpResponse;
 using store::Store;
+using views::ApiError;
+using views::ErrorCode;
 
 namespace {
 
 // 31 characters: no 0/O, no 1/I/L, so a code read aloud or off a screen is typed right.
 constexpr std::string_view kCodeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 constexpr std::size_t kCodeLength = 8;
-// A store insert fails only when the new code's hash is already in the table (a used or
-// live code: about one in 10^6 after a million codes); a fresh code is drawn then.
+// A new code's hash is taken only by a used or live code (about one in 10^6 after a
+// million codes); a fresh code is drawn then.
 constexpr int kCodeInsertAttempts = 3;
 
 // Uniform over the alphabet: bytes at or above the largest multiple of 31 that fits in a
@@ -91,16 +93,73 @@ std::optional<std::string> string_problem(const json::Value* value, std::size_t 
   return std::nullopt;
 }
 
-enum class RevokeOutcome { revoked, already_revoked, not_found };
+constexpr std::string_view kUnknownCode =
+    "this pairing code is unknown, already used or expired: ask the merchant for a new code (8 "
+    "characters, valid 10 minutes)";
+
+// The pairing request's problems, each with its field; empty when it is valid.
+std::vector<views::FieldProblem> pairing_problems(const json::Value& body) {
+  std::vector<views::FieldProblem> problems;
+  const auto* code = body.find("code");
+  if (code == nullptr || code->is_null() || !code->is_string() || code->as_string().empty()) {
+    problems.push_back(
+        {"code", code == nullptr || code->is_null() || code->is_string()
+                     ? "is required: the 8-character pairing code the merchant gave you"
+                     : "must be a string, not " + std::string(code->type_name())});
+  }
+  if (auto serial_problem = string_problem(body.find("serialNumber"), 1, 64, true)) {
+    problems.push_back({"serialNumber", std::move(*serial_problem)});
+  }
+  if (auto model_problem = string_problem(body.find("model"), 0, 64, false)) {
+    problems.push_back({"model", std::move(*model_problem)});
+  }
+  return problems;
+}
+
+// The metadata a paired device starts with: what it said about itself.
+std::string pairing_metadata(const json::Value& body) {
+  json::Object metadata{{"serialNumber", json::Value(body.find("serialNumber")->as_string())}};
+  if (const auto* model = body.find("model"); model != nullptr && model->is_string()) {
+    metadata.push_back({"model", json::Value(model->as_string())});
+  }
+  return json::serialize(json::Value(std::move(metadata)));
+}
 
 }  // namespace
 
-asio::awaitable<HttpResponse> Router::create_pairing_code(std::string merchant_id,
-                                                          HttpRequest request) {
-  auto body =
-      request.body.empty()
-          ? boost::system::result<json::Value, json::ParseError>(json::Value(json::Object{}))
-          : json::parse(request.body, json::ParseLimits{settings_.request_limits.max_json_depth});
+DeviceRoutes::DeviceRoutes(store::AsyncStore& store, payments::TerminalPort& terminals,
+                           const domain::Clock& clock, const DeviceRouteSettings& settings)
+    : store_(store),
+      terminals_(terminals),
+      clock_(clock),
+      pairing_code_ttl_(settings.pairing_code_ttl),
+      limits_(settings.request_limits),
+      pairing_limiter_(settings.pair_rate_limit_rps, 2.0 * settings.pair_rate_limit_rps,
+                       settings.max_rate_limit_keys) {}
+
+void DeviceRoutes::add_routes(RouteTable& table) {
+  table.add(*this,
+            {
+                {"POST", "/v1/devices/codes", Auth::merchant, &DeviceRoutes::create_pairing_code},
+                // A new terminal has no credentials: limited per client address instead.
+                {"POST", "/v1/devices/pair", Auth::none, &DeviceRoutes::pair_device},
+                {"DELETE", "/v1/devices/{deviceId}", Auth::merchant, &DeviceRoutes::revoke_device},
+            });
+}
+
+boost::asio::awaitable<std::string> DeviceRoutes::insert_new_code(store::PairingCodeRecord record) {
+  for (int attempt = 1; attempt <= kCodeInsertAttempts; ++attempt) {
+    std::string code = new_pairing_code();
+    record.code_hash = crypto::sha256_hex(code);
+    if (co_await store_.call(&Store::insert_new_pairing_code, record)) {
+      co_return code;
+    }
+  }
+  throw store::StoreError("insert_new_pairing_code: every code drawn was taken");
+}
+
+RouteAnswer DeviceRoutes::create_pairing_code(RouteRequest request) {
+  const auto body = parse_optional_body(request.http.body, limits_);
   ApiError problem{ErrorCode::validation_error,
                    "the pairing code request is not valid: see details",
                    {},
@@ -108,44 +167,34 @@ asio::awaitable<HttpResponse> Router::create_pairing_code(std::string merchant_i
                    std::nullopt};
   if (!body || !body->is_object()) {
     problem.details.push_back({"body", "must be empty or a JSON object {label?}"});
-    co_return error_response(problem, clock_.now());
+    co_return views::error_response(problem, clock_.now());
   }
   const auto* label = body->find("label");
   if (auto label_problem = string_problem(label, 0, 200, false)) {
     problem.details.push_back({"label", std::move(*label_problem)});
-    co_return error_response(problem, clock_.now());
+    co_return views::error_response(problem, clock_.now());
   }
   const auto now = clock_.now();
-  const auto expires_at = now + settings_.pairing_code_ttl;
-  store::PairingCodeRecord record{{},
-                                  merchant_id,
-                                  label && label->is_string() ? label->as_string() : std::string(),
-                                  now,
-                                  expires_at};
-  auto insert_pairing_code_in_store = [record](Store& store) mutable {
-    for (int attempt = 1;; ++attempt) {
-      std::string code = new_pairing_code();
-      record.code_hash = crypto::sha256_hex(code);
-      try {
-        store.insert_pairing_code(record);
-        return code;
-      } catch (const store::StoreError&) {
-        if (attempt == kCodeInsertAttempts) {
-          throw;
-        }
-      }
-    }
-  };
-  const std::string code = co_await store_.call(std::move(insert_pairing_code_in_store));
-  spdlog::info("pairing code created for merchant {}, valid until {}", merchant_id,
+  const auto expires_at = now + pairing_code_ttl_;
+  const store::PairingCodeRecord record{
+      {},
+      request.merchant_id,
+      label && label->is_string() ? label->as_string() : std::string(),
+      now,
+      expires_at};
+  const std::string code = co_await insert_new_code(record);
+  spdlog::info("pairing code created for merchant {}, valid until {}", request.merchant_id,
                domain::format_iso8601(expires_at));
-  co_return json_response(
+  co_return json_answer(
       201, json::object({{"code", json::Value(code)},
                          {"expiresAt", json::Value(domain::format_iso8601(expires_at))}}));
 }
 
-asio::awaitable<HttpResponse> Router::pair_device(HttpRequest request) {
-  auto body = json::parse(request.body, json::ParseLimits{settings_.request_limits.max_json_depth});
+RouteAnswer DeviceRoutes::pair_device(RouteRequest request) {
+  if (auto refused = over_rate(pairing_limiter_, request.http.remote_address, clock_.now())) {
+    co_return std::move(*refused);
+  }
+  const auto body = parse_body(request.http.body, limits_);
   ApiError problem{ErrorCode::validation_error,
                    "the pairing request is not valid: see details",
                    {},
@@ -153,84 +202,50 @@ asio::awaitable<HttpResponse> Router::pair_device(HttpRequest request) {
                    std::nullopt};
   if (!body || !body->is_object()) {
     problem.details.push_back({"body", "must be a JSON object {code, serialNumber, model?}"});
-    co_return error_response(problem, clock_.now());
+    co_return views::error_response(problem, clock_.now());
   }
-  const auto* code = body->find("code");
-  if (code == nullptr || code->is_null() || !code->is_string() || code->as_string().empty()) {
-    problem.details.push_back(
-        {"code", code == nullptr || code->is_null() || code->is_string()
-                     ? "is required: the 8-character pairing code the merchant gave you"
-                     : "must be a string, not " + std::string(code->type_name())});
-  }
-  const auto* serial_number = body->find("serialNumber");
-  if (auto serial_problem = string_problem(serial_number, 1, 64, true)) {
-    problem.details.push_back({"serialNumber", std::move(*serial_problem)});
-  }
-  const auto* model = body->find("model");
-  if (auto model_problem = string_problem(model, 0, 64, false)) {
-    problem.details.push_back({"model", std::move(*model_problem)});
-  }
+  problem.details = pairing_problems(*body);
   if (!problem.details.empty()) {
-    co_return error_response(problem, clock_.now());
+    co_return views::error_response(problem, clock_.now());
   }
-
-  const std::string normalized = normalize_pairing_code(code->as_string());
+  const std::string normalized = normalize_pairing_code(body->find("code")->as_string());
   if (!is_pairing_code(normalized)) {
-    co_return error(ErrorCode::invalid_pairing_code,
-                    "this pairing code is unknown, already used or expired: ask the merchant for "
-                    "a new code (8 characters, valid 10 minutes)");
-  }
-  json::Object metadata{{"serialNumber", json::Value(serial_number->as_string())}};
-  if (model != nullptr && model->is_string()) {
-    metadata.push_back({"model", json::Value(model->as_string())});
+    co_return error_answer(ErrorCode::invalid_pairing_code, std::string(kUnknownCode),
+                           clock_.now());
   }
   const auto now = clock_.now();
   auto created = new_device(std::string(), std::string(), std::string(), now);
-  created.record.metadata_json = json::serialize(json::Value(std::move(metadata)));
-  const std::string secret = std::move(created.device_secret);
-  auto pair_device_in_store = [code_hash = crypto::sha256_hex(normalized),
-                               device = std::move(created.record), now](Store& store) {
-    return store.pair_device(code_hash, device, now);
-  };
-  const auto paired = co_await store_.call(std::move(pair_device_in_store));
+  created.record.metadata_json = pairing_metadata(*body);
+  const std::string code_hash = crypto::sha256_hex(normalized);
+  const auto paired = co_await store_.call(&Store::pair_device, code_hash, created.record, now);
   if (!paired) {
     spdlog::info("pairing refused: unknown, used or expired code");
-    co_return error(ErrorCode::invalid_pairing_code,
-                    "this pairing code is unknown, already used or expired: ask the merchant for "
-                    "a new code (8 characters, valid 10 minutes)");
+    co_return error_answer(ErrorCode::invalid_pairing_code, std::string(kUnknownCode),
+                           clock_.now());
   }
   spdlog::info("device {} paired for merchant {}", paired->device_id, paired->merchant_id);
-  co_return json_response(201, json::object({{"deviceId", json::Value(paired->device_id)},
-                                             {"deviceSecret", json::Value(secret)},
-                                             {"merchantId", json::Value(paired->merchant_id)}}));
+  co_return json_answer(201, json::object({{"deviceId", json::Value(paired->device_id)},
+                                           {"deviceSecret", json::Value(created.device_secret)},
+                                           {"merchantId", json::Value(paired->merchant_id)}}));
 }
 
 // Revoking twice answers 204 both times (docs/decisions.md): the retry of a DELETE whose
 // answer was lost must not look like a failure. Another merchant's device, or an unknown
 // one, is 404 exactly as if it did not exist.
-asio::awaitable<HttpResponse> Router::delete_device(std::string merchant_id,
-                                                    std::string device_id) {
+RouteAnswer DeviceRoutes::revoke_device(RouteRequest request) {
+  const std::string device_id = request.parameter("deviceId");
   const auto now = clock_.now();
-  auto revoke_device_in_store = [merchant_id, device_id, now](Store& store) {
-    if (store.revoke_device(merchant_id, device_id, now)) {
-      return RevokeOutcome::revoked;
-    }
-    const auto device = store.find_device(device_id);
-    if (device && device->merchant_id == merchant_id && device->revoked_at) {
-      return RevokeOutcome::already_revoked;
-    }
-    return RevokeOutcome::not_found;
-  };
-  const auto outcome = co_await store_.call(std::move(revoke_device_in_store));
-  if (outcome == RevokeOutcome::not_found) {
-    co_return error(ErrorCode::terminal_not_found, "no terminal " + device_id);
+  const auto outcome =
+      co_await store_.call(&Store::revoke_merchant_device, request.merchant_id, device_id, now);
+  if (outcome == store::DeviceRevokeOutcome::not_found) {
+    co_return error_answer(ErrorCode::terminal_not_found, "no terminal " + device_id, clock_.now());
   }
   // On a repeat too: it costs nothing and leaves no connection of a revoked device open.
   terminals_.revoke(device_id);
-  if (outcome == RevokeOutcome::revoked) {
-    spdlog::info("device {} of merchant {} revoked", device_id, merchant_id);
+  if (outcome == store::DeviceRevokeOutcome::revoked) {
+    spdlog::info("device {} of merchant {} revoked", device_id, request.merchant_id);
   }
-  co_return HttpResponse{204, {}, "application/json; charset=utf-8", {}};
+  co_return no_content();
 }
 
 }  // namespace tillgate::api

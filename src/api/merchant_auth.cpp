@@ -4,12 +4,11 @@
 
 namespace tillgate::api {
 
-std::optional<AuthFailure> read_signed_headers(const net::HttpRequest& request,
-                                               domain::Timestamp now, std::chrono::seconds skew,
-                                               SignedHeaders& out) {
-  const auto api_key = request.header("x-api-key");
-  const auto timestamp = request.header("x-timestamp");
-  const auto signature = request.header("x-signature");
+std::optional<AuthFailure> read_signed_headers(const AuthInput& input, domain::Timestamp now,
+                                               std::chrono::seconds skew, SignedHeaders& out) {
+  const auto api_key = input.header("x-api-key");
+  const auto timestamp = input.header("x-timestamp");
+  const auto signature = input.header("x-signature");
   if (!api_key || !timestamp || !signature || api_key->empty() || signature->empty()) {
     return AuthFailure::unauthorized;
   }
@@ -31,11 +30,17 @@ std::string string_to_sign(std::string_view method, std::string_view target,
   return text;
 }
 
-bool signature_matches(const net::HttpRequest& request, const SignedHeaders& headers,
+bool signature_matches(const AuthInput& input, const SignedHeaders& headers,
                        std::string_view api_secret) {
-  const std::string expected = crypto::base64_encode(crypto::hmac_sha256(
-      api_secret, string_to_sign(request.method, request.target, headers.timestamp, request.body)));
-  return crypto::constant_time_equal(expected, headers.signature);
+  return signature_matches(
+      string_to_sign(input.method, input.target, headers.timestamp, input.body), headers.signature,
+      api_secret);
+}
+
+bool signature_matches(std::string_view text_to_sign, std::string_view signature,
+                       std::string_view api_secret) {
+  const std::string expected = crypto::base64_encode(crypto::hmac_sha256(api_secret, text_to_sign));
+  return crypto::constant_time_equal(expected, signature);
 }
 
 void ReplayCache::forget_expired(domain::Timestamp now) {

@@ -1,6 +1,7 @@
 #pragma once
-// Merchant request authentication, HMAC-SHA256 (merchant-api.md section 1). Pure logic:
-// the caller looks the API key up in the store and supplies the clock.
+// Merchant request authentication, HMAC-SHA256 (merchant-api.md section 1): the pure
+// steps (MerchantAuthenticator runs them with the API key from the store). No Asio here:
+// the fuzz targets build this file alone.
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -10,8 +11,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "api/auth_input.hpp"
 #include "domain/time.hpp"
-#include "net/http_message.hpp"
 
 namespace tillgate::api {
 
@@ -31,7 +32,7 @@ struct SignedHeaders {
 };
 
 // Step 1: the three headers are present and the timestamp is inside the window.
-[[nodiscard]] std::optional<AuthFailure> read_signed_headers(const net::HttpRequest& request,
+[[nodiscard]] std::optional<AuthFailure> read_signed_headers(const AuthInput& input,
                                                              domain::Timestamp now,
                                                              std::chrono::seconds skew,
                                                              SignedHeaders& out);
@@ -41,7 +42,10 @@ struct SignedHeaders {
                                          std::string_view timestamp, std::string_view body);
 
 // Step 2: the signature matches, compared in constant time.
-[[nodiscard]] bool signature_matches(const net::HttpRequest& request, const SignedHeaders& headers,
+[[nodiscard]] bool signature_matches(const AuthInput& input, const SignedHeaders& headers,
+                                     std::string_view api_secret);
+// The same, for a string to sign made earlier.
+[[nodiscard]] bool signature_matches(std::string_view text_to_sign, std::string_view signature,
                                      std::string_view api_secret);
 
 // Step 3: remembers accepted signatures until their timestamp leaves the window, so each

@@ -1,12 +1,12 @@
-// Webhook endpoints (create with a validation ping, list, get, partial update, delete) and
-// deliveries (list with their attempts, manual retry): webhooks.md. Every lookup is scoped
-// to the authenticated merchant, so another merchant's ids answer 404 as if absent.
+// Webhook endpoints and deliveries (webhooks.md).
+#include "api/webhook_routes.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
+#include "api/answers.hpp"
 #include "api/query.hpp"
-#include "api/router.hpp"
 #include "domain/ids.hpp"
 #include "webhooks/delivery_client.hpp"
 #include "webhooks/dispatcher.hpp"
@@ -15,8 +15,6 @@
 
 namespace tillgate::api {
 
-namespace asio = boost::asio;
-using net::HttpRequest;
 using net::HttpResponse;
 using store::Store;
 
@@ -254,87 +252,10 @@ void apply_delivery_param(const std::string& name, const std::string& value,
   }
 }
 
-}  // namespace
-
-asio::awaitable<HttpResponse> Router::route_webhooks(std::string merchant_id, HttpRequest request) {
-  const auto parts = [&] {
-    std::vector<std::string> out;
-    std::size_t start = 1;
-    const std::string_view path = request.path;
-    while (start <= path.size()) {
-      const auto end = std::min(path.find('/', start), path.size());
-      out.emplace_back(path.substr(start, end - start));
-      start = end + 1;
-    }
-    return out;
-  }();  // v1, webhooks, ...
-  const auto& method = request.method;
-  if (parts[2] == "endpoints") {
-    if (parts.size() == 3 && method == "POST") {
-      co_return co_await create_webhook_endpoint(merchant_id, std::move(request));
-    }
-    if (parts.size() == 3 && method == "GET") {
-      co_return co_await list_webhook_endpoints(merchant_id);
-    }
-    if (parts.size() == 4 && method == "GET") {
-      co_return co_await get_webhook_endpoint(merchant_id, parts[3]);
-    }
-    if (parts.size() == 4 && method == "PUT") {
-      co_return co_await update_webhook_endpoint(merchant_id, parts[3], std::move(request));
-    }
-    if (parts.size() == 4 && method == "DELETE") {
-      co_return co_await delete_webhook_endpoint(merchant_id, parts[3]);
-    }
-  }
-  if (parts[2] == "deliveries") {
-    if (parts.size() == 3 && method == "GET") {
-      co_return co_await list_webhook_deliveries(merchant_id, request.query);
-    }
-    if (parts.size() == 5 && parts[4] == "retry" && method == "POST") {
-      co_return co_await retry_webhook_delivery(merchant_id, parts[3]);
-    }
-  }
-  co_return error(ErrorCode::route_not_found, "no route " + method + " " + request.path);
-}
-
-asio::awaitable<std::optional<HttpResponse>> Router::validate_endpoint(std::string url,
-                                                                       std::string secret,
-                                                                       std::string format) {
-  auto ping = webhooks_.ping(url, std::move(secret), std::move(format));
-  const auto attempt = co_await std::move(ping);
-  if (!attempt) {
-    co_return error(ErrorCode::service_unavailable,
-                    "too many endpoint validations are in progress; retry shortly");
-  }
-  if (attempt->succeeded()) {
-    co_return std::nullopt;
-  }
-  const std::string answer =
-      attempt->error.empty()
-          ? "it answered HTTP " + std::to_string(attempt->http_status.value_or(0))
-          : attempt->error;
-  spdlog::info("webhook endpoint validation failed: {}", answer);
-  co_return error(ErrorCode::endpoint_validation_failed,
-                  "the URL must answer a signed ping event with a 2xx within " +
-                      std::to_string(webhooks_.attempt_timeout().count()) + " ms; " + answer);
-}
-
-asio::awaitable<HttpResponse> Router::create_webhook_endpoint(std::string merchant_id,
-                                                              HttpRequest request) {
-  const auto body =
-      json::parse(request.body, json::ParseLimits{settings_.request_limits.max_json_depth});
-  ApiError problem{
-      ErrorCode::validation_error, "the endpoint is not valid: see details", {}, {}, {}};
-  if (!body || !body->is_object()) {
-    problem.details.push_back(
-        {"body", "must be a JSON object {url, events?, description?, metadata?, format?}"});
-    co_return error_response(problem, clock_.now());
-  }
-  auto fields = read_endpoint_body(*body, BodyKind::create, settings_.webhook_allow_http,
-                                   settings_.request_limits, problem.details);
-  if (!problem.details.empty()) {
-    co_return error_response(problem, clock_.now());
-  }
+// A new endpoint from a valid create body: active, with a fresh secret, every event type
+// unless the body names some, the standard format unless it names another.
+store::WebhookEndpointRecord new_endpoint(const std::string& merchant_id,
+                                          const EndpointFields& fields) {
   store::WebhookEndpointRecord endpoint;
   endpoint.endpoint_id = domain::new_prefixed_id("wh_");
   endpoint.merchant_id = merchant_id;
@@ -346,66 +267,141 @@ asio::awaitable<HttpResponse> Router::create_webhook_endpoint(std::string mercha
   endpoint.format = fields.format.value_or("standard");
   endpoint.description = fields.description.value_or("");
   endpoint.metadata_json = fields.metadata_json.value_or("{}");
+  return endpoint;
+}
+
+// Applies an update body's fields (but not its URL, which is pinged first) to `endpoint`.
+void apply_update(const EndpointFields& fields, domain::Timestamp now,
+                  store::WebhookEndpointRecord& endpoint) {
+  if (fields.events) {
+    endpoint.events_json = events_json(*fields.events);
+  }
+  endpoint.status = fields.status.value_or(endpoint.status);
+  endpoint.description = fields.description.value_or(endpoint.description);
+  endpoint.metadata_json = fields.metadata_json.value_or(endpoint.metadata_json);
+  endpoint.updated_at = now;
+}
+
+}  // namespace
+
+WebhookRoutes::WebhookRoutes(store::AsyncStore& store, webhooks::WebhookDispatcher& webhooks,
+                             const domain::Clock& clock, WebhookRouteSettings settings)
+    : store_(store), webhooks_(webhooks), clock_(clock), settings_(settings) {}
+
+void WebhookRoutes::add_routes(RouteTable& table) {
+  constexpr auto kMerchant = Auth::merchant;
+  table.add(
+      *this,
+      {
+          {"POST", "/v1/webhooks/endpoints", kMerchant, &WebhookRoutes::create_endpoint},
+          {"GET", "/v1/webhooks/endpoints", kMerchant, &WebhookRoutes::list_endpoints},
+          {"GET", "/v1/webhooks/endpoints/{endpointId}", kMerchant, &WebhookRoutes::get_endpoint},
+          {"PUT", "/v1/webhooks/endpoints/{endpointId}", kMerchant,
+           &WebhookRoutes::update_endpoint},
+          {"DELETE", "/v1/webhooks/endpoints/{endpointId}", kMerchant,
+           &WebhookRoutes::delete_endpoint},
+          {"GET", "/v1/webhooks/deliveries", kMerchant, &WebhookRoutes::list_deliveries},
+          {"POST", "/v1/webhooks/deliveries/{deliveryId}/retry", kMerchant,
+           &WebhookRoutes::retry_delivery},
+      });
+}
+
+HttpResponse WebhookRoutes::endpoint_limit_reached() const {
+  return error_answer(ErrorCode::endpoint_limit_reached,
+                      "a merchant has at most " + std::to_string(settings_.max_endpoints) +
+                          " webhook endpoints: delete one first",
+                      clock_.now());
+}
+
+HttpResponse WebhookRoutes::endpoint_not_found(const std::string& endpoint_id) const {
+  return error_answer(ErrorCode::endpoint_not_found, "no webhook endpoint " + endpoint_id,
+                      clock_.now());
+}
+
+boost::asio::awaitable<std::optional<HttpResponse>> WebhookRoutes::validate_endpoint(
+    std::string url, std::string secret, std::string format) {
+  auto ping = webhooks_.ping(url, std::move(secret), std::move(format));
+  const auto attempt = co_await std::move(ping);
+  if (!attempt) {
+    co_return error_answer(ErrorCode::service_unavailable,
+                           "too many endpoint validations are in progress; retry shortly",
+                           clock_.now());
+  }
+  if (attempt->succeeded()) {
+    co_return std::nullopt;
+  }
+  const std::string answer =
+      attempt->error.empty()
+          ? "it answered HTTP " + std::to_string(attempt->http_status.value_or(0))
+          : attempt->error;
+  spdlog::info("webhook endpoint validation failed: {}", answer);
+  co_return error_answer(ErrorCode::endpoint_validation_failed,
+                         "the URL must answer a signed ping event with a 2xx within " +
+                             std::to_string(webhooks_.attempt_timeout().count()) + " ms; " + answer,
+                         clock_.now());
+}
+
+RouteAnswer WebhookRoutes::create_endpoint(RouteRequest request) {
+  const auto body = parse_body(request.http.body, settings_.request_limits);
+  ApiError problem{
+      ErrorCode::validation_error, "the endpoint is not valid: see details", {}, {}, {}};
+  if (!body || !body->is_object()) {
+    problem.details.push_back(
+        {"body", "must be a JSON object {url, events?, description?, metadata?, format?}"});
+    co_return error_response(problem, clock_.now());
+  }
+  const auto fields = read_endpoint_body(*body, BodyKind::create, settings_.allow_http,
+                                         settings_.request_limits, problem.details);
+  if (!problem.details.empty()) {
+    co_return error_response(problem, clock_.now());
+  }
+  auto endpoint = new_endpoint(request.merchant_id, fields);
   // Full already? Say so before making the merchant's receiver answer a ping.
-  auto count_endpoints = [merchant_id](Store& store) {
-    return store.list_webhook_endpoints(merchant_id).size();
-  };
-  const auto existing = co_await store_.call(std::move(count_endpoints));
-  if (existing >= settings_.max_webhook_endpoints) {
-    co_return error(ErrorCode::endpoint_limit_reached,
-                    "a merchant has at most " + std::to_string(settings_.max_webhook_endpoints) +
-                        " webhook endpoints: delete one first");
+  const auto existing = co_await store_.call(&Store::list_webhook_endpoints, request.merchant_id);
+  if (existing.size() >= settings_.max_endpoints) {
+    co_return endpoint_limit_reached();
   }
   if (auto refused = co_await validate_endpoint(endpoint.url, endpoint.secret, endpoint.format)) {
     co_return std::move(*refused);
   }
   endpoint.created_at = endpoint.updated_at = clock_.now();
-  auto insert_endpoint = [endpoint, max = settings_.max_webhook_endpoints](Store& store) {
-    return store.insert_webhook_endpoint(endpoint, max);
-  };
-  const auto inserted = co_await store_.call(std::move(insert_endpoint));
+  const auto max_endpoints = settings_.max_endpoints;
+  const auto inserted =
+      co_await store_.call(&Store::insert_webhook_endpoint, endpoint, max_endpoints);
   if (inserted == store::EndpointInsertOutcome::limit_reached) {  // filled during the ping
-    co_return error(ErrorCode::endpoint_limit_reached,
-                    "a merchant has at most " + std::to_string(settings_.max_webhook_endpoints) +
-                        " webhook endpoints: delete one first");
+    co_return endpoint_limit_reached();
   }
-  spdlog::info("webhook endpoint {} created for merchant {}", endpoint.endpoint_id, merchant_id);
-  co_return json_response(201, endpoint_view(endpoint, true));
+  spdlog::info("webhook endpoint {} created for merchant {}", endpoint.endpoint_id,
+               request.merchant_id);
+  co_return json_answer(201, endpoint_view(endpoint, true));
 }
 
-asio::awaitable<HttpResponse> Router::list_webhook_endpoints(std::string merchant_id) {
-  auto list_endpoints = [merchant_id](Store& store) {
-    return store.list_webhook_endpoints(merchant_id);
-  };
-  const auto endpoints = co_await store_.call(std::move(list_endpoints));
+RouteAnswer WebhookRoutes::list_endpoints(RouteRequest request) {
+  const auto endpoints = co_await store_.call(&Store::list_webhook_endpoints, request.merchant_id);
   json::Array items;
   for (const auto& endpoint : endpoints) {
     items.push_back(endpoint_view(endpoint, false));
   }
   const auto count = static_cast<std::int64_t>(items.size());
-  co_return json_response(
+  co_return json_answer(
       200, json::object({{"endpoints", json::Value(std::move(items))},
                          {"count", json::Value(count)},
                          {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
 }
 
-asio::awaitable<HttpResponse> Router::get_webhook_endpoint(std::string merchant_id,
-                                                           std::string endpoint_id) {
-  auto find_endpoint = [merchant_id, endpoint_id](Store& store) {
-    return store.find_webhook_endpoint(merchant_id, endpoint_id);
-  };
-  const auto endpoint = co_await store_.call(std::move(find_endpoint));
+RouteAnswer WebhookRoutes::get_endpoint(RouteRequest request) {
+  const std::string endpoint_id = request.parameter("endpointId");
+  const auto endpoint =
+      co_await store_.call(&Store::find_webhook_endpoint, request.merchant_id, endpoint_id);
   if (!endpoint) {
-    co_return error(ErrorCode::endpoint_not_found, "no webhook endpoint " + endpoint_id);
+    co_return endpoint_not_found(endpoint_id);
   }
-  co_return json_response(200, endpoint_view(*endpoint, false));
+  co_return json_answer(200, endpoint_view(*endpoint, false));
 }
 
-asio::awaitable<HttpResponse> Router::update_webhook_endpoint(std::string merchant_id,
-                                                              std::string endpoint_id,
-                                                              HttpRequest request) {
-  const auto body =
-      json::parse(request.body, json::ParseLimits{settings_.request_limits.max_json_depth});
+RouteAnswer WebhookRoutes::update_endpoint(RouteRequest request) {
+  const std::string endpoint_id = request.parameter("endpointId");
+  const auto body = parse_body(request.http.body, settings_.request_limits);
   ApiError problem{
       ErrorCode::validation_error, "the endpoint update is not valid: see details", {}, {}, {}};
   if (!body || !body->is_object()) {
@@ -413,17 +409,15 @@ asio::awaitable<HttpResponse> Router::update_webhook_endpoint(std::string mercha
         {"body", "must be a JSON object {url?, events?, status?, description?, metadata?}"});
     co_return error_response(problem, clock_.now());
   }
-  auto fields = read_endpoint_body(*body, BodyKind::update, settings_.webhook_allow_http,
-                                   settings_.request_limits, problem.details);
+  const auto fields = read_endpoint_body(*body, BodyKind::update, settings_.allow_http,
+                                         settings_.request_limits, problem.details);
   if (!problem.details.empty()) {
     co_return error_response(problem, clock_.now());
   }
-  auto find_endpoint = [merchant_id, endpoint_id](Store& store) {
-    return store.find_webhook_endpoint(merchant_id, endpoint_id);
-  };
-  auto endpoint = co_await store_.call(std::move(find_endpoint));
+  auto endpoint =
+      co_await store_.call(&Store::find_webhook_endpoint, request.merchant_id, endpoint_id);
   if (!endpoint) {
-    co_return error(ErrorCode::endpoint_not_found, "no webhook endpoint " + endpoint_id);
+    co_return endpoint_not_found(endpoint_id);
   }
   // Only a URL that changes is pinged: the same one was accepted already.
   if (fields.url && *fields.url != endpoint->url) {
@@ -434,50 +428,38 @@ asio::awaitable<HttpResponse> Router::update_webhook_endpoint(std::string mercha
     endpoint->url = *fields.url;
   }
   const bool enabled = fields.status == "active" && endpoint->status != "active";
-  if (fields.events) {
-    endpoint->events_json = events_json(*fields.events);
-  }
-  endpoint->status = fields.status.value_or(endpoint->status);
-  endpoint->description = fields.description.value_or(endpoint->description);
-  endpoint->metadata_json = fields.metadata_json.value_or(endpoint->metadata_json);
-  endpoint->updated_at = clock_.now();
-  auto update_endpoint = [record = *endpoint](Store& store) {
-    return store.update_webhook_endpoint(record);
-  };
-  if (!co_await store_.call(std::move(update_endpoint))) {  // deleted during the ping
-    co_return error(ErrorCode::endpoint_not_found, "no webhook endpoint " + endpoint_id);
+  apply_update(fields, clock_.now(), *endpoint);
+  if (!co_await store_.call(&Store::update_webhook_endpoint, *endpoint)) {  // deleted meanwhile
+    co_return endpoint_not_found(endpoint_id);
   }
   if (enabled) {
     webhooks_.notify();  // its paused deliveries are due again
   }
-  spdlog::info("webhook endpoint {} of merchant {} updated", endpoint_id, merchant_id);
-  co_return json_response(200, endpoint_view(*endpoint, false));
+  spdlog::info("webhook endpoint {} of merchant {} updated", endpoint_id, request.merchant_id);
+  co_return json_answer(200, endpoint_view(*endpoint, false));
 }
 
 // Deleting twice answers 204 both times, like revoking a device (docs/decisions.md).
-asio::awaitable<HttpResponse> Router::delete_webhook_endpoint(std::string merchant_id,
-                                                              std::string endpoint_id) {
+RouteAnswer WebhookRoutes::delete_endpoint(RouteRequest request) {
+  const std::string endpoint_id = request.parameter("endpointId");
   const auto now = clock_.now();
-  auto delete_endpoint = [merchant_id, endpoint_id, now](Store& store) {
-    return store.delete_webhook_endpoint(merchant_id, endpoint_id, now);
-  };
-  const auto outcome = co_await store_.call(std::move(delete_endpoint));
+  const auto outcome =
+      co_await store_.call(&Store::delete_webhook_endpoint, request.merchant_id, endpoint_id, now);
   if (outcome == store::EndpointDeleteOutcome::not_found) {
-    co_return error(ErrorCode::endpoint_not_found, "no webhook endpoint " + endpoint_id);
+    co_return endpoint_not_found(endpoint_id);
   }
   if (outcome == store::EndpointDeleteOutcome::deleted) {
-    spdlog::info("webhook endpoint {} of merchant {} deleted", endpoint_id, merchant_id);
+    spdlog::info("webhook endpoint {} of merchant {} deleted", endpoint_id, request.merchant_id);
   }
-  co_return HttpResponse{204, {}, "application/json; charset=utf-8", {}};
+  co_return no_content();
 }
 
-asio::awaitable<HttpResponse> Router::list_webhook_deliveries(std::string merchant_id,
-                                                              std::string query_text) {
+RouteAnswer WebhookRoutes::list_deliveries(RouteRequest request) {
   store::DeliveryQuery query;
-  query.merchant_id = merchant_id;
+  query.merchant_id = request.merchant_id;
   const auto problems =
-      read_query(query_text, [&query](const std::string& name, const std::string& value,
-                                      std::vector<FieldProblem>& found) {
+      read_query(request.http.query, [&query](const std::string& name, const std::string& value,
+                                              std::vector<FieldProblem>& found) {
         apply_delivery_param(name, value, query, found);
       });
   if (!problems.empty()) {
@@ -488,32 +470,30 @@ asio::awaitable<HttpResponse> Router::list_webhook_deliveries(std::string mercha
   }
   const auto page_size = query.limit;
   query.limit = page_size + 1;  // one more row tells whether another page exists
-  auto list_deliveries = [query](Store& store) { return store.list_webhook_deliveries(query); };
-  auto rows = co_await store_.call(std::move(list_deliveries));
-  co_return json_response(
+  auto rows = co_await store_.call(&Store::list_webhook_deliveries, query);
+  co_return json_answer(
       200, list_page("deliveries", std::move(rows), page_size, delivery_view, clock_.now()));
 }
 
-asio::awaitable<HttpResponse> Router::retry_webhook_delivery(std::string merchant_id,
-                                                             std::string delivery_id) {
+RouteAnswer WebhookRoutes::retry_delivery(RouteRequest request) {
+  const std::string delivery_id = request.parameter("deliveryId");
   const auto now = clock_.now();
-  auto retry_delivery = [merchant_id, delivery_id, now](Store& store) {
-    return store.retry_webhook_delivery(merchant_id, delivery_id, now);
-  };
-  const auto result = co_await store_.call(std::move(retry_delivery));
+  const auto result =
+      co_await store_.call(&Store::retry_webhook_delivery, request.merchant_id, delivery_id, now);
   if (result.outcome == store::RetryOutcome::not_found) {
-    co_return error(ErrorCode::delivery_not_found, "no webhook delivery " + delivery_id);
+    co_return error_answer(ErrorCode::delivery_not_found, "no webhook delivery " + delivery_id,
+                           clock_.now());
   }
   if (result.outcome == store::RetryOutcome::endpoint_inactive) {
-    co_return error(ErrorCode::endpoint_inactive,
-                    "the delivery's endpoint " + result.delivery->endpoint_id +
-                        " is disabled or deleted: enable it (PUT status active) to deliver");
+    co_return error_answer(ErrorCode::endpoint_inactive,
+                           "the delivery's endpoint " + result.delivery->endpoint_id +
+                               " is disabled or deleted: enable it (PUT status active) to deliver",
+                           clock_.now());
   }
   webhooks_.notify();
-  spdlog::info("webhook delivery {} of merchant {}: retry requested", delivery_id, merchant_id);
-  json::Value view = delivery_view(*result.delivery);
-  view.as_object().push_back({"timestamp", json::Value(domain::format_iso8601(now))});
-  co_return json_response(202, view);
+  spdlog::info("webhook delivery {} of merchant {}: retry requested", delivery_id,
+               request.merchant_id);
+  co_return json_answer(202, with_timestamp(delivery_view(*result.delivery), now));
 }
 
 }  // namespace tillgate::api

@@ -7,7 +7,17 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 
+#include "api/admin_auth.hpp"
+#include "api/admin_routes.hpp"
+#include "api/device_routes.hpp"
+#include "api/merchant_authenticator.hpp"
+#include "api/nomba_auth.hpp"
+#include "api/nomba_routes.hpp"
+#include "api/payment_routes.hpp"
+#include "api/route_table.hpp"
 #include "api/router.hpp"
+#include "api/service_routes.hpp"
+#include "api/webhook_routes.hpp"
 #include "app/logging.hpp"
 #include "app/store_metrics.hpp"
 #include "metrics/gateway_metrics.hpp"
@@ -52,8 +62,22 @@ struct Gateway::Parts {
                  dispatcher_settings(config, &metrics)),
         coordinator(io_context.get_executor(), store, terminals.port(), clock,
                     payment_settings(config, &metrics)),
-        router(store, coordinator, terminals.port(), webhooks, clock, auth_failures,
-               router_settings(config, &metrics)),
+        merchant_requests(config.rate_limit_rps, 2.0 * config.rate_limit_rps,
+                          config.limits.max_rate_limit_keys),
+        merchant_auth(store, clock, seconds(config.signature_skew_s),
+                      config.limits.max_replay_cache_entries),
+        nomba_auth(store, clock),
+        admin_auth(config.admin_token),
+        service_routes(store, clock, &metrics),
+        admin_routes(store, clock, request_limits(config)),
+        payment_routes(store, coordinator, terminals.port(), clock, request_limits(config)),
+        device_routes(store, terminals.port(), clock, device_route_settings(config)),
+        webhook_routes(store, webhooks, clock, webhook_route_settings(config)),
+        nomba_routes(store, coordinator, nomba_auth, merchant_requests, clock,
+                     nomba_route_settings(config)),
+        routes(route_table(*this)),
+        router(routes, api::Authenticators{merchant_auth, nomba_auth, admin_auth},
+               api::RouterBudgets{auth_failures, merchant_requests}, clock, &metrics),
         server(io_context, server_limits(config), router, upgrades, tls) {
     terminals.set_coordinator(coordinator);
     upgrades.add(std::string(terminal::kTerminalWebSocketPath), terminals.upgrade_handler());
@@ -115,24 +139,48 @@ struct Gateway::Parts {
     return payments::PaymentSettings{seconds(c.payment_timeout_s), seconds(c.reconnect_grace_s),
                                      c.limits.max_waiting_payments, m};
   }
-  static api::RouterSettings router_settings(const Config& c, metrics::GatewayMetrics* m) {
-    api::RouterSettings s;
-    s.metrics = m;
-    s.admin_token = c.admin_token;
+  static views::RequestLimits request_limits(const Config& c) {
+    views::RequestLimits limits;
+    limits.max_json_depth = c.limits.max_json_depth;
+    return limits;
+  }
+  static api::DeviceRouteSettings device_route_settings(const Config& c) {
+    api::DeviceRouteSettings s;
     s.pairing_code_ttl = seconds(c.pairing_code_ttl_s);
-    s.signature_skew = seconds(c.signature_skew_s);
-    s.max_replay_entries = c.limits.max_replay_cache_entries;
-    s.request_limits.max_json_depth = c.limits.max_json_depth;
-    s.rate_limit_rps = c.rate_limit_rps;
     s.pair_rate_limit_rps = c.pair_rate_limit_rps;
     s.max_rate_limit_keys = c.limits.max_rate_limit_keys;
-    s.webhook_allow_http = c.webhook_allow_http;
-    s.max_webhook_endpoints = c.limits.max_webhook_endpoints;
-    s.nomba_amount_unit = nomba_amount_unit(c);
-    s.nomba_access_token_ttl = seconds(c.nomba_access_token_ttl_s);
-    s.nomba_refresh_token_ttl = seconds(c.nomba_refresh_token_ttl_s);
-    s.max_refresh_tokens_per_merchant = c.limits.max_refresh_tokens_per_merchant;
+    s.request_limits = request_limits(c);
     return s;
+  }
+  static api::WebhookRouteSettings webhook_route_settings(const Config& c) {
+    api::WebhookRouteSettings s;
+    s.allow_http = c.webhook_allow_http;
+    s.max_endpoints = c.limits.max_webhook_endpoints;
+    s.request_limits = request_limits(c);
+    return s;
+  }
+  static api::NombaRouteSettings nomba_route_settings(const Config& c) {
+    api::NombaRouteSettings s;
+    s.amount_unit = nomba_amount_unit(c);
+    s.access_token_ttl = seconds(c.nomba_access_token_ttl_s);
+    s.refresh_token_ttl = seconds(c.nomba_refresh_token_ttl_s);
+    s.max_refresh_tokens_per_merchant = c.limits.max_refresh_tokens_per_merchant;
+    s.max_json_depth = c.limits.max_json_depth;
+    return s;
+  }
+  // Every route of every surface, in one table: the router dispatches by it and labels
+  // the metrics with it.
+  static api::RouteTable route_table(Parts& p) {
+    api::RouteTable table;
+    p.service_routes.add_routes(table);
+    p.admin_routes.add_routes(table);
+    p.payment_routes.add_routes(table);
+    p.device_routes.add_routes(table);
+    p.webhook_routes.add_routes(table);
+    p.nomba_routes.add_routes(table);
+    // Any other path under /v1/ is the merchant API's: authenticated before its 404.
+    table.add_unrouted("/v1/", api::Auth::merchant);
+    return table;
   }
   // TLS termination: both files or neither. Loaded before the store is opened, so that a
   // wrong file stops the start before anything else happens.
@@ -185,6 +233,19 @@ struct Gateway::Parts {
   webhooks::WebhookFormats webhook_formats;
   webhooks::WebhookDispatcher webhooks;
   payments::PaymentCoordinator coordinator;
+  // Requests per merchant, after authentication: the router's, and the Nomba token
+  // grant's, which authenticates by itself.
+  net::RateLimiter merchant_requests;
+  api::MerchantAuthenticator merchant_auth;  // with its replay cache
+  api::NombaAuthenticator nomba_auth;
+  api::AdminAuthenticator admin_auth;
+  api::ServiceRoutes service_routes;
+  api::AdminRoutes admin_routes;
+  api::PaymentRoutes payment_routes;
+  api::DeviceRoutes device_routes;
+  api::WebhookRoutes webhook_routes;
+  api::NombaRoutes nomba_routes;
+  api::RouteTable routes;  // of the surfaces above, which outlive it
   api::Router router;
   net::UpgradeRouter upgrades;  // WebSocket paths: the terminals'
   net::HttpServer server;
@@ -201,6 +262,10 @@ store::Store& Gateway::store_for_setup() {
 
 const net::ServerTls* Gateway::tls() const {
   return parts_->tls.get();
+}
+
+const api::RouteTable& Gateway::routes() const {
+  return parts_->routes;
 }
 
 std::uint16_t Gateway::start() {

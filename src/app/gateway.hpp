@@ -11,6 +11,9 @@
 namespace tillgate::net {
 class ServerTls;
 }
+namespace tillgate::api {
+class RouteTable;
+}
 
 namespace tillgate::app {
 
@@ -32,6 +35,8 @@ class Gateway {
   store::Store& store_for_setup();
   // The listener's TLS (TILLGATE_TLS_CERT_FILE/KEY_FILE), or null when it serves plain HTTP.
   [[nodiscard]] const net::ServerTls* tls() const;
+  // Every HTTP route the gateway serves (a test holds it to docs/openapi.json).
+  [[nodiscard]] const api::RouteTable& routes() const;
 
   struct Parts;
 

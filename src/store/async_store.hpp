@@ -33,6 +33,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -191,6 +192,26 @@ class StoreCall final : public StoreJob {
   Value value_;
 };
 
+// A Store method with copies of its arguments: the operation of call() and read() in their
+// member-pointer form. The copies live in the queued call, so nothing the caller owns is
+// read on the store thread.
+template <class Method, class... Args>
+class BoundStoreMethod {
+ public:
+  explicit BoundStoreMethod(Method method, Args... args)
+      : method_(method), arguments_(std::move(args)...) {}
+
+  decltype(auto) operator()(Store& store) {
+    return std::apply(
+        [this, &store](Args&... args) -> decltype(auto) { return (store.*method_)(args...); },
+        arguments_);
+  }
+
+ private:
+  Method method_;
+  std::tuple<Args...> arguments_;
+};
+
 }  // namespace detail
 
 class AsyncStore {
@@ -213,6 +234,14 @@ class AsyncStore {
     return submit(std::move(operation), false);
   }
 
+  // call() of one Store method: co_await store.call(&Store::find_device, device_id). The
+  // arguments are copied into the call (pass owning values, not views), so the caller's
+  // may change or go before the store thread runs it.
+  template <class Result, class... Params, class... Args>
+  auto call(Result (Store::*method)(Params...), Args... args) {
+    return submit(bind(method, std::move(args)...), false);
+  }
+
   // As call(), for an operation that only reads and needs to see only what is committed:
   // the store thread runs it before the next batch opens its transaction and answers it
   // at once, without waiting for that batch's fsync. What it reads is durable. (A caller
@@ -220,6 +249,12 @@ class AsyncStore {
   template <class Operation>
   auto read(Operation operation) {
     return submit(std::move(operation), true);
+  }
+
+  // read() of one Store method that only reads, as call() above.
+  template <class Result, class... Params, class... Args>
+  auto read(Result (Store::*method)(Params...), Args... args) {
+    return submit(bind(method, std::move(args)...), true);
   }
 
   // The observer of the store thread's batches (nullptr: none). May be called from any
@@ -238,6 +273,10 @@ class AsyncStore {
  private:
   using Job = std::unique_ptr<detail::StoreJob>;
 
+  template <class Method, class... Args>
+  static detail::BoundStoreMethod<Method, Args...> bind(Method method, Args... args) {
+    return detail::BoundStoreMethod<Method, Args...>(method, std::move(args)...);
+  }
   template <class Operation>
   auto submit(Operation operation, bool read_only);
   void enqueue(Job job);

@@ -261,6 +261,8 @@ struct ChangeResult {
 
 enum class InsertOutcome { inserted, already_exists, device_busy };
 
+enum class DeviceRevokeOutcome { revoked, already_revoked, not_found };
+
 // ---- Nomba-compatible access tokens (nomba-compat.md, "Authentication") ---------------
 
 // An opaque refresh token, single use. Only its hash is stored. Every token rotated from
@@ -311,6 +313,9 @@ class Store {
   virtual std::optional<MerchantRecord> find_merchant(const std::string& merchant_id) = 0;
   virtual std::vector<MerchantRecord> list_merchants() = 0;
   virtual void insert_api_key(const ApiKeyRecord& key) = 0;
+  // A new merchant with its first API key, in one database transaction: a merchant is
+  // never stored without the key its creator is shown.
+  virtual void create_merchant(const MerchantRecord& merchant, const ApiKeyRecord& key) = 0;
   virtual std::optional<ApiKeyRecord> find_api_key(const std::string& api_key) = 0;
   // False when the key does not exist for that merchant or is already revoked.
   virtual bool revoke_api_key(const std::string& merchant_id, const std::string& api_key,
@@ -322,12 +327,21 @@ class Store {
   virtual std::vector<DeviceRecord> list_devices(const std::string& merchant_id) = 0;
   virtual bool revoke_device(const std::string& merchant_id, const std::string& device_id,
                              Timestamp at) = 0;
+  // Revokes the merchant's device and tells a first revocation from a repeat (so a retried
+  // DELETE can answer as the first did), under one write lock. not_found for an unknown
+  // device and for another merchant's alike.
+  virtual DeviceRevokeOutcome revoke_merchant_device(const std::string& merchant_id,
+                                                     const std::string& device_id,
+                                                     Timestamp at) = 0;
 
   // Pairing. pair_device uses the code (unused, not expired at `at`) and inserts the device,
   // taking merchant_id and label from the code, in one database transaction; nullopt when
   // the code is unknown, used or expired (nothing is written then). A taken device_id
   // throws StoreError (device ids for pairing are generated).
   virtual void insert_pairing_code(const PairingCodeRecord& code) = 0;
+  // As insert_pairing_code, but false, with nothing written, when a code with this hash is
+  // stored already (live or used): the caller draws another code.
+  virtual bool insert_new_pairing_code(const PairingCodeRecord& code) = 0;
   virtual std::optional<DeviceRecord> pair_device(const std::string& code_hash, DeviceRecord device,
                                                   Timestamp at) = 0;
 

@@ -10,6 +10,12 @@ void SqliteStore::insert_pairing_code(const PairingCodeRecord& code) {
       .run();
 }
 
+bool SqliteStore::insert_new_pairing_code(const PairingCodeRecord& code) {
+  auto use = statements_->insert_new_pairing_code.use("insert_new_pairing_code");
+  use.bind(code.code_hash, code.merchant_id, code.label, code.created_at, code.expires_at).run();
+  return use.changes() == 1;  // 0: ON CONFLICT (code_hash) DO NOTHING, the hash is taken
+}
+
 std::optional<DeviceRecord> SqliteStore::pair_device(const std::string& code_hash,
                                                      DeviceRecord device, Timestamp at) {
   constexpr std::string_view kOperation = "pair_device";

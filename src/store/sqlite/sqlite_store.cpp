@@ -237,6 +237,18 @@ void SqliteStore::insert_api_key(const ApiKeyRecord& key) {
       .run();
 }
 
+void SqliteStore::create_merchant(const MerchantRecord& merchant, const ApiKeyRecord& key) {
+  constexpr std::string_view kOperation = "create_merchant";
+  auto transaction = begin_write(kOperation);
+  statements_->insert_merchant.use(kOperation)
+      .bind(merchant.merchant_id, merchant.name, merchant.created_at)
+      .run();
+  statements_->insert_api_key.use(kOperation)
+      .bind(key.api_key, key.merchant_id, key.api_secret, key.created_at, key.revoked_at)
+      .run();
+  transaction.commit();
+}
+
 std::optional<ApiKeyRecord> SqliteStore::find_api_key(const std::string& api_key) {
   auto use = statements_->find_api_key.use("find_api_key");
   use.bind(api_key);
@@ -287,6 +299,32 @@ bool SqliteStore::revoke_device(const std::string& merchant_id, const std::strin
   auto use = statements_->revoke_device.use("revoke_device");
   use.bind(merchant_id, device_id, at).run();
   return use.changes() == 1;
+}
+
+DeviceRevokeOutcome SqliteStore::revoke_merchant_device(const std::string& merchant_id,
+                                                        const std::string& device_id,
+                                                        Timestamp at) {
+  constexpr std::string_view kOperation = "revoke_merchant_device";
+  // The update, and the look that explains a no-op, under one write lock: nothing can
+  // revoke or insert the device in between.
+  auto transaction = begin_write(kOperation);
+  auto outcome = DeviceRevokeOutcome::revoked;
+  bool revoked = false;
+  {
+    auto use = statements_->revoke_device.use(kOperation);
+    use.bind(merchant_id, device_id, at).run();
+    revoked = use.changes() == 1;
+  }
+  if (!revoked) {
+    auto use = statements_->find_device.use(kOperation);
+    const bool found = use.bind(device_id).step();
+    const auto device = found ? std::optional(read_device(use)) : std::nullopt;
+    outcome = device && device->merchant_id == merchant_id && device->revoked_at
+                  ? DeviceRevokeOutcome::already_revoked
+                  : DeviceRevokeOutcome::not_found;
+  }
+  transaction.commit();
+  return outcome;
 }
 
 }  // namespace tillgate::store::sqlite

@@ -36,6 +36,7 @@ class SqliteStore final : public Store {
   std::optional<MerchantRecord> find_merchant(const std::string& merchant_id) override;
   std::vector<MerchantRecord> list_merchants() override;
   void insert_api_key(const ApiKeyRecord& key) override;
+  void create_merchant(const MerchantRecord& merchant, const ApiKeyRecord& key) override;
   std::optional<ApiKeyRecord> find_api_key(const std::string& api_key) override;
   bool revoke_api_key(const std::string& merchant_id, const std::string& api_key,
                       Timestamp at) override;
@@ -45,8 +46,11 @@ class SqliteStore final : public Store {
   std::vector<DeviceRecord> list_devices(const std::string& merchant_id) override;
   bool revoke_device(const std::string& merchant_id, const std::string& device_id,
                      Timestamp at) override;
+  DeviceRevokeOutcome revoke_merchant_device(const std::string& merchant_id,
+                                             const std::string& device_id, Timestamp at) override;
 
   void insert_pairing_code(const PairingCodeRecord& code) override;
+  bool insert_new_pairing_code(const PairingCodeRecord& code) override;
   std::optional<DeviceRecord> pair_device(const std::string& code_hash, DeviceRecord device,
                                           Timestamp at) override;
   bool has_active_webhook_endpoint(const std::string& merchant_id) override;

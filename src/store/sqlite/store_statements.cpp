@@ -109,6 +109,11 @@ SqliteStore::Statements::Statements(sqlite3* db)
       insert_pairing_code(db, "insert_pairing_code",
                           "INSERT INTO pairing_codes (code_hash, merchant_id, label, created_at, "
                           "expires_at) VALUES (?1, ?2, ?3, ?4, ?5)"),
+      // DO NOTHING only for a taken hash; an unknown merchant still fails (foreign key).
+      insert_new_pairing_code(db, "insert_new_pairing_code",
+                              "INSERT INTO pairing_codes (code_hash, merchant_id, label, "
+                              "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+                              "ON CONFLICT (code_hash) DO NOTHING"),
       find_usable_pairing_code(db, "find_usable_pairing_code",
                                "SELECT merchant_id, label FROM pairing_codes "
                                "WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2"),

@@ -41,7 +41,8 @@ struct SqliteStore::Statements {
   Statement transaction_exists, insert_transaction, find_transaction;
   Statement find_unfinished_for_device, list_unfinished, list_transactions, update_status;
   Statement insert_event, list_events, mark_cancel_requested;
-  Statement insert_pairing_code, find_usable_pairing_code, mark_pairing_code_used;
+  Statement insert_pairing_code, insert_new_pairing_code, find_usable_pairing_code;
+  Statement mark_pairing_code_used;
   Statement has_active_webhook_endpoint;
   WebhookStatements webhooks;
   TokenStatements tokens;

@@ -45,6 +45,9 @@ class ForwardingStore : public Store {
   }
   std::vector<MerchantRecord> list_merchants() override { return inner_->list_merchants(); }
   void insert_api_key(const ApiKeyRecord& key) override { inner_->insert_api_key(key); }
+  void create_merchant(const MerchantRecord& merchant, const ApiKeyRecord& key) override {
+    inner_->create_merchant(merchant, key);
+  }
   std::optional<ApiKeyRecord> find_api_key(const std::string& api_key) override {
     return inner_->find_api_key(api_key);
   }
@@ -65,8 +68,15 @@ class ForwardingStore : public Store {
                      Timestamp at) override {
     return inner_->revoke_device(merchant_id, device_id, at);
   }
+  DeviceRevokeOutcome revoke_merchant_device(const std::string& merchant_id,
+                                             const std::string& device_id, Timestamp at) override {
+    return inner_->revoke_merchant_device(merchant_id, device_id, at);
+  }
   void insert_pairing_code(const PairingCodeRecord& code) override {
     inner_->insert_pairing_code(code);
+  }
+  bool insert_new_pairing_code(const PairingCodeRecord& code) override {
+    return inner_->insert_new_pairing_code(code);
   }
   std::optional<DeviceRecord> pair_device(const std::string& code_hash, DeviceRecord device,
                                           Timestamp at) override {
@@ -314,6 +324,37 @@ StoreOperation wait_at(const std::shared_ptr<Gate>& gate) {
     gate->open_future.wait();
     return 0;
   };
+}
+
+// What call_store_methods saw.
+struct MethodCalls {
+  bool done = false;
+  std::optional<ApiKeyRecord> found;
+  std::optional<ApiKeyRecord> changed;
+  std::vector<MerchantRecord> merchants;
+  std::string duplicate_error;
+};
+
+// Store methods by member pointer, each argument a named value changed after the call was
+// made and before it was awaited: the call runs with the value it was made with.
+asio::awaitable<void> call_store_methods(AsyncStore* store, MethodCalls* calls) {
+  ApiKeyRecord key = api_key("k1");
+  auto insert = store->call(&Store::insert_api_key, key);
+  key.api_key = "changed";
+  co_await std::move(insert);
+  std::string wanted = "k1";
+  auto find = store->read(&Store::find_api_key, wanted);
+  wanted = "changed";
+  calls->found = co_await std::move(find);
+  calls->changed = co_await store->read(&Store::find_api_key, wanted);
+  calls->merchants = co_await store->call(&Store::list_merchants);
+  const ApiKeyRecord again = api_key("k1");
+  try {
+    co_await store->call(&Store::insert_api_key, again);
+  } catch (const StoreError& error) {
+    calls->duplicate_error = error.what();
+  }
+  calls->done = true;
 }
 
 class StoreBatchTest : public ::testing::Test {
@@ -685,6 +726,26 @@ TEST_F(StoreBatchTest, StopCommitsTheQueuedCallsAndLaterCallsFail) {
     EXPECT_TRUE(reopened->find_api_key("k" + std::to_string(i)).has_value());
   }
   EXPECT_FALSE(reopened->find_api_key("late").has_value());
+}
+
+TEST_F(StoreBatchTest, StoreMethodsAreCalledByMemberPointerWithCopiesOfTheirArguments) {
+  start(open(), 10'000, StoreBatchSettings{.max_calls = 256, .max_wait = {}});
+  MethodCalls calls;
+  asio::co_spawn(io_, call_store_methods(store_.get(), &calls), asio::detached);
+  finish();
+  ASSERT_TRUE(calls.done);
+  ASSERT_TRUE(calls.found.has_value());
+  EXPECT_EQ(calls.found->api_key, "k1");
+  EXPECT_EQ(calls.found->api_secret, "secret-k1");
+  EXPECT_FALSE(calls.changed.has_value());
+  ASSERT_EQ(calls.merchants.size(), 1U);
+  EXPECT_EQ(calls.merchants.front().merchant_id, "m1");
+  // A method's StoreError reaches the caller as from a lambda.
+  EXPECT_THAT(calls.duplicate_error, HasSubstr("UNIQUE constraint failed"));
+  EXPECT_TRUE(observer_.failed().empty());
+  auto reopened = reopen();
+  EXPECT_TRUE(reopened->find_api_key("k1").has_value());
+  EXPECT_FALSE(reopened->find_api_key("changed").has_value());
 }
 
 }  // namespace

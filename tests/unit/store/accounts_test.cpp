@@ -43,6 +43,25 @@ TEST_F(AccountsTest, DuplicateMerchantIsAnError) {
   EXPECT_THROW(store_->insert_merchant(make_merchant("m1")), StoreError);
 }
 
+TEST_F(AccountsTest, CreateMerchantStoresTheMerchantWithItsKey) {
+  const auto merchant = make_merchant("m2");
+  const auto key = make_key("k2", "m2");
+  store_->create_merchant(merchant, key);
+  expect_same(merchant, *store_->find_merchant("m2"));
+  expect_same(key, *store_->find_api_key("k2"));
+}
+
+TEST_F(AccountsTest, CreateMerchantWritesBothOrNeither) {
+  store_->insert_api_key(make_key("k1", "m1"));
+  // The key's id is taken: the merchant is not stored without it.
+  EXPECT_THROW(store_->create_merchant(make_merchant("m2"), make_key("k1", "m2")), StoreError);
+  EXPECT_FALSE(store_->find_merchant("m2").has_value());
+  EXPECT_EQ(store_->find_api_key("k1")->merchant_id, "m1");
+  // A taken merchant id: no key is left behind either.
+  EXPECT_THROW(store_->create_merchant(make_merchant("m1"), make_key("k3", "m1")), StoreError);
+  EXPECT_FALSE(store_->find_api_key("k3").has_value());
+}
+
 TEST_F(AccountsTest, ApiKeyRoundTrip) {
   const auto key = make_key("k1", "m1");
   store_->insert_api_key(key);
@@ -123,6 +142,21 @@ TEST_F(AccountsTest, RevokeDeviceOnlyForItsMerchantAndOnlyOnce) {
   EXPECT_FALSE(store_->revoke_device("m1", "unknown", ms(10)));
   EXPECT_TRUE(store_->revoke_device("m1", "d1", ms(20)));
   EXPECT_FALSE(store_->revoke_device("m1", "d1", ms(30)));
+  EXPECT_EQ(store_->find_device("d1")->revoked_at, ms(20));
+  EXPECT_FALSE(store_->find_device("d2")->revoked_at.has_value());
+}
+
+TEST_F(AccountsTest, RevokeMerchantDeviceTellsAFirstRevocationFromARepeat) {
+  store_->insert_merchant(make_merchant("m2"));
+  EXPECT_EQ(store_->revoke_merchant_device("m2", "d1", ms(10)), DeviceRevokeOutcome::not_found);
+  EXPECT_EQ(store_->revoke_merchant_device("m1", "unknown", ms(10)),
+            DeviceRevokeOutcome::not_found);
+  EXPECT_FALSE(store_->find_device("d1")->revoked_at.has_value());
+  EXPECT_EQ(store_->revoke_merchant_device("m1", "d1", ms(20)), DeviceRevokeOutcome::revoked);
+  EXPECT_EQ(store_->revoke_merchant_device("m1", "d1", ms(30)),
+            DeviceRevokeOutcome::already_revoked);
+  // Revoked already, but another merchant's all the same.
+  EXPECT_EQ(store_->revoke_merchant_device("m2", "d1", ms(40)), DeviceRevokeOutcome::not_found);
   EXPECT_EQ(store_->find_device("d1")->revoked_at, ms(20));
   EXPECT_FALSE(store_->find_device("d2")->revoked_at.has_value());
 }

@@ -56,6 +56,20 @@ TEST_F(PairingTest, TakenDeviceIdThrowsAndLeavesTheCodeUsable) {
   EXPECT_TRUE(store_->pair_device("hash-a", paired_device("dev_ok"), ms(5'000)).has_value());
 }
 
+TEST_F(PairingTest, ANewCodeWhoseHashIsTakenIsRefusedAndWritesNothing) {
+  EXPECT_TRUE(store_->insert_new_pairing_code(make_code("hash-a", 10'000)));
+  auto again = make_code("hash-a", 20'000);
+  again.label = "Till 4";
+  EXPECT_FALSE(store_->insert_new_pairing_code(again));
+  // The first code stands, with its label and expiry.
+  EXPECT_FALSE(store_->pair_device("hash-a", paired_device("dev_1"), ms(15'000)).has_value());
+  const auto paired = store_->pair_device("hash-a", paired_device("dev_2"), ms(5'000));
+  ASSERT_TRUE(paired.has_value());
+  EXPECT_EQ(paired->label, "Till 3");
+  // A used code's hash stays taken.
+  EXPECT_FALSE(store_->insert_new_pairing_code(make_code("hash-a", 30'000)));
+}
+
 TEST_F(PairingTest, CodesSurviveReopen) {
   store_->insert_pairing_code(make_code("hash-a", 10'000));
   reopen();

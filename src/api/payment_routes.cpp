@@ -1,0 +1,225 @@
+#include "api/payment_routes.hpp"
+
+#include "api/answers.hpp"
+#include "api/query.hpp"
+
+namespace tillgate::api {
+
+using payments::SubmitError;
+using store::Store;
+
+namespace {
+
+// Applies one query parameter of GET /v1/transactions; unknown names are ignored.
+void apply_list_param(const std::string& name, const std::string& value,
+                      store::TransactionQuery& query, std::vector<FieldProblem>& problems) {
+  if (name == "terminalId") {
+    query.device_id = value;
+  } else if (name == "status") {
+    query.status = domain::parse_transaction_status(value);
+    if (!query.status) {
+      problems.push_back({"status",
+                          "must be one of PENDING, AWAITING_RECONNECT, COMPLETED, "
+                          "FAILED, CANCELLED, TIMEOUT, VOIDED"});
+    }
+  } else if (name == "from" || name == "to") {
+    const auto at = domain::parse_iso8601(value);
+    if (!at) {
+      problems.push_back({name, "must be an ISO 8601 UTC time such as 2024-01-15T10:30:00.000Z"});
+    }
+    (name == "from" ? query.created_from : query.created_to) = at;
+  } else {
+    (void)apply_page_param(name, value, query.limit, query.before_sequence, problems);
+  }
+}
+
+ApiError problem_of(ErrorCode code, std::string message) {
+  return ApiError{code, std::move(message), {}, std::nullopt, std::nullopt};
+}
+
+// The 504 of a payment whose terminal gave no final result in time.
+ApiError timed_out(const std::string& transaction_id) {
+  return ApiError{ErrorCode::timeout,
+                  "the terminal gave no final result within the payment timeout; the "
+                  "transaction goes on: read it with GET /v1/transactions/" +
+                      transaction_id,
+                  {},
+                  transaction_id,
+                  std::nullopt};
+}
+
+// One terminal of GET /v1/terminals, with its connection as the gateway sees it now.
+json::Value terminal_view(const store::DeviceRecord& device, payments::TerminalPort& terminals) {
+  const auto connection = terminals.connection(device.device_id);
+  const char* status = connection                              ? "online"
+                       : terminals.reachable(device.device_id) ? "reconnecting"
+                                                               : "offline";
+  auto metadata = json::parse(device.metadata_json);
+  return json::object({
+      {"terminalId", json::Value(device.device_id)},
+      {"deviceId", json::Value(device.device_id)},
+      {"connectionId", connection ? json::Value(connection->connection_id) : json::Value(nullptr)},
+      {"label", json::Value(device.label)},
+      {"status", json::Value(status)},
+      {"connectedAt", connection ? json::Value(domain::format_iso8601(connection->connected_at))
+                                 : json::Value(nullptr)},
+      {"lastActivity", connection ? json::Value(domain::format_iso8601(connection->last_activity))
+                                  : json::Value(nullptr)},
+      {"metadata", metadata ? std::move(*metadata) : json::Value(json::Object{})},
+  });
+}
+
+}  // namespace
+
+ApiError submit_problem(const payments::SubmitOutcome& outcome, const std::string& terminal_id,
+                        std::string_view reference_name) {
+  const auto transaction_id =
+      outcome.transaction ? std::optional(outcome.transaction->transaction_id) : std::nullopt;
+  switch (outcome.error.value_or(SubmitError::too_many_waiting)) {
+    case SubmitError::terminal_not_found:
+      return problem_of(ErrorCode::terminal_not_found, "no terminal " + terminal_id);
+    case SubmitError::no_webhook_endpoints:
+      return problem_of(ErrorCode::no_webhook_endpoints,
+                        "webhookMode needs an active webhook endpoint: create one with POST "
+                        "/v1/webhooks/endpoints, or send webhookMode false to wait for the result");
+    case SubmitError::terminal_offline:
+      return problem_of(ErrorCode::terminal_offline,
+                        "terminal " + terminal_id + " is not connected to the gateway");
+    case SubmitError::payment_in_progress:
+      return problem_of(ErrorCode::payment_in_progress,
+                        "terminal " + terminal_id + " already has an unfinished payment");
+    case SubmitError::duplicate_transaction:
+      return ApiError{ErrorCode::duplicate_transaction,
+                      std::string(reference_name) +
+                          " was already used with a different request (amount, currency, "
+                          "terminal or options)",
+                      {},
+                      transaction_id,
+                      std::nullopt};
+    case SubmitError::too_many_waiting:
+      break;
+  }
+  return problem_of(ErrorCode::service_unavailable,
+                    "too many payments are waiting; use webhookMode or retry shortly");
+}
+
+PaymentRoutes::PaymentRoutes(store::AsyncStore& store, payments::PaymentCoordinator& coordinator,
+                             payments::TerminalPort& terminals, const domain::Clock& clock,
+                             views::RequestLimits limits)
+    : store_(store),
+      coordinator_(coordinator),
+      terminals_(terminals),
+      clock_(clock),
+      limits_(limits) {}
+
+void PaymentRoutes::add_routes(RouteTable& table) {
+  constexpr auto kMerchant = Auth::merchant;
+  table.add(*this, {
+                       {"POST", "/v1/terminals/{terminalId}/payments", kMerchant,
+                        &PaymentRoutes::create_payment},
+                       {"GET", "/v1/transactions/{transactionId}", kMerchant,
+                        &PaymentRoutes::get_transaction},
+                       {"GET", "/v1/transactions", kMerchant, &PaymentRoutes::list_transactions},
+                       {"POST", "/v1/transactions/{transactionId}/cancel", kMerchant,
+                        &PaymentRoutes::cancel_transaction},
+                       {"GET", "/v1/terminals", kMerchant, &PaymentRoutes::list_terminals},
+                   });
+}
+
+RouteAnswer PaymentRoutes::create_payment(RouteRequest request) {
+  const std::string terminal_id = request.parameter("terminalId");
+  auto parsed = parse_payment_request(request.http.body, limits_);
+  if (!parsed) {
+    ApiError problem{ErrorCode::validation_error, "the payment request is not valid: see details",
+                     parsed.error(), std::nullopt, std::nullopt};
+    co_return error_response(problem, clock_.now());
+  }
+  const bool webhook_mode = parsed->webhook_mode;
+  auto submit = coordinator_.submit(request.merchant_id, terminal_id, std::move(*parsed));
+  const auto outcome = co_await std::move(submit);
+  if (outcome.error) {
+    co_return error_response(submit_problem(outcome, terminal_id, "transactionId"), clock_.now());
+  }
+  const auto& transaction = *outcome.transaction;
+  if (webhook_mode && !domain::is_final(transaction.status)) {
+    co_return json_answer(
+        202, json::object({{"transactionId", json::Value(transaction.transaction_id)},
+                           {"status", json::Value(domain::to_string(transaction.status))},
+                           {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
+  }
+  if (outcome.timed_out) {
+    co_return error_response(timed_out(transaction.transaction_id), clock_.now());
+  }
+  co_return json_answer(200, payment_answer(transaction, clock_.now()));
+}
+
+RouteAnswer PaymentRoutes::get_transaction(RouteRequest request) {
+  const std::string transaction_id = request.parameter("transactionId");
+  const auto transaction =
+      co_await store_.read(&Store::find_transaction, request.merchant_id, transaction_id);
+  if (!transaction) {
+    co_return error_answer(ErrorCode::transaction_not_found, "no transaction " + transaction_id,
+                           clock_.now());
+  }
+  co_return json_answer(200, with_timestamp(transaction_view(*transaction), clock_.now()));
+}
+
+RouteAnswer PaymentRoutes::list_terminals(RouteRequest request) {
+  const auto devices = co_await store_.call(&Store::list_devices, request.merchant_id);
+  json::Array items;
+  for (const auto& device : devices) {
+    if (!device.revoked_at) {
+      items.push_back(terminal_view(device, terminals_));
+    }
+  }
+  const auto count = static_cast<std::int64_t>(items.size());
+  co_return json_answer(
+      200, json::object({{"terminals", json::Value(std::move(items))},
+                         {"count", json::Value(count)},
+                         {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
+}
+
+RouteAnswer PaymentRoutes::list_transactions(RouteRequest request) {
+  store::TransactionQuery query;
+  query.merchant_id = request.merchant_id;
+  const auto problems = read_query(
+      request.http.query,
+      [&query](const std::string& name, const std::string& value,
+               std::vector<FieldProblem>& found) { apply_list_param(name, value, query, found); });
+  if (!problems.empty()) {
+    co_return error_response(
+        ApiError{ErrorCode::validation_error, "the list query is not valid: see details", problems,
+                 std::nullopt, std::nullopt},
+        clock_.now());
+  }
+  const auto page_size = query.limit;
+  query.limit = page_size + 1;  // one more row tells whether another page exists
+  auto rows = co_await store_.call(&Store::list_transactions, query);
+  co_return json_answer(
+      200, list_page("transactions", std::move(rows), page_size, transaction_view, clock_.now()));
+}
+
+// Asks the terminal to abandon an unfinished payment; its answer decides (section 6).
+RouteAnswer PaymentRoutes::cancel_transaction(RouteRequest request) {
+  const std::string transaction_id = request.parameter("transactionId");
+  auto cancel = coordinator_.cancel(request.merchant_id, transaction_id);
+  const auto outcome = co_await std::move(cancel);
+  if (outcome.error == payments::CancelError::transaction_not_found) {
+    co_return error_answer(ErrorCode::transaction_not_found, "no transaction " + transaction_id,
+                           clock_.now());
+  }
+  if (outcome.error == payments::CancelError::transaction_final) {
+    co_return error_response(
+        ApiError{ErrorCode::transaction_final,
+                 "transaction " + transaction_id + " is already final (" +
+                     std::string(domain::to_string(outcome.transaction->status)) +
+                     "); it cannot be cancelled",
+                 {},
+                 transaction_id,
+                 std::nullopt},
+        clock_.now());
+  }
+  co_return json_answer(202, with_timestamp(transaction_view(*outcome.transaction), clock_.now()));
+}
+
+}  // namespace tillgate::api

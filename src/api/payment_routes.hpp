@@ -1,0 +1,46 @@
+#pragma once
+// The merchant API's payments (merchant-api.md): push a payment to a terminal and wait for
+// its result (or not, in webhook mode), read and list transactions, cancel one, and list
+// the merchant's terminals with their connection state.
+#include <string>
+#include <string_view>
+
+#include "api/route_table.hpp"
+#include "domain/time.hpp"
+#include "payments/coordinator.hpp"
+#include "payments/terminal_port.hpp"
+#include "store/async_store.hpp"
+#include "views/errors.hpp"
+#include "views/payment_request_parser.hpp"
+
+namespace tillgate::api {
+
+class PaymentRoutes {
+ public:
+  PaymentRoutes(store::AsyncStore& store, payments::PaymentCoordinator& coordinator,
+                payments::TerminalPort& terminals, const domain::Clock& clock,
+                views::RequestLimits limits);
+
+  void add_routes(RouteTable& table);
+
+  RouteAnswer create_payment(RouteRequest request);
+  RouteAnswer get_transaction(RouteRequest request);
+  RouteAnswer list_transactions(RouteRequest request);
+  RouteAnswer cancel_transaction(RouteRequest request);
+  RouteAnswer list_terminals(RouteRequest request);
+
+ private:
+  store::AsyncStore& store_;
+  payments::PaymentCoordinator& coordinator_;
+  payments::TerminalPort& terminals_;
+  const domain::Clock& clock_;
+  views::RequestLimits limits_;
+};
+
+// The error for a submit that failed; `reference_name` is the idempotency key's field
+// ("transactionId", or "merchantTxRef" on the Nomba edge).
+[[nodiscard]] views::ApiError submit_problem(const payments::SubmitOutcome& outcome,
+                                             const std::string& terminal_id,
+                                             std::string_view reference_name);
+
+}  // namespace tillgate::api
