@@ -23,7 +23,7 @@ namespace {
 // call).
 constexpr std::chrono::milliseconds kCutOffWait{1000};
 
-bool positive(std::chrono::milliseconds d) {
+[[maybe_unused]] bool positive(std::chrono::milliseconds d) {
   return d > std::chrono::milliseconds::zero();
 }
 
