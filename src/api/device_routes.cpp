@@ -241,7 +241,7 @@ RouteAnswer DeviceRoutes::revoke_device(RouteRequest request) {
     co_return error_answer(ErrorCode::terminal_not_found, "no terminal " + device_id, clock_.now());
   }
   // On a repeat too: it costs nothing and leaves no connection of a revoked device open.
-  terminals_.revoke(device_id);
+  terminals_.revoke(domain::DeviceId(device_id));
   if (outcome == store::DeviceRevokeOutcome::revoked) {
     spdlog::info("device {} of merchant {} revoked", device_id, request.merchant_id);
   }

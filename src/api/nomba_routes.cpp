@@ -202,7 +202,8 @@ RouteAnswer NombaRoutes::push_payment(RouteRequest request) {
                                                    "the payment request is not valid",
                                                    parsed.error(), std::nullopt, std::nullopt});
   }
-  auto submit = coordinator_.submit(request.merchant_id, terminal_id, std::move(*parsed));
+  auto submit =
+      coordinator_.submit(domain::MerchantId(request.merchant_id), terminal_id, std::move(*parsed));
   const auto outcome = co_await std::move(submit);
   if (outcome.error) {
     co_return nomba::nomba_error_response(submit_problem(outcome, terminal_id, "merchantTxRef"));

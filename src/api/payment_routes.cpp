@@ -50,15 +50,17 @@ ApiError timed_out(const std::string& transaction_id) {
 
 // One terminal of GET /v1/terminals, with its connection as the gateway sees it now.
 json::Value terminal_view(const store::DeviceRecord& device, payments::TerminalPort& terminals) {
-  const auto connection = terminals.connection(device.device_id);
-  const char* status = connection                              ? "online"
-                       : terminals.reachable(device.device_id) ? "reconnecting"
-                                                               : "offline";
+  const domain::DeviceId device_id(device.device_id);
+  const auto connection = terminals.connection(device_id);
+  const char* status = connection                       ? "online"
+                       : terminals.reachable(device_id) ? "reconnecting"
+                                                        : "offline";
   auto metadata = json::parse(device.metadata_json);
   return json::object({
       {"terminalId", json::Value(device.device_id)},
       {"deviceId", json::Value(device.device_id)},
-      {"connectionId", connection ? json::Value(connection->connection_id) : json::Value(nullptr)},
+      {"connectionId",
+       connection ? json::Value(connection->connection_id.str()) : json::Value(nullptr)},
       {"label", json::Value(device.label)},
       {"status", json::Value(status)},
       {"connectedAt", connection ? json::Value(domain::format_iso8601(connection->connected_at))
@@ -135,7 +137,8 @@ RouteAnswer PaymentRoutes::create_payment(RouteRequest request) {
     co_return error_response(problem, clock_.now());
   }
   const bool webhook_mode = parsed->webhook_mode;
-  auto submit = coordinator_.submit(request.merchant_id, terminal_id, std::move(*parsed));
+  auto submit =
+      coordinator_.submit(domain::MerchantId(request.merchant_id), terminal_id, std::move(*parsed));
   const auto outcome = co_await std::move(submit);
   if (outcome.error) {
     co_return error_response(submit_problem(outcome, terminal_id, "transactionId"), clock_.now());
@@ -202,7 +205,8 @@ RouteAnswer PaymentRoutes::list_transactions(RouteRequest request) {
 // Asks the terminal to abandon an unfinished payment; its answer decides (section 6).
 RouteAnswer PaymentRoutes::cancel_transaction(RouteRequest request) {
   const std::string transaction_id = request.parameter("transactionId");
-  auto cancel = coordinator_.cancel(request.merchant_id, transaction_id);
+  auto cancel = coordinator_.cancel(domain::MerchantId(request.merchant_id),
+                                    domain::TransactionId(transaction_id));
   const auto outcome = co_await std::move(cancel);
   if (outcome.error == payments::CancelError::transaction_not_found) {
     co_return error_answer(ErrorCode::transaction_not_found, "no transaction " + transaction_id,

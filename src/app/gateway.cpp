@@ -40,6 +40,25 @@ namespace tillgate::app {
 namespace asio = boost::asio;
 using std::chrono::seconds;
 
+namespace {
+
+// The webhook outbox's wake-up, on the event seam: a change that wrote an outbox event
+// starts its delivery at once (otherwise the dispatcher finds it at its next look).
+class WebhookWakeup final : public payments::PaymentEventListener {
+ public:
+  explicit WebhookWakeup(webhooks::WebhookDispatcher& dispatcher) : dispatcher_(dispatcher) {}
+  void status_changed(const payments::PaymentStatusChanged& change) override {
+    if (change.event_id) {
+      dispatcher_.notify();
+    }
+  }
+
+ private:
+  webhooks::WebhookDispatcher& dispatcher_;
+};
+
+}  // namespace
+
 struct Gateway::Parts {
   Parts(asio::io_context& io_context, Config config_in)
       : io(io_context),
@@ -60,7 +79,9 @@ struct Gateway::Parts {
         webhook_formats(make_webhook_formats(config)),
         webhooks(io_context.get_executor(), store, webhook_client, webhook_formats, clock,
                  dispatcher_settings(config, &metrics)),
-        coordinator(io_context.get_executor(), store, terminals.port(), clock,
+        webhook_wakeup(webhooks),
+        webhook_wakeup_subscription(payment_events.subscribe(webhook_wakeup)),
+        coordinator(io_context.get_executor(), store, terminals.port(), clock, payment_events,
                     payment_settings(config, &metrics)),
         merchant_requests(config.rate_limit_rps, 2.0 * config.rate_limit_rps,
                           config.limits.max_rate_limit_keys),
@@ -232,6 +253,10 @@ struct Gateway::Parts {
   webhooks::WebhookHttpClient webhook_client;  // one client: it loads the CA bundle once
   webhooks::WebhookFormats webhook_formats;
   webhooks::WebhookDispatcher webhooks;
+  // The event seam: every committed status change and terminal presence change.
+  payments::PaymentEvents payment_events;
+  WebhookWakeup webhook_wakeup;  // starts the delivery of each event as it commits
+  payments::PaymentEvents::Subscription webhook_wakeup_subscription;
   payments::PaymentCoordinator coordinator;
   // Requests per merchant, after authentication: the router's, and the Nomba token
   // grant's, which authenticates by itself.
@@ -271,16 +296,8 @@ const api::RouteTable& Gateway::routes() const {
 std::uint16_t Gateway::start() {
   const auto port = parts_->server.listen(parts_->config.listen_host, parts_->config.listen_port);
   parts_->server.start();
-  parts_->webhooks.start();  // resumes the deliveries pending in the store
-  asio::co_spawn(parts_->io, parts_->coordinator.recover(), [](std::exception_ptr error) {
-    if (error) {
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        spdlog::error("recovery of unfinished transactions failed: {}", e.what());
-      }
-    }
-  });
+  parts_->webhooks.start();     // resumes the deliveries pending in the store
+  parts_->coordinator.start();  // recovery of the unfinished transactions
   return port;
 }
 
@@ -292,7 +309,7 @@ asio::awaitable<void> stop_parts(Gateway::Parts* parts) {
   co_await parts->server.shutdown(grace);
   parts->coordinator.terminals_closing();
   co_await parts->terminals.shutdown(std::chrono::milliseconds(2000));
-  parts->coordinator.shutdown();
+  co_await parts->coordinator.shutdown(std::chrono::milliseconds(2000));
   co_await parts->webhooks.shutdown(std::chrono::milliseconds(2000));
   // The long-polls woke with the coordinator's shutdown: their connections end now.
   const std::chrono::milliseconds last_connections{2000};

@@ -3,17 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
+#include <cassert>
+#include <cstdint>
 #include <list>
+#include <tuple>
 #include <unordered_map>
 
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
 #include "metrics/gateway_metrics.hpp"
+#include "net/task_group.hpp"
+#include "net/time_source.hpp"
 
 namespace tillgate::payments {
 
@@ -29,43 +29,62 @@ std::string key_of(const std::string& merchant_id, const std::string& transactio
   return merchant_id + '\n' + transaction_id;
 }
 
-// The steady-clock instant matching a wall-clock deadline (timers need a monotonic clock).
-std::chrono::steady_clock::time_point steady_at(domain::Timestamp at, domain::Timestamp now) {
-  return std::chrono::steady_clock::now() + std::chrono::milliseconds((at - now).count());
-}
-
+// A merchant's long-poll: woken (its timer cancelled) by the final change of its
+// transaction, published on the event seam.
 struct Waiter {
-  explicit Waiter(asio::any_io_executor executor) : timer(std::move(executor)) {}
-  asio::steady_timer timer;
+  explicit Waiter(std::unique_ptr<net::Timer> t) : timer(std::move(t)) {}
+  std::unique_ptr<net::Timer> timer;
   std::optional<TransactionRecord> final_record;
 };
 
 }  // namespace
 
-struct PaymentCoordinator::Impl : std::enable_shared_from_this<PaymentCoordinator::Impl> {
+// Tasks of the group do not hold the Impl alive: shutdown() waits for them before the
+// coordinator may go. A long-poll (a merchant's request coroutine, not a task of the group)
+// holds it through its shared_ptr.
+struct PaymentCoordinator::Impl final : PaymentEventListener {
   Impl(asio::any_io_executor executor, store::AsyncStore& store, TerminalPort& port,
-       const domain::Clock& clock, PaymentSettings settings)
-      : executor_(std::move(executor)),
+       net::TimeSource& time, PaymentEvents& events, PaymentSettings settings)
+      : executor_(executor),
         store_(store),
         port_(port),
-        clock_(clock),
-        settings_(settings) {}
+        clock_(time),
+        time_(time),
+        events_(events),
+        settings_(settings),
+        group_(std::move(executor), "payment coordinator"),
+        long_polls_(events.subscribe(*this)) {}
+  ~Impl() override = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   asio::any_io_executor executor_;
   store::AsyncStore& store_;
   TerminalPort& port_;
-  const domain::Clock& clock_;
+  const domain::Clock& clock_;  // time_, for reading the time
+  net::TimeSource& time_;
+  PaymentEvents& events_;
   PaymentSettings settings_;
+  net::TaskGroup group_;  // every deadline, grace and recovery task
   std::unordered_map<std::string, std::list<Waiter*>> waiters_;
   std::size_t waiting_ = 0;
+  using TimerMap = std::unordered_map<std::string, std::shared_ptr<net::Timer>>;
   // One timer per unfinished transaction: its deadline, then its grace.
-  std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>> timers_;
+  TimerMap timers_;
   // One timer per merchant cancel awaiting the terminal's answer.
-  std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>> cancel_timers_;
+  TimerMap cancel_timers_;
+  // Per device: bumped by every presence change, so a reconnect grace that ends knows
+  // whether it is still the latest episode.
+  std::unordered_map<domain::DeviceId, std::uint64_t> presence_epochs_;
   bool stopping_ = false;
   bool closing_terminals_ = false;  // the gateway is closing every terminal connection
   // Where final status changes announce themselves (set_webhook_outbox); none: no events.
   WebhookOutbox* outbox_ = nullptr;
+  // The long-poll waiters listen on the seam like any other subscriber. Last member: it
+  // unsubscribes before the rest goes.
+  PaymentEvents::Subscription long_polls_;
+
+  void status_changed(const PaymentStatusChanged& change) override;
 
   asio::awaitable<std::optional<store::DeviceRecord>> resolve_terminal(std::string merchant_id,
                                                                        std::string terminal_id);
@@ -73,6 +92,7 @@ struct PaymentCoordinator::Impl : std::enable_shared_from_this<PaymentCoordinato
                                                          std::string transaction_id);
   asio::awaitable<SubmitOutcome> join_existing(TransactionRecord existing, std::string device_id,
                                                std::string fingerprint, bool webhook_mode);
+  class WaiterRegistration;
   asio::awaitable<SubmitOutcome> wait_for_final(TransactionRecord transaction,
                                                 domain::Timestamp wait_until);
   asio::awaitable<std::optional<TransactionRecord>> apply(TransactionRecord transaction,
@@ -83,12 +103,24 @@ struct PaymentCoordinator::Impl : std::enable_shared_from_this<PaymentCoordinato
   asio::awaitable<void> run_cancel_grace(std::string merchant_id, std::string transaction_id,
                                          domain::Timestamp until);
   asio::awaitable<void> run_disconnect(std::string device_id);
+  asio::awaitable<void> run_presence_grace(domain::MerchantId merchant_id,
+                                           domain::DeviceId device_id, std::uint64_t epoch);
+  std::uint64_t presence_changed(const domain::MerchantId& merchant_id,
+                                 const domain::DeviceId& device_id, TerminalPresence presence);
+  void send_cancel(const TransactionRecord& transaction, std::string_view reason) {
+    port_.send_payment_cancel(domain::DeviceId(transaction.device_id),
+                              domain::TransactionId(transaction.transaction_id), reason);
+  }
+  void send_void(const TransactionRecord& transaction, std::string_view reason) {
+    port_.send_payment_void(domain::DeviceId(transaction.device_id),
+                            domain::TransactionId(transaction.transaction_id), reason);
+  }
+  asio::awaitable<void> recover();
   asio::awaitable<void> run_reconnect_grace(TransactionRecord transaction, domain::Timestamp until);
   void spawn(asio::awaitable<void> task, const char* what);
   void schedule(const TransactionRecord& transaction);
   void finished(const TransactionRecord& transaction);
   void count_final(const TransactionRecord& before, TransactionStatus next, domain::Timestamp at);
-  using TimerMap = std::unordered_map<std::string, std::shared_ptr<asio::steady_timer>>;
   asio::awaitable<bool> sleep_until(TimerMap& timers, std::string key, domain::Timestamp at);
   void send_cancel_or_request(const TransactionRecord& transaction);
 };
@@ -110,8 +142,8 @@ asio::awaitable<std::optional<store::DeviceRecord>> PaymentCoordinator::Impl::re
   if (!device || device->merchant_id != merchant_id || device->revoked_at) {
     device.reset();
     // Not a deviceId of this merchant: perhaps the current connectionId of one of its terminals.
-    if (const auto device_id = port_.device_for_connection(terminal_id)) {
-      auto find_connected_device = [id = *device_id](Store& store) {
+    if (const auto device_id = port_.device_for_connection(domain::ConnectionId(terminal_id))) {
+      auto find_connected_device = [id = device_id->str()](Store& store) {
         return store.find_device(id);
       };
       device = co_await store_.read(std::move(find_connected_device));
@@ -140,21 +172,46 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::join_existing(Transacti
   co_return co_await wait_for_final(std::move(existing), wait_until);
 }
 
+// A long-poll's place in waiters_, for as long as the request waits: leaves on every way
+// out, an exception from the store included (a waiter left behind would be woken after
+// its request's frame is gone).
+class PaymentCoordinator::Impl::WaiterRegistration {
+ public:
+  WaiterRegistration(Impl& impl, std::string key, Waiter& waiter)
+      : impl_(impl), key_(std::move(key)) {
+    auto& list = impl_.waiters_[key_];
+    position_ = list.insert(list.end(), &waiter);
+    ++impl_.waiting_;
+  }
+  ~WaiterRegistration() {
+    const auto it = impl_.waiters_.find(key_);
+    assert(it != impl_.waiters_.end());
+    it->second.erase(position_);
+    if (it->second.empty()) {
+      impl_.waiters_.erase(it);
+    }
+    --impl_.waiting_;
+  }
+  WaiterRegistration(const WaiterRegistration&) = delete;
+  WaiterRegistration& operator=(const WaiterRegistration&) = delete;
+
+ private:
+  Impl& impl_;
+  std::string key_;
+  std::list<Waiter*>::iterator position_;
+};
+
 asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::wait_for_final(
     TransactionRecord transaction, domain::Timestamp wait_until) {
-  auto self = shared_from_this();
-  const std::string key = key_of(transaction.merchant_id, transaction.transaction_id);
-  Waiter waiter(executor_);
-  waiter.timer.expires_at(steady_at(wait_until, clock_.now()));
-  auto& list = waiters_[key];
-  const auto position = list.insert(list.end(), &waiter);
-  ++waiting_;
+  Waiter waiter(time_.make_timer(executor_));
+  waiter.timer->expires_at(wait_until);
+  const WaiterRegistration registration(
+      *this, key_of(transaction.merchant_id, transaction.transaction_id), waiter);
   // The result may have been recorded while this request was being read: look once more
   // now that the waiter is registered, so no notification can be missed.
   auto current = co_await load(transaction.merchant_id, transaction.transaction_id);
   if (current && !domain::is_final(current->status) && !stopping_) {
-    boost::system::error_code ec;
-    co_await waiter.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await waiter.timer->wait();  // the deadline, or woken by the final change
     // No co_await inside a conditional expression: GCC 12 mis-copies its temporaries.
     if (waiter.final_record) {
       current = std::move(waiter.final_record);
@@ -162,12 +219,6 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::wait_for_final(
       current = co_await load(transaction.merchant_id, transaction.transaction_id);
     }
   }
-  auto& remaining = waiters_[key];
-  remaining.erase(position);
-  if (remaining.empty()) {
-    waiters_.erase(key);
-  }
-  --waiting_;
   if (!current) {
     current = std::move(transaction);
   }
@@ -212,19 +263,17 @@ asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::appl
         change.webhook_event =
             outbox->event_for(before, change, device ? std::string_view(device->label) : "");
       }
-      const bool announces = change.webhook_event.has_value();
-      return std::pair(store.change_status(change), announces);
+      std::optional<domain::EventId> event_id;
+      if (change.webhook_event) {
+        event_id = domain::EventId(change.webhook_event->event_id);
+      }
+      return std::pair(store.change_status(change), std::move(event_id));
     };
-    auto changed = co_await store_.call(std::move(change_status_in_store));
-    auto& result = changed.first;
-    const bool announces = changed.second;
+    auto [result, event_id] = co_await store_.call(std::move(change_status_in_store));
     if (!result) {
       co_return std::nullopt;
     }
     if (result->applied) {
-      if (announces && outbox_ != nullptr) {
-        outbox_->committed();
-      }
       spdlog::info("transaction {} of merchant {}: {} -> {} ({})", transaction.transaction_id,
                    transaction.merchant_id, domain::to_string(transaction.status),
                    domain::to_string(decision.next), domain::to_string(event));
@@ -232,9 +281,11 @@ asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::appl
         count_final(transaction, decision.next, now);
         finished(result->transaction);
       }
+      // Durable now: tell the subscribers (the long-polls, the webhook wake-up, ...).
+      events_.publish(PaymentStatusChanged{result->transaction, transaction.status, event,
+                                           std::move(event_id)});
       if (decision.void_on_terminal) {
-        port_.send_payment_void(transaction.device_id, transaction.transaction_id,
-                                "SUCCESS_AFTER_TIMEOUT");
+        send_void(transaction, "SUCCESS_AFTER_TIMEOUT");
       }
       co_return std::move(result->transaction);
     }
@@ -259,15 +310,26 @@ void PaymentCoordinator::Impl::count_final(const TransactionRecord& before, Tran
   }
 }
 
-// Wakes the merchants waiting on a final transaction and stops its timer.
+// The long-polls' subscription: wakes the merchants waiting on a transaction that went
+// final.
+void PaymentCoordinator::Impl::status_changed(const PaymentStatusChanged& change) {
+  const auto& transaction = change.transaction;
+  if (!domain::is_final(transaction.status)) {
+    return;
+  }
+  const auto it = waiters_.find(key_of(transaction.merchant_id, transaction.transaction_id));
+  if (it == waiters_.end()) {
+    return;
+  }
+  for (Waiter* waiter : it->second) {
+    waiter->final_record = transaction;
+    waiter->timer->cancel();
+  }
+}
+
+// A transaction went final: its deadline and cancel timers stop.
 void PaymentCoordinator::Impl::finished(const TransactionRecord& transaction) {
   const std::string key = key_of(transaction.merchant_id, transaction.transaction_id);
-  if (const auto it = waiters_.find(key); it != waiters_.end()) {
-    for (Waiter* waiter : it->second) {
-      waiter->final_record = transaction;
-      waiter->timer.cancel();
-    }
-  }
   if (transaction.status != TransactionStatus::voided) {
     for (TimerMap* timers : {&timers_, &cancel_timers_}) {
       if (const auto it = timers->find(key); it != timers->end()) {
@@ -280,15 +342,14 @@ void PaymentCoordinator::Impl::finished(const TransactionRecord& transaction) {
 // Sleeps until `at` on the transaction's timer; false when cancelled (final, or stopping).
 asio::awaitable<bool> PaymentCoordinator::Impl::sleep_until(TimerMap& timers, std::string key,
                                                             domain::Timestamp at) {
-  auto timer = std::make_shared<asio::steady_timer>(executor_);
-  timer->expires_at(steady_at(at, clock_.now()));
+  std::shared_ptr<net::Timer> timer = time_.make_timer(executor_);
+  timer->expires_at(at);
   timers[key] = timer;
-  boost::system::error_code ec;
-  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  const bool fired = co_await timer->wait();
   if (const auto it = timers.find(key); it != timers.end() && it->second == timer) {
     timers.erase(it);
   }
-  co_return !ec && !stopping_;
+  co_return fired && !stopping_;
 }
 
 // At the deadline a connected terminal is told to cancel; the status stays PENDING while
@@ -296,7 +357,6 @@ asio::awaitable<bool> PaymentCoordinator::Impl::sleep_until(TimerMap& timers, st
 asio::awaitable<void> PaymentCoordinator::Impl::run_deadline(std::string merchant_id,
                                                              std::string transaction_id,
                                                              domain::Timestamp deadline) {
-  auto self = shared_from_this();
   const std::string key = key_of(merchant_id, transaction_id);
   if (!co_await sleep_until(timers_, key, deadline)) {
     co_return;
@@ -305,7 +365,7 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_deadline(std::string merchan
   if (!transaction || domain::is_final(transaction->status)) {
     co_return;
   }
-  port_.send_payment_cancel(transaction->device_id, transaction_id, "TIMEOUT");
+  send_cancel(*transaction, "TIMEOUT");
   if (!co_await sleep_until(timers_, key, clock_.now() + settings_.reconnect_grace)) {
     co_return;
   }
@@ -320,7 +380,6 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_deadline(std::string merchan
 asio::awaitable<void> PaymentCoordinator::Impl::run_cancel_grace(std::string merchant_id,
                                                                  std::string transaction_id,
                                                                  domain::Timestamp until) {
-  auto self = shared_from_this();
   if (!co_await sleep_until(cancel_timers_, key_of(merchant_id, transaction_id), until)) {
     co_return;
   }
@@ -335,9 +394,9 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_cancel_grace(std::string mer
 // terminal recognises a transactionId it already has).
 void PaymentCoordinator::Impl::send_cancel_or_request(const TransactionRecord& transaction) {
   if (transaction.cancel_requested_at) {
-    port_.send_payment_cancel(transaction.device_id, transaction.transaction_id, "MERCHANT");
+    send_cancel(transaction, "MERCHANT");
   } else if (clock_.now() >= transaction.deadline) {
-    port_.send_payment_cancel(transaction.device_id, transaction.transaction_id, "TIMEOUT");
+    send_cancel(transaction, "TIMEOUT");
   } else {
     port_.send_payment_request(transaction);
   }
@@ -350,7 +409,6 @@ void PaymentCoordinator::Impl::schedule(const TransactionRecord& transaction) {
 
 // A terminal dropped: its unfinished payment waits out the reconnect grace.
 asio::awaitable<void> PaymentCoordinator::Impl::run_disconnect(std::string device_id) {
-  auto self = shared_from_this();
   auto find_unfinished_for_device_in_store = [device_id](Store& store) {
     return store.find_unfinished_for_device(device_id);
   };
@@ -369,11 +427,9 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_disconnect(std::string devic
 // Waits out the reconnect grace of one disconnect episode; TIMEOUT if nothing happened since.
 asio::awaitable<void> PaymentCoordinator::Impl::run_reconnect_grace(TransactionRecord transaction,
                                                                     domain::Timestamp until) {
-  auto self = shared_from_this();
-  asio::steady_timer timer(executor_, steady_at(until, clock_.now()));
-  boost::system::error_code ec;
-  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  if (stopping_) {
+  const auto timer = time_.make_timer(executor_);
+  timer->expires_at(until);
+  if (!co_await timer->wait() || stopping_) {
     co_return;
   }
   auto current = co_await load(transaction.merchant_id, transaction.transaction_id);
@@ -383,29 +439,52 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_reconnect_grace(TransactionR
   }
 }
 
+// A task of the coordinator's group: logged and counted by the group if it throws, and
+// cancelled by shutdown().
 void PaymentCoordinator::Impl::spawn(asio::awaitable<void> task, const char* what) {
-  asio::co_spawn(executor_, std::move(task), [what](std::exception_ptr error) {
-    if (error) {
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        spdlog::error("{} failed: {}", what, e.what());
-      }
-    }
-  });
+  group_.spawn(what, std::move(task));
+}
+
+// Records a presence change of the device and publishes it; returns the new episode.
+std::uint64_t PaymentCoordinator::Impl::presence_changed(const domain::MerchantId& merchant_id,
+                                                         const domain::DeviceId& device_id,
+                                                         TerminalPresence presence) {
+  const std::uint64_t epoch = ++presence_epochs_[device_id];
+  if (presence == TerminalPresence::gone) {
+    presence_epochs_.erase(device_id);
+  }
+  events_.publish(TerminalPresenceChanged{merchant_id, device_id, presence, clock_.now()});
+  return epoch;
+}
+
+// A dropped terminal is reconnecting for the reconnect grace; no hello by then: gone.
+asio::awaitable<void> PaymentCoordinator::Impl::run_presence_grace(domain::MerchantId merchant_id,
+                                                                   domain::DeviceId device_id,
+                                                                   std::uint64_t epoch) {
+  const auto timer = time_.make_timer(executor_);
+  timer->expires_after(
+      std::chrono::duration_cast<std::chrono::milliseconds>(settings_.reconnect_grace));
+  if (!co_await timer->wait() || stopping_) {
+    co_return;
+  }
+  if (const auto it = presence_epochs_.find(device_id);
+      it != presence_epochs_.end() && it->second == epoch) {
+    presence_changed(merchant_id, device_id, TerminalPresence::gone);
+  }
 }
 
 PaymentCoordinator::PaymentCoordinator(asio::any_io_executor executor, store::AsyncStore& store,
-                                       TerminalPort& port, const domain::Clock& clock,
-                                       PaymentSettings settings)
-    : impl_(std::make_shared<Impl>(std::move(executor), store, port, clock, settings)) {}
+                                       TerminalPort& port, net::TimeSource& time,
+                                       PaymentEvents& events, PaymentSettings settings)
+    : impl_(std::make_shared<Impl>(std::move(executor), store, port, time, events, settings)) {}
 
 PaymentCoordinator::~PaymentCoordinator() = default;
 
-asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(std::string merchant_id,
+asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(domain::MerchantId merchant,
                                                           std::string terminal_id,
                                                           domain::PaymentRequest request) {
   auto impl = impl_;
+  const std::string merchant_id = merchant.str();
   const auto device = co_await impl->resolve_terminal(merchant_id, terminal_id);
   if (!device) {
     co_return SubmitOutcome{SubmitError::terminal_not_found, std::nullopt, false};
@@ -426,7 +505,7 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(std::string merchant_i
       co_return SubmitOutcome{SubmitError::no_webhook_endpoints, std::nullopt, false};
     }
   }
-  if (!impl->port_.reachable(device->device_id)) {
+  if (!impl->port_.reachable(domain::DeviceId(device->device_id))) {
     co_return SubmitOutcome{SubmitError::terminal_offline, std::nullopt, false};
   }
   if (!request.webhook_mode && impl->waiting_ >= impl->settings_.max_waiting) {
@@ -461,6 +540,7 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(std::string merchant_i
   if (impl->settings_.metrics != nullptr) {
     impl->settings_.metrics->payment_created();
   }
+  impl->events_.publish(PaymentStatusChanged{record, std::nullopt, std::nullopt, std::nullopt});
   impl->port_.send_payment_request(record);
   impl->schedule(record);
   if (request.webhook_mode) {
@@ -470,9 +550,11 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(std::string merchant_i
   co_return co_await impl->wait_for_final(std::move(record), deadline);
 }
 
-asio::awaitable<CancelOutcome> PaymentCoordinator::cancel(std::string merchant_id,
-                                                          std::string transaction_id) {
+asio::awaitable<CancelOutcome> PaymentCoordinator::cancel(domain::MerchantId merchant,
+                                                          domain::TransactionId transaction) {
   auto impl = impl_;
+  const std::string merchant_id = merchant.str();
+  const std::string transaction_id = transaction.str();
   const auto now = impl->clock_.now();
   auto request_cancel_in_store = [merchant_id, transaction_id, now](Store& store) {
     return store.request_cancel(merchant_id, transaction_id, now);
@@ -481,24 +563,26 @@ asio::awaitable<CancelOutcome> PaymentCoordinator::cancel(std::string merchant_i
   if (!requested) {
     co_return CancelOutcome{CancelError::transaction_not_found, std::nullopt};
   }
-  auto& transaction = requested->transaction;
-  if (domain::is_final(transaction.status)) {
-    co_return CancelOutcome{CancelError::transaction_final, std::move(transaction)};
+  auto& record = requested->transaction;
+  if (domain::is_final(record.status)) {
+    co_return CancelOutcome{CancelError::transaction_final, std::move(record)};
   }
   // Sent on every request (a repeat re-sends it), and again on the terminal's next hello.
-  impl->port_.send_payment_cancel(transaction.device_id, transaction.transaction_id, "MERCHANT");
+  impl->send_cancel(record, "MERCHANT");
   if (requested->applied) {
     spdlog::info("transaction {} of merchant {}: cancel requested", transaction_id, merchant_id);
     impl->spawn(
         impl->run_cancel_grace(merchant_id, transaction_id, now + impl->settings_.reconnect_grace),
         "merchant cancel grace");
   }
-  co_return CancelOutcome{std::nullopt, std::move(transaction)};
+  co_return CancelOutcome{std::nullopt, std::move(record)};
 }
 
-asio::awaitable<void> PaymentCoordinator::terminal_connected(std::string device_id) {
+asio::awaitable<void> PaymentCoordinator::terminal_connected(domain::MerchantId merchant_id,
+                                                             domain::DeviceId device_id) {
   auto impl = impl_;
-  auto find_unfinished_for_device_in_store = [device_id](Store& store) {
+  impl->presence_changed(merchant_id, device_id, TerminalPresence::connected);
+  auto find_unfinished_for_device_in_store = [device_id = device_id.str()](Store& store) {
     return store.find_unfinished_for_device(device_id);
   };
   auto unfinished = co_await impl->store_.call(std::move(find_unfinished_for_device_in_store));
@@ -513,27 +597,43 @@ asio::awaitable<void> PaymentCoordinator::terminal_connected(std::string device_
   impl->send_cancel_or_request(*current);
 }
 
-void PaymentCoordinator::terminal_disconnected(std::string device_id) {
+void PaymentCoordinator::terminal_disconnected(domain::MerchantId merchant_id,
+                                               domain::DeviceId device_id) {
   if (impl_->stopping_ || impl_->closing_terminals_) {
     return;  // a shutdown is not the terminal's fault; recovery at start takes over
   }
-  impl_->spawn(impl_->run_disconnect(std::move(device_id)), "terminal disconnect handling");
+  const auto epoch =
+      impl_->presence_changed(merchant_id, device_id, TerminalPresence::reconnecting);
+  impl_->spawn(impl_->run_presence_grace(std::move(merchant_id), device_id, epoch),
+               "terminal presence grace");
+  impl_->spawn(impl_->run_disconnect(device_id.str()), "terminal disconnect handling");
 }
 
-asio::awaitable<bool> PaymentCoordinator::acknowledge(std::string merchant_id,
-                                                      std::string device_id,
-                                                      std::string transaction_id) {
+// The device can no longer answer: gone at once, and its unfinished payment runs out as
+// after a drop.
+void PaymentCoordinator::terminal_revoked(domain::MerchantId merchant_id,
+                                          domain::DeviceId device_id) {
+  if (impl_->stopping_ || impl_->closing_terminals_) {
+    return;
+  }
+  impl_->presence_changed(merchant_id, device_id, TerminalPresence::gone);
+  impl_->spawn(impl_->run_disconnect(device_id.str()), "terminal disconnect handling");
+}
+
+asio::awaitable<bool> PaymentCoordinator::acknowledge(domain::MerchantId merchant_id,
+                                                      domain::DeviceId device_id,
+                                                      domain::TransactionId transaction_id) {
   auto impl = impl_;
-  const auto transaction = co_await impl->load(std::move(merchant_id), std::move(transaction_id));
-  co_return transaction && transaction->device_id == device_id;
+  const auto transaction = co_await impl->load(merchant_id.str(), transaction_id.str());
+  co_return transaction && transaction->device_id == device_id.str();
 }
 
-asio::awaitable<ResultOutcome> PaymentCoordinator::record_result(std::string merchant_id,
-                                                                 std::string device_id,
+asio::awaitable<ResultOutcome> PaymentCoordinator::record_result(domain::MerchantId merchant_id,
+                                                                 domain::DeviceId device_id,
                                                                  TerminalResult result) {
   auto impl = impl_;
-  auto transaction = co_await impl->load(std::move(merchant_id), result.transaction_id);
-  if (!transaction || transaction->device_id != device_id) {
+  auto transaction = co_await impl->load(merchant_id.str(), result.transaction_id.str());
+  if (!transaction || transaction->device_id != device_id.str()) {
     co_return ResultOutcome{};
   }
   // After the deadline's payment.cancel TIMEOUT, a CANCELLED is the terminal confirming it
@@ -559,25 +659,26 @@ asio::awaitable<ResultOutcome> PaymentCoordinator::record_result(std::string mer
   co_return ResultOutcome{true, recorded->status};
 }
 
-asio::awaitable<void> PaymentCoordinator::recover() {
-  auto impl = impl_;
+asio::awaitable<void> PaymentCoordinator::Impl::recover() {
   const auto unfinished =
-      co_await impl->store_.call([](Store& store) { return store.list_unfinished(); });
+      co_await store_.call([](Store& store) { return store.list_unfinished(); });
   for (const auto& transaction : unfinished) {
-    impl->schedule(transaction);
+    schedule(transaction);
     if (transaction.status == TransactionStatus::awaiting_reconnect) {
-      impl->spawn(impl->run_reconnect_grace(
-                      transaction, transaction.updated_at + impl->settings_.reconnect_grace),
-                  "reconnect grace");
+      spawn(run_reconnect_grace(transaction, transaction.updated_at + settings_.reconnect_grace),
+            "reconnect grace");
     }
     if (transaction.cancel_requested_at) {
-      impl->spawn(impl->run_cancel_grace(
-                      transaction.merchant_id, transaction.transaction_id,
-                      *transaction.cancel_requested_at + impl->settings_.reconnect_grace),
-                  "merchant cancel grace");
+      spawn(run_cancel_grace(transaction.merchant_id, transaction.transaction_id,
+                             *transaction.cancel_requested_at + settings_.reconnect_grace),
+            "merchant cancel grace");
     }
   }
   spdlog::info("recovered {} unfinished transactions", unfinished.size());
+}
+
+void PaymentCoordinator::start() {
+  impl_->spawn(impl_->recover(), "recovery of unfinished transactions");
 }
 
 void PaymentCoordinator::terminals_closing() {
@@ -588,18 +689,27 @@ void PaymentCoordinator::set_webhook_outbox(WebhookOutbox& outbox) {
   impl_->outbox_ = &outbox;
 }
 
-void PaymentCoordinator::shutdown() {
-  impl_->stopping_ = true;
-  for (auto& [key, list] : impl_->waiters_) {
+asio::awaitable<bool> PaymentCoordinator::shutdown(std::chrono::milliseconds wait) {
+  auto impl = impl_;
+  impl->stopping_ = true;
+  for (auto& [key, list] : impl->waiters_) {
     for (Waiter* waiter : list) {
-      waiter->timer.cancel();
+      waiter->timer->cancel();
     }
   }
-  for (auto* timers : {&impl_->timers_, &impl_->cancel_timers_}) {
+  for (auto* timers : {&impl->timers_, &impl->cancel_timers_}) {
     for (auto& [key, timer] : *timers) {
       timer->cancel();
     }
   }
+  impl->group_.close();
+  impl->group_.cancel();
+  const bool ended = co_await impl->group_.wait(wait);
+  if (!ended) {
+    spdlog::warn("payment coordinator: {} tasks still running after {} ms", impl->group_.size(),
+                 wait.count());
+  }
+  co_return ended;
 }
 
 std::size_t PaymentCoordinator::waiting() const {

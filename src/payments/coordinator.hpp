@@ -1,8 +1,13 @@
 #pragma once
 // The payment coordinator: the one place that runs a payment. It creates the transaction,
 // pushes it to the terminal, waits, applies the terminal's result through the state
-// machine, times out, and wakes whoever waits. Both API facades and the terminal sessions
-// call it. Runs on the single network thread; store calls hop to the store thread.
+// machine, times out, and publishes every committed change on the event seam
+// (payment_events.hpp), where whoever waits subscribes. Both API facades and the terminal
+// sessions call it. Runs on the single network thread; store calls hop to the store thread.
+//
+// Its clock and every timer come from a net::TimeSource (tests drive them with a
+// ManualTimeSource), and every coroutine it spawns belongs to its net::TaskGroup: shutdown()
+// cancels them and waits for them, bounded.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
@@ -13,12 +18,16 @@
 #include "domain/payment_request.hpp"
 #include "domain/time.hpp"
 #include "domain/transaction.hpp"
+#include "payments/payment_events.hpp"
 #include "payments/terminal_port.hpp"
 #include "payments/webhook_outbox.hpp"
 #include "store/async_store.hpp"
 
 namespace tillgate::metrics {
 class GatewayMetrics;
+}
+namespace tillgate::net {
+class TimeSource;
 }
 
 namespace tillgate::payments {
@@ -55,7 +64,7 @@ struct CancelOutcome {
 };
 
 struct TerminalResult {
-  std::string transaction_id;
+  domain::TransactionId transaction_id;
   domain::TransactionEvent event;  // terminal_succeeded | terminal_failed | terminal_cancelled
   std::string response_json;       // the terminal's result as recorded
 };
@@ -67,42 +76,55 @@ struct ResultOutcome {
 
 class PaymentCoordinator {
  public:
+  // `events` receives every committed status change and presence change; it and the other
+  // references outlive the coordinator.
   PaymentCoordinator(boost::asio::any_io_executor executor, store::AsyncStore& store,
-                     TerminalPort& port, const domain::Clock& clock, PaymentSettings settings);
+                     TerminalPort& port, net::TimeSource& time, PaymentEvents& events,
+                     PaymentSettings settings);
   ~PaymentCoordinator();
   PaymentCoordinator(const PaymentCoordinator&) = delete;
   PaymentCoordinator& operator=(const PaymentCoordinator&) = delete;
 
   // Merchant side. Standard mode waits for a final result or the payment deadline.
-  boost::asio::awaitable<SubmitOutcome> submit(std::string merchant_id, std::string terminal_id,
+  // `terminal_id`: a deviceId of the merchant, or the connectionId of one of its terminals.
+  boost::asio::awaitable<SubmitOutcome> submit(domain::MerchantId merchant_id,
+                                               std::string terminal_id,
                                                domain::PaymentRequest request);
 
   // Merchant cancel: records the request durably and sends payment.cancel MERCHANT; the
   // terminal's answer decides, and no answer within the reconnect grace ends TIMEOUT.
-  boost::asio::awaitable<CancelOutcome> cancel(std::string merchant_id, std::string transaction_id);
+  boost::asio::awaitable<CancelOutcome> cancel(domain::MerchantId merchant_id,
+                                               domain::TransactionId transaction_id);
 
-  // Terminal side.
-  boost::asio::awaitable<void> terminal_connected(std::string device_id);
-  void terminal_disconnected(std::string device_id);
+  // Terminal side. Each publishes the terminal's presence (connected; reconnecting, then
+  // gone when the reconnect grace passes without a new hello; gone at once when revoked).
+  boost::asio::awaitable<void> terminal_connected(domain::MerchantId merchant_id,
+                                                  domain::DeviceId device_id);
+  void terminal_disconnected(domain::MerchantId merchant_id, domain::DeviceId device_id);
+  void terminal_revoked(domain::MerchantId merchant_id, domain::DeviceId device_id);
   // `merchant_id` is the device's, as its session learnt it at hello (a device never
   // changes merchant; a revoked one is disconnected).
-  boost::asio::awaitable<bool> acknowledge(std::string merchant_id, std::string device_id,
-                                           std::string transaction_id);
-  boost::asio::awaitable<ResultOutcome> record_result(std::string merchant_id,
-                                                      std::string device_id, TerminalResult result);
+  boost::asio::awaitable<bool> acknowledge(domain::MerchantId merchant_id,
+                                           domain::DeviceId device_id,
+                                           domain::TransactionId transaction_id);
+  boost::asio::awaitable<ResultOutcome> record_result(domain::MerchantId merchant_id,
+                                                      domain::DeviceId device_id,
+                                                      TerminalResult result);
 
   // Where final status changes announce themselves: each such change is written with its
-  // outbox event, and `outbox` is told once it committed. Without one, no events.
+  // outbox event, whose id the published change carries. Without one, no events.
   void set_webhook_outbox(WebhookOutbox& outbox);
 
-  // Schedules the deadlines of every unfinished transaction in the store (at start-up).
-  boost::asio::awaitable<void> recover();
+  // Schedules the deadlines of every unfinished transaction in the store (at start-up), as
+  // a task of the coordinator's group.
+  void start();
   // The gateway is about to close every terminal connection: those closes are not drops
   // (no AWAITING_RECONNECT); recovery at the next start takes over.
   void terminals_closing();
 
-  // Wakes every waiter and stops every timer.
-  void shutdown();
+  // Wakes every waiter, stops every timer, cancels every task of the coordinator and waits
+  // for them at most `wait`: true when they all ended (only then may it be destroyed).
+  boost::asio::awaitable<bool> shutdown(std::chrono::milliseconds wait);
 
   [[nodiscard]] std::size_t waiting() const;
 

@@ -5,13 +5,14 @@
 #include <string>
 #include <string_view>
 
+#include "domain/ids.hpp"
 #include "domain/time.hpp"
 #include "store/store.hpp"
 
 namespace tillgate::payments {
 
 struct TerminalConnection {
-  std::string connection_id;
+  domain::ConnectionId connection_id;
   domain::Timestamp connected_at;
   domain::Timestamp last_activity;
 };
@@ -22,20 +23,22 @@ class TerminalPort {
   // Each returns false when the terminal is not connected (or its outbox is full and it
   // is being cut off); delivery is at-least-once and re-tried on the next hello.ok.
   virtual bool send_payment_request(const store::TransactionRecord& transaction) = 0;
-  virtual bool send_payment_cancel(const std::string& device_id, const std::string& transaction_id,
+  virtual bool send_payment_cancel(const domain::DeviceId& device_id,
+                                   const domain::TransactionId& transaction_id,
                                    std::string_view reason) = 0;
-  virtual bool send_payment_void(const std::string& device_id, const std::string& transaction_id,
+  virtual bool send_payment_void(const domain::DeviceId& device_id,
+                                 const domain::TransactionId& transaction_id,
                                  std::string_view reason) = 0;
   [[nodiscard]] virtual std::optional<TerminalConnection> connection(
-      const std::string& device_id) const = 0;
+      const domain::DeviceId& device_id) const = 0;
   // Connected, or dropped less than the reconnect grace ago (merchant-api.md: such a
   // terminal is not TERMINAL_OFFLINE; its payment is pushed when it says hello again).
-  [[nodiscard]] virtual bool reachable(const std::string& device_id) const = 0;
-  [[nodiscard]] virtual std::optional<std::string> device_for_connection(
-      const std::string& connection_id) const = 0;
+  [[nodiscard]] virtual bool reachable(const domain::DeviceId& device_id) const = 0;
+  [[nodiscard]] virtual std::optional<domain::DeviceId> device_for_connection(
+      const domain::ConnectionId& connection_id) const = 0;
   // The device was revoked: close its live connection with 4001 and forget it, so it is
   // neither connected nor inside a reconnect grace any more.
-  virtual void revoke(const std::string& device_id) = 0;
+  virtual void revoke(const domain::DeviceId& device_id) = 0;
 };
 
 }  // namespace tillgate::payments

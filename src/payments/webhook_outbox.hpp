@@ -1,8 +1,9 @@
 #pragma once
 // What the payment coordinator needs from webhooks, and no more: the outbox event that a
-// status change causes (the store writes it in the same transaction as the change), and
-// a call once such a change has committed, so delivery starts at once. The app wires
-// webhooks::WebhookDispatcher in; payments/ never includes webhooks/.
+// status change causes (the store writes it in the same transaction as the change). That
+// delivery starts at once is not the coordinator's business: the dispatcher's wake-up
+// listens on the event seam (payment_events.hpp) for changes that carry an event. The
+// app wires webhooks::WebhookDispatcher in; payments/ never includes webhooks/.
 #include <optional>
 #include <string_view>
 
@@ -21,8 +22,6 @@ class WebhookOutbox {
   [[nodiscard]] virtual std::optional<store::WebhookEventRecord> event_for(
       const store::TransactionRecord& before, const store::StatusChange& change,
       std::string_view terminal_label) const = 0;
-  // A change carrying an event has committed.
-  virtual void committed() = 0;
 };
 
 }  // namespace tillgate::payments

@@ -266,6 +266,10 @@ class AsyncStore {
   // after that fails with StoreError. Idempotent; the destructor calls it.
   void stop();
 
+  // Calls made and not yet answered (queued, running, or their result not yet posted to
+  // the caller's executor): a test driving the network thread by hand waits for 0.
+  [[nodiscard]] std::size_t in_flight() const noexcept { return queued_.load(); }
+
   // For start-up and shutdown code that runs before/after the network loop, while no call
   // is queued or running: the store is not thread-safe.
   Store& direct() { return *store_; }

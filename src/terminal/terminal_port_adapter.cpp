@@ -20,52 +20,56 @@ bool TerminalPortAdapter::send_payment_request(const store::TransactionRecord& t
   return send(transaction.device_id, encode_payment_request(transaction));
 }
 
-bool TerminalPortAdapter::send_payment_cancel(const std::string& device_id,
-                                              const std::string& transaction_id,
+bool TerminalPortAdapter::send_payment_cancel(const domain::DeviceId& device_id,
+                                              const domain::TransactionId& transaction_id,
                                               std::string_view reason) {
-  return send(device_id, encode_payment_cancel(transaction_id, reason));
+  return send(device_id.str(), encode_payment_cancel(transaction_id.str(), reason));
 }
 
-bool TerminalPortAdapter::send_payment_void(const std::string& device_id,
-                                            const std::string& transaction_id,
+bool TerminalPortAdapter::send_payment_void(const domain::DeviceId& device_id,
+                                            const domain::TransactionId& transaction_id,
                                             std::string_view reason) {
-  return send(device_id, encode_payment_void(transaction_id, reason));
+  return send(device_id.str(), encode_payment_void(transaction_id.str(), reason));
 }
 
 std::optional<payments::TerminalConnection> TerminalPortAdapter::connection(
-    const std::string& device_id) const {
-  const auto* session = context_.registry.find(device_id);
+    const domain::DeviceId& device_id) const {
+  const auto* session = context_.registry.find(device_id.str());
   if (session == nullptr) {
     return std::nullopt;
   }
-  return payments::TerminalConnection{session->connection_id(), session->connected_at(),
-                                      session->last_activity()};
+  return payments::TerminalConnection{domain::ConnectionId(session->connection_id()),
+                                      session->connected_at(), session->last_activity()};
 }
 
-bool TerminalPortAdapter::reachable(const std::string& device_id) const {
-  if (context_.registry.find(device_id) != nullptr) {
+bool TerminalPortAdapter::reachable(const domain::DeviceId& device_id) const {
+  if (context_.registry.find(device_id.str()) != nullptr) {
     return true;
   }
-  const auto dropped = context_.registry.disconnected_at(device_id);
+  const auto dropped = context_.registry.disconnected_at(device_id.str());
   return dropped && context_.clock.now() - *dropped < reconnect_grace_;
 }
 
-std::optional<std::string> TerminalPortAdapter::device_for_connection(
-    const std::string& connection_id) const {
-  return context_.registry.device_for_connection(connection_id);
+std::optional<domain::DeviceId> TerminalPortAdapter::device_for_connection(
+    const domain::ConnectionId& connection_id) const {
+  auto device_id = context_.registry.device_for_connection(connection_id.str());
+  if (!device_id) {
+    return std::nullopt;
+  }
+  return domain::DeviceId(std::move(*device_id));
 }
 
 // The session leaves the registry at once (so the device is neither connected nor inside a
 // reconnect grace), then closes with 4001. Its unfinished payment, if any, runs out as
 // after a drop: the terminal can no longer answer.
-void TerminalPortAdapter::revoke(const std::string& device_id) {
-  const auto session = context_.registry.remove(device_id);
+void TerminalPortAdapter::revoke(const domain::DeviceId& device_id) {
+  const auto session = context_.registry.remove(device_id.str());
   if (!session) {
     return;
   }
   session->close(kCloseUnauthorized, "device revoked");
   if (context_.coordinator != nullptr && !context_.stopping) {
-    context_.coordinator->terminal_disconnected(device_id);
+    context_.coordinator->terminal_revoked(domain::MerchantId(session->merchant_id()), device_id);
   }
 }
 

@@ -18,16 +18,18 @@ class TerminalPortAdapter final : public payments::TerminalPort {
   TerminalPortAdapter(TerminalContext& context, std::chrono::seconds reconnect_grace);
 
   bool send_payment_request(const store::TransactionRecord& transaction) override;
-  bool send_payment_cancel(const std::string& device_id, const std::string& transaction_id,
+  bool send_payment_cancel(const domain::DeviceId& device_id,
+                           const domain::TransactionId& transaction_id,
                            std::string_view reason) override;
-  bool send_payment_void(const std::string& device_id, const std::string& transaction_id,
+  bool send_payment_void(const domain::DeviceId& device_id,
+                         const domain::TransactionId& transaction_id,
                          std::string_view reason) override;
   [[nodiscard]] std::optional<payments::TerminalConnection> connection(
-      const std::string& device_id) const override;
-  [[nodiscard]] bool reachable(const std::string& device_id) const override;
-  [[nodiscard]] std::optional<std::string> device_for_connection(
-      const std::string& connection_id) const override;
-  void revoke(const std::string& device_id) override;
+      const domain::DeviceId& device_id) const override;
+  [[nodiscard]] bool reachable(const domain::DeviceId& device_id) const override;
+  [[nodiscard]] std::optional<domain::DeviceId> device_for_connection(
+      const domain::ConnectionId& connection_id) const override;
+  void revoke(const domain::DeviceId& device_id) override;
 
  private:
   bool send(const std::string& device_id, std::string frame);

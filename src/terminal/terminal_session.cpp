@@ -63,7 +63,8 @@ void TerminalSession::on_close() {
   // Only the live connection's loss matters: a replaced one has a successor, and a revoked
   // device was reported when it was revoked.
   if (context_.registry.detach(*this, context_.clock.now())) {
-    context_.coordinator->terminal_disconnected(device_id_);
+    context_.coordinator->terminal_disconnected(domain::MerchantId(merchant_id_),
+                                                domain::DeviceId(device_id_));
   }
 }
 
@@ -105,7 +106,8 @@ asio::awaitable<void> TerminalSession::handle_hello(InboundMessage message) {
   // Before anything the coordinator re-sends on this connection.
   send(encode_hello_ok(connection_id_, static_cast<int>(context_.heartbeat.count()),
                        context_.clock.now()));
-  co_await context_.coordinator->terminal_connected(device_id_);
+  co_await context_.coordinator->terminal_connected(domain::MerchantId(merchant_id_),
+                                                    domain::DeviceId(device_id_));
 }
 
 asio::awaitable<bool> TerminalSession::authenticate(Hello hello) {
@@ -135,13 +137,17 @@ asio::awaitable<bool> TerminalSession::authenticate(Hello hello) {
 asio::awaitable<void> TerminalSession::dispatch(InboundMessage message) {
   auto& coordinator = *context_.coordinator;
   if (auto* ack = std::get_if<PaymentAck>(&message)) {
-    if (!co_await coordinator.acknowledge(merchant_id_, device_id_, ack->transaction_id)) {
+    if (!co_await coordinator.acknowledge(domain::MerchantId(merchant_id_),
+                                          domain::DeviceId(device_id_),
+                                          domain::TransactionId(ack->transaction_id))) {
       protocol_error("transaction " + ack->transaction_id + " is not this terminal's");
     }
   } else if (auto* result = std::get_if<PaymentResult>(&message)) {
     co_await record_result(std::move(*result));
   } else if (auto* voided = std::get_if<PaymentVoided>(&message)) {
-    if (!co_await coordinator.acknowledge(merchant_id_, device_id_, voided->transaction_id)) {
+    if (!co_await coordinator.acknowledge(domain::MerchantId(merchant_id_),
+                                          domain::DeviceId(device_id_),
+                                          domain::TransactionId(voided->transaction_id))) {
       protocol_error("transaction " + voided->transaction_id + " is not this terminal's");
     } else {
       spdlog::info("terminal {} reversed transaction {}", device_id_, voided->transaction_id);
@@ -153,10 +159,10 @@ asio::awaitable<void> TerminalSession::dispatch(InboundMessage message) {
 
 asio::awaitable<void> TerminalSession::record_result(PaymentResult result) {
   const std::string transaction_id = result.transaction_id;
-  payments::TerminalResult recorded{result.transaction_id, result.event,
+  payments::TerminalResult recorded{domain::TransactionId(result.transaction_id), result.event,
                                     std::move(result.response_json)};
-  const auto outcome =
-      co_await context_.coordinator->record_result(merchant_id_, device_id_, std::move(recorded));
+  const auto outcome = co_await context_.coordinator->record_result(
+      domain::MerchantId(merchant_id_), domain::DeviceId(device_id_), std::move(recorded));
   if (!outcome.belongs_to_terminal) {
     protocol_error("transaction " + transaction_id + " is not this terminal's");
   } else {

@@ -64,6 +64,7 @@ class TerminalSession final : public net::WsProtocol,
 
   // Known once authenticated (empty before).
   [[nodiscard]] const std::string& device_id() const { return device_id_; }
+  [[nodiscard]] const std::string& merchant_id() const { return merchant_id_; }
   [[nodiscard]] const std::string& connection_id() const { return connection_id_; }
   [[nodiscard]] domain::Timestamp connected_at() const { return connected_at_; }
   [[nodiscard]] domain::Timestamp last_activity() const { return last_activity_; }

@@ -68,7 +68,7 @@ class WebhookDispatcher final : public payments::WebhookOutbox {
   [[nodiscard]] std::optional<store::WebhookEventRecord> event_for(
       const store::TransactionRecord& before, const store::StatusChange& change,
       std::string_view terminal_label) const override;
-  void committed() override;
+  void committed();
 
   // Sends a signed ping event to `url` (endpoint creation, URL change) and returns the
   // attempt; nullopt when max_pings_in_flight pings are already running. The body and its

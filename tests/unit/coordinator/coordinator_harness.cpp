@@ -1,0 +1,198 @@
+#include "coordinator_harness.hpp"
+
+#include <thread>
+
+#include "../store/store_test_support.hpp"
+#include "domain/money.hpp"
+
+namespace tillgate::testing {
+
+namespace asio = boost::asio;
+using payments::TerminalConnection;
+
+bool FakeTerminalPort::send_payment_request(const store::TransactionRecord& transaction) {
+  sent.push_back(
+      {SentToTerminal::Kind::request, transaction.device_id, transaction.transaction_id, ""});
+  return connected.contains(transaction.device_id);
+}
+
+bool FakeTerminalPort::send_payment_cancel(const domain::DeviceId& device_id,
+                                           const domain::TransactionId& transaction_id,
+                                           std::string_view reason) {
+  sent.push_back(
+      {SentToTerminal::Kind::cancel, device_id.str(), transaction_id.str(), std::string(reason)});
+  return connected.contains(device_id.str());
+}
+
+bool FakeTerminalPort::send_payment_void(const domain::DeviceId& device_id,
+                                         const domain::TransactionId& transaction_id,
+                                         std::string_view reason) {
+  sent.push_back({SentToTerminal::Kind::void_payment, device_id.str(), transaction_id.str(),
+                  std::string(reason)});
+  return connected.contains(device_id.str());
+}
+
+std::optional<TerminalConnection> FakeTerminalPort::connection(
+    const domain::DeviceId& device_id) const {
+  if (!connected.contains(device_id.str())) {
+    return std::nullopt;
+  }
+  return TerminalConnection{domain::ConnectionId("conn_" + device_id.str()), kStart, kStart};
+}
+
+bool FakeTerminalPort::reachable(const domain::DeviceId& device_id) const {
+  return connected.contains(device_id.str()) || in_grace.contains(device_id.str());
+}
+
+std::optional<domain::DeviceId> FakeTerminalPort::device_for_connection(
+    const domain::ConnectionId& connection_id) const {
+  const std::string& text = connection_id.str();
+  if (text.starts_with("conn_") && connected.contains(text.substr(5))) {
+    return domain::DeviceId(text.substr(5));
+  }
+  return std::nullopt;
+}
+
+void FakeTerminalPort::revoke(const domain::DeviceId& device_id) {
+  connected.erase(device_id.str());
+  in_grace.erase(device_id.str());
+}
+
+std::vector<SentToTerminal> FakeTerminalPort::sent_for(const std::string& transaction_id) const {
+  std::vector<SentToTerminal> found;
+  for (const auto& message : sent) {
+    if (message.transaction_id == transaction_id) {
+      found.push_back(message);
+    }
+  }
+  return found;
+}
+
+CoordinatorHarness::CoordinatorHarness(payments::PaymentSettings settings_in)
+    : recording(events.subscribe(recorder)), settings(settings_in) {
+  auto real = store::open_store("sqlite:" + (dir.path() / "coordinator.db").string());
+  auto faulty = std::make_unique<FaultyStore>(std::move(real));
+  faults = faulty.get();
+  store = std::make_unique<store::AsyncStore>(std::move(faulty), 10'000);
+  coordinator = std::make_unique<payments::PaymentCoordinator>(io.get_executor(), *store, port,
+                                                               time, events, settings);
+}
+
+CoordinatorHarness::~CoordinatorHarness() {
+  shutdown();
+  coordinator.reset();
+  settle();
+  store->stop();
+}
+
+void CoordinatorHarness::add_merchant(const std::string& merchant_id,
+                                      const std::vector<std::string>& device_ids) {
+  store->direct().insert_merchant(store::testing::make_merchant(merchant_id));
+  for (const auto& device_id : device_ids) {
+    store->direct().insert_device(store::testing::make_device(device_id, merchant_id));
+    port.connected.insert(device_id);
+  }
+}
+
+void CoordinatorHarness::settle() {
+  int idle_rounds = 0;
+  while (idle_rounds < 2) {
+    io.restart();
+    if (io.poll() > 0) {
+      idle_rounds = 0;
+    } else if (store->in_flight() > 0) {
+      std::this_thread::yield();  // the store thread answers soon
+      idle_rounds = 0;
+    } else {
+      ++idle_rounds;
+    }
+  }
+}
+
+void CoordinatorHarness::advance(std::chrono::milliseconds d) {
+  time.advance(d);
+  settle();
+}
+
+std::shared_ptr<Pending<bool>> CoordinatorHarness::start_void(asio::awaitable<void> task) {
+  auto pending = std::make_shared<Pending<bool>>();
+  asio::co_spawn(io, std::move(task), [pending](std::exception_ptr error) {
+    pending->error = error;
+    pending->value = !error;
+    pending->done = true;
+  });
+  settle();
+  return pending;
+}
+
+std::shared_ptr<Pending<payments::SubmitOutcome>> CoordinatorHarness::pay(
+    const std::string& merchant_id, const std::string& device_id, const std::string& transaction_id,
+    std::int64_t amount_minor, bool webhook_mode) {
+  domain::PaymentRequest request{
+      .transaction_id = transaction_id,
+      .amount = domain::Money::from_minor_units(amount_minor, *domain::find_currency("NGN")),
+      .payment_method = "CARD",
+      .webhook_mode = webhook_mode,
+      .products = {},
+      .customer_info = json::Value(nullptr),
+      .metadata = {},
+      .require_webhook_endpoint = false};
+  return start(coordinator->submit(domain::MerchantId(merchant_id), device_id, std::move(request)));
+}
+
+std::shared_ptr<Pending<payments::ResultOutcome>> CoordinatorHarness::report(
+    const std::string& merchant_id, const std::string& device_id, const std::string& transaction_id,
+    domain::TransactionEvent event) {
+  const char* status = event == domain::TransactionEvent::terminal_succeeded ? "SUCCESS"
+                       : event == domain::TransactionEvent::terminal_failed  ? "FAILED"
+                                                                             : "CANCELLED";
+  payments::TerminalResult result{
+      domain::TransactionId(transaction_id), event,
+      std::string(R"({"status":")") + status + R"(","authorizationCode":"A1"})"};
+  return start(coordinator->record_result(domain::MerchantId(merchant_id),
+                                          domain::DeviceId(device_id), std::move(result)));
+}
+
+void CoordinatorHarness::drop(const std::string& merchant_id, const std::string& device_id) {
+  port.connected.erase(device_id);
+  port.in_grace.insert(device_id);
+  coordinator->terminal_disconnected(domain::MerchantId(merchant_id), domain::DeviceId(device_id));
+  settle();
+}
+
+void CoordinatorHarness::reconnect(const std::string& merchant_id, const std::string& device_id) {
+  port.in_grace.erase(device_id);
+  port.connected.insert(device_id);
+  start_void(coordinator->terminal_connected(domain::MerchantId(merchant_id),
+                                             domain::DeviceId(device_id)));
+}
+
+std::optional<store::TransactionRecord> CoordinatorHarness::stored(
+    const std::string& merchant_id, const std::string& transaction_id) {
+  settle();
+  return store->direct().find_transaction(merchant_id, transaction_id);
+}
+
+bool CoordinatorHarness::shutdown() {
+  if (!coordinator) {
+    return true;
+  }
+  auto ended = start(coordinator->shutdown(std::chrono::milliseconds(2000)));
+  for (int i = 0; i < 1000 && !ended->done; ++i) {
+    settle();
+  }
+  return ended->done && ended->value.value_or(false);
+}
+
+bool CoordinatorHarness::restart() {
+  const bool clean = shutdown();
+  coordinator.reset();
+  settle();
+  coordinator = std::make_unique<payments::PaymentCoordinator>(io.get_executor(), *store, port,
+                                                               time, events, settings);
+  coordinator->start();
+  settle();
+  return clean;
+}
+
+}  // namespace tillgate::testing
