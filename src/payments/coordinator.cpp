@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <tuple>
 #include <unordered_map>
@@ -118,6 +119,9 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
   asio::awaitable<void> recover();
   asio::awaitable<void> run_reconnect_grace(TransactionRecord transaction, domain::Timestamp until);
   void spawn(asio::awaitable<void> task, const char* what);
+  using Attempt = std::function<asio::awaitable<void>()>;
+  void spawn_retrying(Attempt attempt, const char* what);
+  asio::awaitable<void> retrying(Attempt attempt, const char* what);
   void schedule(const TransactionRecord& transaction);
   void finished(const TransactionRecord& transaction);
   void count_final(const TransactionRecord& before, TransactionStatus next, domain::Timestamp at);
@@ -403,8 +407,11 @@ void PaymentCoordinator::Impl::send_cancel_or_request(const TransactionRecord& t
 }
 
 void PaymentCoordinator::Impl::schedule(const TransactionRecord& transaction) {
-  spawn(run_deadline(transaction.merchant_id, transaction.transaction_id, transaction.deadline),
-        "payment deadline handling");
+  Attempt deadline = [this, merchant_id = transaction.merchant_id,
+                      transaction_id = transaction.transaction_id, at = transaction.deadline] {
+    return run_deadline(merchant_id, transaction_id, at);
+  };
+  spawn_retrying(std::move(deadline), "payment deadline handling");
 }
 
 // A terminal dropped: its unfinished payment waits out the reconnect grace.
@@ -443,6 +450,33 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_reconnect_grace(TransactionR
 // cancelled by shutdown().
 void PaymentCoordinator::Impl::spawn(asio::awaitable<void> task, const char* what) {
   group_.spawn(what, std::move(task));
+}
+
+void PaymentCoordinator::Impl::spawn_retrying(Attempt attempt, const char* what) {
+  spawn(retrying(std::move(attempt), what), what);
+}
+
+// A timer task whose store call failed (a full disk, a lost database, an overloaded queue)
+// is tried again after a pause, so its payment does not stay unfinished, and its terminal
+// busy, until the next start. Each try starts over: a deadline that has passed acts at
+// once, and what it sends the terminal again is idempotent (a grace that was running
+// starts again: the terminal gets longer, never shorter).
+asio::awaitable<void> PaymentCoordinator::Impl::retrying(Attempt attempt, const char* what) {
+  auto pause = settings_.store_retry_first;
+  for (;;) {
+    try {
+      co_await attempt();
+      co_return;
+    } catch (const store::StoreError& error) {
+      spdlog::warn("{} failed: {}; trying again in {} ms", what, error.what(), pause.count());
+    }
+    const auto timer = time_.make_timer(executor_);
+    timer->expires_after(pause);
+    if (!co_await timer->wait() || stopping_) {
+      co_return;
+    }
+    pause = std::min(pause * 2, settings_.store_retry_max);
+  }
 }
 
 // Records a presence change of the device and publishes it; returns the new episode.
@@ -571,9 +605,11 @@ asio::awaitable<CancelOutcome> PaymentCoordinator::cancel(domain::MerchantId mer
   impl->send_cancel(record, "MERCHANT");
   if (requested->applied) {
     spdlog::info("transaction {} of merchant {}: cancel requested", transaction_id, merchant_id);
-    impl->spawn(
-        impl->run_cancel_grace(merchant_id, transaction_id, now + impl->settings_.reconnect_grace),
-        "merchant cancel grace");
+    const auto until = now + impl->settings_.reconnect_grace;
+    Impl::Attempt grace = [impl = impl.get(), merchant_id, transaction_id, until] {
+      return impl->run_cancel_grace(merchant_id, transaction_id, until);
+    };
+    impl->spawn_retrying(std::move(grace), "merchant cancel grace");
   }
   co_return CancelOutcome{std::nullopt, std::move(record)};
 }
@@ -665,20 +701,27 @@ asio::awaitable<void> PaymentCoordinator::Impl::recover() {
   for (const auto& transaction : unfinished) {
     schedule(transaction);
     if (transaction.status == TransactionStatus::awaiting_reconnect) {
-      spawn(run_reconnect_grace(transaction, transaction.updated_at + settings_.reconnect_grace),
-            "reconnect grace");
+      Attempt grace = [this, transaction,
+                       until = transaction.updated_at + settings_.reconnect_grace] {
+        return run_reconnect_grace(transaction, until);
+      };
+      spawn_retrying(std::move(grace), "reconnect grace");
     }
     if (transaction.cancel_requested_at) {
-      spawn(run_cancel_grace(transaction.merchant_id, transaction.transaction_id,
-                             *transaction.cancel_requested_at + settings_.reconnect_grace),
-            "merchant cancel grace");
+      Attempt grace = [this, merchant_id = transaction.merchant_id,
+                       transaction_id = transaction.transaction_id,
+                       until = *transaction.cancel_requested_at + settings_.reconnect_grace] {
+        return run_cancel_grace(merchant_id, transaction_id, until);
+      };
+      spawn_retrying(std::move(grace), "merchant cancel grace");
     }
   }
   spdlog::info("recovered {} unfinished transactions", unfinished.size());
 }
 
 void PaymentCoordinator::start() {
-  impl_->spawn(impl_->recover(), "recovery of unfinished transactions");
+  Impl::Attempt recovery = [impl = impl_.get()] { return impl->recover(); };
+  impl_->spawn_retrying(std::move(recovery), "recovery of unfinished transactions");
 }
 
 void PaymentCoordinator::terminals_closing() {

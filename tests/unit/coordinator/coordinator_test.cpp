@@ -173,6 +173,19 @@ TEST_F(CoordinatorTest, ALongPollWhoseStoreReadFailsLeavesNoWaiterBehind) {
   EXPECT_EQ(result->value->recorded_status, TransactionStatus::completed);
 }
 
+TEST_F(CoordinatorTest, AGraceWhoseStoreWriteFailsIsTriedAgainWithoutARestart) {
+  h.pay("m1", "d1", "t1", 100, true);
+  h.advance(90s);                   // the deadline: payment.cancel TIMEOUT
+  h.faults->fail_randomly(1.0, 7);  // the store refuses everything for now
+  h.advance(60s);                   // the grace ends; its write fails
+  EXPECT_GT(h.faults->failures(), 0);
+  h.faults->fail_randomly(0.0, 7);
+  EXPECT_EQ(h.stored("m1", "t1")->status, TransactionStatus::pending);
+  h.advance(1s);  // the pause after the failure: the task starts over
+  h.advance(60s);
+  EXPECT_EQ(h.stored("m1", "t1")->status, TransactionStatus::timeout);
+}
+
 TEST_F(CoordinatorTest, RecoveryAfterARestartKeepsTheDeadlinesOfTheStore) {
   h.pay("m1", "d1", "t1", 100, true);
   h.advance(10s);
