@@ -49,12 +49,13 @@ ApiError timed_out(const std::string& transaction_id) {
 }
 
 // One terminal of GET /v1/terminals, with its connection as the gateway sees it now.
-json::Value terminal_view(const store::DeviceRecord& device, payments::TerminalPort& terminals) {
+json::Value terminal_view(const store::DeviceRecord& device, payments::TerminalPort& terminals,
+                          const payments::PaymentCoordinator& coordinator) {
   const domain::DeviceId device_id(device.device_id);
   const auto connection = terminals.connection(device_id);
-  const char* status = connection                       ? "online"
-                       : terminals.reachable(device_id) ? "reconnecting"
-                                                        : "offline";
+  const char* status = connection                        ? "online"
+                       : coordinator.presence(device_id) ? "reconnecting"
+                                                         : "offline";
   auto metadata = json::parse(device.metadata_json);
   return json::object({
       {"terminalId", json::Value(device.device_id)},
@@ -172,7 +173,7 @@ RouteAnswer PaymentRoutes::list_terminals(RouteRequest request) {
   json::Array items;
   for (const auto& device : devices) {
     if (!device.revoked_at) {
-      items.push_back(terminal_view(device, terminals_));
+      items.push_back(terminal_view(device, terminals_, coordinator_));
     }
   }
   const auto count = static_cast<std::int64_t>(items.size());

@@ -153,7 +153,6 @@ struct Gateway::Parts {
     s.max_outbox_frames = c.limits.max_terminal_outbox_frames;
     s.max_connections = c.limits.max_terminal_connections;
     s.max_connections_per_address = c.limits.max_terminal_connections_per_ip;
-    s.reconnect_grace = seconds(c.reconnect_grace_s);
     return s;
   }
   static payments::PaymentSettings payment_settings(const Config& c, metrics::GatewayMetrics* m) {

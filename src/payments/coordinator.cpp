@@ -74,9 +74,16 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
   TimerMap timers_;
   // One timer per merchant cancel awaiting the terminal's answer.
   TimerMap cancel_timers_;
-  // Per device: bumped by every presence change, so a reconnect grace that ends knows
-  // whether it is still the latest episode.
-  std::unordered_map<domain::DeviceId, std::uint64_t> presence_epochs_;
+  // Per device present (connected, or reconnecting inside the grace): its presence and an
+  // episode number bumped by every change, so a reconnect grace that ends knows whether it
+  // is still the latest episode. The one owner of the reconnect grace: whether a terminal
+  // may be given a payment is read here.
+  struct PresenceState {
+    TerminalPresence presence = TerminalPresence::connected;
+    std::uint64_t epoch = 0;
+  };
+  std::unordered_map<domain::DeviceId, PresenceState> presences_;
+  std::uint64_t presence_epoch_ = 0;
   bool stopping_ = false;
   bool closing_terminals_ = false;  // the gateway is closing every terminal connection
   // Where final status changes announce themselves (set_webhook_outbox); none: no events.
@@ -483,9 +490,11 @@ asio::awaitable<void> PaymentCoordinator::Impl::retrying(Attempt attempt, const 
 std::uint64_t PaymentCoordinator::Impl::presence_changed(const domain::MerchantId& merchant_id,
                                                          const domain::DeviceId& device_id,
                                                          TerminalPresence presence) {
-  const std::uint64_t epoch = ++presence_epochs_[device_id];
+  const std::uint64_t epoch = ++presence_epoch_;
   if (presence == TerminalPresence::gone) {
-    presence_epochs_.erase(device_id);
+    presences_.erase(device_id);
+  } else {
+    presences_[device_id] = PresenceState{presence, epoch};
   }
   events_.publish(TerminalPresenceChanged{merchant_id, device_id, presence, clock_.now()});
   return epoch;
@@ -501,8 +510,8 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_presence_grace(domain::Merch
   if (!co_await timer->wait() || stopping_) {
     co_return;
   }
-  if (const auto it = presence_epochs_.find(device_id);
-      it != presence_epochs_.end() && it->second == epoch) {
+  if (const auto it = presences_.find(device_id);
+      it != presences_.end() && it->second.epoch == epoch) {
     presence_changed(merchant_id, device_id, TerminalPresence::gone);
   }
 }
@@ -539,7 +548,7 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(domain::MerchantId mer
       co_return SubmitOutcome{SubmitError::no_webhook_endpoints, std::nullopt, false};
     }
   }
-  if (!impl->port_.reachable(domain::DeviceId(device->device_id))) {
+  if (!impl->presences_.contains(domain::DeviceId(device->device_id))) {
     co_return SubmitOutcome{SubmitError::terminal_offline, std::nullopt, false};
   }
   if (!request.webhook_mode && impl->waiting_ >= impl->settings_.max_waiting) {
@@ -753,6 +762,15 @@ asio::awaitable<bool> PaymentCoordinator::shutdown(std::chrono::milliseconds wai
                  wait.count());
   }
   co_return ended;
+}
+
+std::optional<TerminalPresence> PaymentCoordinator::presence(
+    const domain::DeviceId& device_id) const {
+  const auto it = impl_->presences_.find(device_id);
+  if (it == impl_->presences_.end()) {
+    return std::nullopt;
+  }
+  return it->second.presence;
 }
 
 std::size_t PaymentCoordinator::waiting() const {

@@ -131,6 +131,10 @@ class PaymentCoordinator {
   boost::asio::awaitable<bool> shutdown(std::chrono::milliseconds wait);
 
   [[nodiscard]] std::size_t waiting() const;
+  // connected or reconnecting (dropped less than the reconnect grace ago: such a terminal
+  // is not TERMINAL_OFFLINE, its payment is pushed when it says hello again); nullopt for
+  // a terminal gone or never seen since the start.
+  [[nodiscard]] std::optional<TerminalPresence> presence(const domain::DeviceId& device_id) const;
 
  private:
   struct Impl;

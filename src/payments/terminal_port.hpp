@@ -31,9 +31,6 @@ class TerminalPort {
                                  std::string_view reason) = 0;
   [[nodiscard]] virtual std::optional<TerminalConnection> connection(
       const domain::DeviceId& device_id) const = 0;
-  // Connected, or dropped less than the reconnect grace ago (merchant-api.md: such a
-  // terminal is not TERMINAL_OFFLINE; its payment is pushed when it says hello again).
-  [[nodiscard]] virtual bool reachable(const domain::DeviceId& device_id) const = 0;
   [[nodiscard]] virtual std::optional<domain::DeviceId> device_for_connection(
       const domain::ConnectionId& connection_id) const = 0;
   // The device was revoked: close its live connection with 4001 and forget it, so it is

@@ -7,9 +7,7 @@
 
 namespace tillgate::terminal {
 
-TerminalPortAdapter::TerminalPortAdapter(TerminalContext& context,
-                                         std::chrono::seconds reconnect_grace)
-    : context_(context), reconnect_grace_(reconnect_grace) {}
+TerminalPortAdapter::TerminalPortAdapter(TerminalContext& context) : context_(context) {}
 
 bool TerminalPortAdapter::send(const std::string& device_id, std::string frame) {
   auto* session = context_.registry.find(device_id);
@@ -40,14 +38,6 @@ std::optional<payments::TerminalConnection> TerminalPortAdapter::connection(
   }
   return payments::TerminalConnection{domain::ConnectionId(session->connection_id()),
                                       session->connected_at(), session->last_activity()};
-}
-
-bool TerminalPortAdapter::reachable(const domain::DeviceId& device_id) const {
-  if (context_.registry.find(device_id.str()) != nullptr) {
-    return true;
-  }
-  const auto dropped = context_.registry.disconnected_at(device_id.str());
-  return dropped && context_.clock.now() - *dropped < reconnect_grace_;
 }
 
 std::optional<domain::DeviceId> TerminalPortAdapter::device_for_connection(

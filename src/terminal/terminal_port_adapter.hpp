@@ -1,6 +1,7 @@
 #pragma once
 // payments::TerminalPort over the registry: what the coordinator asks of the terminals
-// (push a frame, who is connected or reachable, revoke) answered from the live sessions.
+// (push a frame, who is connected, revoke) answered from the live sessions. Whether a
+// dropped terminal is still inside its reconnect grace is the coordinator's to know.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -14,8 +15,7 @@ struct TerminalContext;
 
 class TerminalPortAdapter final : public payments::TerminalPort {
  public:
-  // `reconnect_grace`: how long after a drop a device is still reachable.
-  TerminalPortAdapter(TerminalContext& context, std::chrono::seconds reconnect_grace);
+  explicit TerminalPortAdapter(TerminalContext& context);
 
   bool send_payment_request(const store::TransactionRecord& transaction) override;
   bool send_payment_cancel(const domain::DeviceId& device_id,
@@ -26,7 +26,6 @@ class TerminalPortAdapter final : public payments::TerminalPort {
                          std::string_view reason) override;
   [[nodiscard]] std::optional<payments::TerminalConnection> connection(
       const domain::DeviceId& device_id) const override;
-  [[nodiscard]] bool reachable(const domain::DeviceId& device_id) const override;
   [[nodiscard]] std::optional<domain::DeviceId> device_for_connection(
       const domain::ConnectionId& connection_id) const override;
   void revoke(const domain::DeviceId& device_id) override;
@@ -35,7 +34,6 @@ class TerminalPortAdapter final : public payments::TerminalPort {
   bool send(const std::string& device_id, std::string frame);
 
   TerminalContext& context_;
-  std::chrono::seconds reconnect_grace_;
 };
 
 }  // namespace tillgate::terminal

@@ -14,7 +14,6 @@ std::shared_ptr<TerminalSession> TerminalRegistry::attach(
          "a terminal session is registered at most once");
   const std::string& device_id = session->device_id();
   device_by_connection_[session->connection_id()] = device_id;
-  disconnected_at_.erase(device_id);
   auto& current = by_device_[device_id];
   if (current) {
     device_by_connection_.erase(current->connection_id());
@@ -22,19 +21,17 @@ std::shared_ptr<TerminalSession> TerminalRegistry::attach(
   return std::exchange(current, std::move(session));
 }
 
-bool TerminalRegistry::detach(const TerminalSession& session, domain::Timestamp now) {
+bool TerminalRegistry::detach(const TerminalSession& session) {
   device_by_connection_.erase(session.connection_id());
   const auto it = by_device_.find(session.device_id());
   if (it == by_device_.end() || it->second.get() != &session) {
     return false;
   }
   by_device_.erase(it);
-  disconnected_at_[session.device_id()] = now;
   return true;
 }
 
 std::shared_ptr<TerminalSession> TerminalRegistry::remove(const std::string& device_id) {
-  disconnected_at_.erase(device_id);
   const auto it = by_device_.find(device_id);
   if (it == by_device_.end()) {
     return nullptr;
@@ -54,15 +51,6 @@ std::optional<std::string> TerminalRegistry::device_for_connection(
     const std::string& connection_id) const {
   const auto it = device_by_connection_.find(connection_id);
   if (it == device_by_connection_.end()) {
-    return std::nullopt;
-  }
-  return it->second;
-}
-
-std::optional<domain::Timestamp> TerminalRegistry::disconnected_at(
-    const std::string& device_id) const {
-  const auto it = disconnected_at_.find(device_id);
-  if (it == disconnected_at_.end()) {
     return std::nullopt;
   }
   return it->second;

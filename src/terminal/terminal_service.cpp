@@ -45,7 +45,7 @@ TerminalService::TerminalService(asio::any_io_executor executor, store::AsyncSto
                                  net::TimeSource& time, net::RateLimiter& auth_failures,
                                  TerminalSettings settings)
     : context_{store, time, auth_failures, registry_, settings.heartbeat},
-      port_(context_, settings.reconnect_grace),
+      port_(context_),
       server_(std::move(executor), time, "terminal sessions", session_settings(settings),
               admission_settings(settings), &auth_failures,
               [this](const std::string& remote_address) {

@@ -40,7 +40,6 @@ struct TerminalSettings {
   std::size_t max_connections = 100'000;
   // Open terminal connections from one client address (a shop's NAT holds several).
   std::size_t max_connections_per_address = 1'000;
-  std::chrono::seconds reconnect_grace{60};
 };
 
 class TerminalService {

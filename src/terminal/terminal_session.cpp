@@ -62,7 +62,7 @@ void TerminalSession::on_close() {
   }
   // Only the live connection's loss matters: a replaced one has a successor, and a revoked
   // device was reported when it was revoked.
-  if (context_.registry.detach(*this, context_.clock.now())) {
+  if (context_.registry.detach(*this)) {
     context_.coordinator->terminal_disconnected(domain::MerchantId(merchant_id_),
                                                 domain::DeviceId(device_id_));
   }

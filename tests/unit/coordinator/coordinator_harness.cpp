@@ -40,10 +40,6 @@ std::optional<TerminalConnection> FakeTerminalPort::connection(
   return TerminalConnection{domain::ConnectionId("conn_" + device_id.str()), kStart, kStart};
 }
 
-bool FakeTerminalPort::reachable(const domain::DeviceId& device_id) const {
-  return connected.contains(device_id.str()) || in_grace.contains(device_id.str());
-}
-
 std::optional<domain::DeviceId> FakeTerminalPort::device_for_connection(
     const domain::ConnectionId& connection_id) const {
   const std::string& text = connection_id.str();
@@ -55,7 +51,6 @@ std::optional<domain::DeviceId> FakeTerminalPort::device_for_connection(
 
 void FakeTerminalPort::revoke(const domain::DeviceId& device_id) {
   connected.erase(device_id.str());
-  in_grace.erase(device_id.str());
 }
 
 std::vector<SentToTerminal> FakeTerminalPort::sent_for(const std::string& transaction_id) const {
@@ -90,7 +85,7 @@ void CoordinatorHarness::add_merchant(const std::string& merchant_id,
   store->direct().insert_merchant(store::testing::make_merchant(merchant_id));
   for (const auto& device_id : device_ids) {
     store->direct().insert_device(store::testing::make_device(device_id, merchant_id));
-    port.connected.insert(device_id);
+    reconnect(merchant_id, device_id);  // says hello
   }
 }
 
@@ -155,13 +150,11 @@ std::shared_ptr<Pending<payments::ResultOutcome>> CoordinatorHarness::report(
 
 void CoordinatorHarness::drop(const std::string& merchant_id, const std::string& device_id) {
   port.connected.erase(device_id);
-  port.in_grace.insert(device_id);
   coordinator->terminal_disconnected(domain::MerchantId(merchant_id), domain::DeviceId(device_id));
   settle();
 }
 
 void CoordinatorHarness::reconnect(const std::string& merchant_id, const std::string& device_id) {
-  port.in_grace.erase(device_id);
   port.connected.insert(device_id);
   start_void(coordinator->terminal_connected(domain::MerchantId(merchant_id),
                                              domain::DeviceId(device_id)));
@@ -192,6 +185,12 @@ bool CoordinatorHarness::restart() {
                                                                time, events, settings);
   coordinator->start();
   settle();
+  // The terminals still connected say hello to the new process.
+  const std::vector<std::string> connected(port.connected.begin(), port.connected.end());
+  for (const auto& device_id : connected) {
+    const auto device = store->direct().find_device(device_id);
+    reconnect(device->merchant_id, device_id);
+  }
   return clean;
 }
 

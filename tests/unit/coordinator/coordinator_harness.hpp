@@ -44,13 +44,11 @@ class FakeTerminalPort final : public payments::TerminalPort {
                          std::string_view reason) override;
   [[nodiscard]] std::optional<payments::TerminalConnection> connection(
       const domain::DeviceId& device_id) const override;
-  [[nodiscard]] bool reachable(const domain::DeviceId& device_id) const override;
   [[nodiscard]] std::optional<domain::DeviceId> device_for_connection(
       const domain::ConnectionId& connection_id) const override;
   void revoke(const domain::DeviceId& device_id) override;
 
-  std::set<std::string> connected;  // connected devices
-  std::set<std::string> in_grace;   // dropped, inside the reconnect grace
+  std::set<std::string> connected;  // connected devices (presence is the coordinator's)
   std::vector<SentToTerminal> sent;
   // What was sent for `transaction_id`, in order.
   [[nodiscard]] std::vector<SentToTerminal> sent_for(const std::string& transaction_id) const;

@@ -111,6 +111,20 @@ TEST_F(CoordinatorTest, ReconnectInsideTheGraceResumesThePaymentAndIsNotGone) {
   EXPECT_EQ(h.stored("m1", "t1")->status, TransactionStatus::pending);
 }
 
+TEST_F(CoordinatorTest, ATerminalInsideItsGraceTakesAPaymentAndOneGoneIsOffline) {
+  h.drop("m1", "d1");
+  EXPECT_EQ(h.coordinator->presence(domain::DeviceId("d1")), TerminalPresence::reconnecting);
+  auto within = h.pay("m1", "d1", "t1", 100, true);
+  EXPECT_FALSE(within->value->error);  // pushed when it says hello again
+  h.drop("m1", "d2");
+  h.advance(60s);
+  EXPECT_FALSE(h.coordinator->presence(domain::DeviceId("d2")));
+  auto gone = h.pay("m1", "d2", "t2", 100, true);
+  ASSERT_TRUE(gone->value->error);
+  EXPECT_EQ(*gone->value->error, payments::SubmitError::terminal_offline);
+  EXPECT_FALSE(h.stored("m1", "t2"));
+}
+
 TEST_F(CoordinatorTest, AnotherMerchantsOrTerminalsTransactionIsRefused) {
   h.pay("m1", "d1", "t1", 100, true);
   auto other_terminal = h.report("m1", "d2", "t1", TransactionEvent::terminal_succeeded);

@@ -48,24 +48,9 @@ struct SimPayment {
   std::vector<std::shared_ptr<Pending<payments::SubmitOutcome>>> submits;
 };
 
-// Dropped terminals stay reachable until the seam says they are gone.
-class PresenceFollower final : public payments::PaymentEventListener {
- public:
-  explicit PresenceFollower(FakeTerminalPort& port) : port_(port) {}
-  void presence_changed(const payments::TerminalPresenceChanged& change) override {
-    if (change.presence == TerminalPresence::gone) {
-      port_.in_grace.erase(change.device_id.str());
-    }
-  }
-
- private:
-  FakeTerminalPort& port_;
-};
-
 class Simulation {
  public:
-  explicit Simulation(std::uint64_t seed)
-      : random_(seed), seed_(seed), follower_(h_.port), following_(h_.events.subscribe(follower_)) {
+  explicit Simulation(std::uint64_t seed) : random_(seed), seed_(seed) {
     for (int m = 0; m < 3; ++m) {
       std::vector<std::string> devices;
       for (int d = 0; d < 4; ++d) {
@@ -112,8 +97,6 @@ class Simulation {
   CoordinatorHarness h_;
   std::mt19937_64 random_;
   std::uint64_t seed_;
-  PresenceFollower follower_;
-  payments::PaymentEvents::Subscription following_;
   std::map<std::string, std::string> device_merchant_;
   std::map<std::string, SimPayment> payments_;  // by transaction id (unique across merchants)
   std::uint64_t next_id_ = 0;
