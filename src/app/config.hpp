@@ -1,6 +1,8 @@
 #pragma once
 // Gateway configuration: flags > TILLGATE_* environment > TOML file > defaults.
-// Every bound the gateway enforces lives in Limits, with its default and reason.
+// Every bound the gateway enforces lives in Limits, with its default and reason; every
+// default is written here and nowhere else (the lower layers' settings have none for what
+// the app sets). check_relations() refuses settings that contradict each other.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -68,8 +70,8 @@ struct Config {
   int payment_timeout_s = 90;
   int reconnect_grace_s = 60;
   int hello_timeout_s = 5;
-  int heartbeat_s = 30;
-  int pong_timeout_s = 10;
+  int heartbeat_s = 30;     // terminal-protocol.md: a ping after 30 s of quiet
+  int pong_timeout_s = 10;  // and no pong within 10 s: dead. Less than heartbeat_s.
   int signature_skew_s = 300;
   int pairing_code_ttl_s = 600;  // one-time pairing codes (merchant-api.md section 5)
   bool webhook_allow_http = false;
@@ -107,6 +109,12 @@ struct ConfigError : std::runtime_error {
 void apply_config_file(Config& config, const std::string& path);
 void apply_environment(Config& config, const std::map<std::string, std::string>& environment);
 [[nodiscard]] std::map<std::string, std::string> process_environment();
+
+// The relations between settings that every value on its own cannot show (a per-address
+// cap above its global cap, a batch larger than the queue it is taken from...). Throws
+// ConfigError naming both settings (by their TILLGATE_ names) and their values. The
+// gateway calls it before anything is opened.
+void check_relations(const Config& config);
 
 // "HOST:PORT" -> host, port; "[::1]:0" for IPv6.
 void parse_listen(Config& config, const std::string& host_port);

@@ -220,8 +220,9 @@ struct Gateway::Parts {
   asio::io_context& io;
   Config config;
   std::shared_ptr<const net::ServerTls> tls;  // null: plain HTTP and WebSocket
-  net::SystemTimeSource clock;                // wall time and every timer of the terminal sessions
-  metrics::Registry registry;                 // one per gateway: GET /metrics renders it
+  net::SystemTimeSource
+      clock;  // wall time; the timers of the terminal sessions and of the webhook dispatcher
+  metrics::Registry registry;  // one per gateway: GET /metrics renders it
   metrics::GatewayMetrics metrics;
   StoreMetrics store_metrics;  // declared before the store: outlives its thread
   store::AsyncStore store;
@@ -251,8 +252,18 @@ struct Gateway::Parts {
   net::HttpServer server;
 };
 
+namespace {
+
+// The relations between settings are checked before anything is opened or bound.
+Config checked(Config config) {
+  check_relations(config);
+  return config;
+}
+
+}  // namespace
+
 Gateway::Gateway(asio::io_context& io, Config config)
-    : parts_(std::make_unique<Parts>(io, std::move(config))) {}
+    : parts_(std::make_unique<Parts>(io, checked(std::move(config)))) {}
 
 Gateway::~Gateway() = default;
 
