@@ -23,7 +23,9 @@ struct Limits {
   int http_write_timeout_s = 30;                    // a slow reader is cut off after this
   std::size_t max_http_connections = 10'000;        // accepted merchant/admin connections
   std::size_t max_http_connections_per_ip = 1'000;  // of those, from one client address
-  std::size_t max_waiting_payments = 20'000;        // long-polls held open at once
+  // Long-polls held open at once; each holds an HTTP connection, so at most
+  // max_http_connections (checked at start).
+  std::size_t max_waiting_payments = 10'000;
   // Terminal WebSocket side.
   std::size_t max_terminal_frame_bytes = 64 * 1024;  // terminal-protocol.md: close 1009 above
   std::size_t max_terminal_outbox_frames = 64;       // queued frames; more = slow terminal, cut off
