@@ -60,7 +60,8 @@ void check_limits(const domain::PaymentRequest& request, const views::RequestLim
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto body = fuzz::as_text(data, size);
-  const views::RequestLimits limits{};
+  views::RequestLimits limits{};
+  limits.max_json_depth = 32;  // the gateway's default (app::Limits::max_json_depth)
   const auto parsed = views::parse_payment_request(body, limits);
   if (!parsed) {
     FUZZ_CHECK(!parsed.error().empty());

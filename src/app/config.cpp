@@ -85,6 +85,8 @@ const std::vector<Setting>& settings() {
                              const std::string& v) { c.hello_timeout_s = seconds(n, v); }},
       {"heartbeat_s", [](Config& c, const std::string& n,
                          const std::string& v) { c.heartbeat_s = seconds(n, v); }},
+      {"pong_timeout_s", [](Config& c, const std::string& n,
+                            const std::string& v) { c.pong_timeout_s = seconds(n, v); }},
       {"pairing_code_ttl_s", [](Config& c, const std::string& n,
                                 const std::string& v) { c.pairing_code_ttl_s = seconds(n, v); }},
       {"webhook_allow_http", [](Config& c, const std::string& n,
@@ -149,9 +151,8 @@ const std::vector<Setting>& settings() {
          c.pair_rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
        }},
       {"max_rate_limit_keys",
-       [](Config& c, const std::string& n, const std::string& v) {
-         c.limits.max_rate_limit_keys = size_value(n, v);
-       }},
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.limits.max_rate_limit_keys = size_value(n, v); }},
       {"shutdown_grace_s",
        [](Config& c, const std::string& n,
           const std::string& v) { c.shutdown_grace_s = parse_integer<int>(n, v, 0, 3600); }},
@@ -195,6 +196,14 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& n,
           const std::string&
               v) { c.limits.store_batch_wait_us = parse_integer<int>(n, v, 0, 100'000); }},
+      {"store_retry_first_ms",
+       [](Config& c, const std::string& n,
+          const std::string&
+              v) { c.limits.store_retry_first_ms = parse_integer<int>(n, v, 10, 600'000); }},
+      {"store_retry_max_ms",
+       [](Config& c, const std::string& n,
+          const std::string&
+              v) { c.limits.store_retry_max_ms = parse_integer<int>(n, v, 10, 600'000); }},
       {"max_store_queue",
        [](Config& c, const std::string& n,
           const std::string& v) { c.limits.max_store_queue = size_value(n, v); }},
@@ -234,7 +243,47 @@ std::string toml_value_text(const toml::node& node, const std::string& key) {
   throw ConfigError("config key '" + key + "' must be a string, integer or boolean");
 }
 
+// One relation: `holds`, else a ConfigError "A (a) must be <relation> B (b): why".
+template <class Value>
+void require(bool holds, const char* key_a, Value a, const char* relation, const char* key_b,
+             Value b, const char* why) {
+  if (!holds) {
+    throw ConfigError(environment_name(key_a) + " (" + std::to_string(a) + ") must be " + relation +
+                      " " + environment_name(key_b) + " (" + std::to_string(b) + "): " + why);
+  }
+}
+
 }  // namespace
+
+void check_relations(const Config& c) {
+  const Limits& l = c.limits;
+  require(l.max_http_connections_per_ip <= l.max_http_connections, "max_http_connections_per_ip",
+          l.max_http_connections_per_ip, "at most", "max_http_connections", l.max_http_connections,
+          "one address cannot hold more connections than the whole gateway");
+  require(l.max_terminal_connections_per_ip <= l.max_terminal_connections,
+          "max_terminal_connections_per_ip", l.max_terminal_connections_per_ip, "at most",
+          "max_terminal_connections", l.max_terminal_connections,
+          "one address cannot hold more terminal connections than the whole gateway");
+  require(l.max_waiting_payments <= l.max_http_connections, "max_waiting_payments",
+          l.max_waiting_payments, "at most", "max_http_connections", l.max_http_connections,
+          "each long-poll holds an HTTP connection open");
+  require(l.store_batch_max <= l.max_store_queue, "store_batch_max", l.store_batch_max, "at most",
+          "max_store_queue", l.max_store_queue, "a batch is taken from the store queue");
+  require(l.store_retry_first_ms <= l.store_retry_max_ms, "store_retry_first_ms",
+          l.store_retry_first_ms, "at most", "store_retry_max_ms", l.store_retry_max_ms,
+          "the pause between tries grows from the first to the longest");
+  require(l.max_webhook_in_flight_per_endpoint <= l.max_webhook_in_flight,
+          "webhook_max_in_flight_per_endpoint", l.max_webhook_in_flight_per_endpoint, "at most",
+          "webhook_max_in_flight", l.max_webhook_in_flight,
+          "an endpoint's attempts are counted in the global ones");
+  require(c.pong_timeout_s < c.heartbeat_s, "pong_timeout_s", c.pong_timeout_s, "less than",
+          "heartbeat_s", c.heartbeat_s,
+          "a pong must be due before the next ping, or a dead terminal is never noticed");
+  require(c.nomba_access_token_ttl_s <= c.nomba_refresh_token_ttl_s, "nomba_access_token_ttl_s",
+          c.nomba_access_token_ttl_s, "at most", "nomba_refresh_token_ttl_s",
+          c.nomba_refresh_token_ttl_s,
+          "a refresh token is used once its access token expired, so it must live as long");
+}
 
 void parse_listen(Config& config, const std::string& host_port) {
   const auto colon = host_port.rfind(':');

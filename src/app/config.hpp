@@ -1,6 +1,8 @@
 #pragma once
 // Gateway configuration: flags > TILLGATE_* environment > TOML file > defaults.
-// Every bound the gateway enforces lives in Limits, with its default and reason.
+// Every bound the gateway enforces lives in Limits, with its default and reason; every
+// default is written here and nowhere else (the lower layers' settings have none for what
+// the app sets). check_relations() refuses settings that contradict each other.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +23,9 @@ struct Limits {
   int http_write_timeout_s = 30;                    // a slow reader is cut off after this
   std::size_t max_http_connections = 10'000;        // accepted merchant/admin connections
   std::size_t max_http_connections_per_ip = 1'000;  // of those, from one client address
-  std::size_t max_waiting_payments = 20'000;        // long-polls held open at once
+  // Long-polls held open at once; each holds an HTTP connection, so at most
+  // max_http_connections (checked at start).
+  std::size_t max_waiting_payments = 10'000;
   // Terminal WebSocket side.
   std::size_t max_terminal_frame_bytes = 64 * 1024;  // terminal-protocol.md: close 1009 above
   std::size_t max_terminal_outbox_frames = 64;       // queued frames; more = slow terminal, cut off
@@ -43,6 +47,11 @@ struct Limits {
   // batch is whatever queued up during the previous fsync).
   std::size_t store_batch_max = 256;
   int store_batch_wait_us = 0;
+  // A payment deadline, grace or the start-up recovery whose store call failed (a full
+  // disk, a lost database) tries again after store_retry_first_ms, doubling up to
+  // store_retry_max_ms, until it succeeds or the gateway stops.
+  int store_retry_first_ms = 1'000;
+  int store_retry_max_ms = 30'000;
   // Webhooks (webhooks.md).
   std::size_t max_webhook_endpoints = 16;   // per merchant, deleted ones not counted (the spec's)
   std::size_t max_webhook_in_flight = 256;  // delivery attempts at once, every endpoint together
@@ -68,8 +77,8 @@ struct Config {
   int payment_timeout_s = 90;
   int reconnect_grace_s = 60;
   int hello_timeout_s = 5;
-  int heartbeat_s = 30;
-  int pong_timeout_s = 10;
+  int heartbeat_s = 30;     // terminal-protocol.md: a ping after 30 s of quiet
+  int pong_timeout_s = 10;  // and no pong within 10 s: dead. Less than heartbeat_s.
   int signature_skew_s = 300;
   int pairing_code_ttl_s = 600;  // one-time pairing codes (merchant-api.md section 5)
   bool webhook_allow_http = false;
@@ -107,6 +116,12 @@ struct ConfigError : std::runtime_error {
 void apply_config_file(Config& config, const std::string& path);
 void apply_environment(Config& config, const std::map<std::string, std::string>& environment);
 [[nodiscard]] std::map<std::string, std::string> process_environment();
+
+// The relations between settings that every value on its own cannot show (a per-address
+// cap above its global cap, a batch larger than the queue it is taken from...). Throws
+// ConfigError naming both settings (by their TILLGATE_ names) and their values. The
+// gateway calls it before anything is opened.
+void check_relations(const Config& config);
 
 // "HOST:PORT" -> host, port; "[::1]:0" for IPv6.
 void parse_listen(Config& config, const std::string& host_port);

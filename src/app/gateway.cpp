@@ -156,8 +156,13 @@ struct Gateway::Parts {
     return s;
   }
   static payments::PaymentSettings payment_settings(const Config& c, metrics::GatewayMetrics* m) {
-    return payments::PaymentSettings{seconds(c.payment_timeout_s), seconds(c.reconnect_grace_s),
-                                     c.limits.max_waiting_payments, m};
+    return payments::PaymentSettings{
+        .payment_timeout = seconds(c.payment_timeout_s),
+        .reconnect_grace = seconds(c.reconnect_grace_s),
+        .max_waiting = c.limits.max_waiting_payments,
+        .store_retry_first = std::chrono::milliseconds(c.limits.store_retry_first_ms),
+        .store_retry_max = std::chrono::milliseconds(c.limits.store_retry_max_ms),
+        .metrics = m};
   }
   static views::RequestLimits request_limits(const Config& c) {
     views::RequestLimits limits;
@@ -240,8 +245,9 @@ struct Gateway::Parts {
   asio::io_context& io;
   Config config;
   std::shared_ptr<const net::ServerTls> tls;  // null: plain HTTP and WebSocket
-  net::SystemTimeSource clock;                // wall time and every timer of the terminal sessions
-  metrics::Registry registry;                 // one per gateway: GET /metrics renders it
+  net::SystemTimeSource
+      clock;  // wall time; the timers of the terminal sessions and of the webhook dispatcher
+  metrics::Registry registry;  // one per gateway: GET /metrics renders it
   metrics::GatewayMetrics metrics;
   StoreMetrics store_metrics;  // declared before the store: outlives its thread
   store::AsyncStore store;
@@ -275,8 +281,18 @@ struct Gateway::Parts {
   net::HttpServer server;
 };
 
+namespace {
+
+// The relations between settings are checked before anything is opened or bound.
+Config checked(Config config) {
+  check_relations(config);
+  return config;
+}
+
+}  // namespace
+
 Gateway::Gateway(asio::io_context& io, Config config)
-    : parts_(std::make_unique<Parts>(io, std::move(config))) {}
+    : parts_(std::make_unique<Parts>(io, checked(std::move(config)))) {}
 
 Gateway::~Gateway() = default;
 

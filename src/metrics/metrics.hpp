@@ -126,8 +126,9 @@ class Family {
 // label names are checked when registered (std::invalid_argument), as is a name used twice.
 class Registry {
  public:
-  // `max_series` bounds each family (TILLGATE_MAX_METRIC_SERIES).
-  explicit Registry(std::size_t max_series = 2000);
+  // `max_series` bounds each family (TILLGATE_MAX_METRIC_SERIES; no default here: the
+  // app's is app::Limits::max_metric_series).
+  explicit Registry(std::size_t max_series);
   ~Registry();
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;

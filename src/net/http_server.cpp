@@ -399,7 +399,13 @@ asio::awaitable<void> HttpServer::Impl::run_connection(tcp::socket socket,
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
                        const UpgradeRouter& upgrades, std::shared_ptr<const ServerTls> tls)
-    : impl_(std::make_unique<Impl>(io, limits, handler, upgrades, std::move(tls))) {}
+    : impl_(std::make_unique<Impl>(io, limits, handler, upgrades, std::move(tls))) {
+  // No member has a default (the app's Limits holds them): a zero is a caller's mistake.
+  assert(limits.max_body_bytes > 0 && limits.max_header_bytes > 0 &&
+         limits.read_timeout.count() > 0 && limits.idle_timeout.count() > 0 &&
+         limits.write_timeout.count() > 0 && limits.max_connections > 0 &&
+         limits.max_connections_per_address > 0 && "every HttpServerLimits member is required");
+}
 
 HttpServer::~HttpServer() {
   assert(impl_->connections_.empty() && "an HttpServer is destroyed with open connections");

@@ -15,14 +15,16 @@
 namespace tillgate::net {
 
 struct HttpServerLimits {
-  std::size_t max_body_bytes = 64 * 1024;
-  std::size_t max_header_bytes = 16 * 1024;
-  std::chrono::seconds read_timeout{30};  // a whole request; also the TLS handshake
-  std::chrono::seconds idle_timeout{60};
-  std::chrono::seconds write_timeout{30};
-  std::size_t max_connections = 10'000;
+  // No defaults: the app sets every field from app::Limits / app::Config, where each
+  // default is written once; a test states the values it needs.
+  std::size_t max_body_bytes{};
+  std::size_t max_header_bytes{};
+  std::chrono::seconds read_timeout{};  // a whole request; also the TLS handshake
+  std::chrono::seconds idle_timeout{};
+  std::chrono::seconds write_timeout{};
+  std::size_t max_connections{};
   // Open connections from one client address: one host cannot take every connection.
-  std::size_t max_connections_per_address = 1'000;
+  std::size_t max_connections_per_address{};
 };
 
 // Answers one parsed request. Runs on the server's (single) network thread.

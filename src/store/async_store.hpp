@@ -70,8 +70,9 @@ struct StoreBatchObserver {
 };
 
 struct StoreBatchSettings {
-  // At most this many calls share one commit (app::Limits::store_batch_max); at least 1.
-  std::size_t max_calls = 256;
+  // At most this many calls share one commit (app::Limits::store_batch_max, where its
+  // default is); at least 1.
+  std::size_t max_calls{};
   // When fewer than max_calls are queued, how long the store thread waits for more before
   // it begins the batch (app::Limits::store_batch_wait_us). 0: never waits; a batch is
   // what queued up while the previous one ran.
@@ -219,7 +220,7 @@ class AsyncStore {
   // Starts the store thread. max_queue: calls queued or running at once, beyond which
   // call() throws StoreOverloaded (app::Limits::max_store_queue). Throws
   // std::invalid_argument for batch.max_calls 0.
-  AsyncStore(std::unique_ptr<Store> store, std::size_t max_queue, StoreBatchSettings batch = {});
+  AsyncStore(std::unique_ptr<Store> store, std::size_t max_queue, StoreBatchSettings batch);
   ~AsyncStore();
   AsyncStore(const AsyncStore&) = delete;
   AsyncStore& operator=(const AsyncStore&) = delete;

@@ -31,15 +31,17 @@ namespace tillgate::terminal {
 inline constexpr std::string_view kTerminalWebSocketPath = "/v1/terminal/ws";
 
 struct TerminalSettings {
-  std::chrono::seconds hello_timeout{5};  // also the WebSocket handshake's
-  std::chrono::seconds heartbeat{30};
-  std::chrono::seconds pong_timeout{10};
-  std::chrono::seconds write_timeout{10};
-  std::size_t max_frame_bytes = 64 * 1024;
-  std::size_t max_outbox_frames = 64;
-  std::size_t max_connections = 100'000;
+  // No defaults: the app sets every field from app::Limits / app::Config, where each
+  // default is written once; a test states the values it needs.
+  std::chrono::seconds hello_timeout{};  // also the WebSocket handshake's
+  std::chrono::seconds heartbeat{};
+  std::chrono::seconds pong_timeout{};  // less than heartbeat (checked at start)
+  std::chrono::seconds write_timeout{};
+  std::size_t max_frame_bytes{};
+  std::size_t max_outbox_frames{};
+  std::size_t max_connections{};
   // Open terminal connections from one client address (a shop's NAT holds several).
-  std::size_t max_connections_per_address = 1'000;
+  std::size_t max_connections_per_address{};
 };
 
 class TerminalService {

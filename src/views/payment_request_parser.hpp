@@ -11,7 +11,7 @@
 namespace tillgate::views {
 
 struct RequestLimits {
-  std::size_t max_json_depth = 32;
+  std::size_t max_json_depth{};  // no default: the app's (app::Limits::max_json_depth)
   std::size_t max_products = 100;
   std::size_t max_metadata_keys = 50;
   std::size_t max_metadata_key_chars = 40;
@@ -20,6 +20,6 @@ struct RequestLimits {
 };
 
 [[nodiscard]] boost::system::result<domain::PaymentRequest, std::vector<FieldProblem>>
-parse_payment_request(std::string_view body, const RequestLimits& limits = {});
+parse_payment_request(std::string_view body, const RequestLimits& limits);
 
 }  // namespace tillgate::views

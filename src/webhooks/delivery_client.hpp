@@ -23,8 +23,9 @@ namespace tillgate::webhooks {
 struct WebhookClientState;  // delivery_client.cpp: the TLS context and settings
 
 struct WebhookClientSettings {
-  // webhooks.md: "a 2xx within 10 s is success". Covers the whole attempt.
-  std::chrono::milliseconds attempt_timeout{10'000};
+  // webhooks.md: "a 2xx within 10 s is success". Covers the whole attempt. No default: the
+  // app sets it (app::Config::webhook_attempt_timeout_ms); a test states its own.
+  std::chrono::milliseconds attempt_timeout{};
   // Response body bytes kept; the rest is not read (the connection is closed). Receivers
   // answer a status, not content, so this only bounds what a hostile endpoint costs us.
   std::size_t max_response_bytes = 64 * 1024;

@@ -3,16 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <cassert>
 #include <random>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "metrics/gateway_metrics.hpp"
+#include "net/task_group.hpp"
+#include "net/time_source.hpp"
 #include "webhooks/events.hpp"
 #include "webhooks/format.hpp"
 #include "webhooks/retry_policy.hpp"
@@ -21,51 +20,39 @@ namespace tillgate::webhooks {
 
 namespace asio = boost::asio;
 using store::Store;
-using SteadyTime = std::chrono::steady_clock::time_point;
 
 namespace {
 
 // After the store failed to answer (overloaded, disk error), look again this much later.
 constexpr std::chrono::seconds kStoreErrorBackoff{1};
-
-SteadyTime steady_at(domain::Timestamp at, domain::Timestamp now) {
-  return std::chrono::steady_clock::now() + std::chrono::milliseconds((at - now).count());
-}
-
-std::string describe(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown error";
-  }
-}
+// After the shutdown's grace, the attempts still running are cancelled and waited for
+// this much longer (an attempt waiting for its record on the store thread ends with it).
+constexpr std::chrono::milliseconds kCancelledAttemptsWait{1000};
 
 }  // namespace
 
-struct WebhookDispatcher::Impl : std::enable_shared_from_this<WebhookDispatcher::Impl> {
+struct WebhookDispatcher::Impl {
   Impl(asio::any_io_executor executor, store::AsyncStore& store, WebhookHttpClient& client,
-       const WebhookFormats& formats, const domain::Clock& clock, DispatcherSettings settings)
-      : executor_(executor),
-        store_(store),
+       const WebhookFormats& formats, net::TimeSource& time, DispatcherSettings settings)
+      : store_(store),
         client_(client),
         formats_(formats),
-        clock_(clock),
+        clock_(time),
         settings_(std::move(settings)),
-        wake_(executor),
-        drained_(executor),
+        wake_(time.make_timer(executor)),
+        tasks_(executor, "webhook dispatcher"),
         random_(std::random_device{}()) {}
 
-  asio::any_io_executor executor_;
   store::AsyncStore& store_;
   WebhookHttpClient& client_;
   const WebhookFormats& formats_;
-  const domain::Clock& clock_;
+  net::TimeSource& clock_;  // now() for due times and records; the loop's timer
   DispatcherSettings settings_;
-  asio::steady_timer wake_;     // the loop sleeps on it; notify() cancels it
-  asio::steady_timer drained_;  // shutdown waits on it; the last attempt cancels it
-  bool poked_ = false;          // notify() came while the loop was not sleeping
+  std::unique_ptr<net::Timer> wake_;  // the loop sleeps on it; notify() cancels it
+  // The loop and every delivery attempt; shutdown closes it, lets the attempts finish
+  // within the grace, then cancels what is left and waits for it.
+  net::TaskGroup tasks_;
+  bool poked_ = false;  // notify() came while the loop was not sleeping
   bool started_ = false;
   bool stopping_ = false;
   std::unordered_set<std::string> in_flight_;                        // delivery ids
@@ -84,14 +71,13 @@ struct WebhookDispatcher::Impl : std::enable_shared_from_this<WebhookDispatcher:
   double jitter_unit() { return std::uniform_real_distribution<double>(-1.0, 1.0)(random_); }
   void wake() {
     poked_ = true;
-    wake_.cancel();
+    wake_->cancel();
   }
 };
 
 // The loop: start what is due, then sleep until the next delivery is due, a wake-up, or
 // the idle poll, whichever comes first.
 asio::awaitable<void> WebhookDispatcher::Impl::run() {
-  auto self = shared_from_this();
   while (!stopping_) {
     poked_ = false;
     std::optional<domain::Timestamp> next_due;
@@ -108,13 +94,12 @@ asio::awaitable<void> WebhookDispatcher::Impl::run() {
     if (poked_) {
       continue;  // woken while reading the store: look again before sleeping
     }
-    auto wake_at = std::chrono::steady_clock::now() + settings_.idle_poll;
+    auto wake_at = clock_.now() + settings_.idle_poll;
     if (next_due) {
-      wake_at = std::min(wake_at, steady_at(*next_due, clock_.now()));
+      wake_at = std::min(wake_at, *next_due);
     }
-    wake_.expires_at(wake_at);
-    boost::system::error_code ec;
-    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    wake_->expires_at(wake_at);
+    co_await wake_->wait();  // false: woken by notify(), or shutdown
   }
 }
 
@@ -149,12 +134,11 @@ asio::awaitable<std::optional<domain::Timestamp>> WebhookDispatcher::Impl::start
       }
       begin(delivery);
       ++started;
-      auto attempt = deliver(std::move(due));
-      asio::co_spawn(executor_, std::move(attempt), [](std::exception_ptr error) {
-        if (error) {
-          spdlog::error("webhook delivery failed: {}", describe(error));
-        }
-      });
+      // Never refused: the group closes only with stopping_, checked above with no
+      // suspension since.
+      [[maybe_unused]] const bool spawned =
+          tasks_.spawn("delivery attempt", deliver(std::move(due)));
+      assert(spawned);
     }
     // A short batch was everything due; a full one that started nothing cannot improve.
     if (started == 0 || found.due.size() < settings_.batch_size) {
@@ -185,13 +169,9 @@ void WebhookDispatcher::Impl::end(const store::WebhookDeliveryRecord& delivery) 
       it != endpoint_in_flight_.end() && --it->second == 0) {
     endpoint_in_flight_.erase(it);
   }
-  if (stopping_) {
-    if (in_flight_.empty()) {
-      drained_.cancel();
-    }
-    return;
-  }
-  wake();  // a slot is free, and a delivery's state changed
+  if (!stopping_) {
+    wake();
+  }  // a slot is free, and a delivery's state changed
 }
 
 // What followed a recorded attempt, for tillgate_webhook_deliveries_total.
@@ -225,7 +205,6 @@ DeliveryAttempt WebhookDispatcher::Impl::attempt_now(const store::DueDelivery& d
 
 // One attempt: sign, POST, record the outcome with the delivery's next state.
 asio::awaitable<void> WebhookDispatcher::Impl::deliver(store::DueDelivery due) {
-  auto self = shared_from_this();
   const auto& delivery = due.delivery;
   try {
     DeliveryAttempt attempt;
@@ -273,11 +252,11 @@ asio::awaitable<void> WebhookDispatcher::Impl::deliver(store::DueDelivery due) {
 
 WebhookDispatcher::WebhookDispatcher(asio::any_io_executor executor, store::AsyncStore& store,
                                      WebhookHttpClient& client, const WebhookFormats& formats,
-                                     const domain::Clock& clock, DispatcherSettings settings)
-    : impl_(std::make_shared<Impl>(std::move(executor), store, client, formats, clock,
+                                     net::TimeSource& time, DispatcherSettings settings)
+    : impl_(std::make_unique<Impl>(std::move(executor), store, client, formats, time,
                                    std::move(settings))) {
   if (impl_->settings_.max_in_flight == 0 || impl_->settings_.max_in_flight_per_endpoint == 0 ||
-      impl_->settings_.batch_size == 0) {
+      impl_->settings_.batch_size == 0 || impl_->settings_.max_pings_in_flight == 0) {
     throw std::invalid_argument("webhook dispatcher: every bound must be at least 1");
   }
 }
@@ -291,25 +270,29 @@ void WebhookDispatcher::start() {
     return;
   }
   impl_->started_ = true;
-  asio::co_spawn(impl_->executor_, impl_->run(), [](std::exception_ptr error) {
-    if (error) {
-      spdlog::critical("webhook dispatcher stopped: {}", describe(error));
-    }
-  });
+  impl_->tasks_.spawn("loop", impl_->run());
 }
 
 asio::awaitable<void> WebhookDispatcher::shutdown(std::chrono::milliseconds grace) {
-  auto impl = impl_;
-  impl->stopping_ = true;
-  impl->wake_.cancel();
-  if (impl->in_flight_.empty()) {
+  Impl& impl = *impl_;
+  impl.stopping_ = true;
+  impl.tasks_.close();
+  impl.wake_->cancel();  // the loop ends at once; the attempts in flight go on
+  if (!impl.in_flight_.empty()) {
+    spdlog::info("webhook dispatcher: waiting for {} attempts in flight (at most {} ms)",
+                 impl.in_flight_.size(), grace.count());
+  }
+  if (co_await impl.tasks_.wait(grace)) {
     co_return;
   }
-  spdlog::info("webhook dispatcher: waiting for {} attempts in flight (at most {} ms)",
-               impl->in_flight_.size(), grace.count());
-  impl->drained_.expires_after(grace);
-  boost::system::error_code ec;
-  co_await impl->drained_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  // Cut off: the delivery stays due as stored and is attempted again at the next start.
+  spdlog::warn("webhook dispatcher: cancelling {} attempts still in flight after {} ms",
+               impl.in_flight_.size(), grace.count());
+  impl.tasks_.cancel();
+  if (!co_await impl.tasks_.wait(kCancelledAttemptsWait)) {
+    spdlog::error("webhook dispatcher: {} tasks still running after the shutdown",
+                  impl.tasks_.size());
+  }
 }
 
 void WebhookDispatcher::notify() {
@@ -334,7 +317,7 @@ void WebhookDispatcher::committed() {
 asio::awaitable<std::optional<DeliveryAttempt>> WebhookDispatcher::ping(std::string url,
                                                                         std::string secret,
                                                                         std::string format) {
-  auto impl = impl_;
+  Impl* impl = impl_.get();
   if (impl->pings_in_flight_ >= impl->settings_.max_pings_in_flight) {
     co_return std::nullopt;
   }

@@ -30,13 +30,20 @@ namespace tillgate::metrics {
 class GatewayMetrics;
 }
 
+namespace tillgate::net {
+class TimeSource;
+}
+
 namespace tillgate::webhooks {
 
 struct DispatcherSettings {
-  std::size_t max_in_flight = 256;             // attempts at once, all endpoints together
-  std::size_t max_in_flight_per_endpoint = 4;  // attempts at once to one endpoint
-  std::size_t batch_size = 100;                // due deliveries read per store query
-  std::size_t max_pings_in_flight = 64;        // endpoint validation pings at once
+  // No defaults for the bounds: the app sets them from app::Limits, where each default is
+  // written once; a test states the values it needs. Each is at least 1 (else the
+  // constructor throws).
+  std::size_t max_in_flight{};               // attempts at once, all endpoints together
+  std::size_t max_in_flight_per_endpoint{};  // attempts at once to one endpoint
+  std::size_t batch_size{};                  // due deliveries read per store query
+  std::size_t max_pings_in_flight{};         // endpoint validation pings at once
   // Looked at even without a wake-up: a safety net, since every change that makes a
   // delivery due (a new event, a retry, a freed slot) wakes the loop at once.
   std::chrono::seconds idle_poll{30};
@@ -46,19 +53,22 @@ struct DispatcherSettings {
 
 class WebhookDispatcher final : public payments::WebhookOutbox {
  public:
-  // `client` and `formats` must outlive the dispatcher; one client serves every attempt
-  // and ping, and each endpoint is served by the format its `format` names.
+  // `client`, `formats` and `time` must outlive the dispatcher; one client serves every
+  // attempt and ping, and each endpoint is served by the format its `format` names. `time`
+  // gives now() (due times, records) and the loop's timer, so a test can drive retries.
   WebhookDispatcher(boost::asio::any_io_executor executor, store::AsyncStore& store,
-                    WebhookHttpClient& client, const WebhookFormats& formats,
-                    const domain::Clock& clock, DispatcherSettings settings);
+                    WebhookHttpClient& client, const WebhookFormats& formats, net::TimeSource& time,
+                    DispatcherSettings settings);
+  // After start(), shutdown() must have run to the end first (asserted by the task group).
   ~WebhookDispatcher() override;
   WebhookDispatcher(const WebhookDispatcher&) = delete;
   WebhookDispatcher& operator=(const WebhookDispatcher&) = delete;
 
   // Starts the loop; pending deliveries in the store (from before a restart) are resumed.
   void start();
-  // Starts no more attempts and waits, at most `grace`, for those in flight to be recorded.
-  // An attempt cut off is made again at the next start (delivery is at-least-once).
+  // Starts no more attempts and waits, at most `grace`, for those in flight to be recorded;
+  // then cancels the rest and waits for them a moment more (no polling: the last task to
+  // end wakes it). An attempt cut off is made again at the next start (at-least-once).
   boost::asio::awaitable<void> shutdown(std::chrono::milliseconds grace);
   // Something became due (a manual retry, an enabled endpoint): look at the store now.
   void notify();
@@ -89,7 +99,7 @@ class WebhookDispatcher final : public payments::WebhookOutbox {
   struct Impl;
 
  private:
-  std::shared_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace tillgate::webhooks

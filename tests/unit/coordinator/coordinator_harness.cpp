@@ -63,12 +63,23 @@ std::vector<SentToTerminal> FakeTerminalPort::sent_for(const std::string& transa
   return found;
 }
 
+payments::PaymentSettings CoordinatorHarness::default_settings() {
+  using namespace std::chrono_literals;
+  return payments::PaymentSettings{.payment_timeout = 90s,
+                                   .reconnect_grace = 60s,
+                                   .max_waiting = 10'000,
+                                   .store_retry_first = 1s,
+                                   .store_retry_max = 30s,
+                                   .metrics = nullptr};
+}
+
 CoordinatorHarness::CoordinatorHarness(payments::PaymentSettings settings_in)
     : recording(events.subscribe(recorder)), settings(settings_in) {
   auto real = store::open_store("sqlite:" + (dir.path() / "coordinator.db").string());
   auto faulty = std::make_unique<FaultyStore>(std::move(real));
   faults = faulty.get();
-  store = std::make_unique<store::AsyncStore>(std::move(faulty), 10'000);
+  store = std::make_unique<store::AsyncStore>(
+      std::move(faulty), 10'000, store::StoreBatchSettings{.max_calls = 64, .max_wait = {}});
   coordinator = std::make_unique<payments::PaymentCoordinator>(io.get_executor(), *store, port,
                                                                time, events, settings);
 }

@@ -78,7 +78,10 @@ inline constexpr domain::Timestamp kStart{std::chrono::milliseconds{1'750'000'00
 
 class CoordinatorHarness {
  public:
-  explicit CoordinatorHarness(payments::PaymentSettings settings = {});
+  // The gateway's defaults: payment timeout 90 s, reconnect grace 60 s, store retries
+  // after 1 s doubling to 30 s.
+  static payments::PaymentSettings default_settings();
+  explicit CoordinatorHarness(payments::PaymentSettings settings = default_settings());
   ~CoordinatorHarness();
   CoordinatorHarness(const CoordinatorHarness&) = delete;
   CoordinatorHarness& operator=(const CoordinatorHarness&) = delete;

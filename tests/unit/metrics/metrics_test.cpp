@@ -16,6 +16,9 @@ namespace tillgate::metrics {
 namespace {
 
 using ::testing::HasSubstr;
+
+// The series bound of these tests (the gateway's is app::Limits::max_metric_series).
+constexpr std::size_t kMaxSeries = 2000;
 using testing_support::parse_exposition;
 
 // ---- histogram ---------------------------------------------------------------------------
@@ -56,7 +59,7 @@ TEST(Histogram, ExponentialBuckets) {
 
 // Two threads (as the network and store threads do) lose no update: the counts are exact.
 TEST(Histogram, ConcurrentUpdatesAreAllCounted) {
-  Registry registry;
+  Registry registry(kMaxSeries);
   auto& histogram = registry.histogram("h", "h", {1, 10});
   auto& counter = registry.counter("c_total", "c");
   auto& gauge = registry.gauge("g", "g");
@@ -82,7 +85,7 @@ TEST(Histogram, ConcurrentUpdatesAreAllCounted) {
 // ---- rendering ---------------------------------------------------------------------------
 
 TEST(Render, ExactTextOfEachKind) {
-  Registry registry;
+  Registry registry(kMaxSeries);
   auto& requests =
       registry.counter_family("app_requests_total", "Requests by route.", {"route", "status"});
   requests.with({"/b", "200"}).inc(3);
@@ -118,7 +121,7 @@ TEST(Render, ExactTextOfEachKind) {
 }
 
 TEST(Render, UnlabelledHistogramHasOnlyLe) {
-  Registry registry;
+  Registry registry(kMaxSeries);
   registry.histogram("h_seconds", "h", {1}).observe(0.25);
   EXPECT_THAT(registry.render(), HasSubstr("h_seconds_bucket{le=\"1\"} 1\n"
                                            "h_seconds_bucket{le=\"+Inf\"} 1\n"
@@ -129,7 +132,7 @@ TEST(Render, UnlabelledHistogramHasOnlyLe) {
 TEST(Render, EscapesLabelValuesAndHelp) {
   EXPECT_EQ(escape_label_value("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
   EXPECT_EQ(escape_help("line\\one\nline \"two\""), "line\\\\one\\nline \"two\"");
-  Registry registry;
+  Registry registry(kMaxSeries);
   registry.counter_family("x_total", "back\\slash\nnewline", {"v"}).with({"q\"uote\\\n"}).inc();
   const std::string text = registry.render();
   EXPECT_THAT(text, HasSubstr("# HELP x_total back\\\\slash\\nnewline\n"));
@@ -156,7 +159,7 @@ TEST(Render, FormatsValues) {
 }
 
 TEST(Render, CallbackGaugeWithoutSourceReadsZero) {
-  Registry registry;
+  Registry registry(kMaxSeries);
   auto& gauge = registry.callback_gauge("g", "g");
   EXPECT_EQ(gauge.value(), 0.0);
   gauge.set_source([] { return 3.0; });
@@ -166,7 +169,7 @@ TEST(Render, CallbackGaugeWithoutSourceReadsZero) {
 // ---- registration and bounded label sets ------------------------------------------------
 
 TEST(Registry, ChecksNamesAndRefusesAMetricTwice) {
-  Registry registry;
+  Registry registry(kMaxSeries);
   EXPECT_THROW(registry.counter("1abc", "h"), std::invalid_argument);
   EXPECT_THROW(registry.counter("a-b", "h"), std::invalid_argument);
   EXPECT_THROW(registry.counter("", "h"), std::invalid_argument);
@@ -183,7 +186,7 @@ TEST(Registry, ChecksNamesAndRefusesAMetricTwice) {
 }
 
 TEST(Registry, WrongNumberOfLabelValuesIsRefused) {
-  Registry registry;
+  Registry registry(kMaxSeries);
   auto& family = registry.counter_family("r_total", "h", {"a", "b"});
   EXPECT_THROW(family.with({"only one"}), std::invalid_argument);
   EXPECT_THROW(family.with({"1", "2", "3"}), std::invalid_argument);
@@ -207,7 +210,7 @@ TEST(Registry, SeriesPastTheBoundShareTheOverflowSeries) {
 }
 
 TEST(Registry, SameLabelValuesGiveTheSameSeries) {
-  Registry registry;
+  Registry registry(kMaxSeries);
   auto& family = registry.histogram_family("s_seconds", "h", {"a"}, {1});
   EXPECT_EQ(&family.with({"x"}), &family.with({"x"}));
   EXPECT_NE(&family.with({"x"}), &family.with({"y"}));
@@ -239,7 +242,7 @@ TEST(ExpositionReader, RejectsMalformedText) {
 // ---- the gateway's metrics ---------------------------------------------------------------
 
 TEST(GatewayMetrics, RegistersEveryNameTheBenchReads) {
-  Registry registry;
+  Registry registry(kMaxSeries);
   GatewayMetrics metrics(registry);
   const auto parsed = parse_exposition(registry.render());
   EXPECT_TRUE(parsed.errors.empty()) << ::testing::PrintToString(parsed.errors);
@@ -293,7 +296,7 @@ TEST(GatewayMetrics, BucketsAsSpecified) {
 }
 
 TEST(GatewayMetrics, CountsWhatTheComponentsReport) {
-  Registry registry;
+  Registry registry(kMaxSeries);
   GatewayMetrics metrics(registry);
   using std::chrono::milliseconds;
   metrics.request_answered("/v1/terminals/{terminalId}/payments", "POST", 200, milliseconds(1500));

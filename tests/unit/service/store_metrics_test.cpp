@@ -18,7 +18,7 @@ namespace {
 using testing_support::parse_exposition;
 
 TEST(StoreMetrics, BatchesBecomeSizesCommitTimesCallsAndDepth) {
-  metrics::Registry registry;
+  metrics::Registry registry(1000);
   metrics::GatewayMetrics gateway_metrics(registry);
   StoreMetrics observer(gateway_metrics);
   store::StoreBatchObserver& as_observer = observer;
@@ -55,11 +55,12 @@ boost::asio::awaitable<void> call_store(store::AsyncStore& store, int calls) {
 
 TEST(StoreMetrics, ARealStoreReportsEveryCall) {
   testing::TempDir dir;
-  metrics::Registry registry;
+  metrics::Registry registry(1000);
   metrics::GatewayMetrics gateway_metrics(registry);
   StoreMetrics observer(gateway_metrics);
   {
-    store::AsyncStore store(store::open_store("sqlite:" + (dir.path() / "m.db").string()), 100);
+    store::AsyncStore store(store::open_store("sqlite:" + (dir.path() / "m.db").string()), 100,
+                            store::StoreBatchSettings{.max_calls = 256, .max_wait = {}});
     store.set_observer(&observer);
     boost::asio::io_context io;
     auto done = boost::asio::co_spawn(io, call_store(store, 7), boost::asio::use_future);

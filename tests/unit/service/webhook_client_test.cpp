@@ -33,8 +33,15 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // Runs one attempt to completion on a fresh io_context on this thread.
 // The receivers of these tests listen on 127.0.0.1, which a default client refuses.
-WebhookClientSettings local_settings() {
+// The gateway's default attempt timeout (app::Config::webhook_attempt_timeout_ms).
+WebhookClientSettings default_settings() {
   WebhookClientSettings settings;
+  settings.attempt_timeout = std::chrono::seconds(10);
+  return settings;
+}
+
+WebhookClientSettings local_settings() {
+  WebhookClientSettings settings = default_settings();
   settings.allow_private_addresses = true;
   return settings;
 }
@@ -67,12 +74,12 @@ DeliveryAttempt post_once(std::string url) {
 TEST(WebhookClient, ADefaultClientSendsNothingToALoopbackReceiver) {
   WebhookReceiver receiver;
   for (const std::string host : {"127.0.0.1", "localhost"}) {
-    const auto attempt = post_once(WebhookClientSettings{}, receiver.url("/webhook", host));
+    const auto attempt = post_once(default_settings(), receiver.url("/webhook", host));
     EXPECT_FALSE(attempt.http_status.has_value()) << host;
     EXPECT_NE(attempt.error.find("TILLGATE_WEBHOOK_ALLOW_PRIVATE"), std::string::npos)
         << host << ": " << attempt.error;
   }
-  const auto https = post_once(WebhookClientSettings{},
+  const auto https = post_once(default_settings(),
                                "https://127.0.0.1:" + std::to_string(receiver.port()) + "/webhook");
   EXPECT_NE(https.error.find("private"), std::string::npos) << https.error;
   EXPECT_EQ(receiver.request_count(), 0U);

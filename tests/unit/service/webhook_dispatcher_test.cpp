@@ -1,7 +1,8 @@
 // The dispatcher in process, against a real SQLite store and local receivers: every
 // pending delivery is delivered, an endpoint never has more attempts in flight than its
 // slots (its answers take 50 ms, so N deliveries through 2 slots take N/2 * 50 ms at
-// least), and the other endpoints are not slowed by it.
+// least), and the other endpoints are not slowed by it. On a ManualTimeSource, a failed
+// attempt's retry waits for its deadline and no longer.
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -14,6 +15,7 @@
 
 #include "../../support/temp_dir.hpp"
 #include "../../support/webhook_receiver.hpp"
+#include "net/time_source.hpp"
 #include "store/async_store.hpp"
 #include "webhooks/dispatcher.hpp"
 #include "webhooks/events.hpp"
@@ -42,6 +44,7 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 // The receivers listen on 127.0.0.1, which a default client refuses.
 webhooks::WebhookClientSettings local_client_settings() {
   webhooks::WebhookClientSettings settings;
+  settings.attempt_timeout = 10s;
   settings.allow_private_addresses = true;
   return settings;
 }
@@ -51,7 +54,7 @@ class WebhookDispatcherTest : public ::testing::Test {
   void SetUp() override {
     auto opened = store::open_store("sqlite:" + (dir_.path() / "tillgate.db").string());
     auto& raw = *opened;
-    const auto now = clock_.now();
+    const auto now = time_->now();
     raw.insert_merchant({.merchant_id = "m1", .name = "Shop", .created_at = now});
     ASSERT_TRUE(raw.insert_device({.device_id = "d1",
                                    .merchant_id = "m1",
@@ -60,7 +63,8 @@ class WebhookDispatcherTest : public ::testing::Test {
                                    .metadata_json = "{}",
                                    .created_at = now,
                                    .revoked_at = std::nullopt}));
-    store_ = std::make_unique<store::AsyncStore>(std::move(opened), 10'000);
+    store_ = std::make_unique<store::AsyncStore>(
+        std::move(opened), 10'000, store::StoreBatchSettings{.max_calls = 256, .max_wait = {}});
   }
 
   void TearDown() override {
@@ -87,7 +91,7 @@ class WebhookDispatcherTest : public ::testing::Test {
   }
 
   void add_endpoint(const std::string& endpoint_id, const std::string& url) {
-    const auto now = clock_.now();
+    const auto now = time_->now();
     store::WebhookEndpointRecord endpoint;
     endpoint.endpoint_id = endpoint_id;
     endpoint.merchant_id = "m1";
@@ -112,7 +116,7 @@ class WebhookDispatcherTest : public ::testing::Test {
       record.payment_method = "CARD";
       record.request_json = R"({"amount":"1.00","currency":"USD","paymentMethod":"CARD"})";
       record.request_fingerprint = std::string(64, 'f');
-      record.created_at = record.updated_at = clock_.now();
+      record.created_at = record.updated_at = time_->now();
       record.deadline = record.created_at + 90s;
       ASSERT_EQ(raw.insert_transaction(record), store::InsertOutcome::inserted);
       store::StatusChange change;
@@ -121,7 +125,7 @@ class WebhookDispatcherTest : public ::testing::Test {
       change.expected = domain::TransactionStatus::pending;
       change.next = domain::TransactionStatus::completed;
       change.cause = "terminal_succeeded";
-      change.at = clock_.now();
+      change.at = time_->now();
       change.response_json = R"({"status":"SUCCESS"})";
       change.completed_at = change.at;
       change.webhook_event =
@@ -134,13 +138,23 @@ class WebhookDispatcherTest : public ::testing::Test {
     client_ =
         std::make_unique<webhooks::WebhookHttpClient>(io_.get_executor(), local_client_settings());
     dispatcher_ = std::make_unique<webhooks::WebhookDispatcher>(
-        io_.get_executor(), *store_, *client_, formats_, clock_, settings);
+        io_.get_executor(), *store_, *client_, formats_, *time_, settings);
     asio::post(io_, [this] { dispatcher_->start(); });
     thread_ = std::thread([this] { io_.run(); });
   }
 
+  // Runs `f` on the network thread (where the dispatcher and its time source live) and
+  // returns its result.
+  template <class F>
+  auto on_network_thread(F f) {
+    std::promise<decltype(f())> result;
+    asio::post(io_, [&] { result.set_value(f()); });
+    return result.get_future().get();
+  }
+
   tillgate::testing::TempDir dir_;
-  domain::SystemClock clock_;
+  net::SystemTimeSource system_time_;
+  net::TimeSource* time_ = &system_time_;  // the dispatcher's and the records' time
   webhooks::WebhookFormats formats_{std::make_unique<webhooks::StandardWebhookFormat>(
       std::vector<std::chrono::seconds>{std::chrono::seconds(5)})};
   asio::io_context io_;
@@ -164,6 +178,7 @@ TEST_F(WebhookDispatcherTest, SlotsBoundEachEndpointAndTheOthersAreNotSlowed) {
   settings.max_in_flight = 8;
   settings.max_in_flight_per_endpoint = 2;
   settings.batch_size = 16;
+  settings.max_pings_in_flight = 1;
   const auto started = std::chrono::steady_clock::now();
   start(settings);
   ASSERT_TRUE(eventually([&] { return fast.request_count() == kEvents; }, 20s));
@@ -192,6 +207,70 @@ TEST_F(WebhookDispatcherTest, SlotsBoundEachEndpointAndTheOthersAreNotSlowed) {
     EXPECT_EQ(delivery.status, store::DeliveryStatus::succeeded) << delivery.delivery_id;
     EXPECT_EQ(delivery.attempt_count, 1) << delivery.delivery_id;
   }
+}
+
+// The same dispatcher with time moved by hand: a failed attempt is retried when its
+// deadline (schedule 5 s, jitter at most 10%) comes on the time source, not before, however
+// long the test waits in real time.
+class WebhookDispatcherManualTimeTest : public WebhookDispatcherTest {
+ protected:
+  WebhookDispatcherManualTimeTest() { time_ = &manual_; }
+
+  // The loop's next wake-up, read on the network thread.
+  std::optional<domain::Timestamp> next_deadline() {
+    return on_network_thread([this] { return manual_.next_deadline(); });
+  }
+  void advance(std::chrono::milliseconds d) {
+    on_network_thread([this, d] {
+      manual_.advance(d);
+      return true;
+    });
+  }
+
+  domain::Timestamp start_ =
+      std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  net::ManualTimeSource manual_{start_};
+};
+
+TEST_F(WebhookDispatcherManualTimeTest, RetryWaitsForItsDeadlineOnTheTimeSource) {
+  WebhookReceiver receiver;
+  receiver.script({ReceiverReply::with_status(500)});  // then the default: 200
+  add_endpoint("wh_1", receiver.url());
+  complete_transactions(1);
+
+  webhooks::DispatcherSettings settings;
+  settings.max_in_flight = 4;
+  settings.max_in_flight_per_endpoint = 2;
+  settings.batch_size = 10;
+  settings.max_pings_in_flight = 1;
+  start(settings);
+  ASSERT_TRUE(eventually([&] { return receiver.request_count() == 1; }, 10s));
+  // The failed attempt is recorded with its retry 5 s +-10% later, and the loop sleeps
+  // until then (its idle poll, 30 s, is later).
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto next = next_deadline();
+        return next && *next >= start_ + 4500ms && *next <= start_ + 5500ms;
+      },
+      10s));
+  const auto retry_at = *next_deadline();
+
+  // Real time passing does nothing; time on the source short of the deadline neither.
+  std::this_thread::sleep_for(200ms);
+  advance(retry_at - start_ - 1ms);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(receiver.request_count(), 1U);
+
+  advance(1ms);  // the deadline: the retry goes out and succeeds
+  ASSERT_TRUE(eventually([&] { return receiver.request_count() == 2; }, 10s));
+  stop();
+  store::DeliveryQuery query;
+  query.merchant_id = "m1";
+  query.limit = 10;
+  const auto deliveries = store_->direct().list_webhook_deliveries(query);
+  ASSERT_EQ(deliveries.size(), 1U);
+  EXPECT_EQ(deliveries[0].status, store::DeliveryStatus::succeeded);
+  EXPECT_EQ(deliveries[0].attempt_count, 2);
 }
 
 }  // namespace

@@ -267,10 +267,23 @@ asio::awaitable<void> shut_down(net::WsServer& server, std::optional<bool>& resu
   result = co_await server.shutdown(grace, 1001, std::move(reason));
 }
 
+// The HTTP server the upgrades come through, with the gateway's default limits.
+net::HttpServerLimits http_limits() {
+  net::HttpServerLimits limits;
+  limits.max_body_bytes = 64 * 1024;
+  limits.max_header_bytes = 16 * 1024;
+  limits.read_timeout = std::chrono::seconds(30);
+  limits.idle_timeout = std::chrono::seconds(60);
+  limits.write_timeout = std::chrono::seconds(30);
+  limits.max_connections = 10'000;
+  limits.max_connections_per_address = 1'000;
+  return limits;
+}
+
 class WsSessionTest : public ::testing::Test {
  protected:
   WsSessionTest()
-      : server_(io_, net::HttpServerLimits{}, not_found_, upgrades_),
+      : server_(io_, http_limits(), not_found_, upgrades_),
         ws_(io_.get_executor(), time_, "test sessions", test_settings(), test_admission(),
             &auth_failures_,
             [this](const std::string&) { return std::make_shared<TestProtocol>(probe_); }) {
