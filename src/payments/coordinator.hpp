@@ -36,7 +36,7 @@ namespace tillgate::payments {
 // is written once; a test states the values it needs.
 struct PaymentSettings {
   std::chrono::seconds payment_timeout{};
-  std::chrono::seconds reconnect_grace{};  // after a drop, and for a cancel's answer
+  std::chrono::seconds reconnect_grace{};  // after a drop, and for the answer to a cancel
   std::size_t max_waiting{};               // long-polls held open at once
   // A deadline or grace task whose store call failed tries again after this pause,
   // doubling up to store_retry_max, until it succeeds or the coordinator stops.
@@ -45,16 +45,6 @@ struct PaymentSettings {
   // Counts created and finished payments (none: nothing is counted). Long-polls waiting
   // are read at scrape time from waiting().
   metrics::GatewayMetrics* metrics = nullptr;
-};
-std::chrono::seconds reconnect_grace{60};
-std::size_t max_waiting = 20'000;  // long-polls held open at once
-// A deadline or grace task whose store call failed tries again after this pause,
-// doubling up to store_retry_max, until it succeeds or the coordinator stops.
-std::chrono::milliseconds store_retry_first{1'000};
-std::chrono::milliseconds store_retry_max{30'000};
-// Counts created and finished payments (none: nothing is counted). Long-polls waiting
-// are read at scrape time from waiting().
-metrics::GatewayMetrics* metrics = nullptr;
 };
 
 enum class SubmitError {
