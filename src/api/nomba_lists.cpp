@@ -197,9 +197,9 @@ RouteAnswer NombaRoutes::transactions_page(std::string merchant_id, std::string 
     results.push_back(
         nomba::nomba_transaction_view(row, device == by_id.end() ? nullptr : device->second));
   }
-  co_return json_answer(200, nomba::nomba_success(json::object(
-                                 {{"results", json::Value(std::move(results))},
-                                  {"cursor", std::move(cursor)}})));
+  co_return json_answer(
+      200, nomba::nomba_success(json::object(
+               {{"results", json::Value(std::move(results))}, {"cursor", std::move(cursor)}})));
 }
 
 // GET /v1/accounts/terminals: the merchant's paired terminals (revoked ones left out), in
@@ -209,17 +209,17 @@ RouteAnswer NombaRoutes::list_terminals(RouteRequest request) {
   std::int64_t limit = kDefaultLimit;
   std::optional<std::int64_t> start;
   std::map<std::string, std::string> wanted;
-  const auto problems = read_query(request.http.query, [&](const std::string& name,
-                                                           const std::string& value,
-                                                           std::vector<FieldProblem>& found) {
-    if (apply_page_param(name, value, limit, start, found)) {
-      if (name == "limit" && limit > kMaxLimit) {
-        found.push_back({"limit", "must be an integer from 1 to 100"});
-      }
-    } else if (name == "terminalId" || name == "serialNumber" || name == "terminalLabel") {
-      wanted[name] = value;
-    }
-  });
+  const auto problems = read_query(
+      request.http.query,
+      [&](const std::string& name, const std::string& value, std::vector<FieldProblem>& found) {
+        if (apply_page_param(name, value, limit, start, found)) {
+          if (name == "limit" && limit > kMaxLimit) {
+            found.push_back({"limit", "must be an integer from 1 to 100"});
+          }
+        } else if (name == "terminalId" || name == "serialNumber" || name == "terminalLabel") {
+          wanted[name] = value;
+        }
+      });
   if (!problems.empty()) {
     co_return invalid(problems);
   }

@@ -229,8 +229,8 @@ RouteAnswer NombaRoutes::revoke_token(RouteRequest request) {
     co_return refusal(NombaErrorKind::unauthorized, 401,
                       "access_token is not an access token this gateway issued");
   }
-  if (claims && (claims->api_key != client ||
-                 (!account_id.empty() && claims->merchant_id != account_id))) {
+  if (claims &&
+      (claims->api_key != client || (!account_id.empty() && claims->merchant_id != account_id))) {
     co_return refusal(NombaErrorKind::bad_credentials, 401,
                       "clientId and accountId must be the API key and account the token was "
                       "issued to");
@@ -281,14 +281,14 @@ boost::asio::awaitable<NombaRoutes::Grant> NombaRoutes::grant_client_credentials
 boost::asio::awaitable<NombaRoutes::Grant> NombaRoutes::grant_refresh_token(
     std::string account_id, std::string presented, std::string refresh_token,
     domain::Timestamp now) {
-  const store::RefreshRotation rotation{
-      account_id,
-      presented.size() <= nomba::max_refresh_token_length ? nomba::refresh_token_hash(presented)
-                                                          : std::string(),
-      nomba::refresh_token_hash(refresh_token),
-      now,
-      now + settings_.refresh_token_ttl,
-      settings_.rotate_refresh_tokens};
+  const store::RefreshRotation rotation{account_id,
+                                        presented.size() <= nomba::max_refresh_token_length
+                                            ? nomba::refresh_token_hash(presented)
+                                            : std::string(),
+                                        nomba::refresh_token_hash(refresh_token),
+                                        now,
+                                        now + settings_.refresh_token_ttl,
+                                        settings_.rotate_refresh_tokens};
   const auto checked = co_await store_.call(&Store::rotate_refresh_token, rotation);
   if (auto refused = refresh_refusal(checked, account_id)) {
     co_return Grant{{}, {}, std::move(refused)};

@@ -390,8 +390,7 @@ RouteAnswer WebhookRoutes::create_endpoint(RouteRequest request) {
   }
   // Nomba has no ping event: a Nomba endpoint is saved without one (nomba-compat.md v2).
   if (endpoint.format != "nomba") {
-    if (auto refused =
-            co_await validate_endpoint(endpoint.url, endpoint.secret, endpoint.format)) {
+    if (auto refused = co_await validate_endpoint(endpoint.url, endpoint.secret, endpoint.format)) {
       co_return std::move(*refused);
     }
   }

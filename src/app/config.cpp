@@ -153,9 +153,8 @@ const std::vector<Setting>& settings() {
          c.pair_rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
        }},
       {"max_rate_limit_keys",
-       [](Config& c, const std::string& n, const std::string& v) {
-         c.limits.max_rate_limit_keys = size_value(n, v);
-       }},
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.limits.max_rate_limit_keys = size_value(n, v); }},
       {"shutdown_grace_s",
        [](Config& c, const std::string& n,
           const std::string& v) { c.shutdown_grace_s = parse_integer<int>(n, v, 0, 3600); }},

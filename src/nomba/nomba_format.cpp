@@ -364,8 +364,8 @@ NombaResponseCode nomba_response_code(const store::TransactionRecord& transactio
     case TransactionStatus::timeout:
       return NombaResponseCode{"68", "Timed out"};
     case TransactionStatus::voided:
-      return NombaResponseCode{
-          "06", "Reversed: approved after the timeout and voided on the terminal"};
+      return NombaResponseCode{"06",
+                               "Reversed: approved after the timeout and voided on the terminal"};
   }
   return NombaResponseCode{};
 }

@@ -28,7 +28,8 @@ inline constexpr std::string_view success_description = "Success";
 enum class NombaErrorKind {
   not_found,        // "01": terminal, transaction or route
   validation,       // "02": bad body, field or query (400, 413, 431)
-  bad_credentials,  // "01": the token routes refuse the client id, secret, accountId or refresh token
+  bad_credentials,  // "01": the token routes refuse the client id, secret, accountId or refresh
+                    // token
   token_expired,    // "02": an expired access token: refresh it
   unauthorized,     // "401": any other authentication failure
   not_permitted,    // "05": the terminal is busy with another payment

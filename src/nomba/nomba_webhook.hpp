@@ -57,7 +57,7 @@ struct NombaWebhookInput {
   std::optional<std::string> response_code_message;  // null is sent as null
   json::Value transaction_amount;                    // render_nomba_amount's number
   std::string currency;
-  domain::Timestamp time;  // when the payment ended
+  domain::Timestamp time;   // when the payment ended
   NombaCardDetails card{};  // rrn, cardIssuer and customer.cardPan when known
 };
 

@@ -127,11 +127,11 @@ class NombaTest : public WebhookTest {
 
   // POST /v1/auth/token/refresh, as Nomba's reference sends it.
   client::HttpResponse refresh(const Merchant& merchant, const std::string& refresh_token) {
-    return nomba_request("POST", "/v1/auth/token/refresh",
-                         json::serialize(json::object(
-                             {{"grant_type", "refresh_token"},
-                              {"refresh_token", json::Value(refresh_token)}})),
-                         {{"accountId", merchant.merchant_id}});
+    return nomba_request(
+        "POST", "/v1/auth/token/refresh",
+        json::serialize(json::object(
+            {{"grant_type", "refresh_token"}, {"refresh_token", json::Value(refresh_token)}})),
+        {{"accountId", merchant.merchant_id}});
   }
 
   client::HttpResponse push(const std::string& access_token, std::string_view account_id,
@@ -257,9 +257,9 @@ TEST_F(NombaTest, TheNombaReferenceSequenceEndsInAVerifiedPaymentSuccess) {
 
   // 2. Push the reference's request as it is: bare token, no accountId, amount as a string
   // of kobo. 1000 kobo is ten naira.
-  const auto pushed = push_as_reference(
-      tokens.access_token, "TERM-01",
-      R"({"merchantTxRef":"55555555","amount":"1000","currency":"NGN"})");
+  const auto pushed =
+      push_as_reference(tokens.access_token, "TERM-01",
+                        R"({"merchantTxRef":"55555555","amount":"1000","currency":"NGN"})");
   ASSERT_EQ(pushed.status, 200) << pushed.body;
   const auto data = *parse_json(pushed.body).find("data");
   EXPECT_EQ(string_at(data, "paymentId"), "55555555");
@@ -310,7 +310,7 @@ TEST_F(NombaTest, TheNombaReferenceSequenceEndsInAVerifiedPaymentSuccess) {
 
   // 5. The lookup agrees, by every reference, and says SUCCESS as Nomba's docs check it.
   for (const std::string query : {"merchantTxRef=55555555", "transactionRef=55555555",
-                                   "orderReference=55555555", "orderId=55555555"}) {
+                                  "orderReference=55555555", "orderId=55555555"}) {
     const auto found = lookup(tokens.access_token, merchant_.merchant_id, query);
     ASSERT_EQ(found.status, 200) << found.body;
     const auto view = *parse_json(found.body).find("data");
@@ -449,7 +449,8 @@ TEST_F(NombaTest, ForeignTamperedMissingAndGarbageTokensAreRefused) {
                 push(other_tokens.access_token, merchant_.merchant_id, "TERM-01", body), 401, "401")
                 .find("another accountId"),
             std::string::npos);
-  expect_nomba_error(lookup(tokens.access_token, other.merchant_id, "merchantTxRef=x1"), 401, "401");
+  expect_nomba_error(lookup(tokens.access_token, other.merchant_id, "merchantTxRef=x1"), 401,
+                     "401");
 
   // Tampered: the claims swapped for the other merchant's, the signature kept.
   const auto dot1 = tokens.access_token.find('.');
@@ -477,9 +478,9 @@ TEST_F(NombaTest, ForeignTamperedMissingAndGarbageTokensAreRefused) {
   expect_nomba_error(nomba_request("GET", "/v1/transactions/accounts/single?merchantTxRef=x1", {},
                                    {{"Authorization", "Bearer " + tokens.access_token}}),
                      401, "401");
-  for (const std::string authorization :
-       {"Bearer", "Bearer ", "Token " + tokens.access_token, tokens.access_token + " extra",
-        "Bearer " + tokens.access_token + " x"}) {
+  for (const std::string& authorization : std::vector<std::string>{
+           "Bearer", "Bearer ", "Token " + tokens.access_token, tokens.access_token + " extra",
+           "Bearer " + tokens.access_token + " x"}) {
     SCOPED_TRACE(authorization);
     expect_nomba_error(nomba_request("POST", "/v1/terminals/payment-request/TERM-01", body,
                                      {{"Authorization", authorization}}),
@@ -577,8 +578,8 @@ TEST_F(NombaTest, ARefreshAnswersTheSameRefreshTokenWhichStaysValid) {
                                    {{"accountId", merchant_.merchant_id}}),
                      400, "02");
   expect_nomba_error(nomba_request("POST", "/v1/auth/token/refresh", refresh_body, {}), 401, "01");
-  for (const std::string body : {"", "[]", "{", R"({"grant_type":"refresh_token"})",
-                                 R"({"refresh_token":5})"}) {
+  for (const std::string body :
+       {"", "[]", "{", R"({"grant_type":"refresh_token"})", R"({"refresh_token":5})"}) {
     SCOPED_TRACE(body);
     expect_nomba_error(nomba_request("POST", "/v1/auth/token/refresh", body,
                                      {{"accountId", merchant_.merchant_id}}),
@@ -613,19 +614,19 @@ TEST_F(NombaTest, ARevokedAccessTokenIsRefusedFromThenOn) {
   const auto revoked = revoke(merchant_.credentials.api_key, tokens.access_token);
   ASSERT_EQ(revoked.status, 200) << revoked.body;
   EXPECT_EQ(revoked.body, R"({"code":"00","description":"Token revoked successfully"})");
-  EXPECT_NE(expect_nomba_error(
-                lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=none"), 401,
-                "401")
-                .find("revoked"),
-            std::string::npos);
+  EXPECT_NE(
+      expect_nomba_error(lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=none"),
+                         401, "401")
+          .find("revoked"),
+      std::string::npos);
   // Again: still success. Another token of the same key, and the refresh token, live on.
   EXPECT_EQ(revoke(merchant_.credentials.api_key, tokens.access_token).status, 200);
   EXPECT_EQ(lookup(kept.access_token, merchant_.merchant_id, "merchantTxRef=none").status, 404);
   const auto refreshed = refresh(merchant_, tokens.refresh_token);
   ASSERT_EQ(refreshed.status, 200) << refreshed.body;
-  EXPECT_EQ(lookup(tokens_of(refreshed).access_token, merchant_.merchant_id, "merchantTxRef=none")
-                .status,
-            404);
+  EXPECT_EQ(
+      lookup(tokens_of(refreshed).access_token, merchant_.merchant_id, "merchantTxRef=none").status,
+      404);
 }
 
 class NombaRotatingRefreshTest : public NombaTest {
@@ -674,10 +675,11 @@ TEST_F(NombaTest, RevokingTheApiKeyEndsItsTokens) {
   const auto revoked = admin("DELETE", "/admin/v1/merchants/" + merchant_.merchant_id + "/keys/" +
                                            merchant_.credentials.api_key);
   ASSERT_EQ(revoked.status, 204) << revoked.body;
-  EXPECT_NE(expect_nomba_error(
-                lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=none"), 401, "401")
-                .find("revoked"),
-            std::string::npos);
+  EXPECT_NE(
+      expect_nomba_error(lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=none"),
+                         401, "401")
+          .find("revoked"),
+      std::string::npos);
   expect_nomba_error(refresh(merchant_, tokens.refresh_token), 401, "01");
 }
 
@@ -722,8 +724,7 @@ TEST_F(NombaTest, PushErrorsKeepTheMainApisStatusWithNombasCode) {
       std::string::npos);
 
   const auto description = expect_nomba_error(
-      push(access, account, "TERM-01", R"({"merchantTxRef":"bad ref","amount":"ten"})"), 400,
-      "02");
+      push(access, account, "TERM-01", R"({"merchantTxRef":"bad ref","amount":"ten"})"), 400, "02");
   EXPECT_NE(description.find("merchantTxRef"), std::string::npos) << description;
   EXPECT_NE(description.find("amount"), std::string::npos) << description;
   EXPECT_NE(description.find("currency"), std::string::npos) << description;
@@ -770,8 +771,7 @@ TEST_F(NombaTest, LookupErrors) {
   expect_nomba_error(lookup(access, account, "merchantTxRef=a&transactionRef=b"), 400, "02");
   expect_nomba_error(lookup(access, account, "orderId=a&orderReference=b"), 400, "02");
   expect_nomba_error(lookup(access, account, "orderId=1"), 404, "01");
-  expect_nomba_error(lookup(access, account, "orderReference=" + std::string(65, 'a')), 400,
-                     "02");
+  expect_nomba_error(lookup(access, account, "orderReference=" + std::string(65, 'a')), 400, "02");
   expect_nomba_error(lookup(access, account, "merchantTxRef=%zz"), 400, "02");
   expect_nomba_error(lookup(access, account, "merchantTxRef=has%20space"), 400, "02");
   expect_nomba_error(lookup(access, account, "merchantTxRef=nope"), 404, "01");
@@ -877,8 +877,8 @@ TEST_F(NombaTest, TransactionListsFilterAndPageNewestFirst) {
   EXPECT_EQ(ids_of(filter("", R"({"dateFrom":"2000-01-01","dateTo":"2999-12-31"})")).size(), 4U);
   EXPECT_TRUE(ids_of(filter("", R"({"dateTo":"2000-01-01"})")).empty());
   // GET: the same, dates in the query.
-  const auto listed = nomba_request("GET", "/v1/transactions/accounts?limit=2&dateFrom=2000-01-01",
-                                    {}, auth);
+  const auto listed =
+      nomba_request("GET", "/v1/transactions/accounts?limit=2&dateFrom=2000-01-01", {}, auth);
   EXPECT_EQ(ids_of(listed), (std::vector<std::string>{"list-4", "list-3"}));
   // Hostile filters are 400 "02".
   for (const auto& [query, body] : std::vector<std::pair<std::string, std::string>>{
@@ -932,9 +932,9 @@ TEST_F(NombaTest, TheTerminalListShowsEachTerminalsState) {
   ASSERT_EQ(page_data.find("results")->as_array().size(), 1U);
   const auto next = nomba_request(
       "GET", "/v1/accounts/terminals?limit=1&cursor=" + string_at(page_data, "cursor"), {}, auth);
-  EXPECT_EQ(string_at(parse_json(next.body).find("data")->find("results")->as_array()[0],
-                      "terminalId"),
-            "TERM-02");
+  EXPECT_EQ(
+      string_at(parse_json(next.body).find("data")->find("results")->as_array()[0], "terminalId"),
+      "TERM-02");
   const auto one = nomba_request("GET", "/v1/accounts/terminals?terminalId=TERM-02", {}, auth);
   EXPECT_EQ(parse_json(one.body).find("data")->find("results")->as_array().size(), 1U);
   const auto none = nomba_request("GET", "/v1/accounts/terminals?terminalLabel=nope", {}, auth);
@@ -942,9 +942,9 @@ TEST_F(NombaTest, TheTerminalListShowsEachTerminalsState) {
   expect_nomba_error(nomba_request("GET", "/v1/accounts/terminals?limit=500", {}, auth), 400, "02");
   // Another merchant's token lists only its own.
   const auto other = create_merchant("Other Shop");
-  const auto theirs = nomba_request(
-      "GET", "/v1/accounts/terminals", {},
-      {{"Authorization", "Bearer " + client_credentials(other).access_token}});
+  const auto theirs =
+      nomba_request("GET", "/v1/accounts/terminals", {},
+                    {{"Authorization", "Bearer " + client_credentials(other).access_token}});
   EXPECT_TRUE(parse_json(theirs.body).find("data")->find("results")->as_array().empty());
 }
 
@@ -973,10 +973,11 @@ TEST_F(NombaTest, TheMerchantMayChooseTheSignatureKey) {
            {"nomba", json::Value("line\nbreak-and-more-text")},
            {"nomba", json::Value(std::int64_t{1234567890123456})},
            {"standard", json::Value("HkatexKDZg7CLWy96q5sfrVHSvtoz92B")}}) {
-    const auto res = signed_request(
-        merchant_, "POST", "/v1/webhooks/endpoints",
-        json::serialize(json::object(
-            {{"url", json::Value(receiver.url())}, {"format", json::Value(format)}, {"secret", key}})));
+    const auto res =
+        signed_request(merchant_, "POST", "/v1/webhooks/endpoints",
+                       json::serialize(json::object({{"url", json::Value(receiver.url())},
+                                                     {"format", json::Value(format)},
+                                                     {"secret", key}})));
     const auto body = expect_error(res, 400, "VALIDATION_ERROR");
     EXPECT_NE(json::serialize(body).find("secret"), std::string::npos) << res.body;
   }

@@ -178,9 +178,8 @@ TEST(OpenapiDocument, CoversEveryRouteOfTheRouter) {
     const std::string concrete =
         std::regex_replace(route.path_template, std::regex(R"(\{[A-Za-z]+\})"), "x1");
     const auto operation = doc().find_operation(route.method, concrete);
-    ASSERT_TRUE(operation.has_value())
-        << "the router routes " << route.method << " " << route.path_template
-        << ", which docs/openapi.json lacks";
+    ASSERT_TRUE(operation.has_value()) << "the router routes " << route.method << " "
+                                       << route.path_template << ", which docs/openapi.json lacks";
     EXPECT_EQ(operation->path_template, route.path_template);
   }
   EXPECT_GE(routes_checked, 10u) << "the router's route table is empty; update this test";
@@ -547,11 +546,11 @@ TEST(OpenapiCheck, NombaRoutesAnswerNombasEnvelope) {
   const std::string found =
       R"({"code":"00","description":"Success","data":{"id":"T1","status":"PENDING","amount":1000.5,"currency":"NGN","fixedCharge":0,"source":"pos","type":"purchase","gatewayMessage":null,"responseCode":null,"timeCreated":"2024-01-15T10:30:00Z","timeUpdated":"2024-01-15T10:30:00Z","terminalId":"till-1","posTerminalLabel":"Front desk","merchantTxRef":"T1","userId":"mch_a"}})";
   EXPECT_TRUE(doc().check_response("GET", lookup, 200, json_type, found).empty());
-  EXPECT_FALSE(
-      doc()
-          .check_response("GET", lookup, 200, json_type,
-                          std::regex_replace(found, std::regex("\"PENDING\""), "\"PENDING_PAYMENT\""))
-          .empty());
+  EXPECT_FALSE(doc()
+                   .check_response(
+                       "GET", lookup, 200, json_type,
+                       std::regex_replace(found, std::regex("\"PENDING\""), "\"PENDING_PAYMENT\""))
+                   .empty());
 }
 
 TEST(OpenapiCheck, KeywordsItCannotCheckAreReportedNotIgnored) {

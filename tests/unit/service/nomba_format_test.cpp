@@ -250,7 +250,8 @@ TEST(NombaAmount, RefusesWhatIsNotAnAmount) {
   EXPECT_EQ(error(json::Value("0"), minor), E::not_positive);
   EXPECT_EQ(error(json::Value("-100"), minor), E::not_positive);
   EXPECT_EQ(error(json::Value("1e3"), minor), E::exponent);
-  for (const std::string_view text : {"", " 100", "100 ", "+100", "1,000", "0x10", "abc", "1_000"}) {
+  for (const std::string_view text :
+       {"", " 100", "100 ", "+100", "1,000", "0x10", "abc", "1_000"}) {
     EXPECT_EQ(error(json::Value(text), minor), E::syntax) << text;
   }
   for (const auto unit : {major, minor}) {
