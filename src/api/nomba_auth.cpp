@@ -11,23 +11,28 @@ namespace {
 
 constexpr std::string_view kSigningKeyName = "nomba_access_token_hs256";
 
-// "Bearer <token>" (the scheme in any case, as RFC 7235 allows) -> the token.
-std::optional<std::string_view> bearer_token(std::string_view authorization) {
+// "Bearer <token>" (the scheme in any case, as RFC 7235 allows), or the bare token that
+// Nomba's reference text shows -> the token. Nothing else (another scheme, spaces inside).
+std::optional<std::string_view> access_token_of(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer ";
-  if (authorization.size() <= kScheme.size()) {
-    return std::nullopt;
+  while (!authorization.empty() && authorization.back() == ' ') {
+    authorization.remove_suffix(1);
   }
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+  bool bearer = authorization.size() > kScheme.size();
+  for (std::size_t i = 0; bearer && i < kScheme.size(); ++i) {
     const char c = authorization[i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kScheme[i]) {
-      return std::nullopt;
+    bearer = (c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) == kScheme[i];
+  }
+  if (bearer) {
+    authorization.remove_prefix(kScheme.size());
+    while (!authorization.empty() && authorization.front() == ' ') {
+      authorization.remove_prefix(1);
     }
   }
-  auto token = authorization.substr(kScheme.size());
-  while (!token.empty() && token.front() == ' ') {
-    token.remove_prefix(1);
+  if (authorization.empty() || authorization.find(' ') != std::string_view::npos) {
+    return std::nullopt;
   }
-  return token.empty() ? std::nullopt : std::optional(token);
+  return authorization;
 }
 
 AuthOutcome refused(std::string message) {
@@ -40,17 +45,15 @@ NombaAuthenticator::NombaAuthenticator(store::AsyncStore& store, const domain::C
     : store_(store), clock_(clock) {}
 
 boost::asio::awaitable<AuthOutcome> NombaAuthenticator::authenticate(const AuthInput& input) {
-  const auto token = bearer_token(input.header("authorization").value_or(""));
+  const auto token = access_token_of(input.header("authorization").value_or(""));
   if (!token) {
     return ready(
         refused("send Authorization: Bearer <access_token> from POST /v1/auth/token/issue, and the "
                 "accountId header"));
   }
-  std::string account_id(input.header("accountid").value_or(""));
-  if (account_id.empty()) {
-    return ready(refused("send the accountId header: your merchant id"));
-  }
-  return verify(std::string(*token), std::move(account_id));
+  // Optional here (Nomba's push sends none); when sent it must be the token's account. The
+  // routes that require it (the lookup) check that it was sent.
+  return verify(std::string(*token), std::string(input.header("accountid").value_or("")));
 }
 
 boost::asio::awaitable<std::string> NombaAuthenticator::signing_key() {
@@ -70,23 +73,33 @@ boost::asio::awaitable<AuthOutcome> NombaAuthenticator::verify(std::string token
   const auto claims = nomba::read_access_token(token, key, clock_.now());
   if (!claims) {
     spdlog::info("nomba access token refused: {}", crypto::to_string(claims.error()));
-    co_return refused(claims.error() == crypto::JwtError::expired
-                          ? "the access token expired: get a new one from POST "
-                            "/v1/auth/token/issue with grant_type refresh_token"
-                          : "the access token is not valid: send the access_token that POST "
-                            "/v1/auth/token/issue returned, unchanged");
+    if (claims.error() == crypto::JwtError::expired) {
+      // TIMESTAMP_EXPIRED is Nomba's "02": refresh the token (nomba_format.hpp).
+      co_return AuthOutcome::refuse(views::ErrorCode::timestamp_expired,
+                                    "the access token expired: get a new one from POST "
+                                    "/v1/auth/token/refresh with your refresh_token");
+    }
+    co_return refused(
+        "the access token is not valid: send the access_token that POST "
+        "/v1/auth/token/issue returned, unchanged");
   }
-  if (claims->merchant_id != account_id) {
+  if (!account_id.empty() && claims->merchant_id != account_id) {
     spdlog::info("nomba access token of account {} presented for account {}", claims->merchant_id,
                  account_id);
     co_return refused("the access token was issued for another accountId");
   }
   // Revoking the API key ends the tokens issued with it.
   const auto api_key = co_await store_.read(&store::Store::find_api_key, claims->api_key);
-  if (!api_key || api_key->revoked_at || api_key->merchant_id != account_id) {
+  if (!api_key || api_key->revoked_at || api_key->merchant_id != claims->merchant_id) {
     co_return refused("the API key this access token was issued with is revoked");
   }
-  co_return AuthOutcome::accept(std::move(account_id));
+  // POST /v1/auth/token/revoke ends one token, on every node: the store says.
+  const std::string token_id = claims->token_id;
+  const bool revoked = co_await store_.read(&store::Store::is_access_token_revoked, token_id);
+  if (revoked) {
+    co_return refused("the access token was revoked: issue a new one");
+  }
+  co_return AuthOutcome::accept(claims->merchant_id);
 }
 
 }  // namespace tillgate::api

@@ -12,16 +12,18 @@
 #include "net/rate_limiter.hpp"
 #include "nomba/nomba_format.hpp"
 #include "payments/coordinator.hpp"
+#include "payments/terminal_port.hpp"
 #include "store/async_store.hpp"
 
 namespace tillgate::api {
 
 struct NombaRouteSettings {
-  nomba::NombaAmountUnit amount_unit = nomba::NombaAmountUnit::major;  // TILLGATE_NOMBA_AMOUNT_UNIT
+  nomba::NombaAmountUnit amount_unit = nomba::NombaAmountUnit::minor;  // TILLGATE_NOMBA_AMOUNT_UNIT
   std::chrono::seconds access_token_ttl{};
   std::chrono::seconds refresh_token_ttl{};
   std::size_t max_refresh_tokens_per_merchant = 0;
   std::size_t max_json_depth = 0;
+  bool rotate_refresh_tokens = false;  // TILLGATE_NOMBA_ROTATE_REFRESH_TOKENS
 };
 
 class NombaRoutes {
@@ -30,36 +32,57 @@ class NombaRoutes {
   // authentication; the client-credentials grant, which authenticates by itself, spends it
   // too.
   NombaRoutes(store::AsyncStore& store, payments::PaymentCoordinator& coordinator,
-              NombaAuthenticator& authenticator, net::RateLimiter& merchant_requests,
-              const domain::Clock& clock, NombaRouteSettings settings);
+              payments::TerminalPort& terminals, NombaAuthenticator& authenticator,
+              net::RateLimiter& merchant_requests, const domain::Clock& clock,
+              NombaRouteSettings settings);
 
   void add_routes(RouteTable& table);
 
   // POST /v1/auth/token/issue: client_credentials (an API key of accountId) or
-  // refresh_token (single use: the pair it returns replaces it).
+  // refresh_token. A refresh answers a new access token and the same refresh token
+  // (with rotate_refresh_tokens: a new one, the presented one used up).
   RouteAnswer issue_token(RouteRequest request);
+  // POST /v1/auth/token/refresh: grant_type refresh_token only (it may be left out).
+  RouteAnswer refresh_token(RouteRequest request);
+  // POST /v1/auth/token/revoke {clientId, access_token}: that token is refused from then on.
+  RouteAnswer revoke_token(RouteRequest request);
   RouteAnswer push_payment(RouteRequest request);
   RouteAnswer lookup_payment(RouteRequest request);
+  // nomba_lists.cpp: POST /v1/transactions/accounts (filters in the body) and GET (dates in
+  // the query), newest first; GET /v1/accounts/terminals.
+  RouteAnswer filter_transactions(RouteRequest request);
+  RouteAnswer list_transactions(RouteRequest request);
+  RouteAnswer list_terminals(RouteRequest request);
 
  private:
-  // A grant's outcome: the API key the tokens speak for, or the refusal.
+  // A grant's outcome: the API key the tokens speak for and the refresh token to answer,
+  // or the refusal.
   struct Grant {
     std::string api_key;
+    std::string refresh_token;
     std::optional<net::HttpResponse> refusal;
   };
+  // Both token routes: the body's grant, then the token answer. `refresh_only`: the
+  // refresh route, where grant_type may be absent and client_credentials is refused.
+  RouteAnswer grant_tokens(RouteRequest request, bool refresh_only);
   // Checks the API key of accountId and stores `refresh_token` as a new family.
   boost::asio::awaitable<Grant> grant_client_credentials(std::string account_id,
                                                          std::string client_id,
                                                          std::string client_secret,
                                                          std::string refresh_token,
                                                          domain::Timestamp now);
-  // Uses up the presented refresh token and stores `refresh_token` as its successor.
+  // Checks the presented refresh token; with rotation, uses it up and stores
+  // `refresh_token` as its successor.
   boost::asio::awaitable<Grant> grant_refresh_token(std::string account_id, std::string presented,
                                                     std::string refresh_token,
                                                     domain::Timestamp now);
 
+  RouteAnswer transactions_page(std::string merchant_id, std::string query, std::string body,
+                                bool with_body);
+
   store::AsyncStore& store_;
   payments::PaymentCoordinator& coordinator_;
+  payments::TerminalPort& terminals_;
   NombaAuthenticator& authenticator_;
   net::RateLimiter& merchant_requests_;
   const domain::Clock& clock_;

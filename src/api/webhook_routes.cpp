@@ -36,6 +36,7 @@ struct EndpointFields {
   std::optional<std::vector<std::string>> events;
   std::optional<std::string> status;
   std::optional<std::string> format;
+  std::optional<std::string> secret;  // chosen by the merchant (format nomba only)
   std::optional<std::string> description;
   std::optional<std::string> metadata_json;
 };
@@ -118,6 +119,29 @@ void read_metadata(const json::Value& value, const RequestLimits& limits, Endpoi
   }
 }
 
+// nomba-compat.md v2: a Nomba endpoint's signature key may be the merchant's own, as on
+// Nomba's dashboard: 16 to 128 printable ASCII characters. A standard endpoint's secret is
+// a Standard Webhooks key (whsec_ + base64), always generated. Read after `format`.
+void read_secret(const json::Value& secret, BodyKind kind, EndpointFields& fields,
+                 std::vector<FieldProblem>& problems) {
+  if (kind == BodyKind::update) {
+    problems.push_back({"secret", "cannot be changed: create an endpoint with the new secret"});
+    return;
+  }
+  if (fields.format != "nomba") {
+    problems.push_back({"secret", "may be chosen only for format nomba"});
+    return;
+  }
+  const bool printable =
+      secret.is_string() && std::all_of(secret.as_string().begin(), secret.as_string().end(),
+                                        [](char c) { return c >= 0x20 && c <= 0x7E; });
+  if (!printable || secret.as_string().size() < 16 || secret.as_string().size() > 128) {
+    problems.push_back({"secret", "must be 16 to 128 printable ASCII characters"});
+    return;
+  }
+  fields.secret = secret.as_string();
+}
+
 // Reads every field the body sets, collecting each problem with its field. null clears
 // description and metadata; for the other fields it is a problem.
 EndpointFields read_endpoint_body(const json::Value& body, BodyKind kind, bool allow_http,
@@ -144,6 +168,9 @@ EndpointFields read_endpoint_body(const json::Value& body, BodyKind kind, bool a
     } else {
       fields.format = format->as_string();
     }
+  }
+  if (const auto* secret = body.find("secret"); secret != nullptr) {
+    read_secret(*secret, kind, fields, problems);
   }
   // Created endpoints start active; only an update changes status.
   if (const auto* status = body.find("status"); status != nullptr && kind == BodyKind::update) {
@@ -260,7 +287,7 @@ store::WebhookEndpointRecord new_endpoint(const std::string& merchant_id,
   endpoint.endpoint_id = domain::new_prefixed_id("wh_");
   endpoint.merchant_id = merchant_id;
   endpoint.url = *fields.url;
-  endpoint.secret = webhooks::generate_webhook_secret();
+  endpoint.secret = fields.secret.value_or(webhooks::generate_webhook_secret());
   std::vector<std::string> all_events(webhooks::payment_event_types.begin(),
                                       webhooks::payment_event_types.end());
   endpoint.events_json = events_json(fields.events.value_or(all_events));
@@ -361,8 +388,11 @@ RouteAnswer WebhookRoutes::create_endpoint(RouteRequest request) {
   if (existing.size() >= settings_.max_endpoints) {
     co_return endpoint_limit_reached();
   }
-  if (auto refused = co_await validate_endpoint(endpoint.url, endpoint.secret, endpoint.format)) {
-    co_return std::move(*refused);
+  // Nomba has no ping event: a Nomba endpoint is saved without one (nomba-compat.md v2).
+  if (endpoint.format != "nomba") {
+    if (auto refused = co_await validate_endpoint(endpoint.url, endpoint.secret, endpoint.format)) {
+      co_return std::move(*refused);
+    }
   }
   endpoint.created_at = endpoint.updated_at = clock_.now();
   const auto max_endpoints = settings_.max_endpoints;
@@ -420,10 +450,13 @@ RouteAnswer WebhookRoutes::update_endpoint(RouteRequest request) {
     co_return endpoint_not_found(endpoint_id);
   }
   // Only a URL that changes is pinged: the same one was accepted already.
+  // Nomba endpoints are never pinged.
   if (fields.url && *fields.url != endpoint->url) {
-    if (auto refused =
-            co_await validate_endpoint(*fields.url, endpoint->secret, endpoint->format)) {
-      co_return std::move(*refused);
+    if (endpoint->format != "nomba") {
+      if (auto refused =
+              co_await validate_endpoint(*fields.url, endpoint->secret, endpoint->format)) {
+        co_return std::move(*refused);
+      }
     }
     endpoint->url = *fields.url;
   }

@@ -134,6 +134,10 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& n, const std::string& v) {
          c.nomba_refresh_token_ttl_s = parse_integer<int>(n, v, 1, 365 * 24 * 3600);
        }},
+      {"nomba_rotate_refresh_tokens",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.nomba_rotate_refresh_tokens = boolean(n, v);
+       }},
       {"nomba_webhook_retry_s",
        [](Config& c, const std::string& n, const std::string& v) {
          c.nomba_webhook_retry_s = retry_schedule(n, v);

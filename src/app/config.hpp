@@ -88,13 +88,17 @@ struct Config {
   // webhooks.md: "a 2xx within 10 s is success"; lower only for tests.
   int webhook_attempt_timeout_ms = 10'000;
   std::string webhook_ca_file;  // PEM CAs trusted besides the system store; empty: none
-  std::string nomba_amount_unit = "major";
+  // nomba-compat.md v2: the push's amount is in minor units (kobo), as Nomba's reference.
+  std::string nomba_amount_unit = "minor";
+  // nomba-compat.md v2: a refresh answers the same refresh token, valid until it expires;
+  // true: single use, a reused one revokes its family (version 1).
+  bool nomba_rotate_refresh_tokens = false;
   // nomba-compat.md: access tokens live 30 min, refresh tokens 30 days.
   int nomba_access_token_ttl_s = 1800;
   int nomba_refresh_token_ttl_s = 30 * 24 * 3600;
-  // Nomba's published retry schedule for "nomba" endpoints (2, 5, 11, 24, 53 min after the
-  // first failure); lower only for tests.
-  std::vector<int> nomba_webhook_retry_s{120, 180, 360, 780, 1740};
+  // Nomba's published retry table for "nomba" endpoints, read as the waits after each
+  // failure (nomba-compat.md v2); lower only for tests.
+  std::vector<int> nomba_webhook_retry_s{120, 280, 640, 1440, 3200};
   int rate_limit_rps = 100;     // per merchant, bursts of twice that
   int pair_rate_limit_rps = 5;  // POST /v1/devices/pair per client address, bursts of twice
   int shutdown_grace_s = 10;

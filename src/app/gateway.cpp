@@ -94,7 +94,7 @@ struct Gateway::Parts {
         payment_routes(store, coordinator, terminals.port(), clock, request_limits(config)),
         device_routes(store, terminals.port(), clock, device_route_settings(config)),
         webhook_routes(store, webhooks, clock, webhook_route_settings(config)),
-        nomba_routes(store, coordinator, nomba_auth, merchant_requests, clock,
+        nomba_routes(store, coordinator, terminals.port(), nomba_auth, merchant_requests, clock,
                      nomba_route_settings(config)),
         routes(route_table(*this)),
         router(routes, api::Authenticators{merchant_auth, nomba_auth, admin_auth},
@@ -112,7 +112,7 @@ struct Gateway::Parts {
   static nomba::NombaAmountUnit nomba_amount_unit(const Config& c) {
     // The config already refused anything but "major" and "minor".
     return nomba::parse_nomba_amount_unit(c.nomba_amount_unit)
-        .value_or(nomba::NombaAmountUnit::major);
+        .value_or(nomba::NombaAmountUnit::minor);
   }
   static webhooks::WebhookClientSettings webhook_client_settings(const Config& c) {
     webhooks::WebhookClientSettings s;
@@ -128,8 +128,9 @@ struct Gateway::Parts {
   static webhooks::WebhookFormats make_webhook_formats(const Config& c) {
     webhooks::WebhookFormats formats(
         std::make_unique<webhooks::StandardWebhookFormat>(schedule(c.webhook_retry_s)));
+    // Nomba's webhook shows transactionAmount in major units whatever the push's unit.
     formats.add(std::make_unique<nomba::NombaWebhookFormat>(schedule(c.nomba_webhook_retry_s),
-                                                            nomba_amount_unit(c)));
+                                                            nomba::NombaAmountUnit::major));
     return formats;
   }
   static webhooks::DispatcherSettings dispatcher_settings(const Config& c,
@@ -189,6 +190,7 @@ struct Gateway::Parts {
     s.amount_unit = nomba_amount_unit(c);
     s.access_token_ttl = seconds(c.nomba_access_token_ttl_s);
     s.refresh_token_ttl = seconds(c.nomba_refresh_token_ttl_s);
+    s.rotate_refresh_tokens = c.nomba_rotate_refresh_tokens;
     s.max_refresh_tokens_per_merchant = c.limits.max_refresh_tokens_per_merchant;
     s.max_json_depth = c.limits.max_json_depth;
     return s;

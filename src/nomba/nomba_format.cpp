@@ -12,49 +12,54 @@ namespace {
 
 using domain::TransactionStatus;
 
+using K = NombaErrorKind;
+
 constexpr std::array<NombaErrorMapping, 29> kErrorTable{{
-    {"VALIDATION_ERROR", 400, NombaErrorKind::validation},
-    {"NO_WEBHOOK_ENDPOINTS", 400, NombaErrorKind::validation},
-    {"INVALID_PAIRING_CODE", 400, NombaErrorKind::validation},
-    {"BAD_REQUEST", 400, NombaErrorKind::validation},
-    {"UNAUTHORIZED", 401, NombaErrorKind::auth},
-    {"INVALID_SIGNATURE", 401, NombaErrorKind::auth},
-    {"TIMESTAMP_EXPIRED", 401, NombaErrorKind::auth},
-    {"REPLAYED_REQUEST", 401, NombaErrorKind::auth},
-    {"TERMINAL_NOT_FOUND", 404, NombaErrorKind::not_found},
-    {"TRANSACTION_NOT_FOUND", 404, NombaErrorKind::not_found},
-    {"MERCHANT_NOT_FOUND", 404, NombaErrorKind::not_found},
-    {"NOT_FOUND", 404, NombaErrorKind::not_found},
-    {"ENDPOINT_NOT_FOUND", 404, NombaErrorKind::not_found},
-    {"DELIVERY_NOT_FOUND", 404, NombaErrorKind::not_found},
-    {"METHOD_NOT_ALLOWED", 405, NombaErrorKind::validation},
-    {"PAYMENT_IN_PROGRESS", 409, NombaErrorKind::conflict},
-    {"DUPLICATE_TRANSACTION", 409, NombaErrorKind::conflict},
-    {"TRANSACTION_FINAL", 409, NombaErrorKind::conflict},
-    {"DEVICE_ID_TAKEN", 409, NombaErrorKind::conflict},
-    {"ENDPOINT_LIMIT_REACHED", 409, NombaErrorKind::conflict},
-    {"ENDPOINT_INACTIVE", 409, NombaErrorKind::conflict},
-    {"PAYLOAD_TOO_LARGE", 413, NombaErrorKind::validation},
-    {"ENDPOINT_VALIDATION_FAILED", 422, NombaErrorKind::validation},
-    {"RATE_LIMITED", 429, NombaErrorKind::conflict},
-    {"HEADERS_TOO_LARGE", 431, NombaErrorKind::validation},
-    {"INTERNAL_ERROR", 500, NombaErrorKind::conflict},
-    {"SERVICE_UNAVAILABLE", 503, NombaErrorKind::conflict},
-    {"TERMINAL_OFFLINE", 503, NombaErrorKind::conflict},
-    {"TIMEOUT", 504, NombaErrorKind::conflict},
+    {"VALIDATION_ERROR", 400, K::validation},
+    {"NO_WEBHOOK_ENDPOINTS", 400, K::validation},
+    {"INVALID_PAIRING_CODE", 400, K::validation},
+    {"BAD_REQUEST", 400, K::validation},
+    {"UNAUTHORIZED", 401, K::unauthorized},
+    {"INVALID_SIGNATURE", 401, K::unauthorized},
+    {"TIMESTAMP_EXPIRED", 401, K::token_expired},
+    {"REPLAYED_REQUEST", 401, K::unauthorized},
+    {"TERMINAL_NOT_FOUND", 404, K::not_found},
+    {"TRANSACTION_NOT_FOUND", 404, K::not_found},
+    {"MERCHANT_NOT_FOUND", 404, K::not_found},
+    {"NOT_FOUND", 404, K::not_found},
+    {"ENDPOINT_NOT_FOUND", 404, K::not_found},
+    {"DELIVERY_NOT_FOUND", 404, K::not_found},
+    {"METHOD_NOT_ALLOWED", 405, K::validation},
+    {"PAYMENT_IN_PROGRESS", 409, K::not_permitted},
+    {"DUPLICATE_TRANSACTION", 409, K::do_not_retry},
+    {"TRANSACTION_FINAL", 409, K::do_not_retry},
+    {"DEVICE_ID_TAKEN", 409, K::do_not_retry},
+    {"ENDPOINT_LIMIT_REACHED", 409, K::do_not_retry},
+    {"ENDPOINT_INACTIVE", 409, K::do_not_retry},
+    {"PAYLOAD_TOO_LARGE", 413, K::validation},
+    {"ENDPOINT_VALIDATION_FAILED", 422, K::validation},
+    {"RATE_LIMITED", 429, K::retryable},
+    {"HEADERS_TOO_LARGE", 431, K::validation},
+    {"INTERNAL_ERROR", 500, K::retryable},
+    {"SERVICE_UNAVAILABLE", 503, K::retryable},
+    {"TERMINAL_OFFLINE", 503, K::retryable},
+    {"TIMEOUT", 504, K::retryable},
 }};
 
 NombaErrorKind kind_for_status(int http_status) {
   if (http_status == 404) {
-    return NombaErrorKind::not_found;
+    return K::not_found;
   }
   if (http_status == 401 || http_status == 403) {
-    return NombaErrorKind::auth;
+    return K::unauthorized;
   }
-  if (http_status == 409 || http_status == 429 || http_status >= 500) {
-    return NombaErrorKind::conflict;
+  if (http_status == 409) {
+    return K::do_not_retry;
   }
-  return NombaErrorKind::validation;
+  if (http_status == 429 || http_status >= 500) {
+    return K::retryable;
+  }
+  return K::validation;
 }
 
 // "the payment request is not valid: amount must be a JSON number; currency is required".
@@ -94,10 +99,6 @@ json::Value optional_text(const std::optional<std::string>& text) {
   return text ? json::Value(*text) : json::Value(nullptr);
 }
 
-json::Value optional_time(const std::optional<domain::Timestamp>& at) {
-  return at ? json::Value(domain::format_iso8601(*at)) : json::Value(nullptr);
-}
-
 // The terminal's non-empty string member of its result, if it sent one.
 std::optional<std::string> terminal_text(const json::Value& result, std::string_view key) {
   const auto text = result.find_string(key);
@@ -113,16 +114,21 @@ std::optional<std::string> terminal_text(const json::Value& result, std::string_
 
 std::string_view nomba_code(NombaErrorKind kind) {
   switch (kind) {
-    case NombaErrorKind::not_found:
+    case K::not_found:
+    case K::bad_credentials:
+    case K::retryable:
       return "01";
-    case NombaErrorKind::validation:
+    case K::validation:
+    case K::token_expired:
       return "02";
-    case NombaErrorKind::auth:
-      return "03";
-    case NombaErrorKind::conflict:
-      return "04";
+    case K::unauthorized:
+      return "401";
+    case K::not_permitted:
+      return "05";
+    case K::do_not_retry:
+      return "06";
   }
-  return "04";
+  return "01";
 }
 
 json::Value nomba_success(json::Value data) {
@@ -218,7 +224,7 @@ std::string_view to_string(NombaAmountUnit unit) {
 std::string_view describe(NombaAmountError error) {
   switch (error) {
     case NombaAmountError::not_a_number:
-      return "must be a JSON number";
+      return "must be a JSON number or a string of digits, such as 1000";
     case NombaAmountError::not_whole_minor_units:
       return "must be a whole number of minor units (kobo for NGN), without a fraction";
     case NombaAmountError::too_many_decimals:
@@ -242,14 +248,15 @@ void throw_exception_from_error(NombaAmountError error, const boost::source_loca
 boost::system::result<domain::Money, NombaAmountError> parse_nomba_amount(const json::Value& amount,
                                                                           domain::Currency currency,
                                                                           NombaAmountUnit unit) {
-  if (!amount.is_number()) {
+  if (!amount.is_number() && !amount.is_string()) {
     return NombaAmountError::not_a_number;
   }
+  const std::string& text = amount.is_number() ? amount.as_number().text : amount.as_string();
   // Minor units are major units of a currency without decimals: the same grammar and
   // limits, and any fraction is refused.
   const domain::Currency grammar =
       unit == NombaAmountUnit::minor ? domain::Currency{currency.code, 0} : currency;
-  const auto parsed = domain::Money::parse(amount.as_number().text, grammar);
+  const auto parsed = domain::Money::parse(text, grammar);
   if (!parsed) {
     switch (parsed.error()) {
       case domain::AmountError::too_many_decimals:
@@ -288,25 +295,49 @@ json::Value render_nomba_amount(const store::TransactionRecord& transaction, Nom
                              unit);
 }
 
+std::string format_nomba_time(domain::Timestamp at) {
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(at);
+  std::string text = domain::format_iso8601(domain::Timestamp(seconds));
+  // "2024-01-15T10:30:00.000Z" -> "2024-01-15T10:30:00Z"
+  if (const auto dot = text.rfind('.'); dot != std::string::npos) {
+    text.erase(dot, text.size() - 1 - dot);
+  }
+  return text;
+}
+
 // ---- Statuses and response codes --------------------------------------------------------
 
 std::string_view nomba_status(TransactionStatus status) {
   switch (status) {
     case TransactionStatus::pending:
     case TransactionStatus::awaiting_reconnect:
-      return "PENDING_PAYMENT";
+      return "PENDING";
     case TransactionStatus::completed:
-      return "PAYMENT_SUCCESSFUL";
+      return "SUCCESS";
     case TransactionStatus::failed:
-      return "PAYMENT_FAILED";
     case TransactionStatus::cancelled:
-      return "CANCELLED";
     case TransactionStatus::timeout:
-      return "TIMEOUT";
+      return "PAYMENT_FAILED";
     case TransactionStatus::voided:
-      return "VOIDED";
+      return "REVERSED";
   }
-  return "PENDING_PAYMENT";
+  return "PENDING";
+}
+
+std::vector<TransactionStatus> statuses_of_nomba_status(std::string_view name) {
+  if (name == "SUCCESS") {
+    return {TransactionStatus::completed};
+  }
+  if (name == "PAYMENT_FAILED") {
+    return {TransactionStatus::failed, TransactionStatus::cancelled, TransactionStatus::timeout};
+  }
+  if (name == "PENDING") {
+    return {TransactionStatus::pending, TransactionStatus::awaiting_reconnect};
+  }
+  if (name == "REVERSED") {
+    return {TransactionStatus::voided};
+  }
+  return {};
 }
 
 NombaResponseCode nomba_response_code(const store::TransactionRecord& transaction) {
@@ -333,28 +364,70 @@ NombaResponseCode nomba_response_code(const store::TransactionRecord& transactio
     case TransactionStatus::timeout:
       return NombaResponseCode{"68", "Timed out"};
     case TransactionStatus::voided:
-      return NombaResponseCode{"06", "Voided: approved after the timeout and reversed"};
+      return NombaResponseCode{"06",
+                               "Reversed: approved after the timeout and voided on the terminal"};
   }
   return NombaResponseCode{};
 }
 
+NombaCardDetails nomba_card_details(const store::TransactionRecord& transaction) {
+  if (!transaction.response_json) {
+    return {};
+  }
+  const auto result = json::parse(*transaction.response_json);
+  if (!result || !result->is_object()) {
+    return {};
+  }
+  const auto* card = result->find("card");
+  if (card == nullptr || !card->is_object()) {
+    return {};
+  }
+  return NombaCardDetails{terminal_text(*card, "maskedPan"), terminal_text(*card, "scheme"),
+                          terminal_text(*card, "rrn"), terminal_text(*card, "stan")};
+}
+
 // ---- Views ------------------------------------------------------------------------------
 
+std::optional<std::string> device_serial_number(const store::DeviceRecord& device) {
+  const auto metadata = json::parse(device.metadata_json);
+  if (!metadata || !metadata->is_object()) {
+    return std::nullopt;
+  }
+  return terminal_text(*metadata, "serialNumber");
+}
+
 json::Value nomba_transaction_view(const store::TransactionRecord& transaction,
-                                   NombaAmountUnit unit) {
+                                   const store::DeviceRecord* device) {
   auto response = nomba_response_code(transaction);
-  return json::object({
-      {"paymentId", json::Value(transaction.transaction_id)},
-      {"merchantTxRef", json::Value(transaction.transaction_id)},
-      {"terminalId", json::Value(transaction.device_id)},
+  const auto card = nomba_card_details(transaction);
+  const auto serial = device != nullptr ? device_serial_number(*device) : std::nullopt;
+  json::Object view{
+      {"id", json::Value(transaction.transaction_id)},
       {"status", json::Value(nomba_status(transaction.status))},
-      {"amount", render_nomba_amount(transaction, unit)},
+      {"amount", render_nomba_amount(transaction, NombaAmountUnit::major)},
       {"currency", json::Value(transaction.currency)},
-      {"createdAt", json::Value(domain::format_iso8601(transaction.created_at))},
-      {"completedAt", optional_time(transaction.completed_at)},
+      {"fixedCharge", json::Value(std::int64_t{0})},
+      {"source", json::Value("pos")},
+      {"type", json::Value("purchase")},
+      {"gatewayMessage", optional_text(response.message)},
       {"responseCode", optional_text(response.code)},
-      {"responseCodeMessage", optional_text(response.message)},
-  });
+      {"timeCreated", json::Value(format_nomba_time(transaction.created_at))},
+      {"timeUpdated", json::Value(format_nomba_time(transaction.updated_at))},
+      {"terminalId", json::Value(transaction.device_id)},
+      {"posTerminalLabel", json::Value(device != nullptr ? device->label : std::string())},
+  };
+  const auto add_known = [&view](std::string_view key, const std::optional<std::string>& value) {
+    if (value) {
+      view.push_back({std::string(key), json::Value(*value)});
+    }
+  };
+  add_known("posSerialNumber", serial);
+  view.push_back({"merchantTxRef", json::Value(transaction.transaction_id)});
+  view.push_back({"userId", json::Value(transaction.merchant_id)});
+  add_known("rrn", card.rrn);
+  add_known("stan", card.stan);
+  add_known("customerBillerId", card.masked_pan);
+  return json::Value(std::move(view));
 }
 
 json::Value nomba_payment_accepted(const store::TransactionRecord& transaction,
@@ -365,7 +438,7 @@ json::Value nomba_payment_accepted(const store::TransactionRecord& transaction,
       {"status", json::Value("pending")},
       {"amount", render_nomba_amount(transaction, unit)},
       {"currency", json::Value(transaction.currency)},
-      {"createdAt", json::Value(domain::format_iso8601(transaction.created_at))},
+      {"createdAt", json::Value(format_nomba_time(transaction.created_at))},
   });
 }
 

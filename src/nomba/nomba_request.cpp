@@ -45,7 +45,8 @@ parse_nomba_payment_request(std::string_view body, NombaAmountUnit unit,
   std::optional<domain::Money> amount;
   const auto* amount_value = root.find("amount");
   if (amount_value == nullptr || amount_value->is_null()) {
-    problems.push_back({"amount", "is required: a JSON number"});
+    problems.push_back(
+        {"amount", "is required: a whole number of minor units (kobo for NGN), such as 1000"});
   } else {
     // An unknown currency still lets the amount's syntax be checked (with up to 4 decimals).
     auto parsed =

@@ -78,6 +78,7 @@ std::optional<std::string_view> nomba_event_type(TransactionStatus status) {
     case TransactionStatus::timeout:
       return payment_failed_event;
     case TransactionStatus::voided:
+      return payment_reversal_event;
     case TransactionStatus::pending:
     case TransactionStatus::awaiting_reconnect:
       return std::nullopt;
@@ -106,7 +107,10 @@ std::optional<NombaWebhookInput> nomba_webhook_input(const store::TransactionRec
     return std::nullopt;
   }
   auto response = nomba_response_code(transaction);
-  const auto time = payment_time(transaction);
+  // A reversal happened when the terminal voided the late approval.
+  const auto time = transaction.status == TransactionStatus::voided
+                        ? transaction.voided_at.value_or(transaction.updated_at)
+                        : payment_time(transaction);
   return NombaWebhookInput{
       .event_type = std::string(*event_type),
       .request_id = request_id.empty() ? new_nomba_request_id(time) : std::move(request_id),
@@ -120,6 +124,7 @@ std::optional<NombaWebhookInput> nomba_webhook_input(const store::TransactionRec
       .transaction_amount = render_nomba_amount(transaction, unit),
       .currency = transaction.currency,
       .time = time,
+      .card = nomba_card_details(transaction),
   };
 }
 
@@ -129,8 +134,21 @@ std::string nomba_ping_payload(std::string_view request_id) {
                                        {"data", json::Value(json::Object{})}}));
 }
 
+namespace {
+
+// "539983******4297" -> "539983 **** **** 4297", as Nomba shows a card; anything shorter
+// than 10 characters as it is.
+std::string card_pan(const std::string& masked) {
+  if (masked.size() < 10) {
+    return masked;
+  }
+  return masked.substr(0, 6) + " **** **** " + masked.substr(masked.size() - 4);
+}
+
+}  // namespace
+
 std::string nomba_webhook_payload(const NombaWebhookInput& input) {
-  return json::serialize(json::object({
+  json::Value payload(json::object({
       {"event_type", json::Value(input.event_type)},
       {"requestId", json::Value(input.request_id)},
       {"data",
@@ -143,14 +161,31 @@ std::string nomba_webhook_payload(const NombaWebhookInput& input) {
                                {"type", json::Value(kTransactionType)},
                                {"transactionId", json::Value(input.transaction_id)},
                                {"merchantTxRef", json::Value(input.merchant_tx_ref)},
+                               {"originatingFrom", json::Value("pos")},
                                {"responseCode", optional_text(input.response_code)},
                                {"responseCodeMessage", optional_text(input.response_code_message)},
                                {"transactionAmount", input.transaction_amount},
+                               {"fee", json::Value(std::int64_t{0})},
                                {"currency", json::Value(input.currency)},
-                               {"time", json::Value(domain::format_iso8601(input.time))},
+                               {"time", json::Value(format_nomba_time(input.time))},
                            })},
        })},
   }));
+  // The card details when the terminal reported them (nomba-compat.md section 5).
+  auto& transaction = payload.as_object()[2].value.as_object()[2].value;
+  const auto add_known = [&transaction](std::string_view key,
+                                        const std::optional<std::string>& value) {
+    if (value) {
+      transaction.as_object().push_back({std::string(key), json::Value(*value)});
+    }
+  };
+  add_known("rrn", input.card.rrn);
+  add_known("cardIssuer", input.card.scheme);
+  if (input.card.masked_pan) {
+    payload.as_object()[2].value.as_object().push_back(
+        {"customer", json::object({{"cardPan", json::Value(card_pan(*input.card.masked_pan))}})});
+  }
+  return json::serialize(payload);
 }
 
 std::string nomba_signed_content(const json::Value& payload, std::string_view nomba_timestamp) {
@@ -179,7 +214,7 @@ std::string sign_nomba_webhook(std::string_view secret, std::string_view body,
 
 webhooks::HeaderList nomba_signed_headers(std::string_view secret, std::string_view body,
                                           domain::Timestamp sent_at) {
-  const auto timestamp = domain::format_iso8601(sent_at);
+  const auto timestamp = format_nomba_time(sent_at);
   const auto signature = sign_nomba_webhook(secret, body, timestamp);
   return webhooks::HeaderList{
       {"nomba-signature", signature},
@@ -239,8 +274,8 @@ std::optional<NombaVerifyFailure> verify_nomba_signature(
 }
 
 std::vector<std::chrono::seconds> nomba_retry_schedule() {
-  using std::chrono::minutes;
-  return {minutes(2), minutes(3), minutes(6), minutes(13), minutes(29)};
+  using std::chrono::seconds;
+  return {seconds(120), seconds(280), seconds(640), seconds(1440), seconds(3200)};
 }
 
 }  // namespace tillgate::nomba

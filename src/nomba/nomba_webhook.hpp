@@ -2,16 +2,17 @@
 // Webhooks in Nomba's format (nomba-compat.md, "Webhooks in Nomba format"): for endpoints
 // created with format "nomba". Pure: the caller supplies the time, the ids and the secret.
 //
-// Which final statuses send what (Nomba has only payment_success and payment_failed):
+// Which final statuses send what:
 //   COMPLETED                  -> payment_success  (responseCode "00")
 //   FAILED, CANCELLED, TIMEOUT -> payment_failed   (responseCode as nomba_response_code:
 //                                                    terminal's or 05, 17, 68)
-//   VOIDED                     -> nothing
+//   VOIDED                     -> payment_reversal (responseCode "06"), after the
+//                                 payment_failed of its TIMEOUT: the card was charged late
+//                                 and the terminal reversed it (the lookup shows REVERSED)
 //   PENDING, AWAITING_RECONNECT-> nothing (not final)
 // A Nomba integration waits for a webhook to learn the outcome, so every unpaid ending
 // must send one, or its order stays open until it polls; the responseCode tells them
-// apart. VOIDED follows a TIMEOUT that already sent payment_failed, and the money stays
-// unpaid, so a Nomba receiver has nothing new to learn (the lookup shows VOIDED).
+// apart.
 //
 // The payload is fixed when the event is written to the outbox (same body, same
 // requestId, on every attempt); the signature covers nomba-timestamp, the time of each
@@ -33,6 +34,7 @@ namespace tillgate::nomba {
 
 inline constexpr std::string_view payment_success_event = "payment_success";
 inline constexpr std::string_view payment_failed_event = "payment_failed";
+inline constexpr std::string_view payment_reversal_event = "payment_reversal";
 inline constexpr std::string_view signature_algorithm = "HmacSHA256";
 inline constexpr std::string_view signature_version = "1.0.0";
 // How far nomba-timestamp may be from the verifier's clock, either way (as the Standard
@@ -55,7 +57,8 @@ struct NombaWebhookInput {
   std::optional<std::string> response_code_message;  // null is sent as null
   json::Value transaction_amount;                    // render_nomba_amount's number
   std::string currency;
-  domain::Timestamp time;  // when the payment ended
+  domain::Timestamp time;   // when the payment ended
+  NombaCardDetails card{};  // rrn, cardIssuer and customer.cardPan when known
 };
 
 // The input for `transaction`'s status (after the change), or nullopt when that status
@@ -76,8 +79,10 @@ struct NombaWebhookInput {
 // The exact body, members in the order of nomba-compat.md:
 // {"event_type","requestId","data":{"merchant":{"userId","walletId"},
 //  "terminal":{"terminalId","terminalLabel"},"transaction":{"type":"purchase",
-//  "transactionId","merchantTxRef","responseCode","responseCodeMessage",
-//  "transactionAmount","currency","time"}}}
+//  "transactionId","merchantTxRef","originatingFrom":"pos","responseCode",
+//  "responseCodeMessage","transactionAmount","fee":0,"currency","time"[,"rrn"]
+//  [,"cardIssuer"]}[,"customer":{"cardPan"}]}}, the bracketed members when the terminal
+// reported the card; time RFC 3339 UTC in whole seconds.
 [[nodiscard]] std::string nomba_webhook_payload(const NombaWebhookInput& input);
 
 // The signed string: event_type : requestId : merchant.userId : merchant.walletId :
@@ -96,7 +101,7 @@ struct NombaWebhookInput {
 
 // nomba-signature, nomba-sig-value (the same value), nomba-signature-algorithm
 // (HmacSHA256), nomba-signature-version (1.0.0), nomba-timestamp (`sent_at` as RFC 3339,
-// UTC with milliseconds) and content-type: application/json.
+// UTC in whole seconds) and content-type: application/json.
 [[nodiscard]] webhooks::HeaderList nomba_signed_headers(std::string_view secret,
                                                         std::string_view body,
                                                         domain::Timestamp sent_at);
@@ -131,10 +136,9 @@ enum class NombaVerifyFailure {
     std::string_view nomba_timestamp, domain::Timestamp now,
     std::chrono::seconds tolerance = default_nomba_tolerance);
 
-// Nomba's published retry schedule, as DispatcherSettings::retry_schedule expresses one:
-// the waits after the 1st, 2nd, ... failed attempt, {2, 3, 6, 13, 29} minutes, so that
-// the retries come about 2, 5, 11, 24 and 53 minutes after the first failure (each wait
-// jittered by at most 10% as every schedule is).
+// Nomba's published retry table, read as the waits between attempts (nomba-compat.md v2):
+// 120, 280, 640, 1440 and 3200 s after the 1st, 2nd, ... failed attempt (5 retries, each
+// wait jittered by at most 10% as every schedule is), then the delivery is failed.
 [[nodiscard]] std::vector<std::chrono::seconds> nomba_retry_schedule();
 
 }  // namespace tillgate::nomba

@@ -90,6 +90,8 @@ struct TransactionQuery {
   std::string merchant_id;
   std::optional<std::string> device_id = std::nullopt;
   std::optional<TransactionStatus> status = std::nullopt;
+  // Any of these (the Nomba edge's PAYMENT_FAILED is three); empty: no such filter.
+  std::vector<TransactionStatus> statuses = {};
   std::optional<Timestamp> created_from = std::nullopt;  // inclusive
   std::optional<Timestamp> created_to = std::nullopt;    // inclusive
   // The cursor: only rows older (smaller sequence) than this one.
@@ -286,6 +288,9 @@ struct RefreshRotation {
   std::string next_hash;
   Timestamp now;
   Timestamp next_expires_at;
+  // false (the default of nomba-compat.md v2): the presented token is only checked, stays
+  // valid and nothing is inserted (next_hash unused); true: single use, as described.
+  bool rotate = true;
 };
 
 enum class RefreshOutcome {
@@ -294,6 +299,8 @@ enum class RefreshOutcome {
   expired,      // past expires_at (nothing changed)
   reused,       // already used or revoked: the whole family is now revoked
   key_revoked,  // the family's API key is revoked or gone (nothing changed)
+  kept,         // rotate == false: the presented token is valid and stays so
+  revoked,      // rotate == false: the token was revoked or used up (nothing changed)
 };
 
 struct RefreshResult {
@@ -427,6 +434,12 @@ class Store {
   // Checks and uses the presented token and inserts its successor (same family, merchant
   // and API key), in one write transaction: see RefreshOutcome.
   virtual RefreshResult rotate_refresh_token(const RefreshRotation& rotation) = 0;
+  // POST /v1/auth/token/revoke: the access token `token_id` (its jti) is refused from
+  // `at` on. Its row is kept until `expires_at` (the token's own expiry), then pruned by
+  // the next revocation.
+  virtual void revoke_access_token(const std::string& token_id, const std::string& merchant_id,
+                                   Timestamp expires_at, Timestamp at) = 0;
+  virtual bool is_access_token_revoked(const std::string& token_id) = 0;
   // The server secret called `name` (e.g. the access-token signing key): `candidate` is
   // stored when there is none yet, otherwise the stored one is returned, so every start
   // and every node on the same database signs with the same key.

@@ -180,7 +180,7 @@ TEST_F(AbuseLimitsTest, AnAddressThatFailsAuthenticationTooOftenIsRefusedForAWhi
                   "Connection: close\r\n\r\n"));
   const auto nomba_answer = nomba->read_until_close(5s);
   EXPECT_EQ(status_of(nomba_answer), 429) << nomba_answer;
-  EXPECT_NE(nomba_answer.find(R"("code":"04")"), std::string::npos) << nomba_answer;
+  EXPECT_NE(nomba_answer.find(R"("code":"01")"), std::string::npos) << nomba_answer;
   EXPECT_EQ(healthz_from("127.0.0.1"), 200);
   // At 1 per second the budget comes back.
   std::this_thread::sleep_for(1200ms);

@@ -6,6 +6,7 @@
 // line over a signing string this test builds itself from the received body.
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -16,6 +17,22 @@ namespace tillgate::ft {
 namespace {
 
 using namespace std::chrono_literals;
+
+// nomba-compat.md v2: every time the Nomba edge shows is RFC 3339 UTC in whole seconds.
+bool is_whole_second_utc(std::string_view text) {
+  static const std::regex kPattern(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)");
+  return std::regex_match(text.begin(), text.end(), kPattern);
+}
+
+::testing::AssertionResult IsWholeSecondUtc(const json::Value* value) {
+  if (value == nullptr || !value->is_string()) {
+    return ::testing::AssertionFailure() << "not a string";
+  }
+  if (!is_whole_second_utc(value->as_string())) {
+    return ::testing::AssertionFailure() << value->as_string() << " is not whole-second UTC";
+  }
+  return ::testing::AssertionSuccess();
+}
 
 struct NombaTokens {
   std::string access_token;
@@ -108,10 +125,13 @@ class NombaTest : public WebhookTest {
     return {string_at(*data, "access_token"), string_at(*data, "refresh_token"), *data};
   }
 
+  // POST /v1/auth/token/refresh, as Nomba's reference sends it.
   client::HttpResponse refresh(const Merchant& merchant, const std::string& refresh_token) {
-    return issue_token(merchant.merchant_id,
-                       json::object({{"grant_type", "refresh_token"},
-                                     {"refresh_token", json::Value(refresh_token)}}));
+    return nomba_request(
+        "POST", "/v1/auth/token/refresh",
+        json::serialize(json::object(
+            {{"grant_type", "refresh_token"}, {"refresh_token", json::Value(refresh_token)}})),
+        {{"accountId", merchant.merchant_id}});
   }
 
   client::HttpResponse push(const std::string& access_token, std::string_view account_id,
@@ -121,6 +141,13 @@ class NombaTest : public WebhookTest {
         {{"Authorization", "Bearer " + access_token}, {"accountId", std::string(account_id)}});
   }
 
+  // The push exactly as Nomba's reference shows it: the bare token, no accountId header.
+  client::HttpResponse push_as_reference(const std::string& access_token,
+                                         std::string_view terminal_id, std::string_view body) {
+    return nomba_request("POST", "/v1/terminals/payment-request/" + std::string(terminal_id), body,
+                         {{"Authorization", access_token}});
+  }
+
   client::HttpResponse lookup(const std::string& access_token, std::string_view account_id,
                               std::string_view query) {
     return nomba_request(
@@ -128,21 +155,31 @@ class NombaTest : public WebhookTest {
         {{"Authorization", "Bearer " + access_token}, {"accountId", std::string(account_id)}});
   }
 
-  // A "nomba" endpoint on the receiver; its validation ping must verify too.
-  Endpoint create_nomba_endpoint(const Merchant& merchant, WebhookReceiver& receiver) {
-    const auto res = signed_request(
-        merchant, "POST", "/v1/webhooks/endpoints",
-        json::serialize(json::object({{"url", json::Value(receiver.url())}, {"format", "nomba"}})));
+  // A "nomba" endpoint on the receiver (saved without a ping: Nomba has none), with the
+  // merchant's own secret when `secret` is given.
+  Endpoint create_nomba_endpoint(const Merchant& merchant, WebhookReceiver& receiver,
+                                 std::optional<std::string> secret = std::nullopt) {
+    auto body = json::object({{"url", json::Value(receiver.url())}, {"format", "nomba"}});
+    if (secret) {
+      body.as_object().push_back({"secret", json::Value(*secret)});
+    }
+    const auto res =
+        signed_request(merchant, "POST", "/v1/webhooks/endpoints", json::serialize(body));
     EXPECT_EQ(res.status, 201) << res.body;
     const auto created = parse_json(res.body);
     EXPECT_EQ(string_at(created, "format"), "nomba");
     return Endpoint{string_at(created, "endpointId"), string_at(created, "secret")};
   }
 
-  // Every answer of these routes is the envelope: {code,description,data}, "00" only on 2xx.
+  // Every answer of these routes is the envelope: {code,description,data}, "00" only on 2xx
+  // (the revoke route's success, as Nomba's, has no data).
   static void expect_envelope(const client::HttpResponse& res) {
     const auto body = parse_json(res.body);
     ASSERT_TRUE(body.is_object()) << res.body;
+    if (res.status == 200 && body.find("data") == nullptr) {
+      EXPECT_EQ(string_at(body, "code"), "00") << res.body;
+      return;
+    }
     std::vector<std::string> keys;
     for (const auto& member : body.as_object()) {
       keys.push_back(member.key);
@@ -186,7 +223,7 @@ class NombaTest : public WebhookTest {
         delivery.payload, "#/components/schemas/NombaWebhookEvent");
     EXPECT_TRUE(violations.empty()) << openapi::describe(violations);
     const auto timestamp = delivery.request.header("nomba-timestamp").value_or("");
-    EXPECT_TRUE(is_iso8601_ms(timestamp)) << timestamp;
+    EXPECT_TRUE(is_whole_second_utc(timestamp)) << timestamp;
     const auto signature = delivery.request.header("nomba-signature").value_or("(none)");
     EXPECT_EQ(signature, openssl_nomba_signature(secret, delivery.payload, timestamp));
     EXPECT_EQ(delivery.request.header("nomba-sig-value").value_or("(none)"), signature);
@@ -200,21 +237,9 @@ class NombaTest : public WebhookTest {
 
 // ---- the documentation's own sequence -----------------------------------------------------
 
-TEST_F(NombaTest, TheNombaGuidesSequenceEndsInAVerifiedPaymentSuccess) {
+TEST_F(NombaTest, TheNombaReferenceSequenceEndsInAVerifiedPaymentSuccess) {
   WebhookReceiver receiver;
   const auto endpoint = create_nomba_endpoint(merchant_, receiver);
-  ASSERT_TRUE(receiver.wait_for(1, 5s));
-  {  // The validation ping is signed the Nomba way too.
-    const auto ping = receiver.requests().front();
-    const auto payload = parse_json(ping.body);
-    EXPECT_EQ(string_at(payload, "event_type"), "ping");
-    const auto violations =
-        openapi::Document::served().validate(payload, "#/components/schemas/NombaPingEvent");
-    EXPECT_TRUE(violations.empty()) << openapi::describe(violations);
-    EXPECT_EQ(ping.header("nomba-signature").value_or("(none)"),
-              openssl_nomba_signature(endpoint.secret, payload,
-                                      ping.header("nomba-timestamp").value_or("")));
-  }
   auto terminal = connect_terminal(device_);
 
   // 1. Issue a token.
@@ -228,11 +253,13 @@ TEST_F(NombaTest, TheNombaGuidesSequenceEndsInAVerifiedPaymentSuccess) {
   EXPECT_EQ(string_at(tokens.data, "businessId"), merchant_.merchant_id);
   EXPECT_EQ(std::count(tokens.access_token.begin(), tokens.access_token.end(), '.'), 2);
   EXPECT_TRUE(tokens.refresh_token.starts_with("rt_"));
-  EXPECT_TRUE(IsIsoMs(tokens.data.find("expiresAt")));
+  EXPECT_TRUE(IsWholeSecondUtc(tokens.data.find("expiresAt")));
 
-  // 2. Push the guide's body: 1000 is one thousand naira.
-  const auto pushed = push(tokens.access_token, merchant_.merchant_id, "TERM-01",
-                           R"({"merchantTxRef":"55555555","amount":1000,"currency":"NGN"})");
+  // 2. Push the reference's request as it is: bare token, no accountId, amount as a string
+  // of kobo. 1000 kobo is ten naira.
+  const auto pushed =
+      push_as_reference(tokens.access_token, "TERM-01",
+                        R"({"merchantTxRef":"55555555","amount":"1000","currency":"NGN"})");
   ASSERT_EQ(pushed.status, 200) << pushed.body;
   const auto data = *parse_json(pushed.body).find("data");
   EXPECT_EQ(string_at(data, "paymentId"), "55555555");
@@ -240,18 +267,19 @@ TEST_F(NombaTest, TheNombaGuidesSequenceEndsInAVerifiedPaymentSuccess) {
   EXPECT_EQ(string_at(data, "status"), "pending");
   EXPECT_EQ(json_at(data, "amount"), "1000");
   EXPECT_EQ(string_at(data, "currency"), "NGN");
-  EXPECT_TRUE(IsIsoMs(data.find("createdAt")));
+  EXPECT_TRUE(IsWholeSecondUtc(data.find("createdAt")));
 
-  // 3. The terminal is asked for NGN 1000.00 and approves.
+  // 3. The terminal is asked for NGN 10.00 and approves.
   const auto request = read_frame(*terminal.ws, "payment.request");
   EXPECT_EQ(string_at(request, "transactionId"), "55555555");
-  EXPECT_EQ(string_at(request, "amount"), "1000.00");
+  EXPECT_EQ(string_at(request, "amount"), "10.00");
   EXPECT_EQ(string_at(request, "currency"), "NGN");
   ASSERT_TRUE(terminal.ws->send_json(result_frame("55555555", "SUCCESS", "AUTH-777")));
   (void)read_frame(*terminal.ws, "payment.result.ack");
 
-  // 4. The receiver gets payment_success in Nomba's POS payload, signed.
+  // 4. The receiver gets payment_success in Nomba's POS payload, signed; no ping before.
   ASSERT_TRUE(eventually([&] { return !nomba_events(receiver).empty(); }, 10s));
+  ASSERT_EQ(receiver.requests().size(), 1U) << "a Nomba endpoint got something besides the event";
   const auto events = nomba_events(receiver);
   ASSERT_EQ(events.size(), 1U);
   const auto& event = events.front();
@@ -272,26 +300,68 @@ TEST_F(NombaTest, TheNombaGuidesSequenceEndsInAVerifiedPaymentSuccess) {
   EXPECT_EQ(string_at(transaction, "type"), "purchase");
   EXPECT_EQ(string_at(transaction, "transactionId"), "55555555");
   EXPECT_EQ(string_at(transaction, "merchantTxRef"), "55555555");
+  EXPECT_EQ(string_at(transaction, "originatingFrom"), "pos");
   EXPECT_EQ(string_at(transaction, "responseCode"), "00");
   EXPECT_EQ(string_at(transaction, "responseCodeMessage"), "Approved");
-  EXPECT_EQ(json_at(transaction, "transactionAmount"), "1000");
+  EXPECT_EQ(json_at(transaction, "transactionAmount"), "10");  // major units
+  EXPECT_EQ(json_at(transaction, "fee"), "0");
   EXPECT_EQ(string_at(transaction, "currency"), "NGN");
-  EXPECT_TRUE(IsIsoMs(transaction.find("time")));
+  EXPECT_TRUE(IsWholeSecondUtc(transaction.find("time")));
 
-  // 5. The lookup agrees, by either reference.
-  for (const std::string query : {"merchantTxRef=55555555", "transactionRef=55555555"}) {
+  // 5. The lookup agrees, by every reference, and says SUCCESS as Nomba's docs check it.
+  for (const std::string query : {"merchantTxRef=55555555", "transactionRef=55555555",
+                                  "orderReference=55555555", "orderId=55555555"}) {
     const auto found = lookup(tokens.access_token, merchant_.merchant_id, query);
     ASSERT_EQ(found.status, 200) << found.body;
     const auto view = *parse_json(found.body).find("data");
-    EXPECT_EQ(string_at(view, "paymentId"), "55555555");
+    EXPECT_EQ(string_at(view, "id"), "55555555");
+    EXPECT_EQ(string_at(view, "merchantTxRef"), "55555555");
     EXPECT_EQ(string_at(view, "terminalId"), "TERM-01");
-    EXPECT_EQ(string_at(view, "status"), "PAYMENT_SUCCESSFUL");
+    EXPECT_EQ(string_at(view, "posTerminalLabel"), "test till");
+    EXPECT_EQ(string_at(view, "status"), "SUCCESS");
     EXPECT_EQ(string_at(view, "responseCode"), "00");
-    EXPECT_EQ(json_at(view, "amount"), "1000");
-    EXPECT_TRUE(IsIsoMs(view.find("completedAt")));
+    EXPECT_EQ(string_at(view, "gatewayMessage"), "Approved");
+    EXPECT_EQ(string_at(view, "userId"), merchant_.merchant_id);
+    EXPECT_EQ(string_at(view, "source"), "pos");
+    EXPECT_EQ(string_at(view, "type"), "purchase");
+    EXPECT_EQ(json_at(view, "fixedCharge"), "0");
+    EXPECT_EQ(json_at(view, "amount"), "10");
+    EXPECT_TRUE(IsWholeSecondUtc(view.find("timeCreated")));
+    EXPECT_TRUE(IsWholeSecondUtc(view.find("timeUpdated")));
   }
-  // The main API sees the same transaction.
+  // The main API sees the same transaction, for NGN 10.00.
   EXPECT_EQ(transaction_status(merchant_, "55555555"), "COMPLETED");
+  const auto stored = parse_json(get_transaction(merchant_, "55555555").body);
+  EXPECT_EQ(string_at(*stored.find("request"), "amount"), "10.00");
+}
+
+TEST_F(NombaTest, AmountIsKoboAsANumberOrADigitStringAndAccountIdMustMatchWhenSent) {
+  auto terminal = connect_terminal(device_);
+  const auto tokens = client_credentials(merchant_);
+  // A JSON number of kobo, with the accountId header of the token's account.
+  ASSERT_EQ(push(tokens.access_token, merchant_.merchant_id, "TERM-01",
+                 R"({"merchantTxRef":"k-1","amount":150050,"currency":"NGN"})")
+                .status,
+            200);
+  EXPECT_EQ(string_at(read_frame(*terminal.ws, "payment.request"), "amount"), "1500.50");
+  ASSERT_TRUE(terminal.ws->send_json(result_frame("k-1", "SUCCESS", "A1")));
+  (void)read_frame(*terminal.ws, "payment.result.ack");
+  const auto found = lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=k-1");
+  EXPECT_EQ(json_at(*parse_json(found.body).find("data"), "amount"), "1500.5");
+  // Not whole kobo, not positive, not digits: refused, and nothing is pushed.
+  for (const std::string amount : {"1000.5", "\"10.5\"", "0", "\"-5\"", "\"1,000\"", "\" 100\"",
+                                   "\"\"", "true", "null", "1e3"}) {
+    const auto refused =
+        push_as_reference(tokens.access_token, "TERM-01",
+                          R"({"merchantTxRef":"k-2","amount":)" + amount + R"(,"currency":"NGN"})");
+    EXPECT_NE(expect_nomba_error(refused, 400, "02").find("amount"), std::string::npos) << amount;
+  }
+  EXPECT_TRUE(NoFrameWithin(*terminal.ws, 200ms));
+  // An accountId that is not the token's is refused.
+  const auto other = create_merchant("Other Shop");
+  expect_nomba_error(push(tokens.access_token, other.merchant_id, "TERM-01",
+                          R"({"merchantTxRef":"k-3","amount":100,"currency":"NGN"})"),
+                     401, "401");
 }
 
 TEST_F(NombaTest, ADeclineSendsPaymentFailedWithTheTerminalsCode) {
@@ -300,7 +370,7 @@ TEST_F(NombaTest, ADeclineSendsPaymentFailedWithTheTerminalsCode) {
   auto terminal = connect_terminal(device_);
   const auto tokens = client_credentials(merchant_);
   ASSERT_EQ(push(tokens.access_token, merchant_.merchant_id, "TERM-01",
-                 R"({"merchantTxRef":"order-51","amount":250.75,"currency":"NGN"})")
+                 R"({"merchantTxRef":"order-51","amount":25075,"currency":"NGN"})")
                 .status,
             200);
   (void)read_frame(*terminal.ws, "payment.request");
@@ -316,7 +386,10 @@ TEST_F(NombaTest, ADeclineSendsPaymentFailedWithTheTerminalsCode) {
   EXPECT_EQ(string_at(transaction, "responseCodeMessage"), "Insufficient funds");
   EXPECT_EQ(json_at(transaction, "transactionAmount"), "250.75");
   const auto found = lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=order-51");
-  EXPECT_EQ(string_at(*parse_json(found.body).find("data"), "status"), "PAYMENT_FAILED");
+  const auto view = *parse_json(found.body).find("data");
+  EXPECT_EQ(string_at(view, "status"), "PAYMENT_FAILED");
+  EXPECT_EQ(string_at(view, "responseCode"), "51");
+  EXPECT_EQ(string_at(view, "gatewayMessage"), "Insufficient funds");
 }
 
 TEST_F(NombaTest, AFailingNombaReceiverIsRetriedAndGetsTheSameBodyAndRequestId) {
@@ -373,10 +446,11 @@ TEST_F(NombaTest, ForeignTamperedMissingAndGarbageTokensAreRefused) {
 
   // Another merchant's token with this merchant's accountId, and the reverse.
   EXPECT_NE(expect_nomba_error(
-                push(other_tokens.access_token, merchant_.merchant_id, "TERM-01", body), 401, "03")
+                push(other_tokens.access_token, merchant_.merchant_id, "TERM-01", body), 401, "401")
                 .find("another accountId"),
             std::string::npos);
-  expect_nomba_error(lookup(tokens.access_token, other.merchant_id, "merchantTxRef=x1"), 401, "03");
+  expect_nomba_error(lookup(tokens.access_token, other.merchant_id, "merchantTxRef=x1"), 401,
+                     "401");
 
   // Tampered: the claims swapped for the other merchant's, the signature kept.
   const auto dot1 = tokens.access_token.find('.');
@@ -387,28 +461,42 @@ TEST_F(NombaTest, ForeignTamperedMissingAndGarbageTokensAreRefused) {
       tokens.access_token.substr(0, dot1) +
       other_tokens.access_token.substr(other_dot1, other_dot2 - other_dot1) +
       tokens.access_token.substr(dot2);
-  expect_nomba_error(push(swapped, other.merchant_id, "TERM-01", body), 401, "03");
+  expect_nomba_error(push(swapped, other.merchant_id, "TERM-01", body), 401, "401");
   std::string flipped = tokens.access_token;
   flipped[dot2 + 3] = flipped[dot2 + 3] == 'A' ? 'B' : 'A';
-  expect_nomba_error(push(flipped, merchant_.merchant_id, "TERM-01", body), 401, "03");
+  expect_nomba_error(push(flipped, merchant_.merchant_id, "TERM-01", body), 401, "401");
 
-  // Missing pieces and garbage.
+  // Missing pieces and garbage. (No accountId on the push is Nomba's own form: the token
+  // decides, and the terminal is offline.)
   expect_nomba_error(nomba_request("POST", "/v1/terminals/payment-request/TERM-01", body,
                                    {{"accountId", merchant_.merchant_id}}),
-                     401, "03");
+                     401, "401");
   expect_nomba_error(nomba_request("POST", "/v1/terminals/payment-request/TERM-01", body,
                                    {{"Authorization", "Bearer " + tokens.access_token}}),
-                     401, "03");
+                     503, "01");
+  // The lookup requires accountId, as Nomba's.
+  expect_nomba_error(nomba_request("GET", "/v1/transactions/accounts/single?merchantTxRef=x1", {},
+                                   {{"Authorization", "Bearer " + tokens.access_token}}),
+                     401, "401");
+  for (const std::string& authorization : std::vector<std::string>{
+           "Bearer", "Bearer ", "Token " + tokens.access_token, tokens.access_token + " extra",
+           "Bearer " + tokens.access_token + " x"}) {
+    SCOPED_TRACE(authorization);
+    expect_nomba_error(nomba_request("POST", "/v1/terminals/payment-request/TERM-01", body,
+                                     {{"Authorization", authorization}}),
+                       401, "401");
+  }
   expect_nomba_error(nomba_request("GET", "/v1/transactions/accounts/single?merchantTxRef=x1", {},
                                    {{"Authorization", "Basic " + tokens.access_token},
                                     {"accountId", merchant_.merchant_id}}),
-                     401, "03");
+                     401, "401");
   for (const std::string& garbage : std::vector<std::string>{
            "x", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", std::string(5000, 'a')}) {
-    expect_nomba_error(push(garbage, merchant_.merchant_id, "TERM-01", body), 401, "03");
+    expect_nomba_error(push(garbage, merchant_.merchant_id, "TERM-01", body), 401, "401");
   }
-  // The real token still works: the refusals above changed nothing.
-  expect_nomba_error(push(tokens.access_token, merchant_.merchant_id, "TERM-01", body), 503, "04");
+  // The real token still works, bare or Bearer: the refusals above changed nothing.
+  expect_nomba_error(push(tokens.access_token, merchant_.merchant_id, "TERM-01", body), 503, "01");
+  expect_nomba_error(push_as_reference(tokens.access_token, "TERM-01", body), 503, "01");
 }
 
 TEST_F(NombaTest, BadClientCredentialsAreRefusedAlike) {
@@ -429,14 +517,14 @@ TEST_F(NombaTest, BadClientCredentialsAreRefusedAlike) {
   };
   std::set<std::string> descriptions;
   for (const auto& [account, body] : attempts) {
-    descriptions.insert(expect_nomba_error(issue_token(account, body), 401, "03"));
+    descriptions.insert(expect_nomba_error(issue_token(account, body), 401, "01"));
   }
   EXPECT_EQ(descriptions.size(), 1U) << "the refusals tell which part was wrong";
 
   // No accountId header.
   expect_nomba_error(
       nomba_request("POST", "/v1/auth/token/issue", json::serialize(attempts.front().second), {}),
-      401, "03");
+      401, "01");
   // Malformed bodies are validation errors.
   for (const std::string body :
        {"", "[]", "{", R"({"grant_type":"password","username":"a","password":"b"})",
@@ -450,7 +538,107 @@ TEST_F(NombaTest, BadClientCredentialsAreRefusedAlike) {
   expect_nomba_error(nomba_request("GET", "/v1/auth/token/issue", {}, {}), 404, "01");
 }
 
-TEST_F(NombaTest, ARefreshTokenWorksOnceAndItsReuseRevokesTheFamily) {
+TEST_F(NombaTest, ARefreshAnswersTheSameRefreshTokenWhichStaysValid) {
+  const auto first = client_credentials(merchant_);
+  // Several instances of the merchant's backend share the refresh token.
+  std::set<std::string> access_tokens{first.access_token};
+  for (int i = 0; i < 3; ++i) {
+    const auto refreshed = refresh(merchant_, first.refresh_token);
+    ASSERT_EQ(refreshed.status, 200) << refreshed.body;
+    const auto next = tokens_of(refreshed);
+    EXPECT_EQ(next.refresh_token, first.refresh_token);
+    EXPECT_EQ(string_at(next.data, "businessId"), merchant_.merchant_id);
+    EXPECT_TRUE(IsWholeSecondUtc(next.data.find("expiresAt")));
+    access_tokens.insert(next.access_token);
+    EXPECT_EQ(lookup(next.access_token, merchant_.merchant_id, "merchantTxRef=none").status, 404);
+  }
+  EXPECT_EQ(access_tokens.size(), 4U);
+  // The refresh route takes an Authorization header (even an expired token's) and ignores
+  // it; the issue route's refresh_token grant works too; grant_type may be left out.
+  const std::string refresh_body =
+      json::serialize(json::object({{"refresh_token", json::Value(first.refresh_token)}}));
+  EXPECT_EQ(nomba_request("POST", "/v1/auth/token/refresh", refresh_body,
+                          {{"accountId", merchant_.merchant_id},
+                           {"Authorization", "Bearer expired.or.garbage"}})
+                .status,
+            200);
+  EXPECT_EQ(issue_token(merchant_.merchant_id,
+                        json::object({{"grant_type", "refresh_token"},
+                                      {"refresh_token", json::Value(first.refresh_token)}}))
+                .status,
+            200);
+  // Refusals: another merchant, garbage, the wrong grant on the refresh route, no accountId.
+  const auto other = create_merchant("Other Shop");
+  expect_nomba_error(refresh(other, first.refresh_token), 401, "01");
+  expect_nomba_error(refresh(merchant_, "rt_not-a-token"), 401, "01");
+  expect_nomba_error(refresh(merchant_, std::string(10'000, 'x')), 401, "01");
+  expect_nomba_error(nomba_request("POST", "/v1/auth/token/refresh",
+                                   R"({"grant_type":"client_credentials","client_id":"a",)"
+                                   R"("client_secret":"b"})",
+                                   {{"accountId", merchant_.merchant_id}}),
+                     400, "02");
+  expect_nomba_error(nomba_request("POST", "/v1/auth/token/refresh", refresh_body, {}), 401, "01");
+  for (const std::string body :
+       {"", "[]", "{", R"({"grant_type":"refresh_token"})", R"({"refresh_token":5})"}) {
+    SCOPED_TRACE(body);
+    expect_nomba_error(nomba_request("POST", "/v1/auth/token/refresh", body,
+                                     {{"accountId", merchant_.merchant_id}}),
+                       400, "02");
+  }
+  // Still valid after all that.
+  EXPECT_EQ(refresh(merchant_, first.refresh_token).status, 200);
+}
+
+TEST_F(NombaTest, ARevokedAccessTokenIsRefusedFromThenOn) {
+  const auto tokens = client_credentials(merchant_);
+  const auto kept = client_credentials(merchant_);
+  ASSERT_EQ(lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=none").status, 404);
+  const auto revoke = [&](const std::string& client_id, const std::string& access_token) {
+    return nomba_request(
+        "POST", "/v1/auth/token/revoke",
+        json::serialize(json::object(
+            {{"clientId", json::Value(client_id)}, {"access_token", json::Value(access_token)}})),
+        {{"accountId", merchant_.merchant_id}});
+  };
+  // Another API key's clientId, garbage and bad bodies change nothing.
+  expect_nomba_error(revoke("tgk_someone_else", tokens.access_token), 401, "01");
+  expect_nomba_error(revoke(merchant_.credentials.api_key, "a.b.c"), 401, "401");
+  for (const std::string body : {"", "{}", R"({"clientId":"x"})", R"({"access_token":"x"})"}) {
+    SCOPED_TRACE(body);
+    expect_nomba_error(nomba_request("POST", "/v1/auth/token/revoke", body,
+                                     {{"accountId", merchant_.merchant_id}}),
+                       400, "02");
+  }
+  EXPECT_EQ(lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=none").status, 404);
+
+  const auto revoked = revoke(merchant_.credentials.api_key, tokens.access_token);
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_EQ(revoked.body, R"({"code":"00","description":"Token revoked successfully"})");
+  EXPECT_NE(
+      expect_nomba_error(lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=none"),
+                         401, "401")
+          .find("revoked"),
+      std::string::npos);
+  // Again: still success. Another token of the same key, and the refresh token, live on.
+  EXPECT_EQ(revoke(merchant_.credentials.api_key, tokens.access_token).status, 200);
+  EXPECT_EQ(lookup(kept.access_token, merchant_.merchant_id, "merchantTxRef=none").status, 404);
+  const auto refreshed = refresh(merchant_, tokens.refresh_token);
+  ASSERT_EQ(refreshed.status, 200) << refreshed.body;
+  EXPECT_EQ(
+      lookup(tokens_of(refreshed).access_token, merchant_.merchant_id, "merchantTxRef=none").status,
+      404);
+}
+
+class NombaRotatingRefreshTest : public NombaTest {
+ protected:
+  EnvMap gateway_env() override {
+    auto env = NombaTest::gateway_env();
+    env["TILLGATE_NOMBA_ROTATE_REFRESH_TOKENS"] = "1";
+    return env;
+  }
+};
+
+TEST_F(NombaRotatingRefreshTest, ARefreshTokenWorksOnceAndItsReuseRevokesTheFamily) {
   const auto first = client_credentials(merchant_);
   const auto refreshed = refresh(merchant_, first.refresh_token);
   ASSERT_EQ(refreshed.status, 200) << refreshed.body;
@@ -463,9 +651,9 @@ TEST_F(NombaTest, ARefreshTokenWorksOnceAndItsReuseRevokesTheFamily) {
 
   // The refreshed-away token is refused, and its reuse revokes the token that replaced it.
   EXPECT_NE(
-      expect_nomba_error(refresh(merchant_, first.refresh_token), 401, "03").find("already used"),
+      expect_nomba_error(refresh(merchant_, first.refresh_token), 401, "01").find("already used"),
       std::string::npos);
-  expect_nomba_error(refresh(merchant_, second.refresh_token), 401, "03");
+  expect_nomba_error(refresh(merchant_, second.refresh_token), 401, "01");
 
   // Another merchant cannot use a refresh token, nor can garbage pass.
   const auto third = client_credentials(merchant_);
@@ -474,9 +662,9 @@ TEST_F(NombaTest, ARefreshTokenWorksOnceAndItsReuseRevokesTheFamily) {
       issue_token(other.merchant_id,
                   json::object({{"grant_type", "refresh_token"},
                                 {"refresh_token", json::Value(third.refresh_token)}})),
-      401, "03");
-  expect_nomba_error(refresh(merchant_, "rt_not-a-token"), 401, "03");
-  expect_nomba_error(refresh(merchant_, std::string(10'000, 'x')), 401, "03");
+      401, "01");
+  expect_nomba_error(refresh(merchant_, "rt_not-a-token"), 401, "01");
+  expect_nomba_error(refresh(merchant_, std::string(10'000, 'x')), 401, "01");
   // ... and the attempt by the other merchant did not use it up.
   EXPECT_EQ(refresh(merchant_, third.refresh_token).status, 200);
 }
@@ -487,11 +675,12 @@ TEST_F(NombaTest, RevokingTheApiKeyEndsItsTokens) {
   const auto revoked = admin("DELETE", "/admin/v1/merchants/" + merchant_.merchant_id + "/keys/" +
                                            merchant_.credentials.api_key);
   ASSERT_EQ(revoked.status, 204) << revoked.body;
-  EXPECT_NE(expect_nomba_error(
-                lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=none"), 401, "03")
-                .find("revoked"),
-            std::string::npos);
-  expect_nomba_error(refresh(merchant_, tokens.refresh_token), 401, "03");
+  EXPECT_NE(
+      expect_nomba_error(lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=none"),
+                         401, "401")
+          .find("revoked"),
+      std::string::npos);
+  expect_nomba_error(refresh(merchant_, tokens.refresh_token), 401, "01");
 }
 
 class NombaShortTokenTest : public NombaTest {
@@ -509,11 +698,12 @@ TEST_F(NombaShortTokenTest, ExpiredAccessAndRefreshTokensAreRefused) {
   ASSERT_EQ(lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=none").status, 404);
   // 1 s of life and 2 s of leeway for the clocks of other nodes.
   std::this_thread::sleep_for(4s);
+  // Nomba's "02": token expired, refresh it.
   EXPECT_NE(expect_nomba_error(
-                lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=none"), 401, "03")
+                lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=none"), 401, "02")
                 .find("expired"),
             std::string::npos);
-  EXPECT_NE(expect_nomba_error(refresh(merchant_, tokens.refresh_token), 401, "03").find("expired"),
+  EXPECT_NE(expect_nomba_error(refresh(merchant_, tokens.refresh_token), 401, "01").find("expired"),
             std::string::npos);
 }
 
@@ -530,12 +720,11 @@ TEST_F(NombaTest, PushErrorsKeepTheMainApisStatusWithNombasCode) {
   const auto foreign = create_device(other, "THEIRS-01");
   expect_nomba_error(push(access, account, foreign.device_id, body), 404, "01");
   EXPECT_NE(
-      expect_nomba_error(push(access, account, "TERM-01", body), 503, "04").find("not connected"),
+      expect_nomba_error(push(access, account, "TERM-01", body), 503, "01").find("not connected"),
       std::string::npos);
 
   const auto description = expect_nomba_error(
-      push(access, account, "TERM-01", R"({"merchantTxRef":"bad ref","amount":"1000"})"), 400,
-      "02");
+      push(access, account, "TERM-01", R"({"merchantTxRef":"bad ref","amount":"ten"})"), 400, "02");
   EXPECT_NE(description.find("merchantTxRef"), std::string::npos) << description;
   EXPECT_NE(description.find("amount"), std::string::npos) << description;
   EXPECT_NE(description.find("currency"), std::string::npos) << description;
@@ -556,10 +745,10 @@ TEST_F(NombaTest, PushErrorsKeepTheMainApisStatusWithNombasCode) {
   (void)read_frame(*terminal.ws, "payment.request");
   expect_nomba_error(
       push(access, account, "TERM-01", R"({"merchantTxRef":"e2","amount":5,"currency":"NGN"})"),
-      409, "04");
+      409, "05");
   EXPECT_NE(expect_nomba_error(push(access, account, "TERM-01",
                                     R"({"merchantTxRef":"e1","amount":999,"currency":"NGN"})"),
-                               409, "04")
+                               409, "06")
                 .find("merchantTxRef"),
             std::string::npos);
   // The same push again answers the same payment and pushes nothing new.
@@ -578,8 +767,11 @@ TEST_F(NombaTest, LookupErrors) {
   const auto access = tokens.access_token;
   const auto& account = merchant_.merchant_id;
   expect_nomba_error(lookup(access, account, ""), 400, "02");
-  expect_nomba_error(lookup(access, account, "orderId=1"), 400, "02");
+  expect_nomba_error(lookup(access, account, "paymentId=1"), 400, "02");
   expect_nomba_error(lookup(access, account, "merchantTxRef=a&transactionRef=b"), 400, "02");
+  expect_nomba_error(lookup(access, account, "orderId=a&orderReference=b"), 400, "02");
+  expect_nomba_error(lookup(access, account, "orderId=1"), 404, "01");
+  expect_nomba_error(lookup(access, account, "orderReference=" + std::string(65, 'a')), 400, "02");
   expect_nomba_error(lookup(access, account, "merchantTxRef=%zz"), 400, "02");
   expect_nomba_error(lookup(access, account, "merchantTxRef=has%20space"), 400, "02");
   expect_nomba_error(lookup(access, account, "merchantTxRef=nope"), 404, "01");
@@ -595,24 +787,25 @@ TEST_F(NombaTest, LookupErrors) {
                 .status,
             200);
   EXPECT_EQ(expect_nomba_error(lookup(access, account, "merchantTxRef=theirs-1"), 404, "01"),
-            "no payment with merchantTxRef theirs-1");
+            "Transaction not found");
   EXPECT_EQ(expect_nomba_error(lookup(access, account, "merchantTxRef=theirs-2"), 404, "01"),
-            "no payment with merchantTxRef theirs-2");
+            "Transaction not found");
   // Its push with our token and its accountId is refused, and our terminal is not theirs.
   expect_nomba_error(push(access, other.merchant_id, "THEIRS-01",
                           R"({"merchantTxRef":"mine-1","amount":1,"currency":"NGN"})"),
-                     401, "03");
+                     401, "401");
   expect_nomba_error(push(access, account, "THEIRS-01",
                           R"({"merchantTxRef":"mine-1","amount":1,"currency":"NGN"})"),
                      404, "01");
-  // A pending payment reads PENDING_PAYMENT with no response code yet.
+  // A pending payment reads PENDING with no response code yet.
   const auto pending =
       lookup(other_tokens.access_token, other.merchant_id, "transactionRef=theirs-1");
   ASSERT_EQ(pending.status, 200) << pending.body;
   const auto view = *parse_json(pending.body).find("data");
-  EXPECT_EQ(string_at(view, "status"), "PENDING_PAYMENT");
+  EXPECT_EQ(string_at(view, "status"), "PENDING");
   EXPECT_EQ(json_at(view, "responseCode"), "null");
-  EXPECT_EQ(json_at(view, "completedAt"), "null");
+  EXPECT_EQ(json_at(view, "gatewayMessage"), "null");
+  EXPECT_EQ(string_at(view, "posTerminalLabel"), "test till");
 }
 
 // A main-API request signed with x-api-key for a terminal called "payment-request" stays
@@ -624,38 +817,243 @@ TEST_F(NombaTest, ASignedMainApiRequestOnTheSamePathIsTheMainApis) {
   expect_error(res, 503, "TERMINAL_OFFLINE");
 }
 
-class NombaMinorUnitTest : public NombaTest {
+// ---- lists ------------------------------------------------------------------------------
+
+TEST_F(NombaTest, TransactionListsFilterAndPageNewestFirst) {
+  auto terminal = connect_terminal(device_);
+  const auto tokens = client_credentials(merchant_);
+  const auto& account = merchant_.merchant_id;
+  // Four payments: two paid, one declined, one pending at the end.
+  const std::vector<std::pair<std::string, std::string>> outcomes{
+      {"list-1", "SUCCESS"}, {"list-2", "FAILED"}, {"list-3", "SUCCESS"}};
+  for (const auto& [ref, outcome] : outcomes) {
+    ASSERT_EQ(push(tokens.access_token, account, "TERM-01",
+                   R"({"merchantTxRef":")" + ref + R"(","amount":500,"currency":"NGN"})")
+                  .status,
+              200);
+    (void)read_frame(*terminal.ws, "payment.request");
+    ASSERT_TRUE(terminal.ws->send_json(result_frame(ref, outcome, "A1", "05", "Declined")));
+    (void)read_frame(*terminal.ws, "payment.result.ack");
+  }
+  ASSERT_EQ(push(tokens.access_token, account, "TERM-01",
+                 R"({"merchantTxRef":"list-4","amount":500,"currency":"NGN"})")
+                .status,
+            200);
+  const client::HeaderList auth{{"Authorization", tokens.access_token}, {"accountId", account}};
+  const auto ids_of = [](const client::HttpResponse& res) {
+    std::vector<std::string> ids;
+    const auto data = *parse_json(res.body).find("data");
+    for (const auto& item : data.find("results")->as_array()) {
+      ids.push_back(string_at(item, "id"));
+    }
+    return ids;
+  };
+  const auto filter = [&](std::string_view query, std::string_view body) {
+    return nomba_request("POST", "/v1/transactions/accounts" + std::string(query), body, auth);
+  };
+  // Everything, newest first, in pages of 3 then 1.
+  const auto page1 = filter("?limit=3", "{}");
+  ASSERT_EQ(page1.status, 200) << page1.body;
+  EXPECT_EQ(ids_of(page1), (std::vector<std::string>{"list-4", "list-3", "list-2"}));
+  const auto cursor = string_at(*parse_json(page1.body).find("data"), "cursor");
+  const auto page2 = filter("?limit=3&cursor=" + cursor, "{}");
+  EXPECT_EQ(ids_of(page2), (std::vector<std::string>{"list-1"}));
+  EXPECT_EQ(json_at(*parse_json(page2.body).find("data"), "cursor"), "null");
+  // Each item is the lookup's view.
+  const auto first = parse_json(page1.body).find("data")->find("results")->as_array()[1];
+  EXPECT_EQ(string_at(first, "status"), "SUCCESS");
+  EXPECT_EQ(json_at(first, "amount"), "5");
+  EXPECT_EQ(string_at(first, "posTerminalLabel"), "test till");
+  // Filters: Nomba statuses, references, terminal, dates.
+  EXPECT_EQ(ids_of(filter("", R"({"status":"SUCCESS"})")),
+            (std::vector<std::string>{"list-3", "list-1"}));
+  EXPECT_EQ(ids_of(filter("", R"({"status":"PAYMENT_FAILED"})")),
+            (std::vector<std::string>{"list-2"}));
+  EXPECT_EQ(ids_of(filter("", R"({"status":"PENDING"})")), (std::vector<std::string>{"list-4"}));
+  EXPECT_EQ(ids_of(filter("", R"({"merchantTxRef":"list-2"})")),
+            (std::vector<std::string>{"list-2"}));
+  EXPECT_TRUE(ids_of(filter("", R"({"transactionRef":"list-2","status":"SUCCESS"})")).empty());
+  EXPECT_TRUE(ids_of(filter("", R"({"terminalId":"OTHER"})")).empty());
+  EXPECT_EQ(ids_of(filter("", R"({"dateFrom":"2000-01-01","dateTo":"2999-12-31"})")).size(), 4U);
+  EXPECT_TRUE(ids_of(filter("", R"({"dateTo":"2000-01-01"})")).empty());
+  // GET: the same, dates in the query.
+  const auto listed =
+      nomba_request("GET", "/v1/transactions/accounts?limit=2&dateFrom=2000-01-01", {}, auth);
+  EXPECT_EQ(ids_of(listed), (std::vector<std::string>{"list-4", "list-3"}));
+  // Hostile filters are 400 "02".
+  for (const auto& [query, body] : std::vector<std::pair<std::string, std::string>>{
+           {"?limit=0", "{}"},
+           {"?limit=101", "{}"},
+           {"?limit=x", "{}"},
+           {"?cursor=garbage", "{}"},
+           {"", R"({"status":"COMPLETED"})"},
+           {"", R"({"status":5})"},
+           {"", R"({"dateFrom":"yesterday"})"},
+           {"", R"({"merchantTxRef":"has space"})"},
+           {"", R"({"merchantTxRef":"a","transactionRef":"b"})"},
+           {"", "[1]"},
+           {"", "{"}}) {
+    SCOPED_TRACE(query + " " + body);
+    expect_nomba_error(filter(query, body), 400, "02");
+  }
+  expect_nomba_error(nomba_request("GET", "/v1/transactions/accounts?dateTo=2024-13-45", {}, auth),
+                     400, "02");
+  // Another merchant sees none of these.
+  const auto other = create_merchant("Other Shop");
+  const auto other_tokens = client_credentials(other);
+  EXPECT_TRUE(ids_of(nomba_request("POST", "/v1/transactions/accounts", "{}",
+                                   {{"Authorization", other_tokens.access_token}}))
+                  .empty());
+  expect_nomba_error(nomba_request("POST", "/v1/transactions/accounts", "{}", {}), 401, "401");
+}
+
+TEST_F(NombaTest, TheTerminalListShowsEachTerminalsState) {
+  const auto second = create_device(merchant_, "TERM-02");
+  auto terminal = connect_terminal(device_);
+  const auto tokens = client_credentials(merchant_);
+  const client::HeaderList auth{{"Authorization", "Bearer " + tokens.access_token}};
+  const auto res = nomba_request("GET", "/v1/accounts/terminals", {}, auth);
+  ASSERT_EQ(res.status, 200) << res.body;
+  const auto data = *parse_json(res.body).find("data");
+  const auto& results = data.find("results")->as_array();
+  ASSERT_EQ(results.size(), 2U) << res.body;
+  EXPECT_EQ(string_at(results[0], "terminalId"), "TERM-01");
+  EXPECT_EQ(string_at(results[0], "terminalLabel"), "test till");
+  EXPECT_EQ(string_at(results[0], "accountId"), merchant_.merchant_id);
+  EXPECT_EQ(string_at(results[0], "status"), "online");
+  EXPECT_TRUE(IsWholeSecondUtc(results[0].find("createdAt")));
+  EXPECT_TRUE(IsWholeSecondUtc(results[0].find("updatedAt")));
+  EXPECT_EQ(string_at(results[1], "terminalId"), "TERM-02");
+  EXPECT_EQ(string_at(results[1], "status"), "offline");
+  EXPECT_EQ(json_at(data, "cursor"), "null");
+  // Paged and filtered.
+  const auto page = nomba_request("GET", "/v1/accounts/terminals?limit=1", {}, auth);
+  const auto page_data = *parse_json(page.body).find("data");
+  ASSERT_EQ(page_data.find("results")->as_array().size(), 1U);
+  const auto next = nomba_request(
+      "GET", "/v1/accounts/terminals?limit=1&cursor=" + string_at(page_data, "cursor"), {}, auth);
+  EXPECT_EQ(
+      string_at(parse_json(next.body).find("data")->find("results")->as_array()[0], "terminalId"),
+      "TERM-02");
+  const auto one = nomba_request("GET", "/v1/accounts/terminals?terminalId=TERM-02", {}, auth);
+  EXPECT_EQ(parse_json(one.body).find("data")->find("results")->as_array().size(), 1U);
+  const auto none = nomba_request("GET", "/v1/accounts/terminals?terminalLabel=nope", {}, auth);
+  EXPECT_TRUE(parse_json(none.body).find("data")->find("results")->as_array().empty());
+  expect_nomba_error(nomba_request("GET", "/v1/accounts/terminals?limit=500", {}, auth), 400, "02");
+  // Another merchant's token lists only its own.
+  const auto other = create_merchant("Other Shop");
+  const auto theirs =
+      nomba_request("GET", "/v1/accounts/terminals", {},
+                    {{"Authorization", "Bearer " + client_credentials(other).access_token}});
+  EXPECT_TRUE(parse_json(theirs.body).find("data")->find("results")->as_array().empty());
+}
+
+// ---- webhooks (v2) ----------------------------------------------------------------------
+
+TEST_F(NombaTest, TheMerchantMayChooseTheSignatureKey) {
+  WebhookReceiver receiver;
+  const std::string secret = "HkatexKDZg7CLWy96q5sfrVHSvtoz92B";
+  const auto endpoint = create_nomba_endpoint(merchant_, receiver, secret);
+  EXPECT_EQ(endpoint.secret, secret);
+  auto terminal = connect_terminal(device_);
+  const auto tokens = client_credentials(merchant_);
+  ASSERT_EQ(push(tokens.access_token, merchant_.merchant_id, "TERM-01",
+                 R"({"merchantTxRef":"own-key","amount":100,"currency":"NGN"})")
+                .status,
+            200);
+  (void)read_frame(*terminal.ws, "payment.request");
+  ASSERT_TRUE(terminal.ws->send_json(result_frame("own-key", "SUCCESS", "A1")));
+  ASSERT_TRUE(eventually([&] { return !nomba_events(receiver).empty(); }, 10s));
+  expect_signed(nomba_events(receiver).front(), secret);
+  // Bad keys, and a key for a standard endpoint, are refused.
+  for (const auto& [format, key] : std::vector<std::pair<std::string, json::Value>>{
+           {"nomba", json::Value("short")},
+           {"nomba", json::Value(std::string(129, 'k'))},
+           {"nomba", json::Value("sixteen chars\u00e9abc")},
+           {"nomba", json::Value("line\nbreak-and-more-text")},
+           {"nomba", json::Value(std::int64_t{1234567890123456})},
+           {"standard", json::Value("HkatexKDZg7CLWy96q5sfrVHSvtoz92B")}}) {
+    const auto res =
+        signed_request(merchant_, "POST", "/v1/webhooks/endpoints",
+                       json::serialize(json::object({{"url", json::Value(receiver.url())},
+                                                     {"format", json::Value(format)},
+                                                     {"secret", key}})));
+    const auto body = expect_error(res, 400, "VALIDATION_ERROR");
+    EXPECT_NE(json::serialize(body).find("secret"), std::string::npos) << res.body;
+  }
+}
+
+class NombaTimeoutTest : public NombaTest {
  protected:
   EnvMap gateway_env() override {
     auto env = NombaTest::gateway_env();
-    env["TILLGATE_NOMBA_AMOUNT_UNIT"] = "minor";
+    env["TILLGATE_PAYMENT_TIMEOUT_S"] = "1";
+    env["TILLGATE_RECONNECT_GRACE_S"] = "1";
     return env;
   }
 };
 
-TEST_F(NombaMinorUnitTest, AmountsAreKoboBothWays) {
+TEST_F(NombaTimeoutTest, ALateApprovalIsReversedAndSentAsPaymentReversal) {
+  WebhookReceiver receiver;
+  const auto endpoint = create_nomba_endpoint(merchant_, receiver);
+  auto terminal = connect_terminal(device_);
+  const auto tokens = client_credentials(merchant_);
+  ASSERT_EQ(push(tokens.access_token, merchant_.merchant_id, "TERM-01",
+                 R"({"merchantTxRef":"late-1","amount":2500,"currency":"NGN"})")
+                .status,
+            200);
+  (void)read_frame(*terminal.ws, "payment.request");
+  (void)read_frame(*terminal.ws, "payment.cancel", 5s);  // the deadline; no answer
+  ASSERT_TRUE(eventually([&] { return nomba_events(receiver).size() == 1; }, 10s));
+  EXPECT_EQ(string_at(nomba_events(receiver)[0].payload, "event_type"), "payment_failed");
+  ASSERT_TRUE(terminal.ws->send_json(result_frame("late-1", "SUCCESS", "AUTH-LATE")));
+  (void)read_frame(*terminal.ws, "payment.void");
+  ASSERT_TRUE(eventually([&] { return nomba_events(receiver).size() == 2; }, 10s));
+  const auto reversal = nomba_events(receiver)[1];
+  expect_signed(reversal, endpoint.secret);
+  EXPECT_EQ(string_at(reversal.payload, "event_type"), "payment_reversal");
+  const auto& transaction = *reversal.payload.find("data")->find("transaction");
+  EXPECT_EQ(string_at(transaction, "responseCode"), "06");
+  EXPECT_EQ(json_at(transaction, "transactionAmount"), "25");
+  EXPECT_NE(string_at(reversal.payload, "requestId"),
+            string_at(nomba_events(receiver)[0].payload, "requestId"));
+  const auto found = lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=late-1");
+  EXPECT_EQ(string_at(*parse_json(found.body).find("data"), "status"), "REVERSED");
+  EXPECT_EQ(string_at(*parse_json(found.body).find("data"), "responseCode"), "06");
+}
+
+class NombaMajorUnitTest : public NombaTest {
+ protected:
+  EnvMap gateway_env() override {
+    auto env = NombaTest::gateway_env();
+    env["TILLGATE_NOMBA_AMOUNT_UNIT"] = "major";
+    return env;
+  }
+};
+
+// For integrations built on naira: the push reads major units, its answer echoes them, and
+// the lookup and webhook show major units as always.
+TEST_F(NombaMajorUnitTest, ThePushReadsNairaWhenConfigured) {
   WebhookReceiver receiver;
   create_nomba_endpoint(merchant_, receiver);
   auto terminal = connect_terminal(device_);
   const auto tokens = client_credentials(merchant_);
   const auto pushed = push(tokens.access_token, merchant_.merchant_id, "TERM-01",
-                           R"({"merchantTxRef":"kobo-1","amount":1000,"currency":"NGN"})");
+                           R"({"merchantTxRef":"naira-1","amount":1000.5,"currency":"NGN"})");
   ASSERT_EQ(pushed.status, 200) << pushed.body;
-  EXPECT_EQ(json_at(*parse_json(pushed.body).find("data"), "amount"), "1000");
+  EXPECT_EQ(json_at(*parse_json(pushed.body).find("data"), "amount"), "1000.5");
   const auto request = read_frame(*terminal.ws, "payment.request");
-  EXPECT_EQ(string_at(request, "amount"), "10.00");
-  ASSERT_TRUE(terminal.ws->send_json(result_frame("kobo-1", "SUCCESS", "A1")));
+  EXPECT_EQ(string_at(request, "amount"), "1000.50");
+  ASSERT_TRUE(terminal.ws->send_json(result_frame("naira-1", "SUCCESS", "A1")));
   (void)read_frame(*terminal.ws, "payment.result.ack");
   ASSERT_TRUE(eventually([&] { return !nomba_events(receiver).empty(); }, 10s));
   EXPECT_EQ(json_at(*nomba_events(receiver).front().payload.find("data")->find("transaction"),
                     "transactionAmount"),
-            "1000");
-  const auto found = lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=kobo-1");
-  EXPECT_EQ(json_at(*parse_json(found.body).find("data"), "amount"), "1000");
-  const auto stored = parse_json(get_transaction(merchant_, "kobo-1").body);
-  EXPECT_EQ(string_at(*stored.find("request"), "amount"), "10.00");
+            "1000.5");
+  const auto found = lookup(tokens.access_token, merchant_.merchant_id, "merchantTxRef=naira-1");
+  EXPECT_EQ(json_at(*parse_json(found.body).find("data"), "amount"), "1000.5");
   expect_nomba_error(push(tokens.access_token, merchant_.merchant_id, "TERM-01",
-                          R"({"merchantTxRef":"kobo-2","amount":1000.5,"currency":"NGN"})"),
+                          R"({"merchantTxRef":"naira-2","amount":1000.555,"currency":"NGN"})"),
                      400, "02");
 }
 

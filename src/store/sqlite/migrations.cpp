@@ -252,11 +252,26 @@ CREATE TABLE server_secrets (
 ) STRICT;
 )sql";
 
+// Version 5: Nomba-compatible API version 2 (nomba-compat.md). POST /v1/auth/token/revoke
+// ends one access token (a signed JWT, otherwise valid until it expires) on every node on
+// the database: its jti is kept here until the token's own expiry.
+constexpr std::string_view kMigration5 = R"sql(
+CREATE TABLE revoked_access_tokens (
+  token_id    TEXT NOT NULL PRIMARY KEY,
+  merchant_id TEXT NOT NULL REFERENCES merchants (merchant_id),
+  expires_at  INTEGER NOT NULL,
+  revoked_at  INTEGER NOT NULL
+) STRICT;
+-- Pruning the rows of tokens that expired anyway.
+CREATE INDEX revoked_access_tokens_by_expiry ON revoked_access_tokens (expires_at);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "merchants, api keys, devices, transactions and their events", kMigration1},
     Migration{2, "merchant cancel requests, pairing codes and webhook endpoints", kMigration2},
     Migration{3, "webhook outbox: events, deliveries and attempts", kMigration3},
     Migration{4, "nomba webhook bodies, refresh tokens and server secrets", kMigration4},
+    Migration{5, "nomba revoked access tokens", kMigration5},
 };
 
 constexpr std::string_view kCreateMigrationsTable = R"sql(

@@ -91,6 +91,9 @@ class SqliteStore final : public Store {
   void insert_refresh_token(const RefreshTokenRecord& token,
                             std::size_t max_live_per_merchant) override;
   RefreshResult rotate_refresh_token(const RefreshRotation& rotation) override;
+  void revoke_access_token(const std::string& token_id, const std::string& merchant_id,
+                           Timestamp expires_at, Timestamp at) override;
+  bool is_access_token_revoked(const std::string& token_id) override;
   std::string server_secret(const std::string& name, const std::string& candidate,
                             Timestamp at) override;
 

@@ -84,7 +84,10 @@ SqliteStore::Statements::Statements(sqlite3* db)
                         ", seq FROM transactions WHERE merchant_id = ?1 "
                         "AND (?2 IS NULL OR device_id = ?2) AND (?3 IS NULL OR status = ?3) "
                         "AND (?4 IS NULL OR created_at >= ?4) AND (?5 IS NULL OR created_at <= ?5) "
-                        "AND (?6 IS NULL OR seq < ?6) ORDER BY seq DESC LIMIT ?7"),
+                        "AND (?6 IS NULL OR seq < ?6) "
+                        // ?8: ",FAILED,CANCELLED," (any of the statuses), or NULL
+                        "AND (?8 IS NULL OR instr(?8, ',' || status || ',') > 0) "
+                        "ORDER BY seq DESC LIMIT ?7"),
       // COALESCE: an optional field left unset in the change keeps its stored value. The
       // status condition repeats the compare-and-set so the update can never overwrite a
       // status it did not check.

@@ -25,6 +25,7 @@ struct TokenStatements {
   Statement delete_expired_refresh_tokens, count_live_refresh_tokens, revoke_oldest_refresh_tokens;
   Statement insert_refresh_token, find_refresh_token, revoke_refresh_family, use_refresh_token;
   Statement refresh_key_state, insert_server_secret, find_server_secret;
+  Statement delete_expired_revocations, insert_revocation, find_revocation;
 };
 
 // Every statement the store runs, prepared once when the store opens.

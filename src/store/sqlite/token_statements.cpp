@@ -46,7 +46,17 @@ TokenStatements::TokenStatements(sqlite3* db)
                            "INSERT INTO server_secrets (name, secret, created_at) "
                            "VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING"),
       find_server_secret(db, "find_server_secret",
-                         "SELECT secret FROM server_secrets WHERE name = ?1") {}
+                         "SELECT secret FROM server_secrets WHERE name = ?1"),
+      // Revoked access tokens (migration 5).
+      delete_expired_revocations(db, "delete_expired_revocations",
+                                 "DELETE FROM revoked_access_tokens WHERE expires_at <= ?1"),
+      // A token revoked twice keeps its first revocation.
+      insert_revocation(db, "insert_revocation",
+                        "INSERT INTO revoked_access_tokens "
+                        "(token_id, merchant_id, expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4) "
+                        "ON CONFLICT (token_id) DO NOTHING"),
+      find_revocation(db, "find_revocation",
+                      "SELECT 1 FROM revoked_access_tokens WHERE token_id = ?1") {}
 
 #undef TILLGATE_REFRESH_TOKEN_COLUMNS
 #undef TILLGATE_LIVE_REFRESH_TOKEN

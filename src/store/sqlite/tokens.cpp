@@ -80,6 +80,10 @@ RefreshResult SqliteStore::rotate_refresh_token(const RefreshRotation& rotation)
 
   // Reuse comes first, even past expiry: a used token that comes back was copied, and its
   // family's newer tokens are in the same hands.
+  if ((presented.used_at || presented.revoked_at) && !rotation.rotate) {
+    result.outcome = RefreshOutcome::revoked;
+    return result;
+  }
   if (presented.used_at || presented.revoked_at) {
     statements_->tokens.revoke_refresh_family.use(kOperation)
         .bind(presented.merchant_id, presented.family_id, rotation.now)
@@ -100,6 +104,10 @@ RefreshResult SqliteStore::rotate_refresh_token(const RefreshRotation& rotation)
       return result;
     }
   }
+  if (!rotation.rotate) {
+    result.outcome = RefreshOutcome::kept;  // nothing written: the transaction rolls back
+    return result;
+  }
   {
     auto use = statements_->tokens.use_refresh_token.use(kOperation);
     use.bind(presented.token_hash, rotation.now).run();
@@ -114,6 +122,21 @@ RefreshResult SqliteStore::rotate_refresh_token(const RefreshRotation& rotation)
   transaction.commit();
   result.outcome = RefreshOutcome::rotated;
   return result;
+}
+
+void SqliteStore::revoke_access_token(const std::string& token_id, const std::string& merchant_id,
+                                      Timestamp expires_at, Timestamp at) {
+  constexpr std::string_view kOperation = "revoke_access_token";
+  auto transaction = begin_write(kOperation);
+  statements_->tokens.delete_expired_revocations.use(kOperation).bind(at).run();
+  statements_->tokens.insert_revocation.use(kOperation)
+      .bind(token_id, merchant_id, expires_at, at)
+      .run();
+  transaction.commit();
+}
+
+bool SqliteStore::is_access_token_revoked(const std::string& token_id) {
+  return statements_->tokens.find_revocation.use("is_access_token_revoked").bind(token_id).step();
 }
 
 std::string SqliteStore::server_secret(const std::string& name, const std::string& candidate,

@@ -118,8 +118,15 @@ std::vector<TransactionRecord> SqliteStore::list_transactions(const TransactionQ
   if (query.status) {
     status = std::string(domain::to_string(*query.status));
   }
+  std::optional<std::string> any_status;
+  if (!query.statuses.empty()) {
+    any_status = ",";
+    for (const auto one : query.statuses) {
+      *any_status += std::string(domain::to_string(one)) + ",";
+    }
+  }
   use.bind(query.merchant_id, query.device_id, status, query.created_from, query.created_to,
-           query.before_sequence, query.limit);
+           query.before_sequence, query.limit, any_status);
   std::vector<TransactionRecord> records;
   while (use.step()) {
     records.push_back(read_transaction(use));

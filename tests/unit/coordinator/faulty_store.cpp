@@ -254,4 +254,15 @@ void FaultyStore::rollback_batch() noexcept {
   real_->rollback_batch();
 }
 
+void FaultyStore::revoke_access_token(const std::string& token_id, const std::string& merchant_id,
+                                      store::Timestamp expires_at, store::Timestamp at) {
+  maybe_fail("revoke_access_token");
+  real_->revoke_access_token(token_id, merchant_id, expires_at, at);
+}
+
+bool FaultyStore::is_access_token_revoked(const std::string& token_id) {
+  maybe_fail("is_access_token_revoked");
+  return real_->is_access_token_revoked(token_id);
+}
+
 }  // namespace tillgate::testing

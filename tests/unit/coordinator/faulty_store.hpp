@@ -87,6 +87,9 @@ class FaultyStore final : public store::Store {
   void insert_refresh_token(const store::RefreshTokenRecord& token,
                             std::size_t max_live_per_merchant) override;
   store::RefreshResult rotate_refresh_token(const store::RefreshRotation& rotation) override;
+  void revoke_access_token(const std::string& token_id, const std::string& merchant_id,
+                           store::Timestamp expires_at, store::Timestamp at) override;
+  bool is_access_token_revoked(const std::string& token_id) override;
   std::string server_secret(const std::string& name, const std::string& candidate,
                             store::Timestamp at) override;
   void begin_batch() override;

@@ -195,7 +195,7 @@ TEST(NombaPushRequest, EveryProblemIsNamed) {
   EXPECT_EQ(empty.error().size(), 3U);
 
   const auto wrong = parse_nomba_payment_request(
-      R"({"merchantTxRef":"has space","amount":"1000","currency":"naira"})", NombaAmountUnit::major,
+      R"({"merchantTxRef":"has space","amount":"ten","currency":"naira"})", NombaAmountUnit::major,
       32);
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().size(), 3U);

@@ -58,12 +58,12 @@ TEST(NombaEnvelope, SuccessWrapsTheData) {
             R"({"code":"00","description":"Success","data":null})");
 }
 
-TEST(NombaEnvelope, ErrorsHaveTheirCodeAndNullData) {
+TEST(NombaEnvelope, ErrorsHaveNombasPublishedCodesAndNullData) {
+  using K = NombaErrorKind;
   const std::pair<NombaErrorKind, std::string_view> cases[] = {
-      {NombaErrorKind::not_found, "01"},
-      {NombaErrorKind::validation, "02"},
-      {NombaErrorKind::auth, "03"},
-      {NombaErrorKind::conflict, "04"},
+      {K::not_found, "01"},     {K::validation, "02"},    {K::bad_credentials, "01"},
+      {K::token_expired, "02"}, {K::unauthorized, "401"}, {K::not_permitted, "05"},
+      {K::do_not_retry, "06"},  {K::retryable, "01"},
   };
   for (const auto& [kind, code] : cases) {
     EXPECT_EQ(nomba_code(kind), code);
@@ -82,29 +82,29 @@ TEST(NombaErrors, EveryMainApiCodeKeepsItsStatusAndGetsItsNombaCode) {
       {ErrorCode::validation_error, K::validation},
       {ErrorCode::no_webhook_endpoints, K::validation},
       {ErrorCode::invalid_pairing_code, K::validation},
-      {ErrorCode::unauthorized, K::auth},
-      {ErrorCode::invalid_signature, K::auth},
-      {ErrorCode::timestamp_expired, K::auth},
-      {ErrorCode::replayed_request, K::auth},
+      {ErrorCode::unauthorized, K::unauthorized},
+      {ErrorCode::invalid_signature, K::unauthorized},
+      {ErrorCode::timestamp_expired, K::token_expired},
+      {ErrorCode::replayed_request, K::unauthorized},
       {ErrorCode::terminal_not_found, K::not_found},
       {ErrorCode::transaction_not_found, K::not_found},
       {ErrorCode::merchant_not_found, K::not_found},
       {ErrorCode::route_not_found, K::not_found},
       {ErrorCode::method_not_allowed, K::validation},
-      {ErrorCode::payment_in_progress, K::conflict},
-      {ErrorCode::duplicate_transaction, K::conflict},
-      {ErrorCode::transaction_final, K::conflict},
-      {ErrorCode::device_id_taken, K::conflict},
+      {ErrorCode::payment_in_progress, K::not_permitted},
+      {ErrorCode::duplicate_transaction, K::do_not_retry},
+      {ErrorCode::transaction_final, K::do_not_retry},
+      {ErrorCode::device_id_taken, K::do_not_retry},
       {ErrorCode::payload_too_large, K::validation},
-      {ErrorCode::rate_limited, K::conflict},
-      {ErrorCode::internal_error, K::conflict},
-      {ErrorCode::service_unavailable, K::conflict},
-      {ErrorCode::terminal_offline, K::conflict},
-      {ErrorCode::timeout, K::conflict},
+      {ErrorCode::rate_limited, K::retryable},
+      {ErrorCode::internal_error, K::retryable},
+      {ErrorCode::service_unavailable, K::retryable},
+      {ErrorCode::terminal_offline, K::retryable},
+      {ErrorCode::timeout, K::retryable},
       {ErrorCode::endpoint_validation_failed, K::validation},
-      {ErrorCode::endpoint_limit_reached, K::conflict},
+      {ErrorCode::endpoint_limit_reached, K::do_not_retry},
       {ErrorCode::endpoint_not_found, K::not_found},
-      {ErrorCode::endpoint_inactive, K::conflict},
+      {ErrorCode::endpoint_inactive, K::do_not_retry},
       {ErrorCode::delivery_not_found, K::not_found},
   };
   const auto table = nomba_error_table();
@@ -126,11 +126,11 @@ TEST(NombaErrors, EveryMainApiCodeKeepsItsStatusAndGetsItsNombaCode) {
 
 TEST(NombaErrors, UnknownCodesGoByStatus) {
   EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 404), NombaErrorKind::not_found);
-  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 401), NombaErrorKind::auth);
-  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 403), NombaErrorKind::auth);
-  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 409), NombaErrorKind::conflict);
-  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 429), NombaErrorKind::conflict);
-  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 502), NombaErrorKind::conflict);
+  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 401), NombaErrorKind::unauthorized);
+  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 403), NombaErrorKind::unauthorized);
+  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 409), NombaErrorKind::do_not_retry);
+  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 429), NombaErrorKind::retryable);
+  EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 502), NombaErrorKind::retryable);
   EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 400), NombaErrorKind::validation);
   EXPECT_EQ(nomba_error_kind("SOMETHING_NEW", 422), NombaErrorKind::validation);
 }
@@ -150,7 +150,7 @@ TEST(NombaErrors, ApiErrorBecomesANombaAnswerWithTheSameStatus) {
   views::ApiError limited{views::ErrorCode::rate_limited, "too many requests", {}, std::nullopt, 3};
   const auto refused = nomba_error_response(limited);
   EXPECT_EQ(refused.status, 429);
-  EXPECT_EQ(refused.body, R"({"code":"04","description":"too many requests","data":null})");
+  EXPECT_EQ(refused.body, R"({"code":"01","description":"too many requests","data":null})");
   ASSERT_EQ(refused.headers.size(), 1u);
   EXPECT_EQ(refused.headers[0], (std::pair<std::string, std::string>{"Retry-After", "3"}));
 
@@ -158,7 +158,7 @@ TEST(NombaErrors, ApiErrorBecomesANombaAnswerWithTheSameStatus) {
       views::ErrorCode::terminal_offline, "terminal TERM-01 is offline", {}, "55555555", {}});
   EXPECT_EQ(offline.status, 503);
   EXPECT_EQ(offline.body,
-            R"({"code":"04","description":"terminal TERM-01 is offline","data":null})");
+            R"({"code":"01","description":"terminal TERM-01 is offline","data":null})");
 }
 
 TEST(NombaErrors, AMainApiErrorAnswerIsReshaped) {
@@ -194,7 +194,7 @@ TEST(NombaErrors, AMainApiErrorAnswerIsReshaped) {
 
 // ---- Amounts ----------------------------------------------------------------------------
 
-TEST(NombaAmount, MajorUnitsByDefault) {
+TEST(NombaAmount, MajorUnitsWhenConfigured) {
   const auto amount = parse_nomba_amount(number("1000"), kNgn, NombaAmountUnit::major);
   ASSERT_TRUE(amount.has_value());
   EXPECT_EQ(amount->minor_units(), 100000);  // 1000 naira = 100000 kobo
@@ -209,13 +209,18 @@ TEST(NombaAmount, MajorUnitsByDefault) {
       9999);
 }
 
-TEST(NombaAmount, MinorUnitsWhenConfigured) {
+TEST(NombaAmount, MinorUnitsByDefaultAsANumberOrAStringOfDigits) {
   const auto amount = parse_nomba_amount(number("1000"), kNgn, NombaAmountUnit::minor);
   ASSERT_TRUE(amount.has_value());
   EXPECT_EQ(amount->minor_units(), 1000);  // 1000 kobo = ten naira
   EXPECT_EQ(amount->currency(), kNgn);
   const auto jpy = *domain::find_currency("JPY");
   EXPECT_EQ(parse_nomba_amount(number("500"), jpy, NombaAmountUnit::minor)->minor_units(), 500);
+  // Nomba's reference curl sends "1000": the same amount.
+  EXPECT_EQ(parse_nomba_amount(json::Value("1000"), kNgn, NombaAmountUnit::minor)->minor_units(),
+            1000);
+  EXPECT_EQ(parse_nomba_amount(json::Value("1000.5"), kNgn, NombaAmountUnit::major)->minor_units(),
+            100050);
 }
 
 TEST(NombaAmount, RefusesWhatIsNotAnAmount) {
@@ -241,14 +246,21 @@ TEST(NombaAmount, RefusesWhatIsNotAnAmount) {
   EXPECT_EQ(error(number("-5"), minor), E::not_positive);
   EXPECT_EQ(error(number("1234567890123456"), minor), E::too_many_digits);
   EXPECT_EQ(error(number("12345678901234.56"), major), E::too_many_digits);
+  EXPECT_EQ(error(json::Value("10.5"), minor), E::not_whole_minor_units);
+  EXPECT_EQ(error(json::Value("0"), minor), E::not_positive);
+  EXPECT_EQ(error(json::Value("-100"), minor), E::not_positive);
+  EXPECT_EQ(error(json::Value("1e3"), minor), E::exponent);
+  for (const std::string_view text :
+       {"", " 100", "100 ", "+100", "1,000", "0x10", "abc", "1_000"}) {
+    EXPECT_EQ(error(json::Value(text), minor), E::syntax) << text;
+  }
   for (const auto unit : {major, minor}) {
-    EXPECT_EQ(error(json::Value("1000"), unit), E::not_a_number);
     EXPECT_EQ(error(json::Value(nullptr), unit), E::not_a_number);
     EXPECT_EQ(error(json::Value(true), unit), E::not_a_number);
     EXPECT_EQ(error(json::Value(json::Object{}), unit), E::not_a_number);
   }
-  EXPECT_EQ(describe(E::not_a_number), "must be a JSON number");
-  EXPECT_THROW((void)parse_nomba_amount(json::Value("1"), kNgn, major).value(),
+  EXPECT_EQ(describe(E::not_a_number), "must be a JSON number or a string of digits, such as 1000");
+  EXPECT_THROW((void)parse_nomba_amount(json::Value("x"), kNgn, major).value(),
                std::invalid_argument);
 }
 
@@ -292,13 +304,24 @@ TEST(NombaAmount, UnitSettingIsMajorOrMinor) {
 // ---- Statuses and response codes --------------------------------------------------------
 
 TEST(NombaStatus, EveryTransactionStatusHasANombaStatus) {
-  EXPECT_EQ(nomba_status(TransactionStatus::pending), "PENDING_PAYMENT");
-  EXPECT_EQ(nomba_status(TransactionStatus::awaiting_reconnect), "PENDING_PAYMENT");
-  EXPECT_EQ(nomba_status(TransactionStatus::completed), "PAYMENT_SUCCESSFUL");
+  EXPECT_EQ(nomba_status(TransactionStatus::pending), "PENDING");
+  EXPECT_EQ(nomba_status(TransactionStatus::awaiting_reconnect), "PENDING");
+  EXPECT_EQ(nomba_status(TransactionStatus::completed), "SUCCESS");
   EXPECT_EQ(nomba_status(TransactionStatus::failed), "PAYMENT_FAILED");
-  EXPECT_EQ(nomba_status(TransactionStatus::cancelled), "CANCELLED");
-  EXPECT_EQ(nomba_status(TransactionStatus::timeout), "TIMEOUT");
-  EXPECT_EQ(nomba_status(TransactionStatus::voided), "VOIDED");
+  EXPECT_EQ(nomba_status(TransactionStatus::cancelled), "PAYMENT_FAILED");
+  EXPECT_EQ(nomba_status(TransactionStatus::timeout), "PAYMENT_FAILED");
+  EXPECT_EQ(nomba_status(TransactionStatus::voided), "REVERSED");
+  // And back: each Nomba status names exactly the statuses shown as it.
+  for (const auto status :
+       {TransactionStatus::pending, TransactionStatus::awaiting_reconnect,
+        TransactionStatus::completed, TransactionStatus::failed, TransactionStatus::cancelled,
+        TransactionStatus::timeout, TransactionStatus::voided}) {
+    const auto covered = statuses_of_nomba_status(nomba_status(status));
+    EXPECT_NE(std::find(covered.begin(), covered.end(), status), covered.end());
+  }
+  EXPECT_EQ(statuses_of_nomba_status("PAYMENT_FAILED").size(), 3U);
+  EXPECT_TRUE(statuses_of_nomba_status("success").empty());
+  EXPECT_TRUE(statuses_of_nomba_status("PAYMENT_SUCCESSFUL").empty());
 }
 
 TEST(NombaStatus, ResponseCodes) {
@@ -332,46 +355,73 @@ TEST(NombaStatus, ResponseCodes) {
             (P{"17", "Cancelled by cashier"}));
   EXPECT_EQ(code_of(record(TransactionStatus::timeout)), (P{"68", "Timed out"}));
   EXPECT_EQ(code_of(finished(TransactionStatus::voided, R"({"status":"SUCCESS"})")),
-            (P{"06", "Voided: approved after the timeout and reversed"}));
+            (P{"06", "Reversed: approved after the timeout and voided on the terminal"}));
   // A corrupt stored result is no result.
   EXPECT_EQ(code_of(finished(TransactionStatus::failed, "not json")), (P{"05", "Declined"}));
 }
 
 // ---- Views ------------------------------------------------------------------------------
 
-TEST(NombaViews, LookupOfAnUnfinishedTransaction) {
-  EXPECT_EQ(json::serialize(
-                nomba_transaction_view(record(TransactionStatus::pending), NombaAmountUnit::major)),
-            R"({"paymentId":"55555555","merchantTxRef":"55555555","terminalId":"TERM-01",)"
-            R"("status":"PENDING_PAYMENT","amount":1000,"currency":"NGN",)"
-            R"("createdAt":"2024-01-15T10:30:00.000Z","completedAt":null,)"
-            R"("responseCode":null,"responseCodeMessage":null})");
+store::DeviceRecord device() {
+  store::DeviceRecord d;
+  d.device_id = "TERM-01";
+  d.merchant_id = "mch_1";
+  d.label = "Front desk";
+  d.metadata_json = R"({"serialNumber":"SN123","model":"P2"})";
+  return d;
 }
 
-TEST(NombaViews, LookupWithTheTerminalsResponse) {
+TEST(NombaViews, LookupOfAnUnfinishedTransaction) {
+  const auto d = device();
+  EXPECT_EQ(json::serialize(nomba_transaction_view(record(TransactionStatus::pending), &d)),
+            R"({"id":"55555555","status":"PENDING","amount":1000,"currency":"NGN",)"
+            R"("fixedCharge":0,"source":"pos","type":"purchase","gatewayMessage":null,)"
+            R"("responseCode":null,"timeCreated":"2024-01-15T10:30:00Z",)"
+            R"("timeUpdated":"2024-01-15T10:30:42Z","terminalId":"TERM-01",)"
+            R"("posTerminalLabel":"Front desk","posSerialNumber":"SN123",)"
+            R"("merchantTxRef":"55555555","userId":"mch_1"})");
+}
+
+TEST(NombaViews, LookupWithTheTerminalsResponseAndCard) {
+  const auto d = device();
   const auto paid = finished(TransactionStatus::completed,
                              R"({"status":"SUCCESS","authorizationCode":"AUTH123456",)"
-                             R"("completedAt":"2024-01-15T10:30:41.000Z"})");
-  EXPECT_EQ(json::serialize(nomba_transaction_view(paid, NombaAmountUnit::major)),
-            R"({"paymentId":"55555555","merchantTxRef":"55555555","terminalId":"TERM-01",)"
-            R"("status":"PAYMENT_SUCCESSFUL","amount":1000,"currency":"NGN",)"
-            R"("createdAt":"2024-01-15T10:30:00.000Z","completedAt":"2024-01-15T10:30:42.250Z",)"
-            R"("responseCode":"00","responseCodeMessage":"Approved"})");
-  const auto declined =
+                             R"("completedAt":"2024-01-15T10:30:41.000Z","card":{)"
+                             R"("maskedPan":"539983******4297","scheme":"MASTERCARD",)"
+                             R"("rrn":"123456789012","stan":"000123"}})");
+  EXPECT_EQ(json::serialize(nomba_transaction_view(paid, &d)),
+            R"({"id":"55555555","status":"SUCCESS","amount":1000,"currency":"NGN",)"
+            R"("fixedCharge":0,"source":"pos","type":"purchase","gatewayMessage":"Approved",)"
+            R"("responseCode":"00","timeCreated":"2024-01-15T10:30:00Z",)"
+            R"("timeUpdated":"2024-01-15T10:30:42Z","terminalId":"TERM-01",)"
+            R"("posTerminalLabel":"Front desk","posSerialNumber":"SN123",)"
+            R"("merchantTxRef":"55555555","userId":"mch_1","rrn":"123456789012",)"
+            R"("stan":"000123","customerBillerId":"539983******4297"})");
+  // The amount is in major units; a deleted terminal has no label or serial.
+  auto declined =
       finished(TransactionStatus::failed,
                R"({"status":"FAILED","errorCode":"51","errorMessage":"Insufficient funds"})");
-  EXPECT_EQ(json::serialize(nomba_transaction_view(declined, NombaAmountUnit::minor)),
-            R"({"paymentId":"55555555","merchantTxRef":"55555555","terminalId":"TERM-01",)"
-            R"("status":"PAYMENT_FAILED","amount":100000,"currency":"NGN",)"
-            R"("createdAt":"2024-01-15T10:30:00.000Z","completedAt":"2024-01-15T10:30:42.250Z",)"
-            R"("responseCode":"51","responseCodeMessage":"Insufficient funds"})");
+  declined.amount_minor = 100055;
+  const auto view = nomba_transaction_view(declined, nullptr);
+  EXPECT_EQ(json::serialize(*view.find("amount")), "1000.55");
+  EXPECT_EQ(*view.find_string("status"), "PAYMENT_FAILED");
+  EXPECT_EQ(*view.find_string("responseCode"), "51");
+  EXPECT_EQ(*view.find_string("gatewayMessage"), "Insufficient funds");
+  EXPECT_EQ(*view.find_string("posTerminalLabel"), "");
+  EXPECT_EQ(view.find("posSerialNumber"), nullptr);
+  EXPECT_EQ(view.find("rrn"), nullptr);
 }
 
-TEST(NombaViews, PushAnswerIsPending) {
+TEST(NombaViews, TimesAreWholeSeconds) {
+  EXPECT_EQ(format_nomba_time(at_iso("2024-01-15T10:30:42.999Z")), "2024-01-15T10:30:42Z");
+  EXPECT_EQ(format_nomba_time(at_iso("2024-01-15T10:30:00.000Z")), "2024-01-15T10:30:00Z");
+}
+
+TEST(NombaViews, PushAnswerIsPendingInThePushsUnit) {
   EXPECT_EQ(json::serialize(
                 nomba_payment_accepted(record(TransactionStatus::pending), NombaAmountUnit::major)),
             R"({"paymentId":"55555555","merchantTxRef":"55555555","status":"pending",)"
-            R"("amount":1000,"currency":"NGN","createdAt":"2024-01-15T10:30:00.000Z"})");
+            R"("amount":1000,"currency":"NGN","createdAt":"2024-01-15T10:30:00Z"})");
   auto odd = record(TransactionStatus::pending);
   odd.amount_minor = 100050;
   EXPECT_EQ(json::serialize(*nomba_payment_accepted(odd, NombaAmountUnit::major).find("amount")),

@@ -156,6 +156,13 @@ class ForwardingStore : public Store {
   RefreshResult rotate_refresh_token(const RefreshRotation& rotation) override {
     return inner_->rotate_refresh_token(rotation);
   }
+  void revoke_access_token(const std::string& token_id, const std::string& merchant_id,
+                           Timestamp expires_at, Timestamp at) override {
+    inner_->revoke_access_token(token_id, merchant_id, expires_at, at);
+  }
+  bool is_access_token_revoked(const std::string& token_id) override {
+    return inner_->is_access_token_revoked(token_id);
+  }
   std::string server_secret(const std::string& name, const std::string& candidate,
                             Timestamp at) override {
     return inner_->server_secret(name, candidate, at);

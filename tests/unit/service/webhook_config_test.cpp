@@ -39,22 +39,25 @@ TEST(WebhookConfig, EnvironmentSetsEveryWebhookSetting) {
 
 TEST(WebhookConfig, NombaSettingsHaveNombasDefaultsAndAreSet) {
   const app::Config defaults;
-  EXPECT_EQ(defaults.nomba_webhook_retry_s, (std::vector<int>{120, 180, 360, 780, 1740}));
+  EXPECT_EQ(defaults.nomba_webhook_retry_s, (std::vector<int>{120, 280, 640, 1440, 3200}));
   EXPECT_EQ(defaults.nomba_access_token_ttl_s, 1800);
   EXPECT_EQ(defaults.nomba_refresh_token_ttl_s, 30 * 24 * 3600);
   EXPECT_EQ(defaults.limits.max_refresh_tokens_per_merchant, 100U);
-  EXPECT_EQ(defaults.nomba_amount_unit, "major");
+  EXPECT_EQ(defaults.nomba_amount_unit, "minor");
+  EXPECT_FALSE(defaults.nomba_rotate_refresh_tokens);
   app::Config config;
   app::apply_environment(config, {{"TILLGATE_NOMBA_WEBHOOK_RETRY_S", "1,1"},
                                   {"TILLGATE_NOMBA_ACCESS_TOKEN_TTL_S", "60"},
                                   {"TILLGATE_NOMBA_REFRESH_TOKEN_TTL_S", "3600"},
                                   {"TILLGATE_NOMBA_MAX_REFRESH_TOKENS", "5"},
-                                  {"TILLGATE_NOMBA_AMOUNT_UNIT", "minor"}});
+                                  {"TILLGATE_NOMBA_AMOUNT_UNIT", "major"},
+                                  {"TILLGATE_NOMBA_ROTATE_REFRESH_TOKENS", "1"}});
   EXPECT_EQ(config.nomba_webhook_retry_s, (std::vector<int>{1, 1}));
   EXPECT_EQ(config.nomba_access_token_ttl_s, 60);
   EXPECT_EQ(config.nomba_refresh_token_ttl_s, 3600);
   EXPECT_EQ(config.limits.max_refresh_tokens_per_merchant, 5U);
-  EXPECT_EQ(config.nomba_amount_unit, "minor");
+  EXPECT_EQ(config.nomba_amount_unit, "major");
+  EXPECT_TRUE(config.nomba_rotate_refresh_tokens);
 }
 
 TEST(WebhookConfig, BadValuesNameTheSetting) {

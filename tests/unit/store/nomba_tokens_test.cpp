@@ -131,6 +131,48 @@ TEST_F(TokensTest, RotationUsesThePresentedTokenAndStoresItsSuccessorInItsFamily
   EXPECT_EQ(count(), 3);
 }
 
+// nomba-compat.md v2, the default: a refresh only checks the token, which stays valid.
+TEST_F(TokensTest, WithoutRotationARefreshChecksTheTokenAndWritesNothing) {
+  insert(make_token("hash_a", "fam_1", 1'000, 100'000));
+  auto check = make_rotation("hash_a", "hash_b", 2'000, 200'000);
+  check.rotate = false;
+  for (int i = 0; i < 3; ++i) {
+    const auto kept = store_->rotate_refresh_token(check);
+    EXPECT_EQ(kept.outcome, RefreshOutcome::kept);
+    ASSERT_TRUE(kept.presented);
+    EXPECT_EQ(kept.presented->api_key, "k1");
+  }
+  expect_same(make_token("hash_a", "fam_1", 1'000, 100'000), stored("hash_a"));
+  EXPECT_FALSE(exists("hash_b"));
+  EXPECT_EQ(count(), 1);
+  // Another merchant's, expired, revoked: refused, and nothing changes.
+  auto foreign = check;
+  foreign.merchant_id = "m2";
+  EXPECT_EQ(store_->rotate_refresh_token(foreign).outcome, RefreshOutcome::unknown);
+  auto late = check;
+  late.now = ms(100'000);
+  EXPECT_EQ(store_->rotate_refresh_token(late).outcome, RefreshOutcome::expired);
+  ASSERT_EQ(raw_->exec("UPDATE refresh_tokens SET revoked_at = 3000 WHERE token_hash = 'hash_a'"),
+            SQLITE_OK);
+  EXPECT_EQ(store_->rotate_refresh_token(check).outcome, RefreshOutcome::revoked);
+  EXPECT_EQ(count("revoked_at IS NOT NULL"), 1);
+}
+
+// POST /v1/auth/token/revoke: kept until the token's own expiry, then pruned.
+TEST_F(TokensTest, RevokedAccessTokensAreKeptUntilTheyExpire) {
+  EXPECT_FALSE(store_->is_access_token_revoked("jti_1"));
+  store_->revoke_access_token("jti_1", "m1", ms(10'000), ms(1'000));
+  store_->revoke_access_token("jti_1", "m1", ms(10'000), ms(2'000));  // twice: no error
+  EXPECT_TRUE(store_->is_access_token_revoked("jti_1"));
+  EXPECT_FALSE(store_->is_access_token_revoked("jti_2"));
+  reopen();
+  EXPECT_TRUE(store_->is_access_token_revoked("jti_1"));
+  // A later revocation prunes the rows of tokens that expired anyway.
+  store_->revoke_access_token("jti_2", "m1", ms(50'000), ms(20'000));
+  EXPECT_FALSE(store_->is_access_token_revoked("jti_1"));
+  EXPECT_TRUE(store_->is_access_token_revoked("jti_2"));
+}
+
 TEST_F(TokensTest, AnUnknownTokenOrAnotherMerchantsTokenChangesNothing) {
   const auto token = make_token("hash_a", "fam_1", 1'000, 100'000);
   insert(token);
