@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <csignal>
 #include <cstdio>
 
 #include "api/admin_auth.hpp"
@@ -323,6 +324,9 @@ void run_until_signal(asio::io_context& io, Gateway& gateway, std::function<void
 
 int run_serve(Config config) {
   configure_logging(config.log_level);
+  // A file-size limit reached (ulimit -f) must fail the write, which the store reports and
+  // the API answers 503 STORE_UNAVAILABLE, instead of killing the gateway mid-payment.
+  std::signal(SIGXFSZ, SIG_IGN);
   net::raise_open_file_limit_for(config.limits.max_http_connections +
                                  config.limits.max_terminal_connections +
                                  config.limits.max_webhook_in_flight + 64);  // + files, SQLite

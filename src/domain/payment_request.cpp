@@ -5,15 +5,15 @@ namespace tillgate::domain {
 json::Value canonical_request(const PaymentRequest& request) {
   json::Array products;
   for (const auto& line : request.products) {
-    products.push_back(json::object({{"id", json::Value(line.id)},
-                                     {"name", json::Value(line.name)},
-                                     {"price", json::Value(line.price.to_major_string())},
-                                     {"quantity", json::Value(line.quantity)}}));
+    json::Object members = line.members;
+    for (auto& member : members) {
+      if (member.key == "price" && line.price) {
+        member.value = json::Value(line.price->to_major_string());
+      }
+    }
+    products.emplace_back(std::move(members));
   }
-  json::Object metadata;
-  for (const auto& [key, value] : request.metadata) {
-    metadata.push_back({key, json::Value(value)});
-  }
+  json::Object metadata = request.metadata;
   return json::object({{"amount", json::Value(request.amount.to_major_string())},
                        {"currency", json::Value(request.amount.currency().code)},
                        {"paymentMethod", json::Value(request.payment_method)},

@@ -12,7 +12,7 @@ namespace {
 
 using domain::TransactionStatus;
 
-constexpr std::array<NombaErrorMapping, 29> kErrorTable{{
+constexpr std::array<NombaErrorMapping, 30> kErrorTable{{
     {"VALIDATION_ERROR", 400, NombaErrorKind::validation},
     {"NO_WEBHOOK_ENDPOINTS", 400, NombaErrorKind::validation},
     {"INVALID_PAIRING_CODE", 400, NombaErrorKind::validation},
@@ -40,6 +40,7 @@ constexpr std::array<NombaErrorMapping, 29> kErrorTable{{
     {"HEADERS_TOO_LARGE", 431, NombaErrorKind::validation},
     {"INTERNAL_ERROR", 500, NombaErrorKind::conflict},
     {"SERVICE_UNAVAILABLE", 503, NombaErrorKind::conflict},
+    {"STORE_UNAVAILABLE", 503, NombaErrorKind::conflict},
     {"TERMINAL_OFFLINE", 503, NombaErrorKind::conflict},
     {"TIMEOUT", 504, NombaErrorKind::conflict},
 }};
