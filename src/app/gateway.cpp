@@ -143,6 +143,13 @@ struct Gateway::Parts {
   static views::RequestLimits request_limits(const Config& c) {
     views::RequestLimits limits;
     limits.max_json_depth = c.limits.max_json_depth;
+    limits.max_products = c.limits.max_products;
+    limits.max_product_bytes = c.limits.max_product_bytes;
+    limits.max_metadata_keys = c.limits.max_metadata_keys;
+    limits.max_metadata_key_chars = c.limits.max_metadata_key_chars;
+    limits.max_metadata_depth = c.limits.max_metadata_depth;
+    limits.max_metadata_bytes = c.limits.max_metadata_bytes;
+    limits.max_customer_info_bytes = c.limits.max_customer_info_bytes;
     return limits;
   }
   static api::DeviceRouteSettings device_route_settings(const Config& c) {

@@ -253,12 +253,8 @@ CREATE TABLE server_secrets (
 )sql";
 
 // Version 6 (5 is another change's; the runner applies whichever of them a database lacks):
-// Modulus fidelity (merchant-api.md v2, terminal-protocol.md v2).
+// the readiness check's write probe (operations.md v2: /readyz is 503 while writes fail).
 constexpr std::string_view kMigration6 = R"sql(
--- What a terminal said of itself when it paired (POST /v1/devices/pair): kept on its device.
-ALTER TABLE devices ADD COLUMN serial_number TEXT;
-ALTER TABLE devices ADD COLUMN model TEXT;
-
 -- One row that GET /readyz rewrites: the store is ready only while a write commits.
 CREATE TABLE store_probe (
   id         INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
@@ -271,7 +267,7 @@ constexpr std::array kMigrations{
     Migration{2, "merchant cancel requests, pairing codes and webhook endpoints", kMigration2},
     Migration{3, "webhook outbox: events, deliveries and attempts", kMigration3},
     Migration{4, "nomba webhook bodies, refresh tokens and server secrets", kMigration4},
-    Migration{6, "device serial number and model, the readiness write probe", kMigration6},
+    Migration{6, "the readiness write probe", kMigration6},
 };
 
 constexpr std::string_view kCreateMigrationsTable = R"sql(
