@@ -63,8 +63,7 @@ std::string decode_segment(std::string_view segment) {
   std::string out;
   out.reserve(segment.size());
   for (std::size_t i = 0; i < segment.size(); ++i) {
-    const int high = i + 2 < segment.size() && segment[i] == '%' ? hex_value(segment[i + 1])
-                                                                     : -1;
+    const int high = i + 2 < segment.size() && segment[i] == '%' ? hex_value(segment[i + 1]) : -1;
     const int low = high >= 0 ? hex_value(segment[i + 2]) : -1;
     if (low >= 0) {
       out.push_back(static_cast<char>(high * 16 + low));

@@ -13,9 +13,9 @@ namespace tillgate::app {
 
 struct Limits {
   // HTTP (merchant and admin side).
-  std::size_t max_body_bytes = 64 * 1024;           // merchant-api.md: 413 above this
-  std::size_t max_header_bytes = 16 * 1024;         // request line + headers; larger is 431
-  std::size_t max_json_depth = 32;                  // nesting; deeper bodies are 400
+  std::size_t max_body_bytes = 64 * 1024;    // merchant-api.md: 413 above this
+  std::size_t max_header_bytes = 16 * 1024;  // request line + headers; larger is 431
+  std::size_t max_json_depth = 32;           // nesting; deeper bodies are 400
   // A payment request's free-form members (merchant-api.md section 4, v2): over one is 400
   // VALIDATION_ERROR naming the field. "bytes": of the member as JSON.
   std::size_t max_products = 100;

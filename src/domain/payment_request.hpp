@@ -26,7 +26,7 @@ struct PaymentRequest {
   bool webhook_mode = false;
   std::vector<ProductLine> products;
   json::Value customer_info;  // an object, or null
-  json::Object metadata;  // any JSON values, as sent
+  json::Object metadata;      // any JSON values, as sent
   // webhook_mode only: refuse (NO_WEBHOOK_ENDPOINTS) when the merchant has no active
   // endpoint to tell. The Nomba push does not ask for it: its lookup route serves as well.
   // Not part of the canonical request: it changes no payment.

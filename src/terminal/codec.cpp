@@ -83,8 +83,8 @@ std::optional<json::Value> decode_card(const json::Value& root, std::string& pro
     problem = "payment.result card must be an object";
     return std::nullopt;
   }
-  constexpr std::array<std::pair<std::string_view, std::size_t>, 5> kMembers{{
-      {"maskedPan", 32}, {"scheme", 32}, {"issuerBank", 128}, {"rrn", 32}, {"stan", 32}}};
+  constexpr std::array<std::pair<std::string_view, std::size_t>, 5> kMembers{
+      {{"maskedPan", 32}, {"scheme", 32}, {"issuerBank", 128}, {"rrn", 32}, {"stan", 32}}};
   json::Object kept;
   for (const auto& [name, max_size] : kMembers) {
     const auto* value = card->find(name);

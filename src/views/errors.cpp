@@ -113,7 +113,10 @@ std::string_view wire_name(ErrorCode code) {
 }
 
 ApiError store_unavailable(std::string message) {
-  return ApiError{ErrorCode::store_unavailable, std::move(message), {}, std::nullopt,
+  return ApiError{ErrorCode::store_unavailable,
+                  std::move(message),
+                  {},
+                  std::nullopt,
                   kStoreUnavailableRetryAfterS};
 }
 

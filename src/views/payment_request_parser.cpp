@@ -56,6 +56,15 @@ std::optional<domain::Money> read_amount(const json::Value* value, domain::Curre
   return *money;
 }
 
+// The quantity of a product line, 1..10000; 0 when not such an integer.
+int read_quantity(const json::Value* value) {
+  if (value == nullptr || !value->is_number()) {
+    return 0;
+  }
+  const auto parsed = value->as_number().as_int64();
+  return parsed && *parsed >= 1 && *parsed <= 10000 ? static_cast<int>(*parsed) : 0;
+}
+
 // A product's id or name: a string when present (an id may also be an integer, as v1
 // allowed); any other member is the merchant's own and is not looked at.
 void check_product_text(const json::Value* value, bool integer_allowed, const std::string& field,
@@ -78,8 +87,8 @@ void read_product(const json::Value& item, domain::Currency currency, const Requ
   }
   const std::size_t problems = check.problems().size();
   if (json::serialize(item).size() > limits.max_product_bytes) {
-    check.problem(base, "must be at most " + std::to_string(limits.max_product_bytes) +
-                            " bytes as JSON");
+    check.problem(base,
+                  "must be at most " + std::to_string(limits.max_product_bytes) + " bytes as JSON");
   }
   check_product_text(item.find("id"), true, base + ".id", check);
   check_product_text(item.find("name"), false, base + ".name", check);
@@ -112,8 +121,7 @@ void read_products(const json::Value* value, domain::Currency currency, const Re
     return;
   }
   for (std::size_t i = 0; i < items.size(); ++i) {
-    read_product(items[i], currency, limits, "products[" + std::to_string(i) + "]", request,
-                 check);
+    read_product(items[i], currency, limits, "products[" + std::to_string(i) + "]", request, check);
   }
 }
 
@@ -160,9 +168,9 @@ void read_metadata(const json::Value* value, const RequestLimits& limits,
   }
   for (const auto& member : members) {
     if (member.key.empty() || char_count(member.key) > limits.max_metadata_key_chars) {
-      check.problem("metadata." + member.key,
-                    "key must have 1-" + std::to_string(limits.max_metadata_key_chars) +
-                        " characters");
+      check.problem(
+          "metadata." + member.key,
+          "key must have 1-" + std::to_string(limits.max_metadata_key_chars) + " characters");
     }
   }
   if (check.problems().size() == problems) {
@@ -174,8 +182,7 @@ void read_options(const json::Value& body, const RequestLimits& limits,
                   domain::PaymentRequest& request, Checker& check) {
   if (const auto* id = body.find("transactionId"); id != nullptr && !id->is_null()) {
     if (!id->is_string() || !domain::is_valid_transaction_id(id->as_string())) {
-      check.problem("transactionId",
-                    "must be 1-128 printable ASCII characters (! to ~, no space)");
+      check.problem("transactionId", "must be 1-128 printable ASCII characters (! to ~, no space)");
     } else {
       request.transaction_id = id->as_string();
     }

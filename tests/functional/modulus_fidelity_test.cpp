@@ -1,6 +1,7 @@
 // Issue 15: an integration written from Modulus Labs' own docs runs unchanged
 // (merchant-api.md v2 marks; terminal-protocol.md v2 `card`). Each test does what
 // Modulus's reference shows, against the real binary.
+#include <cctype>
 #include <cstdio>
 
 #include "test_support.hpp"
@@ -84,8 +85,8 @@ class ModulusFidelityTest : public GatewayTest {
   }
 
   json::Value transaction(std::string_view transaction_id) {
-    const auto res = signed_request(merchant_, "GET",
-                                    "/v1/transactions/" + encode_segment(transaction_id));
+    const auto res =
+        signed_request(merchant_, "GET", "/v1/transactions/" + encode_segment(transaction_id));
     EXPECT_EQ(res.status, 200) << res.body;
     return parse_json(res.body);
   }
@@ -150,8 +151,8 @@ TEST_F(ModulusFidelityTest, MetadataProductsAndCustomerInfoAreKeptAsSent) {
       R"("phones":["+15550100"],"vip":true})";
   const std::string body = R"({"transactionId":"TXN-FREE-1","amount":"24.80","currency":"USD",)"
                            R"("paymentMethod":"CARD","metadata":)" +
-                           metadata + R"(,"products":)" + products +
-                           R"(,"customerInfo":)" + customer + "}";
+                           metadata + R"(,"products":)" + products + R"(,"customerInfo":)" +
+                           customer + "}";
   json::Value pushed;
   const auto answer = approve(body, "TXN-FREE-1", {}, &pushed);
   const auto* response = answer.find("paymentResponse");

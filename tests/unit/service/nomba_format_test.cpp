@@ -99,6 +99,7 @@ TEST(NombaErrors, EveryMainApiCodeKeepsItsStatusAndGetsItsNombaCode) {
       {ErrorCode::rate_limited, K::conflict},
       {ErrorCode::internal_error, K::conflict},
       {ErrorCode::service_unavailable, K::conflict},
+      {ErrorCode::store_unavailable, K::conflict},
       {ErrorCode::terminal_offline, K::conflict},
       {ErrorCode::timeout, K::conflict},
       {ErrorCode::endpoint_validation_failed, K::validation},
