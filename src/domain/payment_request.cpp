@@ -2,16 +2,20 @@
 
 namespace tillgate::domain {
 
+json::Value canonical_product(const ProductLine& line) {
+  json::Object members = line.members;
+  for (auto& member : members) {
+    if (member.key == "price" && line.price) {
+      member.value = json::Value(line.price->to_major_string());
+    }
+  }
+  return json::Value(std::move(members));
+}
+
 json::Value canonical_request(const PaymentRequest& request) {
   json::Array products;
   for (const auto& line : request.products) {
-    json::Object members = line.members;
-    for (auto& member : members) {
-      if (member.key == "price" && line.price) {
-        member.value = json::Value(line.price->to_major_string());
-      }
-    }
-    products.emplace_back(std::move(members));
+    products.push_back(canonical_product(line));
   }
   json::Object metadata = request.metadata;
   return json::object({{"amount", json::Value(request.amount.to_major_string())},

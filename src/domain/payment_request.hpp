@@ -37,5 +37,7 @@ struct PaymentRequest {
 // {"amount","currency","paymentMethod","webhookMode","products","customerInfo","metadata"}.
 // Two requests are "the same body" for idempotency when these texts are equal.
 [[nodiscard]] json::Value canonical_request(const PaymentRequest& request);
+// One product line as canonical_request writes it.
+[[nodiscard]] json::Value canonical_product(const ProductLine& line);
 
 }  // namespace tillgate::domain

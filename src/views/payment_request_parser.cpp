@@ -86,10 +86,6 @@ void read_product(const json::Value& item, domain::Currency currency, const Requ
     return;
   }
   const std::size_t problems = check.problems().size();
-  if (json::serialize(item).size() > limits.max_product_bytes) {
-    check.problem(base,
-                  "must be at most " + std::to_string(limits.max_product_bytes) + " bytes as JSON");
-  }
   check_product_text(item.find("id"), true, base + ".id", check);
   check_product_text(item.find("name"), false, base + ".name", check);
   std::optional<domain::Money> price;
@@ -100,9 +96,18 @@ void read_product(const json::Value& item, domain::Currency currency, const Requ
       quantity != nullptr && read_quantity(quantity) == 0) {
     check.problem(base + ".quantity", "must be an integer from 1 to 10000");
   }
-  if (check.problems().size() == problems) {
-    request.products.push_back(ProductLine{price, item.as_object()});
+  if (check.problems().size() != problems) {
+    return;
   }
+  ProductLine line{price, item.as_object()};
+  // Measured as stored (the price with the currency's digits), so that the stored request
+  // parses again within the bound.
+  if (json::serialize(domain::canonical_product(line)).size() > limits.max_product_bytes) {
+    check.problem(base,
+                  "must be at most " + std::to_string(limits.max_product_bytes) + " bytes as JSON");
+    return;
+  }
+  request.products.push_back(std::move(line));
 }
 
 void read_products(const json::Value* value, domain::Currency currency, const RequestLimits& limits,
