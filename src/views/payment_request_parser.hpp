@@ -21,6 +21,8 @@ struct RequestLimits {
   std::size_t max_metadata_depth = 5;  // the metadata object itself is depth 1
   std::size_t max_metadata_bytes = 8 * 1024;
   std::size_t max_customer_info_bytes = 4 * 1024;
+  // A webhook endpoint's metadata (webhooks.md) keeps v1's rule: string values only.
+  std::size_t max_metadata_value_chars = 500;
 };
 
 [[nodiscard]] boost::system::result<domain::PaymentRequest, std::vector<FieldProblem>>
