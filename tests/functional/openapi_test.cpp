@@ -178,9 +178,8 @@ TEST(OpenapiDocument, CoversEveryRouteOfTheRouter) {
     const std::string concrete =
         std::regex_replace(route.path_template, std::regex(R"(\{[A-Za-z]+\})"), "x1");
     const auto operation = doc().find_operation(route.method, concrete);
-    ASSERT_TRUE(operation.has_value())
-        << "the router routes " << route.method << " " << route.path_template
-        << ", which docs/openapi.json lacks";
+    ASSERT_TRUE(operation.has_value()) << "the router routes " << route.method << " "
+                                       << route.path_template << ", which docs/openapi.json lacks";
     EXPECT_EQ(operation->path_template, route.path_template);
   }
   EXPECT_GE(routes_checked, 10u) << "the router's route table is empty; update this test";
@@ -402,7 +401,8 @@ TEST(OpenapiCheck, TypeArraysNullableRefsAndComposition) {
       << openapi::describe(violations);
 
   // oneOf [PaymentResponse, null]; allOf in TransactionDetail; integer vs number.
-  const auto detail = parsed(R"({"transactionId":"T1","terminalId":"t1","status":"PENDING",
+  const auto detail =
+      parsed(R"({"transactionId":"T1","terminalId":"t1","deviceId":"t1","status":"PENDING",
       "request":{"transactionId":"T1","amount":"1.00","currency":"USD","paymentMethod":"CARD",
         "webhookMode":false,"products":[{"id":"p","name":"n","price":"1.00","quantity":1}],
         "customerInfo":null,"metadata":{}},
