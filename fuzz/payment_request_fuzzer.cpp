@@ -2,10 +2,11 @@
 // values (merchant-api.md sections 3 and 4). Input: the request body. Properties beyond
 // "no crash, no sanitizer report":
 //  - a refusal names at least one field, each problem a non-empty sentence;
-//  - an accepted request keeps every documented limit: amount and prices above zero in the
-//    request's currency, a known payment method, a valid transactionId if any, at most 100
-//    products with quantities 1..10000, at most 50 metadata keys of 1-40 characters, values
-//    of at most 500, customerInfo an object (or null) of at most 8 KiB as JSON;
+//  - an accepted request keeps every documented limit (merchant-api.md v2): amount and
+//    prices above zero in the request's currency, a known payment method, a valid
+//    transactionId if any, at most 100 products of at most 4 KiB each with quantities
+//    1..10000 when given, metadata of at most 50 keys of 1-40 characters and 8 KiB,
+//    customerInfo an object (or null) of at most 4 KiB as JSON;
 //  - idempotency is decided on the canonical request, so the canonical form must be stable:
 //    parsing serialize(canonical_request(r)) (plus r's transactionId) is accepted and gives
 //    the same canonical text.
@@ -41,16 +42,22 @@ void check_limits(const domain::PaymentRequest& request, const views::RequestLim
   }
   FUZZ_CHECK(request.products.size() <= limits.max_products);
   for (const auto& line : request.products) {
-    FUZZ_CHECK(!line.id.empty() && line.id.size() <= 64);
-    FUZZ_CHECK(!line.name.empty() && code_points(line.name) <= 200);
-    FUZZ_CHECK(line.price.minor_units() > 0 && line.price.currency() == currency);
-    FUZZ_CHECK(line.quantity >= 1 && line.quantity <= 10000);
+    if (line.price) {
+      FUZZ_CHECK(line.price->minor_units() > 0 && line.price->currency() == currency);
+    }
+    const json::Value product = domain::canonical_product(line);
+    FUZZ_CHECK(json::serialize(product).size() <= limits.max_product_bytes);
+    if (const auto* quantity = product.find("quantity")) {
+      const auto value =
+          quantity->is_number() ? quantity->as_number().as_int64() : std::optional<std::int64_t>();
+      FUZZ_CHECK(value && *value >= 1 && *value <= 10000);
+    }
   }
   FUZZ_CHECK(request.metadata.size() <= limits.max_metadata_keys);
-  for (const auto& [key, value] : request.metadata) {
-    FUZZ_CHECK(!key.empty() && code_points(key) <= limits.max_metadata_key_chars);
-    FUZZ_CHECK(code_points(value) <= limits.max_metadata_value_chars);
+  for (const auto& member : request.metadata) {
+    FUZZ_CHECK(!member.key.empty() && code_points(member.key) <= limits.max_metadata_key_chars);
   }
+  FUZZ_CHECK(json::serialize(json::Value(request.metadata)).size() <= limits.max_metadata_bytes);
   FUZZ_CHECK(request.customer_info.is_null() || request.customer_info.is_object());
   FUZZ_CHECK(json::serialize(request.customer_info).size() <= limits.max_customer_info_bytes ||
              request.customer_info.is_null());

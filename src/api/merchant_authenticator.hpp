@@ -33,6 +33,7 @@ class MerchantAuthenticator {
   struct Presented {
     SignedHeaders headers;
     std::string string_to_sign;
+    bool replay_protected = true;  // false for a read (GET, HEAD): a repeat changes nothing
   };
   boost::asio::awaitable<AuthOutcome> verify(Presented presented);
 

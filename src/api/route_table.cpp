@@ -42,12 +42,45 @@ const Route* more_literal(const Route& candidate, const Route* best) {
   return best;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+// A path segment percent-decoded ("TXN%2F1" -> "TXN/1"); '+' stays '+' (that is a query's
+// rule only). A '%' not followed by two hex digits is kept as it is: a client that did not
+// encode "50%" still finds its transaction. The route was matched, and the signature
+// checked, on the path exactly as sent.
+std::string decode_segment(std::string_view segment) {
+  std::string out;
+  out.reserve(segment.size());
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    const int high = i + 2 < segment.size() && segment[i] == '%' ? hex_value(segment[i + 1]) : -1;
+    const int low = high >= 0 ? hex_value(segment[i + 2]) : -1;
+    if (low >= 0) {
+      out.push_back(static_cast<char>(high * 16 + low));
+      i += 2;
+    } else {
+      out.push_back(segment[i]);
+    }
+  }
+  return out;
+}
+
 PathParameters parameters_of(const Route& route, std::vector<std::string>& parts) {
   PathParameters parameters;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const auto& segment = route.segments[i];
     if (is_parameter(segment)) {
-      parameters.emplace_back(segment.substr(1, segment.size() - 2), std::move(parts[i]));
+      parameters.emplace_back(segment.substr(1, segment.size() - 2), decode_segment(parts[i]));
     }
   }
   return parameters;

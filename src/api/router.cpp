@@ -165,6 +165,16 @@ asio::awaitable<HttpResponse> Router::dispatch(HttpRequest request, RouteTable::
   } catch (const store::StoreOverloaded&) {
     co_return answer(
         auth, problem(ErrorCode::service_unavailable, "the gateway is overloaded; retry shortly"));
+  } catch (const store::StoreError& failure) {
+    if (!failure.unavailable()) {
+      throw;  // a bug or damaged data: 500 in handle()
+    }
+    // The write did not commit, so nothing changed (a payment not stored was not pushed):
+    // the client may repeat the same request after Retry-After.
+    spdlog::error("store unavailable: {}", failure.what());
+    co_return answer(auth, views::store_unavailable(
+                               "the gateway cannot store this request now; nothing was changed, "
+                               "retry after the Retry-After seconds"));
   }
 }
 

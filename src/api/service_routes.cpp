@@ -27,15 +27,18 @@ RouteAnswer ServiceRoutes::healthz(RouteRequest /*request*/) {
   co_return json_answer(200, json::object({{"status", "ok"}}));
 }
 
+// Ready while a write commits: a store that answers reads but cannot write (disk full,
+// read-only) would take payments it cannot keep. The probe shares the batch's commit.
 RouteAnswer ServiceRoutes::readyz(RouteRequest /*request*/) {
+  const domain::Timestamp now = clock_.now();
   try {
-    co_await store_.call(&store::Store::ping);
+    co_await store_.call(&store::Store::probe_write, now);
     co_return json_answer(200, json::object({{"status", "ready"}}));
   } catch (const std::exception& failure) {
     spdlog::warn("readiness check failed: {}", failure.what());
   }
-  co_return error_answer(views::ErrorCode::service_unavailable, "the store is not reachable",
-                         clock_.now());
+  co_return views::error_response(
+      views::store_unavailable("the store cannot take writes now; nothing is lost"), clock_.now());
 }
 
 RouteAnswer ServiceRoutes::render_metrics(RouteRequest /*request*/) {

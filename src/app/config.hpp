@@ -15,9 +15,18 @@ namespace tillgate::app {
 
 struct Limits {
   // HTTP (merchant and admin side).
-  std::size_t max_body_bytes = 64 * 1024;           // merchant-api.md: 413 above this
-  std::size_t max_header_bytes = 16 * 1024;         // request line + headers; larger is 431
-  std::size_t max_json_depth = 32;                  // nesting; deeper bodies are 400
+  std::size_t max_body_bytes = 64 * 1024;    // merchant-api.md: 413 above this
+  std::size_t max_header_bytes = 16 * 1024;  // request line + headers; larger is 431
+  std::size_t max_json_depth = 32;           // nesting; deeper bodies are 400
+  // A payment request's free-form members (merchant-api.md section 4, v2): over one is 400
+  // VALIDATION_ERROR naming the field. "bytes": of the member as JSON.
+  std::size_t max_products = 100;
+  std::size_t max_product_bytes = 4 * 1024;  // each product line
+  std::size_t max_metadata_keys = 50;        // top-level
+  std::size_t max_metadata_key_chars = 40;
+  std::size_t max_metadata_depth = 5;  // the metadata object itself is level 1
+  std::size_t max_metadata_bytes = 8 * 1024;
+  std::size_t max_customer_info_bytes = 4 * 1024;
   int http_read_timeout_s = 30;                     // a whole request must arrive within this
   int http_idle_timeout_s = 60;                     // keep-alive connection with no request
   int http_write_timeout_s = 30;                    // a slow reader is cut off after this

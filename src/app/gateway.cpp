@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <csignal>
 #include <cstdio>
 
 #include "api/admin_auth.hpp"
@@ -168,6 +169,13 @@ struct Gateway::Parts {
   static views::RequestLimits request_limits(const Config& c) {
     views::RequestLimits limits;
     limits.max_json_depth = c.limits.max_json_depth;
+    limits.max_products = c.limits.max_products;
+    limits.max_product_bytes = c.limits.max_product_bytes;
+    limits.max_metadata_keys = c.limits.max_metadata_keys;
+    limits.max_metadata_key_chars = c.limits.max_metadata_key_chars;
+    limits.max_metadata_depth = c.limits.max_metadata_depth;
+    limits.max_metadata_bytes = c.limits.max_metadata_bytes;
+    limits.max_customer_info_bytes = c.limits.max_customer_info_bytes;
     return limits;
   }
   static api::DeviceRouteSettings device_route_settings(const Config& c) {
@@ -357,6 +365,9 @@ void run_until_signal(asio::io_context& io, Gateway& gateway, std::function<void
 
 int run_serve(Config config) {
   configure_logging(config.log_level);
+  // A file-size limit reached (ulimit -f) must fail the write, which the store reports and
+  // the API answers 503 STORE_UNAVAILABLE, instead of killing the gateway mid-payment.
+  std::signal(SIGXFSZ, SIG_IGN);
   net::raise_open_file_limit_for(config.limits.max_http_connections +
                                  config.limits.max_terminal_connections +
                                  config.limits.max_webhook_in_flight + 64);  // + files, SQLite

@@ -1,5 +1,6 @@
 #include "domain/ids.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "crypto/crypto.hpp"
@@ -8,6 +9,7 @@ namespace tillgate::domain {
 namespace {
 
 constexpr std::size_t kMaxIdLength = 64;
+constexpr std::size_t kMaxTransactionIdLength = 128;
 constexpr std::size_t kUuidLength = 36;
 constexpr std::size_t kPrefixedIdRandomBytes = 16;  // 128 bits -> 26 base32 chars
 constexpr std::size_t kSecretRandomBytes = 32;      // 256 bits -> 52 base32 chars
@@ -80,8 +82,12 @@ bool is_uuid_v7(std::string_view text) {
   return text[14] == '7' && (variant == '8' || variant == '9' || variant == 'a' || variant == 'b');
 }
 
+// merchant-api.md section 4 (v2): what Modulus's reference allows, printable ASCII.
 bool is_valid_transaction_id(std::string_view text) {
-  return is_valid_id(text);
+  if (text.empty() || text.size() > kMaxTransactionIdLength) {
+    return false;
+  }
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= '!' && c <= '~'; });
 }
 
 bool is_valid_device_id(std::string_view text) {

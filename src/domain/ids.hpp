@@ -12,10 +12,11 @@ namespace tillgate::domain {
 [[nodiscard]] std::string new_uuid_v7(Timestamp at);
 [[nodiscard]] bool is_uuid_v7(std::string_view text);
 
-// Merchant-supplied or generated transaction ids: 1-64 chars of [A-Za-z0-9._:-].
+// Merchant-supplied or generated transaction ids: 1-128 printable ASCII characters
+// ('!' to '~': no space, no control character), merchant-api.md section 4 (v2).
 [[nodiscard]] bool is_valid_transaction_id(std::string_view text);
 
-// Device ids chosen by an operator: same alphabet and length rule as transaction ids.
+// Device ids chosen by an operator: 1-64 chars of [A-Za-z0-9._:-].
 [[nodiscard]] bool is_valid_device_id(std::string_view text);
 
 // prefix + 26 lower-case base32 chars (128 random bits): "mch_", "tgk_", "dev_", "conn_", "req_".
@@ -40,7 +41,7 @@ struct DeviceIdTag {};
 using DeviceId = StrongId<DeviceIdTag>;
 
 struct TransactionIdTag {};
-// Supplied by the merchant (is_valid_transaction_id: 1-64 chars of [A-Za-z0-9._:-]) or
+// Supplied by the merchant (is_valid_transaction_id: 1-128 printable ASCII characters) or
 // generated as a UUIDv7 (new_uuid_v7). Unique per merchant, not globally.
 using TransactionId = StrongId<TransactionIdTag>;
 

@@ -2,18 +2,22 @@
 
 namespace tillgate::domain {
 
+json::Value canonical_product(const ProductLine& line) {
+  json::Object members = line.members;
+  for (auto& member : members) {
+    if (member.key == "price" && line.price) {
+      member.value = json::Value(line.price->to_major_string());
+    }
+  }
+  return json::Value(std::move(members));
+}
+
 json::Value canonical_request(const PaymentRequest& request) {
   json::Array products;
   for (const auto& line : request.products) {
-    products.push_back(json::object({{"id", json::Value(line.id)},
-                                     {"name", json::Value(line.name)},
-                                     {"price", json::Value(line.price.to_major_string())},
-                                     {"quantity", json::Value(line.quantity)}}));
+    products.push_back(canonical_product(line));
   }
-  json::Object metadata;
-  for (const auto& [key, value] : request.metadata) {
-    metadata.push_back({key, json::Value(value)});
-  }
+  json::Object metadata = request.metadata;
   return json::object({{"amount", json::Value(request.amount.to_major_string())},
                        {"currency", json::Value(request.amount.currency().code)},
                        {"paymentMethod", json::Value(request.payment_method)},

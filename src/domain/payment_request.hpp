@@ -1,6 +1,8 @@
 #pragma once
 // A merchant's payment request as typed values: what both API facades parse into and the
-// coordinator runs. No raw JSON reaches the core except the free-form customerInfo.
+// coordinator runs. Raw JSON reaches the core only where the merchant's data is free-form
+// (merchant-api.md section 4, v2): customerInfo, metadata and a product line's members
+// other than price, each kept exactly as sent (bounded by the parser).
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,11 +12,11 @@
 
 namespace tillgate::domain {
 
+// One product line: every member as the merchant sent it, in its order, except `price`,
+// which is held as Money and echoed with the currency's digits ("99.9" -> "99.90").
 struct ProductLine {
-  std::string id;
-  std::string name;
-  domain::Money price;
-  int quantity = 1;
+  std::optional<domain::Money> price;
+  json::Object members;  // the `price` member's value here is ignored (see price)
 };
 
 struct PaymentRequest {
@@ -24,7 +26,7 @@ struct PaymentRequest {
   bool webhook_mode = false;
   std::vector<ProductLine> products;
   json::Value customer_info;  // an object, or null
-  std::vector<std::pair<std::string, std::string>> metadata;
+  json::Object metadata;      // any JSON values, as sent
   // webhook_mode only: refuse (NO_WEBHOOK_ENDPOINTS) when the merchant has no active
   // endpoint to tell. The Nomba push does not ask for it: its lookup route serves as well.
   // Not part of the canonical request: it changes no payment.
@@ -35,5 +37,7 @@ struct PaymentRequest {
 // {"amount","currency","paymentMethod","webhookMode","products","customerInfo","metadata"}.
 // Two requests are "the same body" for idempotency when these texts are equal.
 [[nodiscard]] json::Value canonical_request(const PaymentRequest& request);
+// One product line as canonical_request writes it.
+[[nodiscard]] json::Value canonical_product(const ProductLine& line);
 
 }  // namespace tillgate::domain

@@ -14,7 +14,7 @@ using domain::TransactionStatus;
 
 using K = NombaErrorKind;
 
-constexpr std::array<NombaErrorMapping, 29> kErrorTable{{
+constexpr std::array<NombaErrorMapping, 30> kErrorTable{{
     {"VALIDATION_ERROR", 400, K::validation},
     {"NO_WEBHOOK_ENDPOINTS", 400, K::validation},
     {"INVALID_PAIRING_CODE", 400, K::validation},
@@ -42,6 +42,7 @@ constexpr std::array<NombaErrorMapping, 29> kErrorTable{{
     {"HEADERS_TOO_LARGE", 431, K::validation},
     {"INTERNAL_ERROR", 500, K::retryable},
     {"SERVICE_UNAVAILABLE", 503, K::retryable},
+    {"STORE_UNAVAILABLE", 503, K::retryable},
     {"TERMINAL_OFFLINE", 503, K::retryable},
     {"TIMEOUT", 504, K::retryable},
 }};

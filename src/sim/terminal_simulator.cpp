@@ -281,6 +281,26 @@ std::string receipt_for(const JournalTransaction& txn, std::string_view outcome,
   return receipt;
 }
 
+// The first `count` decimal digits of the transaction id's SHA-256: the same id always
+// gets the same retrieval reference and trace numbers.
+std::string digits_of(const JournalTransaction& txn, std::size_t count) {
+  const std::string hex = crypto::sha256_hex(txn.transaction_id);
+  std::string digits;
+  for (std::size_t i = 0; i < hex.size() && digits.size() < count; ++i) {
+    digits.push_back(static_cast<char>('0' + std::stoi(hex.substr(i, 1), nullptr, 16) % 10));
+  }
+  return digits;
+}
+
+// terminal-protocol.md (v2): what a card terminal reports of the card, never a full number.
+json::Value simulated_card(const JournalTransaction& txn) {
+  return json::object({{"maskedPan", json::Value("424242******4242")},
+                       {"scheme", json::Value("VISA")},
+                       {"issuerBank", json::Value("Tillgate Test Bank")},
+                       {"rrn", json::Value(digits_of(txn, 12))},
+                       {"stan", json::Value(digits_of(txn, 6))}});
+}
+
 json::Value make_result(const JournalTransaction& txn, std::string_view status,
                         std::string_view auth_code, std::string_view error_code,
                         std::string_view error_message) {
@@ -295,6 +315,10 @@ json::Value make_result(const JournalTransaction& txn, std::string_view status,
   if (!error_code.empty()) {
     fields.push_back({"errorCode", json::Value(error_code)});
     fields.push_back({"errorMessage", json::Value(error_message)});
+  }
+  // An approved card payment (CASH has no card; an empty method: an old journal's).
+  if (status == "SUCCESS" && (txn.payment_method == "CARD" || txn.payment_method.empty())) {
+    fields.push_back({"card", simulated_card(txn)});
   }
   fields.push_back({"completedAt", json::Value(now_text())});
   return json::Value(std::move(fields));

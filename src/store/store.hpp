@@ -27,6 +27,17 @@ using domain::TransactionStatus;
 class StoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+  // True when the database cannot take the call now (disk full, I/O error, locked,
+  // read-only, unreachable, a batch that did not commit) and nothing of it was changed, so
+  // that the same call may succeed later; false for a bug or damaged data.
+  [[nodiscard]] virtual bool unavailable() const noexcept { return false; }
+};
+
+// The database cannot take the call now; see StoreError::unavailable().
+class StoreUnavailable : public StoreError {
+ public:
+  using StoreError::StoreError;
+  [[nodiscard]] bool unavailable() const noexcept override { return true; }
 };
 
 struct MerchantRecord {
@@ -312,8 +323,11 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Cheap round trip to the database, for /readyz.
+  // Cheap round trip to the database.
   virtual void ping() = 0;
+  // Rewrites one small row, for /readyz: throws (StoreError, unavailable()) while the
+  // database cannot take writes (disk full, read-only, I/O errors).
+  virtual void probe_write(Timestamp at) = 0;
 
   // Merchants and keys.
   virtual void insert_merchant(const MerchantRecord& merchant) = 0;

@@ -1,6 +1,7 @@
 #include "terminal/codec.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "domain/ids.hpp"
 #include "json/json.hpp"
@@ -41,6 +42,72 @@ std::string quote_type(std::string_view type) {
   return std::string(type.substr(0, length));
 }
 
+// A card number as a terminal may show it: at most the first 6 and the last 4 digits, the
+// rest masked ('*', 'X', 'x'), spaces and dashes allowed as separators
+// ("539983******4297", "539983 **** **** 4297"). Anything else, a full number above all,
+// is refused: it must never be stored.
+bool is_masked_pan(std::string_view text) {
+  std::size_t leading = 0;
+  std::size_t masked = 0;
+  std::size_t trailing = 0;
+  for (const char c : text) {
+    if (c == ' ' || c == '-') {
+      continue;
+    }
+    const bool digit = c >= '0' && c <= '9';
+    if (c == '*' || c == 'X' || c == 'x') {
+      if (trailing > 0) {
+        return false;  // a second masked run: digits in the middle are not allowed
+      }
+      ++masked;
+    } else if (!digit) {
+      return false;
+    } else if (masked == 0) {
+      ++leading;
+    } else {
+      ++trailing;
+    }
+  }
+  return masked > 0 && leading <= 6 && trailing <= 4 && leading + masked + trailing <= 19;
+}
+
+// terminal-protocol.md (v2): the optional `card` of payment.result. Each member is an
+// optional bounded string; other members are dropped. nullopt (and `problem` set) when it
+// must be refused; a null value when the frame has none.
+std::optional<json::Value> decode_card(const json::Value& root, std::string& problem) {
+  const auto* card = root.find("card");
+  if (card == nullptr || card->is_null()) {
+    return json::Value(nullptr);
+  }
+  if (!card->is_object()) {
+    problem = "payment.result card must be an object";
+    return std::nullopt;
+  }
+  constexpr std::array<std::pair<std::string_view, std::size_t>, 5> kMembers{
+      {{"maskedPan", 32}, {"scheme", 32}, {"issuerBank", 128}, {"rrn", 32}, {"stan", 32}}};
+  json::Object kept;
+  for (const auto& [name, max_size] : kMembers) {
+    const auto* value = card->find(name);
+    if (value == nullptr || value->is_null()) {
+      continue;
+    }
+    if (!value->is_string() || value->as_string().size() > max_size) {
+      problem = "payment.result card." + std::string(name) + " must be a string of at most " +
+                std::to_string(max_size) + " bytes";
+      return std::nullopt;
+    }
+    if (name == "maskedPan" && !is_masked_pan(value->as_string())) {
+      // The number itself is never quoted back, logged or stored.
+      problem =
+          "payment.result card.maskedPan must be masked: at most the first 6 and the last 4 "
+          "digits shown; the result was not recorded";
+      return std::nullopt;
+    }
+    kept.push_back({std::string(name), *value});
+  }
+  return json::Value(std::move(kept));
+}
+
 boost::system::result<InboundMessage, DecodeFailure> decode_result(const json::Value& root,
                                                                    std::string transaction_id) {
   const auto status = root.find_string("status");
@@ -59,11 +126,16 @@ boost::system::result<InboundMessage, DecodeFailure> decode_result(const json::V
   if (!completed_at) {
     return protocol("payment.result needs completedAt as an ISO 8601 UTC timestamp");
   }
+  std::string card_problem;
+  auto card = decode_card(root, card_problem);
+  if (!card) {
+    return protocol(std::move(card_problem));
+  }
   auto text_or_null = [&](std::string_view field, std::size_t max_size) {
     const auto value = optional_text(root, field, max_size);
     return value ? json::Value(*value) : json::Value(nullptr);
   };
-  const json::Value response = json::object({
+  json::Value response = json::object({
       {"status", json::Value(*status)},
       {"authorizationCode", text_or_null("authorizationCode", 64)},
       {"receiptData", text_or_null("receiptData", 16 * 1024)},
@@ -73,6 +145,9 @@ boost::system::result<InboundMessage, DecodeFailure> decode_result(const json::V
       // terminal's offset or precision.
       {"completedAt", json::Value(domain::format_iso8601(*completed_at))},
   });
+  if (!card->is_null()) {
+    response.as_object().push_back({"card", std::move(*card)});
+  }
   return InboundMessage{PaymentResult{std::move(transaction_id), event, json::serialize(response)}};
 }
 

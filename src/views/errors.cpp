@@ -41,6 +41,7 @@ int http_status(ErrorCode code) {
     case ErrorCode::internal_error:
       return 500;
     case ErrorCode::service_unavailable:
+    case ErrorCode::store_unavailable:
     case ErrorCode::terminal_offline:
       return 503;
     case ErrorCode::timeout:
@@ -91,6 +92,8 @@ std::string_view wire_name(ErrorCode code) {
       return "INTERNAL_ERROR";
     case ErrorCode::service_unavailable:
       return "SERVICE_UNAVAILABLE";
+    case ErrorCode::store_unavailable:
+      return "STORE_UNAVAILABLE";
     case ErrorCode::terminal_offline:
       return "TERMINAL_OFFLINE";
     case ErrorCode::timeout:
@@ -107,6 +110,14 @@ std::string_view wire_name(ErrorCode code) {
       return "DELIVERY_NOT_FOUND";
   }
   return "INTERNAL_ERROR";
+}
+
+ApiError store_unavailable(std::string message) {
+  return ApiError{ErrorCode::store_unavailable,
+                  std::move(message),
+                  {},
+                  std::nullopt,
+                  kStoreUnavailableRetryAfterS};
 }
 
 net::HttpResponse error_response(const ApiError& error, domain::Timestamp now) {

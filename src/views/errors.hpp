@@ -31,6 +31,7 @@ enum class ErrorCode {
   rate_limited,
   internal_error,
   service_unavailable,
+  store_unavailable,  // the store refused a write (disk full, I/O error): nothing changed
   terminal_offline,
   timeout,
   // Webhooks (webhooks.md; statuses in docs/decisions.md).
@@ -54,8 +55,15 @@ struct ApiError {
   std::string message;
   std::vector<FieldProblem> details;          // VALIDATION_ERROR only
   std::optional<std::string> transaction_id;  // when the error concerns one
-  std::optional<int> retry_after_s;           // RATE_LIMITED
+  std::optional<int> retry_after_s;           // RATE_LIMITED, STORE_UNAVAILABLE
 };
+
+// Retry-After of a 503 STORE_UNAVAILABLE: long enough for an operator's fix or a
+// transient lock to pass, short enough that a waiting till retries soon.
+inline constexpr int kStoreUnavailableRetryAfterS = 5;
+
+// 503 STORE_UNAVAILABLE with its Retry-After.
+[[nodiscard]] ApiError store_unavailable(std::string message);
 
 // {"code","message","requestId","timestamp"[,"transactionId"][,"details"]} with its status.
 [[nodiscard]] net::HttpResponse error_response(const ApiError& error, domain::Timestamp now);

@@ -1,5 +1,6 @@
 #include "views/payment_request_parser.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "domain/ids.hpp"
@@ -55,26 +56,58 @@ std::optional<domain::Money> read_amount(const json::Value* value, domain::Curre
   return *money;
 }
 
-std::optional<std::string> read_product_id(const json::Value* value, const std::string& field,
-                                           Checker& check) {
-  if (value != nullptr && value->is_string() && !value->as_string().empty() &&
-      value->as_string().size() <= 64) {
-    return value->as_string();
-  }
-  if (value != nullptr && value->is_number() && value->as_number().as_int64()) {
-    return value->as_number().text;
-  }
-  check.problem(field, "is required: a string of 1-64 characters or an integer");
-  return std::nullopt;
-}
-
-// The quantity of a product line, 1..10000; 0 when absent or not such an integer.
+// The quantity of a product line, 1..10000; 0 when not such an integer.
 int read_quantity(const json::Value* value) {
   if (value == nullptr || !value->is_number()) {
     return 0;
   }
   const auto parsed = value->as_number().as_int64();
   return parsed && *parsed >= 1 && *parsed <= 10000 ? static_cast<int>(*parsed) : 0;
+}
+
+// A product's id or name: a string when present (an id may also be an integer, as v1
+// allowed); any other member is the merchant's own and is not looked at.
+void check_product_text(const json::Value* value, bool integer_allowed, const std::string& field,
+                        Checker& check) {
+  if (value == nullptr || value->is_string()) {
+    return;
+  }
+  if (integer_allowed && value->is_number() && value->as_number().as_int64()) {
+    return;
+  }
+  check.problem(field, integer_allowed ? "must be a string or an integer" : "must be a string");
+}
+
+// A product line, when present `price` (an amount) and `quantity` (1..10000) checked.
+void read_product(const json::Value& item, domain::Currency currency, const RequestLimits& limits,
+                  const std::string& base, domain::PaymentRequest& request, Checker& check) {
+  if (!item.is_object()) {
+    check.problem(base, "must be an object");
+    return;
+  }
+  const std::size_t problems = check.problems().size();
+  check_product_text(item.find("id"), true, base + ".id", check);
+  check_product_text(item.find("name"), false, base + ".name", check);
+  std::optional<domain::Money> price;
+  if (const auto* value = item.find("price"); value != nullptr) {
+    price = read_amount(value, currency, base + ".price", check);
+  }
+  if (const auto* quantity = item.find("quantity");
+      quantity != nullptr && read_quantity(quantity) == 0) {
+    check.problem(base + ".quantity", "must be an integer from 1 to 10000");
+  }
+  if (check.problems().size() != problems) {
+    return;
+  }
+  ProductLine line{price, item.as_object()};
+  // Measured as stored (the price with the currency's digits), so that the stored request
+  // parses again within the bound.
+  if (json::serialize(domain::canonical_product(line)).size() > limits.max_product_bytes) {
+    check.problem(base,
+                  "must be at most " + std::to_string(limits.max_product_bytes) + " bytes as JSON");
+    return;
+  }
+  request.products.push_back(std::move(line));
 }
 
 void read_products(const json::Value* value, domain::Currency currency, const RequestLimits& limits,
@@ -93,26 +126,26 @@ void read_products(const json::Value* value, domain::Currency currency, const Re
     return;
   }
   for (std::size_t i = 0; i < items.size(); ++i) {
-    const std::string base = "products[" + std::to_string(i) + "]";
-    if (!items[i].is_object()) {
-      check.problem(base, "must be an object {id, name, price, quantity}");
-      continue;
-    }
-    const auto id = read_product_id(items[i].find("id"), base + ".id", check);
-    const auto name = items[i].find("name");
-    if (name == nullptr || !name->is_string() || name->as_string().empty() ||
-        char_count(name->as_string()) > 200) {
-      check.problem(base + ".name", "is required: a string of 1-200 characters");
-    }
-    const auto price = read_amount(items[i].find("price"), currency, base + ".price", check);
-    const int quantity = read_quantity(items[i].find("quantity"));
-    if (quantity == 0) {
-      check.problem(base + ".quantity", "is required: an integer from 1 to 10000");
-    }
-    if (id && price && quantity != 0 && name && name->is_string()) {
-      request.products.push_back(ProductLine{*id, name->as_string(), *price, quantity});
-    }
+    read_product(items[i], currency, limits, "products[" + std::to_string(i) + "]", request, check);
   }
+}
+
+// Nesting of arrays and objects: a scalar is 0, {} or [] is 1, {"a":[]} is 2.
+std::size_t json_depth(const json::Value& value) {
+  std::size_t deepest = 0;
+  if (value.is_object()) {
+    for (const auto& member : value.as_object()) {
+      deepest = std::max(deepest, json_depth(member.value));
+    }
+    return deepest + 1;
+  }
+  if (value.is_array()) {
+    for (const auto& item : value.as_array()) {
+      deepest = std::max(deepest, json_depth(item));
+    }
+    return deepest + 1;
+  }
+  return 0;
 }
 
 void read_metadata(const json::Value* value, const RequestLimits& limits,
@@ -121,28 +154,32 @@ void read_metadata(const json::Value* value, const RequestLimits& limits,
     return;
   }
   if (!value->is_object()) {
-    check.problem("metadata", "must be an object of string values");
+    check.problem("metadata", "must be an object");
     return;
   }
   const auto& members = value->as_object();
+  const std::size_t problems = check.problems().size();
   if (members.size() > limits.max_metadata_keys) {
     check.problem("metadata",
                   "must have at most " + std::to_string(limits.max_metadata_keys) + " keys");
-    return;
+  }
+  if (json_depth(*value) > limits.max_metadata_depth) {
+    check.problem("metadata", "must be nested at most " +
+                                  std::to_string(limits.max_metadata_depth) + " levels deep");
+  }
+  if (json::serialize(*value).size() > limits.max_metadata_bytes) {
+    check.problem("metadata", "must be at most " + std::to_string(limits.max_metadata_bytes) +
+                                  " bytes as JSON");
   }
   for (const auto& member : members) {
-    const std::string field = "metadata." + member.key;
     if (member.key.empty() || char_count(member.key) > limits.max_metadata_key_chars) {
-      check.problem(field, "key must have 1-" + std::to_string(limits.max_metadata_key_chars) +
-                               " characters");
-    } else if (!member.value.is_string()) {
-      check.problem(field, "must be a string");
-    } else if (char_count(member.value.as_string()) > limits.max_metadata_value_chars) {
-      check.problem(field, "must have at most " + std::to_string(limits.max_metadata_value_chars) +
-                               " characters");
-    } else {
-      request.metadata.emplace_back(member.key, member.value.as_string());
+      check.problem(
+          "metadata." + member.key,
+          "key must have 1-" + std::to_string(limits.max_metadata_key_chars) + " characters");
     }
+  }
+  if (check.problems().size() == problems) {
+    request.metadata = members;
   }
 }
 
@@ -150,7 +187,7 @@ void read_options(const json::Value& body, const RequestLimits& limits,
                   domain::PaymentRequest& request, Checker& check) {
   if (const auto* id = body.find("transactionId"); id != nullptr && !id->is_null()) {
     if (!id->is_string() || !domain::is_valid_transaction_id(id->as_string())) {
-      check.problem("transactionId", "must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+      check.problem("transactionId", "must be 1-128 printable ASCII characters (! to ~, no space)");
     } else {
       request.transaction_id = id->as_string();
     }

@@ -33,6 +33,20 @@ std::string amount_text(const store::TransactionRecord& transaction) {
 
 }  // namespace
 
+// The payment response, plus (terminal-protocol.md v2) the terminal's `card` when it
+// reported one; null before the terminal's result.
+json::Value transaction_response(const store::TransactionRecord& transaction) {
+  if (!transaction.response_json) {
+    return json::Value(nullptr);
+  }
+  json::Value response = payment_response(transaction);
+  const json::Value result = parsed_or(transaction.response_json, json::Value(json::Object{}));
+  if (const auto* card = result.find("card"); card != nullptr && card->is_object()) {
+    response.as_object().push_back({"card", *card});
+  }
+  return response;
+}
+
 json::Value payment_response(const store::TransactionRecord& transaction) {
   const json::Value result = parsed_or(transaction.response_json, json::Value(json::Object{}));
   const json::Value request = parsed_or(transaction.request_json, json::Value(json::Object{}));
@@ -73,10 +87,10 @@ json::Value transaction_view(const store::TransactionRecord& transaction) {
   return json::object({
       {"transactionId", json::Value(transaction.transaction_id)},
       {"terminalId", json::Value(transaction.device_id)},
+      {"deviceId", json::Value(transaction.device_id)},  // v2: Modulus's name, the same id
       {"status", json::Value(domain::to_string(transaction.status))},
       {"request", std::move(request)},
-      {"response",
-       transaction.response_json ? payment_response(transaction) : json::Value(nullptr)},
+      {"response", transaction_response(transaction)},
       {"createdAt", json::Value(domain::format_iso8601(transaction.created_at))},
       {"updatedAt", json::Value(domain::format_iso8601(transaction.updated_at))},
       {"completedAt", optional_time(transaction.completed_at)},

@@ -12,6 +12,9 @@ namespace tillgate::views {
 // The 200 answer of a payment: {transactionId, status, paymentResponse, timestamp}.
 [[nodiscard]] json::Value payment_answer(const store::TransactionRecord& transaction,
                                          domain::Timestamp now);
+// A transaction's `response`: the payment response plus the terminal's `card` when it
+// reported one (terminal-protocol.md v2); null before the terminal's result.
+[[nodiscard]] json::Value transaction_response(const store::TransactionRecord& transaction);
 // GET /v1/transactions/{id}
 [[nodiscard]] json::Value transaction_view(const store::TransactionRecord& transaction);
 

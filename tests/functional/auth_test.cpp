@@ -169,11 +169,33 @@ TEST_F(AuthTest, TimestampWithoutMillisecondsIsAccepted) {
   EXPECT_EQ(res.status, 200) << res.body;
 }
 
-TEST_F(AuthTest, ExactReplayIsRefused) {
-  const auto headers = client::sign_request(merchant_.credentials, "GET", "/v1/terminals", "");
-  const auto first = send("GET", "/v1/terminals", "", headers);
-  ASSERT_EQ(first.status, 200) << first.body;
-  expect_error(send("GET", "/v1/terminals", "", headers), 401, "REPLAYED_REQUEST");
+// merchant-api.md section 1: a signature already accepted is refused for POST, PUT and
+// DELETE; (v2) a repeated GET is answered.
+TEST_F(AuthTest, ExactReplayIsRefusedForWritesOnly) {
+  const std::string body = R"({"label":"replayed"})";
+  const auto headers =
+      client::sign_request(merchant_.credentials, "POST", "/v1/devices/codes", body);
+  const auto first = send("POST", "/v1/devices/codes", body, headers);
+  ASSERT_EQ(first.status, 201) << first.body;
+  remember_secrets_in(first);
+  expect_error(send("POST", "/v1/devices/codes", body, headers), 401, "REPLAYED_REQUEST");
+  const auto del = client::sign_request(merchant_.credentials, "DELETE", "/v1/devices/nope", "");
+  expect_error(send("DELETE", "/v1/devices/nope", "", del), 404, "TERMINAL_NOT_FOUND");
+  expect_error(send("DELETE", "/v1/devices/nope", "", del), 401, "REPLAYED_REQUEST");
+}
+
+TEST_F(AuthTest, RepeatedSignedGetIsAnswered) {
+  // What a Modulus client signing with whole seconds sends twice within one second.
+  auto stamp = timestamp_at(0s);
+  stamp.erase(19, 4);
+  const auto headers =
+      client::sign_request(merchant_.credentials, "GET", "/v1/terminals", "", stamp);
+  for (int i = 0; i < 3; ++i) {
+    const auto res = send("GET", "/v1/terminals", "", headers);
+    EXPECT_EQ(res.status, 200) << res.body;
+  }
+  // Still bound to its path: the same headers on another read are not accepted.
+  expect_error(send("GET", "/v1/transactions", "", headers), 401, "INVALID_SIGNATURE");
 }
 
 // The server's HMAC check against an independent implementation: the openssl tool.

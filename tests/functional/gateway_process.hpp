@@ -92,6 +92,8 @@ class GatewayProcess {
     start();
   }
   [[nodiscard]] bool running() const { return process_ != nullptr; }
+  // The running gateway's process id (-1 when it is not running).
+  [[nodiscard]] pid_t pid() const { return process_ != nullptr ? process_->pid() : -1; }
 
   [[nodiscard]] const std::string& host() const { return host_; }
   [[nodiscard]] std::uint16_t port() const { return port_; }

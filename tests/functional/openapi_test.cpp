@@ -406,7 +406,8 @@ TEST(OpenapiCheck, TypeArraysNullableRefsAndComposition) {
       << openapi::describe(violations);
 
   // oneOf [PaymentResponse, null]; allOf in TransactionDetail; integer vs number.
-  const auto detail = parsed(R"({"transactionId":"T1","terminalId":"t1","status":"PENDING",
+  const auto detail =
+      parsed(R"({"transactionId":"T1","terminalId":"t1","deviceId":"t1","status":"PENDING",
       "request":{"transactionId":"T1","amount":"1.00","currency":"USD","paymentMethod":"CARD",
         "webhookMode":false,"products":[{"id":"p","name":"n","price":"1.00","quantity":1}],
         "customerInfo":null,"metadata":{}},

@@ -266,12 +266,23 @@ CREATE TABLE revoked_access_tokens (
 CREATE INDEX revoked_access_tokens_by_expiry ON revoked_access_tokens (expires_at);
 )sql";
 
+// Version 6 (the runner applies any listed version a database lacks, in order):
+// the readiness check's write probe (operations.md v2: /readyz is 503 while writes fail).
+constexpr std::string_view kMigration6 = R"sql(
+-- One row that GET /readyz rewrites: the store is ready only while a write commits.
+CREATE TABLE store_probe (
+  id         INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+  checked_at INTEGER NOT NULL
+) STRICT;
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "merchants, api keys, devices, transactions and their events", kMigration1},
     Migration{2, "merchant cancel requests, pairing codes and webhook endpoints", kMigration2},
     Migration{3, "webhook outbox: events, deliveries and attempts", kMigration3},
     Migration{4, "nomba webhook bodies, refresh tokens and server secrets", kMigration4},
     Migration{5, "nomba revoked access tokens", kMigration5},
+    Migration{6, "the readiness write probe", kMigration6},
 };
 
 constexpr std::string_view kCreateMigrationsTable = R"sql(
@@ -292,6 +303,7 @@ struct MigrationStatements {
         release(db, "release", "RELEASE tillgate_migration"),
         rollback_to(db, "rollback_to", "ROLLBACK TO tillgate_migration"),
         current(db, "current_version", "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"),
+        applied(db, "applied_version", "SELECT 1 FROM schema_migrations WHERE version = ?1"),
         record(db, "record_version",
                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)") {}
 
@@ -303,6 +315,10 @@ struct MigrationStatements {
     return static_cast<int>(use.int64(0));
   }
 
+  [[nodiscard]] bool is_applied(int version) {
+    return applied.use(kOperation).bind(std::int64_t{version}).step();
+  }
+
   Statement begin;
   Statement commit;
   Statement rollback;
@@ -310,6 +326,7 @@ struct MigrationStatements {
   Statement release;
   Statement rollback_to;
   Statement current;
+  Statement applied;
   Statement record;
 };
 
@@ -320,7 +337,7 @@ void apply(Connection& connection, MigrationStatements& statements, const Migrat
                                 statements.savepoint, statements.release, statements.rollback_to},
                                kOperation};
   // Read again under the write lock: another process may have applied it meanwhile.
-  if (statements.current_version() >= migration.version) {
+  if (statements.is_applied(migration.version)) {
     return;
   }
   connection.exec(migration.sql, kOperation, fmt::format("migration {}", migration.version));
@@ -348,8 +365,11 @@ void migrate(Connection& connection, domain::Timestamp now) {
                     "upgrade tillgate",
                     current, latest_schema_version()));
   }
+  // Each migration the database lacks, in order: not only those above its highest version,
+  // so that a version numbered below one already applied (two changes developed side by
+  // side, 5 merged after 6) is still applied.
   for (const Migration& migration : kMigrations) {
-    if (migration.version > current) {
+    if (migration.version > current || !statements.is_applied(migration.version)) {
       apply(connection, statements, migration, now);
     }
   }

@@ -11,7 +11,7 @@
 namespace tillgate::store::sqlite {
 
 struct Migration {
-  int version;                   // 1, 2, 3, ...: consecutive, in list order
+  int version;                   // 1, 2, 3, ...: increasing in list order (a gap is allowed)
   std::string_view description;  // for humans reading schema_migrations' history
   std::string_view sql;          // may hold several statements
 };

@@ -31,6 +31,7 @@ class SqliteStore final : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   void ping() override;
+  void probe_write(Timestamp at) override;
 
   void insert_merchant(const MerchantRecord& merchant) override;
   std::optional<MerchantRecord> find_merchant(const std::string& merchant_id) override;

@@ -25,6 +25,9 @@ class SqliteError : public StoreError {
   SqliteError(const std::string& message, int code) : StoreError(message), code_(code) {}
   // The extended SQLite result code (SQLITE_BUSY, SQLITE_CONSTRAINT_UNIQUE, ...).
   [[nodiscard]] int code() const noexcept { return code_; }
+  // SQLITE_FULL, SQLITE_IOERR_*, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY,
+  // SQLITE_CANTOPEN, SQLITE_NOMEM, SQLITE_PROTOCOL: the database's condition, not the call's.
+  [[nodiscard]] bool unavailable() const noexcept override;
 
  private:
   int code_;

@@ -17,6 +17,9 @@ SqliteStore::Statements::Statements(sqlite3* db)
       commit(db, "commit", "COMMIT"),
       rollback(db, "rollback", "ROLLBACK"),
       ping(db, "ping", "SELECT 1"),
+      probe_write(db, "probe_write",
+                  "INSERT INTO store_probe (id, checked_at) VALUES (1, ?1) "
+                  "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at"),
       savepoint_write(db, "savepoint_write", "SAVEPOINT tillgate_write"),
       release_write(db, "release_write", "RELEASE tillgate_write"),
       rollback_to_write(db, "rollback_to_write", "ROLLBACK TO tillgate_write"),

@@ -16,7 +16,7 @@ void FaultyStore::maybe_fail(const char* operation) {
   }
   if (fail) {
     failures_.fetch_add(1);
-    throw store::StoreError(std::string("injected store failure in ") + operation);
+    throw store::StoreUnavailable(std::string("injected store failure in ") + operation);
   }
 }
 
@@ -252,6 +252,11 @@ void FaultyStore::commit_batch() {
 
 void FaultyStore::rollback_batch() noexcept {
   real_->rollback_batch();
+}
+
+void FaultyStore::probe_write(store::Timestamp at) {
+  maybe_fail("probe_write");
+  real_->probe_write(at);
 }
 
 void FaultyStore::revoke_access_token(const std::string& token_id, const std::string& merchant_id,

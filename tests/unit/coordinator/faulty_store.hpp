@@ -28,6 +28,7 @@ class FaultyStore final : public store::Store {
   [[nodiscard]] int failures() const { return failures_.load(); }
 
   void ping() override;
+  void probe_write(store::Timestamp at) override;
   void insert_merchant(const store::MerchantRecord& merchant) override;
   std::optional<store::MerchantRecord> find_merchant(const std::string& merchant_id) override;
   std::vector<store::MerchantRecord> list_merchants() override;

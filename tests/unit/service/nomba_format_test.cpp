@@ -99,6 +99,7 @@ TEST(NombaErrors, EveryMainApiCodeKeepsItsStatusAndGetsItsNombaCode) {
       {ErrorCode::rate_limited, K::retryable},
       {ErrorCode::internal_error, K::retryable},
       {ErrorCode::service_unavailable, K::retryable},
+      {ErrorCode::store_unavailable, K::retryable},
       {ErrorCode::terminal_offline, K::retryable},
       {ErrorCode::timeout, K::retryable},
       {ErrorCode::endpoint_validation_failed, K::validation},

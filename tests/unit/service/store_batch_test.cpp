@@ -37,6 +37,7 @@ class ForwardingStore : public Store {
   explicit ForwardingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
 
   void ping() override { inner_->ping(); }
+  void probe_write(Timestamp at) override { inner_->probe_write(at); }
   void insert_merchant(const MerchantRecord& merchant) override {
     inner_->insert_merchant(merchant);
   }
