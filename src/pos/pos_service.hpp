@@ -49,7 +49,8 @@ class PosService final : public payments::PaymentEventListener {
   PosService(boost::asio::any_io_executor executor, store::AsyncStore& store, net::TimeSource& time,
              net::RateLimiter& auth_failures, api::MerchantAuthenticator& merchant_auth,
              payments::TerminalPort& terminals, payments::PaymentCoordinator& coordinator,
-             payments::PaymentEvents& events, views::RequestLimits limits, PosSettings settings);
+             payments::PaymentEvents& events, net::RateLimiter& merchant_requests,
+             views::RequestLimits limits, PosSettings settings);
   PosService(const PosService&) = delete;
   PosService& operator=(const PosService&) = delete;
 

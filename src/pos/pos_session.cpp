@@ -8,6 +8,7 @@
 
 #include "api/payment_routes.hpp"
 #include "domain/ids.hpp"
+#include "net/rate_limiter.hpp"
 #include "payments/coordinator.hpp"
 #include "pos/pos_frames.hpp"
 #include "store/async_store.hpp"
@@ -156,6 +157,17 @@ asio::awaitable<void> PosSession::on_frame(std::string text) {
     co_return;
   }
   action.name = std::string(*name);
+  const auto retry_after =
+      context_.merchant_requests.admit(merchant_id_, net::RateLimiter::Clock::now());
+  if (retry_after) {
+    fail(ApiError{ErrorCode::rate_limited,
+                  "too many requests: retry after " + std::to_string(retry_after->count()) + " s",
+                  {},
+                  std::nullopt,
+                  static_cast<int>(retry_after->count())},
+         action.request_id);
+    co_return;
+  }
   co_await dispatch(std::move(action));
 }
 

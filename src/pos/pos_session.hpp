@@ -19,6 +19,9 @@
 #include "views/errors.hpp"
 #include "views/payment_request_parser.hpp"
 
+namespace tillgate::net {
+class RateLimiter;
+}
 namespace tillgate::payments {
 class PaymentCoordinator;
 }
@@ -58,6 +61,9 @@ struct PosContext {
   payments::TerminalPort& terminals;
   payments::PaymentCoordinator& coordinator;
   views::RequestLimits limits;
+  // The merchant's request budget, shared with the signed HTTP routes: each action spends
+  // a token; over it, the action is answered RATE_LIMITED.
+  net::RateLimiter& merchant_requests;
   PosRegistry registry;
 };
 

@@ -376,6 +376,34 @@ TEST_F(PosWebSocketTest, TerminalPresenceIsPushed) {
   EXPECT_EQ(json_at(dropped, "terminalInfo"), "(absent)");
 }
 
+class PosRateLimitTest : public PosWebSocketTest {
+ protected:
+  EnvMap gateway_env() override { return {{"TILLGATE_RATE_LIMIT_RPS", "1"}}; }
+};
+
+TEST_F(PosRateLimitTest, ActionsOverTheMerchantsRateAreRateLimited) {
+  const auto merchant = create_merchant();
+  auto ws = open_pos(merchant);
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(
+        ws->send_json(json::object({{"action", "ping"}, {"requestId", std::to_string(i)}})));
+  }
+  int limited = 0;
+  for (int i = 0; i < 6; ++i) {
+    const auto event = ws->read(5s);
+    ASSERT_EQ(event.kind, WsEvent::Kind::message);
+    const auto frame = parse_json(event.text);
+    EXPECT_EQ(string_at(frame, "requestId"), std::to_string(i));
+    if (string_at(frame, "action") == "error") {
+      EXPECT_EQ(string_at(frame, "code"), "RATE_LIMITED") << event.text;
+      EXPECT_EQ(string_at(frame, "error"), "Too Many Requests");
+      ++limited;
+    }
+  }
+  EXPECT_GE(limited, 3);  // a burst of twice the rate, then one a second
+  EXPECT_TRUE(ws->is_open());
+}
+
 class PosTimeoutTest : public PosWebSocketTest {
  protected:
   EnvMap gateway_env() override {
