@@ -48,6 +48,8 @@ ApiError timed_out(const std::string& transaction_id) {
                   std::nullopt};
 }
 
+}  // namespace
+
 // One terminal of GET /v1/terminals, with its connection as the gateway sees it now.
 json::Value terminal_view(const store::DeviceRecord& device, payments::TerminalPort& terminals,
                           const payments::PaymentCoordinator& coordinator) {
@@ -71,8 +73,6 @@ json::Value terminal_view(const store::DeviceRecord& device, payments::TerminalP
       {"metadata", metadata ? std::move(*metadata) : json::Value(json::Object{})},
   });
 }
-
-}  // namespace
 
 ApiError submit_problem(const payments::SubmitOutcome& outcome, const std::string& terminal_id,
                         std::string_view reference_name) {

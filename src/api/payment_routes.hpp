@@ -43,4 +43,9 @@ class PaymentRoutes {
                                              const std::string& terminal_id,
                                              std::string_view reference_name);
 
+// One terminal of GET /v1/terminals (also the POS WebSocket's terminalsResponse), with its
+// connection as the gateway sees it now.
+[[nodiscard]] json::Value terminal_view(const store::DeviceRecord& device,
+                                        payments::TerminalPort& terminals);
+
 }  // namespace tillgate::api

@@ -126,6 +126,23 @@ const std::vector<Setting>& settings() {
          }
          c.nomba_amount_unit = v;
        }},
+      {"pos_ws_auth",
+       [](Config& c, const std::string& n, const std::string& v) {
+         if (v != "key" && v != "signed") {
+           throw ConfigError(n + " must be 'key' or 'signed', got '" + v + "'");
+         }
+         c.pos_ws_auth = v;
+       }},
+      {"pos_ws_max_outbox",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.max_pos_outbox_frames = parse_integer<std::size_t>(n, v, 1, 100'000);
+       }},
+      {"pos_ws_max_connections",
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.limits.max_pos_connections = size_value(n, v); }},
+      {"pos_ws_max_connections_per_ip",
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.limits.max_pos_connections_per_ip = size_value(n, v); }},
       {"nomba_access_token_ttl_s",
        [](Config& c, const std::string& n, const std::string& v) {
          c.nomba_access_token_ttl_s = parse_integer<int>(n, v, 1, 24 * 3600);

@@ -41,6 +41,10 @@ struct Limits {
   std::size_t max_terminal_connections = 100'000;
   std::size_t max_terminal_connections_per_ip = 1'000;  // a shop's NAT holds several
   int terminal_write_timeout_s = 10;
+  // Merchant POS WebSocket side (docs/pos-websocket.md).
+  std::size_t max_pos_outbox_frames = 256;  // queued frames; more = slow POS client, cut off
+  std::size_t max_pos_connections = 10'000;
+  std::size_t max_pos_connections_per_ip = 1'000;
   // Authentication.
   std::size_t max_replay_cache_entries = 1'000'000;  // signatures remembered for the skew window
   std::size_t max_rate_limit_keys = 100'000;         // merchants / addresses with a tracked bucket
@@ -88,6 +92,9 @@ struct Config {
   int hello_timeout_s = 5;
   int heartbeat_s = 30;     // terminal-protocol.md: a ping after 30 s of quiet
   int pong_timeout_s = 10;  // and no pong within 10 s: dead. Less than heartbeat_s.
+  // The POS WebSocket's handshake: "key" (x-api-key, as Modulus) or "signed" (x-api-key,
+  // x-timestamp and x-signature, an HMAC-signed GET of the request target).
+  std::string pos_ws_auth = "key";
   int signature_skew_s = 300;
   int pairing_code_ttl_s = 600;  // one-time pairing codes (merchant-api.md section 5)
   bool webhook_allow_http = false;

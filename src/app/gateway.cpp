@@ -30,6 +30,7 @@
 #include "net/upgrade_router.hpp"
 #include "nomba/nomba_webhook_format.hpp"
 #include "payments/coordinator.hpp"
+#include "pos/pos_service.hpp"
 #include "store/async_store.hpp"
 #include "terminal/terminal_service.hpp"
 #include "webhooks/delivery_client.hpp"
@@ -97,12 +98,16 @@ struct Gateway::Parts {
         webhook_routes(store, webhooks, clock, webhook_route_settings(config)),
         nomba_routes(store, coordinator, terminals.port(), nomba_auth, merchant_requests, clock,
                      nomba_route_settings(config)),
+        pos(io_context.get_executor(), store, clock, auth_failures, merchant_auth, terminals.port(),
+            coordinator, payment_events, merchant_requests, request_limits(config),
+            pos_settings(config)),
         routes(route_table(*this)),
         router(routes, api::Authenticators{merchant_auth, nomba_auth, admin_auth},
                api::RouterBudgets{auth_failures, merchant_requests}, clock, &metrics),
         server(io_context, server_limits(config), router, upgrades, tls) {
     terminals.set_coordinator(coordinator);
     upgrades.add(std::string(terminal::kTerminalWebSocketPath), terminals.upgrade_handler());
+    upgrades.add(std::string(pos::kPosWebSocketPath), pos.upgrade_handler());
     coordinator.set_webhook_outbox(webhooks);
     // Read at scrape time, on the network thread that owns both counts.
     metrics.set_terminals_connected([this] { return static_cast<double>(terminals.connected()); });
@@ -110,6 +115,17 @@ struct Gateway::Parts {
     store.set_observer(&store_metrics);  // batch sizes, commit times, queue depth
   }
 
+  static pos::PosSettings pos_settings(const Config& c) {
+    pos::PosSettings s;
+    s.heartbeat = seconds(c.heartbeat_s);
+    s.pong_timeout = seconds(c.pong_timeout_s);
+    s.write_timeout = seconds(c.limits.terminal_write_timeout_s);
+    s.max_outbox_frames = c.limits.max_pos_outbox_frames;
+    s.max_connections = c.limits.max_pos_connections;
+    s.max_connections_per_address = c.limits.max_pos_connections_per_ip;
+    s.require_signature = c.pos_ws_auth == "signed";
+    return s;
+  }
   static nomba::NombaAmountUnit nomba_amount_unit(const Config& c) {
     // The config already refused anything but "major" and "minor".
     return nomba::parse_nomba_amount_unit(c.nomba_amount_unit)
@@ -285,9 +301,11 @@ struct Gateway::Parts {
   api::DeviceRoutes device_routes;
   api::WebhookRoutes webhook_routes;
   api::NombaRoutes nomba_routes;
+  // The merchant POS WebSocket (/v1), subscribed to payment_events (declared above).
+  pos::PosService pos;
   api::RouteTable routes;  // of the surfaces above, which outlive it
   api::Router router;
-  net::UpgradeRouter upgrades;  // WebSocket paths: the terminals'
+  net::UpgradeRouter upgrades;  // WebSocket paths: the terminals', the POS API's
   net::HttpServer server;
 };
 
@@ -332,6 +350,7 @@ asio::awaitable<void> stop_parts(Gateway::Parts* parts) {
   const auto grace = seconds(parts->config.shutdown_grace_s);
   spdlog::info("shutting down: letting requests in flight finish (at most {} s)", grace.count());
   co_await parts->server.shutdown(grace);
+  co_await parts->pos.shutdown(std::chrono::milliseconds(2000));
   parts->coordinator.terminals_closing();
   co_await parts->terminals.shutdown(std::chrono::milliseconds(2000));
   co_await parts->coordinator.shutdown(std::chrono::milliseconds(2000));

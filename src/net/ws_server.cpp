@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/http/write.hpp>
 #include <cassert>
 #include <utility>
 #include <vector>
@@ -44,6 +47,14 @@ WsServer::WsServer(asio::any_io_executor executor, TimeSource& time, std::string
   assert(factory_);
 }
 
+WsServer::WsServer(asio::any_io_executor executor, TimeSource& time, std::string name,
+                   WsSettings settings, AdmissionSettings admission,
+                   const RateLimiter* auth_failures, WsGate gate)
+    : WsServer(std::move(executor), time, std::move(name), settings, std::move(admission),
+               auth_failures, [](const std::string&) { return std::shared_ptr<WsProtocol>(); }) {
+  gate_ = std::move(gate);
+}
+
 WsServer::~WsServer() {
   assert(live_.empty() && "a WsServer is destroyed with live sessions: shutdown() first");
 }
@@ -61,9 +72,41 @@ void WsServer::admit_and_start(Stream stream, UpgradeRequest request) {
   if (!ticket) {
     return;
   }
+  if (gate_) {
+    (void)group_.spawn("ws gate",
+                       gate_then_start(std::move(stream), std::move(request), std::move(ticket)));
+    return;
+  }
   auto protocol = factory_(ticket.address());
   start_ws_session(context_, std::move(stream), std::move(request), std::move(protocol),
                    std::move(ticket));
+}
+
+// The gate's answer: the session, or the refusal written as a plain HTTP answer (bounded by
+// the handshake timeout), after which the connection closes.
+template <class Stream>
+asio::awaitable<void> WsServer::gate_then_start(Stream stream, UpgradeRequest request,
+                                                Admission::Ticket ticket) {
+  auto answer = co_await gate_(request, ticket.address());
+  if (auto* protocol = std::get_if<std::shared_ptr<WsProtocol>>(&answer)) {
+    start_ws_session(context_, std::move(stream), std::move(request), std::move(*protocol),
+                     std::move(ticket));
+    co_return;
+  }
+  auto& refusal = std::get<WsRefusal>(answer);
+  namespace http = beast::http;
+  http::response<http::string_body> response{static_cast<http::status>(refusal.status),
+                                             request.version()};
+  response.set(http::field::content_type, "application/json");
+  response.keep_alive(false);
+  response.body() = std::move(refusal.body);
+  response.prepare_payload();
+  auto& socket_layer = beast::get_lowest_layer(stream);
+  socket_layer.expires_after(settings_.handshake_timeout);
+  boost::system::error_code ec;
+  co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+  socket_layer.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_layer.close();
 }
 
 void WsServer::upgrade(beast::tcp_stream stream, UpgradeRequest request) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <unordered_set>
+#include <variant>
 
 #include "net/admission.hpp"
 #include "net/task_group.hpp"
@@ -28,6 +29,18 @@ class TimeSource;
 using WsProtocolFactory =
     std::function<std::shared_ptr<WsProtocol>(const std::string& remote_address)>;
 
+// An upgrade refused before the WebSocket handshake: the HTTP answer written instead.
+struct WsRefusal {
+  unsigned status = 401;
+  std::string body;  // JSON
+};
+using WsGateAnswer = std::variant<std::shared_ptr<WsProtocol>, WsRefusal>;
+// For a surface that authenticates at the handshake (the merchant POS API): looks at the
+// upgrade request of an admitted connection and answers its protocol object, or the
+// refusal. Runs as a task of the surface's group; the request outlives the wait.
+using WsGate = std::function<boost::asio::awaitable<WsGateAnswer>(
+    const UpgradeRequest& request, const std::string& remote_address)>;
+
 class WsServer final : public UpgradeHandler {
  public:
   // `name` names the group in log lines ("terminal sessions"). `auth_failures`: the shared
@@ -35,6 +48,10 @@ class WsServer final : public UpgradeHandler {
   WsServer(boost::asio::any_io_executor executor, TimeSource& time, std::string name,
            WsSettings settings, AdmissionSettings admission, const RateLimiter* auth_failures,
            WsProtocolFactory factory);
+  // A surface whose connections pass `gate` before their handshake.
+  WsServer(boost::asio::any_io_executor executor, TimeSource& time, std::string name,
+           WsSettings settings, AdmissionSettings admission, const RateLimiter* auth_failures,
+           WsGate gate);
   // Asserts that shutdown() ran to the end (no session is left).
   ~WsServer() override;
   WsServer(const WsServer&) = delete;
@@ -58,11 +75,15 @@ class WsServer final : public UpgradeHandler {
  private:
   template <class Stream>
   void admit_and_start(Stream stream, UpgradeRequest request);
+  template <class Stream>
+  boost::asio::awaitable<void> gate_then_start(Stream stream, UpgradeRequest request,
+                                               Admission::Ticket ticket);
   void for_each_session(const std::function<void(WsSession&)>& action);
 
   WsSettings settings_;
   Admission admission_;
   WsProtocolFactory factory_;
+  WsGate gate_;
   TaskGroup group_;
   std::unordered_set<WsSession*> live_;
   WsSessionContext context_;

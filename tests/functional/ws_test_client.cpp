@@ -67,6 +67,14 @@ WsTestClient::~WsTestClient() {
 }
 
 void WsTestClient::connect(std::string_view target, std::chrono::milliseconds timeout) {
+  if (const auto refused = try_connect(target, {}, timeout)) {
+    throw std::runtime_error("ws handshake refused: HTTP " + std::to_string(refused->status));
+  }
+}
+
+std::optional<WsRefused> WsTestClient::try_connect(
+    std::string_view target, const std::vector<std::pair<std::string, std::string>>& headers,
+    std::chrono::milliseconds timeout) {
   auto& im = *impl_;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto& layer = beast::get_lowest_layer(im.ws);
@@ -84,16 +92,26 @@ void WsTestClient::connect(std::string_view target, std::chrono::milliseconds ti
   timeouts.idle_timeout = websocket::stream_base::none();
   timeouts.keep_alive_pings = false;
   im.ws.set_option(timeouts);
+  im.ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
+    for (const auto& [name, value] : headers) {
+      req.set(name, value);
+    }
+  }));
   im.ws.read_message_max(16 * 1024 * 1024);
   result.reset();
-  im.ws.async_handshake(im.host + ":" + std::to_string(im.port), std::string(target),
+  websocket::response_type response;
+  im.ws.async_handshake(response, im.host + ":" + std::to_string(im.port), std::string(target),
                         [&result](error_code ec) { result = ec; });
   im.run_until([&] { return result.has_value(); }, deadline + std::chrono::seconds(1));
   if (!result || *result) {
     im.abort();
+    if (result && response.result_int() != 0 && response.result_int() != 101) {
+      return WsRefused{static_cast<int>(response.result_int()), response.body()};
+    }
     throw std::runtime_error("ws handshake failed: " + (result ? result->message() : "timeout"));
   }
   im.ws.text(true);
+  return std::nullopt;
 }
 
 bool WsTestClient::send_text(std::string_view text, std::chrono::milliseconds timeout) {

@@ -4,8 +4,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "json/json.hpp"
 
@@ -19,6 +22,12 @@ struct WsEvent {
   std::string detail;  // closed: the reason or the transport error
 };
 
+// The HTTP answer of an upgrade the gateway refused.
+struct WsRefused {
+  int status = 0;
+  std::string body;
+};
+
 class WsTestClient {
  public:
   WsTestClient(std::string host, std::uint16_t port);
@@ -29,6 +38,11 @@ class WsTestClient {
   // TCP connect and upgrade at `target`; throws std::runtime_error on failure.
   void connect(std::string_view target = "/v1/terminal/ws",
                std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // TCP connect and upgrade at `target` with extra request `headers`: nullopt when the
+  // upgrade was accepted, the HTTP answer when it was refused; throws on transport failure.
+  std::optional<WsRefused> try_connect(
+      std::string_view target, const std::vector<std::pair<std::string, std::string>>& headers,
+      std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // Sends one text frame; false when the write failed or timed out (the peer may already
   // have closed: a test then reads the close).
   bool send_text(std::string_view text,
