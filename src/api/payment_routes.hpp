@@ -44,8 +44,9 @@ class PaymentRoutes {
                                              std::string_view reference_name);
 
 // One terminal of GET /v1/terminals (also the POS WebSocket's terminalsResponse), with its
-// connection as the gateway sees it now.
+// connection as the gateway sees it now and its presence as the coordinator knows it.
 [[nodiscard]] json::Value terminal_view(const store::DeviceRecord& device,
-                                        payments::TerminalPort& terminals);
+                                        payments::TerminalPort& terminals,
+                                        const payments::PaymentCoordinator& coordinator);
 
 }  // namespace tillgate::api

@@ -181,7 +181,7 @@ asio::awaitable<void> PosService::announce_connected(payments::TerminalPresenceC
   if (!device || device->revoked_at) {
     co_return;
   }
-  const auto info = api::terminal_view(*device, context_.terminals);
+  const auto info = api::terminal_view(*device, context_.terminals, context_.coordinator);
   send_to_merchant(change.merchant_id.str(), terminal_status_frame(change, &info, time_.now()));
 }
 

@@ -194,7 +194,7 @@ asio::awaitable<void> PosSession::get_terminals(const Action& action) {
   json::Array items;
   for (const auto& device : devices) {
     if (!device.revoked_at) {
-      items.push_back(api::terminal_view(device, context_.terminals));
+      items.push_back(api::terminal_view(device, context_.terminals, context_.coordinator));
     }
   }
   const auto count = static_cast<std::int64_t>(items.size());
