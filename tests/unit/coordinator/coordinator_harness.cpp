@@ -96,6 +96,7 @@ void CoordinatorHarness::add_merchant(const std::string& merchant_id,
   store->direct().insert_merchant(store::testing::make_merchant(merchant_id));
   for (const auto& device_id : device_ids) {
     store->direct().insert_device(store::testing::make_device(device_id, merchant_id));
+    merchant_of[device_id] = merchant_id;
     reconnect(merchant_id, device_id);  // says hello
   }
 }
@@ -199,8 +200,7 @@ bool CoordinatorHarness::restart() {
   // The terminals still connected say hello to the new process.
   const std::vector<std::string> connected(port.connected.begin(), port.connected.end());
   for (const auto& device_id : connected) {
-    const auto device = store->direct().find_device(device_id);
-    reconnect(device->merchant_id, device_id);
+    reconnect(merchant_of.at(device_id), device_id);
   }
   return clean;
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -138,6 +139,7 @@ class CoordinatorHarness {
   FaultyStore* faults = nullptr;  // owned by `store`
   std::unique_ptr<store::AsyncStore> store;
   FakeTerminalPort port;
+  std::map<std::string, std::string> merchant_of;  // device id -> merchant id
   payments::PaymentEvents events;
   EventRecorder recorder;
   payments::PaymentEvents::Subscription recording;

@@ -214,8 +214,9 @@ TEST(NombaPushRequest, EveryProblemIsNamed) {
     ASSERT_FALSE(parsed) << body;
     EXPECT_EQ(parsed.error().size(), 1U) << body;
   }
+  // merchantTxRef follows transactionId's rules: 1 to 128 printable ASCII characters.
   const auto long_ref = parse_nomba_payment_request(
-      R"({"merchantTxRef":")" + std::string(65, 'a') + R"(","amount":1,"currency":"NGN"})",
+      R"({"merchantTxRef":")" + std::string(129, 'a') + R"(","amount":1,"currency":"NGN"})",
       NombaAmountUnit::major, 32);
   ASSERT_FALSE(long_ref);
   EXPECT_TRUE(has_field(long_ref.error(), "merchantTxRef"));
