@@ -771,7 +771,7 @@ TEST_F(NombaTest, LookupErrors) {
   expect_nomba_error(lookup(access, account, "merchantTxRef=a&transactionRef=b"), 400, "02");
   expect_nomba_error(lookup(access, account, "orderId=a&orderReference=b"), 400, "02");
   expect_nomba_error(lookup(access, account, "orderId=1"), 404, "01");
-  expect_nomba_error(lookup(access, account, "orderReference=" + std::string(65, 'a')), 400, "02");
+  expect_nomba_error(lookup(access, account, "orderReference=" + std::string(129, 'a')), 400, "02");
   expect_nomba_error(lookup(access, account, "merchantTxRef=%zz"), 400, "02");
   expect_nomba_error(lookup(access, account, "merchantTxRef=has%20space"), 400, "02");
   expect_nomba_error(lookup(access, account, "merchantTxRef=nope"), 404, "01");
