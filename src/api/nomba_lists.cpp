@@ -6,6 +6,7 @@
 
 #include "api/answers.hpp"
 #include "api/nomba_routes.hpp"
+#include "api/payment_routes.hpp"
 #include "api/query.hpp"
 #include "domain/ids.hpp"
 
@@ -135,9 +136,7 @@ json::Value terminal_item(const store::DeviceRecord& device, payments::TerminalP
                           const payments::PaymentCoordinator& coordinator) {
   const domain::DeviceId device_id(device.device_id);
   const auto connection = terminals.connection(device_id);
-  const char* status = connection                        ? "online"
-                       : coordinator.presence(device_id) ? "reconnecting"
-                                                         : "offline";
+  const char* status = terminal_status(device_id, terminals, coordinator);
   const auto serial = nomba::device_serial_number(device);
   const auto updated = connection ? connection->last_activity : device.created_at;
   return json::object({

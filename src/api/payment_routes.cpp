@@ -50,14 +50,21 @@ ApiError timed_out(const std::string& transaction_id) {
 
 }  // namespace
 
+const char* terminal_status(const domain::DeviceId& device_id,
+                            const payments::TerminalPort& terminals,
+                            const payments::PaymentCoordinator& coordinator) {
+  if (terminals.connection(device_id)) {
+    return "online";
+  }
+  return coordinator.presence(device_id) ? "reconnecting" : "offline";
+}
+
 // One terminal of GET /v1/terminals, with its connection as the gateway sees it now.
 json::Value terminal_view(const store::DeviceRecord& device, payments::TerminalPort& terminals,
                           const payments::PaymentCoordinator& coordinator) {
   const domain::DeviceId device_id(device.device_id);
   const auto connection = terminals.connection(device_id);
-  const char* status = connection                        ? "online"
-                       : coordinator.presence(device_id) ? "reconnecting"
-                                                         : "offline";
+  const char* status = terminal_status(device_id, terminals, coordinator);
   auto metadata = json::parse(device.metadata_json);
   return json::object({
       {"terminalId", json::Value(device.device_id)},

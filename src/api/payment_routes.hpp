@@ -43,6 +43,12 @@ class PaymentRoutes {
                                              const std::string& terminal_id,
                                              std::string_view reference_name);
 
+// "online" (connected), "reconnecting" (inside its reconnect grace) or "offline": the one
+// reading of a terminal's state that every terminal list shows.
+[[nodiscard]] const char* terminal_status(const domain::DeviceId& device_id,
+                                          const payments::TerminalPort& terminals,
+                                          const payments::PaymentCoordinator& coordinator);
+
 // One terminal of GET /v1/terminals (also the POS WebSocket's terminalsResponse), with its
 // connection as the gateway sees it now and its presence as the coordinator knows it.
 [[nodiscard]] json::Value terminal_view(const store::DeviceRecord& device,

@@ -155,7 +155,8 @@ asio::awaitable<net::WsGateAnswer> PosService::gate(const net::UpgradeRequest& r
 }
 
 void PosService::status_changed(const payments::PaymentStatusChanged& change) {
-  if (!change.event_id) {
+  // Most merchants have no POS connection: build nothing for them.
+  if (!change.event_id || context_.registry.of_merchant(change.transaction.merchant_id).empty()) {
     return;
   }
   if (const auto frame = payment_notification(change.transaction, *change.event_id, time_.now())) {
