@@ -1,23 +1,22 @@
 #include "api/admin_auth.hpp"
 
-#include "crypto/crypto.hpp"
+#include <string_view>
 
 namespace tillgate::api {
 
-AdminAuthenticator::AdminAuthenticator(const std::optional<std::string>& admin_token) {
-  if (admin_token) {
-    expected_authorization_ = "Bearer " + *admin_token;
-  }
-}
+AdminAuthenticator::AdminAuthenticator(const std::optional<domain::Secret>& admin_token)
+    : token_(admin_token) {}
 
 AuthOutcome AdminAuthenticator::authenticate(const AuthInput& input) const {
-  if (!expected_authorization_) {
+  if (!token_) {
     return AuthOutcome::refuse(
         views::ErrorCode::route_not_found,
         "the admin API is off: start the gateway with TILLGATE_ADMIN_TOKEN set");
   }
+  constexpr std::string_view kScheme = "Bearer ";
   const auto authorization = input.header("authorization");
-  if (!authorization || !crypto::constant_time_equal(*authorization, *expected_authorization_)) {
+  if (!authorization || !authorization->starts_with(kScheme) ||
+      !token_->equals(authorization->substr(kScheme.size()))) {
     return AuthOutcome::refuse(
         views::ErrorCode::unauthorized,
         "send Authorization: Bearer <TILLGATE_ADMIN_TOKEN> to use the admin API");

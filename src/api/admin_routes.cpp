@@ -89,7 +89,7 @@ RouteAnswer AdminRoutes::create_merchant(RouteRequest request) {
   co_return json_answer(201, json::object({{"merchantId", json::Value(merchant.merchant_id)},
                                            {"name", json::Value(merchant.name)},
                                            {"apiKey", json::Value(key.api_key)},
-                                           {"apiSecret", json::Value(key.api_secret)}}));
+                                           {"apiSecret", json::Value(key.api_secret.reveal())}}));
 }
 
 RouteAnswer AdminRoutes::list_merchants(RouteRequest /*request*/) {
@@ -124,7 +124,7 @@ RouteAnswer AdminRoutes::create_api_key(RouteRequest request) {
   co_await store_.call(&Store::insert_api_key, key);
   spdlog::info("API key {} created for merchant {}", key.api_key, merchant_id);
   co_return json_answer(201, json::object({{"apiKey", json::Value(key.api_key)},
-                                           {"apiSecret", json::Value(key.api_secret)}}));
+                                           {"apiSecret", json::Value(key.api_secret.reveal())}}));
 }
 
 RouteAnswer AdminRoutes::revoke_api_key(RouteRequest request) {
@@ -162,7 +162,7 @@ RouteAnswer AdminRoutes::create_device(RouteRequest request) {
   }
   auto created =
       new_device(merchant_id, string_or_empty(requested_id), string_or_empty(label), clock_.now());
-  const std::string secret = std::move(created.device_secret);
+  const domain::Secret secret = std::move(created.device_secret);
   const store::DeviceRecord device = std::move(created.record);
   if (!co_await store_.call(&Store::insert_device, device)) {
     co_return error_answer(ErrorCode::device_id_taken,
@@ -170,7 +170,7 @@ RouteAnswer AdminRoutes::create_device(RouteRequest request) {
   }
   spdlog::info("device {} created for merchant {}", device.device_id, merchant_id);
   co_return json_answer(201, json::object({{"deviceId", json::Value(device.device_id)},
-                                           {"deviceSecret", json::Value(secret)},
+                                           {"deviceSecret", json::Value(secret.reveal())},
                                            {"merchantId", json::Value(merchant_id)},
                                            {"label", json::Value(device.label)}}));
 }

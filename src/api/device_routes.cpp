@@ -225,7 +225,7 @@ RouteAnswer DeviceRoutes::pair_device(RouteRequest request) {
   }
   spdlog::info("device {} paired for merchant {}", paired->device_id, paired->merchant_id);
   co_return json_answer(201, json::object({{"deviceId", json::Value(paired->device_id)},
-                                           {"deviceSecret", json::Value(created.device_secret)},
+                                           {"deviceSecret", json::Value(created.device_secret.reveal())},
                                            {"merchantId", json::Value(paired->merchant_id)}}));
 }
 

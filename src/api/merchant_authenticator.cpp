@@ -76,7 +76,7 @@ boost::asio::awaitable<AuthOutcome> MerchantAuthenticator::verify(Presented pres
   if (!key || key->revoked_at) {
     co_return refused(AuthFailure::unauthorized);
   }
-  if (!signature_matches(presented.string_to_sign, presented.headers.signature, key->api_secret)) {
+  if (!signature_matches(presented.string_to_sign, presented.headers.signature, key->api_secret.reveal())) {
     co_return refused(AuthFailure::invalid_signature);
   }
   if (!presented.replay_protected) {

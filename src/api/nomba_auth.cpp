@@ -56,10 +56,10 @@ boost::asio::awaitable<AuthOutcome> NombaAuthenticator::authenticate(const AuthI
   return verify(std::string(*token), std::string(input.header("accountid").value_or("")));
 }
 
-boost::asio::awaitable<std::string> NombaAuthenticator::signing_key() {
+boost::asio::awaitable<domain::Secret> NombaAuthenticator::signing_key() {
   if (!signing_key_) {
     const std::string name(kSigningKeyName);
-    const std::string candidate = nomba::new_signing_key();
+    const domain::Secret candidate(nomba::new_signing_key());
     const auto now = clock_.now();
     auto key = co_await store_.call(&store::Store::server_secret, name, candidate, now);
     signing_key_ = std::move(key);
@@ -70,7 +70,7 @@ boost::asio::awaitable<std::string> NombaAuthenticator::signing_key() {
 boost::asio::awaitable<AuthOutcome> NombaAuthenticator::verify(std::string token,
                                                                std::string account_id) {
   const auto key = co_await signing_key();
-  const auto claims = nomba::read_access_token(token, key, clock_.now());
+  const auto claims = nomba::read_access_token(token, key.reveal(), clock_.now());
   if (!claims) {
     spdlog::info("nomba access token refused: {}", crypto::to_string(claims.error()));
     if (claims.error() == crypto::JwtError::expired) {

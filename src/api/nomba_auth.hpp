@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/authentication.hpp"
+#include "domain/secret.hpp"
 #include "domain/time.hpp"
 #include "store/async_store.hpp"
 
@@ -23,14 +24,14 @@ class NombaAuthenticator {
 
   // The access-token signing key, read from (or first written to) the store once: the
   // token grant signs with it too.
-  boost::asio::awaitable<std::string> signing_key();
+  boost::asio::awaitable<domain::Secret> signing_key();
 
  private:
   boost::asio::awaitable<AuthOutcome> verify(std::string token, std::string account_id);
 
   store::AsyncStore& store_;
   const domain::Clock& clock_;
-  std::optional<std::string> signing_key_;  // loaded by the first request that needs it
+  std::optional<domain::Secret> signing_key_;  // loaded by the first request that needs it
 };
 
 }  // namespace tillgate::api

@@ -201,7 +201,7 @@ RouteAnswer NombaRoutes::grant_tokens(RouteRequest request, bool refresh_only) {
   const auto signing_key = co_await authenticator_.signing_key();
   const auto claims =
       nomba::new_access_token_claims(account_id, granted.api_key, now, settings_.access_token_ttl);
-  const std::string access_token = nomba::sign_access_token(claims, signing_key);
+  const std::string access_token = nomba::sign_access_token(claims, signing_key.reveal());
   spdlog::info("nomba access token issued to account {} (API key {}, {})", account_id,
                granted.api_key, grant);
   co_return json_answer(
@@ -224,7 +224,7 @@ RouteAnswer NombaRoutes::revoke_token(RouteRequest request) {
   const std::string client(*client_id);
   const auto signing_key = co_await authenticator_.signing_key();
   const auto now = clock_.now();
-  const auto claims = nomba::read_access_token(token_text, signing_key, now);
+  const auto claims = nomba::read_access_token(token_text, signing_key.reveal(), now);
   if (!claims && claims.error() != crypto::JwtError::expired) {
     co_return refusal(NombaErrorKind::unauthorized, 401,
                       "access_token is not an access token this gateway issued");
@@ -252,7 +252,7 @@ boost::asio::awaitable<NombaRoutes::Grant> NombaRoutes::grant_client_credentials
   const auto key = co_await store_.read(&Store::find_api_key, client_id);
   // One answer for every mismatch: nothing tells which part was wrong.
   if (!key || key->revoked_at || key->merchant_id != account_id ||
-      !crypto::constant_time_equal(key->api_secret, client_secret)) {
+      !key->api_secret.equals(client_secret)) {
     spdlog::info("nomba token refused: client credentials do not match account {}", account_id);
     co_return Grant{{},
                     {},

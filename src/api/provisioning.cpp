@@ -21,7 +21,7 @@ NewDevice new_device(std::string merchant_id, std::string device_id, std::string
   device.record.device_id = device_id.empty() ? domain::new_prefixed_id("dev_") : device_id;
   device.record.merchant_id = std::move(merchant_id);
   device.record.label = std::move(label);
-  device.record.secret_hash = crypto::sha256_hex(device.device_secret);
+  device.record.secret_hash = crypto::sha256_hex(device.device_secret.reveal());
   device.record.metadata_json = "{}";
   device.record.created_at = now;
   return device;

@@ -14,7 +14,7 @@ namespace tillgate::api {
 
 struct NewDevice {
   store::DeviceRecord record;  // holds only the secret's hash
-  std::string device_secret;   // shown once, never stored
+  domain::Secret device_secret;  // shown once, never stored
 };
 // `device_id` empty: a generated "dev_..." id.
 [[nodiscard]] NewDevice new_device(std::string merchant_id, std::string device_id,

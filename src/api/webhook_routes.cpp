@@ -34,9 +34,9 @@ std::size_t char_count(std::string_view text) {
 struct EndpointFields {
   std::optional<std::string> url;
   std::optional<std::vector<std::string>> events;
-  std::optional<std::string> status;
-  std::optional<std::string> format;
-  std::optional<std::string> secret;  // chosen by the merchant (format nomba only)
+  std::optional<domain::EndpointStatus> status;
+  std::optional<domain::WebhookFormat> format;
+  std::optional<domain::Secret> secret;  // chosen by the merchant (format nomba only)
   std::optional<std::string> description;
   std::optional<std::string> metadata_json;
 };
@@ -128,7 +128,7 @@ void read_secret(const json::Value& secret, BodyKind kind, EndpointFields& field
     problems.push_back({"secret", "cannot be changed: create an endpoint with the new secret"});
     return;
   }
-  if (fields.format != "nomba") {
+  if (fields.format != domain::WebhookFormat::nomba) {
     problems.push_back({"secret", "may be chosen only for format nomba"});
     return;
   }
@@ -139,7 +139,7 @@ void read_secret(const json::Value& secret, BodyKind kind, EndpointFields& field
     problems.push_back({"secret", "must be 16 to 128 printable ASCII characters"});
     return;
   }
-  fields.secret = secret.as_string();
+  fields.secret = domain::Secret(secret.as_string());
 }
 
 // Reads every field the body sets, collecting each problem with its field. null clears
@@ -162,11 +162,12 @@ EndpointFields read_endpoint_body(const json::Value& body, BodyKind kind, bool a
   if (const auto* format = body.find("format"); format != nullptr) {
     if (kind == BodyKind::update) {
       problems.push_back({"format", "cannot be changed: create an endpoint with the new format"});
-    } else if (!format->is_string() ||
-               (format->as_string() != "standard" && format->as_string() != "nomba")) {
-      problems.push_back({"format", "must be standard or nomba"});
+    } else if (const auto kind_of = format->is_string()
+                                        ? domain::parse_webhook_format(format->as_string())
+                                        : std::nullopt) {
+      fields.format = *kind_of;
     } else {
-      fields.format = format->as_string();
+      problems.push_back({"format", "must be standard or nomba"});
     }
   }
   if (const auto* secret = body.find("secret"); secret != nullptr) {
@@ -174,11 +175,11 @@ EndpointFields read_endpoint_body(const json::Value& body, BodyKind kind, bool a
   }
   // Created endpoints start active; only an update changes status.
   if (const auto* status = body.find("status"); status != nullptr && kind == BodyKind::update) {
-    if (!status->is_string() ||
-        (status->as_string() != "active" && status->as_string() != "disabled")) {
-      problems.push_back({"status", "must be active or disabled"});
+    if (const auto parsed = status->is_string() ? domain::parse_endpoint_status(status->as_string())
+                                                : std::nullopt) {
+      fields.status = *parsed;
     } else {
-      fields.status = status->as_string();
+      problems.push_back({"status", "must be active or disabled"});
     }
   }
   if (const auto* description = body.find("description"); description != nullptr) {
@@ -220,13 +221,13 @@ json::Value endpoint_view(const store::WebhookEndpointRecord& endpoint, bool wit
       {"endpointId", json::Value(endpoint.endpoint_id)},
       {"url", json::Value(endpoint.url)},
       {"events", parsed_or(endpoint.events_json, json::Value(json::Array{}))},
-      {"status", json::Value(endpoint.status)},
-      {"format", json::Value(endpoint.format)},
+      {"status", json::Value(domain::to_string(endpoint.status))},
+      {"format", json::Value(domain::to_string(endpoint.format))},
       {"description", json::Value(endpoint.description)},
       {"metadata", parsed_or(endpoint.metadata_json, json::Value(json::Object{}))},
   };
   if (with_secret) {
-    fields.push_back({"secret", json::Value(endpoint.secret)});
+    fields.push_back({"secret", json::Value(endpoint.secret.reveal())});
   }
   fields.push_back({"createdAt", json::Value(domain::format_iso8601(endpoint.created_at))});
   fields.push_back({"updatedAt", json::Value(domain::format_iso8601(endpoint.updated_at))});
@@ -287,11 +288,12 @@ store::WebhookEndpointRecord new_endpoint(const std::string& merchant_id,
   endpoint.endpoint_id = domain::new_prefixed_id("wh_");
   endpoint.merchant_id = merchant_id;
   endpoint.url = *fields.url;
-  endpoint.secret = fields.secret.value_or(webhooks::generate_webhook_secret());
+  endpoint.secret = fields.secret ? std::move(*fields.secret)
+                                  : domain::Secret(webhooks::generate_webhook_secret());
   std::vector<std::string> all_events(webhooks::payment_event_types.begin(),
                                       webhooks::payment_event_types.end());
   endpoint.events_json = events_json(fields.events.value_or(all_events));
-  endpoint.format = fields.format.value_or("standard");
+  endpoint.format = fields.format.value_or(domain::WebhookFormat::standard);
   endpoint.description = fields.description.value_or("");
   endpoint.metadata_json = fields.metadata_json.value_or("{}");
   return endpoint;
@@ -346,8 +348,8 @@ HttpResponse WebhookRoutes::endpoint_not_found(const std::string& endpoint_id) c
 }
 
 boost::asio::awaitable<std::optional<HttpResponse>> WebhookRoutes::validate_endpoint(
-    std::string url, std::string secret, std::string format) {
-  auto ping = webhooks_.ping(url, std::move(secret), std::move(format));
+    std::string url, domain::Secret secret, domain::WebhookFormat format) {
+  auto ping = webhooks_.ping(url, std::move(secret), format);
   const auto attempt = co_await std::move(ping);
   if (!attempt) {
     co_return error_answer(ErrorCode::service_unavailable,
@@ -389,7 +391,7 @@ RouteAnswer WebhookRoutes::create_endpoint(RouteRequest request) {
     co_return endpoint_limit_reached();
   }
   // Nomba has no ping event: a Nomba endpoint is saved without one (nomba-compat.md v2).
-  if (endpoint.format != "nomba") {
+  if (endpoint.format != domain::WebhookFormat::nomba) {
     if (auto refused = co_await validate_endpoint(endpoint.url, endpoint.secret, endpoint.format)) {
       co_return std::move(*refused);
     }
@@ -452,7 +454,7 @@ RouteAnswer WebhookRoutes::update_endpoint(RouteRequest request) {
   // Only a URL that changes is pinged: the same one was accepted already.
   // Nomba endpoints are never pinged.
   if (fields.url && *fields.url != endpoint->url) {
-    if (endpoint->format != "nomba") {
+    if (endpoint->format != domain::WebhookFormat::nomba) {
       if (auto refused =
               co_await validate_endpoint(*fields.url, endpoint->secret, endpoint->format)) {
         co_return std::move(*refused);
@@ -460,7 +462,8 @@ RouteAnswer WebhookRoutes::update_endpoint(RouteRequest request) {
     }
     endpoint->url = *fields.url;
   }
-  const bool enabled = fields.status == "active" && endpoint->status != "active";
+  const bool enabled = fields.status == domain::EndpointStatus::active &&
+                       endpoint->status != domain::EndpointStatus::active;
   apply_update(fields, clock_.now(), *endpoint);
   if (!co_await store_.call(&Store::update_webhook_endpoint, *endpoint)) {  // deleted meanwhile
     co_return endpoint_not_found(endpoint_id);

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "api/route_table.hpp"
+#include "domain/enums.hpp"
+#include "domain/secret.hpp"
 #include "domain/time.hpp"
 #include "store/async_store.hpp"
 #include "views/payment_request_parser.hpp"
@@ -41,8 +43,8 @@ class WebhookRoutes {
  private:
   // The endpoint must answer a signed ping with a 2xx; nullopt when it did, else the answer.
   boost::asio::awaitable<std::optional<net::HttpResponse>> validate_endpoint(std::string url,
-                                                                             std::string secret,
-                                                                             std::string format);
+                                                                             domain::Secret secret,
+                                                                             domain::WebhookFormat format);
   [[nodiscard]] net::HttpResponse endpoint_limit_reached() const;
   [[nodiscard]] net::HttpResponse endpoint_not_found(const std::string& endpoint_id) const;
 

@@ -74,7 +74,7 @@ const std::vector<Setting>& settings() {
          if (v.empty()) {
            c.admin_token.reset();
          } else {
-           c.admin_token = v;
+           c.admin_token = domain::Secret(v);
          }
        }},
       {"payment_timeout_s", [](Config& c, const std::string& n,

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "domain/secret.hpp"
+
 namespace tillgate::app {
 
 struct Limits {
@@ -86,7 +88,7 @@ struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
   std::string database_url = "sqlite:./data/tillgate.db";
-  std::optional<std::string> admin_token;
+  std::optional<domain::Secret> admin_token;
   int payment_timeout_s = 90;
   int reconnect_grace_s = 60;
   int hello_timeout_s = 5;

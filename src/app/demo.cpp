@@ -56,15 +56,15 @@ std::string own_binary() {
 }
 
 void print_banner(const Config& config, std::uint16_t port, const store::ApiKeyRecord& key,
-                  const std::string& admin_token) {
+                  const domain::Secret& admin_token) {
   const std::string url = "http://" + config.listen_host + ":" + std::to_string(port);
   std::printf("listening on %s:%u\n\n", config.listen_host.c_str(), static_cast<unsigned>(port));
   std::printf("Tillgate demo is running at %s (database %s)\n", url.c_str(),
               config.database_url.c_str());
   std::printf("  merchant id       %s (the Nomba API's accountId)\n", key.merchant_id.c_str());
   std::printf("  merchant API key  %s\n  merchant secret   %s\n", key.api_key.c_str(),
-              key.api_secret.c_str());
-  std::printf("  admin token       %s\n", admin_token.c_str());
+              key.api_secret.reveal().c_str());
+  std::printf("  admin token       %s\n", admin_token.reveal().c_str());
   for (const auto& terminal : kTerminals) {
     std::printf("  terminal          %s (%s)\n", terminal.device_id, terminal.what);
   }
@@ -73,7 +73,7 @@ void print_banner(const Config& config, std::uint16_t port, const store::ApiKeyR
   std::printf(
       "  %s pay --url %s --api-key %s --api-secret %s \\\n"
       "      --terminal demo-till-1 --amount 12.50 --currency USD --method CARD\n\n",
-      binary.c_str(), url.c_str(), key.api_key.c_str(), key.api_secret.c_str());
+      binary.c_str(), url.c_str(), key.api_key.c_str(), key.api_secret.reveal().c_str());
   std::printf("Use --terminal demo-till-2 to see a decline. Ctrl-C stops the demo.\n\n");
   std::fflush(stdout);
 }
@@ -133,7 +133,7 @@ int run_demo(Config config) {
         throw std::runtime_error(std::string("device id ") + terminal.device_id +
                                  " already exists in " + config.database_url);
       }
-      secrets.push_back(device.device_secret);
+      secrets.push_back(device.device_secret.reveal());
     }
     const auto port = gateway->start();
     for (std::size_t i = 0; i < std::size(kTerminals); ++i) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "crypto/crypto.hpp"
 
@@ -100,10 +101,10 @@ std::string new_prefixed_id(std::string_view prefix) {
   return out;
 }
 
-std::string new_secret(std::string_view prefix) {
+Secret new_secret(std::string_view prefix) {
   std::string out(prefix);
   out += crypto::base32_encode(crypto::random_bytes(kSecretRandomBytes));
-  return out;
+  return Secret(std::move(out));
 }
 
 }  // namespace tillgate::domain

@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "domain/secret.hpp"
 #include "domain/strong_id.hpp"
 #include "domain/time.hpp"
 
@@ -24,7 +25,7 @@ namespace tillgate::domain {
 
 // A secret of 256 random bits, prefix + 52 lower-case base32 chars: "tgs_..." API secrets,
 // "tds_..." device secrets.
-[[nodiscard]] std::string new_secret(std::string_view prefix);
+[[nodiscard]] Secret new_secret(std::string_view prefix);
 
 // ---- Strong id types (strong_id.hpp) ------------------------------------------------------
 // One type per kind of identifier, each holding the id's text as issued or as received.

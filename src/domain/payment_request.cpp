@@ -20,7 +20,7 @@ json::Value canonical_request(const PaymentRequest& request) {
   json::Object metadata = request.metadata;
   return json::object({{"amount", json::Value(request.amount.to_major_string())},
                        {"currency", json::Value(request.amount.currency().code)},
-                       {"paymentMethod", json::Value(request.payment_method)},
+                       {"paymentMethod", json::Value(to_string(request.payment_method))},
                        {"webhookMode", json::Value(request.webhook_mode)},
                        {"products", json::Value(std::move(products))},
                        {"customerInfo", request.customer_info},

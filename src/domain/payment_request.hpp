@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/enums.hpp"
 #include "domain/money.hpp"
 #include "json/json.hpp"
 
@@ -22,7 +23,7 @@ struct ProductLine {
 struct PaymentRequest {
   std::optional<std::string> transaction_id;  // absent: the gateway generates a UUIDv7
   domain::Money amount;
-  std::string payment_method;  // CARD | CASH | MOBILE | OTHER
+  PaymentMethod payment_method = PaymentMethod::card;
   bool webhook_mode = false;
   std::vector<ProductLine> products;
   json::Value customer_info;  // an object, or null

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/enums.hpp"
+#include "domain/secret.hpp"
 #include "domain/time.hpp"
 #include "domain/transaction.hpp"
 
@@ -49,7 +51,7 @@ struct MerchantRecord {
 struct ApiKeyRecord {
   std::string api_key;  // public identifier, sent in x-api-key
   std::string merchant_id;
-  std::string api_secret;  // HMAC key: needed in clear to verify signatures
+  domain::Secret api_secret;  // HMAC key: needed in clear to verify signatures
   Timestamp created_at;
   std::optional<Timestamp> revoked_at;
 };
@@ -80,7 +82,7 @@ struct TransactionRecord {
   TransactionStatus status = TransactionStatus::pending;
   std::int64_t amount_minor = 0;
   std::string currency;
-  std::string payment_method;
+  domain::PaymentMethod payment_method = domain::PaymentMethod::card;
   bool webhook_mode = false;
   std::string request_json;         // the request as accepted, canonical JSON object text
   std::string request_fingerprint;  // hex sha256 of the canonical request: idempotency check
@@ -129,10 +131,10 @@ struct WebhookEndpointRecord {
   std::string endpoint_id;  // "wh_..."
   std::string merchant_id;
   std::string url;
-  std::string secret;               // "whsec_...": the signing key, needed in clear
+  domain::Secret secret;            // "whsec_...": the signing key, needed in clear
   std::string events_json = "[]";   // JSON array of the subscribed event type names
-  std::string status = "active";    // active | disabled
-  std::string format = "standard";  // standard | nomba
+  domain::EndpointStatus status = domain::EndpointStatus::active;
+  domain::WebhookFormat format = domain::WebhookFormat::standard;
   std::string description;
   std::string metadata_json = "{}";  // JSON object text
   Timestamp created_at;
@@ -152,12 +154,12 @@ struct WebhookEventRecord {
   std::string event_type;  // "payment.completed", ...
   std::string payload;     // the exact body every attempt sends
   Timestamp created_at;
-  // The body for endpoints of each other format, by format name (webhooks::WebhookFormat):
+  // The body for endpoints of each other format (webhooks::WebhookFormat):
   // fixed here like `payload`, so every attempt sends the same one. A format missing here
   // sends its endpoints nothing for this event (a "nomba" endpoint gets no payment.voided):
   // no delivery is made for them. The SQLite schema keeps the "nomba" body in a column of
-  // its own; another name is refused (StoreError) until the schema has a place for it.
-  std::map<std::string, std::string, std::less<>> format_payloads = {};
+  // its own; another format is refused (StoreError) until the schema has a place for it.
+  std::map<domain::WebhookFormat, std::string> format_payloads = {};
 };
 
 enum class DeliveryStatus { pending, succeeded, failed };
@@ -198,8 +200,8 @@ struct WebhookDeliveryRecord {
 struct DueDelivery {
   WebhookDeliveryRecord delivery;  // without attempts
   std::string url;
-  std::string secret;
-  std::string format = "standard";  // the endpoint's: standard | nomba
+  domain::Secret secret;
+  domain::WebhookFormat format = domain::WebhookFormat::standard;  // the endpoint's
   std::string payload;              // the event's body for that format
 };
 
@@ -457,8 +459,8 @@ class Store {
   // The server secret called `name` (e.g. the access-token signing key): `candidate` is
   // stored when there is none yet, otherwise the stored one is returned, so every start
   // and every node on the same database signs with the same key.
-  virtual std::string server_secret(const std::string& name, const std::string& candidate,
-                                    Timestamp at) = 0;
+  virtual domain::Secret server_secret(const std::string& name, const domain::Secret& candidate,
+                                       Timestamp at) = 0;
 
   // ---- Group commit (store::AsyncStore) --------------------------------------------
   // begin_batch opens one write transaction (taking the write lock); every method called

@@ -172,7 +172,7 @@ boost::system::result<InboundMessage, DecodeFailure> decode(std::string_view fra
     if (!device_id || !secret) {
       return protocol("hello needs deviceId and deviceSecret");
     }
-    return InboundMessage{Hello{std::move(*device_id), std::move(*secret),
+    return InboundMessage{Hello{std::move(*device_id), domain::Secret(std::move(*secret)),
                                 optional_text(*document, "software", 256)}};
   }
   const std::string quoted_type = quote_type(*type);
@@ -218,7 +218,7 @@ std::string encode_payment_request(const store::TransactionRecord& transaction) 
       {"transactionId", json::Value(transaction.transaction_id)},
       {"amount", field("amount")},
       {"currency", json::Value(transaction.currency)},
-      {"paymentMethod", json::Value(transaction.payment_method)},
+      {"paymentMethod", json::Value(domain::to_string(transaction.payment_method))},
       {"products", field("products")},
       {"customerInfo", field("customerInfo")},
       {"metadata", field("metadata")},

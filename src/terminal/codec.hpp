@@ -6,6 +6,7 @@
 #include <string_view>
 #include <variant>
 
+#include "domain/secret.hpp"
 #include "domain/time.hpp"
 #include "domain/transaction.hpp"
 #include "store/store.hpp"
@@ -14,7 +15,7 @@ namespace tillgate::terminal {
 
 struct Hello {
   std::string device_id;
-  std::string device_secret;
+  domain::Secret device_secret;
   std::optional<std::string> software;
 };
 struct PaymentAck {

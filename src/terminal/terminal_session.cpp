@@ -115,7 +115,7 @@ asio::awaitable<bool> TerminalSession::authenticate(Hello hello) {
     return store.find_device(id);
   };
   auto device = co_await context_.store.read(std::move(find_device_in_store));
-  const std::string presented_hash = crypto::sha256_hex(hello.device_secret);
+  const std::string presented_hash = crypto::sha256_hex(hello.device_secret.reveal());
   // Compare even for unknown devices, so timing does not reveal which device ids exist.
   const bool secret_ok = crypto::constant_time_equal(
       device ? device->secret_hash : std::string(presented_hash.size(), '0'), presented_hash);

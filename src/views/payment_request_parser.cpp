@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "domain/enums.hpp"
 #include "domain/ids.hpp"
 
 namespace tillgate::views {
@@ -11,7 +12,6 @@ namespace {
 using domain::PaymentRequest;
 using domain::ProductLine;
 
-constexpr std::array<std::string_view, 4> kPaymentMethods{"CARD", "CASH", "MOBILE", "OTHER"};
 
 // Counts code points, so a 40-character key may be longer than 40 bytes in UTF-8.
 std::size_t char_count(std::string_view text) {
@@ -241,18 +241,15 @@ boost::system::result<domain::PaymentRequest, std::vector<FieldProblem>> parse_p
   }
   const auto amount = read_amount(root.find("amount"), currency, "amount", check);
 
-  const auto method = root.find_string("paymentMethod");
-  bool method_ok = false;
-  for (const auto known : kPaymentMethods) {
-    method_ok = method_ok || (method && *method == known);
-  }
-  if (!method_ok) {
+  const auto method_text = root.find_string("paymentMethod");
+  const auto method = method_text ? domain::parse_payment_method(*method_text) : std::nullopt;
+  if (!method) {
     check.problem("paymentMethod", "is required: one of CARD, CASH, MOBILE, OTHER");
   }
 
   domain::PaymentRequest request{std::nullopt,
                                  amount.value_or(domain::Money::from_minor_units(1, currency)),
-                                 method_ok ? std::string(*method) : std::string(),
+                                 method.value_or(domain::PaymentMethod::card),
                                  false,
                                  {},
                                  nullptr,

@@ -56,7 +56,7 @@ json::Value payment_response(const store::TransactionRecord& transaction) {
       {"status", json::Value(domain::payment_status_name(transaction.status))},
       {"amount", json::Value(amount_text(transaction))},
       {"currency", json::Value(transaction.currency)},
-      {"paymentMethod", json::Value(transaction.payment_method)},
+      {"paymentMethod", json::Value(domain::to_string(transaction.payment_method))},
       {"authorizationCode", member_or_null(result, "authorizationCode")},
       {"errorCode", member_or_null(result, "errorCode")},
       {"errorMessage", member_or_null(result, "errorMessage")},

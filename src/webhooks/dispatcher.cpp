@@ -216,7 +216,7 @@ asio::awaitable<void> WebhookDispatcher::Impl::deliver(store::DueDelivery due) {
       problem = "the endpoint's format is not served by this gateway";
     } else {
       try {
-        headers = format->sign(due.secret, delivery.event_id, due.payload, clock_.now());
+        headers = format->sign(due.secret.reveal(), delivery.event_id, due.payload, clock_.now());
       } catch (const std::invalid_argument&) {
         problem = "signing: the endpoint's secret is malformed";
       }
@@ -315,20 +315,21 @@ void WebhookDispatcher::committed() {
 }
 
 asio::awaitable<std::optional<DeliveryAttempt>> WebhookDispatcher::ping(std::string url,
-                                                                        std::string secret,
-                                                                        std::string format) {
+                                                                        domain::Secret secret,
+                                                                        domain::WebhookFormat format) {
   Impl* impl = impl_.get();
   if (impl->pings_in_flight_ >= impl->settings_.max_pings_in_flight) {
     co_return std::nullopt;
   }
   const WebhookFormat* endpoint_format = impl->formats_.find(format);
   if (endpoint_format == nullptr) {
-    throw std::invalid_argument("webhook format " + format + " is not served by this gateway");
+    throw std::invalid_argument("webhook format " + std::string(domain::to_string(format)) +
+                                " is not served by this gateway");
   }
   const auto now = impl->clock_.now();
   const std::string event_id = new_event_id();
   std::string body = endpoint_format->ping_body(event_id, now);
-  auto headers = endpoint_format->sign(secret, event_id, body, now);
+  auto headers = endpoint_format->sign(secret.reveal(), event_id, body, now);
   ++impl->pings_in_flight_;
   std::optional<DeliveryAttempt> result;
   try {

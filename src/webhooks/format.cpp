@@ -11,16 +11,16 @@ WebhookFormats::WebhookFormats(std::unique_ptr<WebhookFormat> standard) {
 }
 
 void WebhookFormats::add(std::unique_ptr<WebhookFormat> format) {
-  if (find(format->name()) != nullptr) {
-    throw std::invalid_argument("webhook format " + std::string(format->name()) +
+  if (find(format->kind()) != nullptr) {
+    throw std::invalid_argument("webhook format " + std::string(domain::to_string(format->kind())) +
                                 " is registered twice");
   }
   formats_.push_back(std::move(format));
 }
 
-const WebhookFormat* WebhookFormats::find(std::string_view name) const {
+const WebhookFormat* WebhookFormats::find(domain::WebhookFormat kind) const {
   for (const auto& format : formats_) {
-    if (format->name() == name) {
+    if (format->kind() == kind) {
       return format.get();
     }
   }
@@ -40,7 +40,7 @@ std::optional<store::WebhookEventRecord> outbox_event(const WebhookFormats& form
       continue;
     }
     if (auto body = format->event_body(after, terminal_label, *event)) {
-      event->format_payloads.emplace(std::string(format->name()), std::move(*body));
+      event->format_payloads.emplace(format->kind(), std::move(*body));
     }
   }
   return event;

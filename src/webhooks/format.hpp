@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "domain/enums.hpp"
 #include "domain/time.hpp"
 #include "store/store.hpp"
 #include "webhooks/events.hpp"
@@ -22,8 +23,8 @@ class WebhookFormat {
  public:
   virtual ~WebhookFormat() = default;
 
-  // The endpoint's `format` value: "standard", "nomba".
-  [[nodiscard]] virtual std::string_view name() const = 0;
+  // The endpoints' `format` this strategy serves.
+  [[nodiscard]] virtual domain::WebhookFormat kind() const = 0;
 
   // The body this format's endpoints get for the outbox event `event`, which announces
   // `after` (the transaction as its change leaves it, on a terminal labelled
@@ -48,14 +49,14 @@ class WebhookFormat {
   [[nodiscard]] virtual const std::vector<std::chrono::seconds>& retry_schedule() const = 0;
 };
 
-// The formats the gateway serves, by name. The standard format is always there.
+// The formats the gateway serves. The standard format is always there.
 class WebhookFormats {
  public:
   explicit WebhookFormats(std::unique_ptr<WebhookFormat> standard);
-  // Throws std::invalid_argument when a format of that name is already registered.
+  // Throws std::invalid_argument when a format of that kind is already registered.
   void add(std::unique_ptr<WebhookFormat> format);
-  // nullptr when no format has that name.
-  [[nodiscard]] const WebhookFormat* find(std::string_view name) const;
+  // nullptr when that format is not served.
+  [[nodiscard]] const WebhookFormat* find(domain::WebhookFormat kind) const;
   [[nodiscard]] const WebhookFormat& standard() const { return *formats_.front(); }
   [[nodiscard]] const std::vector<std::unique_ptr<WebhookFormat>>& all() const { return formats_; }
 

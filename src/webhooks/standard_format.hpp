@@ -10,7 +10,9 @@ class StandardWebhookFormat final : public WebhookFormat {
  public:
   explicit StandardWebhookFormat(std::vector<std::chrono::seconds> retry_schedule);
 
-  [[nodiscard]] std::string_view name() const override { return "standard"; }
+  [[nodiscard]] domain::WebhookFormat kind() const override {
+    return domain::WebhookFormat::standard;
+  }
   [[nodiscard]] std::optional<std::string> event_body(
       const store::TransactionRecord& after, std::string_view terminal_label,
       const store::WebhookEventRecord& event) const override;

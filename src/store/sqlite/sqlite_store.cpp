@@ -74,7 +74,7 @@ void configure(sqlite3* db, SqliteOptions options) {
 [[nodiscard]] ApiKeyRecord read_api_key(const Statement::Use& use) {
   return ApiKeyRecord{.api_key = use.text(0),
                       .merchant_id = use.text(1),
-                      .api_secret = use.text(2),
+                      .api_secret = domain::Secret(use.text(2)),
                       .created_at = use.timestamp(3),
                       .revoked_at = use.optional_timestamp(4)};
 }
@@ -237,7 +237,7 @@ std::vector<MerchantRecord> SqliteStore::list_merchants() {
 
 void SqliteStore::insert_api_key(const ApiKeyRecord& key) {
   statements_->insert_api_key.use("insert_api_key")
-      .bind(key.api_key, key.merchant_id, key.api_secret, key.created_at, key.revoked_at)
+      .bind(key.api_key, key.merchant_id, key.api_secret.reveal(), key.created_at, key.revoked_at)
       .run();
 }
 
@@ -248,7 +248,7 @@ void SqliteStore::create_merchant(const MerchantRecord& merchant, const ApiKeyRe
       .bind(merchant.merchant_id, merchant.name, merchant.created_at)
       .run();
   statements_->insert_api_key.use(kOperation)
-      .bind(key.api_key, key.merchant_id, key.api_secret, key.created_at, key.revoked_at)
+      .bind(key.api_key, key.merchant_id, key.api_secret.reveal(), key.created_at, key.revoked_at)
       .run();
   transaction.commit();
 }

@@ -95,8 +95,8 @@ class SqliteStore final : public Store {
   void revoke_access_token(const std::string& token_id, const std::string& merchant_id,
                            Timestamp expires_at, Timestamp at) override;
   bool is_access_token_revoked(const std::string& token_id) override;
-  std::string server_secret(const std::string& name, const std::string& candidate,
-                            Timestamp at) override;
+  domain::Secret server_secret(const std::string& name, const domain::Secret& candidate,
+                               Timestamp at) override;
 
   // Group commit: BEGIN IMMEDIATE / COMMIT / ROLLBACK, and a SAVEPOINT around each call.
   // While a batch is open, a commit hook refuses every commit but commit_batch's own, so

@@ -139,20 +139,20 @@ bool SqliteStore::is_access_token_revoked(const std::string& token_id) {
   return statements_->tokens.find_revocation.use("is_access_token_revoked").bind(token_id).step();
 }
 
-std::string SqliteStore::server_secret(const std::string& name, const std::string& candidate,
-                                       Timestamp at) {
+domain::Secret SqliteStore::server_secret(const std::string& name,
+                                          const domain::Secret& candidate, Timestamp at) {
   constexpr std::string_view kOperation = "server_secret";
   // Insert-if-absent and read back under one write lock: of two processes starting at
   // once, both read the one secret that was stored first.
   auto transaction = begin_write(kOperation);
-  statements_->tokens.insert_server_secret.use(kOperation).bind(name, candidate, at).run();
-  std::string secret;
+  statements_->tokens.insert_server_secret.use(kOperation).bind(name, candidate.reveal(), at).run();
+  domain::Secret secret;
   {
     auto use = statements_->tokens.find_server_secret.use(kOperation);
     if (!use.bind(name).step()) {
       use.fail("the secret inserted under the write lock is missing");
     }
-    secret = use.text(0);
+    secret = domain::Secret(use.text(0));
   }
   transaction.commit();
   return secret;

@@ -15,6 +15,14 @@ namespace {
   return *status;
 }
 
+[[nodiscard]] domain::PaymentMethod read_payment_method(const Statement::Use& use, int column) {
+  const auto method = domain::parse_payment_method(use.text(column));
+  if (!method) {
+    use.fail(fmt::format("column {} holds an unknown payment method", column));
+  }
+  return *method;
+}
+
 [[nodiscard]] TransactionRecord read_transaction(const Statement::Use& use) {
   return TransactionRecord{.merchant_id = use.text(0),
                            .transaction_id = use.text(1),
@@ -22,7 +30,7 @@ namespace {
                            .status = read_status(use, 3),
                            .amount_minor = use.int64(4),
                            .currency = use.text(5),
-                           .payment_method = use.text(6),
+                           .payment_method = read_payment_method(use, 6),
                            .webhook_mode = use.boolean(7),
                            .request_json = use.text(8),
                            .request_fingerprint = use.text(9),
@@ -74,7 +82,7 @@ InsertOutcome SqliteStore::insert_transaction(const TransactionRecord& record) {
   statements_->insert_transaction.use(kOperation)
       .bind(record.merchant_id, record.transaction_id, record.device_id,
             domain::to_string(record.status), record.amount_minor, record.currency,
-            record.payment_method, record.webhook_mode, record.request_json,
+            domain::to_string(record.payment_method), record.webhook_mode, record.request_json,
             record.request_fingerprint, record.response_json, record.created_at, record.updated_at,
             record.deadline, record.completed_at, record.voided_at, record.void_reason,
             record.cancel_requested_at, record.version)

@@ -12,16 +12,32 @@ namespace tillgate::store::sqlite {
 namespace {
 
 // The one format besides the standard whose body has a column (webhook_events.nomba_payload).
-constexpr std::string_view kNombaFormat = "nomba";
+constexpr auto kNombaFormat = domain::WebhookFormat::nomba;
+
+[[nodiscard]] domain::EndpointStatus read_endpoint_status(const Statement::Use& use, int column) {
+  const auto status = domain::parse_endpoint_status(use.text(column));
+  if (!status) {
+    use.fail(fmt::format("column {} holds an unknown endpoint status", column));
+  }
+  return *status;
+}
+
+[[nodiscard]] domain::WebhookFormat read_format(const Statement::Use& use, int column) {
+  const auto format = domain::parse_webhook_format(use.text(column));
+  if (!format) {
+    use.fail(fmt::format("column {} holds an unknown webhook format", column));
+  }
+  return *format;
+}
 
 [[nodiscard]] WebhookEndpointRecord read_endpoint(const Statement::Use& use) {
   return WebhookEndpointRecord{.endpoint_id = use.text(0),
                                .merchant_id = use.text(1),
                                .url = use.text(2),
-                               .secret = use.text(3),
+                               .secret = domain::Secret(use.text(3)),
                                .events_json = use.text(4),
-                               .status = use.text(5),
-                               .format = use.text(6),
+                               .status = read_endpoint_status(use, 5),
+                               .format = read_format(use, 6),
                                .description = use.text(7),
                                .metadata_json = use.text(8),
                                .created_at = use.timestamp(9),
@@ -81,8 +97,9 @@ EndpointInsertOutcome SqliteStore::insert_webhook_endpoint(const WebhookEndpoint
     }
   }
   statements_->webhooks.insert_endpoint.use(kOperation)
-      .bind(endpoint.endpoint_id, endpoint.merchant_id, endpoint.url, endpoint.secret,
-            endpoint.events_json, endpoint.status, endpoint.format, endpoint.description,
+      .bind(endpoint.endpoint_id, endpoint.merchant_id, endpoint.url, endpoint.secret.reveal(),
+            endpoint.events_json, domain::to_string(endpoint.status),
+            domain::to_string(endpoint.format), endpoint.description,
             endpoint.metadata_json, endpoint.created_at, endpoint.updated_at, endpoint.deleted_at)
       .run();
   transaction.commit();
@@ -112,7 +129,7 @@ std::vector<WebhookEndpointRecord> SqliteStore::list_webhook_endpoints(
 bool SqliteStore::update_webhook_endpoint(const WebhookEndpointRecord& endpoint) {
   auto use = statements_->webhooks.update_endpoint.use("update_webhook_endpoint");
   use.bind(endpoint.merchant_id, endpoint.endpoint_id, endpoint.url, endpoint.events_json,
-           endpoint.status, endpoint.description, endpoint.metadata_json, endpoint.updated_at)
+           domain::to_string(endpoint.status), endpoint.description, endpoint.metadata_json, endpoint.updated_at)
       .run();
   return use.changes() == 1;
 }
@@ -148,7 +165,7 @@ void SqliteStore::append_webhook_event(std::string_view operation,
   for (const auto& [format, body] : event.format_payloads) {
     if (format != kNombaFormat) {
       throw StoreError("webhook event " + event.event_id + ": no column for the body of format " +
-                       format);
+                       std::string(domain::to_string(format)));
     }
     nomba_payload = body;
   }
@@ -205,8 +222,8 @@ DueDeliveries SqliteStore::due_webhook_deliveries(const DueQuery& query) {
     while (use.step()) {
       result.due.push_back(DueDelivery{.delivery = read_delivery(use),
                                        .url = use.text(14),
-                                       .secret = use.text(15),
-                                       .format = use.text(16),
+                                       .secret = domain::Secret(use.text(15)),
+                                       .format = read_format(use, 16),
                                        .payload = use.text(17)});
     }
   }

@@ -138,7 +138,7 @@ std::shared_ptr<Pending<payments::SubmitOutcome>> CoordinatorHarness::pay(
   domain::PaymentRequest request{
       .transaction_id = transaction_id,
       .amount = domain::Money::from_minor_units(amount_minor, *domain::find_currency("NGN")),
-      .payment_method = "CARD",
+      .payment_method = domain::PaymentMethod::card,
       .webhook_mode = webhook_mode,
       .products = {},
       .customer_info = json::Value(nullptr),

@@ -91,8 +91,8 @@ class FaultyStore final : public store::Store {
   void revoke_access_token(const std::string& token_id, const std::string& merchant_id,
                            store::Timestamp expires_at, store::Timestamp at) override;
   bool is_access_token_revoked(const std::string& token_id) override;
-  std::string server_secret(const std::string& name, const std::string& candidate,
-                            store::Timestamp at) override;
+  domain::Secret server_secret(const std::string& name, const domain::Secret& candidate,
+                               store::Timestamp at) override;
   void begin_batch() override;
   void begin_batch_call() override;
   void end_batch_call(bool keep) override;

@@ -119,11 +119,11 @@ TEST(PrefixedId, IsPrefixPlus26Base32Chars) {
 }
 
 TEST(Secret, IsPrefixPlus52Base32Chars) {
-  const std::string secret = new_secret("tgs_");
+  const std::string secret = new_secret("tgs_").reveal();
   ASSERT_EQ(secret.size(), 4U + 52U);
   EXPECT_EQ(secret.substr(0, 4), "tgs_");
   EXPECT_TRUE(is_lower_base32(secret.substr(4))) << secret;
-  EXPECT_NE(new_secret("tds_"), new_secret("tds_"));
+  EXPECT_NE(new_secret("tds_").reveal(), new_secret("tds_").reveal());
 }
 
 }  // namespace

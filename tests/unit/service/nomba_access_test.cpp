@@ -160,7 +160,7 @@ TEST(NombaPushRequest, TheGuidesBodyIsAThousandNaira) {
   EXPECT_EQ(request->transaction_id, "55555555");
   EXPECT_EQ(request->amount.minor_units(), 100000);
   EXPECT_EQ(request->amount.currency().code, "NGN");
-  EXPECT_EQ(request->payment_method, "CARD");
+  EXPECT_EQ(request->payment_method, domain::PaymentMethod::card);
   EXPECT_TRUE(request->webhook_mode);               // answered at once
   EXPECT_FALSE(request->require_webhook_endpoint);  // the lookup serves too
   EXPECT_TRUE(request->products.empty());

@@ -54,7 +54,7 @@ store::TransactionRecord record(TransactionStatus status) {
   r.status = status;
   r.amount_minor = 100000;
   r.currency = "NGN";
-  r.payment_method = "CARD";
+  r.payment_method = domain::PaymentMethod::card;
   r.created_at = at_iso("2024-01-15T10:30:00.000Z");
   r.updated_at = at_iso("2024-01-15T10:30:42.250Z");
   r.deadline = at_iso("2024-01-15T10:31:30.000Z");

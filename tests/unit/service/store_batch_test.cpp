@@ -164,8 +164,8 @@ class ForwardingStore : public Store {
   bool is_access_token_revoked(const std::string& token_id) override {
     return inner_->is_access_token_revoked(token_id);
   }
-  std::string server_secret(const std::string& name, const std::string& candidate,
-                            Timestamp at) override {
+  domain::Secret server_secret(const std::string& name, const domain::Secret& candidate,
+                               Timestamp at) override {
     return inner_->server_secret(name, candidate, at);
   }
   void begin_batch() override { inner_->begin_batch(); }
@@ -297,7 +297,7 @@ asio::awaitable<void> run_read(AsyncStore* store, StoreOperation operation, Outc
 ApiKeyRecord api_key(const std::string& key, const std::string& merchant_id = "m1") {
   return ApiKeyRecord{.api_key = key,
                       .merchant_id = merchant_id,
-                      .api_secret = "secret-" + key,
+                      .api_secret = domain::Secret("secret-" + key),
                       .created_at = ms(1'700'000'000'000),
                       .revoked_at = std::nullopt};
 }
@@ -744,7 +744,7 @@ TEST_F(StoreBatchTest, StoreMethodsAreCalledByMemberPointerWithCopiesOfTheirArgu
   ASSERT_TRUE(calls.done);
   ASSERT_TRUE(calls.found.has_value());
   EXPECT_EQ(calls.found->api_key, "k1");
-  EXPECT_EQ(calls.found->api_secret, "secret-k1");
+  EXPECT_EQ(calls.found->api_secret.reveal(), "secret-k1");
   EXPECT_FALSE(calls.changed.has_value());
   ASSERT_EQ(calls.merchants.size(), 1U);
   EXPECT_EQ(calls.merchants.front().merchant_id, "m1");

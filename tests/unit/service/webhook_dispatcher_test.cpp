@@ -96,7 +96,7 @@ class WebhookDispatcherTest : public ::testing::Test {
     endpoint.endpoint_id = endpoint_id;
     endpoint.merchant_id = "m1";
     endpoint.url = url;
-    endpoint.secret = webhooks::generate_webhook_secret();
+    endpoint.secret = domain::Secret(webhooks::generate_webhook_secret());
     endpoint.events_json = R"(["payment.completed"])";
     endpoint.created_at = endpoint.updated_at = now;
     ASSERT_EQ(store_->direct().insert_webhook_endpoint(endpoint, 16),
@@ -113,7 +113,7 @@ class WebhookDispatcherTest : public ::testing::Test {
       record.device_id = "d1";
       record.amount_minor = 100;
       record.currency = "USD";
-      record.payment_method = "CARD";
+      record.payment_method = domain::PaymentMethod::card;
       record.request_json = R"({"amount":"1.00","currency":"USD","paymentMethod":"CARD"})";
       record.request_fingerprint = std::string(64, 'f');
       record.created_at = record.updated_at = time_->now();

@@ -27,7 +27,7 @@ store::TransactionRecord pending_transaction() {
   record.status = TransactionStatus::pending;
   record.amount_minor = 9'990;
   record.currency = "USD";
-  record.payment_method = "CARD";
+  record.payment_method = domain::PaymentMethod::card;
   record.webhook_mode = true;
   record.request_json =
       R"({"amount":"99.90","currency":"USD","paymentMethod":"CARD","metadata":{"orderId":"A-1"}})";

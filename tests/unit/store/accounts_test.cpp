@@ -13,7 +13,7 @@ using ::testing::Not;
 ApiKeyRecord make_key(const std::string& api_key, const std::string& merchant_id) {
   return ApiKeyRecord{.api_key = api_key,
                       .merchant_id = merchant_id,
-                      .api_secret = "secret-of-" + api_key,
+                      .api_secret = domain::Secret("secret-of-" + api_key),
                       .created_at = ms(1'700'000'000'001),
                       .revoked_at = std::nullopt};
 }
@@ -89,7 +89,7 @@ TEST_F(AccountsTest, RevokeApiKeyOnlyForItsMerchantAndOnlyOnce) {
 TEST_F(AccountsTest, ErrorsNameTheOperationButNeverTheValues) {
   store_->insert_api_key(make_key("k1", "m1"));
   auto duplicate = make_key("k1", "m1");
-  duplicate.api_secret = "hunter2-very-secret";
+  duplicate.api_secret = domain::Secret("hunter2-very-secret");
   try {
     store_->insert_api_key(duplicate);
     FAIL() << "a duplicate api key was accepted";

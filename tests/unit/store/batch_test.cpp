@@ -16,7 +16,7 @@ using BatchTest = StoreTest;
 ApiKeyRecord api_key(const std::string& key) {
   return ApiKeyRecord{.api_key = key,
                       .merchant_id = "m1",
-                      .api_secret = "secret-" + key,
+                      .api_secret = domain::Secret("secret-" + key),
                       .created_at = ms(1'700'000'000'000),
                       .revoked_at = std::nullopt};
 }

@@ -16,13 +16,13 @@ using DurabilityTest = StoreTest;
 TEST_F(DurabilityTest, EverythingReadsBackExactlyAfterReopening) {
   const ApiKeyRecord key{.api_key = "k1",
                          .merchant_id = "m1",
-                         .api_secret = "s3cr3t",
+                         .api_secret = domain::Secret("s3cr3t"),
                          .created_at = ms(1'700'000'000'001),
                          .revoked_at = std::nullopt};
   store_->insert_api_key(key);
   store_->insert_api_key(ApiKeyRecord{.api_key = "k2",
                                       .merchant_id = "m1",
-                                      .api_secret = "other",
+                                      .api_secret = domain::Secret("other"),
                                       .created_at = ms(1'700'000'000'002),
                                       .revoked_at = std::nullopt});
   ASSERT_TRUE(store_->revoke_api_key("m1", "k2", ms(1'700'000'000'999)));

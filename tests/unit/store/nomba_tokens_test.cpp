@@ -63,7 +63,7 @@ class TokensTest : public StoreTest {
     for (const auto& [key, merchant] : keys) {
       store_->insert_api_key(ApiKeyRecord{.api_key = key,
                                           .merchant_id = merchant,
-                                          .api_secret = "secret-of-" + key,
+                                          .api_secret = domain::Secret("secret-of-" + key),
                                           .created_at = ms(500),
                                           .revoked_at = std::nullopt});
     }
@@ -271,7 +271,7 @@ TEST_F(TokensTest, ARevokedOrMissingKeyStopsRotationAndChangesNothing) {
   // connection), and a key that belongs to another merchant, count as revoked too.
   store_->insert_api_key(ApiKeyRecord{.api_key = "k_gone",
                                       .merchant_id = "m1",
-                                      .api_secret = "s",
+                                      .api_secret = domain::Secret("s"),
                                       .created_at = ms(500),
                                       .revoked_at = std::nullopt});
   insert(make_token("hash_gone", "fam_gone", 1'000, 100'000, "m1", "k_gone"));
@@ -371,9 +371,12 @@ TEST_F(TokensTest, ACapOfZeroIsRefusedAndNothingIsWritten) {
 // ---- server secrets -------------------------------------------------------------------------
 
 TEST_F(TokensTest, AServerSecretIsTheFirstCandidateForEveryLaterCaller) {
-  EXPECT_EQ(store_->server_secret("access_token_key", "first", ms(1'000)), "first");
-  EXPECT_EQ(store_->server_secret("access_token_key", "second", ms(2'000)), "first");
-  EXPECT_EQ(store_->server_secret("other_key", "other", ms(3'000)), "other");
+  const auto secret = [&](const char* name, const char* candidate, std::int64_t at) {
+    return store_->server_secret(name, domain::Secret(candidate), ms(at)).reveal();
+  };
+  EXPECT_EQ(secret("access_token_key", "first", 1'000), "first");
+  EXPECT_EQ(secret("access_token_key", "second", 2'000), "first");
+  EXPECT_EQ(secret("other_key", "other", 3'000), "other");
 
   // Another start on the same file (or another node on the same database).
   reopen();
@@ -459,13 +462,13 @@ TEST(NombaMigration, AVersion3DatabaseKeepsItsRowsAndFailsPendingNombaDeliveries
   EXPECT_EQ(raw.query_int("SELECT applied_at FROM schema_migrations WHERE version = 3"), 1);
 
   // Accounts, payments and the outbox are as they were; old events have no Nomba body.
-  EXPECT_EQ(store->find_api_key("k1")->api_secret, "s3cr3t");
+  EXPECT_EQ(store->find_api_key("k1")->api_secret.reveal(), "s3cr3t");
   EXPECT_EQ(store->find_transaction("m1", "T1")->status, TransactionStatus::completed);
   EXPECT_EQ(store->find_transaction("m1", "T1")->amount_minor, 9999);
   const auto events = store->list_webhook_events("m1", "T1");
   ASSERT_EQ(events.size(), 1U);
   EXPECT_EQ(events[0].payload, R"({"eventId":"evt_T1"})");
-  EXPECT_FALSE(events[0].format_payloads.contains("nomba"));
+  EXPECT_FALSE(events[0].format_payloads.contains(domain::WebhookFormat::nomba));
 
   const auto listed = store->list_webhook_deliveries(DeliveryQuery{.merchant_id = "m1"});
   ASSERT_EQ(listed.size(), 3U);
@@ -495,7 +498,7 @@ TEST(NombaMigration, AVersion3DatabaseKeepsItsRowsAndFailsPendingNombaDeliveries
       .now = ms(200'000), .limit = 100, .exclude_endpoints = {}, .exclude_deliveries = {}});
   ASSERT_EQ(due.due.size(), 1U);
   EXPECT_EQ(due.due[0].delivery.delivery_id, "dlv_standard");
-  EXPECT_EQ(due.due[0].format, "standard");
+  EXPECT_EQ(due.due[0].format, domain::WebhookFormat::standard);
   EXPECT_EQ(due.due[0].payload, R"({"eventId":"evt_T1"})");
 
   // Retried by hand, it is pending again but never started (there is no body to send).
@@ -531,7 +534,7 @@ TEST(NombaMigration, AVersion3DatabaseKeepsItsRowsAndFailsPendingNombaDeliveries
             RefreshOutcome::rotated);
   const auto older = store->list_webhook_events("m1", "T0");
   ASSERT_EQ(older.size(), 1U);
-  EXPECT_FALSE(older[0].format_payloads.contains("nomba"));
+  EXPECT_FALSE(older[0].format_payloads.contains(domain::WebhookFormat::nomba));
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ TEST(OpenStore, PragmasAreInEffect) {
   // ...and foreign keys are shown to work: a key for an unknown merchant is refused.
   EXPECT_THROW(store->insert_api_key(ApiKeyRecord{.api_key = "k",
                                                   .merchant_id = "nobody",
-                                                  .api_secret = "s",
+                                                  .api_secret = domain::Secret("s"),
                                                   .created_at = ms(1),
                                                   .revoked_at = std::nullopt}),
                StoreError);

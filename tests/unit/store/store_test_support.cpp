@@ -81,7 +81,7 @@ TransactionRecord make_transaction(const std::string& merchant_id,
       .status = TransactionStatus::pending,
       .amount_minor = 9'999,
       .currency = "USD",
-      .payment_method = "CARD",
+      .payment_method = domain::PaymentMethod::card,
       .webhook_mode = true,
       .request_json = R"({"amount":"99.99","currency":"USD","paymentMethod":"CARD"})",
       .request_fingerprint = std::string(64, 'f'),
@@ -105,7 +105,7 @@ void expect_same(const MerchantRecord& expected, const MerchantRecord& actual) {
 void expect_same(const ApiKeyRecord& expected, const ApiKeyRecord& actual) {
   EXPECT_EQ(expected.api_key, actual.api_key);
   EXPECT_EQ(expected.merchant_id, actual.merchant_id);
-  EXPECT_EQ(expected.api_secret, actual.api_secret);
+  EXPECT_EQ(expected.api_secret.reveal(), actual.api_secret.reveal());
   EXPECT_EQ(expected.created_at, actual.created_at);
   EXPECT_EQ(expected.revoked_at, actual.revoked_at);
 }

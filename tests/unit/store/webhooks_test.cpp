@@ -22,10 +22,10 @@ WebhookEndpointRecord make_endpoint(const std::string& endpoint_id, const std::s
   return WebhookEndpointRecord{.endpoint_id = endpoint_id,
                                .merchant_id = merchant_id,
                                .url = "https://hooks.example/" + endpoint_id,
-                               .secret = "whsec_c2VjcmV0LW9mLQ==",
+                               .secret = domain::Secret("whsec_c2VjcmV0LW9mLQ=="),
                                .events_json = kAllEvents,
-                               .status = "active",
-                               .format = "standard",
+                               .status = domain::EndpointStatus::active,
+                               .format = domain::WebhookFormat::standard,
                                .description = "endpoint " + endpoint_id,
                                .metadata_json = R"({"team":"payments"})",
                                .created_at = ms(created_at_ms),
@@ -48,7 +48,7 @@ WebhookEventRecord make_event(const std::string& event_id, const std::string& tr
 WebhookEventRecord make_nomba_event(const std::string& event_id, const std::string& transaction_id,
                                     const std::string& event_type, std::int64_t at_ms) {
   auto event = make_event(event_id, transaction_id, event_type, at_ms);
-  event.format_payloads["nomba"] =
+  event.format_payloads[domain::WebhookFormat::nomba] =
       R"({"event_type":"payment_success","requestId":")" + event_id + R"("})";
   return event;
 }
@@ -57,8 +57,8 @@ WebhookEndpointRecord make_nomba_endpoint(const std::string& endpoint_id,
                                           const std::string& merchant_id,
                                           std::int64_t created_at_ms = 10'000) {
   auto endpoint = make_endpoint(endpoint_id, merchant_id, created_at_ms);
-  endpoint.format = "nomba";
-  endpoint.secret = "nomba-signing-key-" + endpoint_id;
+  endpoint.format = domain::WebhookFormat::nomba;
+  endpoint.secret = domain::Secret("nomba-signing-key-" + endpoint_id);
   return endpoint;
 }
 
@@ -137,10 +137,10 @@ TEST_F(WebhooksTest, EndpointRoundTripAndMerchantScope) {
   const auto found = store_->find_webhook_endpoint("m1", "wh_1");
   ASSERT_TRUE(found);
   EXPECT_EQ(found->url, endpoint.url);
-  EXPECT_EQ(found->secret, endpoint.secret);
+  EXPECT_EQ(found->secret.reveal(), endpoint.secret.reveal());
   EXPECT_EQ(found->events_json, endpoint.events_json);
   EXPECT_EQ(found->status, "active");
-  EXPECT_EQ(found->format, "standard");
+  EXPECT_EQ(found->format, domain::WebhookFormat::standard);
   EXPECT_EQ(found->description, endpoint.description);
   EXPECT_EQ(found->metadata_json, endpoint.metadata_json);
   EXPECT_EQ(found->created_at, endpoint.created_at);
@@ -160,7 +160,7 @@ TEST_F(WebhooksTest, EndpointRoundTripAndMerchantScope) {
 
   auto changed = *found;
   changed.url = "https://hooks.example/new";
-  changed.status = "disabled";
+  changed.status = domain::EndpointStatus::disabled;
   changed.events_json = R"(["payment.failed"])";
   changed.description = "";
   changed.metadata_json = "{}";
@@ -168,11 +168,11 @@ TEST_F(WebhooksTest, EndpointRoundTripAndMerchantScope) {
   EXPECT_TRUE(store_->update_webhook_endpoint(changed));
   const auto updated = store_->find_webhook_endpoint("m1", "wh_1");
   EXPECT_EQ(updated->url, changed.url);
-  EXPECT_EQ(updated->status, "disabled");
+  EXPECT_EQ(updated->status, domain::EndpointStatus::disabled);
   EXPECT_EQ(updated->events_json, changed.events_json);
   EXPECT_EQ(updated->updated_at, ms(30'000));
   EXPECT_EQ(updated->created_at, endpoint.created_at);
-  EXPECT_EQ(updated->secret, endpoint.secret);  // never changed by an update
+  EXPECT_EQ(updated->secret.reveal(), endpoint.secret.reveal());  // never changed by an update
   EXPECT_FALSE(store_->has_active_webhook_endpoint("m1"));
 }
 
@@ -215,7 +215,7 @@ TEST_F(WebhooksTest, AFinalChangeWritesItsEventAndOneDeliveryPerSubscribedActive
   failed_only.events_json = R"(["payment.failed"])";
   add_endpoint(failed_only);
   auto disabled = make_endpoint("wh_disabled", "m1", 3);
-  disabled.status = "disabled";
+  disabled.status = domain::EndpointStatus::disabled;
   add_endpoint(disabled);
   add_endpoint(make_endpoint("wh_deleted", "m1", 4));
   ASSERT_EQ(store_->delete_webhook_endpoint("m1", "wh_deleted", ms(5)),
@@ -303,7 +303,7 @@ TEST_F(WebhooksTest, DueDeliveriesComeOldestDueFirstWithWhatTheAttemptNeeds) {
   ASSERT_EQ(at_150.due.size(), 2U);  // T1 to both endpoints
   EXPECT_EQ(at_150.due[0].delivery.event_id, "evt_T1");
   EXPECT_EQ(at_150.due[0].url, "https://hooks.example/" + at_150.due[0].delivery.endpoint_id);
-  EXPECT_EQ(at_150.due[0].secret, "whsec_c2VjcmV0LW9mLQ==");
+  EXPECT_EQ(at_150.due[0].secret.reveal(), "whsec_c2VjcmV0LW9mLQ==");
   EXPECT_EQ(at_150.due[0].payload, make_event("evt_T1", "T1", "payment.completed", 0).payload);
   EXPECT_EQ(at_150.next_due_at, ms(200'000));
 
@@ -323,7 +323,7 @@ TEST_F(WebhooksTest, DueDeliveriesComeOldestDueFirstWithWhatTheAttemptNeeds) {
   ASSERT_EQ(without_one.due.size(), 3U);
   EXPECT_NE(without_one.due[0].delivery.delivery_id, all.due[0].delivery.delivery_id);
   auto disabled = *store_->find_webhook_endpoint("m1", "wh_2");
-  disabled.status = "disabled";
+  disabled.status = domain::EndpointStatus::disabled;
   ASSERT_TRUE(store_->update_webhook_endpoint(disabled));
   EXPECT_EQ(due(300'000).due.size(), 2U);
   EXPECT_EQ(due(150'000).next_due_at, ms(200'000));  // wh_1's T2
@@ -407,7 +407,7 @@ TEST_F(WebhooksTest, ManualRetryMakesAnyDeliveryOfAnActiveEndpointDueNow) {
   EXPECT_EQ(due(200'000).due.size(), 1U);
 
   auto disabled = *store_->find_webhook_endpoint("m1", "wh_1");
-  disabled.status = "disabled";
+  disabled.status = domain::EndpointStatus::disabled;
   ASSERT_TRUE(store_->update_webhook_endpoint(disabled));
   const auto refused = store_->retry_webhook_delivery("m1", delivery.delivery_id, ms(300'000));
   EXPECT_EQ(refused.outcome, RetryOutcome::endpoint_inactive);
@@ -505,7 +505,7 @@ TEST_F(WebhooksTest, TheNombaBodyIsStoredWithTheEventOrLeftOut) {
   EXPECT_EQ(events[0].payload, timeout.payload);
   EXPECT_EQ(events[0].format_payloads, timeout.format_payloads);
   EXPECT_EQ(events[1].event_id, "evt_voided");
-  EXPECT_FALSE(events[1].format_payloads.contains("nomba"));  // NULL, not an empty body
+  EXPECT_FALSE(events[1].format_payloads.contains(domain::WebhookFormat::nomba));  // NULL, not an empty body
   RawDb raw{db_path()};
   EXPECT_EQ(raw.query_int(
                 "SELECT nomba_payload IS NULL FROM webhook_events WHERE event_id = 'evt_voided'"),
@@ -572,13 +572,13 @@ TEST_F(WebhooksTest, DueDeliveriesCarryTheEndpointsFormatAndTheBodyForIt) {
     EXPECT_EQ(delivery.delivery.event_id, "evt_T1");
     EXPECT_EQ(delivery.url, "https://hooks.example/" + delivery.delivery.endpoint_id);
     if (delivery.delivery.endpoint_id == "wh_nomba") {
-      EXPECT_EQ(delivery.format, "nomba");
-      EXPECT_EQ(delivery.payload, event.format_payloads.at("nomba"));
-      EXPECT_EQ(delivery.secret, "nomba-signing-key-wh_nomba");
+      EXPECT_EQ(delivery.format, domain::WebhookFormat::nomba);
+      EXPECT_EQ(delivery.payload, event.format_payloads.at(domain::WebhookFormat::nomba));
+      EXPECT_EQ(delivery.secret.reveal(), "nomba-signing-key-wh_nomba");
     } else {
-      EXPECT_EQ(delivery.format, "standard");
+      EXPECT_EQ(delivery.format, domain::WebhookFormat::standard);
       EXPECT_EQ(delivery.payload, event.payload);
-      EXPECT_EQ(delivery.secret, "whsec_c2VjcmV0LW9mLQ==");
+      EXPECT_EQ(delivery.secret.reveal(), "whsec_c2VjcmV0LW9mLQ==");
     }
   }
 }
