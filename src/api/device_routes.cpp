@@ -224,9 +224,10 @@ RouteAnswer DeviceRoutes::pair_device(RouteRequest request) {
                            clock_.now());
   }
   spdlog::info("device {} paired for merchant {}", paired->device_id, paired->merchant_id);
-  co_return json_answer(201, json::object({{"deviceId", json::Value(paired->device_id)},
-                                           {"deviceSecret", json::Value(created.device_secret.reveal())},
-                                           {"merchantId", json::Value(paired->merchant_id)}}));
+  co_return json_answer(201,
+                        json::object({{"deviceId", json::Value(paired->device_id)},
+                                      {"deviceSecret", json::Value(created.device_secret.reveal())},
+                                      {"merchantId", json::Value(paired->merchant_id)}}));
 }
 
 // Revoking twice answers 204 both times (docs/decisions.md): the retry of a DELETE whose

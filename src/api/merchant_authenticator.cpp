@@ -76,7 +76,8 @@ boost::asio::awaitable<AuthOutcome> MerchantAuthenticator::verify(Presented pres
   if (!key || key->revoked_at) {
     co_return refused(AuthFailure::unauthorized);
   }
-  if (!signature_matches(presented.string_to_sign, presented.headers.signature, key->api_secret.reveal())) {
+  if (!signature_matches(presented.string_to_sign, presented.headers.signature,
+                         key->api_secret.reveal())) {
     co_return refused(AuthFailure::invalid_signature);
   }
   if (!presented.replay_protected) {

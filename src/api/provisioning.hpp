@@ -13,7 +13,7 @@ namespace tillgate::api {
 [[nodiscard]] store::ApiKeyRecord new_api_key(std::string merchant_id, domain::Timestamp now);
 
 struct NewDevice {
-  store::DeviceRecord record;  // holds only the secret's hash
+  store::DeviceRecord record;    // holds only the secret's hash
   domain::Secret device_secret;  // shown once, never stored
 };
 // `device_id` empty: a generated "dev_..." id.

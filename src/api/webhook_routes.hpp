@@ -42,9 +42,8 @@ class WebhookRoutes {
 
  private:
   // The endpoint must answer a signed ping with a 2xx; nullopt when it did, else the answer.
-  boost::asio::awaitable<std::optional<net::HttpResponse>> validate_endpoint(std::string url,
-                                                                             domain::Secret secret,
-                                                                             domain::WebhookFormat format);
+  boost::asio::awaitable<std::optional<net::HttpResponse>> validate_endpoint(
+      std::string url, domain::Secret secret, domain::WebhookFormat format);
   [[nodiscard]] net::HttpResponse endpoint_limit_reached() const;
   [[nodiscard]] net::HttpResponse endpoint_not_found(const std::string& endpoint_id) const;
 

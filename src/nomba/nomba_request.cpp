@@ -60,7 +60,8 @@ parse_nomba_payment_request(std::string_view body, NombaAmountUnit unit,
   if (!problems.empty()) {
     return problems;
   }
-  return domain::PaymentRequest{reference, *amount, domain::PaymentMethod::card, true, {}, nullptr, {}, false};
+  return domain::PaymentRequest{reference, *amount, domain::PaymentMethod::card, true, {}, nullptr,
+                                {},        false};
 }
 
 }  // namespace tillgate::nomba

@@ -12,9 +12,7 @@ class NombaWebhookFormat final : public webhooks::WebhookFormat {
   // `amount_unit`: how transactionAmount counts (TILLGATE_NOMBA_AMOUNT_UNIT).
   NombaWebhookFormat(std::vector<std::chrono::seconds> retry_schedule, NombaAmountUnit amount_unit);
 
-  [[nodiscard]] domain::WebhookFormat kind() const override {
-    return domain::WebhookFormat::nomba;
-  }
+  [[nodiscard]] domain::WebhookFormat kind() const override { return domain::WebhookFormat::nomba; }
   // Nomba's payload for a final status (none for VOIDED: nomba_webhook.hpp), whose
   // requestId is derived from the event id, so one outbox event is one Nomba event.
   [[nodiscard]] std::optional<std::string> event_body(

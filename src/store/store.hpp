@@ -131,8 +131,8 @@ struct WebhookEndpointRecord {
   std::string endpoint_id;  // "wh_..."
   std::string merchant_id;
   std::string url;
-  domain::Secret secret;            // "whsec_...": the signing key, needed in clear
-  std::string events_json = "[]";   // JSON array of the subscribed event type names
+  domain::Secret secret;           // "whsec_...": the signing key, needed in clear
+  std::string events_json = "[]";  // JSON array of the subscribed event type names
   domain::EndpointStatus status = domain::EndpointStatus::active;
   domain::WebhookFormat format = domain::WebhookFormat::standard;
   std::string description;
@@ -202,7 +202,7 @@ struct DueDelivery {
   std::string url;
   domain::Secret secret;
   domain::WebhookFormat format = domain::WebhookFormat::standard;  // the endpoint's
-  std::string payload;              // the event's body for that format
+  std::string payload;  // the event's body for that format
 };
 
 struct DueQuery {

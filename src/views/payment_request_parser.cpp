@@ -12,7 +12,6 @@ namespace {
 using domain::PaymentRequest;
 using domain::ProductLine;
 
-
 // Counts code points, so a 40-character key may be longer than 40 bytes in UTF-8.
 std::size_t char_count(std::string_view text) {
   std::size_t count = 0;

@@ -314,9 +314,8 @@ void WebhookDispatcher::committed() {
   notify();
 }
 
-asio::awaitable<std::optional<DeliveryAttempt>> WebhookDispatcher::ping(std::string url,
-                                                                        domain::Secret secret,
-                                                                        domain::WebhookFormat format) {
+asio::awaitable<std::optional<DeliveryAttempt>> WebhookDispatcher::ping(
+    std::string url, domain::Secret secret, domain::WebhookFormat format) {
   Impl* impl = impl_.get();
   if (impl->pings_in_flight_ >= impl->settings_.max_pings_in_flight) {
     co_return std::nullopt;

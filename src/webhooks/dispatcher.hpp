@@ -84,10 +84,9 @@ class WebhookDispatcher final : public payments::WebhookOutbox {
   // Sends a signed ping event to `url` (endpoint creation, URL change) and returns the
   // attempt; nullopt when max_pings_in_flight pings are already running. The body and its
   // headers are those of the endpoint's `format` (WebhookFormat::ping_body and sign).
-  boost::asio::awaitable<std::optional<DeliveryAttempt>> ping(std::string url,
-                                                              domain::Secret secret,
-                                                              domain::WebhookFormat format =
-                                                                  domain::WebhookFormat::standard);
+  boost::asio::awaitable<std::optional<DeliveryAttempt>> ping(
+      std::string url, domain::Secret secret,
+      domain::WebhookFormat format = domain::WebhookFormat::standard);
 
   // How long an attempt (or ping) may take: a 2xx later than this is a failure.
   [[nodiscard]] std::chrono::milliseconds attempt_timeout() const;

@@ -139,8 +139,8 @@ bool SqliteStore::is_access_token_revoked(const std::string& token_id) {
   return statements_->tokens.find_revocation.use("is_access_token_revoked").bind(token_id).step();
 }
 
-domain::Secret SqliteStore::server_secret(const std::string& name,
-                                          const domain::Secret& candidate, Timestamp at) {
+domain::Secret SqliteStore::server_secret(const std::string& name, const domain::Secret& candidate,
+                                          Timestamp at) {
   constexpr std::string_view kOperation = "server_secret";
   // Insert-if-absent and read back under one write lock: of two processes starting at
   // once, both read the one secret that was stored first.

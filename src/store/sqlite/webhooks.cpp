@@ -99,8 +99,8 @@ EndpointInsertOutcome SqliteStore::insert_webhook_endpoint(const WebhookEndpoint
   statements_->webhooks.insert_endpoint.use(kOperation)
       .bind(endpoint.endpoint_id, endpoint.merchant_id, endpoint.url, endpoint.secret.reveal(),
             endpoint.events_json, domain::to_string(endpoint.status),
-            domain::to_string(endpoint.format), endpoint.description,
-            endpoint.metadata_json, endpoint.created_at, endpoint.updated_at, endpoint.deleted_at)
+            domain::to_string(endpoint.format), endpoint.description, endpoint.metadata_json,
+            endpoint.created_at, endpoint.updated_at, endpoint.deleted_at)
       .run();
   transaction.commit();
   return EndpointInsertOutcome::inserted;
@@ -129,7 +129,8 @@ std::vector<WebhookEndpointRecord> SqliteStore::list_webhook_endpoints(
 bool SqliteStore::update_webhook_endpoint(const WebhookEndpointRecord& endpoint) {
   auto use = statements_->webhooks.update_endpoint.use("update_webhook_endpoint");
   use.bind(endpoint.merchant_id, endpoint.endpoint_id, endpoint.url, endpoint.events_json,
-           domain::to_string(endpoint.status), endpoint.description, endpoint.metadata_json, endpoint.updated_at)
+           domain::to_string(endpoint.status), endpoint.description, endpoint.metadata_json,
+           endpoint.updated_at)
       .run();
   return use.changes() == 1;
 }

@@ -228,8 +228,8 @@ store::RefreshResult FaultyStore::rotate_refresh_token(const store::RefreshRotat
   return real_->rotate_refresh_token(rotation);
 }
 
-domain::Secret FaultyStore::server_secret(const std::string& name,
-                                          const domain::Secret& candidate, store::Timestamp at) {
+domain::Secret FaultyStore::server_secret(const std::string& name, const domain::Secret& candidate,
+                                          store::Timestamp at) {
   maybe_fail("server_secret");
   return real_->server_secret(name, candidate, at);
 }

@@ -139,7 +139,7 @@ TEST_F(WebhooksTest, EndpointRoundTripAndMerchantScope) {
   EXPECT_EQ(found->url, endpoint.url);
   EXPECT_EQ(found->secret.reveal(), endpoint.secret.reveal());
   EXPECT_EQ(found->events_json, endpoint.events_json);
-  EXPECT_EQ(found->status, "active");
+  EXPECT_EQ(found->status, domain::EndpointStatus::active);
   EXPECT_EQ(found->format, domain::WebhookFormat::standard);
   EXPECT_EQ(found->description, endpoint.description);
   EXPECT_EQ(found->metadata_json, endpoint.metadata_json);
@@ -505,7 +505,8 @@ TEST_F(WebhooksTest, TheNombaBodyIsStoredWithTheEventOrLeftOut) {
   EXPECT_EQ(events[0].payload, timeout.payload);
   EXPECT_EQ(events[0].format_payloads, timeout.format_payloads);
   EXPECT_EQ(events[1].event_id, "evt_voided");
-  EXPECT_FALSE(events[1].format_payloads.contains(domain::WebhookFormat::nomba));  // NULL, not an empty body
+  EXPECT_FALSE(
+      events[1].format_payloads.contains(domain::WebhookFormat::nomba));  // NULL, not an empty body
   RawDb raw{db_path()};
   EXPECT_EQ(raw.query_int(
                 "SELECT nomba_payload IS NULL FROM webhook_events WHERE event_id = 'evt_voided'"),
