@@ -28,6 +28,22 @@ WebhookEventRecord event_of(const std::string& merchant_id, const std::string& t
       .notification = R"({"action":"paymentComplete","eventId":")" + event_id + R"("})"};
 }
 
+// A change of PENDING `transaction_id` to `next` at `at_ms`, with `event` when given.
+StatusChange change_of(const std::string& merchant_id, const std::string& transaction_id,
+                       TransactionStatus next, std::int64_t at_ms,
+                       std::optional<WebhookEventRecord> event) {
+  StatusChange change;
+  change.merchant_id = merchant_id;
+  change.transaction_id = transaction_id;
+  change.expected = TransactionStatus::pending;
+  change.next = next;
+  change.cause = "terminal_answered";
+  change.at = ms(at_ms);
+  change.completed_at = ms(at_ms);
+  change.webhook_event = std::move(event);
+  return change;
+}
+
 class PaymentEventsTest : public StoreTest {
  protected:
   void SetUp() override {
@@ -48,14 +64,8 @@ class PaymentEventsTest : public StoreTest {
     if (!with_notification) {
       event.notification.reset();
     }
-    const auto result = store_->change_status(StatusChange{.merchant_id = merchant_id,
-                                                           .transaction_id = transaction_id,
-                                                           .expected = TransactionStatus::pending,
-                                                           .next = TransactionStatus::completed,
-                                                           .cause = "terminal_succeeded",
-                                                           .at = ms(at_ms),
-                                                           .completed_at = ms(at_ms),
-                                                           .webhook_event = std::move(event)});
+    const auto result = store_->change_status(change_of(
+        merchant_id, transaction_id, TransactionStatus::completed, at_ms, std::move(event)));
     EXPECT_TRUE(result && result->applied && result->event_sequence);
     return result && result->event_sequence ? *result->event_sequence : -1;
   }
@@ -124,12 +134,8 @@ TEST_F(PaymentEventsTest, AnEventWithoutANotificationIsNeitherFoundNorListed) {
 TEST_F(PaymentEventsTest, AChangeWithoutAnEventHasNoSequence) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1", 99'000)),
             InsertOutcome::inserted);
-  const auto result = store_->change_status(StatusChange{.merchant_id = "m1",
-                                                         .transaction_id = "T1",
-                                                         .expected = TransactionStatus::pending,
-                                                         .next = TransactionStatus::failed,
-                                                         .cause = "terminal_failed",
-                                                         .at = ms(100'000)});
+  const auto result = store_->change_status(
+      change_of("m1", "T1", TransactionStatus::failed, 100'000, std::nullopt));
   ASSERT_TRUE(result && result->applied);
   EXPECT_FALSE(result->event_sequence);
 }
@@ -186,14 +192,8 @@ TEST(PaymentEventsMigration, EventsOfAVersion6DatabaseGetTheirInsertionOrderAndA
   ASSERT_TRUE(store->insert_device(make_device("d2", "m1")));
   ASSERT_EQ(store->insert_transaction(make_transaction("m1", "T2", "d2", 199'000)),
             InsertOutcome::inserted);
-  const auto result =
-      store->change_status(StatusChange{.merchant_id = "m1",
-                                        .transaction_id = "T2",
-                                        .expected = TransactionStatus::pending,
-                                        .next = TransactionStatus::completed,
-                                        .cause = "terminal_succeeded",
-                                        .at = ms(200'000),
-                                        .webhook_event = event_of("m1", "T2", 200'000)});
+  const auto result = store->change_status(
+      change_of("m1", "T2", TransactionStatus::completed, 200'000, event_of("m1", "T2", 200'000)));
   ASSERT_TRUE(result && result->event_sequence);
   EXPECT_EQ(*result->event_sequence, 3);
   const auto listed = store->list_payment_events("m1", 0, 10);
