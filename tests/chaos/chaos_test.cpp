@@ -55,6 +55,11 @@
 //   terminal-saw-only-stored: every transactionId in a journal is stored.
 //   terminal-acks-match-store: every payment.result.ack a terminal journaled carries the
 //     stored status (TIMEOUT when VOIDED later).
+//   pos-resume-exactly-once: a POS client of the first merchant (pos-websocket.md), connected
+//     before the load and again after every gateway kill, resuming after the last eventId it
+//     got, saw every final payment of that merchant exactly once with its final status
+//     (VOIDED: one paymentVoided after at most one paymentComplete TIMEOUT), no eventId
+//     twice, and no error frame (RESUME_TOO_OLD included).
 //   processes-healthy: the gateway and the terminals died only when killed, no sanitizer
 //     report in any log, and the final graceful stops exit 0.
 // Any violation fails the test, with the transaction's answers, stored record, journal lines
