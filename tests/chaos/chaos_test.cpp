@@ -91,6 +91,9 @@
 //     terminal kills, 5-10 receiver outages, 62-74 s each; 0 violations, except seed 7
 //     before the simulator fix of commit "Simulated terminal: a charge journaled without its
 //     result is reported at start" (a charged card behind a TIMEOUT).
+//   short form with the POS client, 2026-12-06 (a loaded machine): 537 transactions, 8
+//     gateway kills, 33 terminal kills, 99 s; the POS client made 9 connections (8 resumes)
+//     and saw 174 events; 0 violations of every invariant, pos-resume-exactly-once included.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
