@@ -137,6 +137,14 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& n, const std::string& v) {
          c.limits.max_pos_outbox_frames = parse_integer<std::size_t>(n, v, 1, 100'000);
        }},
+      {"pos_ws_resume_page",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.pos_resume_page = parse_integer<std::size_t>(n, v, 1, 100'000);
+       }},
+      {"pos_ws_resume_window_s",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.pos_resume_window_s = parse_integer<int>(n, v, 1, 30 * 24 * 3600);
+       }},
       {"pos_ws_max_connections",
        [](Config& c, const std::string& n,
           const std::string& v) { c.limits.max_pos_connections = size_value(n, v); }},
@@ -317,6 +325,9 @@ void check_relations(const Config& c) {
           "webhook_max_in_flight_per_endpoint", l.max_webhook_in_flight_per_endpoint, "at most",
           "webhook_max_in_flight", l.max_webhook_in_flight,
           "an endpoint's attempts are counted in the global ones");
+  require(l.pos_resume_page <= l.max_pos_outbox_frames, "pos_ws_resume_page", l.pos_resume_page,
+          "at most", "pos_ws_max_outbox", l.max_pos_outbox_frames,
+          "a replayed page is queued whole on the connection's outbox");
   require(c.pong_timeout_s < c.heartbeat_s, "pong_timeout_s", c.pong_timeout_s, "less than",
           "heartbeat_s", c.heartbeat_s,
           "a pong must be due before the next ping, or a dead terminal is never noticed");

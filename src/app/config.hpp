@@ -45,6 +45,8 @@ struct Limits {
   int terminal_write_timeout_s = 10;
   // Merchant POS WebSocket side (docs/pos-websocket.md).
   std::size_t max_pos_outbox_frames = 256;  // queued frames; more = slow POS client, cut off
+  std::size_t pos_resume_page = 100;        // events per store read of a resume's replay
+  int pos_resume_window_s = 86'400;         // the oldest event a POS client resumes after
   std::size_t max_pos_connections = 10'000;
   std::size_t max_pos_connections_per_ip = 1'000;
   // Authentication.

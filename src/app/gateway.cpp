@@ -121,6 +121,8 @@ struct Gateway::Parts {
     s.pong_timeout = seconds(c.pong_timeout_s);
     s.write_timeout = seconds(c.limits.terminal_write_timeout_s);
     s.max_outbox_frames = c.limits.max_pos_outbox_frames;
+    s.resume_window = seconds(c.limits.pos_resume_window_s);
+    s.resume_page = c.limits.pos_resume_page;
     s.max_connections = c.limits.max_pos_connections;
     s.max_connections_per_address = c.limits.max_pos_connections_per_ip;
     s.require_signature = c.pos_ws_auth == "signed";

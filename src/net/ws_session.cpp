@@ -61,6 +61,7 @@ class WsConnection final : public WsSession {
         protocol_(std::move(protocol)),
         ticket_(std::move(ticket)),
         wake_writer_(ws_.get_executor(), asio::steady_timer::time_point::max()),
+        room_(ws_.get_executor(), asio::steady_timer::time_point::max()),
         clock_(context.time.make_timer(ws_.get_executor())) {}
 
   // The session's first task: the handshake, the other two tasks, then the read loop.
@@ -74,9 +75,11 @@ class WsConnection final : public WsSession {
   }
   void abort() override {
     closing_ = true;
+    room_.cancel();
     boost::system::error_code ec;
     socket().close(ec);
   }
+  asio::awaitable<bool> drained(std::size_t frames) override;
   void establish() override;
   [[nodiscard]] bool closing() const override { return closing_; }
   [[nodiscard]] const std::string& remote_address() const override { return ticket_.address(); }
@@ -91,6 +94,7 @@ class WsConnection final : public WsSession {
   asio::awaitable<bool> write(Outgoing item);
   asio::awaitable<void> clock_loop(std::shared_ptr<WsConnection> self);
   bool enqueue(Outgoing item);
+  void cut_off_slow_reader();
   void log_failure(std::exception_ptr error) const;
   void finish();
   // The deadlines: the earliest that still matters, arming the clock for it, and what
@@ -105,6 +109,7 @@ class WsConnection final : public WsSession {
   std::shared_ptr<WsProtocol> protocol_;
   Admission::Ticket ticket_;
   asio::steady_timer wake_writer_;  // never expires: cancelled to wake the write loop
+  asio::steady_timer room_;         // never expires: cancelled to wake drained()
   std::unique_ptr<Timer> clock_;    // armed for next_deadline()
   std::deque<Outgoing> outbox_;
   bool opened_ = false;   // the handshake completed and the protocol knows the session
@@ -212,6 +217,7 @@ asio::awaitable<void> WsConnection<Stream>::write_loop(
     arm_clock();
     const bool written = co_await write(std::move(item));
     write_deadline_.reset();  // the clock, armed for it, finds nothing due and re-arms
+    room_.cancel();           // a frame left the outbox
     if (!written) {
       abort();
     }
@@ -252,14 +258,36 @@ bool WsConnection<Stream>::enqueue(Outgoing item) {
   }
   if (item.kind == Outgoing::Kind::close) {
     closing_ = true;
+    room_.cancel();
   } else if (outbox_.size() >= context_.settings.max_outbox_frames) {
-    spdlog::warn("{} is not reading its frames: disconnecting", protocol_->describe());
-    abort();
+    cut_off_slow_reader();
     return false;
   }
   outbox_.push_back(std::move(item));
   wake_writer_.cancel();
   return true;
+}
+
+// The outbox is full: the peer is not reading. What is queued is dropped (a protocol whose
+// frames matter makes them recoverable: a POS client resumes) and the close frame goes
+// next, under the write deadline like any frame; a peer that reads nothing at all is then
+// cut off by that deadline.
+template <class Stream>
+void WsConnection<Stream>::cut_off_slow_reader() {
+  spdlog::warn("{} is not reading its frames ({} queued): closing with {}", protocol_->describe(),
+               outbox_.size(), kCloseSlowReader);
+  outbox_.clear();
+  enqueue({Outgoing::Kind::close, "slow reader: outbox full", kCloseSlowReader});
+}
+
+template <class Stream>
+asio::awaitable<bool> WsConnection<Stream>::drained(std::size_t frames) {
+  const auto self = shared_from_this();  // the wait may outlast the caller's handle
+  boost::system::error_code ec;
+  while (!closing_ && outbox_.size() > frames) {
+    co_await room_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return !closing_;
 }
 
 template <class Stream>
@@ -376,6 +404,7 @@ void WsConnection<Stream>::finish() {
   ended_ = true;
   closing_ = true;
   wake_writer_.cancel();
+  room_.cancel();
   clock_->cancel();
   if (opened_) {
     protocol_->on_close();

@@ -28,6 +28,10 @@ namespace tillgate::net {
 class TaskGroup;
 class TimeSource;
 
+// The close code of a peer that let its outbox fill up (RFC 6455 7.4.1, 1013 "try again
+// later"): the frames still queued are dropped, and the close frame is the next one written.
+inline constexpr std::uint16_t kCloseSlowReader = 1013;
+
 // All required: a surface fills each from its configuration.
 struct WsSettings {
   std::chrono::milliseconds handshake_timeout{};  // the opening and the closing handshake
@@ -41,7 +45,8 @@ struct WsSettings {
   // One frame's write, from its start: a peer that does not read is cut off.
   std::chrono::milliseconds write_timeout{};
   std::size_t max_message_bytes = 0;
-  // Frames waiting to be written; a peer that lets them pile up is cut off, not buffered for.
+  // Frames waiting to be written; a peer that lets them pile up is cut off, not buffered
+  // for: closed with kCloseSlowReader (1013).
   std::size_t max_outbox_frames = 0;
 };
 
@@ -51,8 +56,13 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   virtual ~WsSession();
 
   // Queues a text frame. false, and nothing queued, when the session is closing or closed,
-  // or when the outbox is full: the peer is then cut off at once (its socket closed).
+  // or when the outbox is full: the peer is then cut off at once, its queued frames dropped
+  // and the connection closed with kCloseSlowReader (1013).
   virtual bool send_text(std::string frame) = 0;
+  // Completes once at most `frames` frames wait in the outbox (at once when they already
+  // do): a protocol that sends many frames in a row (a replay) paces itself with it instead
+  // of filling the outbox. false when the session is closing: nothing more will be sent.
+  virtual boost::asio::awaitable<bool> drained(std::size_t frames) = 0;
   // Queues a close frame with `code` (RFC 6455 7.4) after the frames already queued;
   // nothing is sent after it. The session ends when the peer answers it, or when the
   // handshake timeout passes.

@@ -294,7 +294,7 @@ asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::appl
       }
       // Durable now: tell the subscribers (the long-polls, the webhook wake-up, ...).
       events_.publish(PaymentStatusChanged{result->transaction, transaction.status, event,
-                                           std::move(event_id)});
+                                           std::move(event_id), result->event_sequence});
       if (decision.void_on_terminal) {
         send_void(transaction, "SUCCESS_AFTER_TIMEOUT");
       }

@@ -11,6 +11,7 @@
 // itself, while being called: a publish goes to the listeners subscribed when it began
 // that are still subscribed when their turn comes.
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,9 @@ struct PaymentStatusChanged {
   // The durable payment event the change wrote with itself (the webhook event id, the
   // `eventId` clients deduplicate on); nullopt when the change announces nothing.
   std::optional<domain::EventId> event_id;
+  // That event's commit sequence (store::PaymentEventRecord::sequence): a resumed POS
+  // session drops the live events it has already replayed from the store.
+  std::optional<std::int64_t> event_sequence = std::nullopt;
 };
 
 enum class TerminalPresence {

@@ -48,6 +48,8 @@ std::string_view reason_phrase(int status) {
       return "Not Found";
     case 409:
       return "Conflict";
+    case 410:
+      return "Gone";
     case 413:
       return "Payload Too Large";
     case 429:
@@ -100,23 +102,20 @@ std::string answer_frame(json::Value body, const std::optional<std::string>& req
 std::optional<std::string> payment_notification(const store::TransactionRecord& transaction,
                                                 const domain::EventId& event_id,
                                                 domain::Timestamp now) {
-  if (!domain::is_final(transaction.status)) {
+  auto body = views::payment_notification(transaction, event_id.str());
+  if (!body.is_object()) {
     return std::nullopt;
   }
-  const bool voided = transaction.status == domain::TransactionStatus::voided;
-  json::Object members{
-      {"action", json::Value(voided ? "paymentVoided" : "paymentComplete")},
-      {"eventId", json::Value(event_id.str())},
-      {"transactionId", json::Value(transaction.transaction_id)},
-      {"terminalId", json::Value(transaction.device_id)},
-  };
-  if (voided) {
-    members.push_back({"reason", json::Value(transaction.void_reason.value_or("VOIDED"))});
-  } else {
-    members.push_back({"status", json::Value(domain::payment_status_name(transaction.status))});
+  return notification(std::move(body), transaction.merchant_id, now);
+}
+
+std::optional<std::string> replayed_notification(const store::PaymentEventRecord& event,
+                                                 domain::Timestamp now) {
+  auto body = json::parse(event.notification);
+  if (!body || !body->is_object()) {
+    return std::nullopt;
   }
-  members.push_back({"paymentResponse", views::payment_response(transaction)});
-  return notification(json::Value(std::move(members)), transaction.merchant_id, now);
+  return notification(std::move(*body), event.merchant_id, now);
 }
 
 std::string force_disconnect_frame(domain::Timestamp now) {

@@ -34,6 +34,11 @@ namespace tillgate::pos {
     const store::TransactionRecord& transaction, const domain::EventId& event_id,
     domain::Timestamp now);
 
+// The same notification of a stored payment event (resume); nullopt when the stored body is
+// not a JSON object (a corrupt row, skipped).
+[[nodiscard]] std::optional<std::string> replayed_notification(
+    const store::PaymentEventRecord& event, domain::Timestamp now);
+
 // {"action":"forceDisconnect","reason":"NEW_CONNECTION",...}
 [[nodiscard]] std::string force_disconnect_frame(domain::Timestamp now);
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <memory>
 #include <optional>
@@ -106,7 +107,16 @@ PosService::PosService(asio::any_io_executor executor, store::AsyncStore& store,
       auth_failures_(auth_failures),
       merchant_auth_(merchant_auth),
       settings_(settings),
-      context_{store, time, terminals, coordinator, limits, merchant_requests, {}},
+      context_{store,
+               time,
+               terminals,
+               coordinator,
+               limits,
+               merchant_requests,
+               settings.resume_window,
+               std::min(settings.resume_page, settings.max_outbox_frames),
+               settings.max_outbox_frames,
+               {}},
       tasks_(executor, "POS notifications"),
       server_(std::move(executor), time, "POS sessions", session_settings(settings),
               admission_settings(settings), &auth_failures,
@@ -159,8 +169,12 @@ void PosService::status_changed(const payments::PaymentStatusChanged& change) {
   if (!change.event_id || context_.registry.of_merchant(change.transaction.merchant_id).empty()) {
     return;
   }
-  if (const auto frame = payment_notification(change.transaction, *change.event_id, time_.now())) {
-    send_to_merchant(change.transaction.merchant_id, *frame);
+  const auto frame = payment_notification(change.transaction, *change.event_id, time_.now());
+  if (!frame) {
+    return;
+  }
+  for (const auto& session : context_.registry.of_merchant(change.transaction.merchant_id)) {
+    session->push_payment_event(change.event_sequence, *frame);  // a full outbox: 1013
   }
 }
 

@@ -36,6 +36,11 @@ struct PosSettings {
   std::chrono::seconds write_timeout{10};
   std::size_t max_frame_bytes = 64 * 1024;
   std::size_t max_outbox_frames = 256;  // TILLGATE_POS_WS_MAX_OUTBOX
+  // Resume: the oldest event a client may resume after (TILLGATE_POS_WS_RESUME_WINDOW_S),
+  // and the events one store read replays (TILLGATE_POS_WS_RESUME_PAGE, at most
+  // max_outbox_frames).
+  std::chrono::seconds resume_window{86'400};
+  std::size_t resume_page = 100;
   std::size_t max_connections = 10'000;
   std::size_t max_connections_per_address = 1'000;
   // TILLGATE_POS_WS_AUTH=signed: x-timestamp and x-signature are required at the handshake.

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <cassert>
 #include <utility>
@@ -24,6 +25,7 @@ using views::ErrorCode;
 namespace {
 
 constexpr std::size_t kMaxRequestIdChars = 64;
+constexpr std::size_t kMaxEventIdChars = 128;
 
 ApiError problem(ErrorCode code, std::string message,
                  std::optional<std::string> transaction_id = std::nullopt) {
@@ -119,6 +121,36 @@ void PosSession::force_disconnect() {
   close(kCloseReplaced, "replaced by a newer connection");
 }
 
+void PosSession::push_payment_event(std::optional<std::int64_t> sequence,
+                                    const std::string& frame) {
+  if (feed_ != Feed::live) {
+    newest_live_ = std::max(newest_live_, sequence.value_or(0));
+    if (feed_ == Feed::checking) {
+      if (held_.size() >= context_.max_outbox) {
+        spdlog::warn("POS {}: too many live events held while resuming", merchant_id_);
+        close(net::kCloseSlowReader, "slow reader: too many events held");
+        return;
+      }
+      held_.push_back(frame);
+    }
+    return;  // Feed::replaying: the replay reads it from the store
+  }
+  if (sent_through_ && sequence) {
+    if (*sequence <= *sent_through_) {
+      return;  // replayed already
+    }
+    sent_through_ = *sequence;
+  } else if (!resumed_ && sequence && sent_before_resume_complete_) {
+    if (sent_before_resume_.size() < context_.max_outbox) {
+      sent_before_resume_.push_back(*sequence);
+    } else {
+      sent_before_resume_complete_ = false;  // a replay may repeat some (docs/decisions.md)
+      sent_before_resume_.clear();
+    }
+  }
+  (void)send(frame);
+}
+
 void PosSession::close(std::uint16_t code, std::string reason) {
   if (const auto session = session_.lock()) {
     session->close(code, std::move(reason));
@@ -182,9 +214,11 @@ asio::awaitable<void> PosSession::dispatch(Action action) {
     co_await cancel_payment(action);
   } else if (action.name == "getTransaction") {
     co_await get_transaction(action);
+  } else if (action.name == "resume") {
+    co_await resume(action);
   } else {
     invalid("unknown action '" + action.name +
-                "': one of ping, getTerminals, payment, cancelPayment, getTransaction",
+                "': one of ping, getTerminals, payment, cancelPayment, getTransaction, resume",
             action.request_id);
   }
 }
@@ -290,6 +324,115 @@ asio::awaitable<void> PosSession::get_transaction(const Action& action) {
   answer(json::object({{"action", json::Value("transactionResponse")},
                        {"transaction", views::transaction_view(*transaction)}}),
          action);
+}
+
+// Resume: the merchant's payment events after `afterEventId`, from the store in commit
+// order, then the live ones, without a gap or a repeat between the two. Live events are
+// held from before the resume point is read; once it is found they are left to the replay,
+// which reads pages until it has passed every live event seen meanwhile, and only then
+// does the feed go live again (dropping live events the replay already sent).
+asio::awaitable<void> PosSession::resume(const Action& action) {
+  const auto* after = action.frame.find("afterEventId");
+  if (after == nullptr || !after->is_string() || after->as_string().empty() ||
+      after->as_string().size() > kMaxEventIdChars) {
+    invalid("afterEventId is required: the eventId (a string) of the last event processed",
+            action.request_id);
+    co_return;
+  }
+  if (resumed_) {
+    invalid("resume was already accepted on this connection", action.request_id);
+    co_return;
+  }
+  const std::string event_id = after->as_string();
+  feed_ = Feed::checking;
+  newest_live_ = 0;
+  bool store_failed = false;
+  try {
+    const auto start = co_await resume_point(action, event_id);
+    if (!start) {
+      go_live(std::nullopt);  // refused (the error is sent): the held events follow it
+      co_return;
+    }
+    resumed_ = true;
+    held_.clear();  // the replay sends them, from the store
+    feed_ = Feed::replaying;
+    const auto through = co_await replay_after(*start);
+    if (through) {
+      go_live(through);
+    }
+  } catch (const store::StoreError& error) {
+    spdlog::warn("POS {}: resume failed: {}", merchant_id_, error.what());
+    store_failed = true;
+  }
+  if (store_failed) {
+    // Neither a gap nor a repeat can be promised now: the client resumes again later.
+    close(net::kCloseSlowReader, "the store is unavailable: resume again later");
+  }
+}
+
+// The sequence of the event to resume after, or nullopt once RESUME_TOO_OLD is sent: the
+// event is unknown, another merchant's (the same answer), or older than the window.
+asio::awaitable<std::optional<std::int64_t>> PosSession::resume_point(const Action& action,
+                                                                      const std::string& event_id) {
+  const auto event =
+      co_await context_.store.read(&store::Store::find_payment_event, merchant_id_, event_id);
+  const auto oldest = context_.clock.now() - context_.resume_window;
+  if (event && event->created_at >= oldest) {
+    co_return event->sequence;
+  }
+  const std::string why = event ? "event " + event_id + " is older than the resume window (" +
+                                      std::to_string(context_.resume_window.count()) + " s)"
+                                : "no event " + event_id + " to resume after";
+  fail(problem(ErrorCode::resume_too_old, why + ": reconcile with GET /v1/transactions"),
+       action.request_id);
+  co_return std::nullopt;
+}
+
+// Sends, page by page, the events after `sequence`; each page only once the outbox has room
+// for it, so a reader that keeps up is never cut off and a slow one is (by the write
+// deadline). Ends when a short page leaves no live event unreplayed; answers the last
+// sequence sent, or nullopt when the session closed meanwhile.
+asio::awaitable<std::optional<std::int64_t>> PosSession::replay_after(std::int64_t sequence) {
+  const std::size_t page_size = context_.resume_page;
+  while (true) {
+    const auto page = co_await context_.store.read(&store::Store::list_payment_events, merchant_id_,
+                                                   sequence, page_size);
+    const auto core = session_.lock();
+    if (!core) {
+      co_return std::nullopt;
+    }
+    const std::size_t room = context_.max_outbox - page.size();
+    if (!co_await core->drained(room)) {
+      co_return std::nullopt;
+    }
+    const auto now = context_.clock.now();
+    for (const auto& event : page) {
+      const bool sent_live = std::find(sent_before_resume_.begin(), sent_before_resume_.end(),
+                                       event.sequence) != sent_before_resume_.end();
+      const auto frame = sent_live ? std::nullopt : replayed_notification(event, now);
+      if (frame) {
+        (void)send(*frame);
+      }
+      sequence = event.sequence;
+    }
+    if (page.size() < page_size && newest_live_ <= sequence) {
+      co_return sequence;
+    }
+  }
+}
+
+void PosSession::go_live(std::optional<std::int64_t> replayed_through) {
+  feed_ = Feed::live;
+  sent_through_ = replayed_through;
+  if (replayed_through) {
+    sent_before_resume_.clear();
+    sent_before_resume_.shrink_to_fit();
+  }
+  auto held = std::move(held_);
+  held_.clear();
+  for (auto& frame : held) {
+    (void)send(std::move(frame));
+  }
 }
 
 void PosSession::answer(json::Value body, const Action& action) {

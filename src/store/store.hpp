@@ -160,6 +160,25 @@ struct WebhookEventRecord {
   // no delivery is made for them. The SQLite schema keeps the "nomba" body in a column of
   // its own; another format is refused (StoreError) until the schema has a place for it.
   std::map<domain::WebhookFormat, std::string> format_payloads = {};
+  // The merchant's notification of this event, as the POS WebSocket API pushes it
+  // ({"action":"paymentComplete"|"paymentVoided","eventId",...} without its timestamp,
+  // groupId and version), fixed with the event so that a resumed client is sent what a
+  // live one was. nullopt only for events written before schema version 7 (not replayable).
+  std::optional<std::string> notification = std::nullopt;
+};
+
+// A payment event in the merchant's event stream, in commit order (resume in the POS
+// WebSocket API, docs/pos-websocket.md).
+struct PaymentEventRecord {
+  // Increases with every committed event, across merchants and gateway nodes: a later
+  // commit has a larger sequence.
+  std::int64_t sequence = 0;
+  std::string event_id;
+  std::string merchant_id;
+  std::string transaction_id;
+  std::string event_type;
+  std::string notification;  // WebhookEventRecord::notification
+  Timestamp created_at;
 };
 
 enum class DeliveryStatus { pending, succeeded, failed };
@@ -272,6 +291,9 @@ struct StatusChange {
 struct ChangeResult {
   bool applied = false;  // false: the stored status was no longer change.expected
   TransactionRecord transaction;
+  // The commit sequence of the change's webhook_event (PaymentEventRecord::sequence), when
+  // it was applied and wrote one.
+  std::optional<std::int64_t> event_sequence = std::nullopt;
 };
 
 enum class InsertOutcome { inserted, already_exists, device_busy };
@@ -407,6 +429,15 @@ class Store {
   // The outbox events of one transaction, oldest first.
   virtual std::vector<WebhookEventRecord> list_webhook_events(
       const std::string& merchant_id, const std::string& transaction_id) = 0;
+  // The merchant's payment event `event_id`, if it is the merchant's and replayable (it has
+  // a notification); nullopt otherwise, another merchant's event included.
+  virtual std::optional<PaymentEventRecord> find_payment_event(const std::string& merchant_id,
+                                                               const std::string& event_id) = 0;
+  // The merchant's replayable payment events with a sequence above `after_sequence`, in
+  // commit order, at most `limit`.
+  virtual std::vector<PaymentEventRecord> list_payment_events(const std::string& merchant_id,
+                                                              std::int64_t after_sequence,
+                                                              std::size_t limit) = 0;
 
   // Inserts the transaction with its "created" event in one database transaction.
   // already_exists: (merchant_id, transaction_id) is taken. device_busy: the device

@@ -32,6 +32,8 @@ int http_status(ErrorCode code) {
     case ErrorCode::endpoint_limit_reached:
     case ErrorCode::endpoint_inactive:
       return 409;
+    case ErrorCode::resume_too_old:
+      return 410;  // Gone: the events after it are no longer replayed
     case ErrorCode::payload_too_large:
       return 413;
     case ErrorCode::endpoint_validation_failed:
@@ -108,6 +110,8 @@ std::string_view wire_name(ErrorCode code) {
       return "ENDPOINT_INACTIVE";
     case ErrorCode::delivery_not_found:
       return "DELIVERY_NOT_FOUND";
+    case ErrorCode::resume_too_old:
+      return "RESUME_TOO_OLD";
   }
   return "INTERNAL_ERROR";
 }

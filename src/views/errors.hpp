@@ -40,6 +40,9 @@ enum class ErrorCode {
   endpoint_not_found,
   endpoint_inactive,
   delivery_not_found,
+  // The POS WebSocket API's resume (pos-websocket.md): the event is unknown, another
+  // merchant's, or older than the retention window; the client reconciles instead.
+  resume_too_old,
 };
 
 [[nodiscard]] int http_status(ErrorCode code);

@@ -100,4 +100,25 @@ json::Value transaction_view(const store::TransactionRecord& transaction) {
   });
 }
 
+json::Value payment_notification(const store::TransactionRecord& transaction,
+                                 std::string_view event_id) {
+  if (!domain::is_final(transaction.status)) {
+    return json::Value(nullptr);
+  }
+  const bool voided = transaction.status == domain::TransactionStatus::voided;
+  json::Object members{
+      {"action", json::Value(voided ? "paymentVoided" : "paymentComplete")},
+      {"eventId", json::Value(event_id)},
+      {"transactionId", json::Value(transaction.transaction_id)},
+      {"terminalId", json::Value(transaction.device_id)},
+  };
+  if (voided) {
+    members.push_back({"reason", json::Value(transaction.void_reason.value_or("VOIDED"))});
+  } else {
+    members.push_back({"status", json::Value(domain::payment_status_name(transaction.status))});
+  }
+  members.push_back({"paymentResponse", payment_response(transaction)});
+  return json::Value(std::move(members));
+}
+
 }  // namespace tillgate::views

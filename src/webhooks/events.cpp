@@ -86,12 +86,15 @@ std::optional<store::WebhookEventRecord> payment_event(const store::TransactionR
       {"timestamp", json::Value(domain::format_iso8601(at))},
       {"data", json::Value(std::move(data))},
   });
+  // Built before event_id is moved into the record.
+  std::string notification = json::serialize(views::payment_notification(transaction, event_id));
   return store::WebhookEventRecord{.event_id = std::move(event_id),
                                    .merchant_id = transaction.merchant_id,
                                    .transaction_id = transaction.transaction_id,
                                    .event_type = std::string(*event_type),
                                    .payload = json::serialize(payload),
-                                   .created_at = at};
+                                   .created_at = at,
+                                   .notification = std::move(notification)};
 }
 
 std::string ping_payload(std::string_view event_id, domain::Timestamp at) {

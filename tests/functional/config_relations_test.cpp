@@ -45,5 +45,16 @@ TEST_F(ConfigRelationsTest, APongTimeoutNotBelowTheHeartbeatRefusesToStart) {
   EXPECT_FALSE(std::filesystem::exists(db_path())) << "the store was opened";
 }
 
+TEST_F(ConfigRelationsTest, AResumePageOverThePosOutboxRefusesToStart) {
+  const auto result =
+      serve({{"TILLGATE_POS_WS_MAX_OUTBOX", "16"}, {"TILLGATE_POS_WS_RESUME_PAGE", "17"}});
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_NE(result.err.find("TILLGATE_POS_WS_RESUME_PAGE (17) must be at most "
+                            "TILLGATE_POS_WS_MAX_OUTBOX (16)"),
+            std::string::npos)
+      << result.err;
+  EXPECT_FALSE(std::filesystem::exists(db_path())) << "the store was opened";
+}
+
 }  // namespace
 }  // namespace tillgate::ft

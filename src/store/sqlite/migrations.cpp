@@ -276,6 +276,20 @@ CREATE TABLE store_probe (
 ) STRICT;
 )sql";
 
+// Version 7: the merchant's payment events in commit order, for resume in the POS WebSocket
+// API (pos-websocket.md, "Resume"). seq is given by the writer under the write lock
+// (MAX + 1), so a later commit has a larger seq on every node sharing the database, and,
+// unlike rowid, VACUUM keeps it. The rows already there take their rowid, which is their
+// insertion order (the table is never deleted from). notification: the POS notification
+// body fixed with the event; NULL for the events already there, which are not replayed.
+constexpr std::string_view kMigration7 = R"sql(
+ALTER TABLE webhook_events ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE webhook_events ADD COLUMN notification TEXT;
+UPDATE webhook_events SET seq = rowid;
+CREATE UNIQUE INDEX webhook_events_by_seq ON webhook_events (seq);
+CREATE INDEX webhook_events_by_merchant_seq ON webhook_events (merchant_id, seq);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "merchants, api keys, devices, transactions and their events", kMigration1},
     Migration{2, "merchant cancel requests, pairing codes and webhook endpoints", kMigration2},
@@ -283,6 +297,7 @@ constexpr std::array kMigrations{
     Migration{4, "nomba webhook bodies, refresh tokens and server secrets", kMigration4},
     Migration{5, "nomba revoked access tokens", kMigration5},
     Migration{6, "the readiness write probe", kMigration6},
+    Migration{7, "payment events in commit order, with their notification", kMigration7},
 };
 
 constexpr std::string_view kCreateMigrationsTable = R"sql(

@@ -72,6 +72,11 @@ class SqliteStore final : public Store {
   std::vector<WebhookDeliveryRecord> list_webhook_deliveries(const DeliveryQuery& query) override;
   std::vector<WebhookEventRecord> list_webhook_events(const std::string& merchant_id,
                                                       const std::string& transaction_id) override;
+  std::optional<PaymentEventRecord> find_payment_event(const std::string& merchant_id,
+                                                       const std::string& event_id) override;
+  std::vector<PaymentEventRecord> list_payment_events(const std::string& merchant_id,
+                                                      std::int64_t after_sequence,
+                                                      std::size_t limit) override;
 
   InsertOutcome insert_transaction(const TransactionRecord& transaction) override;
   std::optional<TransactionRecord> find_transaction(const std::string& merchant_id,
@@ -123,8 +128,9 @@ class SqliteStore final : public Store {
       std::string_view operation, const std::string& merchant_id,
       const std::string& transaction_id);
   void append_event(std::string_view operation, const TransactionEventRecord& event);
-  // The outbox half of change_status: the event and its deliveries (webhooks.cpp).
-  void append_webhook_event(std::string_view operation, const WebhookEventRecord& event);
+  // The outbox half of change_status: the event and its deliveries (webhooks.cpp); answers
+  // the event's commit sequence.
+  std::int64_t append_webhook_event(std::string_view operation, const WebhookEventRecord& event);
   [[nodiscard]] std::vector<WebhookAttemptRecord> latest_attempts(std::string_view operation,
                                                                   std::int64_t delivery_seq,
                                                                   std::int64_t limit);

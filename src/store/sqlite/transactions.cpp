@@ -172,8 +172,9 @@ std::optional<ChangeResult> SqliteStore::change_status(const StatusChange& chang
                                                   .to_status = change.next,
                                                   .cause = change.cause,
                                                   .at = change.at});
+  std::optional<std::int64_t> event_sequence;
   if (change.webhook_event) {
-    append_webhook_event(kOperation, *change.webhook_event);
+    event_sequence = append_webhook_event(kOperation, *change.webhook_event);
   }
   // Read back rather than patch `current` in memory: the answer is what was stored.
   auto updated = select_transaction(kOperation, change.merchant_id, change.transaction_id);
@@ -181,7 +182,8 @@ std::optional<ChangeResult> SqliteStore::change_status(const StatusChange& chang
     throw StoreError("sqlite store: change_status: the updated row vanished");
   }
   transaction.commit();
-  return ChangeResult{.applied = true, .transaction = std::move(*updated)};
+  return ChangeResult{
+      .applied = true, .transaction = std::move(*updated), .event_sequence = event_sequence};
 }
 
 std::optional<ChangeResult> SqliteStore::request_cancel(const std::string& merchant_id,

@@ -14,6 +14,10 @@ namespace tillgate::store::sqlite {
   "d.status, d.attempt_count, d.retry_step, d.next_attempt_at, d.created_at, d.updated_at, "  \
   "d.version, d.seq"
 
+// A payment event (read_payment_event).
+#define TILLGATE_PAYMENT_EVENT_COLUMNS \
+  "seq, event_id, merchant_id, transaction_id, event_type, notification, created_at"
+
 // Pending deliveries the dispatcher may start: due or not, of an active endpoint, not
 // excluded. ?2 and ?3 are JSON arrays of the excluded endpoint and delivery ids. A Nomba
 // endpoint's delivery needs its event's Nomba body: an event without one makes no such
@@ -57,8 +61,9 @@ WebhookStatements::WebhookStatements(sqlite3* db)
                                "WHERE endpoint_id = ?1 AND status = 'pending'"),
       insert_event(db, "insert_webhook_event",
                    "INSERT INTO webhook_events (event_id, merchant_id, transaction_id, "
-                   "event_type, payload, created_at, nomba_payload) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                   "event_type, payload, created_at, nomba_payload, notification, seq) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                   "(SELECT COALESCE(MAX(seq), 0) + 1 FROM webhook_events)) RETURNING seq"),
       // events_json is written by the gateway as a JSON array of strings; Nomba endpoints
       // subscribe with the same type names. ?3: whether the event has a Nomba body, without
       // which a Nomba endpoint gets no delivery.
@@ -77,6 +82,14 @@ WebhookStatements::WebhookStatements(sqlite3* db)
           "SELECT event_id, merchant_id, transaction_id, event_type, payload, created_at, "
           "nomba_payload FROM webhook_events WHERE merchant_id = ?1 AND transaction_id = ?2 "
           "ORDER BY created_at, rowid"),
+      find_payment_event(db, "find_payment_event",
+                         "SELECT " TILLGATE_PAYMENT_EVENT_COLUMNS
+                         " FROM webhook_events WHERE merchant_id = ?1 AND event_id = ?2 "
+                         "AND notification IS NOT NULL"),
+      list_payment_events(db, "list_payment_events",
+                          "SELECT " TILLGATE_PAYMENT_EVENT_COLUMNS
+                          " FROM webhook_events WHERE merchant_id = ?1 AND seq > ?2 "
+                          "AND notification IS NOT NULL ORDER BY seq LIMIT ?3"),
       due_deliveries(db, "due_webhook_deliveries",
                      "SELECT " TILLGATE_DELIVERY_COLUMNS
                      ", p.url, p.secret, p.format, "
@@ -128,6 +141,7 @@ WebhookStatements::WebhookStatements(sqlite3* db)
                     "ORDER BY number DESC LIMIT ?2") {}
 
 #undef TILLGATE_ENDPOINT_COLUMNS
+#undef TILLGATE_PAYMENT_EVENT_COLUMNS
 #undef TILLGATE_DELIVERY_COLUMNS
 #undef TILLGATE_STARTABLE
 

@@ -160,8 +160,8 @@ EndpointDeleteOutcome SqliteStore::delete_webhook_endpoint(const std::string& me
 
 // Runs inside change_status's transaction: the event and its deliveries commit with the
 // status change or not at all.
-void SqliteStore::append_webhook_event(std::string_view operation,
-                                       const WebhookEventRecord& event) {
+std::int64_t SqliteStore::append_webhook_event(std::string_view operation,
+                                               const WebhookEventRecord& event) {
   std::optional<std::string> nomba_payload;
   for (const auto& [format, body] : event.format_payloads) {
     if (format != kNombaFormat) {
@@ -170,10 +170,16 @@ void SqliteStore::append_webhook_event(std::string_view operation,
     }
     nomba_payload = body;
   }
-  statements_->webhooks.insert_event.use(operation)
-      .bind(event.event_id, event.merchant_id, event.transaction_id, event.event_type,
-            event.payload, event.created_at, nomba_payload)
-      .run();
+  std::int64_t sequence = 0;
+  {
+    auto use = statements_->webhooks.insert_event.use(operation);
+    use.bind(event.event_id, event.merchant_id, event.transaction_id, event.event_type,
+             event.payload, event.created_at, nomba_payload, event.notification);
+    if (!use.step()) {
+      use.fail("INSERT ... RETURNING seq returned no row");
+    }
+    sequence = use.int64(0);
+  }
   std::vector<std::string> endpoint_ids;
   {
     auto use = statements_->webhooks.subscribed_endpoints.use(operation);
@@ -188,6 +194,7 @@ void SqliteStore::append_webhook_event(std::string_view operation,
               event.created_at)
         .run();
   }
+  return sequence;
 }
 
 std::vector<WebhookEventRecord> SqliteStore::list_webhook_events(
@@ -206,6 +213,41 @@ std::vector<WebhookEventRecord> SqliteStore::list_webhook_events(
       event.format_payloads.emplace(kNombaFormat, std::move(*nomba_payload));
     }
     events.push_back(std::move(event));
+  }
+  return events;
+}
+
+namespace {
+
+[[nodiscard]] PaymentEventRecord read_payment_event(const Statement::Use& use) {
+  return PaymentEventRecord{.sequence = use.int64(0),
+                            .event_id = use.text(1),
+                            .merchant_id = use.text(2),
+                            .transaction_id = use.text(3),
+                            .event_type = use.text(4),
+                            .notification = use.text(5),
+                            .created_at = use.timestamp(6)};
+}
+
+}  // namespace
+
+std::optional<PaymentEventRecord> SqliteStore::find_payment_event(const std::string& merchant_id,
+                                                                  const std::string& event_id) {
+  auto use = statements_->webhooks.find_payment_event.use("find_payment_event");
+  if (!use.bind(merchant_id, event_id).step()) {
+    return std::nullopt;
+  }
+  return read_payment_event(use);
+}
+
+std::vector<PaymentEventRecord> SqliteStore::list_payment_events(const std::string& merchant_id,
+                                                                 std::int64_t after_sequence,
+                                                                 std::size_t limit) {
+  auto use = statements_->webhooks.list_payment_events.use("list_payment_events");
+  use.bind(merchant_id, after_sequence, static_cast<std::int64_t>(limit));
+  std::vector<PaymentEventRecord> events;
+  while (use.step()) {
+    events.push_back(read_payment_event(use));
   }
   return events;
 }

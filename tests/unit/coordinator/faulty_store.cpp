@@ -171,6 +171,18 @@ std::vector<store::WebhookEventRecord> FaultyStore::list_webhook_events(
   return real_->list_webhook_events(merchant_id, transaction_id);
 }
 
+std::optional<store::PaymentEventRecord> FaultyStore::find_payment_event(
+    const std::string& merchant_id, const std::string& event_id) {
+  maybe_fail("find_payment_event");
+  return real_->find_payment_event(merchant_id, event_id);
+}
+
+std::vector<store::PaymentEventRecord> FaultyStore::list_payment_events(
+    const std::string& merchant_id, std::int64_t after_sequence, std::size_t limit) {
+  maybe_fail("list_payment_events");
+  return real_->list_payment_events(merchant_id, after_sequence, limit);
+}
+
 store::InsertOutcome FaultyStore::insert_transaction(const store::TransactionRecord& transaction) {
   maybe_fail("insert_transaction");
   return real_->insert_transaction(transaction);

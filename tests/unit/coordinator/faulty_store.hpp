@@ -71,6 +71,11 @@ class FaultyStore final : public store::Store {
       const store::DeliveryQuery& query) override;
   std::vector<store::WebhookEventRecord> list_webhook_events(
       const std::string& merchant_id, const std::string& transaction_id) override;
+  std::optional<store::PaymentEventRecord> find_payment_event(const std::string& merchant_id,
+                                                              const std::string& event_id) override;
+  std::vector<store::PaymentEventRecord> list_payment_events(const std::string& merchant_id,
+                                                             std::int64_t after_sequence,
+                                                             std::size_t limit) override;
   store::InsertOutcome insert_transaction(const store::TransactionRecord& transaction) override;
   std::optional<store::TransactionRecord> find_transaction(
       const std::string& merchant_id, const std::string& transaction_id) override;

@@ -123,6 +123,15 @@ class ForwardingStore : public Store {
                                                       const std::string& transaction_id) override {
     return inner_->list_webhook_events(merchant_id, transaction_id);
   }
+  std::optional<PaymentEventRecord> find_payment_event(const std::string& merchant_id,
+                                                       const std::string& event_id) override {
+    return inner_->find_payment_event(merchant_id, event_id);
+  }
+  std::vector<PaymentEventRecord> list_payment_events(const std::string& merchant_id,
+                                                      std::int64_t after_sequence,
+                                                      std::size_t limit) override {
+    return inner_->list_payment_events(merchant_id, after_sequence, limit);
+  }
   InsertOutcome insert_transaction(const TransactionRecord& transaction) override {
     return inner_->insert_transaction(transaction);
   }

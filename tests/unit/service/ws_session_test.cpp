@@ -355,28 +355,33 @@ TEST_F(WsSessionTest, FramesReachTheProtocolInOrderAndItsFramesComeBack) {
   EXPECT_EQ(probe_.closed, 0);
 }
 
-TEST_F(WsSessionTest, AFullOutboxCutsThePeerOffInsteadOfBufferingForIt) {
+TEST_F(WsSessionTest, AFullOutboxCutsThePeerOffWith1013InsteadOfBufferingForIt) {
   Client client(io_);
   ASSERT_FALSE(client.connect(port_));
   client.send("flood 12");  // all at once: the writer cannot drain any of them meanwhile
-  ASSERT_TRUE(run_until(io_, [&] { return probe_.closed == 1; }));
-  ASSERT_EQ(probe_.sends.size(), 12u);
+  ASSERT_TRUE(run_until(io_, [&] { return probe_.sends.size() == 12u; }));
   for (std::size_t i = 0; i < probe_.sends.size(); ++i) {
     EXPECT_EQ(probe_.sends[i], i < kMaxOutbox) << "frame " << i;
   }
-  EXPECT_EQ(client.read_close(), 1006) << "cut off: no close frame";
+  // The queued frames are dropped: the close frame is the first one written.
+  EXPECT_EQ(client.read_close(), net::kCloseSlowReader);
+  EXPECT_TRUE(run_until(io_, [&] { return probe_.closed == 1; }));
   EXPECT_TRUE(run_until(io_, [&] { return ws_.sessions() == 0; }));
 }
 
-TEST_F(WsSessionTest, APeerThatStopsReadingIsCutOffWhenItsOutboxFills) {
+TEST_F(WsSessionTest, APeerThatStopsReadingIsClosedWith1013WhenItsOutboxFills) {
   Client client(io_);
   ASSERT_FALSE(client.connect(port_));
-  // Each "mib" is answered with 1 MiB that the client never reads: once the socket buffers
-  // are full the answers pile up in the outbox, and the ninth waiting one cuts it off.
-  for (int i = 0; i < 40 && probe_.closed == 0; ++i) {
-    command(client, "mib");  // the server reads on, whatever it cannot write
+  // Each "mib" is answered with 1 MiB that the client does not read yet: once the socket
+  // buffers are full the answers pile up in the outbox, and the ninth waiting one cuts it
+  // off. The server reads on, whatever it cannot write.
+  for (int i = 0; i < 40; ++i) {
+    command(client, "mib");
   }
-  EXPECT_EQ(probe_.closed, 1);
+  EXPECT_EQ(probe_.closed, 0) << "the close frame waits behind what the socket holds";
+  // Reading now: what was written before the cut, then the close with 1013.
+  EXPECT_EQ(client.read_close(), net::kCloseSlowReader);
+  EXPECT_TRUE(run_until(io_, [&] { return probe_.closed == 1; }));
   EXPECT_TRUE(run_until(io_, [&] { return ws_.sessions() == 0; }));
 }
 
