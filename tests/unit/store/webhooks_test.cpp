@@ -139,7 +139,7 @@ TEST_F(WebhooksTest, EndpointRoundTripAndMerchantScope) {
   EXPECT_EQ(found->url, endpoint.url);
   EXPECT_EQ(found->secret.reveal(), endpoint.secret.reveal());
   EXPECT_EQ(found->events_json, endpoint.events_json);
-  EXPECT_EQ(found->status, "active");
+  EXPECT_EQ(found->status, domain::EndpointStatus::active);
   EXPECT_EQ(found->format, domain::WebhookFormat::standard);
   EXPECT_EQ(found->description, endpoint.description);
   EXPECT_EQ(found->metadata_json, endpoint.metadata_json);
