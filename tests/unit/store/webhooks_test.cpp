@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "domain/terminal_outcome.hpp"
 #include "store_test_support.hpp"
 
 namespace tillgate::store::testing {
@@ -71,7 +72,7 @@ StatusChange final_change(const std::string& transaction_id, TransactionStatus n
                       .next = next,
                       .cause = "terminal_succeeded",
                       .at = ms(at_ms),
-                      .response_json = R"({"status":"SUCCESS"})",
+                      .outcome = domain::TerminalOutcome{.status = domain::TerminalStatus::success},
                       .completed_at = ms(at_ms),
                       .voided_at = std::nullopt,
                       .void_reason = std::nullopt,
@@ -505,7 +506,8 @@ TEST_F(WebhooksTest, TheNombaBodyIsStoredWithTheEventOrLeftOut) {
   EXPECT_EQ(events[0].payload, timeout.payload);
   EXPECT_EQ(events[0].format_payloads, timeout.format_payloads);
   EXPECT_EQ(events[1].event_id, "evt_voided");
-  EXPECT_FALSE(events[1].format_payloads.contains(domain::WebhookFormat::nomba));  // NULL, not an empty body
+  EXPECT_FALSE(
+      events[1].format_payloads.contains(domain::WebhookFormat::nomba));  // NULL, not an empty body
   RawDb raw{db_path()};
   EXPECT_EQ(raw.query_int(
                 "SELECT nomba_payload IS NULL FROM webhook_events WHERE event_id = 'evt_voided'"),
