@@ -5,6 +5,7 @@
 
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "domain/terminal_outcome.hpp"
 #include "domain/terminal_outcome_json.hpp"
@@ -69,10 +70,13 @@ TEST(TypedOutcomeCodec, DecodesTheResultAndItsCard) {
 TEST(TypedOutcomeCodec, RefusesACardWithAFullNumberOrOutOfBounds) {
   const std::string head = R"({"type":"payment.result","transactionId":"X-1","status":"SUCCESS",)"
                            R"("completedAt":"2024-01-15T10:30:00Z","card":)";
-  for (const std::string card : {R"("539983******4297")", R"({"maskedPan":"5399831234564297"})",
-                                 R"({"maskedPan":"5399 8312 3456 4297"})", R"({"scheme":1})",
-                                 R"({"rrn":")" + std::string(33, '1') + R"("})",
-                                 R"({"issuerBank":")" + std::string(129, 'b') + R"("})"}) {
+  const std::vector<std::string> cards{R"("539983******4297")",
+                                       R"({"maskedPan":"5399831234564297"})",
+                                       R"({"maskedPan":"5399 8312 3456 4297"})",
+                                       R"({"scheme":1})",
+                                       R"({"rrn":")" + std::string(33, '1') + R"("})",
+                                       R"({"issuerBank":")" + std::string(129, 'b') + R"("})"};
+  for (const std::string& card : cards) {
     const auto message = terminal::decode(head + card + "}");
     ASSERT_FALSE(message) << card;
     EXPECT_FALSE(message.error().invalid_json);
