@@ -389,8 +389,8 @@ TEST_F(TokensTest, AServerSecretIsTheFirstCandidateForEveryLaterCaller) {
 }
 
 TEST_F(TokensTest, AnEmptyServerSecretIsNeverStored) {
-  EXPECT_THROW(
-      (void)store_->server_secret("access_token_key", domain::Secret(""), ms(1'000)), StoreError);
+  EXPECT_THROW((void)store_->server_secret("access_token_key", domain::Secret(""), ms(1'000)),
+               StoreError);
   EXPECT_EQ(store_->server_secret("access_token_key", domain::Secret("real"), ms(2'000)).reveal(),
             "real");
 }
