@@ -94,7 +94,8 @@ asio::awaitable<void> work(AsyncStore* store, std::string device_id, Clock::time
     change.next = tillgate::domain::TransactionStatus::completed;
     change.cause = "terminal_succeeded";
     change.at = now();
-    change.response_json = R"({"status":"SUCCESS","authorizationCode":"A1"})";
+    change.outcome = tillgate::domain::TerminalOutcome{
+        .status = tillgate::domain::TerminalStatus::success, .authorization_code = "A1"};
     change.completed_at = change.at;
     auto insert = [record](Store& s) { return s.insert_transaction(record); };
     auto complete = [change](Store& s) {

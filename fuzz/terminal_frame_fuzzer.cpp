@@ -9,14 +9,16 @@
 //    sent or absent;
 //  - payment.ack/result/voided: a valid transactionId, as sent;
 //  - payment.result: the event matches the status; the recorded result is a JSON object with
-//    exactly status, authorizationCode, receiptData, errorCode, errorMessage, completedAt,
-//    each optional text as sent within its bound (else null), and completedAt re-formatted
-//    as UTC milliseconds, the same instant as sent.
+//    exactly status, authorizationCode, receiptData, errorCode, errorMessage, completedAt
+//    (and card when sent, its maskedPan masked), each optional text as sent within its
+//    bound (else null), and completedAt re-formatted as UTC milliseconds, the same instant
+//    as sent; the outcome's text, as the store writes it, reads back as the same outcome.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "domain/ids.hpp"
+#include "domain/terminal_outcome_json.hpp"
 #include "fuzz_support.hpp"
 #include "json/json.hpp"
 #include "terminal/codec.hpp"
@@ -44,9 +46,15 @@ void check_result(const terminal::PaymentResult& result, const json::Value& sent
   FUZZ_CHECK((*status == "SUCCESS" && result.event == TransactionEvent::terminal_succeeded) ||
              (*status == "FAILED" && result.event == TransactionEvent::terminal_failed) ||
              (*status == "CANCELLED" && result.event == TransactionEvent::terminal_cancelled));
-  const auto recorded = json::parse(result.response_json);
+  // What the store writes for the outcome, and reads back the same.
+  const std::string text = json::serialize(domain::to_json(result.outcome));
+  FUZZ_CHECK(domain::terminal_outcome_from_json(text) == result.outcome);
+  const auto recorded = json::parse(text);
   FUZZ_CHECK(recorded.has_value() && recorded->is_object());
-  FUZZ_CHECK(recorded->as_object().size() == 6);
+  FUZZ_CHECK(recorded->as_object().size() == (result.outcome.card ? 7U : 6U));
+  if (result.outcome.card && result.outcome.card->masked_pan) {
+    FUZZ_CHECK(domain::is_masked_pan(*result.outcome.card->masked_pan));
+  }
   FUZZ_CHECK(recorded->find_string("status") == status);
   check_text(*recorded, sent, "authorizationCode", 64);
   check_text(*recorded, sent, "receiptData", 16 * 1024);
@@ -87,9 +95,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (const auto* hello = std::get_if<terminal::Hello>(&message)) {
     FUZZ_CHECK(*type == "hello");
     FUZZ_CHECK(!hello->device_id.empty() && hello->device_id.size() <= 256);
-    FUZZ_CHECK(!hello->device_secret.empty() && hello->device_secret.size() <= 256);
+    FUZZ_CHECK(!hello->device_secret.empty() && hello->device_secret.reveal().size() <= 256);
     FUZZ_CHECK(document->find_string("deviceId") == hello->device_id);
-    FUZZ_CHECK(document->find_string("deviceSecret") == hello->device_secret);
+    FUZZ_CHECK(document->find_string("deviceSecret") == hello->device_secret.reveal());
     if (hello->software) {
       FUZZ_CHECK(document->find_string("software") == *hello->software);
     }

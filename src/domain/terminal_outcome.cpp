@@ -28,4 +28,29 @@ std::optional<TerminalStatus> parse_terminal_status(std::string_view text) {
   return std::nullopt;
 }
 
+bool is_masked_pan(std::string_view text) {
+  std::size_t leading = 0;
+  std::size_t masked = 0;
+  std::size_t trailing = 0;
+  for (const char c : text) {
+    if (c == ' ' || c == '-') {
+      continue;
+    }
+    const bool digit = c >= '0' && c <= '9';
+    if (c == '*' || c == 'X' || c == 'x') {
+      if (trailing > 0) {
+        return false;  // a second masked run: digits in the middle are not allowed
+      }
+      ++masked;
+    } else if (!digit) {
+      return false;
+    } else if (masked == 0) {
+      ++leading;
+    } else {
+      ++trailing;
+    }
+  }
+  return masked > 0 && leading <= 6 && trailing <= 4 && leading + masked + trailing <= 19;
+}
+
 }  // namespace tillgate::domain

@@ -100,13 +100,21 @@ json::Value optional_text(const std::optional<std::string>& text) {
   return text ? json::Value(*text) : json::Value(nullptr);
 }
 
-// The terminal's non-empty string member of its result, if it sent one.
-std::optional<std::string> terminal_text(const json::Value& result, std::string_view key) {
-  const auto text = result.find_string(key);
+// A JSON object's non-empty string member, if it has one.
+std::optional<std::string> terminal_text(const json::Value& object, std::string_view key) {
+  const auto text = object.find_string(key);
   if (!text || text->empty()) {
     return std::nullopt;
   }
   return std::string(*text);
+}
+
+// A text the terminal reported, if it sent one that is not empty.
+std::optional<std::string> known(const std::optional<std::string>& text) {
+  if (!text || text->empty()) {
+    return std::nullopt;
+  }
+  return text;
 }
 
 }  // namespace
@@ -342,15 +350,11 @@ std::vector<TransactionStatus> statuses_of_nomba_status(std::string_view name) {
 }
 
 NombaResponseCode nomba_response_code(const store::TransactionRecord& transaction) {
-  json::Value result{json::Object{}};
-  if (transaction.response_json) {
-    if (auto parsed = json::parse(*transaction.response_json); parsed && parsed->is_object()) {
-      result = std::move(*parsed);
-    }
-  }
+  const auto& result = transaction.outcome;
   const auto terminal_or = [&](std::string_view code, std::string_view message) {
-    return NombaResponseCode{terminal_text(result, "errorCode").value_or(std::string(code)),
-                             terminal_text(result, "errorMessage").value_or(std::string(message))};
+    return NombaResponseCode{
+        (result ? known(result->error_code) : std::nullopt).value_or(std::string(code)),
+        (result ? known(result->error_message) : std::nullopt).value_or(std::string(message))};
   };
   switch (transaction.status) {
     case TransactionStatus::pending:
@@ -372,19 +376,12 @@ NombaResponseCode nomba_response_code(const store::TransactionRecord& transactio
 }
 
 NombaCardDetails nomba_card_details(const store::TransactionRecord& transaction) {
-  if (!transaction.response_json) {
+  if (!transaction.outcome || !transaction.outcome->card) {
     return {};
   }
-  const auto result = json::parse(*transaction.response_json);
-  if (!result || !result->is_object()) {
-    return {};
-  }
-  const auto* card = result->find("card");
-  if (card == nullptr || !card->is_object()) {
-    return {};
-  }
-  return NombaCardDetails{terminal_text(*card, "maskedPan"), terminal_text(*card, "scheme"),
-                          terminal_text(*card, "rrn"), terminal_text(*card, "stan")};
+  const domain::CardDetails& card = *transaction.outcome->card;
+  return NombaCardDetails{known(card.masked_pan), known(card.scheme), known(card.rrn),
+                          known(card.stan)};
 }
 
 // ---- Views ------------------------------------------------------------------------------

@@ -55,13 +55,9 @@ std::string mac_base64(std::string_view secret, const json::Value& payload,
 
 // When the payment ended: the terminal's completedAt when its result has one.
 domain::Timestamp payment_time(const store::TransactionRecord& transaction) {
-  if (transaction.response_json) {
-    if (const auto result = json::parse(*transaction.response_json)) {
-      if (const auto text = result->find_string("completedAt")) {
-        if (const auto at = domain::parse_iso8601(*text)) {
-          return *at;
-        }
-      }
+  if (transaction.outcome && transaction.outcome->completed_at) {
+    if (const auto at = domain::parse_iso8601(*transaction.outcome->completed_at)) {
+      return *at;
     }
   }
   return transaction.completed_at.value_or(transaction.updated_at);

@@ -103,9 +103,9 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
   class WaiterRegistration;
   asio::awaitable<SubmitOutcome> wait_for_final(TransactionRecord transaction,
                                                 domain::Timestamp wait_until);
-  asio::awaitable<std::optional<TransactionRecord>> apply(TransactionRecord transaction,
-                                                          TransactionEvent event,
-                                                          std::optional<std::string> response_json);
+  asio::awaitable<std::optional<TransactionRecord>> apply(
+      TransactionRecord transaction, TransactionEvent event,
+      std::optional<domain::TerminalOutcome> outcome);
   asio::awaitable<void> run_deadline(std::string merchant_id, std::string transaction_id,
                                      domain::Timestamp deadline);
   asio::awaitable<void> run_cancel_grace(std::string merchant_id, std::string transaction_id,
@@ -241,7 +241,7 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::wait_for_final(
 // Returns the record as it now stands (nullopt if the transaction vanished).
 asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::apply(
     TransactionRecord transaction, TransactionEvent event,
-    std::optional<std::string> response_json) {
+    std::optional<domain::TerminalOutcome> outcome) {
   constexpr int kMaxAttempts = 8;  // each retry means another change landed first
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     const auto decision = domain::decide(transaction.status, event);
@@ -256,8 +256,8 @@ asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::appl
     change.next = decision.next;
     change.cause = std::string(domain::to_string(event));
     change.at = now;
-    if (response_json && !transaction.response_json) {
-      change.response_json = response_json;
+    if (outcome && !transaction.outcome) {
+      change.outcome = outcome;
     }
     if (decision.next == TransactionStatus::voided) {
       change.voided_at = now;
@@ -690,7 +690,7 @@ asio::awaitable<ResultOutcome> PaymentCoordinator::record_result(domain::Merchan
   }
   const bool already_voided = transaction->status == TransactionStatus::voided;
   auto recorded =
-      co_await impl->apply(std::move(*transaction), result.event, std::move(result.response_json));
+      co_await impl->apply(std::move(*transaction), result.event, std::move(result.outcome));
   if (!recorded) {
     co_return ResultOutcome{};
   }

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "domain/payment_request.hpp"
+#include "domain/terminal_outcome.hpp"
 #include "domain/time.hpp"
 #include "domain/transaction.hpp"
 #include "payments/payment_events.hpp"
@@ -71,8 +72,8 @@ struct CancelOutcome {
 
 struct TerminalResult {
   domain::TransactionId transaction_id;
-  domain::TransactionEvent event;  // terminal_succeeded | terminal_failed | terminal_cancelled
-  std::string response_json;       // the terminal's result as recorded
+  domain::TransactionEvent event;   // terminal_succeeded | terminal_failed | terminal_cancelled
+  domain::TerminalOutcome outcome;  // the terminal's result as recorded
 };
 
 struct ResultOutcome {

@@ -18,6 +18,7 @@
 
 #include "domain/enums.hpp"
 #include "domain/secret.hpp"
+#include "domain/terminal_outcome.hpp"
 #include "domain/time.hpp"
 #include "domain/transaction.hpp"
 
@@ -86,7 +87,8 @@ struct TransactionRecord {
   bool webhook_mode = false;
   std::string request_json;         // the request as accepted, canonical JSON object text
   std::string request_fingerprint;  // hex sha256 of the canonical request: idempotency check
-  std::optional<std::string> response_json;  // the terminal's result, JSON object text
+  // The terminal's result; stored as the response_json column's text (terminal_outcome_json).
+  std::optional<domain::TerminalOutcome> outcome;
   Timestamp created_at;
   Timestamp updated_at;
   Timestamp deadline;  // payment deadline (created_at + payment timeout)
@@ -279,7 +281,7 @@ struct StatusChange {
   TransactionStatus next = TransactionStatus::pending;
   std::string cause;
   Timestamp at;
-  std::optional<std::string> response_json;  // set when the terminal's result is recorded
+  std::optional<domain::TerminalOutcome> outcome;  // set when the terminal's result is recorded
   std::optional<Timestamp> completed_at;
   std::optional<Timestamp> voided_at;
   std::optional<std::string> void_reason;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <tuple>
+#include <utility>
 
 #include "domain/ids.hpp"
 #include "json/json.hpp"
@@ -42,83 +44,68 @@ std::string quote_type(std::string_view type) {
   return std::string(type.substr(0, length));
 }
 
-// A card number as a terminal may show it: at most the first 6 and the last 4 digits, the
-// rest masked ('*', 'X', 'x'), spaces and dashes allowed as separators
-// ("539983******4297", "539983 **** **** 4297"). Anything else, a full number above all,
-// is refused: it must never be stored.
-bool is_masked_pan(std::string_view text) {
-  std::size_t leading = 0;
-  std::size_t masked = 0;
-  std::size_t trailing = 0;
-  for (const char c : text) {
-    if (c == ' ' || c == '-') {
-      continue;
-    }
-    const bool digit = c >= '0' && c <= '9';
-    if (c == '*' || c == 'X' || c == 'x') {
-      if (trailing > 0) {
-        return false;  // a second masked run: digits in the middle are not allowed
-      }
-      ++masked;
-    } else if (!digit) {
-      return false;
-    } else if (masked == 0) {
-      ++leading;
-    } else {
-      ++trailing;
-    }
-  }
-  return masked > 0 && leading <= 6 && trailing <= 4 && leading + masked + trailing <= 19;
-}
-
 // terminal-protocol.md (v2): the optional `card` of payment.result. Each member is an
-// optional bounded string; other members are dropped. nullopt (and `problem` set) when it
-// must be refused; a null value when the frame has none.
-std::optional<json::Value> decode_card(const json::Value& root, std::string& problem) {
-  const auto* card = root.find("card");
-  if (card == nullptr || card->is_null()) {
-    return json::Value(nullptr);
+// optional bounded string; other members are dropped. False (and `problem` set) when it
+// must be refused; `card` stays nullopt when the frame has none.
+bool decode_card(const json::Value& root, std::optional<domain::CardDetails>& card,
+                 std::string& problem) {
+  const auto* sent = root.find("card");
+  if (sent == nullptr || sent->is_null()) {
+    return true;
   }
-  if (!card->is_object()) {
+  if (!sent->is_object()) {
     problem = "payment.result card must be an object";
-    return std::nullopt;
+    return false;
   }
-  constexpr std::array<std::pair<std::string_view, std::size_t>, 5> kMembers{
-      {{"maskedPan", 32}, {"scheme", 32}, {"issuerBank", 128}, {"rrn", 32}, {"stan", 32}}};
-  json::Object kept;
-  for (const auto& [name, max_size] : kMembers) {
-    const auto* value = card->find(name);
+  using Member = std::optional<std::string> domain::CardDetails::*;
+  constexpr std::array<std::tuple<std::string_view, std::size_t, Member>, 5> kMembers{{
+      {"maskedPan", 32, &domain::CardDetails::masked_pan},
+      {"scheme", 32, &domain::CardDetails::scheme},
+      {"issuerBank", 128, &domain::CardDetails::issuer_bank},
+      {"rrn", 32, &domain::CardDetails::rrn},
+      {"stan", 32, &domain::CardDetails::stan},
+  }};
+  domain::CardDetails kept;
+  for (const auto& [name, max_size, field] : kMembers) {
+    const auto* value = sent->find(name);
     if (value == nullptr || value->is_null()) {
       continue;
     }
     if (!value->is_string() || value->as_string().size() > max_size) {
       problem = "payment.result card." + std::string(name) + " must be a string of at most " +
                 std::to_string(max_size) + " bytes";
-      return std::nullopt;
+      return false;
     }
-    if (name == "maskedPan" && !is_masked_pan(value->as_string())) {
+    if (name == "maskedPan" && !domain::is_masked_pan(value->as_string())) {
       // The number itself is never quoted back, logged or stored.
       problem =
           "payment.result card.maskedPan must be masked: at most the first 6 and the last 4 "
           "digits shown; the result was not recorded";
-      return std::nullopt;
+      return false;
     }
-    kept.push_back({std::string(name), *value});
+    kept.*field = value->as_string();
   }
-  return json::Value(std::move(kept));
+  card = std::move(kept);
+  return true;
+}
+
+domain::TransactionEvent event_of(domain::TerminalStatus status) {
+  switch (status) {
+    case domain::TerminalStatus::success:
+      return domain::TransactionEvent::terminal_succeeded;
+    case domain::TerminalStatus::failed:
+      return domain::TransactionEvent::terminal_failed;
+    case domain::TerminalStatus::cancelled:
+      break;
+  }
+  return domain::TransactionEvent::terminal_cancelled;
 }
 
 boost::system::result<InboundMessage, DecodeFailure> decode_result(const json::Value& root,
                                                                    std::string transaction_id) {
-  const auto status = root.find_string("status");
-  domain::TransactionEvent event;
-  if (status == "SUCCESS") {
-    event = domain::TransactionEvent::terminal_succeeded;
-  } else if (status == "FAILED") {
-    event = domain::TransactionEvent::terminal_failed;
-  } else if (status == "CANCELLED") {
-    event = domain::TransactionEvent::terminal_cancelled;
-  } else {
+  const auto status_text = root.find_string("status");
+  const auto status = status_text ? domain::parse_terminal_status(*status_text) : std::nullopt;
+  if (!status) {
     return protocol("payment.result needs status SUCCESS, FAILED or CANCELLED");
   }
   const auto completed_text = root.find_string("completedAt");
@@ -126,29 +113,24 @@ boost::system::result<InboundMessage, DecodeFailure> decode_result(const json::V
   if (!completed_at) {
     return protocol("payment.result needs completedAt as an ISO 8601 UTC timestamp");
   }
+  std::optional<domain::CardDetails> card;
   std::string card_problem;
-  auto card = decode_card(root, card_problem);
-  if (!card) {
+  if (!decode_card(root, card, card_problem)) {
     return protocol(std::move(card_problem));
   }
-  auto text_or_null = [&](std::string_view field, std::size_t max_size) {
-    const auto value = optional_text(root, field, max_size);
-    return value ? json::Value(*value) : json::Value(nullptr);
-  };
-  json::Value response = json::object({
-      {"status", json::Value(*status)},
-      {"authorizationCode", text_or_null("authorizationCode", 64)},
-      {"receiptData", text_or_null("receiptData", 16 * 1024)},
-      {"errorCode", text_or_null("errorCode", 64)},
-      {"errorMessage", text_or_null("errorMessage", 512)},
+  domain::TerminalOutcome outcome{
+      .status = *status,
+      .authorization_code = optional_text(root, "authorizationCode", 64),
+      .receipt_data = optional_text(root, "receiptData", 16 * 1024),
+      .error_code = optional_text(root, "errorCode", 64),
+      .error_message = optional_text(root, "errorMessage", 512),
       // Re-formatted: the API shows every time as UTC with milliseconds, whatever the
       // terminal's offset or precision.
-      {"completedAt", json::Value(domain::format_iso8601(*completed_at))},
-  });
-  if (!card->is_null()) {
-    response.as_object().push_back({"card", std::move(*card)});
-  }
-  return InboundMessage{PaymentResult{std::move(transaction_id), event, json::serialize(response)}};
+      .completed_at = domain::format_iso8601(*completed_at),
+      .card = std::move(card),
+  };
+  return InboundMessage{
+      PaymentResult{std::move(transaction_id), event_of(*status), std::move(outcome)}};
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "domain/secret.hpp"
+#include "domain/terminal_outcome.hpp"
 #include "domain/time.hpp"
 #include "domain/transaction.hpp"
 #include "store/store.hpp"
@@ -23,8 +24,8 @@ struct PaymentAck {
 };
 struct PaymentResult {
   std::string transaction_id;
-  domain::TransactionEvent event;  // from status SUCCESS | FAILED | CANCELLED
-  std::string response_json;       // the result as recorded (status, codes, receipt, completedAt)
+  domain::TransactionEvent event;   // from status SUCCESS | FAILED | CANCELLED
+  domain::TerminalOutcome outcome;  // the result as recorded (status, codes, receipt, time, card)
 };
 struct PaymentVoided {
   std::string transaction_id;

@@ -160,7 +160,7 @@ asio::awaitable<void> TerminalSession::dispatch(InboundMessage message) {
 asio::awaitable<void> TerminalSession::record_result(PaymentResult result) {
   const std::string transaction_id = result.transaction_id;
   payments::TerminalResult recorded{domain::TransactionId(result.transaction_id), result.event,
-                                    std::move(result.response_json)};
+                                    std::move(result.outcome)};
   const auto outcome = co_await context_.coordinator->record_result(
       domain::MerchantId(merchant_id_), domain::DeviceId(device_id_), std::move(recorded));
   if (!outcome.belongs_to_terminal) {

@@ -1,6 +1,7 @@
 #include "views/transaction_view.hpp"
 
 #include "domain/money.hpp"
+#include "domain/terminal_outcome_json.hpp"
 
 namespace tillgate::views {
 namespace {
@@ -14,9 +15,8 @@ json::Value parsed_or(const std::optional<std::string>& text, json::Value fallba
   return fallback;
 }
 
-json::Value member_or_null(const json::Value& object, std::string_view key) {
-  const auto* value = object.find(key);
-  return value ? *value : json::Value(nullptr);
+json::Value text_or_null(const std::optional<std::string>& text) {
+  return text ? json::Value(*text) : json::Value(nullptr);
 }
 
 json::Value optional_time(const std::optional<domain::Timestamp>& at) {
@@ -36,33 +36,33 @@ std::string amount_text(const store::TransactionRecord& transaction) {
 // The payment response, plus (terminal-protocol.md v2) the terminal's `card` when it
 // reported one; null before the terminal's result.
 json::Value transaction_response(const store::TransactionRecord& transaction) {
-  if (!transaction.response_json) {
+  if (!transaction.outcome) {
     return json::Value(nullptr);
   }
   json::Value response = payment_response(transaction);
-  const json::Value result = parsed_or(transaction.response_json, json::Value(json::Object{}));
-  if (const auto* card = result.find("card"); card != nullptr && card->is_object()) {
-    response.as_object().push_back({"card", *card});
+  if (transaction.outcome->card) {
+    response.as_object().push_back({"card", domain::to_json(*transaction.outcome->card)});
   }
   return response;
 }
 
 json::Value payment_response(const store::TransactionRecord& transaction) {
-  const json::Value result = parsed_or(transaction.response_json, json::Value(json::Object{}));
+  // No outcome yet: every terminal field null, the time the record's own.
+  const domain::TerminalOutcome none{.status = domain::TerminalStatus::failed};
+  const domain::TerminalOutcome& result = transaction.outcome ? *transaction.outcome : none;
   const json::Value request = parsed_or(transaction.request_json, json::Value(json::Object{}));
-  const auto* completed_at = result.find("completedAt");
   return json::object({
       {"transactionId", json::Value(transaction.transaction_id)},
       {"status", json::Value(domain::payment_status_name(transaction.status))},
       {"amount", json::Value(amount_text(transaction))},
       {"currency", json::Value(transaction.currency)},
       {"paymentMethod", json::Value(domain::to_string(transaction.payment_method))},
-      {"authorizationCode", member_or_null(result, "authorizationCode")},
-      {"errorCode", member_or_null(result, "errorCode")},
-      {"errorMessage", member_or_null(result, "errorMessage")},
-      {"receiptData", member_or_null(result, "receiptData")},
+      {"authorizationCode", text_or_null(result.authorization_code)},
+      {"errorCode", text_or_null(result.error_code)},
+      {"errorMessage", text_or_null(result.error_message)},
+      {"receiptData", text_or_null(result.receipt_data)},
       {"timestamp",
-       completed_at ? *completed_at : json::Value(domain::format_iso8601(transaction.updated_at))},
+       json::Value(result.completed_at.value_or(domain::format_iso8601(transaction.updated_at)))},
       {"metadata",
        request.find("metadata") ? *request.find("metadata") : json::Value(json::Object{})},
   });

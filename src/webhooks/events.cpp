@@ -45,8 +45,8 @@ store::TransactionRecord after_change(const store::TransactionRecord& before,
   after.updated_at = change.at;
   after.version = before.version + 1;
   // As the store's update: an optional field left unset keeps its stored value.
-  if (change.response_json) {
-    after.response_json = change.response_json;
+  if (change.outcome) {
+    after.outcome = change.outcome;
   }
   if (change.completed_at) {
     after.completed_at = change.completed_at;

@@ -1,6 +1,8 @@
 // The transaction methods of SqliteStore: the payment records and their history.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include "domain/terminal_outcome_json.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/sqlite/store_statements.hpp"
 
@@ -23,6 +25,34 @@ namespace {
   return *method;
 }
 
+// The response_json column is the store's text of the terminal's outcome: written by
+// outcome_text, read back here. Text that is not such an outcome (a hand-edited or damaged
+// row) reads as no result, with a warning, rather than failing every read of the row; the
+// text itself is not logged (it came from a terminal).
+[[nodiscard]] std::optional<domain::TerminalOutcome> read_outcome(const Statement::Use& use,
+                                                                  int column) {
+  const auto text = use.optional_text(column);
+  if (!text) {
+    return std::nullopt;
+  }
+  auto outcome = domain::terminal_outcome_from_json(*text);
+  if (!outcome) {
+    spdlog::warn(
+        "transaction {} of merchant {}: its stored terminal result ({} bytes) is not a terminal "
+        "outcome; read as no result",
+        use.text(1), use.text(0), text->size());
+  }
+  return outcome;
+}
+
+[[nodiscard]] std::optional<std::string> outcome_text(
+    const std::optional<domain::TerminalOutcome>& outcome) {
+  if (!outcome) {
+    return std::nullopt;
+  }
+  return json::serialize(domain::to_json(*outcome));
+}
+
 [[nodiscard]] TransactionRecord read_transaction(const Statement::Use& use) {
   return TransactionRecord{.merchant_id = use.text(0),
                            .transaction_id = use.text(1),
@@ -34,7 +64,7 @@ namespace {
                            .webhook_mode = use.boolean(7),
                            .request_json = use.text(8),
                            .request_fingerprint = use.text(9),
-                           .response_json = use.optional_text(10),
+                           .outcome = read_outcome(use, 10),
                            .created_at = use.timestamp(11),
                            .updated_at = use.timestamp(12),
                            .deadline = use.timestamp(13),
@@ -83,9 +113,9 @@ InsertOutcome SqliteStore::insert_transaction(const TransactionRecord& record) {
       .bind(record.merchant_id, record.transaction_id, record.device_id,
             domain::to_string(record.status), record.amount_minor, record.currency,
             domain::to_string(record.payment_method), record.webhook_mode, record.request_json,
-            record.request_fingerprint, record.response_json, record.created_at, record.updated_at,
-            record.deadline, record.completed_at, record.voided_at, record.void_reason,
-            record.cancel_requested_at, record.version)
+            record.request_fingerprint, outcome_text(record.outcome), record.created_at,
+            record.updated_at, record.deadline, record.completed_at, record.voided_at,
+            record.void_reason, record.cancel_requested_at, record.version)
       .run();
   append_event(kOperation, TransactionEventRecord{.merchant_id = record.merchant_id,
                                                   .transaction_id = record.transaction_id,
@@ -159,8 +189,8 @@ std::optional<ChangeResult> SqliteStore::change_status(const StatusChange& chang
   {
     auto use = statements_->update_status.use(kOperation);
     use.bind(change.merchant_id, change.transaction_id, domain::to_string(change.expected),
-             domain::to_string(change.next), change.at, change.response_json, change.completed_at,
-             change.voided_at, change.void_reason)
+             domain::to_string(change.next), change.at, outcome_text(change.outcome),
+             change.completed_at, change.voided_at, change.void_reason)
         .run();
     if (use.changes() != 1) {
       use.fail("the row read under the write lock was not updated");

@@ -150,12 +150,13 @@ std::shared_ptr<Pending<payments::SubmitOutcome>> CoordinatorHarness::pay(
 std::shared_ptr<Pending<payments::ResultOutcome>> CoordinatorHarness::report(
     const std::string& merchant_id, const std::string& device_id, const std::string& transaction_id,
     domain::TransactionEvent event) {
-  const char* status = event == domain::TransactionEvent::terminal_succeeded ? "SUCCESS"
-                       : event == domain::TransactionEvent::terminal_failed  ? "FAILED"
-                                                                             : "CANCELLED";
+  const auto status =
+      event == domain::TransactionEvent::terminal_succeeded ? domain::TerminalStatus::success
+      : event == domain::TransactionEvent::terminal_failed  ? domain::TerminalStatus::failed
+                                                            : domain::TerminalStatus::cancelled;
   payments::TerminalResult result{
       domain::TransactionId(transaction_id), event,
-      std::string(R"({"status":")") + status + R"(","authorizationCode":"A1"})"};
+      domain::TerminalOutcome{.status = status, .authorization_code = "A1"}};
   return start(coordinator->record_result(domain::MerchantId(merchant_id),
                                           domain::DeviceId(device_id), std::move(result)));
 }

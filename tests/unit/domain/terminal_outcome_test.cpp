@@ -191,5 +191,100 @@ TEST(TerminalOutcomeJson, RefusesTextThatIsNotSuchAnObject) {
   }
 }
 
+// ---- card (terminal-protocol v2) -----------------------------------------------------------
+
+// What terminal::decode recorded for
+// {"type":"payment.result","transactionId":"TXN-5","status":"SUCCESS","authorizationCode":"A1",
+//  "completedAt":"2024-01-15T10:30:04.512Z","card":{"stan":"000123","rrn":"123456789012",
+//  "issuerBank":"Access Bank","scheme":"MASTERCARD","maskedPan":"539983******4297",
+//  "expiry":"12/29"}}
+// before the outcome was typed: card members in the codec's order, unknown ones dropped.
+constexpr std::string_view kSuccessWithCard =
+    R"({"status":"SUCCESS","authorizationCode":"A1","receiptData":null,"errorCode":null,"errorMessage":null,"completedAt":"2024-01-15T10:30:04.512Z","card":{"maskedPan":"539983******4297","scheme":"MASTERCARD","issuerBank":"Access Bank","rrn":"123456789012","stan":"000123"}})";
+
+// ... and for "card":{} and for a card with only some members.
+constexpr std::string_view kFailedWithEmptyCard =
+    R"({"status":"FAILED","authorizationCode":null,"receiptData":null,"errorCode":"05","errorMessage":null,"completedAt":"2024-01-15T10:30:04.512Z","card":{}})";
+constexpr std::string_view kSuccessWithSomeOfTheCard =
+    R"({"status":"SUCCESS","authorizationCode":null,"receiptData":null,"errorCode":null,"errorMessage":null,"completedAt":"2024-01-15T10:30:04.512Z","card":{"scheme":"VISA","rrn":""}})";
+
+TEST(TerminalOutcomeJson, CardComesBackByteForByte) {
+  expect_same_bytes_back(kSuccessWithCard,
+                         TerminalOutcome{.status = TerminalStatus::success,
+                                         .authorization_code = "A1",
+                                         .completed_at = "2024-01-15T10:30:04.512Z",
+                                         .card = CardDetails{.masked_pan = "539983******4297",
+                                                             .scheme = "MASTERCARD",
+                                                             .issuer_bank = "Access Bank",
+                                                             .rrn = "123456789012",
+                                                             .stan = "000123"}});
+  expect_same_bytes_back(kFailedWithEmptyCard,
+                         TerminalOutcome{.status = TerminalStatus::failed,
+                                         .error_code = "05",
+                                         .completed_at = "2024-01-15T10:30:04.512Z",
+                                         .card = CardDetails{}});
+  expect_same_bytes_back(kSuccessWithSomeOfTheCard,
+                         TerminalOutcome{.status = TerminalStatus::success,
+                                         .completed_at = "2024-01-15T10:30:04.512Z",
+                                         .card = CardDetails{.scheme = "VISA", .rrn = ""}});
+}
+
+TEST(TerminalOutcomeJson, EveryCardShapeRoundTrips) {
+  // Each of the 32 subsets of the card's members, each present one with its own text.
+  int checked = 0;
+  for (unsigned mask = 0; mask < 32; ++mask) {
+    auto text = [&](unsigned bit, std::string value) {
+      return (mask & bit) != 0 ? std::optional<std::string>(std::move(value)) : std::nullopt;
+    };
+    const TerminalOutcome outcome{.status = TerminalStatus::success,
+                                  .completed_at = "2024-01-15T10:30:00.000Z",
+                                  .card = CardDetails{.masked_pan = text(1, "4111 11XX XXXX 1111"),
+                                                      .scheme = text(2, "VISA"),
+                                                      .issuer_bank = text(4, "B\xC3\xA1nk \"q\""),
+                                                      .rrn = text(8, "1"),
+                                                      .stan = text(16, "")}};
+    const std::string recorded = json::serialize(to_json(outcome));
+    EXPECT_EQ(terminal_outcome_from_json(recorded), outcome) << recorded;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 32);
+  // The card alone is the `card` the views show.
+  EXPECT_EQ(json::serialize(to_json(CardDetails{.masked_pan = "539983******4297", .stan = "7"})),
+            R"({"maskedPan":"539983******4297","stan":"7"})");
+  EXPECT_EQ(json::serialize(to_json(CardDetails{})), "{}");
+}
+
+TEST(TerminalOutcomeJson, RefusesACardThatIsNotSuchAnObject) {
+  for (const std::string_view text : {
+           R"({"status":"SUCCESS","card":null})"sv,                              // never written so
+           R"({"status":"SUCCESS","card":"539983******4297"})"sv,                // not an object
+           R"({"status":"SUCCESS","card":[]})"sv,                                // not an object
+           R"({"status":"SUCCESS","card":{"scheme":null}})"sv,                   // never written so
+           R"({"status":"SUCCESS","card":{"scheme":1}})"sv,                      // not a string
+           R"({"status":"SUCCESS","card":{"rrn":{}}})"sv,                        // not a string
+           R"({"status":"SUCCESS","card":{"expiry":"12/29"}})"sv,                // another member
+           R"({"status":"SUCCESS","card":{"pan":"539983******4297"}})"sv,        // another member
+           R"({"status":"SUCCESS","card":{"maskedPan":"5399831234564297"}})"sv,  // a full number
+           R"({"status":"SUCCESS","card":{"maskedPan":"5399 8312 3456 4297"}})"sv,
+           R"({"status":"SUCCESS","card":{"maskedPan":""}})"sv,  // nothing masked
+       }) {
+    EXPECT_EQ(terminal_outcome_from_json(text), std::nullopt) << text;
+  }
+}
+
+TEST(MaskedPan, AcceptsOnlyAMaskedNumber) {
+  for (const std::string_view text :
+       {"539983******4297"sv, "539983 **** **** 4297"sv, "5399-83XX-XXXX-4297"sv, "****4297"sv,
+        "xxxx xxxx xxxx xxxx"sv, "539983*"sv}) {
+    EXPECT_TRUE(is_masked_pan(text)) << text;
+  }
+  for (const std::string_view text :
+       {""sv, "5399831234564297"sv, "5399 8312 3456 4297"sv, "5399834******4297"sv,
+        "539983******42971"sv, "539983**12**4297"sv, "539983******429a"sv,
+        "53998312****************4297"sv}) {
+    EXPECT_FALSE(is_masked_pan(text)) << text;
+  }
+}
+
 }  // namespace
 }  // namespace tillgate::domain

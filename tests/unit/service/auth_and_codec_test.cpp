@@ -7,6 +7,7 @@
 #include "api/merchant_auth.hpp"
 #include "app/config.hpp"
 #include "crypto/crypto.hpp"
+#include "domain/terminal_outcome_json.hpp"
 #include "json/json.hpp"
 #include "terminal/codec.hpp"
 
@@ -97,7 +98,8 @@ TEST(TerminalCodec, DecodesEachInboundType) {
   ASSERT_TRUE(result);
   const auto& decoded = std::get<terminal::PaymentResult>(*result);
   EXPECT_EQ(decoded.event, domain::TransactionEvent::terminal_failed);
-  EXPECT_NE(decoded.response_json.find(R"("errorCode":"DECLINED")"), std::string::npos);
+  EXPECT_NE(json::serialize(domain::to_json(decoded.outcome)).find(R"("errorCode":"DECLINED")"),
+            std::string::npos);
   EXPECT_TRUE(terminal::decode(R"({"type":"payment.ack","transactionId":"X-1"})"));
   EXPECT_TRUE(terminal::decode(R"({"type":"payment.voided","transactionId":"X-1"})"));
 }
@@ -109,10 +111,10 @@ TEST(TerminalCodec, ResultTimeIsRecordedAsUtcWithMilliseconds) {
         std::string(R"({"type":"payment.result","transactionId":"X","status":"SUCCESS",)") +
         R"("completedAt":")" + sent + R"("})");
     ASSERT_TRUE(result) << sent;
-    EXPECT_NE(std::get<terminal::PaymentResult>(*result).response_json.find(
-                  R"("completedAt":"2024-01-15T10:30:00.000Z")"),
-              std::string::npos)
-        << sent << ": " << std::get<terminal::PaymentResult>(*result).response_json;
+    const auto recorded =
+        json::serialize(domain::to_json(std::get<terminal::PaymentResult>(*result).outcome));
+    EXPECT_NE(recorded.find(R"("completedAt":"2024-01-15T10:30:00.000Z")"), std::string::npos)
+        << sent << ": " << recorded;
   }
 }
 

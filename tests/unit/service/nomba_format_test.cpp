@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "domain/terminal_outcome_json.hpp"
 #include "views/errors.hpp"
 
 namespace tillgate::nomba {
@@ -42,9 +43,10 @@ store::TransactionRecord record(TransactionStatus status) {
   return r;
 }
 
-store::TransactionRecord finished(TransactionStatus status, std::string response_json) {
+// `response_json` as the store reads it: text that is not an outcome is no result.
+store::TransactionRecord finished(TransactionStatus status, std::string_view response_json) {
   auto r = record(status);
-  r.response_json = std::move(response_json);
+  r.outcome = domain::terminal_outcome_from_json(response_json);
   r.completed_at = at_iso("2024-01-15T10:30:42.250Z");
   return r;
 }

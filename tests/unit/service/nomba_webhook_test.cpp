@@ -16,6 +16,7 @@
 #include "../../support/temp_dir.hpp"
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
+#include "domain/terminal_outcome.hpp"
 #include "webhooks/signature.hpp"
 
 namespace tillgate::nomba {
@@ -66,8 +67,9 @@ store::TransactionRecord record(TransactionStatus status) {
 
 NombaWebhookInput success_input() {
   auto paid = record(TransactionStatus::completed);
-  paid.response_json =
-      R"({"status":"SUCCESS","authorizationCode":"AUTH1","completedAt":"2024-01-15T10:30:41.500Z"})";
+  paid.outcome = domain::TerminalOutcome{.status = domain::TerminalStatus::success,
+                                         .authorization_code = "AUTH1",
+                                         .completed_at = "2024-01-15T10:30:41.500Z"};
   return *nomba_webhook_input(paid, "Front desk", NombaAmountUnit::major, kRequestId);
 }
 
@@ -103,9 +105,11 @@ TEST(NombaWebhook, SuccessPayloadIsExactlyTheSpecsShape) {
 
 TEST(NombaWebhook, CardDetailsAppearWhenTheTerminalReportedThem) {
   auto paid = record(TransactionStatus::completed);
-  paid.response_json =
-      R"({"status":"SUCCESS","completedAt":"2024-01-15T10:30:41.500Z","card":{)"
-      R"("maskedPan":"539983******4297","scheme":"MASTERCARD","rrn":"123456789012"}})";
+  paid.outcome = domain::TerminalOutcome{
+      .status = domain::TerminalStatus::success,
+      .completed_at = "2024-01-15T10:30:41.500Z",
+      .card = domain::CardDetails{
+          .masked_pan = "539983******4297", .scheme = "MASTERCARD", .rrn = "123456789012"}};
   const auto input = nomba_webhook_input(paid, "Front desk", NombaAmountUnit::major, kRequestId);
   ASSERT_TRUE(input);
   const auto body = nomba_webhook_payload(*input);
@@ -118,8 +122,9 @@ TEST(NombaWebhook, CardDetailsAppearWhenTheTerminalReportedThem) {
 
 TEST(NombaWebhook, FailedEndingsCarryTheirResponseCode) {
   auto declined = record(TransactionStatus::failed);
-  declined.response_json =
-      R"({"status":"FAILED","errorCode":"51","errorMessage":"Insufficient funds"})";
+  declined.outcome = domain::TerminalOutcome{.status = domain::TerminalStatus::failed,
+                                             .error_code = "51",
+                                             .error_message = "Insufficient funds"};
   const auto input = nomba_webhook_input(declined, "", NombaAmountUnit::minor, kRequestId);
   ASSERT_TRUE(input);
   // No terminal completedAt: the gateway's completion time.

@@ -15,6 +15,7 @@
 
 #include "../../support/temp_dir.hpp"
 #include "../../support/webhook_receiver.hpp"
+#include "domain/terminal_outcome.hpp"
 #include "net/time_source.hpp"
 #include "store/async_store.hpp"
 #include "webhooks/dispatcher.hpp"
@@ -126,7 +127,7 @@ class WebhookDispatcherTest : public ::testing::Test {
       change.next = domain::TransactionStatus::completed;
       change.cause = "terminal_succeeded";
       change.at = time_->now();
-      change.response_json = R"({"status":"SUCCESS"})";
+      change.outcome = domain::TerminalOutcome{.status = domain::TerminalStatus::success};
       change.completed_at = change.at;
       change.webhook_event =
           webhooks::payment_event(webhooks::after_change(record, change), change.at);

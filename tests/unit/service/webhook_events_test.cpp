@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "domain/terminal_outcome.hpp"
 #include "json/json.hpp"
 #include "webhooks/events.hpp"
 #include "webhooks/retry_policy.hpp"
@@ -44,8 +45,10 @@ store::StatusChange completing_change() {
   change.next = TransactionStatus::completed;
   change.cause = "terminal_succeeded";
   change.at = ms(1'700'000'005'123);
-  change.response_json =
-      R"({"status":"SUCCESS","authorizationCode":"AUTH9","receiptData":"r","completedAt":"2023-11-14T22:13:25.000Z"})";
+  change.outcome = domain::TerminalOutcome{.status = domain::TerminalStatus::success,
+                                           .authorization_code = "AUTH9",
+                                           .receipt_data = "r",
+                                           .completed_at = "2023-11-14T22:13:25.000Z"};
   change.completed_at = change.at;
   return change;
 }
@@ -70,7 +73,7 @@ TEST(WebhookEvents, ACompletedPaymentAnnouncesTheSpecPayload) {
   EXPECT_EQ(after.status, TransactionStatus::completed);
   EXPECT_EQ(after.updated_at, completing_change().at);
   EXPECT_EQ(after.completed_at, completing_change().at);
-  EXPECT_EQ(after.response_json, completing_change().response_json);
+  EXPECT_EQ(after.outcome, completing_change().outcome);
   EXPECT_EQ(after.version, 2);
 
   const auto event = webhooks::payment_event(after, completing_change().at);
@@ -94,7 +97,7 @@ TEST(WebhookEvents, ACompletedPaymentAnnouncesTheSpecPayload) {
 TEST(WebhookEvents, TimeoutAndVoidedUseTheirOwnStatusNames) {
   auto change = completing_change();
   change.next = TransactionStatus::timeout;
-  change.response_json.reset();
+  change.outcome.reset();
   auto event =
       webhooks::payment_event(webhooks::after_change(pending_transaction(), change), change.at);
   ASSERT_TRUE(event);

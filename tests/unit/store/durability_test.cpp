@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "domain/terminal_outcome.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store_test_support.hpp"
 
@@ -39,7 +40,8 @@ TEST_F(DurabilityTest, EverythingReadsBackExactlyAfterReopening) {
                    .next = TransactionStatus::timeout,
                    .cause = "grace_expired",
                    .at = ms(1'700'000'090'124),
-                   .response_json = R"({"status":"SUCCESS","receiptData":"line 1\nline 2 \u00e9"})",
+                   .outcome = domain::TerminalOutcome{.status = domain::TerminalStatus::success,
+                                                      .receipt_data = "line 1\nline 2 \xC3\xA9"},
                    .completed_at = ms(1'700'000'090'125),
                    .voided_at = ms(1'700'000'090'126),
                    .void_reason = "reported after TIMEOUT"});
@@ -106,16 +108,17 @@ TEST_F(DurabilityTest, FailedChangeLeavesTheTransactionAsItWas) {
   ASSERT_EQ(raw.exec("CREATE TRIGGER inject BEFORE INSERT ON transaction_events "
                      "BEGIN SELECT RAISE(ROLLBACK, 'injected failure'); END"),
             SQLITE_OK);
-  const StatusChange change{.merchant_id = "m1",
-                            .transaction_id = "T1",
-                            .expected = TransactionStatus::pending,
-                            .next = TransactionStatus::completed,
-                            .cause = "terminal_succeeded",
-                            .at = ms(1'700'000'010'000),
-                            .response_json = R"({"status":"SUCCESS"})",
-                            .completed_at = ms(1'700'000'010'000),
-                            .voided_at = std::nullopt,
-                            .void_reason = std::nullopt};
+  const StatusChange change{
+      .merchant_id = "m1",
+      .transaction_id = "T1",
+      .expected = TransactionStatus::pending,
+      .next = TransactionStatus::completed,
+      .cause = "terminal_succeeded",
+      .at = ms(1'700'000'010'000),
+      .outcome = domain::TerminalOutcome{.status = domain::TerminalStatus::success},
+      .completed_at = ms(1'700'000'010'000),
+      .voided_at = std::nullopt,
+      .void_reason = std::nullopt};
   EXPECT_THROW((void)store_->change_status(change), StoreError);
   ASSERT_EQ(raw.exec("DROP TRIGGER inject"), SQLITE_OK);
 

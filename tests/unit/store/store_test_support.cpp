@@ -85,7 +85,7 @@ TransactionRecord make_transaction(const std::string& merchant_id,
       .webhook_mode = true,
       .request_json = R"({"amount":"99.99","currency":"USD","paymentMethod":"CARD"})",
       .request_fingerprint = std::string(64, 'f'),
-      .response_json = std::nullopt,
+      .outcome = std::nullopt,
       .created_at = ms(created_at_ms),
       .updated_at = ms(created_at_ms),
       .deadline = ms(created_at_ms + 90'000),
@@ -131,7 +131,7 @@ void expect_same(const TransactionRecord& expected, const TransactionRecord& act
   EXPECT_EQ(expected.webhook_mode, actual.webhook_mode);
   EXPECT_EQ(expected.request_json, actual.request_json);
   EXPECT_EQ(expected.request_fingerprint, actual.request_fingerprint);
-  EXPECT_EQ(expected.response_json, actual.response_json);
+  EXPECT_EQ(expected.outcome, actual.outcome);
   EXPECT_EQ(expected.created_at, actual.created_at);
   EXPECT_EQ(expected.updated_at, actual.updated_at);
   EXPECT_EQ(expected.deadline, actual.deadline);

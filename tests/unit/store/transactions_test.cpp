@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "domain/terminal_outcome.hpp"
 #include "domain/transaction.hpp"
 #include "store_test_support.hpp"
 
@@ -19,7 +20,7 @@ StatusChange make_change(const std::string& transaction_id, TransactionStatus ex
                       .next = next,
                       .cause = "terminal_succeeded",
                       .at = ms(at_ms),
-                      .response_json = std::nullopt,
+                      .outcome = std::nullopt,
                       .completed_at = std::nullopt,
                       .voided_at = std::nullopt,
                       .void_reason = std::nullopt};
@@ -156,7 +157,8 @@ TEST_F(TransactionsTest, AppliedChangeUpdatesTheRowAndAppendsAnEvent) {
             InsertOutcome::inserted);
   auto change = make_change("T1", TransactionStatus::pending, TransactionStatus::completed,
                             1'700'000'010'456);
-  change.response_json = R"({"status":"SUCCESS","authorizationCode":"AUTH123456"})";
+  change.outcome = domain::TerminalOutcome{.status = domain::TerminalStatus::success,
+                                           .authorization_code = "AUTH123456"};
   change.completed_at = ms(1'700'000'010'456);
 
   const auto result = store_->change_status(change);
@@ -165,7 +167,7 @@ TEST_F(TransactionsTest, AppliedChangeUpdatesTheRowAndAppendsAnEvent) {
   auto expected = make_transaction("m1", "T1", "d1");
   expected.status = TransactionStatus::completed;
   expected.updated_at = change.at;
-  expected.response_json = change.response_json;
+  expected.outcome = change.outcome;
   expected.completed_at = change.completed_at;
   expected.version = 2;
   expect_same(expected, result->transaction);
@@ -229,7 +231,7 @@ TEST_F(TransactionsTest, VersionCountsChangesAndUnsetFieldsKeepTheirValues) {
       store_->change_status(make_change("T1", pending, TransactionStatus::timeout, 30))->applied);
 
   auto void_change = make_change("T1", TransactionStatus::timeout, TransactionStatus::voided, 40);
-  void_change.response_json = R"({"status":"SUCCESS"})";
+  void_change.outcome = domain::TerminalOutcome{.status = domain::TerminalStatus::success};
   void_change.voided_at = ms(40);
   void_change.void_reason = "success reported after TIMEOUT";
   const auto voided = store_->change_status(void_change);
@@ -244,7 +246,8 @@ TEST_F(TransactionsTest, VersionCountsChangesAndUnsetFieldsKeepTheirValues) {
       make_change("T1", TransactionStatus::voided, TransactionStatus::voided, 50));
   ASSERT_TRUE(again.has_value() && again->applied);
   EXPECT_EQ(again->transaction.version, 6);
-  EXPECT_EQ(again->transaction.response_json, R"({"status":"SUCCESS"})");
+  EXPECT_EQ(again->transaction.outcome,
+            domain::TerminalOutcome{.status = domain::TerminalStatus::success});
   EXPECT_EQ(again->transaction.voided_at, ms(40));
   EXPECT_EQ(again->transaction.void_reason, "success reported after TIMEOUT");
   EXPECT_EQ(again->transaction.updated_at, ms(50));

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "domain/terminal_outcome.hpp"
 #include "store_test_support.hpp"
 
 namespace tillgate::store::testing {
@@ -71,7 +72,7 @@ StatusChange final_change(const std::string& transaction_id, TransactionStatus n
                       .next = next,
                       .cause = "terminal_succeeded",
                       .at = ms(at_ms),
-                      .response_json = R"({"status":"SUCCESS"})",
+                      .outcome = domain::TerminalOutcome{.status = domain::TerminalStatus::success},
                       .completed_at = ms(at_ms),
                       .voided_at = std::nullopt,
                       .void_reason = std::nullopt,
