@@ -19,6 +19,9 @@
 #include "views/errors.hpp"
 #include "views/payment_request_parser.hpp"
 
+namespace tillgate::metrics {
+class GatewayMetrics;
+}
 namespace tillgate::net {
 class RateLimiter;
 }
@@ -65,6 +68,7 @@ struct PosContext {
   // a token; over it, the action is answered RATE_LIMITED.
   net::RateLimiter& merchant_requests;
   PosRegistry registry;
+  metrics::GatewayMetrics* metrics = nullptr;  // frames received by action
 };
 
 class PosSession final : public net::WsProtocol, public std::enable_shared_from_this<PosSession> {
