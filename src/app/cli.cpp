@@ -5,6 +5,7 @@
 #include "app/config.hpp"
 #include "app/gateway.hpp"
 #include "client/commands.hpp"
+#include "client/pos_commands.hpp"
 #include "sim/commands.hpp"
 
 namespace tillgate::app {
@@ -77,8 +78,9 @@ int run_cli(int argc, char** argv) {
   ServeFlags serve_flags;
   add_serve_command(app, serve_flags);
   add_demo_command(app, serve_flags);
-  client::register_commands(app);  // pay, admin
-  sim::register_commands(app);     // terminal
+  client::register_commands(app);      // pay (pay --ws), admin
+  client::register_pos_commands(app);  // watch
+  sim::register_commands(app);         // terminal
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -100,7 +100,7 @@ struct Gateway::Parts {
                      nomba_route_settings(config)),
         pos(io_context.get_executor(), store, clock, auth_failures, merchant_auth, terminals.port(),
             coordinator, payment_events, merchant_requests, request_limits(config),
-            pos_settings(config)),
+            pos_settings(config, &metrics)),
         routes(route_table(*this)),
         router(routes, api::Authenticators{merchant_auth, nomba_auth, admin_auth},
                api::RouterBudgets{auth_failures, merchant_requests}, clock, &metrics),
@@ -112,11 +112,13 @@ struct Gateway::Parts {
     // Read at scrape time, on the network thread that owns both counts.
     metrics.set_terminals_connected([this] { return static_cast<double>(terminals.connected()); });
     metrics.set_long_polls_waiting([this] { return static_cast<double>(coordinator.waiting()); });
+    metrics.set_pos_clients_connected([this] { return static_cast<double>(pos.connected()); });
     store.set_observer(&store_metrics);  // batch sizes, commit times, queue depth
   }
 
-  static pos::PosSettings pos_settings(const Config& c) {
+  static pos::PosSettings pos_settings(const Config& c, metrics::GatewayMetrics* m) {
     pos::PosSettings s;
+    s.metrics = m;
     s.heartbeat = seconds(c.heartbeat_s);
     s.pong_timeout = seconds(c.pong_timeout_s);
     s.write_timeout = seconds(c.limits.terminal_write_timeout_s);

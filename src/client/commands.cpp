@@ -7,15 +7,15 @@
 #include <optional>
 #include <string>
 
+#include "client/cli_output.hpp"
 #include "client/http_client.hpp"
+#include "client/pos_commands.hpp"
 #include "client/request_signer.hpp"
 #include "json/json.hpp"
 
 namespace tillgate::client {
 
 namespace {
-
-constexpr int exit_failure = 1;
 
 // The standard-mode wait is the server's payment timeout (90 s by default); the client
 // waits a little longer so that it sees the server's own 504 rather than giving up first.
@@ -35,6 +35,8 @@ struct PayOptions {
   std::string api_secret;
   int timeout_s = default_pay_timeout_s;
   bool json = false;
+  bool ws = false;       // over the POS WebSocket API (pos_commands.hpp)
+  bool sign_ws = false;  // --ws: sign the handshake
 };
 
 struct AdminOptions {
@@ -50,11 +52,6 @@ struct AdminOptions {
   std::string device_id;
   std::string label;
 };
-
-[[noreturn]] void fail(const std::string& message) {
-  std::cerr << "error: " << message << "\n";
-  throw CLI::RuntimeError(exit_failure);
-}
 
 // Percent-encodes everything outside RFC 3986 "unreserved" for use as one path segment.
 std::string encode_segment(std::string_view text) {
@@ -85,32 +82,11 @@ HttpClient make_client(const std::string& url, const std::string& ca_file, int t
   }
 }
 
-std::string scalar_text(const json::Value& value) {
-  if (value.is_string()) {
-    return value.as_string();
-  }
-  return json::serialize(value);
-}
-
 // Prints the error body of merchant-api.md section 2 (or whatever came instead).
 void print_error(const HttpResponse& res) {
   const auto parsed = json::parse(res.body);
   if (parsed && parsed->is_object()) {
-    const auto code = parsed->find_string("code");
-    const auto message = parsed->find_string("message");
-    std::cerr << "error: HTTP " << res.status << " " << (code ? *code : "(no code)") << ": "
-              << (message ? *message : "(no message)");
-    if (const auto txn = parsed->find_string("transactionId")) {
-      std::cerr << " (transactionId " << *txn << ")";
-    }
-    std::cerr << "\n";
-    if (const auto* details = parsed->find("details"); details && details->is_array()) {
-      for (const auto& detail : details->as_array()) {
-        const auto field = detail.find_string("field");
-        const auto problem = detail.find_string("problem");
-        std::cerr << "  " << (field ? *field : "?") << ": " << (problem ? *problem : "?") << "\n";
-      }
-    }
+    print_error_body("HTTP " + std::to_string(res.status), *parsed);
     return;
   }
   std::cerr << "error: HTTP " << res.status << ": " << res.body << "\n";
@@ -125,7 +101,7 @@ void exit_unless_success(const HttpResponse& res, bool json_output) {
     std::cout << res.body << "\n";
   }
   print_error(res);
-  throw CLI::RuntimeError(exit_failure);
+  throw CLI::RuntimeError(kExitFailure);
 }
 
 // Key: value lines for a flat object; nested values are printed as compact JSON.
@@ -139,28 +115,32 @@ void print_object(const json::Value& value, std::string_view indent = "") {
   }
 }
 
-void print_payment_summary(const json::Value& body) {
-  const json::Value* payment = body.find("paymentResponse");
-  const json::Value& source = (payment != nullptr && payment->is_object()) ? *payment : body;
-  const auto line = [&source](std::string_view label, std::string_view key) {
-    const json::Value* v = source.find(key);
-    if (v != nullptr && !v->is_null()) {
-      std::cout << label << scalar_text(*v) << "\n";
-    }
-  };
-  std::cout << "status:            " << body.find_string("status").value_or("?") << "\n";
-  std::cout << "transactionId:     " << body.find_string("transactionId").value_or("?") << "\n";
-  line("authorizationCode: ", "authorizationCode");
-  if (const auto amount = source.find_string("amount")) {
-    std::cout << "amount:            " << *amount << " "
-              << source.find_string("currency").value_or("") << "\n";
+// pay --ws: the same payment over the POS WebSocket API.
+void run_pay_ws(const PayOptions& options) {
+  if (options.webhook) {
+    fail("--webhook does not apply to --ws: the result is always pushed");
   }
-  line("paymentMethod:     ", "paymentMethod");
-  line("errorCode:         ", "errorCode");
-  line("errorMessage:      ", "errorMessage");
+  PosPayOptions pos;
+  pos.connect.url = options.url;
+  pos.connect.ca_file = options.ca_file;
+  pos.connect.api_key = options.api_key;
+  pos.connect.api_secret = options.api_secret;
+  pos.connect.sign = options.sign_ws;
+  pos.terminal = options.terminal;
+  pos.amount = options.amount;
+  pos.currency = options.currency;
+  pos.method = options.method;
+  pos.transaction_id = options.transaction_id;
+  pos.wait_s = options.timeout_s;
+  pos.json = options.json;
+  run_pos_pay(pos);
 }
 
 void run_pay(const PayOptions& options) {
+  if (options.ws) {
+    run_pay_ws(options);
+    return;
+  }
   if (options.api_key.empty() || options.api_secret.empty()) {
     fail("--api-key and --api-secret (or TILLGATE_API_KEY / TILLGATE_API_SECRET) are required");
   }
@@ -262,6 +242,10 @@ void add_pay(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
   pay->add_flag("--json", options->json, "print the gateway's JSON answer as is");
+  pay->add_flag("--ws", options->ws,
+                "over the POS WebSocket API: exit 0 when approved, 2 when declined, "
+                "cancelled or timed out, 1 on an error");
+  pay->add_flag("--signed", options->sign_ws, "--ws: sign the handshake (x-signature)");
   pay->callback([options] { run_pay(*options); });
 }
 

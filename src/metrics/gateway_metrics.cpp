@@ -66,6 +66,13 @@ GatewayMetrics::GatewayMetrics(Registry& registry)
       long_polls_waiting_(registry.callback_gauge(
           "tillgate_long_polls_waiting",
           "Standard-mode payment requests held open, waiting for a final result.")),
+      pos_clients_connected_(registry.callback_gauge(
+          "tillgate_pos_clients_connected", "POS WebSocket connections open (one per API key).")),
+      pos_frames_(registry.counter_family(
+          "tillgate_pos_frames_total",
+          "Text frames received on POS WebSocket connections, by action (other actions: "
+          "unknown; no action: invalid).",
+          {"action"})),
       webhook_deliveries_(registry.counter_family(
           "tillgate_webhook_deliveries_total",
           "Webhook delivery attempts recorded, by what followed: delivered (2xx), "
@@ -95,6 +102,11 @@ GatewayMetrics::GatewayMetrics(Registry& registry)
       &webhook_deliveries_.with({"retry_scheduled"});
   webhook_results_[static_cast<std::size_t>(WebhookResult::failed)] =
       &webhook_deliveries_.with({"failed"});
+  for (std::size_t i = 0; i < kPosActions.size(); ++i) {
+    pos_frames_by_action_[i] = &pos_frames_.with({kPosActions[i]});
+  }
+  pos_frames_by_action_[kPosActions.size()] = &pos_frames_.with({kPosActionUnknown});
+  pos_frames_by_action_[kPosActions.size() + 1] = &pos_frames_.with({kPosActionInvalid});
   register_process_metrics(registry);
 }
 
@@ -142,6 +154,23 @@ void GatewayMetrics::store_batch(std::size_t calls, std::chrono::nanoseconds com
 
 void GatewayMetrics::set_terminals_connected(std::function<double()> source) {
   terminals_connected_.set_source(std::move(source));
+}
+
+void GatewayMetrics::pos_frame_received(std::string_view action) {
+  std::size_t index = kPosActions.size();  // unknown
+  if (action == kPosActionInvalid) {
+    index = kPosActions.size() + 1;
+  }
+  for (std::size_t i = 0; i < kPosActions.size(); ++i) {
+    if (kPosActions[i] == action) {
+      index = i;
+    }
+  }
+  pos_frames_by_action_[index]->inc();
+}
+
+void GatewayMetrics::set_pos_clients_connected(std::function<double()> source) {
+  pos_clients_connected_.set_source(std::move(source));
 }
 
 void GatewayMetrics::set_long_polls_waiting(std::function<double()> source) {

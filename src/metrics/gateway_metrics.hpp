@@ -28,6 +28,14 @@ inline constexpr std::string_view kMethodUnknown = "UNKNOWN";
 inline constexpr std::array<std::string_view, 5> kPaymentOutcomes = {
     "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "VOIDED"};
 
+// The action label values of tillgate_pos_frames_total: the POS API's actions, then every
+// other action under kPosActionUnknown and a frame with no action (not JSON, not an object,
+// no "action" string) under kPosActionInvalid. Nothing a client sends adds a series.
+inline constexpr std::array<std::string_view, 6> kPosActions = {
+    "ping", "getTerminals", "payment", "cancelPayment", "getTransaction", "resume"};
+inline constexpr std::string_view kPosActionUnknown = "unknown";
+inline constexpr std::string_view kPosActionInvalid = "invalid";
+
 class GatewayMetrics {
  public:
   // Registers every metric, the process gauges included, on `registry`.
@@ -59,8 +67,13 @@ class GatewayMetrics {
   void store_calls(std::size_t calls);
   void store_queue_depth(std::size_t depth);
 
+  // POS WebSocket: one text frame received, by its action (any text: mapped onto
+  // kPosActions, kPosActionUnknown or kPosActionInvalid).
+  void pos_frame_received(std::string_view action);
+
   // Scrape-time sources, read on the thread that renders (the network thread).
   void set_terminals_connected(std::function<double()> source);
+  void set_pos_clients_connected(std::function<double()> source);
   void set_long_polls_waiting(std::function<double()> source);
 
   // Histogram bounds, in seconds unless said otherwise.
@@ -80,6 +93,9 @@ class GatewayMetrics {
   Histogram& payment_duration_;
   CallbackGauge& terminals_connected_;
   CallbackGauge& long_polls_waiting_;
+  CallbackGauge& pos_clients_connected_;
+  Family<Counter>& pos_frames_;
+  std::array<Counter*, kPosActions.size() + 2> pos_frames_by_action_{};  // + unknown, invalid
   Family<Counter>& webhook_deliveries_;
   std::array<Counter*, 3> webhook_results_{};
   Histogram& webhook_duration_;

@@ -45,6 +45,8 @@ struct PosSettings {
   std::size_t max_connections_per_address = 1'000;
   // TILLGATE_POS_WS_AUTH=signed: x-timestamp and x-signature are required at the handshake.
   bool require_signature = false;
+  // Frames received by action (tillgate_pos_frames_total); none: nothing is counted.
+  metrics::GatewayMetrics* metrics = nullptr;
 };
 
 class PosService final : public payments::PaymentEventListener {

@@ -9,6 +9,7 @@
 
 #include "api/payment_routes.hpp"
 #include "domain/ids.hpp"
+#include "metrics/gateway_metrics.hpp"
 #include "net/rate_limiter.hpp"
 #include "payments/coordinator.hpp"
 #include "pos/pos_frames.hpp"
@@ -39,6 +40,16 @@ std::optional<std::string> required_string(const json::Value& frame, std::string
     return std::nullopt;
   }
   return std::string(*value);
+}
+
+// Counts a received frame under its action (tillgate_pos_frames_total).
+void count_frame(metrics::GatewayMetrics* metrics, const json::Value* frame) {
+  if (metrics == nullptr) {
+    return;
+  }
+  const auto action =
+      frame != nullptr && frame->is_object() ? frame->find_string("action") : std::nullopt;
+  metrics->pos_frame_received(action ? *action : metrics::kPosActionInvalid);
 }
 
 }  // namespace
@@ -167,6 +178,7 @@ asio::awaitable<void> PosSession::on_frame(std::string text) {
     co_return;  // draining until the close handshake completes
   }
   auto parsed = json::parse(text, json::ParseLimits{context_.limits.max_json_depth});
+  count_frame(context_.metrics, parsed ? &*parsed : nullptr);
   if (!parsed) {
     close(static_cast<std::uint16_t>(websocket::close_code::bad_payload), "invalid JSON");
     co_return;

@@ -22,6 +22,9 @@
 #include "views/errors.hpp"
 #include "views/payment_request_parser.hpp"
 
+namespace tillgate::metrics {
+class GatewayMetrics;
+}
 namespace tillgate::net {
 class RateLimiter;
 }
@@ -74,6 +77,7 @@ struct PosContext {
   std::size_t resume_page;
   std::size_t max_outbox;
   PosRegistry registry;
+  metrics::GatewayMetrics* metrics = nullptr;  // frames received by action
 };
 
 class PosSession final : public net::WsProtocol, public std::enable_shared_from_this<PosSession> {

@@ -254,6 +254,8 @@ TEST(GatewayMetrics, RegistersEveryNameTheBenchReads) {
       {"tillgate_payment_duration_seconds", "histogram"},
       {"tillgate_terminals_connected", "gauge"},
       {"tillgate_long_polls_waiting", "gauge"},
+      {"tillgate_pos_clients_connected", "gauge"},
+      {"tillgate_pos_frames_total", "counter"},
       {"tillgate_webhook_deliveries_total", "counter"},
       {"tillgate_webhook_attempt_duration_seconds", "histogram"},
       {"tillgate_store_batch_size", "histogram"},
@@ -285,6 +287,35 @@ TEST(GatewayMetrics, RegistersEveryNameTheBenchReads) {
             parsed.value("process_resident_memory_bytes").value_or(1));
   EXPECT_GE(parsed.value("process_open_fds").value_or(0), 3);
   EXPECT_GT(parsed.value("process_start_time_seconds").value_or(0), 1.6e9);
+}
+
+// Each POS frame counts under its action; whatever else a client sends as an action counts
+// as `unknown` (or `invalid` for no action), so no client adds a series.
+TEST(GatewayMetrics, PosFramesCountUnderAFixedSetOfActions) {
+  Registry registry(kMaxSeries);
+  GatewayMetrics metrics(registry);
+  metrics.pos_frame_received("payment");
+  metrics.pos_frame_received("resume");
+  metrics.pos_frame_received(kPosActionInvalid);
+  for (int i = 0; i < 100; ++i) {
+    metrics.pos_frame_received("made-up-" + std::to_string(i));
+  }
+  metrics.pos_frame_received("Payment");  // actions are case-sensitive: unknown
+  const auto parsed = parse_exposition(registry.render());
+  EXPECT_TRUE(parsed.errors.empty()) << ::testing::PrintToString(parsed.errors);
+  const auto count = [&](std::string_view action) {
+    return parsed.value("tillgate_pos_frames_total", {{"action", std::string(action)}});
+  };
+  EXPECT_EQ(count("payment"), 1.0);
+  EXPECT_EQ(count("resume"), 1.0);
+  EXPECT_EQ(count("invalid"), 1.0);
+  EXPECT_EQ(count("unknown"), 101.0);
+  EXPECT_EQ(count("ping"), 0.0);
+  const auto* family = parsed.family("tillgate_pos_frames_total");
+  ASSERT_NE(family, nullptr);
+  EXPECT_EQ(family->samples.size(), kPosActions.size() + 2);
+  metrics.set_pos_clients_connected([] { return 3.0; });
+  EXPECT_EQ(parse_exposition(registry.render()).value("tillgate_pos_clients_connected"), 3.0);
 }
 
 TEST(GatewayMetrics, BucketsAsSpecified) {
