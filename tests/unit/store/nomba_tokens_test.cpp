@@ -380,8 +380,10 @@ TEST_F(TokensTest, AServerSecretIsTheFirstCandidateForEveryLaterCaller) {
 
   // Another start on the same file (or another node on the same database).
   reopen();
-  EXPECT_EQ(store_->server_secret("access_token_key", "third", ms(4'000)), "first");
-  EXPECT_EQ(store_->server_secret("other_key", "fourth", ms(4'000)), "other");
+  EXPECT_EQ(store_->server_secret("access_token_key", domain::Secret("third"), ms(4'000)).reveal(),
+            "first");
+  EXPECT_EQ(store_->server_secret("other_key", domain::Secret("fourth"), ms(4'000)).reveal(),
+            "other");
   EXPECT_EQ(raw_->query_int("SELECT created_at FROM server_secrets WHERE name = "
                             "'access_token_key'"),
             1'000);
@@ -389,8 +391,10 @@ TEST_F(TokensTest, AServerSecretIsTheFirstCandidateForEveryLaterCaller) {
 }
 
 TEST_F(TokensTest, AnEmptyServerSecretIsNeverStored) {
-  EXPECT_THROW((void)store_->server_secret("access_token_key", "", ms(1'000)), StoreError);
-  EXPECT_EQ(store_->server_secret("access_token_key", "real", ms(2'000)), "real");
+  EXPECT_THROW((void)store_->server_secret("access_token_key", domain::Secret(""), ms(1'000)),
+               StoreError);
+  EXPECT_EQ(store_->server_secret("access_token_key", domain::Secret("real"), ms(2'000)).reveal(),
+            "real");
 }
 
 // ---- migrating a version 3 file -----------------------------------------------------------
@@ -516,7 +520,8 @@ TEST(NombaMigration, AVersion3DatabaseKeepsItsRowsAndFailsPendingNombaDeliveries
           .next_due_at);
 
   // The new tables work on the migrated file.
-  EXPECT_EQ(store->server_secret("access_token_key", "key", ms(500'000)), "key");
+  EXPECT_EQ(store->server_secret("access_token_key", domain::Secret("key"), ms(500'000)).reveal(),
+            "key");
   store->insert_refresh_token(RefreshTokenRecord{.token_hash = "hash_a",
                                                  .family_id = "fam_1",
                                                  .merchant_id = "m1",
