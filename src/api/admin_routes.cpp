@@ -16,9 +16,12 @@ using views::ErrorCode;
 namespace {
 
 json::Value merchant_json(const store::MerchantRecord& merchant) {
-  return json::object({{"merchantId", json::Value(merchant.merchant_id)},
-                       {"name", json::Value(merchant.name)},
-                       {"createdAt", json::Value(domain::format_iso8601(merchant.created_at))}});
+  return json::object(
+      {{"merchantId", json::Value(merchant.merchant_id)},
+       {"name", json::Value(merchant.name)},
+       {"createdAt", json::Value(domain::format_iso8601(merchant.created_at))},
+       {"nombaAmountUnit", merchant.nomba_amount_unit ? json::Value(*merchant.nomba_amount_unit)
+                                                      : json::Value(nullptr)}});
 }
 
 // The device request's problems, each with its field; empty when it is valid.
@@ -53,6 +56,7 @@ void AdminRoutes::add_routes(RouteTable& table) {
           {"POST", "/admin/v1/merchants", kAdmin, &AdminRoutes::create_merchant},
           {"GET", "/admin/v1/merchants", kAdmin, &AdminRoutes::list_merchants},
           {"GET", "/admin/v1/merchants/{merchantId}", kAdmin, &AdminRoutes::get_merchant},
+          {"PATCH", "/admin/v1/merchants/{merchantId}", kAdmin, &AdminRoutes::update_merchant},
           {"POST", "/admin/v1/merchants/{merchantId}/keys", kAdmin, &AdminRoutes::create_api_key},
           {"DELETE", "/admin/v1/merchants/{merchantId}/keys/{apiKey}", kAdmin,
            &AdminRoutes::revoke_api_key},
@@ -107,6 +111,38 @@ RouteAnswer AdminRoutes::list_merchants(RouteRequest /*request*/) {
 
 RouteAnswer AdminRoutes::get_merchant(RouteRequest request) {
   const std::string merchant_id = request.parameter("merchantId");
+  auto lookup = co_await find_merchant(merchant_id);
+  if (!lookup.merchant) {
+    co_return std::move(lookup.not_found);
+  }
+  co_return json_answer(200, merchant_json(*lookup.merchant));
+}
+
+RouteAnswer AdminRoutes::update_merchant(RouteRequest request) {
+  const std::string merchant_id = request.parameter("merchantId");
+  const auto body = parse_body(request.http.body, limits_);
+  const auto* unit = body && body->is_object() ? body->find("nombaAmountUnit") : nullptr;
+  const bool valid =
+      unit != nullptr && (unit->is_null() || (unit->is_string() && (unit->as_string() == "minor" ||
+                                                                    unit->as_string() == "major")));
+  if (!valid) {
+    ApiError problem{ErrorCode::validation_error,
+                     "the body must be {\"nombaAmountUnit\": \"minor\", \"major\" or null}",
+                     {},
+                     {},
+                     {}};
+    problem.details.push_back({"nombaAmountUnit", "must be \"minor\", \"major\" or null"});
+    co_return views::error_response(problem, clock_.now());
+  }
+  std::optional<std::string> value;
+  if (unit->is_string()) {
+    value = unit->as_string();
+  }
+  if (!co_await store_.call(&Store::set_merchant_nomba_amount_unit, merchant_id, value)) {
+    co_return error_answer(ErrorCode::merchant_not_found, "no merchant " + merchant_id,
+                           clock_.now());
+  }
+  spdlog::info("merchant {}: Nomba amount unit {}", merchant_id, value.value_or("default"));
   auto lookup = co_await find_merchant(merchant_id);
   if (!lookup.merchant) {
     co_return std::move(lookup.not_found);

@@ -21,6 +21,9 @@ class AdminRoutes {
   RouteAnswer create_merchant(RouteRequest request);
   RouteAnswer list_merchants(RouteRequest request);
   RouteAnswer get_merchant(RouteRequest request);
+  // PATCH /admin/v1/merchants/{merchantId} {"nombaAmountUnit": "minor"|"major"|null}: the
+  // unit of this merchant's Nomba pushes (null: the gateway's TILLGATE_NOMBA_AMOUNT_UNIT).
+  RouteAnswer update_merchant(RouteRequest request);
   RouteAnswer create_api_key(RouteRequest request);
   RouteAnswer revoke_api_key(RouteRequest request);
   RouteAnswer create_device(RouteRequest request);

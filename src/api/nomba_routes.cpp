@@ -116,13 +116,14 @@ LookupReference lookup_reference(const std::vector<std::pair<std::string, std::s
 NombaRoutes::NombaRoutes(store::AsyncStore& store, payments::PaymentCoordinator& coordinator,
                          payments::TerminalPort& terminals, NombaAuthenticator& authenticator,
                          net::RateLimiter& merchant_requests, const domain::Clock& clock,
-                         NombaRouteSettings settings)
+                         webhooks::WebhookDispatcher& webhooks, NombaRouteSettings settings)
     : store_(store),
       coordinator_(coordinator),
       terminals_(terminals),
       authenticator_(authenticator),
       merchant_requests_(merchant_requests),
       clock_(clock),
+      webhooks_(webhooks),
       settings_(settings) {}
 
 void NombaRoutes::add_routes(RouteTable& table) {
@@ -138,6 +139,9 @@ void NombaRoutes::add_routes(RouteTable& table) {
           {"POST", "/v1/transactions/accounts", Auth::nomba, &NombaRoutes::filter_transactions},
           {"GET", "/v1/transactions/accounts", Auth::nomba, &NombaRoutes::list_transactions},
           {"GET", "/v1/accounts/terminals", Auth::nomba, &NombaRoutes::list_terminals},
+          {"POST", "/v1/webhooks/re-push", Auth::nomba, &NombaRoutes::repush_webhook},
+          {"POST", "/v1/webhooks/bulk-re-push", Auth::nomba, &NombaRoutes::bulk_repush_webhooks},
+          {"POST", "/v1/webhooks/event-logs", Auth::nomba, &NombaRoutes::webhook_event_logs},
       });
 }
 
@@ -303,8 +307,15 @@ boost::asio::awaitable<NombaRoutes::Grant> NombaRoutes::grant_refresh_token(
 // the main API's.
 RouteAnswer NombaRoutes::push_payment(RouteRequest request) {
   const std::string terminal_id = request.parameter("terminalId");
-  auto parsed = nomba::parse_nomba_payment_request(request.http.body, settings_.amount_unit,
-                                                   settings_.max_json_depth);
+  // The merchant's own unit (PATCH /admin/v1/merchants/{merchantId}) before the default.
+  const std::string merchant_id = request.merchant_id;
+  const auto merchant = co_await store_.read(&Store::find_merchant, merchant_id);
+  const auto unit = merchant && merchant->nomba_amount_unit
+                        ? nomba::parse_nomba_amount_unit(*merchant->nomba_amount_unit)
+                              .value_or(settings_.amount_unit)
+                        : settings_.amount_unit;
+  auto parsed =
+      nomba::parse_nomba_payment_request(request.http.body, unit, settings_.max_json_depth);
   if (!parsed) {
     co_return nomba::nomba_error_response(ApiError{ErrorCode::validation_error,
                                                    "the payment request is not valid",
@@ -316,8 +327,8 @@ RouteAnswer NombaRoutes::push_payment(RouteRequest request) {
   if (outcome.error) {
     co_return nomba::nomba_error_response(submit_problem(outcome, terminal_id, "merchantTxRef"));
   }
-  co_return json_answer(200, nomba::nomba_success(nomba::nomba_payment_accepted(
-                                 *outcome.transaction, settings_.amount_unit)));
+  co_return json_answer(
+      200, nomba::nomba_success(nomba::nomba_payment_accepted(*outcome.transaction, unit)));
 }
 
 // GET /v1/transactions/accounts/single?transactionRef=<paymentId>, or merchantTxRef=,

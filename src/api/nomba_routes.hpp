@@ -14,6 +14,7 @@
 #include "payments/coordinator.hpp"
 #include "payments/terminal_port.hpp"
 #include "store/async_store.hpp"
+#include "webhooks/dispatcher.hpp"
 
 namespace tillgate::api {
 
@@ -24,6 +25,7 @@ struct NombaRouteSettings {
   std::size_t max_refresh_tokens_per_merchant = 0;
   std::size_t max_json_depth = 0;
   bool rotate_refresh_tokens = false;  // TILLGATE_NOMBA_ROTATE_REFRESH_TOKENS
+  std::size_t max_repush_ids = 100;    // TILLGATE_NOMBA_MAX_REPUSH_IDS
 };
 
 class NombaRoutes {
@@ -34,7 +36,7 @@ class NombaRoutes {
   NombaRoutes(store::AsyncStore& store, payments::PaymentCoordinator& coordinator,
               payments::TerminalPort& terminals, NombaAuthenticator& authenticator,
               net::RateLimiter& merchant_requests, const domain::Clock& clock,
-              NombaRouteSettings settings);
+              webhooks::WebhookDispatcher& webhooks, NombaRouteSettings settings);
 
   void add_routes(RouteTable& table);
 
@@ -53,6 +55,13 @@ class NombaRoutes {
   RouteAnswer filter_transactions(RouteRequest request);
   RouteAnswer list_transactions(RouteRequest request);
   RouteAnswer list_terminals(RouteRequest request);
+  // nomba_webhooks.cpp: POST /v1/webhooks/re-push {hooksRequestId} and bulk-re-push
+  // {hooksRequestIds}: the deliveries of those events to the merchant's Nomba endpoints
+  // are due again now (the main API's manual retry); POST /v1/webhooks/event-logs: those
+  // deliveries newest first, each with its latest answer.
+  RouteAnswer repush_webhook(RouteRequest request);
+  RouteAnswer bulk_repush_webhooks(RouteRequest request);
+  RouteAnswer webhook_event_logs(RouteRequest request);
 
  private:
   // A grant's outcome: the API key the tokens speak for and the refresh token to answer,
@@ -77,6 +86,11 @@ class NombaRoutes {
                                                     std::string refresh_token,
                                                     domain::Timestamp now);
 
+  // Schedules every delivery of each request id now; the ids none was found for (unknown,
+  // another merchant's, or only to disabled endpoints).
+  boost::asio::awaitable<std::vector<std::string>> repush(std::string merchant_id,
+                                                          std::vector<std::string> request_ids);
+
   RouteAnswer transactions_page(std::string merchant_id, std::string query, std::string body,
                                 bool with_body);
 
@@ -86,6 +100,7 @@ class NombaRoutes {
   NombaAuthenticator& authenticator_;
   net::RateLimiter& merchant_requests_;
   const domain::Clock& clock_;
+  webhooks::WebhookDispatcher& webhooks_;
   NombaRouteSettings settings_;
 };
 

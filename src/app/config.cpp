@@ -119,6 +119,14 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& n, const std::string& v) {
          c.limits.max_webhook_pings_in_flight = parse_integer<std::size_t>(n, v, 1, 10'000);
        }},
+      {"webhook_logged_response_bytes",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.webhook_logged_response_bytes = parse_integer<std::size_t>(n, v, 0, 65'536);
+       }},
+      {"nomba_max_repush_ids",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.nomba_max_repush_ids = parse_integer<std::size_t>(n, v, 1, 100);
+       }},
       {"nomba_amount_unit",
        [](Config& c, const std::string& n, const std::string& v) {
          if (v != "major" && v != "minor") {

@@ -77,6 +77,11 @@ struct Limits {
   std::size_t max_webhook_in_flight_per_endpoint = 4;
   std::size_t webhook_batch = 100;               // due deliveries read per store query
   std::size_t max_webhook_pings_in_flight = 64;  // endpoint validation pings at once; more: 503
+  // Bytes of an endpoint's answer body kept with each attempt, for the Nomba event logs'
+  // responsePayload (at most the 64 KiB the delivery client reads at all).
+  std::size_t webhook_logged_response_bytes = 4096;
+  // Ids one Nomba bulk re-push may name (nomba-compat.md: at most 100).
+  std::size_t nomba_max_repush_ids = 100;
   // Nomba-compatible API: live refresh tokens per merchant; a new one beyond it revokes the
   // oldest, so a client that asks for a token per request cannot grow the table unbounded.
   std::size_t max_refresh_tokens_per_merchant = 100;

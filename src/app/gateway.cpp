@@ -97,7 +97,7 @@ struct Gateway::Parts {
         device_routes(store, terminals.port(), clock, device_route_settings(config)),
         webhook_routes(store, webhooks, clock, webhook_route_settings(config)),
         nomba_routes(store, coordinator, terminals.port(), nomba_auth, merchant_requests, clock,
-                     nomba_route_settings(config)),
+                     webhooks, nomba_route_settings(config)),
         pos(io_context.get_executor(), store, clock, auth_failures, merchant_auth, terminals.port(),
             coordinator, payment_events, merchant_requests, request_limits(config),
             pos_settings(config, &metrics)),
@@ -162,6 +162,7 @@ struct Gateway::Parts {
     s.max_in_flight_per_endpoint = c.limits.max_webhook_in_flight_per_endpoint;
     s.batch_size = c.limits.webhook_batch;
     s.max_pings_in_flight = c.limits.max_webhook_pings_in_flight;
+    s.logged_response_bytes = c.limits.webhook_logged_response_bytes;
     return s;
   }
 
@@ -221,6 +222,7 @@ struct Gateway::Parts {
     s.rotate_refresh_tokens = c.nomba_rotate_refresh_tokens;
     s.max_refresh_tokens_per_merchant = c.limits.max_refresh_tokens_per_merchant;
     s.max_json_depth = c.limits.max_json_depth;
+    s.max_repush_ids = c.limits.nomba_max_repush_ids;
     return s;
   }
   // Every route of every surface, in one table: the router dispatches by it and labels

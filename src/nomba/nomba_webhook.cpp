@@ -175,6 +175,7 @@ std::string nomba_webhook_payload(const NombaWebhookInput& input) {
       transaction.as_object().push_back({std::string(key), json::Value(*value)});
     }
   };
+  add_known("terminalSerialNumber", input.terminal_serial_number);
   add_known("rrn", input.card.rrn);
   add_known("cardIssuer", input.card.scheme);
   if (input.card.masked_pan) {

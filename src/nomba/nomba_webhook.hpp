@@ -59,6 +59,8 @@ struct NombaWebhookInput {
   std::string currency;
   domain::Timestamp time;   // when the payment ended
   NombaCardDetails card{};  // rrn, cardIssuer and customer.cardPan when known
+  // transaction.terminalSerialNumber: the serial the terminal reported when pairing.
+  std::optional<std::string> terminal_serial_number = std::nullopt;
 };
 
 // The input for `transaction`'s status (after the change), or nullopt when that status
@@ -80,7 +82,8 @@ struct NombaWebhookInput {
 // {"event_type","requestId","data":{"merchant":{"userId","walletId"},
 //  "terminal":{"terminalId","terminalLabel"},"transaction":{"type":"purchase",
 //  "transactionId","merchantTxRef","originatingFrom":"pos","responseCode",
-//  "responseCodeMessage","transactionAmount","fee":0,"currency","time"[,"rrn"]
+//  "responseCodeMessage","transactionAmount","fee":0,"currency","time"
+//  [,"terminalSerialNumber"][,"rrn"]
 //  [,"cardIssuer"]}[,"customer":{"cardPan"}]}}, the bracketed members when the terminal
 // reported the card; time RFC 3339 UTC in whole seconds.
 [[nodiscard]] std::string nomba_webhook_payload(const NombaWebhookInput& input);

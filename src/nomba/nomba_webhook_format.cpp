@@ -15,12 +15,15 @@ NombaWebhookFormat::NombaWebhookFormat(std::vector<std::chrono::seconds> retry_s
 }
 
 std::optional<std::string> NombaWebhookFormat::event_body(
-    const store::TransactionRecord& after, std::string_view terminal_label,
+    const store::TransactionRecord& after, const store::DeviceRecord* terminal,
     const store::WebhookEventRecord& event) const {
-  const auto input = nomba_webhook_input(after, terminal_label, amount_unit_,
-                                         nomba_request_id_for_event(event.event_id));
+  auto input = nomba_webhook_input(after, terminal != nullptr ? terminal->label : std::string(),
+                                   amount_unit_, nomba_request_id_for_event(event.event_id));
   if (!input) {
     return std::nullopt;
+  }
+  if (terminal != nullptr) {
+    input->terminal_serial_number = device_serial_number(*terminal);
   }
   return nomba_webhook_payload(*input);
 }

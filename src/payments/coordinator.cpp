@@ -266,13 +266,12 @@ asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::appl
       change.completed_at = now;
     }
     // A final change carries its outbox event, written in the same database transaction.
-    // The event shows the terminal's label, read on the store thread just before.
+    // The event shows the terminal's label and serial, read on the store thread just before.
     const WebhookOutbox* outbox = domain::is_final(decision.next) ? outbox_ : nullptr;
     auto change_status_in_store = [change, outbox, before = transaction](Store& store) mutable {
       if (outbox != nullptr) {
         const auto device = store.find_device(before.device_id);
-        change.webhook_event =
-            outbox->event_for(before, change, device ? std::string_view(device->label) : "");
+        change.webhook_event = outbox->event_for(before, change, device ? &*device : nullptr);
       }
       std::optional<domain::EventId> event_id;
       if (change.webhook_event) {

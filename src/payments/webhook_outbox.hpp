@@ -15,13 +15,13 @@ class WebhookOutbox {
  public:
   virtual ~WebhookOutbox() = default;
 
-  // The event announcing the status `change` gives the transaction `before` (whose
-  // terminal carries `terminal_label`); nullopt when the new status announces nothing (it
+  // The event announcing the status `change` gives the transaction `before` (on
+  // `terminal`, null when its record is gone); nullopt when the new status announces nothing (it
   // is not final). Called on the store thread, just before the change is written: it must
   // be pure (no state of its own, nothing but the arguments and fixed settings).
   [[nodiscard]] virtual std::optional<store::WebhookEventRecord> event_for(
       const store::TransactionRecord& before, const store::StatusChange& change,
-      std::string_view terminal_label) const = 0;
+      const store::DeviceRecord* terminal) const = 0;
 };
 
 }  // namespace tillgate::payments

@@ -47,6 +47,9 @@ struct MerchantRecord {
   std::string merchant_id;
   std::string name;
   Timestamp created_at;
+  // How this merchant's Nomba pushes count `amount`: "minor" or "major"; nullopt: the
+  // gateway's TILLGATE_NOMBA_AMOUNT_UNIT (nomba-compat.md section 3).
+  std::optional<std::string> nomba_amount_unit = std::nullopt;
 };
 
 struct ApiKeyRecord {
@@ -194,6 +197,10 @@ struct WebhookAttemptRecord {
   std::int64_t duration_ms = 0;
   std::optional<std::int64_t> http_status;  // set when the endpoint answered
   std::optional<std::string> error;         // set when it did not answer (or answered badly)
+  // The start of the endpoint's answer body, cut to the dispatcher's bound
+  // (TILLGATE_WEBHOOK_LOGGED_RESPONSE_BYTES); nullopt when it did not answer. Read by the
+  // Nomba event logs only (list_nomba_event_logs), not by the delivery lists.
+  std::optional<std::string> response_body = std::nullopt;
 };
 
 // One event on its way to one endpoint.
@@ -264,6 +271,29 @@ struct DeliveryQuery {
   std::optional<std::int64_t> before_sequence = std::nullopt;  // the cursor
   std::int64_t limit = 50;
   std::int64_t max_attempts_each = max_listed_webhook_attempts;
+};
+
+// The Nomba event logs (nomba-compat.md section 5): one merchant's deliveries to its
+// Nomba-format endpoints, newest first. Every filter is optional.
+struct NombaEventLogQuery {
+  std::string merchant_id;
+  std::optional<std::string> event_type = std::nullopt;        // Nomba's: payment_success, ...
+  std::optional<Timestamp> created_from = std::nullopt;        // inclusive
+  std::optional<Timestamp> created_to = std::nullopt;          // inclusive
+  std::optional<std::int64_t> before_sequence = std::nullopt;  // the cursor
+  std::int64_t limit = 20;
+};
+
+// One delivery to a Nomba-format endpoint with its latest attempt's answer.
+struct NombaEventLogRecord {
+  std::int64_t sequence = 0;  // of the delivery: the cursor
+  std::string delivery_id;
+  std::string url;                           // the endpoint's (as it is now)
+  std::string event_id;                      // the outbox event's "evt_..."
+  std::string event_type;                    // the Nomba body's event_type
+  std::string request_id;                    // the Nomba body's requestId
+  std::optional<std::int64_t> http_status;   // of the latest attempt, when it answered
+  std::optional<std::string> response_body;  // of the latest attempt, when it answered
 };
 
 enum class RetryOutcome { scheduled, not_found, endpoint_inactive };
@@ -359,6 +389,9 @@ class Store {
   virtual void insert_merchant(const MerchantRecord& merchant) = 0;
   virtual std::optional<MerchantRecord> find_merchant(const std::string& merchant_id) = 0;
   virtual std::vector<MerchantRecord> list_merchants() = 0;
+  // Sets (nullopt: clears) the merchant's Nomba amount unit. False when no such merchant.
+  virtual bool set_merchant_nomba_amount_unit(const std::string& merchant_id,
+                                              const std::optional<std::string>& unit) = 0;
   virtual void insert_api_key(const ApiKeyRecord& key) = 0;
   // A new merchant with its first API key, in one database transaction: a merchant is
   // never stored without the key its creator is shown.
@@ -428,6 +461,13 @@ class Store {
   // Newest first (by sequence), each with its latest query.max_attempts_each attempts.
   virtual std::vector<WebhookDeliveryRecord> list_webhook_deliveries(
       const DeliveryQuery& query) = 0;
+  // The deliveries to the merchant's Nomba-format endpoints of the event whose Nomba body
+  // has requestId `request_id` (nomba-compat.md: re-push); none for another merchant's.
+  virtual std::vector<std::string> find_nomba_deliveries(const std::string& merchant_id,
+                                                         const std::string& request_id) = 0;
+  // The Nomba event logs: see NombaEventLogQuery.
+  virtual std::vector<NombaEventLogRecord> list_nomba_event_logs(
+      const NombaEventLogQuery& query) = 0;
   // The outbox events of one transaction, oldest first.
   virtual std::vector<WebhookEventRecord> list_webhook_events(
       const std::string& merchant_id, const std::string& transaction_id) = 0;

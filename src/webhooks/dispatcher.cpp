@@ -63,6 +63,7 @@ struct WebhookDispatcher::Impl {
   asio::awaitable<void> run();
   asio::awaitable<std::optional<domain::Timestamp>> start_due();
   asio::awaitable<void> deliver(store::DueDelivery due);
+  [[nodiscard]] std::string logged_response(std::string_view body) const;
   [[nodiscard]] std::vector<std::string> saturated_endpoints() const;
   void begin(const store::WebhookDeliveryRecord& delivery);
   void end(const store::WebhookDeliveryRecord& delivery);
@@ -203,6 +204,18 @@ DeliveryAttempt WebhookDispatcher::Impl::attempt_now(const store::DueDelivery& d
   return attempt;
 }
 
+// The start of an answer body kept with its attempt: at most logged_response_bytes, cut
+// before a UTF-8 sequence the bound would split.
+std::string WebhookDispatcher::Impl::logged_response(std::string_view body) const {
+  std::size_t size = std::min(body.size(), settings_.logged_response_bytes);
+  if (size < body.size()) {
+    while (size > 0 && (static_cast<unsigned char>(body[size]) & 0xC0U) == 0x80U) {
+      --size;
+    }
+  }
+  return std::string(body.substr(0, size));
+}
+
 // One attempt: sign, POST, record the outcome with the delivery's next state.
 asio::awaitable<void> WebhookDispatcher::Impl::deliver(store::DueDelivery due) {
   const auto& delivery = due.delivery;
@@ -230,8 +243,11 @@ asio::awaitable<void> WebhookDispatcher::Impl::deliver(store::DueDelivery due) {
     if (settings_.metrics != nullptr) {
       settings_.metrics->webhook_attempt(attempt.duration);
     }
-    const auto outcome =
+    auto outcome =
         attempt_outcome(delivery, attempt, format->retry_schedule(), clock_.now(), jitter_unit());
+    if (attempt.http_status) {
+      outcome.attempt.response_body = logged_response(attempt.response_body);
+    }
     spdlog::debug(
         "webhook delivery {} ({} of {}) to {}: {} -> {}", delivery.delivery_id, delivery.event_type,
         delivery.transaction_id, delivery.endpoint_id,
@@ -303,11 +319,11 @@ void WebhookDispatcher::notify() {
 
 std::optional<store::WebhookEventRecord> WebhookDispatcher::event_for(
     const store::TransactionRecord& before, const store::StatusChange& change,
-    std::string_view terminal_label) const {
+    const store::DeviceRecord* terminal) const {
   if (!event_type_for(change.next)) {
     return std::nullopt;  // most changes (PENDING <-> AWAITING_RECONNECT) announce nothing
   }
-  return outbox_event(impl_->formats_, after_change(before, change), terminal_label, change.at);
+  return outbox_event(impl_->formats_, after_change(before, change), terminal, change.at);
 }
 
 void WebhookDispatcher::committed() {

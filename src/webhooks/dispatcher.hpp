@@ -45,6 +45,8 @@ struct DispatcherSettings {
   std::size_t max_in_flight_per_endpoint{};  // attempts at once to one endpoint
   std::size_t batch_size{};                  // due deliveries read per store query
   std::size_t max_pings_in_flight{};         // endpoint validation pings at once
+  // Bytes of an endpoint's answer body stored with each attempt (the Nomba event logs).
+  std::size_t logged_response_bytes{};
   // Looked at even without a wake-up: a safety net, since every change that makes a
   // delivery due (a new event, a retry, a freed slot) wakes the loop at once.
   std::chrono::seconds idle_poll{30};
@@ -78,7 +80,7 @@ class WebhookDispatcher final : public payments::WebhookOutbox {
   // The standard payload, and the Nomba one (none for VOIDED) that "nomba" endpoints get.
   [[nodiscard]] std::optional<store::WebhookEventRecord> event_for(
       const store::TransactionRecord& before, const store::StatusChange& change,
-      std::string_view terminal_label) const override;
+      const store::DeviceRecord* terminal) const override;
   void committed();
 
   // Sends a signed ping event to `url` (endpoint creation, URL change) and returns the

@@ -29,7 +29,7 @@ const WebhookFormat* WebhookFormats::find(domain::WebhookFormat kind) const {
 
 std::optional<store::WebhookEventRecord> outbox_event(const WebhookFormats& formats,
                                                       const store::TransactionRecord& after,
-                                                      std::string_view terminal_label,
+                                                      const store::DeviceRecord* terminal,
                                                       domain::Timestamp at) {
   auto event = payment_event(after, at);
   if (!event) {
@@ -39,7 +39,7 @@ std::optional<store::WebhookEventRecord> outbox_event(const WebhookFormats& form
     if (format.get() == &formats.standard()) {
       continue;
     }
-    if (auto body = format->event_body(after, terminal_label, *event)) {
+    if (auto body = format->event_body(after, terminal, *event)) {
       event->format_payloads.emplace(format->kind(), std::move(*body));
     }
   }

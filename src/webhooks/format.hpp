@@ -27,11 +27,11 @@ class WebhookFormat {
   [[nodiscard]] virtual domain::WebhookFormat kind() const = 0;
 
   // The body this format's endpoints get for the outbox event `event`, which announces
-  // `after` (the transaction as its change leaves it, on a terminal labelled
-  // `terminal_label`); nullopt when they get no delivery for it. Called on the store
-  // thread just before the change is written: pure (arguments and fixed settings only).
+  // `after` (the transaction as its change leaves it, on `terminal`: null when its record
+  // is gone); nullopt when they get no delivery for it. Called on the store thread just
+  // before the change is written: pure (arguments and fixed settings only).
   [[nodiscard]] virtual std::optional<std::string> event_body(
-      const store::TransactionRecord& after, std::string_view terminal_label,
+      const store::TransactionRecord& after, const store::DeviceRecord* terminal,
       const store::WebhookEventRecord& event) const = 0;
 
   // The headers of one attempt to send `body`, the body of event `event_id`, at
@@ -69,6 +69,6 @@ class WebhookFormats {
 // nothing.
 [[nodiscard]] std::optional<store::WebhookEventRecord> outbox_event(
     const WebhookFormats& formats, const store::TransactionRecord& after,
-    std::string_view terminal_label, domain::Timestamp at);
+    const store::DeviceRecord* terminal, domain::Timestamp at);
 
 }  // namespace tillgate::webhooks

@@ -23,7 +23,7 @@ StandardWebhookFormat::StandardWebhookFormat(std::vector<std::chrono::seconds> r
 
 // The standard body is the event's own payload (webhooks::payment_event).
 std::optional<std::string> StandardWebhookFormat::event_body(
-    const store::TransactionRecord&, std::string_view,
+    const store::TransactionRecord&, const store::DeviceRecord*,
     const store::WebhookEventRecord& event) const {
   return event.payload;
 }

@@ -14,7 +14,7 @@ class StandardWebhookFormat final : public WebhookFormat {
     return domain::WebhookFormat::standard;
   }
   [[nodiscard]] std::optional<std::string> event_body(
-      const store::TransactionRecord& after, std::string_view terminal_label,
+      const store::TransactionRecord& after, const store::DeviceRecord* terminal,
       const store::WebhookEventRecord& event) const override;
   [[nodiscard]] HeaderList sign(std::string_view secret, std::string_view event_id,
                                 std::string_view body, domain::Timestamp sent_at) const override;

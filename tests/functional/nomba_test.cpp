@@ -6,6 +6,7 @@
 // line over a signing string this test builds itself from the received body.
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <regex>
 #include <set>
 #include <thread>
@@ -1055,6 +1056,301 @@ TEST_F(NombaMajorUnitTest, ThePushReadsNairaWhenConfigured) {
   expect_nomba_error(push(tokens.access_token, merchant_.merchant_id, "TERM-01",
                           R"({"merchantTxRef":"naira-2","amount":1000.555,"currency":"NGN"})"),
                      400, "02");
+}
+
+// ---- re-push and event logs (nomba-compat.md section 5) -------------------------------------
+
+class NombaHooksTest : public NombaTest {
+ protected:
+  EnvMap gateway_env() override {
+    auto env = NombaTest::gateway_env();
+    env["TILLGATE_WEBHOOK_LOGGED_RESPONSE_BYTES"] = "16";
+    return env;
+  }
+
+  // A Nomba route of this group: "code":"200" on success, as Nomba's; the usual
+  // envelope otherwise.
+  client::HttpResponse hooks(const std::string& access_token, std::string_view account_id,
+                             std::string_view route, std::string_view body) {
+    auto res = plain_request(
+        "POST", "/v1/webhooks/" + std::string(route), body,
+        {{"Authorization", "Bearer " + access_token}, {"accountId", std::string(account_id)}});
+    const auto parsed = parse_json(res.body);
+    if (res.status == 200) {
+      EXPECT_EQ(string_at(parsed, "code"), "200") << res.body;
+      EXPECT_NE(parsed.find("data"), nullptr) << res.body;
+    } else {
+      EXPECT_EQ(json_at(parsed, "data"), "null") << res.body;
+    }
+    return res;
+  }
+
+  // Pushes `reference` to TERM-01 and has the terminal answer `status`; waits until the
+  // receiver has `events_after` Nomba events. The requestId of the reference's event.
+  std::string pay(WebhookReceiver& receiver, HelloResult& terminal, const std::string& token,
+                  std::string_view reference, std::string_view status, std::size_t events_after) {
+    const auto body =
+        R"({"merchantTxRef":")" + std::string(reference) + R"(","amount":1000,"currency":"NGN"})";
+    EXPECT_EQ(push(token, merchant_.merchant_id, "TERM-01", body).status, 200);
+    (void)read_frame(*terminal.ws, "payment.request");
+    EXPECT_TRUE(terminal.ws->send_json(status == "SUCCESS"
+                                           ? result_frame(reference, "SUCCESS", "A1")
+                                           : result_frame(reference, "FAILED", "", "51", "No")));
+    (void)read_frame(*terminal.ws, "payment.result.ack");
+    EXPECT_TRUE(eventually([&] { return nomba_events(receiver).size() >= events_after; }, 10s));
+    for (const auto& event : nomba_events(receiver)) {
+      const auto* transaction = event.payload.find("data")->find("transaction");
+      if (transaction != nullptr && string_at(*transaction, "merchantTxRef") == reference) {
+        return string_at(event.payload, "requestId");
+      }
+    }
+    ADD_FAILURE() << "no webhook for " << reference;
+    return {};
+  }
+
+  static std::vector<std::string> logged_request_ids(const client::HttpResponse& res) {
+    std::vector<std::string> ids;
+    const auto body = parse_json(res.body);
+    const auto* data = body.find("data");
+    const auto* list = data != nullptr ? data->find("list") : nullptr;
+    if (list == nullptr || !list->is_array()) {
+      ADD_FAILURE() << "no data.list: " << res.body;
+      return ids;
+    }
+    for (const auto& item : list->as_array()) {
+      ids.push_back(string_at(item, "hookRequestId"));
+    }
+    return ids;
+  }
+};
+
+TEST_F(NombaHooksTest, ARePushDeliversTheSameEventAgainWithAFreshSignature) {
+  WebhookReceiver receiver;
+  const auto endpoint = create_nomba_endpoint(merchant_, receiver);
+  auto terminal = connect_terminal(device_);
+  const auto tokens = client_credentials(merchant_);
+  const auto request_id = pay(receiver, terminal, tokens.access_token, "again-1", "SUCCESS", 1);
+  ASSERT_FALSE(request_id.empty());
+  std::this_thread::sleep_for(1100ms);  // nomba-timestamp counts whole seconds
+  const auto res = hooks(tokens.access_token, merchant_.merchant_id, "re-push",
+                         R"({"hooksRequestId":")" + request_id + R"("})");
+  ASSERT_EQ(res.status, 200) << res.body;
+  ASSERT_TRUE(eventually([&] { return nomba_events(receiver).size() >= 2; }, 10s));
+  const auto events = nomba_events(receiver);
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_EQ(events[1].request.body, events[0].request.body);
+  expect_signed(events[1], endpoint.secret);
+  EXPECT_NE(events[1].request.header("nomba-timestamp"),
+            events[0].request.header("nomba-timestamp"));
+  EXPECT_NE(events[1].request.header("nomba-signature"),
+            events[0].request.header("nomba-signature"));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return int_at(only_delivery(merchant_, "?transactionId=again-1"), "attemptCount") == 2;
+      },
+      5s));
+}
+
+TEST_F(NombaHooksTest, RePushRefusesMalformedOverlongUnknownAndOtherMerchantsIds) {
+  WebhookReceiver receiver;
+  create_nomba_endpoint(merchant_, receiver);
+  auto terminal = connect_terminal(device_);
+  const auto tokens = client_credentials(merchant_);
+  const auto request_id = pay(receiver, terminal, tokens.access_token, "bulk-1", "SUCCESS", 1);
+  const auto other = create_merchant("Other Shop");
+  const auto other_tokens = client_credentials(other);
+  const auto unknown = hooks(tokens.access_token, merchant_.merchant_id, "re-push",
+                             R"({"hooksRequestId":"00000000-0000-4000-8000-000000000000"})");
+  const auto description = expect_nomba_error(unknown, 404, "01");
+  const auto foreign = hooks(other_tokens.access_token, other.merchant_id, "re-push",
+                             R"({"hooksRequestId":")" + request_id + R"("})");
+  EXPECT_EQ(expect_nomba_error(foreign, 404, "01"), description);  // told nothing more
+  for (const std::string body :
+       {"", "[", "{}", R"({"hooksRequestId":7})", R"({"hooksRequestId":""})",
+        R"({"hooksRequestIds":[]})", R"({"hooksRequestIds":"x"})", R"({"hooksRequestIds":[1]})"}) {
+    const bool bulk = body.find("Ids") != std::string::npos;
+    expect_nomba_error(
+        hooks(tokens.access_token, merchant_.merchant_id, bulk ? "bulk-re-push" : "re-push", body),
+        400, "02");
+  }
+  std::string ids = R"("x0")";
+  for (int i = 1; i < 101; ++i) {
+    ids += R"(,"x)" + std::to_string(i) + '"';
+  }
+  expect_nomba_error(hooks(tokens.access_token, merchant_.merchant_id, "bulk-re-push",
+                           R"({"hooksRequestIds":[)" + ids + "]}"),
+                     400, "02");
+  const auto bulk = hooks(tokens.access_token, merchant_.merchant_id, "bulk-re-push",
+                          R"({"hooksRequestIds":[")" + request_id + R"(","nope"]})");
+  ASSERT_EQ(bulk.status, 200) << bulk.body;
+  const auto data = *parse_json(bulk.body).find("data");
+  EXPECT_EQ(json_at(data, "hooksRequestIds"), "[\"" + request_id + "\"]");
+  EXPECT_EQ(json_at(data, "notFound"), R"(["nope"])");
+  ASSERT_TRUE(eventually([&] { return nomba_events(receiver).size() >= 2; }, 10s));
+  // The other merchant's bulk re-push of it sends nothing.
+  const auto foreign_bulk = hooks(other_tokens.access_token, other.merchant_id, "bulk-re-push",
+                                  R"({"hooksRequestIds":[")" + request_id + R"("]})");
+  EXPECT_EQ(json_at(*parse_json(foreign_bulk.body).find("data"), "hooksRequestIds"), "[]");
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(nomba_events(receiver).size(), 2U);
+}
+
+TEST_F(NombaHooksTest, EventLogsShowTheStoredAnswerFilterByTypeAndDayAndPage) {
+  WebhookReceiver receiver;
+  create_nomba_endpoint(merchant_, receiver);
+  auto terminal = connect_terminal(device_);
+  const auto tokens = client_credentials(merchant_);
+  receiver.script({ReceiverReply::with_body("received, thank you kindly", 200)});
+  const auto first = pay(receiver, terminal, tokens.access_token, "log-1", "SUCCESS", 1);
+  receiver.script({ReceiverReply::with_body("no", 400)});
+  const auto second = pay(receiver, terminal, tokens.access_token, "log-2", "FAILED", 2);
+  const auto third = pay(receiver, terminal, tokens.access_token, "log-3", "SUCCESS", 3);
+  const auto logs = [&](const std::string& body) {
+    return hooks(tokens.access_token, merchant_.merchant_id, "event-logs", body);
+  };
+  // The failed attempt of log-2 is retried after 1 s; its latest answer is the retry's.
+  ASSERT_TRUE(eventually([&] { return nomba_events(receiver).size() >= 4; }, 10s));
+  ASSERT_TRUE(eventually(
+      [&] { return int_at(only_delivery(merchant_, "?transactionId=log-2"), "attemptCount") == 2; },
+      5s));
+  const auto all = logs("{}");
+  ASSERT_EQ(all.status, 200) << all.body;
+  EXPECT_EQ(logged_request_ids(all), (std::vector<std::string>{third, second, first}));
+  const auto oldest = parse_json(all.body).find("data")->find("list")->as_array().back();
+  EXPECT_EQ(string_at(oldest, "webhookUrl"), receiver.url());
+  EXPECT_EQ(string_at(oldest, "eventType"), "payment_success");
+  EXPECT_EQ(string_at(oldest, "responsePayload"), "received, thank ");  // 16 bytes kept
+  EXPECT_EQ(int_at(oldest, "responseHttpStatus"), 200);
+  EXPECT_EQ(string_at(oldest, "eventId").rfind("evt_", 0), 0U);
+  EXPECT_EQ(json_at(*parse_json(all.body).find("data"), "pageToken"), "null");
+  EXPECT_EQ(logged_request_ids(logs(R"({"eventType":"payment_failed"})")),
+            std::vector<std::string>{second});
+  // Paging: two, then the last one.
+  const auto page = logs(R"({"limit":2})");
+  EXPECT_EQ(logged_request_ids(page), (std::vector<std::string>{third, second}));
+  const auto token = string_at(*parse_json(page.body).find("data"), "pageToken");
+  ASSERT_FALSE(token.empty());
+  const auto rest = logs(R"({"limit":2,"pageToken":")" + token + R"("})");
+  EXPECT_EQ(logged_request_ids(rest), std::vector<std::string>{first});
+  // Days, UTC: today holds them all, yesterday none.
+  const auto now = std::chrono::system_clock::now();
+  const auto day = [](std::chrono::system_clock::time_point at) {
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(at);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[16] = {};
+    (void)std::strftime(text, sizeof text, "%Y-%m-%d", &utc);
+    return std::string(text);
+  };
+  const auto today = day(now);
+  const auto yesterday = day(now - std::chrono::hours(24));
+  EXPECT_EQ(logged_request_ids(
+                logs(R"({"startDateTime":")" + today + R"(","endDateTime":")" + today + R"("})"))
+                .size(),
+            3U);
+  EXPECT_TRUE(logged_request_ids(logs(R"({"endDateTime":")" + yesterday + R"("})")).empty());
+  // Another merchant sees none of them.
+  const auto other = create_merchant("Other Shop");
+  const auto other_tokens = client_credentials(other);
+  EXPECT_TRUE(
+      logged_request_ids(hooks(other_tokens.access_token, other.merchant_id, "event-logs", "{}"))
+          .empty());
+  for (const std::string body :
+       {"[", "[]", R"({"startDateTime":"2024-13-01"})", R"({"startDateTime":"2024-02-30"})",
+        R"({"endDateTime":"2024-01-15T00:00:00Z"})", R"({"startDateTime":20240115})",
+        R"({"startDateTime":"2024-01-16","endDateTime":"2024-01-15"})", R"({"limit":"5"})",
+        R"({"limit":0})", R"({"limit":101})", R"({"limit":2.5})", R"({"pageToken":"garbage"})",
+        R"({"pageToken":5})", R"({"eventType":true})"}) {
+    expect_nomba_error(logs(body), 400, "02");
+  }
+}
+
+// ---- per-merchant amount unit (nomba-compat.md section 3) ------------------------------------
+
+TEST_F(NombaTest, EachMerchantMayCarryItsOwnAmountUnit) {
+  const auto other = create_merchant("Kobo Shop");
+  const auto other_device = create_device(other, "TERM-02");
+  EXPECT_EQ(json_at(parse_json(admin("GET", "/admin/v1/merchants/" + merchant_.merchant_id).body),
+                    "nombaAmountUnit"),
+            "null");
+  const auto patched = admin("PATCH", "/admin/v1/merchants/" + merchant_.merchant_id,
+                             R"({"nombaAmountUnit":"major"})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(string_at(parse_json(patched.body), "nombaAmountUnit"), "major");
+  EXPECT_EQ(string_at(parse_json(admin("GET", "/admin/v1/merchants/" + merchant_.merchant_id).body),
+                      "nombaAmountUnit"),
+            "major");
+  auto terminal = connect_terminal(device_);
+  auto other_terminal = connect_terminal(other_device);
+  const auto tokens = client_credentials(merchant_);
+  const auto other_tokens = client_credentials(other);
+  const auto naira = push(tokens.access_token, merchant_.merchant_id, "TERM-01",
+                          R"({"merchantTxRef":"unit-1","amount":1000.5,"currency":"NGN"})");
+  ASSERT_EQ(naira.status, 200) << naira.body;
+  EXPECT_EQ(json_at(*parse_json(naira.body).find("data"), "amount"), "1000.5");
+  EXPECT_EQ(string_at(read_frame(*terminal.ws, "payment.request"), "amount"), "1000.50");
+  const auto kobo = push(other_tokens.access_token, other.merchant_id, "TERM-02",
+                         R"({"merchantTxRef":"unit-1","amount":1000,"currency":"NGN"})");
+  ASSERT_EQ(kobo.status, 200) << kobo.body;
+  EXPECT_EQ(json_at(*parse_json(kobo.body).find("data"), "amount"), "1000");
+  EXPECT_EQ(string_at(read_frame(*other_terminal.ws, "payment.request"), "amount"), "10.00");
+  // Back to the gateway's default (minor): a fraction is refused again.
+  ASSERT_EQ(
+      admin("PATCH", "/admin/v1/merchants/" + merchant_.merchant_id, R"({"nombaAmountUnit":null})")
+          .status,
+      200);
+  expect_nomba_error(push(tokens.access_token, merchant_.merchant_id, "TERM-01",
+                          R"({"merchantTxRef":"unit-2","amount":1000.5,"currency":"NGN"})"),
+                     400, "02");
+  for (const std::string body : {"", "[", "{}", R"({"nombaAmountUnit":"kobo"})",
+                                 R"({"nombaAmountUnit":1})", R"({"nombaAmountUnit":"MAJOR"})"}) {
+    (void)expect_error(admin("PATCH", "/admin/v1/merchants/" + merchant_.merchant_id, body), 400,
+                       "VALIDATION_ERROR");
+  }
+  (void)expect_error(
+      admin("PATCH", "/admin/v1/merchants/mch_nope", R"({"nombaAmountUnit":"major"})"), 404,
+      "MERCHANT_NOT_FOUND");
+}
+
+// ---- terminalSerialNumber (nomba-compat.md section 5) ----------------------------------------
+
+TEST_F(NombaTest, TheWebhookShowsTheSerialNumberTheTerminalPairedWith) {
+  WebhookReceiver receiver;
+  const auto endpoint = create_nomba_endpoint(merchant_, receiver);
+  const auto code = signed_request(merchant_, "POST", "/v1/devices/codes", "");
+  ASSERT_EQ(code.status, 201) << code.body;
+  const auto paired = plain_request(
+      "POST", "/v1/devices/pair",
+      json::serialize(json::object({{"code", json::Value(string_at(parse_json(code.body), "code"))},
+                                    {"serialNumber", "SN-NOMBA-9"}})));
+  ASSERT_EQ(paired.status, 201) << paired.body;
+  const auto body = parse_json(paired.body);
+  const Device device{string_at(body, "deviceId"), string_at(body, "deviceSecret"),
+                      string_at(body, "merchantId")};
+  auto serial_terminal = connect_terminal(device);
+  auto plain_terminal = connect_terminal(device_);
+  const auto tokens = client_credentials(merchant_);
+  const auto pay = [&](HelloResult& terminal, const std::string& terminal_id,
+                       const std::string& reference, std::size_t events_after) {
+    ASSERT_EQ(push(tokens.access_token, merchant_.merchant_id, terminal_id,
+                   R"({"merchantTxRef":")" + reference + R"(","amount":100,"currency":"NGN"})")
+                  .status,
+              200);
+    (void)read_frame(*terminal.ws, "payment.request");
+    ASSERT_TRUE(terminal.ws->send_json(result_frame(reference, "SUCCESS", "A1")));
+    (void)read_frame(*terminal.ws, "payment.result.ack");
+    ASSERT_TRUE(eventually([&] { return nomba_events(receiver).size() >= events_after; }, 10s));
+  };
+  pay(serial_terminal, device.device_id, "serial-1", 1);
+  pay(plain_terminal, "TERM-01", "serial-2", 2);
+  const auto events = nomba_events(receiver);
+  ASSERT_EQ(events.size(), 2U);
+  expect_signed(events[0], endpoint.secret);
+  const auto& with_serial = *events[0].payload.find("data")->find("transaction");
+  EXPECT_EQ(string_at(with_serial, "terminalSerialNumber"), "SN-NOMBA-9");
+  // A terminal provisioned without pairing has no serial: the member is left out.
+  const auto& without = *events[1].payload.find("data")->find("transaction");
+  EXPECT_EQ(without.find("terminalSerialNumber"), nullptr);
 }
 
 }  // namespace

@@ -290,6 +290,22 @@ CREATE UNIQUE INDEX webhook_events_by_seq ON webhook_events (seq);
 CREATE INDEX webhook_events_by_merchant_seq ON webhook_events (merchant_id, seq);
 )sql";
 
+// Version 8: the Nomba edge's re-push and event logs (nomba-compat.md section 5), and
+// each merchant's amount unit for Nomba pushes (section 3). A Nomba
+// event is named by its body's requestId, so deliveries are found by it through an index on
+// that expression; an attempt keeps the start of the endpoint's answer for the logs.
+constexpr std::string_view kMigration8 = R"sql(
+CREATE INDEX webhook_events_by_nomba_request
+  ON webhook_events (merchant_id, json_extract(nomba_payload, '$.requestId'))
+  WHERE nomba_payload IS NOT NULL;
+-- Bounded by the dispatcher (TILLGATE_WEBHOOK_LOGGED_RESPONSE_BYTES); NULL for an attempt
+-- that got no answer, and for those made before this version.
+ALTER TABLE webhook_attempts ADD COLUMN response_body TEXT;
+-- A merchant's own unit for the Nomba push's amount; NULL: the gateway's default.
+ALTER TABLE merchants ADD COLUMN nomba_amount_unit TEXT
+  CHECK (nomba_amount_unit IN ('minor', 'major'));
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "merchants, api keys, devices, transactions and their events", kMigration1},
     Migration{2, "merchant cancel requests, pairing codes and webhook endpoints", kMigration2},
@@ -298,6 +314,7 @@ constexpr std::array kMigrations{
     Migration{5, "nomba revoked access tokens", kMigration5},
     Migration{6, "the readiness write probe", kMigration6},
     Migration{7, "payment events in commit order, with their notification", kMigration7},
+    Migration{8, "nomba re-push, event logs and per-merchant amount unit", kMigration8},
 };
 
 constexpr std::string_view kCreateMigrationsTable = R"sql(

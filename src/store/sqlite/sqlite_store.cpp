@@ -67,8 +67,10 @@ void configure(sqlite3* db, SqliteOptions options) {
 }
 
 [[nodiscard]] MerchantRecord read_merchant(const Statement::Use& use) {
-  return MerchantRecord{
-      .merchant_id = use.text(0), .name = use.text(1), .created_at = use.timestamp(2)};
+  return MerchantRecord{.merchant_id = use.text(0),
+                        .name = use.text(1),
+                        .created_at = use.timestamp(2),
+                        .nomba_amount_unit = use.optional_text(3)};
 }
 
 [[nodiscard]] ApiKeyRecord read_api_key(const Statement::Use& use) {
@@ -224,6 +226,13 @@ std::optional<MerchantRecord> SqliteStore::find_merchant(const std::string& merc
     return std::nullopt;
   }
   return read_merchant(use);
+}
+
+bool SqliteStore::set_merchant_nomba_amount_unit(const std::string& merchant_id,
+                                                 const std::optional<std::string>& unit) {
+  auto use = statements_->set_merchant_nomba_amount_unit.use("set_merchant_nomba_amount_unit");
+  use.bind(merchant_id, unit).run();
+  return use.changes() == 1;
 }
 
 std::vector<MerchantRecord> SqliteStore::list_merchants() {

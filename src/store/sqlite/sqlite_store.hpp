@@ -70,6 +70,11 @@ class SqliteStore final : public Store {
   RetryResult retry_webhook_delivery(const std::string& merchant_id, const std::string& delivery_id,
                                      Timestamp at) override;
   std::vector<WebhookDeliveryRecord> list_webhook_deliveries(const DeliveryQuery& query) override;
+  bool set_merchant_nomba_amount_unit(const std::string& merchant_id,
+                                      const std::optional<std::string>& unit) override;
+  std::vector<std::string> find_nomba_deliveries(const std::string& merchant_id,
+                                                 const std::string& request_id) override;
+  std::vector<NombaEventLogRecord> list_nomba_event_logs(const NombaEventLogQuery& query) override;
   std::vector<WebhookEventRecord> list_webhook_events(const std::string& merchant_id,
                                                       const std::string& transaction_id) override;
   std::optional<PaymentEventRecord> find_payment_event(const std::string& merchant_id,

@@ -29,10 +29,14 @@ SqliteStore::Statements::Statements(sqlite3* db)
       insert_merchant(db, "insert_merchant",
                       "INSERT INTO merchants (merchant_id, name, created_at) VALUES (?1, ?2, ?3)"),
       find_merchant(db, "find_merchant",
-                    "SELECT merchant_id, name, created_at FROM merchants WHERE merchant_id = ?1"),
+                    "SELECT merchant_id, name, created_at, nomba_amount_unit FROM merchants "
+                    "WHERE merchant_id = ?1"),
       list_merchants(db, "list_merchants",
-                     "SELECT merchant_id, name, created_at FROM merchants "
+                     "SELECT merchant_id, name, created_at, nomba_amount_unit FROM merchants "
                      "ORDER BY created_at, merchant_id"),
+      set_merchant_nomba_amount_unit(db, "set_merchant_nomba_amount_unit",
+                                     "UPDATE merchants SET nomba_amount_unit = ?2 "
+                                     "WHERE merchant_id = ?1"),
       insert_api_key(db, "insert_api_key",
                      "INSERT INTO api_keys (api_key, merchant_id, api_secret, created_at, "
                      "revoked_at) VALUES (?1, ?2, ?3, ?4, ?5)"),

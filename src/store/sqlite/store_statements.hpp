@@ -16,7 +16,7 @@ struct WebhookStatements {
   Statement find_payment_event, list_payment_events;
   Statement due_deliveries, next_due_at, delivery_version, insert_attempt;
   Statement update_after_attempt, count_attempt, retry_target, mark_retry, find_delivery;
-  Statement list_deliveries, list_attempts;
+  Statement list_deliveries, list_attempts, find_nomba_deliveries, list_nomba_event_logs;
 };
 
 // The Nomba-compatible refresh tokens and the server secrets (tokens.cpp).
@@ -37,7 +37,7 @@ struct SqliteStore::Statements {
   // Nested write transactions (WriteTransaction inside a batch) and batch calls.
   Statement savepoint_write, release_write, rollback_to_write;
   Statement savepoint_call, release_call, rollback_to_call;
-  Statement insert_merchant, find_merchant, list_merchants;
+  Statement insert_merchant, find_merchant, list_merchants, set_merchant_nomba_amount_unit;
   Statement insert_api_key, find_api_key, revoke_api_key;
   Statement insert_device, find_device, list_devices, revoke_device;
   Statement transaction_exists, insert_transaction, find_transaction;

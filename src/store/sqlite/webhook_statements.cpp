@@ -109,7 +109,8 @@ WebhookStatements::WebhookStatements(sqlite3* db)
                        "WHERE delivery_id = ?1"),
       insert_attempt(db, "insert_webhook_attempt",
                      "INSERT INTO webhook_attempts (delivery_seq, number, started_at, "
-                     "duration_ms, http_status, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+                     "duration_ms, http_status, error, response_body) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
       update_after_attempt(db, "update_webhook_delivery_after_attempt",
                            "UPDATE webhook_deliveries SET attempt_count = attempt_count + 1, "
                            "status = ?3, retry_step = ?4, next_attempt_at = ?5, updated_at = ?6, "
@@ -138,7 +139,29 @@ WebhookStatements::WebhookStatements(sqlite3* db)
       list_attempts(db, "list_webhook_attempts",
                     "SELECT number, started_at, duration_ms, http_status, error "
                     "FROM webhook_attempts WHERE delivery_seq = ?1 "
-                    "ORDER BY number DESC LIMIT ?2") {}
+                    "ORDER BY number DESC LIMIT ?2"),
+      // The expression is the index's (migration 8), so the lookup uses it.
+      find_nomba_deliveries(db, "find_nomba_deliveries",
+                            "SELECT d.delivery_id FROM webhook_events e "
+                            "JOIN webhook_deliveries d ON d.event_id = e.event_id "
+                            "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
+                            "WHERE e.merchant_id = ?1 AND e.nomba_payload IS NOT NULL "
+                            "AND json_extract(e.nomba_payload, '$.requestId') = ?2 "
+                            "AND p.format = 'nomba' ORDER BY d.seq"),
+      // NULL parameters switch their filter off. The latest attempt's answer, if any.
+      list_nomba_event_logs(
+          db, "list_nomba_event_logs",
+          "SELECT d.seq, d.delivery_id, p.url, e.event_id, "
+          "json_extract(e.nomba_payload, '$.event_type'), "
+          "json_extract(e.nomba_payload, '$.requestId'), a.http_status, a.response_body "
+          "FROM webhook_deliveries d JOIN webhook_events e ON e.event_id = d.event_id "
+          "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
+          "LEFT JOIN webhook_attempts a ON a.delivery_seq = d.seq AND a.number = "
+          "(SELECT MAX(number) FROM webhook_attempts WHERE delivery_seq = d.seq) "
+          "WHERE d.merchant_id = ?1 AND p.format = 'nomba' AND e.nomba_payload IS NOT NULL "
+          "AND (?2 IS NULL OR json_extract(e.nomba_payload, '$.event_type') = ?2) "
+          "AND (?3 IS NULL OR d.created_at >= ?3) AND (?4 IS NULL OR d.created_at <= ?4) "
+          "AND (?5 IS NULL OR d.seq < ?5) ORDER BY d.seq DESC LIMIT ?6") {}
 
 #undef TILLGATE_ENDPOINT_COLUMNS
 #undef TILLGATE_PAYMENT_EVENT_COLUMNS

@@ -296,7 +296,7 @@ bool SqliteStore::record_webhook_attempt(const AttemptOutcome& outcome) {
   const auto& attempt = outcome.attempt;
   statements_->webhooks.insert_attempt.use(kOperation)
       .bind(seq, attempt_count + 1, attempt.started_at, attempt.duration_ms, attempt.http_status,
-            attempt.error)
+            attempt.error, attempt.response_body)
       .run();
   if (version == outcome.expected_version) {
     auto use = statements_->webhooks.update_after_attempt.use(kOperation);
@@ -366,6 +366,40 @@ std::vector<WebhookDeliveryRecord> SqliteStore::list_webhook_deliveries(
     delivery.attempts = latest_attempts(kOperation, delivery.sequence, query.max_attempts_each);
   }
   return deliveries;
+}
+
+std::vector<std::string> SqliteStore::find_nomba_deliveries(const std::string& merchant_id,
+                                                            const std::string& request_id) {
+  auto use = statements_->webhooks.find_nomba_deliveries.use("find_nomba_deliveries");
+  use.bind(merchant_id, request_id);
+  std::vector<std::string> delivery_ids;
+  while (use.step()) {
+    delivery_ids.push_back(use.text(0));
+  }
+  return delivery_ids;
+}
+
+std::vector<NombaEventLogRecord> SqliteStore::list_nomba_event_logs(
+    const NombaEventLogQuery& query) {
+  auto use = statements_->webhooks.list_nomba_event_logs.use("list_nomba_event_logs");
+  use.bind(query.merchant_id, query.event_type, query.created_from, query.created_to,
+           query.before_sequence, query.limit);
+  std::vector<NombaEventLogRecord> logs;
+  while (use.step()) {
+    std::optional<std::int64_t> http_status;
+    if (!use.is_null(6)) {
+      http_status = use.int64(6);
+    }
+    logs.push_back(NombaEventLogRecord{.sequence = use.int64(0),
+                                       .delivery_id = use.text(1),
+                                       .url = use.text(2),
+                                       .event_id = use.text(3),
+                                       .event_type = use.optional_text(4).value_or(""),
+                                       .request_id = use.optional_text(5).value_or(""),
+                                       .http_status = http_status,
+                                       .response_body = use.optional_text(7)});
+  }
+  return logs;
 }
 
 std::vector<WebhookAttemptRecord> SqliteStore::latest_attempts(std::string_view operation,

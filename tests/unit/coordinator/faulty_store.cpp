@@ -159,6 +159,24 @@ store::RetryResult FaultyStore::retry_webhook_delivery(const std::string& mercha
   return real_->retry_webhook_delivery(merchant_id, delivery_id, at);
 }
 
+bool FaultyStore::set_merchant_nomba_amount_unit(const std::string& merchant_id,
+                                                 const std::optional<std::string>& unit) {
+  maybe_fail("set_merchant_nomba_amount_unit");
+  return real_->set_merchant_nomba_amount_unit(merchant_id, unit);
+}
+
+std::vector<std::string> FaultyStore::find_nomba_deliveries(const std::string& merchant_id,
+                                                            const std::string& request_id) {
+  maybe_fail("find_nomba_deliveries");
+  return real_->find_nomba_deliveries(merchant_id, request_id);
+}
+
+std::vector<store::NombaEventLogRecord> FaultyStore::list_nomba_event_logs(
+    const store::NombaEventLogQuery& query) {
+  maybe_fail("list_nomba_event_logs");
+  return real_->list_nomba_event_logs(query);
+}
+
 std::vector<store::WebhookDeliveryRecord> FaultyStore::list_webhook_deliveries(
     const store::DeliveryQuery& query) {
   maybe_fail("list_webhook_deliveries");

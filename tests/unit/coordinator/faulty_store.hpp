@@ -69,6 +69,12 @@ class FaultyStore final : public store::Store {
                                             store::Timestamp at) override;
   std::vector<store::WebhookDeliveryRecord> list_webhook_deliveries(
       const store::DeliveryQuery& query) override;
+  bool set_merchant_nomba_amount_unit(const std::string& merchant_id,
+                                      const std::optional<std::string>& unit) override;
+  std::vector<std::string> find_nomba_deliveries(const std::string& merchant_id,
+                                                 const std::string& request_id) override;
+  std::vector<store::NombaEventLogRecord> list_nomba_event_logs(
+      const store::NombaEventLogQuery& query) override;
   std::vector<store::WebhookEventRecord> list_webhook_events(
       const std::string& merchant_id, const std::string& transaction_id) override;
   std::optional<store::PaymentEventRecord> find_payment_event(const std::string& merchant_id,

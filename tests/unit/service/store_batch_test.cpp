@@ -119,6 +119,17 @@ class ForwardingStore : public Store {
   std::vector<WebhookDeliveryRecord> list_webhook_deliveries(const DeliveryQuery& query) override {
     return inner_->list_webhook_deliveries(query);
   }
+  bool set_merchant_nomba_amount_unit(const std::string& merchant_id,
+                                      const std::optional<std::string>& unit) override {
+    return inner_->set_merchant_nomba_amount_unit(merchant_id, unit);
+  }
+  std::vector<std::string> find_nomba_deliveries(const std::string& merchant_id,
+                                                 const std::string& request_id) override {
+    return inner_->find_nomba_deliveries(merchant_id, request_id);
+  }
+  std::vector<NombaEventLogRecord> list_nomba_event_logs(const NombaEventLogQuery& query) override {
+    return inner_->list_nomba_event_logs(query);
+  }
   std::vector<WebhookEventRecord> list_webhook_events(const std::string& merchant_id,
                                                       const std::string& transaction_id) override {
     return inner_->list_webhook_events(merchant_id, transaction_id);

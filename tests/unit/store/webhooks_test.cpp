@@ -609,5 +609,106 @@ TEST_F(WebhooksTest, ANombaDeliveryWithoutANombaBodyIsNeverStarted) {
   EXPECT_FALSE(due(300'000).next_due_at);
 }
 
+// ---- Nomba re-push and event logs (migration 7) -----------------------------------------
+
+class NombaLogsTest : public WebhooksTest {
+ protected:
+  // T<n> completed at n * 100 s with a Nomba body whose requestId is "req-T<n>".
+  void complete_nomba(int n) {
+    const std::string id = "T" + std::to_string(n);
+    const std::int64_t at = n * 100'000;
+    ASSERT_EQ(store_->insert_transaction(make_transaction("m1", id, "d1", at - 1)),
+              InsertOutcome::inserted);
+    auto event = make_event("evt_" + id, id, "payment.completed", at);
+    event.format_payloads[domain::WebhookFormat::nomba] =
+        R"({"event_type":")" + std::string(n == 2 ? "payment_failed" : "payment_success") +
+        R"(","requestId":"req-)" + id + R"("})";
+    ASSERT_TRUE(
+        store_->change_status(final_change(id, TransactionStatus::completed, event, at))->applied);
+  }
+
+  std::vector<std::string> logged(NombaEventLogQuery query) {
+    query.merchant_id = query.merchant_id.empty() ? "m1" : query.merchant_id;
+    std::vector<std::string> ids;
+    for (const auto& log : store_->list_nomba_event_logs(query)) {
+      ids.push_back(log.request_id);
+    }
+    return ids;
+  }
+};
+
+TEST_F(NombaLogsTest, DeliveriesAreFoundByTheirNombaRequestIdForTheirMerchantOnly) {
+  add_endpoint(make_endpoint("wh_standard", "m1", 1));
+  add_endpoint(make_nomba_endpoint("wh_nomba", "m1", 2));
+  complete_nomba(1);
+  const auto found = store_->find_nomba_deliveries("m1", "req-T1");
+  ASSERT_EQ(found.size(), 1U);  // the standard endpoint's delivery is not a Nomba event
+  const auto listed = deliveries(DeliveryQuery{.merchant_id = "m1", .endpoint_id = "wh_nomba"});
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_EQ(found[0], listed[0].delivery_id);
+  EXPECT_THAT(store_->find_nomba_deliveries("m2", "req-T1"), IsEmpty());
+  EXPECT_THAT(store_->find_nomba_deliveries("m1", "evt_T1"), IsEmpty());
+  EXPECT_THAT(store_->find_nomba_deliveries("m1", "req-nope"), IsEmpty());
+  RawDb raw{db_path()};  // the lookup uses the expression index
+  EXPECT_EQ(raw.query_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = "
+                          "'webhook_events_by_nomba_request'"),
+            1);
+}
+
+TEST_F(NombaLogsTest, LogsShowTheLatestAnswerFilterAndPageNewestFirst) {
+  add_endpoint(make_endpoint("wh_standard", "m1", 1));
+  add_endpoint(make_nomba_endpoint("wh_nomba", "m1", 2));
+  for (int n = 1; n <= 3; ++n) {
+    complete_nomba(n);
+  }
+  EXPECT_EQ(logged({}), (std::vector<std::string>{"req-T3", "req-T2", "req-T1"}));
+  const auto first = store_->list_nomba_event_logs({.merchant_id = "m1"}).back();
+  EXPECT_EQ(first.url, "https://hooks.example/wh_nomba");
+  EXPECT_EQ(first.event_id, "evt_T1");
+  EXPECT_EQ(first.event_type, "payment_success");
+  EXPECT_FALSE(first.http_status);  // no attempt yet
+  EXPECT_FALSE(first.response_body);
+  // Two attempts: the latest one's answer is shown.
+  const auto delivery = deliveries(DeliveryQuery{.merchant_id = "m1", .endpoint_id = "wh_nomba"});
+  const auto& oldest = delivery.back();
+  auto failed = failed_attempt(oldest, 100'500, 101'000);
+  failed.attempt.response_body = "busy";
+  ASSERT_TRUE(store_->record_webhook_attempt(failed));
+  auto succeeded = failed;
+  succeeded.expected_version = oldest.version + 1;
+  succeeded.attempt.http_status = 200;
+  succeeded.attempt.response_body = R"({"ok":true})";
+  succeeded.next_status = DeliveryStatus::succeeded;
+  succeeded.next_attempt_at = std::nullopt;
+  ASSERT_TRUE(store_->record_webhook_attempt(succeeded));
+  reopen();
+  const auto answered = store_->list_nomba_event_logs({.merchant_id = "m1"}).back();
+  EXPECT_EQ(answered.http_status, 200);
+  EXPECT_EQ(answered.response_body, R"({"ok":true})");
+  EXPECT_EQ(logged({.merchant_id = "m1", .event_type = "payment_failed"}),
+            std::vector<std::string>{"req-T2"});
+  EXPECT_EQ(logged({.merchant_id = "m1", .created_from = ms(200'000)}),
+            (std::vector<std::string>{"req-T3", "req-T2"}));
+  EXPECT_EQ(logged({.merchant_id = "m1", .created_to = ms(200'000)}),
+            (std::vector<std::string>{"req-T2", "req-T1"}));
+  const auto page = store_->list_nomba_event_logs({.merchant_id = "m1", .limit = 2});
+  ASSERT_EQ(page.size(), 2U);
+  EXPECT_EQ(logged({.merchant_id = "m1", .before_sequence = page.back().sequence}),
+            std::vector<std::string>{"req-T1"});
+  EXPECT_THAT(logged({.merchant_id = "m2"}), IsEmpty());
+}
+
+TEST_F(NombaLogsTest, AMerchantKeepsItsOwnNombaAmountUnit) {
+  EXPECT_FALSE(store_->find_merchant("m2")->nomba_amount_unit);
+  ASSERT_TRUE(store_->set_merchant_nomba_amount_unit("m2", std::string("major")));
+  reopen();
+  EXPECT_EQ(store_->find_merchant("m2")->nomba_amount_unit, "major");
+  EXPECT_FALSE(store_->find_merchant("m1")->nomba_amount_unit);
+  ASSERT_TRUE(store_->set_merchant_nomba_amount_unit("m2", std::nullopt));
+  EXPECT_FALSE(store_->find_merchant("m2")->nomba_amount_unit);
+  EXPECT_FALSE(store_->set_merchant_nomba_amount_unit("m_nope", std::string("minor")));
+  EXPECT_THROW((void)store_->set_merchant_nomba_amount_unit("m2", std::string("kobo")), StoreError);
+}
+
 }  // namespace
 }  // namespace tillgate::store::testing
