@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "domain/enums.hpp"
 #include "domain/ids.hpp"
 #include "fuzz_support.hpp"
 #include "json/json.hpp"
@@ -39,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const auto& request = *parsed;
   FUZZ_CHECK(request.transaction_id && domain::is_valid_transaction_id(*request.transaction_id));
-  FUZZ_CHECK(request.payment_method == "CARD");
+  FUZZ_CHECK(request.payment_method == domain::PaymentMethod::card);
   FUZZ_CHECK(request.webhook_mode);
   FUZZ_CHECK(!request.require_webhook_endpoint);
   FUZZ_CHECK(request.products.empty() && request.metadata.empty());

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "domain/enums.hpp"
 #include "domain/ids.hpp"
 #include "fuzz_support.hpp"
 #include "json/json.hpp"
@@ -35,8 +36,9 @@ void check_limits(const domain::PaymentRequest& request, const views::RequestLim
   const auto currency = request.amount.currency();
   FUZZ_CHECK(domain::find_currency(currency.code).has_value());
   FUZZ_CHECK(request.amount.minor_units() > 0);
-  FUZZ_CHECK(request.payment_method == "CARD" || request.payment_method == "CASH" ||
-             request.payment_method == "MOBILE" || request.payment_method == "OTHER");
+  // One of the named methods (CARD, CASH, MOBILE, OTHER): its wire name reads back as itself.
+  FUZZ_CHECK(domain::parse_payment_method(domain::to_string(request.payment_method)) ==
+             request.payment_method);
   if (request.transaction_id) {
     FUZZ_CHECK(domain::is_valid_transaction_id(*request.transaction_id));
   }

@@ -158,7 +158,7 @@ TEST_F(OpenapiTest, EveryDocumentedOperationIsARoute) {
           << "the router has no such route: " << res.body;
     }
   }
-  EXPECT_EQ(operations, 33u);
+  EXPECT_EQ(operations, 37u);
 }
 
 // ---- the document, read -----------------------------------------------------------------
@@ -212,9 +212,13 @@ TEST(OpenapiDocument, CoversEveryRouteOfTheRouter) {
       {"POST", "/v1/transactions/accounts"},
       {"GET", "/v1/transactions/accounts"},
       {"GET", "/v1/accounts/terminals"},
+      {"POST", "/v1/webhooks/re-push"},
+      {"POST", "/v1/webhooks/bulk-re-push"},
+      {"POST", "/v1/webhooks/event-logs"},
       {"POST", "/admin/v1/merchants"},
       {"GET", "/admin/v1/merchants"},
       {"GET", "/admin/v1/merchants/{merchantId}"},
+      {"PATCH", "/admin/v1/merchants/{merchantId}"},
       {"POST", "/admin/v1/merchants/{merchantId}/keys"},
       {"DELETE", "/admin/v1/merchants/{merchantId}/keys/{apiKey}"},
       {"POST", "/admin/v1/merchants/{merchantId}/devices"},
