@@ -163,5 +163,41 @@ TEST_F(TerminalDocsTimeoutTest, SuccessAfterTimeoutIsVoidedAsDocumented) {
   (void)await_response(pending, 5s);
 }
 
+// The page's card example is stored with the result and shown masked to the merchant; the
+// same frame with the full card number is refused whole and changes nothing.
+TEST_F(TerminalDocsTest, TheCardExampleIsKeptAndAFullCardNumberIsRefused) {
+  const auto merchant = create_merchant();
+  const auto device = create_device(merchant);
+  auto [ws, hello_ok] = documented_hello(device);
+  ASSERT_TRUE(ws && ws->is_open());
+  auto pending = pay_async(merchant, device.device_id, payment_body("3.00", "USD", "TXN-DOC-8"));
+  (void)read_frame(*ws, "payment.request");
+
+  auto unmasked = doc_frame("payment.result with card", {{"transactionId", "TXN-DOC-8"}});
+  for (auto& member : unmasked.as_object()) {
+    if (member.key == "card") {
+      for (auto& field : member.value.as_object()) {
+        if (field.key == "maskedPan") {
+          field.value = json::Value("5399831234564297");
+        }
+      }
+    }
+  }
+  ASSERT_TRUE(ws->send_json(unmasked));
+  const auto refused = read_frame(*ws, "error");
+  EXPECT_EQ(string_at(refused, "code"), "PROTOCOL_ERROR");
+  EXPECT_EQ(json::serialize(refused).find("5399831234564297"), std::string::npos);
+  EXPECT_EQ(transaction_status(merchant, "TXN-DOC-8"), "PENDING");
+
+  EXPECT_EQ(string_at(report(*ws, "payment.result with card", "TXN-DOC-8"), "transactionStatus"),
+            "COMPLETED");
+  (void)await_response(pending, 5s);
+  const auto shown = parse_json(get_transaction(merchant, "TXN-DOC-8").body);
+  const auto* card = shown.find("response") ? shown.find("response")->find("card") : nullptr;
+  ASSERT_TRUE(card != nullptr && card->is_object()) << json::serialize(shown);
+  EXPECT_EQ(string_at(*card, "maskedPan"), "539983******4297");
+  EXPECT_EQ(string_at(*card, "scheme"), "MASTERCARD");
+}
+
 }  // namespace
 }  // namespace tillgate::ft
