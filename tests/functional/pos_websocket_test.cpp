@@ -376,6 +376,69 @@ TEST_F(PosWebSocketTest, TerminalPresenceIsPushed) {
   EXPECT_EQ(json_at(dropped, "terminalInfo"), "(absent)");
 }
 
+// The cross-merchant walk over the POS API: another merchant's terminals and payments
+// answer exactly as ids that do not exist, and nothing of them is pushed.
+TEST_F(PosWebSocketTest, AnotherMerchantsTerminalsAndPaymentsAreInvisible) {
+  const auto owner = create_merchant("Owner");
+  const auto stranger = create_merchant("Stranger");
+  const auto device = create_device(owner, "till-owned");
+  auto [terminal, hello_ok] = connect_terminal(device);
+  ASSERT_TRUE(terminal);
+  auto pending = pay_async(owner, device.device_id, payment_body("4.00", "USD", "TXN-OWNED"));
+  (void)read_frame(*terminal, "payment.request");
+
+  auto ws = open_pos(stranger);
+  ASSERT_TRUE(ws->send_json(json::object({{"action", "getTerminals"}, {"requestId", "r-1"}})));
+  const auto listed = read_action(*ws, "terminalsResponse");
+  EXPECT_EQ(int_at(listed, "count"), 0) << json::serialize(listed);
+  ASSERT_TRUE(ws->send_json(pay_action(device.device_id, "TXN-STRANGER", "r-2")));
+  EXPECT_EQ(string_at(expect_error_frame(*ws, "Not Found", "TERMINAL_NOT_FOUND", "r-2"), "message"),
+            "Terminal connection not found");
+  ASSERT_TRUE(ws->send_json(json::object(
+      {{"action", "getTransaction"}, {"transactionId", "TXN-OWNED"}, {"requestId", "r-3"}})));
+  expect_error_frame(*ws, "Not Found", "TRANSACTION_NOT_FOUND", "r-3");
+  ASSERT_TRUE(ws->send_json(json::object(
+      {{"action", "cancelPayment"}, {"transactionId", "TXN-OWNED"}, {"requestId", "r-4"}})));
+  expect_error_frame(*ws, "Not Found", "TRANSACTION_NOT_FOUND", "r-4");
+  EXPECT_TRUE(NoFrameWithin(*terminal, 300ms)) << "the stranger's cancel reached the terminal";
+
+  ASSERT_TRUE(terminal->send_json(result_frame("TXN-OWNED", "SUCCESS", "AUTH424242")));
+  ASSERT_TRUE(await_response(pending, 10s));
+  terminal->drop();
+  EXPECT_TRUE(NoFrameWithin(*ws, 500ms)) << "another merchant's payment or terminal was pushed";
+  EXPECT_EQ(transaction_status(owner, "TXN-OWNED"), "COMPLETED");
+}
+
+class PosGraceTest : public PosWebSocketTest {
+ protected:
+  EnvMap gateway_env() override { return {{"TILLGATE_RECONNECT_GRACE_S", "1"}}; }
+};
+
+// The three forms of terminalStatusUpdate in order: connected, reconnecting while the grace
+// runs, disconnected once it is over and the terminal did not come back.
+TEST_F(PosGraceTest, ATerminalGoneAfterItsGraceIsPushedAsDisconnected) {
+  const auto merchant = create_merchant();
+  const auto device = create_device(merchant, "till-gone");
+  auto ws = open_pos(merchant);
+  auto [terminal, hello_ok] = connect_terminal(device);
+  ASSERT_TRUE(terminal);
+  EXPECT_EQ(string_at(read_action(*ws, "terminalStatusUpdate"), "status"), "connected");
+  terminal->drop();
+  EXPECT_EQ(string_at(read_action(*ws, "terminalStatusUpdate"), "status"), "reconnecting");
+  const auto gone = read_action(*ws, "terminalStatusUpdate", 5s);
+  expect_notification(gone, merchant);
+  EXPECT_EQ(string_at(gone, "status"), "disconnected");
+  EXPECT_EQ(string_at(gone, "terminalId"), "till-gone");
+  EXPECT_EQ(json_at(gone, "connectionId"), "(absent)");
+  EXPECT_EQ(json_at(gone, "terminalInfo"), "(absent)");
+
+  ASSERT_TRUE(ws->send_json(json::object({{"action", "getTerminals"}})));
+  const auto listed = read_action(*ws, "terminalsResponse");
+  const auto* terminals = listed.find("terminals");
+  ASSERT_TRUE(terminals != nullptr && terminals->is_array() && terminals->as_array().size() == 1);
+  EXPECT_EQ(string_at(terminals->as_array()[0], "status"), "offline");
+}
+
 class PosRateLimitTest : public PosWebSocketTest {
  protected:
   EnvMap gateway_env() override { return {{"TILLGATE_RATE_LIMIT_RPS", "1"}}; }
