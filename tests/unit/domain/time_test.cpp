@@ -18,6 +18,15 @@ TEST(Iso8601, FormatsUtcWithThreeFractionDigits) {
   EXPECT_EQ(format_iso8601(at_ms(951'782'400'000)), "2000-02-29T00:00:00.000Z");
 }
 
+TEST(Iso8601, FormatsEveryFieldAtItsWidthAndBothEndsOfTheFourDigitYears) {
+  EXPECT_EQ(format_iso8601(at_ms(4'102'444'799'999)), "2099-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_iso8601(at_ms(-62'167'219'200'000)), "0000-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_iso8601(at_ms(253'402'300'799'999)), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_iso8601(at_ms(1'000'000'000'010)), "2001-09-09T01:46:40.010Z");
+  // Outside the years ISO 8601's basic form holds: still written, as snprintf writes it.
+  EXPECT_EQ(format_iso8601(at_ms(253'402'300'800'000)), "10000-01-01T00:00:00.000Z");
+}
+
 TEST(Iso8601, RoundTrips) {
   for (const std::int64_t ms : {std::int64_t{0}, std::int64_t{1'705'314'600'123},
                                 std::int64_t{4'102'444'799'999}, std::int64_t{951'782'400'000}}) {
