@@ -28,6 +28,11 @@ std::optional<std::string> NombaWebhookFormat::event_body(
   return nomba_webhook_payload(*input);
 }
 
+std::optional<std::string> NombaWebhookFormat::event_key(
+    const store::WebhookEventRecord& event) const {
+  return nomba_request_id_for_event(event.event_id);
+}
+
 webhooks::HeaderList NombaWebhookFormat::sign(std::string_view secret, std::string_view,
                                               std::string_view body,
                                               domain::Timestamp sent_at) const {

@@ -19,6 +19,9 @@ class NombaWebhookFormat final : public webhooks::WebhookFormat {
   [[nodiscard]] std::optional<std::string> event_body(
       const store::TransactionRecord& after, const store::DeviceRecord* terminal,
       const store::WebhookEventRecord& event) const override;
+  // The requestId of that payload: the re-push and event-log routes find it by this.
+  [[nodiscard]] std::optional<std::string> event_key(
+      const store::WebhookEventRecord& event) const override;
   [[nodiscard]] webhooks::HeaderList sign(std::string_view secret, std::string_view event_id,
                                           std::string_view body,
                                           domain::Timestamp sent_at) const override;

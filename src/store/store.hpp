@@ -165,6 +165,9 @@ struct WebhookEventRecord {
   // no delivery is made for them. The SQLite schema keeps the "nomba" body in a column of
   // its own; another format is refused (StoreError) until the schema has a place for it.
   std::map<domain::WebhookFormat, std::string> format_payloads = {};
+  // The name each format's own API finds this event by (the Nomba body's requestId), kept
+  // in an indexed column so that finding it parses no body; only for a format with a body.
+  std::map<domain::WebhookFormat, std::string> format_keys = {};
   // The merchant's notification of this event, as the POS WebSocket API pushes it
   // ({"action":"paymentComplete"|"paymentVoided","eventId",...} without its timestamp,
   // groupId and version), fixed with the event so that a resumed client is sent what a

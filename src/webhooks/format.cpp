@@ -41,6 +41,9 @@ std::optional<store::WebhookEventRecord> outbox_event(const WebhookFormats& form
     }
     if (auto body = format->event_body(after, terminal, *event)) {
       event->format_payloads.emplace(format->kind(), std::move(*body));
+      if (auto key = format->event_key(*event)) {
+        event->format_keys.emplace(format->kind(), std::move(*key));
+      }
     }
   }
   return event;

@@ -34,6 +34,14 @@ class WebhookFormat {
       const store::TransactionRecord& after, const store::DeviceRecord* terminal,
       const store::WebhookEventRecord& event) const = 0;
 
+  // The name this format's own API finds the outbox event `event` by (the Nomba body's
+  // requestId), kept with it in an indexed column; nullopt: none. Asked only when
+  // event_body gave a body; pure like it.
+  [[nodiscard]] virtual std::optional<std::string> event_key(
+      const store::WebhookEventRecord& /*event*/) const {
+    return std::nullopt;
+  }
+
   // The headers of one attempt to send `body`, the body of event `event_id`, at
   // `sent_at`, signed with the endpoint's `secret`. Throws std::invalid_argument for a
   // malformed secret.

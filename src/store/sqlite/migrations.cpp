@@ -306,6 +306,19 @@ ALTER TABLE merchants ADD COLUMN nomba_amount_unit TEXT
   CHECK (nomba_amount_unit IN ('minor', 'major'));
 )sql";
 
+// Version 9: a Nomba event's requestId in a column of its own, written with the event by
+// the gateway (which derives it), instead of an index on json_extract(nomba_payload): that
+// index parsed every Nomba body on every insert, on the payment's commit path. The rows
+// already there take it from their body.
+constexpr std::string_view kMigration9 = R"sql(
+ALTER TABLE webhook_events ADD COLUMN nomba_request_id TEXT;
+UPDATE webhook_events SET nomba_request_id = json_extract(nomba_payload, '$.requestId')
+ WHERE nomba_payload IS NOT NULL;
+DROP INDEX webhook_events_by_nomba_request;
+CREATE INDEX webhook_events_by_nomba_request_id ON webhook_events (merchant_id, nomba_request_id)
+  WHERE nomba_request_id IS NOT NULL;
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "merchants, api keys, devices, transactions and their events", kMigration1},
     Migration{2, "merchant cancel requests, pairing codes and webhook endpoints", kMigration2},
@@ -315,6 +328,7 @@ constexpr std::array kMigrations{
     Migration{6, "the readiness write probe", kMigration6},
     Migration{7, "payment events in commit order, with their notification", kMigration7},
     Migration{8, "nomba re-push, event logs and per-merchant amount unit", kMigration8},
+    Migration{9, "nomba request ids in a column, not an expression index", kMigration9},
 };
 
 constexpr std::string_view kCreateMigrationsTable = R"sql(

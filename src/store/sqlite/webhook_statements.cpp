@@ -59,11 +59,12 @@ WebhookStatements::WebhookStatements(sqlite3* db)
                                "UPDATE webhook_deliveries SET status = 'failed', "
                                "next_attempt_at = NULL, updated_at = ?2, version = version + 1 "
                                "WHERE endpoint_id = ?1 AND status = 'pending'"),
-      insert_event(db, "insert_webhook_event",
-                   "INSERT INTO webhook_events (event_id, merchant_id, transaction_id, "
-                   "event_type, payload, created_at, nomba_payload, notification, seq) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                   "(SELECT COALESCE(MAX(seq), 0) + 1 FROM webhook_events)) RETURNING seq"),
+      insert_event(
+          db, "insert_webhook_event",
+          "INSERT INTO webhook_events (event_id, merchant_id, transaction_id, "
+          "event_type, payload, created_at, nomba_payload, notification, nomba_request_id, "
+          "seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+          "(SELECT COALESCE(MAX(seq), 0) + 1 FROM webhook_events)) RETURNING seq"),
       // events_json is written by the gateway as a JSON array of strings; Nomba endpoints
       // subscribe with the same type names. ?3: whether the event has a Nomba body, without
       // which a Nomba endpoint gets no delivery.
@@ -77,11 +78,11 @@ WebhookStatements::WebhookStatements(sqlite3* db)
                       "INSERT INTO webhook_deliveries (delivery_id, merchant_id, event_id, "
                       "endpoint_id, status, next_attempt_at, created_at, updated_at) "
                       "VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)"),
-      list_events(
-          db, "list_webhook_events",
-          "SELECT event_id, merchant_id, transaction_id, event_type, payload, created_at, "
-          "nomba_payload FROM webhook_events WHERE merchant_id = ?1 AND transaction_id = ?2 "
-          "ORDER BY created_at, rowid"),
+      list_events(db, "list_webhook_events",
+                  "SELECT event_id, merchant_id, transaction_id, event_type, payload, created_at, "
+                  "nomba_payload, nomba_request_id FROM webhook_events "
+                  "WHERE merchant_id = ?1 AND transaction_id = ?2 "
+                  "ORDER BY created_at, rowid"),
       find_payment_event(db, "find_payment_event",
                          "SELECT " TILLGATE_PAYMENT_EVENT_COLUMNS
                          " FROM webhook_events WHERE merchant_id = ?1 AND event_id = ?2 "
@@ -140,20 +141,20 @@ WebhookStatements::WebhookStatements(sqlite3* db)
                     "SELECT number, started_at, duration_ms, http_status, error "
                     "FROM webhook_attempts WHERE delivery_seq = ?1 "
                     "ORDER BY number DESC LIMIT ?2"),
-      // The expression is the index's (migration 8), so the lookup uses it.
+      // By the indexed column (migration 9).
       find_nomba_deliveries(db, "find_nomba_deliveries",
                             "SELECT d.delivery_id FROM webhook_events e "
                             "JOIN webhook_deliveries d ON d.event_id = e.event_id "
                             "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
-                            "WHERE e.merchant_id = ?1 AND e.nomba_payload IS NOT NULL "
-                            "AND json_extract(e.nomba_payload, '$.requestId') = ?2 "
+                            "WHERE e.merchant_id = ?1 AND e.nomba_request_id = ?2 "
+                            "AND e.nomba_payload IS NOT NULL "
                             "AND p.format = 'nomba' ORDER BY d.seq"),
       // NULL parameters switch their filter off. The latest attempt's answer, if any.
       list_nomba_event_logs(
           db, "list_nomba_event_logs",
           "SELECT d.seq, d.delivery_id, p.url, e.event_id, "
           "json_extract(e.nomba_payload, '$.event_type'), "
-          "json_extract(e.nomba_payload, '$.requestId'), a.http_status, a.response_body "
+          "e.nomba_request_id, a.http_status, a.response_body "
           "FROM webhook_deliveries d JOIN webhook_events e ON e.event_id = d.event_id "
           "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
           "LEFT JOIN webhook_attempts a ON a.delivery_seq = d.seq AND a.number = "

@@ -30,6 +30,35 @@ constexpr auto kNombaFormat = domain::WebhookFormat::nomba;
   return *format;
 }
 
+// The columns of the one format besides the standard whose body the schema keeps: its body
+// and its key (the requestId its API finds the event by). Another format, or a key without
+// a body, is refused: the schema has no place for it.
+struct NombaColumns {
+  std::optional<std::string_view> payload;
+  std::optional<std::string_view> request_id;
+};
+
+[[nodiscard]] NombaColumns nomba_columns(const WebhookEventRecord& event) {
+  NombaColumns columns;
+  const auto refuse = [&event](std::string_view what, domain::WebhookFormat format) {
+    throw StoreError(fmt::format("webhook event {}: no column for the {} of format {}",
+                                 event.event_id, what, domain::to_string(format)));
+  };
+  for (const auto& [format, body] : event.format_payloads) {
+    if (format != kNombaFormat) {
+      refuse("body", format);
+    }
+    columns.payload = body;
+  }
+  for (const auto& [format, key] : event.format_keys) {
+    if (format != kNombaFormat || !columns.payload) {
+      refuse("key", format);
+    }
+    columns.request_id = key;
+  }
+  return columns;
+}
+
 [[nodiscard]] WebhookEndpointRecord read_endpoint(const Statement::Use& use) {
   return WebhookEndpointRecord{.endpoint_id = use.text(0),
                                .merchant_id = use.text(1),
@@ -162,19 +191,12 @@ EndpointDeleteOutcome SqliteStore::delete_webhook_endpoint(const std::string& me
 // status change or not at all.
 std::int64_t SqliteStore::append_webhook_event(std::string_view operation,
                                                const WebhookEventRecord& event) {
-  std::optional<std::string> nomba_payload;
-  for (const auto& [format, body] : event.format_payloads) {
-    if (format != kNombaFormat) {
-      throw StoreError("webhook event " + event.event_id + ": no column for the body of format " +
-                       std::string(domain::to_string(format)));
-    }
-    nomba_payload = body;
-  }
+  const auto nomba = nomba_columns(event);
   std::int64_t sequence = 0;
   {
     auto use = statements_->webhooks.insert_event.use(operation);
     use.bind(event.event_id, event.merchant_id, event.transaction_id, event.event_type,
-             event.payload, event.created_at, nomba_payload, event.notification);
+             event.payload, event.created_at, nomba.payload, event.notification, nomba.request_id);
     if (!use.step()) {
       use.fail("INSERT ... RETURNING seq returned no row");
     }
@@ -183,7 +205,7 @@ std::int64_t SqliteStore::append_webhook_event(std::string_view operation,
   std::vector<std::string> endpoint_ids;
   {
     auto use = statements_->webhooks.subscribed_endpoints.use(operation);
-    use.bind(event.merchant_id, event.event_type, nomba_payload.has_value());
+    use.bind(event.merchant_id, event.event_type, nomba.payload.has_value());
     while (use.step()) {
       endpoint_ids.push_back(use.text(0));
     }
@@ -211,6 +233,9 @@ std::vector<WebhookEventRecord> SqliteStore::list_webhook_events(
                              .created_at = use.timestamp(5)};
     if (auto nomba_payload = use.optional_text(6)) {
       event.format_payloads.emplace(kNombaFormat, std::move(*nomba_payload));
+    }
+    if (auto nomba_request_id = use.optional_text(7)) {
+      event.format_keys.emplace(kNombaFormat, std::move(*nomba_request_id));
     }
     events.push_back(std::move(event));
   }

@@ -17,7 +17,11 @@
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
 #include "domain/terminal_outcome.hpp"
+#include "json/json.hpp"
+#include "nomba/nomba_webhook_format.hpp"
+#include "webhooks/format.hpp"
 #include "webhooks/signature.hpp"
+#include "webhooks/standard_format.hpp"
 
 namespace tillgate::nomba {
 namespace {
@@ -170,6 +174,34 @@ TEST(NombaWebhook, ARequestIdDerivedFromAnEventIdIsStable) {
   EXPECT_EQ(id[14], '8') << id;                                                    // version 8
   EXPECT_NE(std::string_view("89ab").find(id[19]), std::string_view::npos) << id;  // variant
   EXPECT_EQ(id.find_first_not_of("0123456789abcdef-"), std::string::npos) << id;
+}
+
+TEST(NombaWebhook, TheOutboxEventKeepsItsBodysRequestIdAsItsKey) {
+  webhooks::WebhookFormats formats(
+      std::make_unique<webhooks::StandardWebhookFormat>(std::vector<std::chrono::seconds>{1s}));
+  formats.add(std::make_unique<NombaWebhookFormat>(std::vector<std::chrono::seconds>{1s},
+                                                   NombaAmountUnit::minor));
+  auto paid = record(TransactionStatus::completed);
+  paid.outcome = domain::TerminalOutcome{.status = domain::TerminalStatus::success};
+  const auto event = webhooks::outbox_event(formats, paid, nullptr, paid.updated_at);
+  ASSERT_TRUE(event.has_value());
+  const auto body = json::parse(event->format_payloads.at(domain::WebhookFormat::nomba));
+  ASSERT_TRUE(body.has_value());
+  const auto* request_id = body->find("requestId");
+  ASSERT_NE(request_id, nullptr);
+  EXPECT_EQ(event->format_keys.at(domain::WebhookFormat::nomba), request_id->as_string());
+  EXPECT_EQ(event->format_keys.at(domain::WebhookFormat::nomba),
+            nomba_request_id_for_event(event->event_id));
+  EXPECT_FALSE(event->format_keys.contains(domain::WebhookFormat::standard));
+
+  // The reversal of a voided payment is its own Nomba event, with its own key.
+  const auto voided =
+      webhooks::outbox_event(formats, record(TransactionStatus::voided), nullptr, paid.updated_at);
+  ASSERT_TRUE(voided.has_value());
+  EXPECT_EQ(voided->format_keys.at(domain::WebhookFormat::nomba),
+            nomba_request_id_for_event(voided->event_id));
+  EXPECT_NE(voided->format_keys.at(domain::WebhookFormat::nomba),
+            event->format_keys.at(domain::WebhookFormat::nomba));
 }
 
 TEST(NombaWebhook, HeadersCarryTheSignatureTwiceAndTheTimestamp) {

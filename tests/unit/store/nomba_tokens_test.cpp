@@ -540,5 +540,60 @@ TEST(NombaMigration, AVersion3DatabaseKeepsItsRowsAndFailsPendingNombaDeliveries
   EXPECT_FALSE(older[0].format_payloads.contains(domain::WebhookFormat::nomba));
 }
 
+// ---- migrating a version 8 file ------------------------------------------------------------
+
+TEST(NombaMigration, AVersion8NombaEventIsFoundByTheRequestIdInItsBody) {
+  TempDir dir;
+  const auto file = dir.path() / "tillgate.db";
+  { std::ofstream create{file}; }
+  {
+    RawDb raw{file};
+    ASSERT_EQ(raw.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                       "applied_at INTEGER NOT NULL) STRICT"),
+              SQLITE_OK);
+    for (const auto& migration : sqlite::migrations()) {
+      if (migration.version > 8) {
+        break;
+      }
+      ASSERT_EQ(raw.exec(std::string(migration.sql)), SQLITE_OK) << raw.last_error();
+      ASSERT_EQ(raw.exec("INSERT INTO schema_migrations VALUES (" +
+                         std::to_string(migration.version) + ", 1)"),
+                SQLITE_OK);
+    }
+    const std::string rows = R"sql(
+      INSERT INTO merchants (merchant_id, name, created_at) VALUES ('m1', 'Shop m1', 1000);
+      INSERT INTO devices (device_id, merchant_id, label, secret_hash, created_at)
+        VALUES ('d1', 'm1', 'Till d1', 'aaaa', 2000);
+      INSERT INTO transactions (merchant_id, transaction_id, seq, device_id, status,
+          amount_minor, currency, payment_method, webhook_mode, request_json,
+          request_fingerprint, response_json, created_at, updated_at, deadline, completed_at)
+        VALUES ('m1', 'T1', 1, 'd1', 'COMPLETED', 9999, 'NGN', 'CARD', 1, '{}', 'ffff',
+                '{"status":"SUCCESS"}', 99000, 100000, 189000, 100000);
+      INSERT INTO webhook_endpoints (endpoint_id, merchant_id, url, secret, events_json,
+          status, format, created_at, updated_at)
+        VALUES ('wh_nomba', 'm1', 'https://hooks.example/wh_nomba', 'nomba_key',
+                '["payment.completed"]', 'active', 'nomba', 11, 11);
+      INSERT INTO webhook_events (event_id, merchant_id, transaction_id, event_type, payload,
+          created_at, nomba_payload, seq)
+        VALUES ('evt_T1', 'm1', 'T1', 'payment.completed', '{"eventId":"evt_T1"}', 100000,
+                '{"event_type":"payment_success","requestId":"req-T1"}', 1);
+      INSERT INTO webhook_deliveries (seq, delivery_id, merchant_id, event_id, endpoint_id,
+          status, attempt_count, retry_step, next_attempt_at, created_at, updated_at)
+        VALUES (1, 'dlv_nomba', 'm1', 'evt_T1', 'wh_nomba', 'succeeded', 1, 0, NULL,
+                100000, 100010);
+    )sql";
+    ASSERT_EQ(raw.exec(rows), SQLITE_OK) << raw.last_error();
+  }
+  auto store = open_store("sqlite:" + file.string());
+  EXPECT_EQ(store->find_nomba_deliveries("m1", "req-T1"), std::vector<std::string>{"dlv_nomba"});
+  EXPECT_TRUE(store->find_nomba_deliveries("m1", "evt_T1").empty());
+  const auto events = store->list_webhook_events("m1", "T1");
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].format_keys.at(domain::WebhookFormat::nomba), "req-T1");
+  const auto logs = store->list_nomba_event_logs(NombaEventLogQuery{.merchant_id = "m1"});
+  ASSERT_EQ(logs.size(), 1U);
+  EXPECT_EQ(logs[0].request_id, "req-T1");
+}
+
 }  // namespace
 }  // namespace tillgate::store::testing

@@ -51,6 +51,7 @@ WebhookEventRecord make_nomba_event(const std::string& event_id, const std::stri
   auto event = make_event(event_id, transaction_id, event_type, at_ms);
   event.format_payloads[domain::WebhookFormat::nomba] =
       R"({"event_type":"payment_success","requestId":")" + event_id + R"("})";
+  event.format_keys[domain::WebhookFormat::nomba] = event_id;
   return event;
 }
 
@@ -505,7 +506,9 @@ TEST_F(WebhooksTest, TheNombaBodyIsStoredWithTheEventOrLeftOut) {
   EXPECT_EQ(events[0].event_id, "evt_timeout");
   EXPECT_EQ(events[0].payload, timeout.payload);
   EXPECT_EQ(events[0].format_payloads, timeout.format_payloads);
+  EXPECT_EQ(events[0].format_keys, timeout.format_keys);
   EXPECT_EQ(events[1].event_id, "evt_voided");
+  EXPECT_TRUE(events[1].format_keys.empty());
   EXPECT_FALSE(
       events[1].format_payloads.contains(domain::WebhookFormat::nomba));  // NULL, not an empty body
   RawDb raw{db_path()};
@@ -623,6 +626,7 @@ class NombaLogsTest : public WebhooksTest {
     event.format_payloads[domain::WebhookFormat::nomba] =
         R"({"event_type":")" + std::string(n == 2 ? "payment_failed" : "payment_success") +
         R"(","requestId":"req-)" + id + R"("})";
+    event.format_keys[domain::WebhookFormat::nomba] = "req-" + id;
     ASSERT_TRUE(
         store_->change_status(final_change(id, TransactionStatus::completed, event, at))->applied);
   }
@@ -649,10 +653,27 @@ TEST_F(NombaLogsTest, DeliveriesAreFoundByTheirNombaRequestIdForTheirMerchantOnl
   EXPECT_THAT(store_->find_nomba_deliveries("m2", "req-T1"), IsEmpty());
   EXPECT_THAT(store_->find_nomba_deliveries("m1", "evt_T1"), IsEmpty());
   EXPECT_THAT(store_->find_nomba_deliveries("m1", "req-nope"), IsEmpty());
-  RawDb raw{db_path()};  // the lookup uses the expression index
+  RawDb raw{db_path()};  // the lookup uses the column's index (migration 9), no JSON
   EXPECT_EQ(raw.query_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = "
-                          "'webhook_events_by_nomba_request'"),
+                          "'webhook_events_by_nomba_request_id'"),
             1);
+  EXPECT_EQ(raw.query_int("SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%json_extract%'"), 0);
+}
+
+TEST_F(NombaLogsTest, AKeyWithoutItsBodyOrForTheStandardFormatIsRefused) {
+  ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1", 99'000)),
+            InsertOutcome::inserted);
+  auto keyed_only = make_event("evt_T1", "T1", "payment.completed", 100'000);
+  keyed_only.format_keys[domain::WebhookFormat::nomba] = "req-T1";
+  EXPECT_THROW((void)store_->change_status(
+                   final_change("T1", TransactionStatus::completed, keyed_only, 100'000)),
+               StoreError);
+  auto standard_key = make_nomba_event("evt_T1", "T1", "payment.completed", 100'000);
+  standard_key.format_keys[domain::WebhookFormat::standard] = "req-T1";
+  EXPECT_THROW((void)store_->change_status(
+                   final_change("T1", TransactionStatus::completed, standard_key, 100'000)),
+               StoreError);
+  EXPECT_EQ(store_->find_transaction("m1", "T1")->status, TransactionStatus::pending);
 }
 
 TEST_F(NombaLogsTest, LogsShowTheLatestAnswerFilterAndPageNewestFirst) {
