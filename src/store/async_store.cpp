@@ -111,24 +111,46 @@ void AsyncStore::run_reads(std::vector<Job>& batch) {
   batch.erase(batch.begin(), first_write);
 }
 
+// Opens a batch of `kind` and runs `calls` in it, in order. Stops at the call that spoils a
+// shared batch and answers it (the caller rolls back). Throws when the batch's transaction
+// cannot be opened or is gone (SQLite rolled it back after a failure such as a full disk,
+// in a call or an earlier one): the calls not yet run are not run.
+std::optional<AsyncStore::Spoiled> AsyncStore::run_calls(
+    const std::vector<detail::StoreJob*>& calls, Store::BatchCalls kind) {
+  store_->begin_batch(kind);
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    store_->begin_batch_call();
+    const bool succeeded = calls[i]->run(*store_);
+    if (!store_->end_batch_call(succeeded)) {
+      return Spoiled{i, !succeeded};
+    }
+  }
+  return std::nullopt;
+}
+
+// Shared first: no savepoints, so no statement journal copies every page a call changes.
+// Calls fail rarely (a failure is an error, not an outcome such as a duplicate), and when
+// one does the batch is undone and run again isolated, without it: that call keeps its
+// own failure, which it would have met in the same state with a savepoint of its own (the
+// calls before it had all succeeded), and every other call runs as if nothing happened.
 void AsyncStore::run_batch(std::vector<Job>& batch) {
   const auto started = Clock::now();
+  std::vector<detail::StoreJob*> calls;
+  calls.reserve(batch.size());
+  for (auto& job : batch) {
+    calls.push_back(job.get());
+  }
   std::exception_ptr batch_error;
   try {
-    store_->begin_batch();
+    if (const auto spoiled = run_calls(calls, Store::BatchCalls::shared)) {
+      store_->rollback_batch();
+      if (spoiled->failed_on_its_own) {
+        calls.erase(calls.begin() + static_cast<std::ptrdiff_t>(spoiled->call));
+      }
+      (void)run_calls(calls, Store::BatchCalls::isolated);  // an isolated batch never spoils
+    }
   } catch (...) {
     batch_error = std::current_exception();
-  }
-  for (std::size_t i = 0; i < batch.size() && !batch_error; ++i) {
-    try {
-      store_->begin_batch_call();
-      const bool succeeded = batch[i]->run(*store_);
-      store_->end_batch_call(succeeded);
-    } catch (...) {
-      // The batch's transaction is gone (SQLite rolled it back after a failure such as a
-      // full disk, in this call or an earlier one): the calls not yet run are not run.
-      batch_error = std::current_exception();
-    }
   }
   auto commit_time = Clock::duration::zero();
   if (!batch_error) {

@@ -4,9 +4,10 @@
 //
 // Group commit: calls wait in a bounded queue; the store thread takes up to
 // StoreBatchSettings::max_calls of them at a time and runs them in ONE write transaction
-// (Store::begin_batch ... commit_batch), so they share one commit, one fsync. Each call
-// runs in a savepoint of its own (Store::begin_batch_call / end_batch_call): a call that
-// throws undoes only its own writes and gets its exception, the others are unaffected.
+// (Store::begin_batch ... commit_batch), so they share one commit, one fsync. A call that
+// throws gets its exception and leaves nothing written; the others are unaffected. The
+// batch first runs shared (no savepoints, Store::BatchCalls::shared); when a call fails,
+// the batch is undone and run again without it, each call in a savepoint of its own.
 // Every caller, of a write or a read, is answered only after the batch's commit returned:
 // nobody is told of a change before it is durable. When the batch as a whole fails (the
 // database rolled its transaction back, or its commit failed), every call of it gets an
@@ -288,6 +289,12 @@ class AsyncStore {
   void run_reads(std::vector<Job>& batch);
   void run_store_thread();
   void run_batch(std::vector<Job>& batch);
+  struct Spoiled {
+    std::size_t call;        // the index of the call that spoiled a shared batch
+    bool failed_on_its_own;  // it failed (rather than leaving a write half done)
+  };
+  [[nodiscard]] std::optional<Spoiled> run_calls(const std::vector<detail::StoreJob*>& calls,
+                                                 Store::BatchCalls kind);
   template <class Report>
   void report(Report report_to) noexcept;
 

@@ -539,18 +539,31 @@ class Store {
                                        Timestamp at) = 0;
 
   // ---- Group commit (store::AsyncStore) --------------------------------------------
+  // How the calls of a batch are kept apart.
+  enum class BatchCalls {
+    // Each call in a savepoint of its own: a failing call undoes only its own writes. It
+    // costs a copy of every page a call changes (SQLite's statement journal).
+    isolated,
+    // No savepoints: the calls write straight into the batch's transaction. A call that
+    // fails cannot be undone alone, so it spoils the batch (end_batch_call answers false),
+    // which must then be rolled back and run again without it.
+    shared,
+  };
   // begin_batch opens one write transaction (taking the write lock); every method called
   // until commit_batch or rollback_batch runs inside it, and nothing it writes is durable,
   // or visible to another connection, before commit_batch returns: several calls share
   // one commit (one fsync). Throws StoreError when the transaction cannot be opened.
-  virtual void begin_batch() = 0;
-  // Each call of a batch runs between begin_batch_call and end_batch_call, which makes it
-  // atomic on its own: end_batch_call(true) keeps its writes, end_batch_call(false) undoes
-  // them and only them (the batch's other calls keep theirs). Both throw StoreError when
-  // the batch's transaction is gone (the database rolled it back after a failure such as
-  // a full disk): nothing of the batch can commit then, and the batch must be rolled back.
+  virtual void begin_batch(BatchCalls calls) = 0;
+  // Each call of a batch runs between begin_batch_call and end_batch_call. In an isolated
+  // batch that makes it atomic on its own: end_batch_call(true) keeps its writes,
+  // end_batch_call(false) undoes them and only them (the batch's other calls keep theirs),
+  // and the answer is true. In a shared batch the answer is false when the call failed
+  // (keep false) or left a write of its own half done: the batch is spoiled, and only a
+  // rollback_batch may follow. Both throw StoreError when the batch's transaction is gone
+  // (the database rolled it back after a failure such as a full disk): nothing of the
+  // batch can commit then, and the batch must be rolled back.
   virtual void begin_batch_call() = 0;
-  virtual void end_batch_call(bool keep) = 0;
+  virtual bool end_batch_call(bool keep) = 0;
   // Commits the batch; throws StoreError when it did not commit (then rollback_batch).
   virtual void commit_batch() = 0;
   // Ends the batch without committing it: undoes whatever it wrote. Never throws.

@@ -124,15 +124,18 @@ std::int64_t SqliteStore::pragma_int(std::string_view name) {
 }
 
 WriteTransaction SqliteStore::begin_write(std::string_view operation) {
+  const bool shared_batch = batch_open_ && batch_calls_ == BatchCalls::shared;
   return WriteTransaction{
       connection_.get(),
       {statements_->begin, statements_->commit, statements_->rollback, statements_->savepoint_write,
        statements_->release_write, statements_->rollback_to_write},
-      operation};
+      operation,
+      shared_batch ? &batch_spoiled_ : nullptr};
 }
 
-// Group commit. The batch is one BEGIN IMMEDIATE ... COMMIT; each call is a savepoint in
-// it, and a WriteTransaction inside a call nests as a savepoint of its own.
+// Group commit. The batch is one BEGIN IMMEDIATE ... COMMIT. In an isolated batch each call
+// is a savepoint in it, and a WriteTransaction inside a call nests as a savepoint of its
+// own; in a shared batch neither is (see WriteTransaction's `spoiled`).
 
 int SqliteStore::commit_hook(void* self) noexcept {
   // Non-zero turns the commit into a rollback (the statement fails with
@@ -153,7 +156,7 @@ void SqliteStore::require_batch(std::string_view operation) const {
   }
 }
 
-void SqliteStore::begin_batch() {
+void SqliteStore::begin_batch(BatchCalls calls) {
   constexpr std::string_view kOperation = "begin_batch";
   if (batch_open_) {
     throw StoreError("sqlite store: begin_batch: a batch is already open");
@@ -164,21 +167,30 @@ void SqliteStore::begin_batch() {
   }
   statements_->begin.use(kOperation).run();
   batch_open_ = true;
+  batch_calls_ = calls;
+  batch_spoiled_ = false;
 }
 
 void SqliteStore::begin_batch_call() {
   constexpr std::string_view kOperation = "begin_batch_call";
   require_batch(kOperation);
-  statements_->savepoint_call.use(kOperation).run();
+  if (batch_calls_ == BatchCalls::isolated) {
+    statements_->savepoint_call.use(kOperation).run();
+  }
 }
 
-void SqliteStore::end_batch_call(bool keep) {
+bool SqliteStore::end_batch_call(bool keep) {
   constexpr std::string_view kOperation = "end_batch_call";
   require_batch(kOperation);
+  if (batch_calls_ == BatchCalls::shared) {
+    batch_spoiled_ = batch_spoiled_ || !keep;
+    return !batch_spoiled_;
+  }
   if (!keep) {
     statements_->rollback_to_call.use(kOperation).run();
   }
   statements_->release_call.use(kOperation).run();
+  return true;
 }
 
 void SqliteStore::commit_batch() {

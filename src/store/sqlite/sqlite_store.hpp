@@ -112,9 +112,9 @@ class SqliteStore final : public Store {
   // While a batch is open, a commit hook refuses every commit but commit_batch's own, so
   // no write can become durable on its own in the middle of a batch (e.g. a statement run
   // in autocommit mode after SQLite rolled the batch's transaction back).
-  void begin_batch() override;
+  void begin_batch(BatchCalls calls) override;
   void begin_batch_call() override;
-  void end_batch_call(bool keep) override;
+  bool end_batch_call(bool keep) override;
   void commit_batch() override;
   void rollback_batch() noexcept override;
 
@@ -143,7 +143,9 @@ class SqliteStore final : public Store {
   // Member order matters: statements are finalized before the connection closes.
   Connection connection_;
   std::unique_ptr<Statements> statements_;
-  bool batch_open_ = false;        // between begin_batch and commit_batch/rollback_batch
+  bool batch_open_ = false;  // between begin_batch and commit_batch/rollback_batch
+  BatchCalls batch_calls_ = BatchCalls::isolated;
+  bool batch_spoiled_ = false;     // shared batch: a write was left half done (WriteTransaction)
   bool committing_batch_ = false;  // commit_batch's COMMIT is running: the hook allows it
 };
 

@@ -183,11 +183,16 @@ void Statement::Use::bind_null(int index) {
   }
 }
 
-WriteTransaction::WriteTransaction(sqlite3* db, Statements statements, std::string_view operation)
+WriteTransaction::WriteTransaction(sqlite3* db, Statements statements, std::string_view operation,
+                                   bool* spoiled)
     : db_(db),
       statements_(statements),
       operation_(operation),
+      spoiled_(spoiled),
       nested_(sqlite3_get_autocommit(db) == 0) {
+  if (spoiled_ != nullptr) {
+    return;
+  }
   (nested_ ? statements_.savepoint : statements_.begin).use(operation_).run();
 }
 
@@ -196,7 +201,14 @@ WriteTransaction::~WriteTransaction() {
   // whole transaction back, the enclosing one too when nested; a second rollback would
   // only fail. A rollback that fails otherwise cannot be reported from a destructor, and
   // SQLite then rolls back at close (or the enclosing transaction's owner does).
-  if (!open_ || sqlite3_get_autocommit(db_) != 0) {
+  if (!open_) {
+    return;
+  }
+  if (spoiled_ != nullptr) {
+    *spoiled_ = true;
+    return;
+  }
+  if (sqlite3_get_autocommit(db_) != 0) {
     return;
   }
   try {
@@ -213,7 +225,9 @@ WriteTransaction::~WriteTransaction() {
 }
 
 void WriteTransaction::commit() {
-  (nested_ ? statements_.release : statements_.commit).use(operation_).run();
+  if (spoiled_ == nullptr) {
+    (nested_ ? statements_.release : statements_.commit).use(operation_).run();
+  }
   open_ = false;
 }
 

@@ -159,6 +159,11 @@ class Statement::Use {
 // Store::begin_batch) it is a savepoint instead (SAVEPOINT / RELEASE / ROLLBACK TO), so
 // its writes are still all or nothing but become durable only when the enclosing
 // transaction commits. The write lock is then the enclosing transaction's.
+//
+// In a shared group-commit batch (Store::BatchCalls::shared) `spoiled` is given: then it
+// opens no savepoint (that is the point of a shared batch: no statement journal), and one
+// that ends without commit() cannot undo its writes, so it sets *spoiled and the batch
+// is rolled back whole, even when the caller caught the exception and went on.
 class WriteTransaction {
  public:
   struct Statements {
@@ -170,7 +175,8 @@ class WriteTransaction {
     Statement& rollback_to;  // ROLLBACK TO <name>
   };
 
-  WriteTransaction(sqlite3* db, Statements statements, std::string_view operation);
+  WriteTransaction(sqlite3* db, Statements statements, std::string_view operation,
+                   bool* spoiled = nullptr);
   ~WriteTransaction();
   WriteTransaction(const WriteTransaction&) = delete;
   WriteTransaction& operator=(const WriteTransaction&) = delete;
@@ -181,7 +187,8 @@ class WriteTransaction {
   sqlite3* db_;
   Statements statements_;
   std::string_view operation_;
-  bool nested_;  // a savepoint inside an enclosing transaction
+  bool* spoiled_;  // set: flat inside a shared batch (no savepoint of its own)
+  bool nested_;    // a savepoint inside an enclosing transaction
   bool open_ = true;
 };
 

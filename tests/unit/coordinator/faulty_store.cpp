@@ -264,16 +264,16 @@ domain::Secret FaultyStore::server_secret(const std::string& name, const domain:
   return real_->server_secret(name, candidate, at);
 }
 
-void FaultyStore::begin_batch() {
-  real_->begin_batch();
+void FaultyStore::begin_batch(BatchCalls calls) {
+  real_->begin_batch(calls);
 }
 
 void FaultyStore::begin_batch_call() {
   real_->begin_batch_call();
 }
 
-void FaultyStore::end_batch_call(bool keep) {
-  real_->end_batch_call(keep);
+bool FaultyStore::end_batch_call(bool keep) {
+  return real_->end_batch_call(keep);
 }
 
 void FaultyStore::commit_batch() {

@@ -104,9 +104,9 @@ class FaultyStore final : public store::Store {
   bool is_access_token_revoked(const std::string& token_id) override;
   domain::Secret server_secret(const std::string& name, const domain::Secret& candidate,
                                store::Timestamp at) override;
-  void begin_batch() override;
+  void begin_batch(BatchCalls calls) override;
   void begin_batch_call() override;
-  void end_batch_call(bool keep) override;
+  bool end_batch_call(bool keep) override;
   void commit_batch() override;
   void rollback_batch() noexcept override;
 

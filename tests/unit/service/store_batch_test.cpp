@@ -188,9 +188,9 @@ class ForwardingStore : public Store {
                                Timestamp at) override {
     return inner_->server_secret(name, candidate, at);
   }
-  void begin_batch() override { inner_->begin_batch(); }
+  void begin_batch(BatchCalls calls) override { inner_->begin_batch(calls); }
   void begin_batch_call() override { inner_->begin_batch_call(); }
-  void end_batch_call(bool keep) override { inner_->end_batch_call(keep); }
+  bool end_batch_call(bool keep) override { return inner_->end_batch_call(keep); }
   void commit_batch() override { inner_->commit_batch(); }
   void rollback_batch() noexcept override { inner_->rollback_batch(); }
 
@@ -507,6 +507,47 @@ TEST_F(StoreBatchTest, AFailingCallFailsAloneAndTheOthersAreCommitted) {
   EXPECT_TRUE(reopened->list_events("m1", "T1").empty());
   EXPECT_TRUE(reopened->find_transaction("m1", "T2").has_value());
   EXPECT_EQ(reopened->list_events("m1", "T2").size(), 1U);
+}
+
+// The batch runs shared (no savepoints) first. A call that catches the failure of a write
+// and goes on cannot have its half-done write undone there: the batch is run again with a
+// savepoint per call, where that write is undone alone and the call still succeeds.
+TEST_F(StoreBatchTest, ACallThatSwallowsAFailedWriteLeavesNothingOfItAndSucceeds) {
+  {
+    RawDb raw{db_path()};
+    // T-half's row is inserted, then its history row fails: a write left half done.
+    ASSERT_EQ(raw.exec("CREATE TRIGGER inject BEFORE INSERT ON transaction_events "
+                       "WHEN NEW.transaction_id = 'T-half' "
+                       "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
+              SQLITE_OK);
+  }
+  start(open(), 10'000, StoreBatchSettings{.max_calls = 256, .max_wait = {}});
+  Outcome held;
+  auto gate = hold_store_thread(&held);
+  std::vector<Outcome> outcomes(3);
+  spawn(insert_key("k1"), &outcomes[0]);
+  StoreOperation swallow = [record = make_transaction("m1", "T-half", "d1")](Store& store) {
+    try {
+      (void)store.insert_transaction(record);
+    } catch (const StoreError&) {
+      return 7;  // goes on as if the write had not mattered
+    }
+    return 0;
+  };
+  spawn(std::move(swallow), &outcomes[1]);
+  spawn(insert_transaction("T2", "d2"), &outcomes[2]);
+  gate->opened.set_value();
+  finish();
+
+  EXPECT_THAT(observer_.committed(), ElementsAre(1U, 3U));
+  EXPECT_EQ(outcomes[0].value, 1) << outcomes[0].error;
+  EXPECT_EQ(outcomes[1].value, 7) << outcomes[1].error;
+  EXPECT_EQ(outcomes[2].value, static_cast<int>(InsertOutcome::inserted)) << outcomes[2].error;
+  auto reopened = reopen();
+  EXPECT_TRUE(reopened->find_api_key("k1").has_value());
+  EXPECT_FALSE(reopened->find_transaction("m1", "T-half").has_value());
+  EXPECT_FALSE(reopened->find_unfinished_for_device("d1").has_value());
+  EXPECT_TRUE(reopened->find_transaction("m1", "T2").has_value());
 }
 
 TEST_F(StoreBatchTest, NobodyIsAnsweredBeforeTheCommitReturned) {

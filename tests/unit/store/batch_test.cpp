@@ -1,5 +1,6 @@
-// Group commit at the SQLite level: one write transaction per batch, a savepoint per call,
-// WriteTransaction nesting inside it, and a batch the database rolled back mid-way.
+// Group commit at the SQLite level: one write transaction per batch, a savepoint per call
+// (isolated) or none (shared), WriteTransaction nesting inside it, and a batch the
+// database rolled back mid-way.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -23,7 +24,7 @@ ApiKeyRecord api_key(const std::string& key) {
 
 TEST_F(BatchTest, CallsShareOneTransactionThatNobodyElseSeesBeforeTheCommit) {
   RawDb raw{db_path()};
-  store_->begin_batch();
+  store_->begin_batch(Store::BatchCalls::isolated);
   store_->begin_batch_call();
   // insert_transaction opens a WriteTransaction of its own: it nests as a savepoint.
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
@@ -55,7 +56,7 @@ TEST_F(BatchTest, ACallUndoneAloneKeepsTheOthers) {
                      "WHEN NEW.transaction_id = 'T2' "
                      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
             SQLITE_OK);
-  store_->begin_batch();
+  store_->begin_batch(Store::BatchCalls::isolated);
 
   store_->begin_batch_call();
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
@@ -87,6 +88,46 @@ TEST_F(BatchTest, ACallUndoneAloneKeepsTheOthers) {
   EXPECT_TRUE(store_->find_api_key("k2").has_value());
 }
 
+// A shared batch has no savepoints: a failed call, or a write a call left half done even
+// if it caught the failure, spoils it, and only a rollback of the whole batch may follow.
+TEST_F(BatchTest, ASharedBatchIsSpoiledByAFailedCallOrAHalfDoneWrite) {
+  RawDb raw{db_path()};
+  ASSERT_EQ(raw.exec("CREATE TRIGGER inject BEFORE INSERT ON transaction_events "
+                     "WHEN NEW.transaction_id = 'T2' "
+                     "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
+            SQLITE_OK);
+  store_->begin_batch(Store::BatchCalls::shared);
+  store_->begin_batch_call();
+  ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
+            InsertOutcome::inserted);
+  EXPECT_TRUE(store_->end_batch_call(true));
+  store_->begin_batch_call();
+  EXPECT_THROW((void)store_->insert_transaction(make_transaction("m1", "T2", "d2")), StoreError);
+  EXPECT_FALSE(store_->end_batch_call(true));  // caught: still half done
+  store_->rollback_batch();
+  EXPECT_EQ(raw.query_int("SELECT COUNT(*) FROM transactions"), 0);
+
+  store_->begin_batch(Store::BatchCalls::shared);  // a new batch starts unspoiled
+  store_->begin_batch_call();
+  store_->insert_api_key(api_key("k1"));
+  EXPECT_TRUE(store_->end_batch_call(true));
+  store_->begin_batch_call();
+  store_->insert_api_key(api_key("k2"));
+  EXPECT_FALSE(store_->end_batch_call(false));  // a call that failed after writing
+  store_->rollback_batch();
+
+  store_->begin_batch(Store::BatchCalls::shared);
+  store_->begin_batch_call();
+  store_->insert_api_key(api_key("k3"));
+  EXPECT_TRUE(store_->end_batch_call(true));
+  store_->commit_batch();
+  reopen();
+  EXPECT_FALSE(store_->find_transaction("m1", "T1").has_value());
+  EXPECT_FALSE(store_->find_api_key("k1").has_value());
+  EXPECT_FALSE(store_->find_api_key("k2").has_value());
+  EXPECT_TRUE(store_->find_api_key("k3").has_value());
+}
+
 TEST_F(BatchTest, ABatchTheDatabaseRolledBackCommitsNothingAndRefusesToGoOn) {
   RawDb raw{db_path()};
   // RAISE(ROLLBACK) ends the whole transaction inside SQLite, as SQLITE_FULL may.
@@ -94,7 +135,7 @@ TEST_F(BatchTest, ABatchTheDatabaseRolledBackCommitsNothingAndRefusesToGoOn) {
                      "WHEN NEW.transaction_id = 'T2' "
                      "BEGIN SELECT RAISE(ROLLBACK, 'injected failure'); END"),
             SQLITE_OK);
-  store_->begin_batch();
+  store_->begin_batch(Store::BatchCalls::isolated);
   store_->begin_batch_call();
   store_->insert_api_key(api_key("k1"));
   store_->end_batch_call(true);
@@ -124,7 +165,7 @@ TEST_F(BatchTest, ABatchTheDatabaseRolledBackCommitsNothingAndRefusesToGoOn) {
 
   // The next batch works, and outside a batch every write commits on its own again.
   ASSERT_EQ(raw.exec("DROP TRIGGER inject"), SQLITE_OK);
-  store_->begin_batch();
+  store_->begin_batch(Store::BatchCalls::isolated);
   store_->begin_batch_call();
   store_->insert_api_key(api_key("k3"));
   store_->end_batch_call(true);
@@ -135,7 +176,7 @@ TEST_F(BatchTest, ABatchTheDatabaseRolledBackCommitsNothingAndRefusesToGoOn) {
 
 TEST_F(BatchTest, RollingTheBatchBackUndoesEveryCall) {
   RawDb raw{db_path()};
-  store_->begin_batch();
+  store_->begin_batch(Store::BatchCalls::isolated);
   store_->begin_batch_call();
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
@@ -156,8 +197,8 @@ TEST_F(BatchTest, BatchCallsNeedAnOpenBatch) {
   EXPECT_THROW(store_->begin_batch_call(), StoreError);
   EXPECT_THROW(store_->end_batch_call(true), StoreError);
   EXPECT_THROW(store_->commit_batch(), StoreError);
-  store_->begin_batch();
-  EXPECT_THROW(store_->begin_batch(), StoreError);
+  store_->begin_batch(Store::BatchCalls::isolated);
+  EXPECT_THROW(store_->begin_batch(Store::BatchCalls::isolated), StoreError);
   store_->rollback_batch();
 }
 
