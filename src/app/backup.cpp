@@ -24,6 +24,9 @@ int run_backup(const Config& config, const std::filesystem::path& to,
                 static_cast<long long>(result.transactions));
     std::fflush(stdout);
     return 0;
+  } catch (const store::sqlite::BackupError& error) {
+    std::fprintf(stderr, "tillgate %s\n", error.what());  // "backup: ..."
+    return 1;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "tillgate backup: %s\n", error.what());
     return 1;
