@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -173,9 +174,15 @@ TEST_F(BackupTest, TakesOneSnapshotWhileTheStoreKeepsWriting) {
       add_transactions(1);
     }
   });
-  const auto result = sqlite::backup_database(db_path(), target(), options);
+  auto copying = std::async(std::launch::async,
+                            [&] { return sqlite::backup_database(db_path(), target(), options); });
+  // A copy that restarts at every commit would not end while the writer writes.
+  const bool ended = copying.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
   done = true;
   writer.join();
+  const auto result = copying.get();
+  EXPECT_TRUE(ended) << "the copy restarted at the writer's commits instead of reading one "
+                        "snapshot";
   EXPECT_GE(result.transactions, 50);
   EXPECT_LT(result.transactions, next_);
   RawDb copy{target()};
