@@ -161,6 +161,27 @@ TEST_F(SqliteSafetyTest, BackupRefusesWithClearMessages) {
   EXPECT_EQ(http().request("GET", "/readyz").status, 200);
 }
 
+// backup reads the database setting as serve does: TILLGATE_DB (above), --db, --config.
+TEST_F(SqliteSafetyTest, BackupFindsTheDatabaseByFlagAndByConfigFile) {
+  (void)create_merchant("Config Shop");
+  const auto by_flag = gateway().dir() / "by-flag.db";
+  auto result =
+      run_tillgate({"backup", "--db", "sqlite:" + db().string(), "--to", by_flag.string()});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("backup written to " + by_flag.string()), std::string::npos)
+      << result.out;
+  const auto config = gateway().dir() / "tillgate.toml";
+  std::ofstream(config) << "db = \"sqlite:" << db().string() << "\"\n";
+  const auto by_config = gateway().dir() / "by-config.db";
+  result = run_tillgate({"backup", "--config", config.string(), "--to", by_config.string()});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(fs::exists(by_config));
+  // Without any setting: the default ./data/tillgate.db, which does not exist there.
+  result = run_tillgate({"backup", "--to", (gateway().dir() / "by-default.db").string()});
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_NE(result.err.find("data/tillgate.db does not exist"), std::string::npos) << result.err;
+}
+
 struct Acknowledged {
   std::string transaction_id;
   std::string amount;
