@@ -86,12 +86,14 @@ void add_backup_command(CLI::App& app, ServeFlags& flags, BackupFlags& backup) {
   command->add_flag("--force", backup.options.force, "replace an existing file at --to");
   command
       ->add_option("--pages-per-step", backup.options.pages_per_step,
-                   "database pages copied per step (default 256)")
+                   "database pages copied per step (default " +
+                       std::to_string(backup.options.pages_per_step) + ")")
       ->check(CLI::Range(1, 1 << 20));
   auto* pause = command->add_option_function<int>(
       "--step-pause-ms",
       [&backup](int ms) { backup.options.step_pause = std::chrono::milliseconds(ms); },
-      "pause after each step, in milliseconds (default 5)");
+      "pause after each step, in milliseconds (default " +
+          std::to_string(backup.options.step_pause.count()) + ")");
   pause->check(CLI::Range(0, 10000));
   command->callback([&flags, &backup] {
     if (const int code = run_backup(load_config(Config{}, flags), backup.to, backup.options);
