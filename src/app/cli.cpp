@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/backup.hpp"
 #include "app/config.hpp"
 #include "app/gateway.hpp"
 #include "client/commands.hpp"
@@ -70,6 +71,38 @@ void add_demo_command(CLI::App& app, ServeFlags& flags) {
   });
 }
 
+struct BackupFlags {
+  std::string to;
+  store::sqlite::BackupOptions options;
+};
+
+// backup finds the database as serve does: --db > TILLGATE_DB > --config's db > default.
+void add_backup_command(CLI::App& app, ServeFlags& flags, BackupFlags& backup) {
+  auto* command = app.add_subcommand(
+      "backup", "Copy the SQLite database to a new file while the gateway serves");
+  command->add_option("--config", flags.config_path, "TOML configuration file (its db)");
+  command->add_option("--db", flags.database, "sqlite:PATH of the live database");
+  command->add_option("--to", backup.to, "the backup file to write (must not exist)")->required();
+  command->add_flag("--force", backup.options.force, "replace an existing file at --to");
+  command
+      ->add_option("--pages-per-step", backup.options.pages_per_step,
+                   "database pages copied per step (default " +
+                       std::to_string(backup.options.pages_per_step) + ")")
+      ->check(CLI::Range(1, 1 << 20));
+  auto* pause = command->add_option_function<int>(
+      "--step-pause-ms",
+      [&backup](int ms) { backup.options.step_pause = std::chrono::milliseconds(ms); },
+      "pause after each step, in milliseconds (default " +
+          std::to_string(backup.options.step_pause.count()) + ")");
+  pause->check(CLI::Range(0, 10000));
+  command->callback([&flags, &backup] {
+    if (const int code = run_backup(load_config(Config{}, flags), backup.to, backup.options);
+        code != 0) {
+      throw CLI::RuntimeError(code);
+    }
+  });
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -78,6 +111,8 @@ int run_cli(int argc, char** argv) {
   ServeFlags serve_flags;
   add_serve_command(app, serve_flags);
   add_demo_command(app, serve_flags);
+  BackupFlags backup_flags;
+  add_backup_command(app, serve_flags, backup_flags);
   client::register_commands(app);      // pay (pay --ws), admin
   client::register_pos_commands(app);  // watch
   sim::register_commands(app);         // terminal

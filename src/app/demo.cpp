@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "api/provisioning.hpp"
@@ -13,6 +14,7 @@
 #include "app/logging.hpp"
 #include "domain/ids.hpp"
 #include "sim/terminal_simulator.hpp"
+#include "store/database_url.hpp"
 
 namespace tillgate::app {
 namespace {
@@ -105,6 +107,14 @@ int run_demo(Config config) {
     std::fprintf(stderr,
                  "tillgate demo: cannot start: the demo serves plain HTTP; unset "
                  "TILLGATE_TLS_CERT_FILE and TILLGATE_TLS_KEY_FILE (use serve for TLS)\n");
+    return 1;
+  }
+  // The writer lock first: a second demo must not delete the files of the one running.
+  std::optional<store::sqlite::WriterLock> writer_lock;
+  try {
+    writer_lock = store::lock_database(config.database_url);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "tillgate demo: cannot start: %s\n", error.what());
     return 1;
   }
   if (config.database_url == kDemoDatabase) {

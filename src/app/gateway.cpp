@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <cstdio>
+#include <optional>
 
 #include "api/admin_auth.hpp"
 #include "api/admin_routes.hpp"
@@ -32,6 +33,7 @@
 #include "payments/coordinator.hpp"
 #include "pos/pos_service.hpp"
 #include "store/async_store.hpp"
+#include "store/database_url.hpp"
 #include "terminal/terminal_service.hpp"
 #include "webhooks/delivery_client.hpp"
 #include "webhooks/dispatcher.hpp"
@@ -397,9 +399,13 @@ int run_serve(Config config) {
                                  config.limits.max_terminal_connections +
                                  config.limits.max_webhook_in_flight + 64);  // + files, SQLite
   asio::io_context io(1);
+  // One writer per database file, for the whole life of the process: declared before the
+  // gateway, released after its store thread has finished.
+  std::optional<store::sqlite::WriterLock> writer_lock;
   std::unique_ptr<Gateway> gateway;
   std::uint16_t port = 0;
   try {
+    writer_lock = store::lock_database(config.database_url);
     gateway = std::make_unique<Gateway>(io, config);
     port = gateway->start();
   } catch (const std::exception& error) {

@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "store/database_url.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 
@@ -17,7 +18,7 @@ constexpr std::string_view kSqlitePrefix = "sqlite:";
 
 }  // namespace
 
-std::unique_ptr<Store> open_store(const std::string& url) {
+std::optional<std::filesystem::path> sqlite_database_path(const std::string& url) {
   const std::string_view text{url};
   if (text.starts_with(kSqlitePrefix)) {
     const std::string_view path = text.substr(kSqlitePrefix.size());
@@ -30,16 +31,30 @@ std::unique_ptr<Store> open_store(const std::string& url) {
           "TILLGATE_DB: in-memory and URI-style SQLite databases are not supported; "
           "use sqlite:PATH with a file path");
     }
-    return std::make_unique<sqlite::SqliteStore>(std::filesystem::path{path});
+    return std::filesystem::path{path};
   }
   if (is_postgresql_url(text)) {
-    throw StoreError(
-        "TILLGATE_DB: the PostgreSQL backend is not available in this build yet; "
-        "use sqlite:PATH");
+    return std::nullopt;
   }
   // The URL itself is not echoed: a postgresql URL with a typo could carry a password.
   throw StoreError(
       "TILLGATE_DB: unsupported database URL; expected sqlite:PATH or postgresql://...");
+}
+
+std::optional<sqlite::WriterLock> lock_database(const std::string& url) {
+  if (auto path = sqlite_database_path(url)) {
+    return sqlite::WriterLock{*path};
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<Store> open_store(const std::string& url) {
+  if (auto path = sqlite_database_path(url)) {
+    return std::make_unique<sqlite::SqliteStore>(*path);
+  }
+  throw StoreError(
+      "TILLGATE_DB: the PostgreSQL backend is not available in this build yet; "
+      "use sqlite:PATH");
 }
 
 }  // namespace tillgate::store

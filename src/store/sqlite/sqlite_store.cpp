@@ -1,27 +1,34 @@
 #include "store/sqlite/sqlite_store.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <system_error>
 
+#include "store/sqlite/file_safety.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "store/sqlite/store_statements.hpp"
 
 namespace tillgate::store::sqlite {
 namespace {
 
+// The database holds API secrets: a directory the gateway creates is 0700, a database
+// file it creates is 0600 (and so are its -wal and -shm, which SQLite creates with the
+// database file's mode). A file that exists keeps its mode, with a warning when others
+// may read it.
 std::string prepare_path(const std::filesystem::path& path) {
   if (path.empty()) {
     throw StoreError("sqlite store: open: empty database path");
   }
   if (path.has_parent_path()) {
-    std::error_code error;
-    std::filesystem::create_directories(path.parent_path(), error);
-    if (error) {
-      throw StoreError(fmt::format("sqlite store: open: cannot create directory {}: {}",
-                                   path.parent_path().string(), error.message()));
-    }
+    create_private_directories(path.parent_path());
+  }
+  if (!create_private_file(path) && readable_by_others(path)) {
+    spdlog::warn(
+        "the database file {} may be read or written by other users (it holds API secrets): "
+        "chmod 600 it and its -wal and -shm files",
+        path.string());
   }
   return path.string();
 }
