@@ -1,0 +1,270 @@
+"""The console and the virtual terminal in a real headless Chromium (docs/console.md, "What
+must be shown"): sign in; pair the virtual terminal in one tab from a code made in the
+console in another; take a payment from the console; approve it on the virtual terminal;
+see it complete in the list without reloading; see its webhook delivery (verified by a
+receiver of this test); reload the virtual terminal between the charge and the ack and
+check that the result is sent once and charged once; the admin view. Screenshots of each
+page at desktop (1280x800) and phone (390x844) width go to TILLGATE_BROWSER_OUT."""
+import json
+import time
+import unittest
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from harness import Gateway, WebhookReceiver, chromium, screenshot, wait_until
+
+DESKTOP = (1280, 800)
+PHONE = (390, 844)
+
+
+class ConsoleInChromium(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.gateway = Gateway()
+        cls.merchant = cls.gateway.new_merchant()
+        cls.receiver = WebhookReceiver()
+        cls.driver = chromium(*DESKTOP)
+        cls.driver.implicitly_wait(0)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.driver.quit()
+        cls.receiver.stop()
+        cls.gateway.stop()
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def find(self, css):
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def wait_for(self, css, text=None, timeout=20):
+        def found():
+            element = self.find(css)
+            return element if text is None or text in element.text else None
+        return wait_until(found, timeout, what=f"{css} {text or ''}")
+
+    def type_into(self, css, text):
+        element = self.find(css)
+        element.clear()
+        element.send_keys(text)
+
+    def shoot(self, name):
+        for label, (width, height) in (("desktop", DESKTOP), ("phone", PHONE)):
+            screenshot(self.driver, f"{name}-{label}", width, height)
+        self.driver.set_window_size(*DESKTOP)
+
+    def local_journal(self):
+        return json.loads(self.driver.execute_script(
+            "return localStorage.getItem('tillgate.vt.journal') || '{}'"))
+
+    def sign_in(self):
+        self.driver.get(self.gateway.url + "/")
+        self.wait_for("#merchant-sign-in")
+        self.shoot("sign-in")
+        self.type_into("#api-key", self.merchant.api_key)
+        self.type_into("#api-secret", "tgs_wrong")
+        self.find("#merchant-sign-in button[type=submit]").click()
+        self.wait_for("#merchant-sign-in .error", "INVALID_SIGNATURE")
+        self.type_into("#api-secret", self.merchant.api_secret)
+        self.find("#merchant-sign-in button[type=submit]").click()
+        self.wait_for("#terminals", "No terminals yet")
+        self.wait_for("#live", "live")
+        stored = self.driver.execute_script("return sessionStorage.getItem('tillgate.console.session')")
+        self.assertIn(self.merchant.api_secret, stored)
+        self.assertIsNone(self.driver.execute_script(
+            "return localStorage.getItem('tillgate.console.session')"))
+
+    def add_webhook_endpoint(self):
+        self.driver.get(self.gateway.url + "/console/#/webhooks")
+        self.wait_for("#endpoints", "No endpoints")
+        self.type_into("#endpoint-url", self.receiver.url)
+        self.find("#endpoint-form button[type=submit]").click()
+        secret = self.wait_for("#endpoint-secret").text
+        self.assertTrue(secret.startswith("whsec_"), secret)
+        self.receiver.secret = secret
+        self.wait_for("#endpoints", self.receiver.url)
+
+    def pair_virtual_terminal(self, console):
+        self.driver.get(self.gateway.url + "/console/#/terminals")
+        self.type_into("#pair-label", "Virtual till")
+        self.find("#pair-button").click()
+        code = self.wait_for("#pair-code").text
+        self.assertRegex(code, r"^[A-Z2-9]{8}$")
+        self.wait_for("#pair-remaining", "expires in")
+        self.shoot("terminals-pairing")
+        self.driver.switch_to.new_window("tab")
+        terminal = self.driver.current_window_handle
+        self.driver.get(self.gateway.url + "/console/terminal")
+        self.wait_for("#vt-pair-form")
+        self.shoot("virtual-terminal-pairing")
+        self.type_into("#vt-code", "wrongcode")
+        self.find("#vt-pair").click()
+        self.wait_for("#vt-pair-status", "INVALID_PAIRING_CODE")
+        self.type_into("#vt-code", code.lower())
+        self.find("#vt-pair").click()
+        self.wait_for("#vt-state", "online")
+        credentials = json.loads(self.driver.execute_script(
+            "return localStorage.getItem('tillgate.vt.credentials')"))
+        self.assertTrue(credentials["deviceSecret"].startswith("tds_"))
+        # Back in the console: the terminal shows online without a reload.
+        self.driver.switch_to.window(console)
+        self.wait_for("#terminals", "Virtual till")
+        self.wait_for(f"tr[data-terminal-id='{credentials['deviceId']}'] .status", "online")
+        return terminal, credentials["deviceId"]
+
+    # ---- the flow -----------------------------------------------------------------------
+
+    def test_the_console_and_the_virtual_terminal_take_a_payment_end_to_end(self):
+        self.sign_in()
+        console = self.driver.current_window_handle
+        self.add_webhook_endpoint()
+        terminal, device_id = self.pair_virtual_terminal(console)
+        self.shoot("terminals")
+
+        # A payment from the console, approved on the virtual terminal.
+        self.driver.get(self.gateway.url + "/console/#/new")
+        self.wait_for(f"#pay-terminal option[value='{device_id}']")
+        self.type_into("#pay-amount", "12.50")
+        self.type_into("#pay-transaction-id", "CONSOLE-1")
+        self.type_into("#pay-metadata", '{"orderId": "A-1042"}')
+        Select(self.find("#pay-terminal")).select_by_value(device_id)
+        self.find("#pay-submit").click()
+        self.wait_for("#pay-waiting")
+        self.driver.switch_to.window(terminal)
+        self.wait_for("#vt-amount", "12.50")
+        self.shoot("virtual-terminal-payment")
+        Select(self.find("#vt-scheme")).select_by_value("MASTERCARD")
+        self.type_into("#vt-pan", "539983******4297")
+        self.find("#vt-approve").click()
+        self.wait_for("#vt-recorded", "COMPLETED")
+        self.wait_for("#vt-receipt", "APPROVED")
+        self.shoot("virtual-terminal-receipt")
+        self.driver.switch_to.window(console)
+        self.wait_for("#pay-status", "SUCCESS")
+        self.shoot("new-payment")
+
+        # The list, live: a second payment (made from Python) completes on screen.
+        self.driver.get(self.gateway.url + "/console/#/payments")
+        self.wait_for("tr[data-transaction-id='CONSOLE-1'] .status", "COMPLETED")
+        started = self.merchant.signed("POST", f"/v1/terminals/{device_id}/payments", json.dumps(
+            {"amount": "3.00", "currency": "USD", "paymentMethod": "CARD",
+             "transactionId": "CONSOLE-2", "webhookMode": True}))
+        self.assertEqual(started.status, 202, started.body)
+        self.driver.switch_to.window(terminal)
+        self.wait_for("#vt-amount", "3.00")
+        self.find("#vt-decline").click()
+        self.wait_for("#vt-recorded", "FAILED")
+        self.driver.switch_to.window(console)
+        self.wait_for("tr[data-transaction-id='CONSOLE-2'] .status", "FAILED")
+        self.shoot("payments")
+
+        # The detail page: request, response, history and the verified webhook delivery.
+        self.find("tr[data-transaction-id='CONSOLE-1'] a").click()
+        self.wait_for("#payment-status", "COMPLETED")
+        self.wait_for("#payment", "A-1042")
+        self.wait_for("#payment", "539983******4297")
+        self.wait_for("#payment-deliveries", "succeeded")
+        self.wait_for("#payment-deliveries", "payment.completed")
+        self.shoot("payment-detail")
+        events = self.receiver.payment_events("CONSOLE-1")
+        self.assertEqual([ok for ok, _ in events], [True])
+
+        self.driver.get(self.gateway.url + "/console/#/webhooks")
+        self.wait_for("#deliveries", "CONSOLE-2")
+        self.shoot("webhooks")
+
+        self.reload_between_charge_and_ack(console, terminal, device_id)
+        self.cancel_from_the_console(console, terminal, device_id)
+        self.admin_view(console)
+        self.nothing_from_another_origin()
+
+    def reload_between_charge_and_ack(self, console, terminal, device_id):
+        started = self.merchant.signed("POST", f"/v1/terminals/{device_id}/payments", json.dumps(
+            {"amount": "7.25", "currency": "USD", "paymentMethod": "CARD",
+             "transactionId": "CONSOLE-RELOAD", "webhookMode": True}))
+        self.assertEqual(started.status, 202, started.body)
+        self.driver.switch_to.window(terminal)
+        self.wait_for("#vt-amount", "7.25")
+        self.find("#vt-network").click()  # the network drops
+        self.wait_for("#vt-state", "offline")
+        self.find("#vt-approve").click()  # charged and journaled, not sent
+        self.wait_for("#vt-waiting-ack", "journaled")
+        journal = self.local_journal()
+        self.assertEqual(journal["entries"]["CONSOLE-RELOAD"]["result"]["status"], "SUCCESS")
+        self.assertNotIn("sends", journal["entries"]["CONSOLE-RELOAD"])
+        wait_until(lambda: self.merchant.signed("GET", "/v1/transactions/CONSOLE-RELOAD")
+                   .json()["status"] == "AWAITING_RECONNECT", what="AWAITING_RECONNECT")
+        self.driver.refresh()  # between the charge and the ack
+        self.wait_for("#vt-state", "online")
+        self.wait_for("#vt-recorded", "COMPLETED")
+        journal = self.local_journal()
+        self.assertEqual(journal["entries"], {})
+        done = [d for d in journal["history"] if d["request"]["transactionId"] == "CONSOLE-RELOAD"]
+        self.assertEqual(len(done), 1)
+        self.assertEqual(done[0]["sends"], 1)  # re-sent once after the reload, never before
+        record = self.merchant.signed("GET", "/v1/transactions/CONSOLE-RELOAD").json()
+        self.assertEqual(record["status"], "COMPLETED")
+        self.assertEqual(record["response"]["status"], "SUCCESS")
+        wait_until(lambda: self.receiver.payment_events("CONSOLE-RELOAD"), what="the webhook")
+        time.sleep(1)
+        self.assertEqual([ok for ok, _ in self.receiver.payment_events("CONSOLE-RELOAD")], [True])
+        deliveries = self.merchant.signed(
+            "GET", "/v1/webhooks/deliveries?transactionId=CONSOLE-RELOAD").json()["deliveries"]
+        self.assertEqual([d["eventType"] for d in deliveries], ["payment.completed"])
+        self.driver.switch_to.window(console)
+
+    def cancel_from_the_console(self, console, terminal, device_id):
+        started = self.merchant.signed("POST", f"/v1/terminals/{device_id}/payments", json.dumps(
+            {"amount": "1.00", "currency": "USD", "paymentMethod": "CARD",
+             "transactionId": "CONSOLE-CANCEL", "webhookMode": True}))
+        self.assertEqual(started.status, 202, started.body)
+        self.driver.switch_to.window(terminal)
+        self.wait_for("#vt-amount", "1.00")
+        self.driver.switch_to.window(console)
+        self.driver.get(self.gateway.url + "/console/#/payments/CONSOLE-CANCEL")
+        self.wait_for("#payment-status", "PENDING")
+        self.find("#cancel-payment").click()
+        self.wait_for("#payment-status", "CANCELLED")
+        self.driver.switch_to.window(terminal)
+        self.wait_for("#vt-recorded", "CANCELLED")
+        self.driver.switch_to.window(console)
+
+    def admin_view(self, console):
+        self.driver.get(self.gateway.url + "/console/#/signin")
+        self.type_into("#admin-token", "adm_wrong")
+        self.find("#admin-sign-in button[type=submit]").click()
+        self.wait_for("#admin-sign-in .error", "UNAUTHORIZED")
+        self.type_into("#admin-token", self.gateway.admin_token)
+        self.find("#admin-sign-in button[type=submit]").click()
+        self.wait_for("#merchants", self.merchant.merchant_id)
+        self.type_into("#merchant-name", "Second Shop")
+        self.find("#merchant-form button[type=submit]").click()
+        self.wait_for("#admin-output", "tgs_")
+        self.wait_for("#merchants", "Second Shop")
+        self.shoot("admin")
+
+    def nothing_from_another_origin(self):
+        origin = self.gateway.url
+        for page in ["/console/#/payments", "/console/terminal"]:
+            self.driver.get(origin + page)
+            time.sleep(1)
+            names = self.driver.execute_script(
+                "return performance.getEntriesByType('resource').map(e => e.name)")
+            self.assertTrue(names, page)
+            for name in names:
+                self.assertTrue(name.startswith(origin + "/") or name.startswith("ws://127.0.0.1"),
+                                name)
+        for entry in self.driver.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            if message["method"] in ("Network.requestWillBeSent",
+                                     "Network.webSocketCreated"):
+                url = message["params"].get("request", {}).get("url") or message["params"]["url"]
+                self.assertTrue(url.startswith(origin) or url.startswith(
+                    f"ws://127.0.0.1:{self.gateway.port}") or url.startswith("data:"), url)
+        for entry in self.driver.get_log("browser"):
+            self.assertNotIn("Content Security Policy", entry["message"], entry)
+
+
+if __name__ == "__main__":
+    unittest.main()
