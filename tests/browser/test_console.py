@@ -6,13 +6,18 @@ receiver of this test); reload the virtual terminal between the charge and the a
 check that the result is sent once and charged once; the admin view. Screenshots of each
 page at desktop (1280x800) and phone (390x844) width go to TILLGATE_BROWSER_OUT."""
 import json
+import os
+import re
+import subprocess
+import tempfile
+import threading
 import time
 import unittest
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from harness import Gateway, WebhookReceiver, chromium, screenshot, wait_until
+from harness import BINARY, Gateway, WebhookReceiver, chromium, screenshot, wait_until
 
 DESKTOP = (1280, 800)
 PHONE = (390, 844)
@@ -264,6 +269,57 @@ class ConsoleInChromium(unittest.TestCase):
                     f"ws://127.0.0.1:{self.gateway.port}") or url.startswith("data:"), url)
         for entry in self.driver.get_log("browser"):
             self.assertNotIn("Content Security Policy", entry["message"], entry)
+
+
+class DemoInChromium(unittest.TestCase):
+    """The README's first payment in the browser: `tillgate demo` prints the console's URL
+    and the credentials; signed in, both demo terminals are online, a payment taken from
+    the console completes, and its webhook reached the demo's own receiver."""
+
+    def test_the_demo_console_shows_both_terminals_and_a_delivered_payment(self):
+        directory = tempfile.TemporaryDirectory(prefix="tillgate-demo-")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TILLGATE_")}
+        demo = subprocess.Popen([BINARY, "demo", "--listen", "127.0.0.1:0"], env=env,
+                                cwd=directory.name, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        driver = None
+        try:
+            printed = ""
+            while "Open the console:" not in printed:
+                line = demo.stdout.readline()
+                self.assertTrue(line, "the demo ended before printing the console's URL")
+                printed += line
+            url = re.search(r"Open the console: (\S+)", printed).group(1)
+            api_key = re.search(r"merchant API key\s+(\S+)", printed).group(1)
+            api_secret = re.search(r"merchant secret\s+(\S+)", printed).group(1)
+            threading.Thread(target=demo.stdout.read, daemon=True).start()
+            driver = chromium(*DESKTOP)
+            driver.get(url)
+            find = lambda css: driver.find_element(By.CSS_SELECTOR, css)
+            wait_until(lambda: find("#api-key"), what="the sign-in form")
+            find("#api-key").send_keys(api_key)
+            find("#api-secret").send_keys(api_secret)
+            find("#merchant-sign-in button[type=submit]").click()
+            for device in ("demo-till-1", "demo-till-2"):
+                wait_until(lambda: "online" in find(
+                    f"tr[data-terminal-id='{device}'] .status").text, what=f"{device} online")
+            driver.get(url + "#/new")
+            wait_until(lambda: find("#pay-terminal option[value='demo-till-1']"),
+                       what="the terminal list")
+            Select(find("#pay-terminal")).select_by_value("demo-till-1")
+            find("#pay-transaction-id").send_keys("DEMO-1")
+            find("#pay-submit").click()
+            wait_until(lambda: "SUCCESS" in find("#pay-status").text, what="SUCCESS")
+            driver.get(url + "#/payments/DEMO-1")
+            wait_until(lambda: "succeeded" in find("#payment-deliveries").text,
+                       what="the delivery to the demo's receiver")
+        finally:
+            if driver:
+                driver.quit()
+            demo.terminate()
+            self.assertEqual(demo.wait(20), 0)
+            demo.stdout.close()
+            directory.cleanup()
 
 
 if __name__ == "__main__":
