@@ -178,7 +178,7 @@ def screenshot(driver, name, width=None, height=None):
     return path
 
 
-def wait_until(predicate, timeout=15, interval=0.1, what="the condition"):
+def wait_until(predicate, timeout=30, interval=0.1, what="the condition"):
     deadline = time.time() + timeout
     last = None
     while time.time() < deadline:

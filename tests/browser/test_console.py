@@ -43,7 +43,7 @@ class ConsoleInChromium(unittest.TestCase):
     def find(self, css):
         return self.driver.find_element(By.CSS_SELECTOR, css)
 
-    def wait_for(self, css, text=None, timeout=20):
+    def wait_for(self, css, text=None, timeout=30):
         def found():
             element = self.find(css)
             return element if text is None or text in element.text else None
@@ -269,6 +269,68 @@ class ConsoleInChromium(unittest.TestCase):
                     f"ws://127.0.0.1:{self.gateway.port}") or url.startswith("data:"), url)
         for entry in self.driver.get_log("browser"):
             self.assertNotIn("Content Security Policy", entry["message"], entry)
+
+
+class VirtualTerminalCancelAndVoid(unittest.TestCase):
+    """The virtual terminal honours payment.cancel (the deadline passed: it answers
+    CANCELLED) and payment.void (a success reported after the transaction ended TIMEOUT:
+    it reverses once and confirms with payment.voided). Short timeouts make both quick."""
+
+    def test_a_deadline_cancels_and_a_late_success_is_voided(self):
+        gateway = Gateway({"TILLGATE_PAYMENT_TIMEOUT_S": "4", "TILLGATE_RECONNECT_GRACE_S": "2"})
+        driver = None
+        try:
+            merchant = gateway.new_merchant()
+            device = merchant.device("vt-void", "Void till")
+            receiver = WebhookReceiver()  # webhook mode needs an endpoint
+            created = merchant.signed("POST", "/v1/webhooks/endpoints",
+                                      json.dumps({"url": receiver.url}))
+            self.assertEqual(created.status, 201, created.body)
+            driver = chromium(*DESKTOP)
+            find = lambda css: driver.find_element(By.CSS_SELECTOR, css)
+            text_of = lambda css, text: text in find(css).text
+            driver.get(gateway.url + "/console/terminal")
+            wait_until(lambda: find("#vt-credentials-form"), what="the credentials form")
+            find("#vt-device-id").send_keys(device["deviceId"])
+            find("#vt-device-secret").send_keys(device["deviceSecret"])
+            find("#vt-credentials-form button[type=submit]").click()
+            wait_until(lambda: text_of("#vt-state", "online"), what="online")
+
+            def pay(transaction_id):
+                answer = merchant.signed("POST", "/v1/terminals/vt-void/payments", json.dumps(
+                    {"amount": "5.00", "currency": "EUR", "paymentMethod": "CARD",
+                     "transactionId": transaction_id, "webhookMode": True}))
+                self.assertEqual(answer.status, 202, answer.body)
+                wait_until(lambda: text_of("#vt-amount", "5.00"), what="the request on screen")
+
+            status = lambda t: merchant.signed("GET", f"/v1/transactions/{t}").json()["status"]
+            # Nobody decides before the deadline: payment.cancel TIMEOUT, answered CANCELLED.
+            pay("VT-LATE")
+            wait_until(lambda: text_of("#vt-recorded", "TIMEOUT"), timeout=30,
+                       what="the cancel at the deadline")
+            self.assertEqual(status("VT-LATE"), "TIMEOUT")
+
+            # Offline past the deadline and the grace, then approved: voided on return.
+            pay("VT-VOID")
+            find("#vt-network").click()
+            wait_until(lambda: text_of("#vt-state", "offline"), what="offline")
+            wait_until(lambda: status("VT-VOID") == "TIMEOUT", timeout=30, what="TIMEOUT")
+            find("#vt-approve").click()
+            find("#vt-network").click()
+            wait_until(lambda: text_of("#vt-recorded", "VOIDED"), timeout=30, what="VOIDED")
+            journal = json.loads(driver.execute_script(
+                "return localStorage.getItem('tillgate.vt.journal')"))
+            self.assertEqual(journal["voided"], ["VT-VOID"])
+            done = [d for d in journal["history"] if d["request"]["transactionId"] == "VT-VOID"]
+            self.assertTrue(done[0]["voided"])
+            self.assertEqual(status("VT-VOID"), "VOIDED")
+            log = find("#vt-log").get_attribute("textContent")
+            self.assertEqual(log.count("payment.voided VT-VOID"), 1, log)
+            receiver.stop()
+        finally:
+            if driver:
+                driver.quit()
+            gateway.stop()
 
 
 class DemoInChromium(unittest.TestCase):

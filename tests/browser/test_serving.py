@@ -81,6 +81,27 @@ class ConsoleServing(unittest.TestCase):
             self.assertEqual(self.gateway.get(path).status, 404, path)
         self.assertEqual(self.gateway.admin("POST", "/console/").status, 404)
 
+    def test_a_hostile_host_header_adds_nothing_to_the_policy(self):
+        import http.client
+        served = 0
+        for host in ["evil.example; script-src *", "x' 'unsafe-inline", "a\tb"]:
+            connection = http.client.HTTPConnection("127.0.0.1", self.gateway.port, timeout=10)
+            connection.putrequest("GET", "/console/", skip_host=True)
+            connection.putheader("Host", host)
+            connection.endheaders()
+            response = connection.getresponse()
+            response.read()
+            csp = response.getheader("Content-Security-Policy") or ""
+            connection.close()
+            if response.status != 200:
+                continue  # refused as malformed HTTP: nothing is served at all
+            served += 1
+            self.assertIn("connect-src 'self';", csp, host)
+            self.assertNotIn("evil", csp, host)
+            self.assertNotIn("unsafe", csp, host)
+        self.assertGreaterEqual(served, 2)
+        self.assertEqual(self.gateway.get("/healthz").status, 200)  # still serving
+
     def test_the_api_is_unchanged_beside_the_console(self):
         self.assertEqual(self.gateway.get("/healthz").status, 200)
         self.assertEqual(self.gateway.get("/v1/terminals").status, 401)
