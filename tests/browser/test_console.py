@@ -163,9 +163,17 @@ class ConsoleInChromium(unittest.TestCase):
         self.driver.switch_to.window(console)
         self.wait_for("tr[data-transaction-id='CONSOLE-2'] .status", "FAILED")
         self.shoot("payments")
+        # The status filter asks the API for FAILED payments only.
+        Select(self.find("#payment-filters select[name=status]")).select_by_value("FAILED")
+        self.find("#payment-filters button[type=submit]").click()
+        wait_until(lambda: not self.driver.find_elements(
+            By.CSS_SELECTOR, "tr[data-transaction-id='CONSOLE-1']"), what="the filter")
+        self.wait_for("tr[data-transaction-id='CONSOLE-2'] .status", "FAILED")
 
         # The detail page: request, response, history and the verified webhook delivery.
-        self.find("tr[data-transaction-id='CONSOLE-1'] a").click()
+        self.find("tr[data-transaction-id='CONSOLE-2'] a").click()
+        self.wait_for("#payment-status", "FAILED")
+        self.driver.get(self.gateway.url + "/console/#/payments/CONSOLE-1")
         self.wait_for("#payment-status", "COMPLETED")
         self.wait_for("#payment", "A-1042")
         self.wait_for("#payment", "539983******4297")
@@ -248,6 +256,10 @@ class ConsoleInChromium(unittest.TestCase):
         self.wait_for("#admin-output", "tgs_")
         self.wait_for("#merchants", "Second Shop")
         self.shoot("admin")
+        self.find("#sign-out").click()
+        self.wait_for("#merchant-sign-in")
+        self.assertIsNone(self.driver.execute_script(
+            "return sessionStorage.getItem('tillgate.console.session')"))
 
     def nothing_from_another_origin(self):
         origin = self.gateway.url
