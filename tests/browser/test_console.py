@@ -345,6 +345,36 @@ class VirtualTerminalCancelAndVoid(unittest.TestCase):
             gateway.stop()
 
 
+class LiveUpdatesRefused(unittest.TestCase):
+    """A gateway that requires the signed POS handshake (TILLGATE_POS_WS_AUTH=signed, which
+    a browser cannot send) refuses the console's live connection: the console stops trying
+    after a few attempts and says so, and its pages still work."""
+
+    def test_the_console_gives_up_live_updates_and_keeps_working(self):
+        gateway = Gateway({"TILLGATE_POS_WS_AUTH": "signed"})
+        driver = None
+        try:
+            merchant = gateway.new_merchant()
+            merchant.device("till-9", "Nine")
+            driver = chromium(*DESKTOP)
+            find = lambda css: driver.find_element(By.CSS_SELECTOR, css)
+            driver.get(gateway.url + "/console/")
+            wait_until(lambda: find("#api-key"), what="the sign-in form")
+            find("#api-key").send_keys(merchant.api_key)
+            find("#api-secret").send_keys(merchant.api_secret)
+            find("#merchant-sign-in button[type=submit]").click()
+            wait_until(lambda: "Nine" in find("#terminals").text, what="the terminal list")
+            wait_until(lambda: "no live updates" in find("#live").text, timeout=60,
+                       what="the console giving up")
+            attempts = [e for e in driver.get_log("performance")
+                        if '"Network.webSocketCreated"' in e["message"]]
+            self.assertEqual(len(attempts), 6)
+        finally:
+            if driver:
+                driver.quit()
+            gateway.stop()
+
+
 class DemoInChromium(unittest.TestCase):
     """The README's first payment in the browser: `tillgate demo` prints the console's URL
     and the credentials; signed in, both demo terminals are online, a payment taken from

@@ -121,15 +121,23 @@ export function webSocketUrl(path) {
   return `${scheme}//${location.host}${path}`;
 }
 
+// Handshakes in a row that never opened before the console stops trying (about 25 s of
+// backoff): a browser cannot tell a refused handshake (a gateway that requires the signed
+// one, TILLGATE_POS_WS_AUTH=signed) from a network failure, and each refusal spends the
+// address's failed-authentication budget.
+const MAX_FAILED_HANDSHAKES = 6;
+
 // The POS WebSocket (docs/pos-guide.md): pushes terminalStatusUpdate, paymentComplete and
 // paymentVoided to `onEvent`; reconnects with backoff, except after 4002 (another console
-// took this API key's connection: reconnecting would make the two fight).
+// took this API key's connection: reconnecting would make the two fight) and after
+// MAX_FAILED_HANDSHAKES that never opened.
 export class LiveUpdates {
   constructor(apiKey, onEvent, onState) {
     this.apiKey = apiKey;
     this.onEvent = onEvent;
     this.onState = onState;
     this.backoff = 500;
+    this.failedHandshakes = 0;
     this.stopped = false;
     this.seen = new Set();  // eventIds: a replay after a reconnect is shown once
     this.connect();
@@ -140,8 +148,11 @@ export class LiveUpdates {
     this.onState("connecting");
     const socket = new WebSocket(webSocketUrl(`/v1?x-api-key=${encodeURIComponent(this.apiKey)}`));
     this.socket = socket;
+    let opened = false;
     socket.addEventListener("open", () => {
+      opened = true;
       this.backoff = 500;
+      this.failedHandshakes = 0;
       this.onState("live");
     });
     socket.addEventListener("message", (message) => this.receive(message.data));
@@ -149,6 +160,10 @@ export class LiveUpdates {
       if (this.stopped) return;
       if (event.code === 4002) {
         this.onState("replaced");
+        return;
+      }
+      if (!opened && ++this.failedHandshakes >= MAX_FAILED_HANDSHAKES) {
+        this.onState("unavailable");
         return;
       }
       this.onState("reconnecting");

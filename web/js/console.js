@@ -64,7 +64,8 @@ function setLiveState(state) {
   const indicator = document.getElementById("live");
   if (indicator) {
     indicator.textContent = { live: "● live", connecting: "○ connecting", reconnecting:
-      "○ reconnecting", replaced: "✕ another console took the live connection", off: "" }[state];
+      "○ reconnecting", replaced: "✕ another console took the live connection",
+      unavailable: "✕ no live updates (reload to retry)", off: "" }[state];
     indicator.className = "live live-" + state;
   }
 }
