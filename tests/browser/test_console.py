@@ -186,6 +186,21 @@ class ConsoleInChromium(unittest.TestCase):
         self.driver.get(self.gateway.url + "/console/#/webhooks")
         self.wait_for("#deliveries", "CONSOLE-2")
         self.shoot("webhooks")
+        # Disable and enable the endpoint; retry a delivery (one more attempt, verified).
+        self.find("#endpoints tbody tr button:nth-of-type(2)").click()
+        self.wait_for("#endpoints .badge", "disabled")
+        self.find("#endpoints tbody tr button:nth-of-type(2)").click()
+        self.wait_for("#endpoints .badge", "active")
+        before = len(self.receiver.payment_events("CONSOLE-2"))
+        row = self.driver.find_element(By.XPATH, "//div[@id='deliveries']//tr"
+                                       "[@data-delivery-id][contains(., 'CONSOLE-2')]")
+        row.find_element(By.CSS_SELECTOR, "button.retry").click()
+        wait_until(lambda: len(self.receiver.payment_events("CONSOLE-2")) == before + 1,
+                   what="the retried delivery")
+        self.assertTrue(all(ok for ok, _ in self.receiver.payment_events("CONSOLE-2")))
+        wait_until(lambda: self.merchant.signed(
+            "GET", "/v1/webhooks/deliveries?transactionId=CONSOLE-2").json()["deliveries"][0]
+            ["attemptCount"] == 2, what="the retry recorded")
 
         self.reload_between_charge_and_ack(console, terminal, device_id)
         self.cancel_from_the_console(console, terminal, device_id)
