@@ -390,6 +390,44 @@ class LiveUpdatesRefused(unittest.TestCase):
             gateway.stop()
 
 
+def non_loopback_address():
+    try:
+        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return next((a for a in out.split() if re.fullmatch(r"[0-9.]+", a) and
+                 not a.startswith("127.")), None)
+
+
+class InsecureContext(unittest.TestCase):
+    """Opened over plain HTTP on an address that is not loopback, the page has no WebCrypto:
+    the console says so (INSECURE_CONTEXT) instead of signing, and sends no request."""
+
+    def test_sign_in_explains_that_webcrypto_needs_https_or_loopback(self):
+        address = non_loopback_address()
+        if address is None:
+            self.skipTest("this machine has no IPv4 address besides loopback")
+        gateway = Gateway({"TILLGATE_LISTEN": "0.0.0.0:0"})
+        driver = None
+        try:
+            merchant = gateway.new_merchant()
+            driver = chromium(*DESKTOP)
+            find = lambda css: driver.find_element(By.CSS_SELECTOR, css)
+            driver.get(f"http://{address}:{gateway.port}/console/")
+            wait_until(lambda: find("#api-key"), what="the sign-in form")
+            find("#api-key").send_keys(merchant.api_key)
+            find("#api-secret").send_keys(merchant.api_secret)
+            find("#merchant-sign-in button[type=submit]").click()
+            wait_until(lambda: "INSECURE_CONTEXT" in find("#merchant-sign-in .error").text,
+                       what="the explanation")
+            self.assertIsNone(driver.execute_script(
+                "return sessionStorage.getItem('tillgate.console.session')"))
+        finally:
+            if driver:
+                driver.quit()
+            gateway.stop()
+
+
 class DemoInChromium(unittest.TestCase):
     """The README's first payment in the browser: `tillgate demo` prints the console's URL
     and the credentials; signed in, both demo terminals are online, a payment taken from
