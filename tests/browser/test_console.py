@@ -204,6 +204,7 @@ class ConsoleInChromium(unittest.TestCase):
 
         self.reload_between_charge_and_ack(console, terminal, device_id)
         self.cancel_from_the_console(console, terminal, device_id)
+        self.revoke_from_the_console(console, terminal, device_id)
         self.admin_view(console)
         self.nothing_from_another_origin()
 
@@ -256,6 +257,19 @@ class ConsoleInChromium(unittest.TestCase):
         self.wait_for("#payment-status", "CANCELLED")
         self.driver.switch_to.window(terminal)
         self.wait_for("#vt-recorded", "CANCELLED")
+        self.driver.switch_to.window(console)
+
+    def revoke_from_the_console(self, console, terminal, device_id):
+        self.driver.get(self.gateway.url + "/console/#/terminals")
+        row = f"tr[data-terminal-id='{device_id}']"
+        self.wait_for(row)
+        self.find(f"{row} button.revoke").click()
+        self.driver.switch_to.alert.accept()
+        wait_until(lambda: not self.driver.find_elements(By.CSS_SELECTOR, row),
+                   what="the revoked terminal gone from the list")
+        self.driver.switch_to.window(terminal)
+        self.wait_for("#vt-state", "refused")  # closed 4001: it does not reconnect
+        self.wait_for("#content", "unpair and pair again")
         self.driver.switch_to.window(console)
 
     def admin_view(self, console):
