@@ -89,6 +89,8 @@ const std::vector<Setting>& settings() {
                             const std::string& v) { c.pong_timeout_s = seconds(n, v); }},
       {"pairing_code_ttl_s", [](Config& c, const std::string& n,
                                 const std::string& v) { c.pairing_code_ttl_s = seconds(n, v); }},
+      {"console", [](Config& c, const std::string& n,
+                     const std::string& v) { c.console = boolean(n, v); }},
       {"webhook_allow_http", [](Config& c, const std::string& n,
                                 const std::string& v) { c.webhook_allow_http = boolean(n, v); }},
       {"webhook_allow_private",

@@ -107,6 +107,8 @@ struct Config {
   int signature_skew_s = 300;
   int pairing_code_ttl_s = 600;  // one-time pairing codes (merchant-api.md section 5)
   bool webhook_allow_http = false;
+  // The browser console and virtual terminal under /console/ (docs/console.md); false: 404.
+  bool console = true;
   bool webhook_allow_private = false;  // deliver to loopback/private/link-local addresses
   // Seconds to wait after the 1st, 2nd, ... failed attempt; then the delivery is failed.
   std::vector<int> webhook_retry_s{5, 300, 1800, 7200, 18000, 36000, 36000};

@@ -1,7 +1,9 @@
-// `tillgate demo`: the gateway on a fresh SQLite file, a demo merchant, and two simulated
-// terminals on the same event loop, with a payment command printed ready to paste.
+// `tillgate demo`: the gateway on a fresh SQLite file, a demo merchant, two simulated
+// terminals and a webhook receiver of its own on the same event loop, with the console's
+// URL, its credentials and a payment command printed ready to paste.
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -10,11 +12,14 @@
 #include <vector>
 
 #include "api/provisioning.hpp"
+#include "app/demo_receiver.hpp"
 #include "app/gateway.hpp"
 #include "app/logging.hpp"
 #include "domain/ids.hpp"
 #include "sim/terminal_simulator.hpp"
 #include "store/database_url.hpp"
+#include "webhooks/events.hpp"
+#include "webhooks/signature.hpp"
 
 namespace tillgate::app {
 namespace {
@@ -57,6 +62,30 @@ std::string own_binary() {
   return "./" + relative.string();
 }
 
+// The console needs WebCrypto, which browsers offer on http:// only for loopback names: a
+// gateway listening on every address is shown by its loopback address.
+std::string console_url(const Config& config, std::uint16_t port) {
+  const bool any = config.listen_host == "0.0.0.0" || config.listen_host == "::";
+  const bool v6 = !any && config.listen_host.find(':') != std::string::npos;
+  const std::string host = any  ? "127.0.0.1"
+                           : v6 ? "[" + config.listen_host + "]"
+                                : config.listen_host;
+  return "http://" + host + ":" + std::to_string(port) + "/console/";
+}
+
+void print_console(const Config& config, std::uint16_t port, std::uint16_t receiver_port) {
+  if (config.console) {
+    std::printf("\nOpen the console: %s\n", console_url(config, port).c_str());
+    std::printf(
+        "  sign in with the merchant API key and secret above (or the admin token),\n"
+        "  then open its Virtual terminal and pair it with a code from Terminals.\n");
+  }
+  std::printf(
+      "Webhooks of every payment go to the demo's receiver at http://127.0.0.1:%u/webhooks,\n"
+      "  which verifies each signature and prints [webhook] lines here.\n",
+      static_cast<unsigned>(receiver_port));
+}
+
 void print_banner(const Config& config, std::uint16_t port, const store::ApiKeyRecord& key,
                   const domain::Secret& admin_token) {
   const std::string url = "http://" + config.listen_host + ":" + std::to_string(port);
@@ -76,7 +105,7 @@ void print_banner(const Config& config, std::uint16_t port, const store::ApiKeyR
       "  %s pay --url %s --api-key %s --api-secret %s \\\n"
       "      --terminal demo-till-1 --amount 12.50 --currency USD --method CARD\n\n",
       binary.c_str(), url.c_str(), key.api_key.c_str(), key.api_secret.reveal().c_str());
-  std::printf("Use --terminal demo-till-2 to see a decline. Ctrl-C stops the demo.\n\n");
+  std::printf("Use --terminal demo-till-2 to see a decline. Ctrl-C stops the demo.\n");
   std::fflush(stdout);
 }
 
@@ -97,6 +126,38 @@ std::unique_ptr<sim::TerminalSimulator> start_terminal(boost::asio::io_context& 
   auto simulator = std::make_unique<sim::TerminalSimulator>(io.get_executor(), std::move(options));
   simulator->start();
   return simulator;
+}
+
+// The merchant's webhook endpoint at the demo's receiver: every payment event, standard
+// format (webhooks.md), with a fresh secret the receiver verifies with.
+void register_receiver(store::Store& store, const std::string& merchant_id,
+                       const std::string& secret, std::uint16_t receiver_port,
+                       domain::Timestamp now) {
+  store::WebhookEndpointRecord endpoint;
+  endpoint.endpoint_id = domain::new_prefixed_id("wh_");
+  endpoint.merchant_id = merchant_id;
+  endpoint.url = "http://127.0.0.1:" + std::to_string(receiver_port) + "/webhooks";
+  endpoint.secret = domain::Secret(secret);
+  std::string events = "[";
+  for (const auto type : webhooks::payment_event_types) {
+    events += (events.size() > 1 ? ",\"" : "\"") + std::string(type) + "\"";
+  }
+  endpoint.events_json = events + "]";
+  endpoint.description = "tillgate demo's own receiver";
+  endpoint.created_at = now;
+  endpoint.updated_at = now;
+  (void)store.insert_webhook_endpoint(endpoint, 1);
+}
+
+// Stops the receiver once the gateway has stopped the event loop: it runs the loop again
+// until the receiver's server has closed.
+void stop_receiver(boost::asio::io_context& io, DemoWebhookReceiver& receiver) {
+  io.restart();
+  bool stopped = false;
+  boost::asio::co_spawn(io, receiver.stop(),
+                        [&stopped](const std::exception_ptr&) { stopped = true; });
+  while (!stopped && io.run_one() > 0) {
+  }
 }
 
 }  // namespace
@@ -127,6 +188,12 @@ int run_demo(Config config) {
   boost::asio::io_context io(1);
   std::unique_ptr<Gateway> gateway;
   std::vector<std::unique_ptr<sim::TerminalSimulator>> terminals;
+  const std::string webhook_secret = webhooks::generate_webhook_secret();
+  DemoWebhookReceiver receiver(io, webhook_secret, [](std::string_view line) {
+    std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
+    std::fflush(stdout);
+  });
+  std::uint16_t receiver_port = 0;
   try {
     gateway = std::make_unique<Gateway>(io, config);
     auto& store = gateway->store_for_setup();
@@ -145,13 +212,19 @@ int run_demo(Config config) {
       }
       secrets.push_back(device.device_secret.reveal());
     }
+    receiver_port = receiver.start();
+    register_receiver(store, merchant.merchant_id, webhook_secret, receiver_port, clock.now());
     const auto port = gateway->start();
     for (std::size_t i = 0; i < std::size(kTerminals); ++i) {
       terminals.push_back(start_terminal(io, kTerminals[i], secrets[i], port));
     }
     print_banner(config, port, key, *config.admin_token);
+    print_console(config, port, receiver_port);
+    std::printf("\n");
+    std::fflush(stdout);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "tillgate demo: cannot start: %s\n", error.what());
+    stop_receiver(io, receiver);
     return 1;
   }
   run_until_signal(io, *gateway, [&terminals] {
@@ -159,6 +232,7 @@ int run_demo(Config config) {
       terminal->stop();
     }
   });
+  stop_receiver(io, receiver);
   terminals.clear();
   gateway.reset();
   return 0;
@@ -168,6 +242,9 @@ Config demo_defaults() {
   Config config;
   config.database_url = kDemoDatabase;
   config.log_level = "warn";  // the console shows the terminals' lines, not JSON logs
+  // The demo's own webhook receiver listens on loopback over plain HTTP.
+  config.webhook_allow_http = true;
+  config.webhook_allow_private = true;
   return config;
 }
 

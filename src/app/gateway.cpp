@@ -11,6 +11,7 @@
 
 #include "api/admin_auth.hpp"
 #include "api/admin_routes.hpp"
+#include "api/console_routes.hpp"
 #include "api/device_routes.hpp"
 #include "api/merchant_authenticator.hpp"
 #include "api/nomba_auth.hpp"
@@ -100,6 +101,7 @@ struct Gateway::Parts {
         webhook_routes(store, webhooks, clock, webhook_route_settings(config)),
         nomba_routes(store, coordinator, terminals.port(), nomba_auth, merchant_requests, clock,
                      webhooks, nomba_route_settings(config)),
+        console_routes(config.console),
         pos(io_context.get_executor(), store, clock, auth_failures, merchant_auth, terminals.port(),
             coordinator, payment_events, merchant_requests, request_limits(config),
             pos_settings(config, &metrics)),
@@ -237,6 +239,7 @@ struct Gateway::Parts {
     p.device_routes.add_routes(table);
     p.webhook_routes.add_routes(table);
     p.nomba_routes.add_routes(table);
+    p.console_routes.add_routes(table);
     // Any other path under /v1/ is the merchant API's: authenticated before its 404.
     table.add_unrouted("/v1/", api::Auth::merchant);
     return table;
@@ -309,6 +312,7 @@ struct Gateway::Parts {
   api::DeviceRoutes device_routes;
   api::WebhookRoutes webhook_routes;
   api::NombaRoutes nomba_routes;
+  api::ConsoleRoutes console_routes;  // the embedded pages of docs/console.md
   // The merchant POS WebSocket (/v1), subscribed to payment_events (declared above).
   pos::PosService pos;
   api::RouteTable routes;  // of the surfaces above, which outlive it

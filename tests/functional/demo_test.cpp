@@ -59,6 +59,19 @@ TEST(DemoTest, PrintedPayCommandTakesAPaymentAndTheDemoStopsCleanly) {
   const auto declined = run_tillgate(decline);
   EXPECT_NE(declined.out.find("\"FAILED\""), std::string::npos) << declined.out;
 
+  // The console's URL is printed, and each payment's webhook reached the demo's own
+  // receiver, which verified its signature (none refused).
+  const auto console = demo.wait_for_line("Open the console: http://127.0.0.1:", 1s);
+  ASSERT_TRUE(console) << demo.stdout_text();
+  EXPECT_NE(console->find("/console/"), std::string::npos) << *console;
+  const auto completed = demo.wait_for_line("[webhook] payment.completed", 15s);
+  ASSERT_TRUE(completed) << demo.stdout_text();
+  EXPECT_NE(completed->find("SUCCESS (signature verified)"), std::string::npos) << *completed;
+  const auto failed = demo.wait_for_line("[webhook] payment.failed", 15s);
+  ASSERT_TRUE(failed) << demo.stdout_text();
+  EXPECT_NE(failed->find("(signature verified)"), std::string::npos) << *failed;
+  EXPECT_FALSE(demo.wait_for_line("[webhook] REFUSED", 0s)) << demo.stdout_text();
+
   demo.send_signal(SIGTERM);
   const auto status = demo.wait(15s);
   ASSERT_TRUE(status) << "the demo did not stop on SIGTERM";
