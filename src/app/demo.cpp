@@ -160,22 +160,31 @@ void stop_receiver(boost::asio::io_context& io, DemoWebhookReceiver& receiver) {
   }
 }
 
-}  // namespace
-
-int run_demo(Config config) {
-  // The demo's own terminals and its printed commands use plain HTTP on loopback.
+// What the demo checks before it touches anything: its own terminals and its printed
+// commands use plain HTTP on loopback; and it takes the writer lock first, so that a second
+// demo cannot delete the files of the one running. False: refused (said on stderr).
+bool claim_demo_database(const Config& config,
+                         std::optional<store::sqlite::WriterLock>& writer_lock) {
   if (!config.tls_cert_file.empty() || !config.tls_key_file.empty()) {
     std::fprintf(stderr,
                  "tillgate demo: cannot start: the demo serves plain HTTP; unset "
                  "TILLGATE_TLS_CERT_FILE and TILLGATE_TLS_KEY_FILE (use serve for TLS)\n");
-    return 1;
+    return false;
   }
-  // The writer lock first: a second demo must not delete the files of the one running.
-  std::optional<store::sqlite::WriterLock> writer_lock;
   try {
     writer_lock = store::lock_database(config.database_url);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "tillgate demo: cannot start: %s\n", error.what());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int run_demo(Config config) {
+  std::optional<store::sqlite::WriterLock> writer_lock;
+  if (!claim_demo_database(config, writer_lock)) {
     return 1;
   }
   if (config.database_url == kDemoDatabase) {
