@@ -257,6 +257,8 @@ json::Value delivery_view(const store::WebhookDeliveryRecord& delivery) {
       {"status", json::Value(store::to_string(delivery.status))},
       {"attemptCount", json::Value(delivery.attempt_count)},
       {"attempts", json::Value(std::move(attempts))},
+      // The exact bytes every attempt sends (what the signature covers), as a string.
+      {"payload", delivery.payload ? json::Value(*delivery.payload) : json::Value(nullptr)},
       {"nextAttemptAt", optional_time(delivery.next_attempt_at)},
       {"createdAt", json::Value(domain::format_iso8601(delivery.created_at))},
       {"updatedAt", json::Value(domain::format_iso8601(delivery.updated_at))},

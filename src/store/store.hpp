@@ -225,6 +225,9 @@ struct WebhookDeliveryRecord {
   std::int64_t version = 1;   // incremented by every change of status or schedule
   std::int64_t sequence = 0;  // store-assigned insertion order: the list order and cursor
   std::vector<WebhookAttemptRecord> attempts;  // oldest first (listing reads: the latest ones)
+  // The exact body every attempt sends, in the endpoint's format (listing and retry reads;
+  // not read for the dispatcher's due deliveries, which carry it beside).
+  std::optional<std::string> payload = std::nullopt;
 };
 
 // A pending delivery whose time has come, with everything its attempt needs.

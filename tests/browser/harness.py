@@ -202,6 +202,7 @@ class WebhookReceiver:
         receiver = self
         self.secret = None
         self.events = []  # (verified, body as JSON)
+        self.bodies = []  # the exact bodies, as text, in the order received
         self.lock = threading.Lock()
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -211,6 +212,7 @@ class WebhookReceiver:
                 event = json.loads(body or b"{}")
                 with receiver.lock:
                     receiver.events.append((verified, event))
+                    receiver.bodies.append(body.decode())
                 # The endpoint's creation pings before its secret is known here.
                 ping = event.get("eventType") == "ping"
                 self.send_response(200 if verified or ping else 401)
@@ -236,6 +238,12 @@ class WebhookReceiver:
     def payment_events(self, transaction_id):
         with self.lock:
             return [(ok, e) for ok, e in self.events
+                    if e.get("data", {}).get("transactionId") == transaction_id]
+
+    def payment_bodies(self, transaction_id):
+        """The exact bodies received for that payment's events."""
+        with self.lock:
+            return [body for body, (_, e) in zip(self.bodies, self.events)
                     if e.get("data", {}).get("transactionId") == transaction_id]
 
     def stop(self):

@@ -182,6 +182,10 @@ class ConsoleInChromium(unittest.TestCase):
         self.shoot("payment-detail")
         events = self.receiver.payment_events("CONSOLE-1")
         self.assertEqual([ok for ok, _ in events], [True])
+        # The payload the console shows is, byte for byte, the body the receiver verified.
+        self.find("#payment-deliveries details.payload summary").click()
+        shown = self.find("#payment-deliveries details.payload pre").get_attribute("textContent")
+        self.assertEqual([shown], self.receiver.payment_bodies("CONSOLE-1"))
 
         self.driver.get(self.gateway.url + "/console/#/webhooks")
         self.wait_for("#deliveries", "CONSOLE-2")

@@ -130,6 +130,8 @@ TEST_F(WebhookDeliveryTest, EachFinalStatusArrivesOnceWithTheSpecPayload) {
   EXPECT_TRUE(string_at(delivery, "deliveryId").starts_with("dlv_"));
   EXPECT_EQ(json_at(delivery, "nextAttemptAt"), "null");
   EXPECT_EQ(int_at(delivery, "attemptCount"), 1);
+  // The payload listed is, byte for byte, the body the receiver got and verified.
+  EXPECT_EQ(string_at(delivery, "payload"), events["T-OK"].request.body);
   const auto attempts = attempts_of(delivery);
   ASSERT_EQ(attempts.size(), 1U);
   EXPECT_TRUE(IsIsoMs(attempts[0].find("at")));

@@ -14,6 +14,10 @@ namespace tillgate::store::sqlite {
   "d.status, d.attempt_count, d.retry_step, d.next_attempt_at, d.created_at, d.updated_at, "  \
   "d.version, d.seq"
 
+// What a delivery sends: the event's body in its endpoint's (p) format.
+#define TILLGATE_DELIVERY_PAYLOAD \
+  "CASE p.format WHEN 'nomba' THEN e.nomba_payload ELSE e.payload END"
+
 // A payment event (read_payment_event).
 #define TILLGATE_PAYMENT_EVENT_COLUMNS \
   "seq, event_id, merchant_id, transaction_id, event_type, notification, created_at"
@@ -126,14 +130,17 @@ WebhookStatements::WebhookStatements(sqlite3* db)
       mark_retry(db, "mark_webhook_retry",
                  "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?2, "
                  "updated_at = ?2, version = version + 1 WHERE seq = ?1"),
+      // Column 14: the body every attempt sends, in the endpoint's format.
       find_delivery(db, "find_webhook_delivery",
-                    "SELECT " TILLGATE_DELIVERY_COLUMNS
+                    "SELECT " TILLGATE_DELIVERY_COLUMNS ", " TILLGATE_DELIVERY_PAYLOAD
                     " FROM webhook_deliveries d JOIN webhook_events e ON e.event_id = d.event_id "
+                    "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
                     "WHERE d.seq = ?1"),
       // NULL parameters switch their filter off.
       list_deliveries(db, "list_webhook_deliveries",
-                      "SELECT " TILLGATE_DELIVERY_COLUMNS
+                      "SELECT " TILLGATE_DELIVERY_COLUMNS ", " TILLGATE_DELIVERY_PAYLOAD
                       " FROM webhook_deliveries d JOIN webhook_events e ON e.event_id = d.event_id "
+                      "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
                       "WHERE d.merchant_id = ?1 AND (?2 IS NULL OR d.endpoint_id = ?2) "
                       "AND (?3 IS NULL OR e.transaction_id = ?3) AND (?4 IS NULL OR d.status = ?4) "
                       "AND (?5 IS NULL OR d.seq < ?5) ORDER BY d.seq DESC LIMIT ?6"),
@@ -167,6 +174,7 @@ WebhookStatements::WebhookStatements(sqlite3* db)
 #undef TILLGATE_ENDPOINT_COLUMNS
 #undef TILLGATE_PAYMENT_EVENT_COLUMNS
 #undef TILLGATE_DELIVERY_COLUMNS
+#undef TILLGATE_DELIVERY_PAYLOAD
 #undef TILLGATE_STARTABLE
 
 }  // namespace tillgate::store::sqlite

@@ -365,6 +365,7 @@ RetryResult SqliteStore::retry_webhook_delivery(const std::string& merchant_id,
       use.fail("the delivery read under the write lock vanished");
     }
     result.delivery = read_delivery(use);
+    result.delivery->payload = use.optional_text(14);
   }
   result.delivery->attempts = latest_attempts(kOperation, seq, max_listed_webhook_attempts);
   transaction.commit();
@@ -385,6 +386,7 @@ std::vector<WebhookDeliveryRecord> SqliteStore::list_webhook_deliveries(
              query.before_sequence, query.limit);
     while (use.step()) {
       deliveries.push_back(read_delivery(use));
+      deliveries.back().payload = use.optional_text(14);
     }
   }
   for (auto& delivery : deliveries) {

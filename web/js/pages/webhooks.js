@@ -42,6 +42,13 @@ export function deliveryList(app, container, filter, onChange) {
         a.error || "no answer"), ` · ${a.durationMs} ms`)));
   }
 
+  // The exact bytes every attempt sends (what the signature covers), shown as they are.
+  function payload(delivery) {
+    if (delivery.payload == null) return null;
+    return h("details", { class: "payload" }, h("summary", {}, "Payload sent"),
+      h("pre", { class: "json" }, delivery.payload));
+  }
+
   function show(deliveries, hasNext) {
     const go = (to) => { page = to; load(); };
     if (!deliveries.length) {
@@ -57,7 +64,7 @@ export function deliveryList(app, container, filter, onChange) {
           h("small", {}, "to ", h("code", {}, d.endpointId))),
         h("td", { class: "status" }, badge(d.status),
           d.nextAttemptAt ? h("small", {}, h("br"), `next ${time(d.nextAttemptAt)}`) : null),
-        h("td", {}, `${d.attemptCount}`, attempts(d)),
+        h("td", {}, `${d.attemptCount}`, attempts(d), payload(d)),
         h("td", {}, h("a", { href: `#/payments/${encodeURIComponent(d.transactionId)}` },
           d.transactionId)),
         h("td", {}, h("button", { type: "button", class: "retry",
