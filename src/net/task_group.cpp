@@ -33,6 +33,8 @@ struct TaskGroup::Impl {
     bool cancelled = false;  // cancel() reached it
   };
 
+  // spawn and spawn_helper: `cancellable` binds the task's signal.
+  bool start(std::string_view what, asio::awaitable<void> task, bool cancellable);
   void finished(std::uint64_t id, std::exception_ptr error);
   void failed(const std::string& what, std::string_view message);
 
@@ -92,22 +94,34 @@ TaskGroup::~TaskGroup() {
 }
 
 bool TaskGroup::spawn(std::string_view what, asio::awaitable<void> task) {
-  Impl& impl = *impl_;
-  if (impl.closed) {
-    spdlog::debug("{}: {} refused: the group is closed", impl.name, what);
+  return impl_->start(what, std::move(task), true);
+}
+
+bool TaskGroup::spawn_helper(std::string_view what, asio::awaitable<void> task) {
+  return impl_->start(what, std::move(task), false);
+}
+
+bool TaskGroup::Impl::start(std::string_view what, asio::awaitable<void> task, bool cancellable) {
+  if (closed) {
+    spdlog::debug("{}: {} refused: the group is closed", name, what);
     return false;  // `task` is destroyed unstarted with this frame's parameter
   }
-  const std::uint64_t id = impl.next_id++;
-  auto [entry, inserted] = impl.tasks.try_emplace(id);
+  const std::uint64_t id = next_id++;
+  auto [entry, inserted] = tasks.try_emplace(id);
   assert(inserted);
   entry->second.what = std::string(what);
-  auto on_done = [group = &impl, id](std::exception_ptr error) {
+  auto on_done = [group = this, id](std::exception_ptr error) {
     group->finished(id, std::move(error));
   };
   // The task may run (up to its first suspension) inside co_spawn: nothing of `entry` is
-  // used after this call. Its completion handler is always posted, never run in here.
-  asio::co_spawn(impl.executor, std::move(task),
-                 asio::bind_cancellation_slot(entry->second.signal.slot(), std::move(on_done)));
+  // used after this call. Its completion handler is always posted, never run in here. A
+  // helper's signal stays unbound: emitting it reaches nothing.
+  if (cancellable) {
+    asio::co_spawn(executor, std::move(task),
+                   asio::bind_cancellation_slot(entry->second.signal.slot(), std::move(on_done)));
+  } else {
+    asio::co_spawn(executor, std::move(task), std::move(on_done));
+  }
   return true;
 }
 

@@ -178,8 +178,10 @@ bool WsConnection<Stream>::start_tasks() {
   open_deadline_ = context_.time.now() + context_.settings.open_timeout;
   protocol_->on_open(weak_from_this());
   auto self = std::static_pointer_cast<WsConnection>(shared_from_this());
-  [[maybe_unused]] const bool writing = context_.group.spawn("ws writer", write_loop(self));
-  [[maybe_unused]] const bool timing = context_.group.spawn("ws clock", clock_loop(self));
+  // Helpers of the session: its end (finish(), also when the group cancels it) wakes and
+  // stops both, so they need no cancellation of their own.
+  [[maybe_unused]] const bool writing = context_.group.spawn_helper("ws writer", write_loop(self));
+  [[maybe_unused]] const bool timing = context_.group.spawn_helper("ws clock", clock_loop(self));
   assert(writing && timing && "the group closed while a session was starting");
   return true;
 }
