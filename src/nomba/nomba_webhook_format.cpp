@@ -14,23 +14,19 @@ NombaWebhookFormat::NombaWebhookFormat(std::vector<std::chrono::seconds> retry_s
   }
 }
 
-std::optional<std::string> NombaWebhookFormat::event_body(
+std::optional<webhooks::EventBody> NombaWebhookFormat::event_body(
     const store::TransactionRecord& after, const store::DeviceRecord* terminal,
     const store::WebhookEventRecord& event) const {
+  auto request_id = nomba_request_id_for_event(event.event_id);
   auto input = nomba_webhook_input(after, terminal != nullptr ? terminal->label : std::string(),
-                                   amount_unit_, nomba_request_id_for_event(event.event_id));
+                                   amount_unit_, request_id);
   if (!input) {
     return std::nullopt;
   }
   if (terminal != nullptr) {
     input->terminal_serial_number = device_serial_number(*terminal);
   }
-  return nomba_webhook_payload(*input);
-}
-
-std::optional<std::string> NombaWebhookFormat::event_key(
-    const store::WebhookEventRecord& event) const {
-  return nomba_request_id_for_event(event.event_id);
+  return webhooks::EventBody{.body = nomba_webhook_payload(*input), .key = std::move(request_id)};
 }
 
 webhooks::HeaderList NombaWebhookFormat::sign(std::string_view secret, std::string_view,

@@ -14,13 +14,11 @@ class NombaWebhookFormat final : public webhooks::WebhookFormat {
 
   [[nodiscard]] domain::WebhookFormat kind() const override { return domain::WebhookFormat::nomba; }
   // Nomba's payload for a final status (none for VOIDED: nomba_webhook.hpp), whose
-  // requestId is derived from the event id, so one outbox event is one Nomba event. The
-  // terminal's label, and its serial number when its pairing reported one.
-  [[nodiscard]] std::optional<std::string> event_body(
+  // requestId is derived from the event id, so one outbox event is one Nomba event, and is
+  // the body's key (the re-push and event-log routes find it by that). The terminal's
+  // label, and its serial number when its pairing reported one.
+  [[nodiscard]] std::optional<webhooks::EventBody> event_body(
       const store::TransactionRecord& after, const store::DeviceRecord* terminal,
-      const store::WebhookEventRecord& event) const override;
-  // The requestId of that payload: the re-push and event-log routes find it by this.
-  [[nodiscard]] std::optional<std::string> event_key(
       const store::WebhookEventRecord& event) const override;
   [[nodiscard]] webhooks::HeaderList sign(std::string_view secret, std::string_view event_id,
                                           std::string_view body,

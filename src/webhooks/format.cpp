@@ -39,10 +39,10 @@ std::optional<store::WebhookEventRecord> outbox_event(const WebhookFormats& form
     if (format.get() == &formats.standard()) {
       continue;
     }
-    if (auto body = format->event_body(after, terminal, *event)) {
-      event->format_payloads.emplace(format->kind(), std::move(*body));
-      if (auto key = format->event_key(*event)) {
-        event->format_keys.emplace(format->kind(), std::move(*key));
+    if (auto sent = format->event_body(after, terminal, *event)) {
+      event->format_payloads.emplace(format->kind(), std::move(sent->body));
+      if (sent->key) {
+        event->format_keys.emplace(format->kind(), std::move(*sent->key));
       }
     }
   }

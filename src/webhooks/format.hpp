@@ -19,6 +19,14 @@
 
 namespace tillgate::webhooks {
 
+// What a format's endpoints are sent for one outbox event: the body, and the name the
+// format's own API finds the event by (the Nomba body's requestId), kept with the event in
+// an indexed column; nullopt: none.
+struct EventBody {
+  std::string body;
+  std::optional<std::string> key = std::nullopt;
+};
+
 class WebhookFormat {
  public:
   virtual ~WebhookFormat() = default;
@@ -30,17 +38,9 @@ class WebhookFormat {
   // `after` (the transaction as its change leaves it, on `terminal`: null when its record
   // is gone); nullopt when they get no delivery for it. Called on the store thread just
   // before the change is written: pure (arguments and fixed settings only).
-  [[nodiscard]] virtual std::optional<std::string> event_body(
+  [[nodiscard]] virtual std::optional<EventBody> event_body(
       const store::TransactionRecord& after, const store::DeviceRecord* terminal,
       const store::WebhookEventRecord& event) const = 0;
-
-  // The name this format's own API finds the outbox event `event` by (the Nomba body's
-  // requestId), kept with it in an indexed column; nullopt: none. Asked only when
-  // event_body gave a body; pure like it.
-  [[nodiscard]] virtual std::optional<std::string> event_key(
-      const store::WebhookEventRecord& /*event*/) const {
-    return std::nullopt;
-  }
 
   // The headers of one attempt to send `body`, the body of event `event_id`, at
   // `sent_at`, signed with the endpoint's `secret`. Throws std::invalid_argument for a

@@ -22,10 +22,10 @@ StandardWebhookFormat::StandardWebhookFormat(std::vector<std::chrono::seconds> r
 }
 
 // The standard body is the event's own payload (webhooks::payment_event).
-std::optional<std::string> StandardWebhookFormat::event_body(
+std::optional<EventBody> StandardWebhookFormat::event_body(
     const store::TransactionRecord&, const store::DeviceRecord*,
     const store::WebhookEventRecord& event) const {
-  return event.payload;
+  return EventBody{.body = event.payload};
 }
 
 HeaderList StandardWebhookFormat::sign(std::string_view secret, std::string_view event_id,

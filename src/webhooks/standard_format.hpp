@@ -13,7 +13,7 @@ class StandardWebhookFormat final : public WebhookFormat {
   [[nodiscard]] domain::WebhookFormat kind() const override {
     return domain::WebhookFormat::standard;
   }
-  [[nodiscard]] std::optional<std::string> event_body(
+  [[nodiscard]] std::optional<EventBody> event_body(
       const store::TransactionRecord& after, const store::DeviceRecord* terminal,
       const store::WebhookEventRecord& event) const override;
   [[nodiscard]] HeaderList sign(std::string_view secret, std::string_view event_id,
