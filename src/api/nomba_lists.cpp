@@ -18,9 +18,6 @@ using store::Store;
 
 namespace {
 
-constexpr std::int64_t kDefaultLimit = 20;
-constexpr std::int64_t kMaxLimit = 100;
-
 HttpResponse invalid(const std::vector<FieldProblem>& problems) {
   std::string description = "the list request is not valid: ";
   for (std::size_t i = 0; i < problems.size(); ++i) {
@@ -105,16 +102,28 @@ void read_filter_body(std::string_view text, std::size_t max_depth, TransactionF
   }
 }
 
+// A Nomba list's limit (1 to kNombaMaxPage) or cursor: false for another parameter.
+bool apply_nomba_page_param(const std::string& name, const std::string& value, std::int64_t& limit,
+                            std::optional<std::int64_t>& cursor, std::vector<FieldProblem>& found) {
+  if (!apply_page_param(name, value, limit, cursor, found)) {
+    return false;
+  }
+  if (name == "limit" && limit > kNombaMaxPage) {
+    found.push_back({"limit", std::string(kNombaLimitProblem)});
+  }
+  return true;
+}
+
 // limit (1-100, default 20) and cursor from the query string; on GET, dateFrom and dateTo.
 void read_list_query(std::string_view text, bool dates, TransactionFilter& filter) {
-  filter.query.limit = kDefaultLimit;
+  filter.query.limit = kNombaDefaultPage;
   auto problems = read_query(text, [&](const std::string& name, const std::string& value,
                                        std::vector<FieldProblem>& found) {
-    if (apply_page_param(name, value, filter.query.limit, filter.query.before_sequence, found)) {
-      if (name == "limit" && filter.query.limit > kMaxLimit) {
-        found.push_back({"limit", "must be an integer from 1 to 100"});
-      }
-    } else if (dates && (name == "dateFrom" || name == "dateTo")) {
+    if (apply_nomba_page_param(name, value, filter.query.limit, filter.query.before_sequence,
+                               found)) {
+      return;
+    }
+    if (dates && (name == "dateFrom" || name == "dateTo")) {
       apply_filter(name, value, filter);
     }
   });
@@ -207,17 +216,16 @@ RouteAnswer NombaRoutes::transactions_page(std::string merchant_id, std::string 
 // pairing order, filtered by terminalId, serialNumber or terminalLabel (exact), paged by
 // position.
 RouteAnswer NombaRoutes::list_terminals(RouteRequest request) {
-  std::int64_t limit = kDefaultLimit;
+  std::int64_t limit = kNombaDefaultPage;
   std::optional<std::int64_t> start;
   std::map<std::string, std::string> wanted;
   const auto problems = read_query(
       request.http.query,
       [&](const std::string& name, const std::string& value, std::vector<FieldProblem>& found) {
-        if (apply_page_param(name, value, limit, start, found)) {
-          if (name == "limit" && limit > kMaxLimit) {
-            found.push_back({"limit", "must be an integer from 1 to 100"});
-          }
-        } else if (name == "terminalId" || name == "serialNumber" || name == "terminalLabel") {
+        if (apply_nomba_page_param(name, value, limit, start, found)) {
+          return;
+        }
+        if (name == "terminalId" || name == "serialNumber" || name == "terminalLabel") {
           wanted[name] = value;
         }
       });

@@ -4,7 +4,9 @@
 // main API; only the paths, the credentials and the answer's shape differ.
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "api/nomba_auth.hpp"
 #include "api/route_table.hpp"
@@ -27,6 +29,12 @@ struct NombaRouteSettings {
   bool rotate_refresh_tokens = false;  // TILLGATE_NOMBA_ROTATE_REFRESH_TOKENS
   std::size_t max_repush_ids = 100;    // TILLGATE_NOMBA_MAX_REPUSH_IDS
 };
+
+// A page of the Nomba edge's lists (transactions, terminals, event logs): `limit` is 1 to
+// kNombaMaxPage, kNombaDefaultPage when not given.
+inline constexpr std::int64_t kNombaDefaultPage = 20;
+inline constexpr std::int64_t kNombaMaxPage = 100;
+inline constexpr std::string_view kNombaLimitProblem = "must be an integer from 1 to 100";
 
 class NombaRoutes {
  public:

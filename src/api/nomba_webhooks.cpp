@@ -19,8 +19,6 @@ using store::Store;
 
 namespace {
 
-constexpr std::int64_t kDefaultLogLimit = 20;
-constexpr std::int64_t kMaxLogLimit = 100;
 // A requestId is a UUID (36 characters); anything much longer names nothing.
 constexpr std::size_t kMaxRequestIdLength = 64;
 // Nomba answers these routes with "code":"200", not the "00" of its other routes.
@@ -93,11 +91,11 @@ void read_log_date(const json::Value& body, std::string_view name, bool end_of_d
 }
 
 void read_log_paging(const json::Value& body, LogRequest& request) {
-  request.query.limit = kDefaultLogLimit;
+  request.query.limit = kNombaDefaultPage;
   if (const auto* limit = body.find("limit"); limit != nullptr && !limit->is_null()) {
     const auto number = limit->is_number() ? limit->as_number().as_int64() : std::nullopt;
-    if (!number || *number < 1 || *number > kMaxLogLimit) {
-      add_problem(request, "limit must be an integer from 1 to 100");
+    if (!number || *number < 1 || *number > kNombaMaxPage) {
+      add_problem(request, "limit " + std::string(kNombaLimitProblem));
     } else {
       request.query.limit = *number;
     }
