@@ -406,18 +406,7 @@ TEST(NombaMigration, AVersion3DatabaseKeepsItsRowsAndFailsPendingNombaDeliveries
   {
     RawDb raw{file};
     // What a version 3 tillgate leaves: its schema_migrations table, then migrations 1-3.
-    ASSERT_EQ(raw.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
-                       "applied_at INTEGER NOT NULL) STRICT"),
-              SQLITE_OK);
-    for (const auto& migration : sqlite::migrations()) {
-      if (migration.version > 3) {
-        break;
-      }
-      ASSERT_EQ(raw.exec(std::string(migration.sql)), SQLITE_OK) << raw.last_error();
-      ASSERT_EQ(raw.exec("INSERT INTO schema_migrations VALUES (" +
-                         std::to_string(migration.version) + ", 1)"),
-                SQLITE_OK);
-    }
+    ASSERT_EQ(raw.migrate_to(3), SQLITE_OK) << raw.last_error();
     const std::string rows = R"sql(
       INSERT INTO merchants VALUES ('m1', 'Shop m1', 1000);
       INSERT INTO api_keys VALUES ('k1', 'm1', 's3cr3t', 1001, NULL);
@@ -548,18 +537,7 @@ TEST(NombaMigration, AVersion8NombaEventIsFoundByTheRequestIdInItsBody) {
   { std::ofstream create{file}; }
   {
     RawDb raw{file};
-    ASSERT_EQ(raw.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
-                       "applied_at INTEGER NOT NULL) STRICT"),
-              SQLITE_OK);
-    for (const auto& migration : sqlite::migrations()) {
-      if (migration.version > 8) {
-        break;
-      }
-      ASSERT_EQ(raw.exec(std::string(migration.sql)), SQLITE_OK) << raw.last_error();
-      ASSERT_EQ(raw.exec("INSERT INTO schema_migrations VALUES (" +
-                         std::to_string(migration.version) + ", 1)"),
-                SQLITE_OK);
-    }
+    ASSERT_EQ(raw.migrate_to(8), SQLITE_OK) << raw.last_error();
     const std::string rows = R"sql(
       INSERT INTO merchants (merchant_id, name, created_at) VALUES ('m1', 'Shop m1', 1000);
       INSERT INTO devices (device_id, merchant_id, label, secret_hash, created_at)

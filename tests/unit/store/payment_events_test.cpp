@@ -148,18 +148,7 @@ TEST(PaymentEventsMigration, EventsOfAVersion6DatabaseGetTheirInsertionOrderAndA
   { std::ofstream create{file}; }
   {
     RawDb raw{file};
-    ASSERT_EQ(raw.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
-                       "applied_at INTEGER NOT NULL) STRICT"),
-              SQLITE_OK);
-    for (const auto& migration : sqlite::migrations()) {
-      if (migration.version > 6) {
-        break;
-      }
-      ASSERT_EQ(raw.exec(std::string(migration.sql)), SQLITE_OK) << raw.last_error();
-      ASSERT_EQ(raw.exec("INSERT INTO schema_migrations VALUES (" +
-                         std::to_string(migration.version) + ", 1)"),
-                SQLITE_OK);
-    }
+    ASSERT_EQ(raw.migrate_to(6), SQLITE_OK) << raw.last_error();
     const std::string rows = R"sql(
       INSERT INTO merchants VALUES ('m1', 'Shop m1', 1000);
       INSERT INTO devices (device_id, merchant_id, label, secret_hash, created_at)

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "store/sqlite/migrations.hpp"
+
 namespace tillgate::store::testing {
 
 RawDb::RawDb(const std::filesystem::path& file) {
@@ -22,6 +24,23 @@ int RawDb::exec(const std::string& sql) {
   const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
   last_error_ = message != nullptr ? message : "";
   sqlite3_free(message);
+  return rc;
+}
+
+int RawDb::migrate_to(int version) {
+  int rc = exec(
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+      "applied_at INTEGER NOT NULL) STRICT");
+  for (const auto& migration : sqlite::migrations()) {
+    if (rc != SQLITE_OK || migration.version > version) {
+      break;
+    }
+    rc = exec(std::string(migration.sql));
+    if (rc == SQLITE_OK) {
+      rc = exec("INSERT INTO schema_migrations VALUES (" + std::to_string(migration.version) +
+                ", 1)");
+    }
+  }
   return rc;
 }
 

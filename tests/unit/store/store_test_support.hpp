@@ -36,6 +36,9 @@ class RawDb {
   [[nodiscard]] const std::string& last_error() const { return last_error_; }
   [[nodiscard]] std::int64_t query_int(const std::string& sql);
   [[nodiscard]] std::string query_text(const std::string& sql);
+  // Makes an empty file what a tillgate of schema `version` leaves: its schema_migrations
+  // table and migrations 1 to `version` (applied_at 1). SQLITE_OK or the failing code.
+  [[nodiscard]] int migrate_to(int version);
 
  private:
   sqlite3* db_ = nullptr;
