@@ -33,8 +33,7 @@ struct TaskGroup::Impl {
     bool cancelled = false;  // cancel() reached it
   };
 
-  // spawn and spawn_helper: `cancellable` binds the task's signal.
-  bool start(std::string_view what, asio::awaitable<void> task, bool cancellable);
+  bool start(std::string_view what, asio::awaitable<void> task);
   void finished(std::uint64_t id, std::exception_ptr error);
   void failed(const std::string& what, std::string_view message);
 
@@ -94,14 +93,10 @@ TaskGroup::~TaskGroup() {
 }
 
 bool TaskGroup::spawn(std::string_view what, asio::awaitable<void> task) {
-  return impl_->start(what, std::move(task), true);
+  return impl_->start(what, std::move(task));
 }
 
-bool TaskGroup::spawn_helper(std::string_view what, asio::awaitable<void> task) {
-  return impl_->start(what, std::move(task), false);
-}
-
-bool TaskGroup::Impl::start(std::string_view what, asio::awaitable<void> task, bool cancellable) {
+bool TaskGroup::Impl::start(std::string_view what, asio::awaitable<void> task) {
   if (closed) {
     spdlog::debug("{}: {} refused: the group is closed", name, what);
     return false;  // `task` is destroyed unstarted with this frame's parameter
@@ -114,14 +109,9 @@ bool TaskGroup::Impl::start(std::string_view what, asio::awaitable<void> task, b
     group->finished(id, std::move(error));
   };
   // The task may run (up to its first suspension) inside co_spawn: nothing of `entry` is
-  // used after this call. Its completion handler is always posted, never run in here. A
-  // helper's signal stays unbound: emitting it reaches nothing.
-  if (cancellable) {
-    asio::co_spawn(executor, std::move(task),
-                   asio::bind_cancellation_slot(entry->second.signal.slot(), std::move(on_done)));
-  } else {
-    asio::co_spawn(executor, std::move(task), std::move(on_done));
-  }
+  // used after this call. Its completion handler is always posted, never run in here.
+  asio::co_spawn(executor, std::move(task),
+                 asio::bind_cancellation_slot(entry->second.signal.slot(), std::move(on_done)));
   return true;
 }
 
@@ -183,6 +173,10 @@ std::size_t TaskGroup::size() const {
 
 const std::string& TaskGroup::name() const {
   return impl_->name;
+}
+
+const asio::any_io_executor& TaskGroup::executor() const {
+  return impl_->executor;
 }
 
 }  // namespace tillgate::net

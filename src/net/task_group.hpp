@@ -55,14 +55,6 @@ class TaskGroup {
   // is logged at debug level only.
   bool spawn(std::string_view what, boost::asio::awaitable<void> task);
 
-  // Like spawn, for a helper of another task of the group that takes no cancellation of
-  // its own: cancel() does not reach it, so it must end when the task it helps ends,
-  // which the group does cancel (a WebSocket session's writer and clock, which the end of
-  // the session wakes and stops). The group still waits for it. It saves the cancellation
-  // binding spawn makes for each task: about a third of a kilobyte per task, which is
-  // most of what two helpers per connection cost.
-  bool spawn_helper(std::string_view what, boost::asio::awaitable<void> task);
-
   // Called with `what` for each task that failed (see spawn), e.g. to count it in the
   // metrics. Must not throw.
   void set_failure_counter(std::function<void(std::string_view what)> counter);
@@ -85,6 +77,8 @@ class TaskGroup {
   // Live tasks: spawned and not yet ended.
   [[nodiscard]] std::size_t size() const;
   [[nodiscard]] const std::string& name() const;
+  // Where the tasks run.
+  [[nodiscard]] const boost::asio::any_io_executor& executor() const;
 
  private:
   struct Impl;

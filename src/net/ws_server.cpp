@@ -39,7 +39,8 @@ WsServer::WsServer(asio::any_io_executor executor, TimeSource& time, std::string
       admission_(std::move(admission), auth_failures),
       factory_(std::move(factory)),
       group_(std::move(executor), std::move(name)),
-      context_{group_, time, settings_, live_} {
+      deadlines_(group_, time),
+      context_{group_, time, deadlines_, settings_, live_} {
   assert(positive(settings_.handshake_timeout) && positive(settings_.open_timeout) &&
          positive(settings_.heartbeat) && positive(settings_.pong_timeout) &&
          positive(settings_.write_timeout) && settings_.max_message_bytes > 0 &&

@@ -16,6 +16,7 @@
 #include <variant>
 
 #include "net/admission.hpp"
+#include "net/deadline_queue.hpp"
 #include "net/task_group.hpp"
 #include "net/upgrade.hpp"
 #include "net/ws_session.hpp"
@@ -85,6 +86,7 @@ class WsServer final : public UpgradeHandler {
   WsProtocolFactory factory_;
   WsGate gate_;
   TaskGroup group_;
+  DeadlineQueue deadlines_;  // of every session; its task runs in group_
   std::unordered_set<WsSession*> live_;
   WsSessionContext context_;
 };

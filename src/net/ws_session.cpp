@@ -11,11 +11,12 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/system/system_error.hpp>
 #include <cassert>
-#include <deque>
 #include <exception>
 #include <optional>
 #include <utility>
+#include <vector>
 
+#include "net/deadline_queue.hpp"
 #include "net/task_group.hpp"
 #include "net/time_source.hpp"
 #include "net/tls_stream.hpp"
@@ -38,6 +39,10 @@ struct Outgoing {
   std::uint16_t close_code = 0;
 };
 
+// The first read of a message takes at most this many bytes: the buffer an idle session
+// holds while it waits (Beast's frame buffer in the stream holds what the socket gave).
+constexpr std::size_t kFirstReadBytes = 64;
+
 // The heartbeat's state once established: waiting to ping, or waiting for the pong.
 enum class Heartbeat { off, ping_due, pong_due };
 
@@ -51,8 +56,12 @@ std::optional<Timestamp> earliest(std::optional<Timestamp> a, std::optional<Time
   return std::min(*a, *b);
 }
 
+// A session is one task of the surface's group (the handshake, then the read loop). Its
+// frames are written by a chain of completion handlers that runs only while the outbox
+// holds frames, and its deadlines wait in the surface's DeadlineQueue: an idle session
+// holds no coroutine, timer or task beside its read.
 template <class Stream>
-class WsConnection final : public WsSession {
+class WsConnection final : public WsSession, private DeadlineQueue::Client {
  public:
   WsConnection(const WsSessionContext& context, Stream stream, std::shared_ptr<WsProtocol> protocol,
                Admission::Ticket ticket)
@@ -60,11 +69,10 @@ class WsConnection final : public WsSession {
         ws_(std::move(stream)),
         protocol_(std::move(protocol)),
         ticket_(std::move(ticket)),
-        wake_writer_(ws_.get_executor(), asio::steady_timer::time_point::max()),
         room_(ws_.get_executor(), asio::steady_timer::time_point::max()),
-        clock_(context.time.make_timer(ws_.get_executor())) {}
+        deadline_(*this) {}
 
-  // The session's first task: the handshake, the other two tasks, then the read loop.
+  // The session's task: the handshake, then the read loop.
   static asio::awaitable<void> run(std::shared_ptr<WsConnection> self, UpgradeRequest request);
 
   bool send_text(std::string frame) override {
@@ -88,12 +96,16 @@ class WsConnection final : public WsSession {
   asio::ip::tcp::socket& socket() { return beast::get_lowest_layer(ws_).socket(); }
   void configure();
   asio::awaitable<bool> handshake(UpgradeRequest request);
-  bool start_tasks();
+  bool open();
   asio::awaitable<void> read_loop();
-  asio::awaitable<void> write_loop(std::shared_ptr<WsConnection> self);
-  asio::awaitable<bool> write(Outgoing item);
-  asio::awaitable<void> clock_loop(std::shared_ptr<WsConnection> self);
+  asio::awaitable<bool> read_message(std::string& text);
+  void write_next();
+  void on_written(boost::system::error_code ec);
   bool enqueue(Outgoing item);
+  [[nodiscard]] std::size_t queued() const { return outbox_.size() - outbox_head_; }
+  // The frames the session holds: queued, and the one being written.
+  [[nodiscard]] std::size_t held() const { return queued() + (writing_ ? 1 : 0); }
+  Outgoing take_oldest();
   void cut_off_slow_reader();
   void log_failure(std::exception_ptr error) const;
   void finish();
@@ -101,6 +113,7 @@ class WsConnection final : public WsSession {
   // happens when the clock fires.
   [[nodiscard]] std::optional<Timestamp> next_deadline() const;
   void arm_clock();
+  void on_deadline() override;
   void on_time(Timestamp now);
   void on_heartbeat_time(Timestamp now);
 
@@ -108,10 +121,15 @@ class WsConnection final : public WsSession {
   websocket::stream<Stream> ws_;
   std::shared_ptr<WsProtocol> protocol_;
   Admission::Ticket ticket_;
-  asio::steady_timer wake_writer_;  // never expires: cancelled to wake the write loop
-  asio::steady_timer room_;         // never expires: cancelled to wake drained()
-  std::unique_ptr<Timer> clock_;    // armed for next_deadline()
-  std::deque<Outgoing> outbox_;
+  asio::steady_timer room_;  // never expires: cancelled to wake drained()
+  // In the surface's DeadlineQueue for next_deadline().
+  DeadlineQueue::Entry deadline_;
+  // Frames to write, oldest first, from outbox_[outbox_head_]; the one being written is
+  // `writing_`. A vector, not a deque: an empty one holds no memory (a deque holds a
+  // block of half a kilobyte), and it is short (max_outbox_frames).
+  std::vector<Outgoing> outbox_;
+  std::size_t outbox_head_ = 0;
+  std::optional<Outgoing> writing_;
   bool opened_ = false;   // the handshake completed and the protocol knows the session
   bool closing_ = false;  // nothing more is queued
   bool ended_ = false;    // finish() ran
@@ -120,7 +138,7 @@ class WsConnection final : public WsSession {
   std::optional<Timestamp> open_deadline_;
   std::optional<Timestamp> heartbeat_at_;  // the next ping, or the pong's deadline
   std::optional<Timestamp> write_deadline_;
-  std::optional<Timestamp> armed_at_;  // what clock_ is armed for
+  std::optional<Timestamp> armed_at_;  // what deadline_ is queued for
 };
 
 template <class Stream>
@@ -130,7 +148,7 @@ asio::awaitable<void> WsConnection<Stream>::run(std::shared_ptr<WsConnection> se
   assert(inserted && "a WebSocket session is started once");
   try {
     const bool open = co_await self->handshake(std::move(request));
-    if (open && self->start_tasks()) {
+    if (open && self->open()) {
       co_await self->read_loop();
     }
   } catch (...) {
@@ -167,90 +185,104 @@ asio::awaitable<bool> WsConnection<Stream>::handshake(UpgradeRequest request) {
   co_return !ec;
 }
 
-// After the handshake: the protocol learns of the session, the open deadline starts, and
-// the write loop and the clock join the group. false when the group closed meanwhile.
+// After the handshake: the protocol learns of the session and the open deadline starts.
+// false when the group closed meanwhile (the surface is shutting down).
 template <class Stream>
-bool WsConnection<Stream>::start_tasks() {
+bool WsConnection<Stream>::open() {
   if (context_.group.closed()) {
     return false;
   }
   opened_ = true;
   open_deadline_ = context_.time.now() + context_.settings.open_timeout;
   protocol_->on_open(weak_from_this());
-  auto self = std::static_pointer_cast<WsConnection>(shared_from_this());
-  // Helpers of the session: its end (finish(), also when the group cancels it) wakes and
-  // stops both, so they need no cancellation of their own.
-  [[maybe_unused]] const bool writing = context_.group.spawn_helper("ws writer", write_loop(self));
-  [[maybe_unused]] const bool timing = context_.group.spawn_helper("ws clock", clock_loop(self));
-  assert(writing && timing && "the group closed while a session was starting");
+  arm_clock();
   return true;
 }
 
 template <class Stream>
 asio::awaitable<void> WsConnection<Stream>::read_loop() {
+  std::string text;
+  while (co_await read_message(text)) {
+    co_await protocol_->on_frame(std::move(text));
+    text = {};
+  }
+}
+
+// One message; false when the connection failed or closed. While it waits for a message
+// the session holds only kFirstReadBytes of its own: the first read takes at most that
+// many, and the rest of the message follows into a buffer that goes with it.
+template <class Stream>
+asio::awaitable<bool> WsConnection<Stream>::read_message(std::string& text) {
   beast::flat_buffer buffer;
   boost::system::error_code ec;
-  while (true) {
-    buffer.clear();
-    // Over max_message_bytes Beast fails the read and closes with 1009 itself.
-    co_await ws_.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      co_return;
-    }
-    std::string text = beast::buffers_to_string(buffer.data());
-    co_await protocol_->on_frame(std::move(text));
-  }
-}
-
-template <class Stream>
-asio::awaitable<void> WsConnection<Stream>::write_loop(
-    [[maybe_unused]] std::shared_ptr<WsConnection> self) {
-  boost::system::error_code ec;
-  while (socket().is_open()) {
-    if (outbox_.empty()) {
-      co_await wake_writer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      wake_writer_.expires_at(asio::steady_timer::time_point::max());
-      continue;
-    }
-    Outgoing item = std::move(outbox_.front());
-    outbox_.pop_front();
-    const bool last = item.kind == Outgoing::Kind::close;
-    write_deadline_ = context_.time.now() + context_.settings.write_timeout;
-    arm_clock();
-    const bool written = co_await write(std::move(item));
-    write_deadline_.reset();  // the clock, armed for it, finds nothing due and re-arms
-    room_.cancel();           // a frame left the outbox
-    if (!written) {
-      abort();
-    }
-    if (last || !written) {
-      co_return;
-    }
-  }
-}
-
-// One frame; false when the write failed.
-template <class Stream>
-asio::awaitable<bool> WsConnection<Stream>::write(Outgoing item) {
-  boost::system::error_code ec;
-  switch (item.kind) {
-    case Outgoing::Kind::text:
-      co_await ws_.async_write(asio::buffer(item.text),
+  // Over max_message_bytes Beast fails the read and closes with 1009 itself.
+  co_await ws_.async_read_some(buffer, kFirstReadBytes,
                                asio::redirect_error(asio::use_awaitable, ec));
-      break;
-    case Outgoing::Kind::ping: {
-      const websocket::ping_data payload;  // named: see the GCC 12 rule in architecture.md
-      co_await ws_.async_ping(payload, asio::redirect_error(asio::use_awaitable, ec));
-      break;
-    }
-    case Outgoing::Kind::close: {
-      const websocket::close_reason reason(static_cast<websocket::close_code>(item.close_code),
-                                           item.text);
-      co_await ws_.async_close(reason, asio::redirect_error(asio::use_awaitable, ec));
-      break;
-    }
+  while (!ec && !ws_.is_message_done()) {
+    co_await ws_.async_read_some(buffer, 0, asio::redirect_error(asio::use_awaitable, ec));
   }
-  co_return !ec;
+  if (ec) {
+    co_return false;
+  }
+  text = beast::buffers_to_string(buffer.data());
+  co_return true;
+}
+
+// Starts writing the oldest queued frame, unless one is being written: each write's
+// completion starts the next, until the outbox is empty.
+template <class Stream>
+void WsConnection<Stream>::write_next() {
+  if (writing_ || queued() == 0 || !socket().is_open()) {
+    return;
+  }
+  writing_ = take_oldest();
+  write_deadline_ = context_.time.now() + context_.settings.write_timeout;
+  arm_clock();
+  // The handler holds the session: the frame it writes lives in writing_ until then.
+  auto done = [self = std::static_pointer_cast<WsConnection>(shared_from_this())](
+                  boost::system::error_code ec, std::size_t) { self->on_written(ec); };
+  switch (writing_->kind) {
+    case Outgoing::Kind::text:
+      ws_.async_write(asio::buffer(writing_->text), std::move(done));
+      break;
+    case Outgoing::Kind::ping:
+      ws_.async_ping(websocket::ping_data{},
+                     [done = std::move(done)](boost::system::error_code ec) { done(ec, 0); });
+      break;
+    case Outgoing::Kind::close:
+      ws_.async_close(websocket::close_reason(
+                          static_cast<websocket::close_code>(writing_->close_code), writing_->text),
+                      [done = std::move(done)](boost::system::error_code ec) { done(ec, 0); });
+      break;
+  }
+}
+
+template <class Stream>
+Outgoing WsConnection<Stream>::take_oldest() {
+  Outgoing oldest = std::move(outbox_[outbox_head_++]);
+  if (outbox_head_ == outbox_.size()) {
+    outbox_.clear();
+    outbox_head_ = 0;
+  }
+  return oldest;
+}
+
+template <class Stream>
+void WsConnection<Stream>::on_written(boost::system::error_code ec) {
+  const bool last = writing_ && writing_->kind == Outgoing::Kind::close;
+  writing_.reset();
+  write_deadline_.reset();  // the deadline queued for it fires for nothing and re-arms
+  room_.cancel();           // a frame left the outbox
+  if (ended_) {
+    return;
+  }
+  if (ec) {
+    abort();
+    return;
+  }
+  if (!last) {
+    write_next();
+  }
 }
 
 template <class Stream>
@@ -261,12 +293,12 @@ bool WsConnection<Stream>::enqueue(Outgoing item) {
   if (item.kind == Outgoing::Kind::close) {
     closing_ = true;
     room_.cancel();
-  } else if (outbox_.size() >= context_.settings.max_outbox_frames) {
+  } else if (held() >= context_.settings.max_outbox_frames) {
     cut_off_slow_reader();
     return false;
   }
   outbox_.push_back(std::move(item));
-  wake_writer_.cancel();
+  write_next();
   return true;
 }
 
@@ -277,8 +309,9 @@ bool WsConnection<Stream>::enqueue(Outgoing item) {
 template <class Stream>
 void WsConnection<Stream>::cut_off_slow_reader() {
   spdlog::warn("{} is not reading its frames ({} queued): closing with {}", protocol_->describe(),
-               outbox_.size(), kCloseSlowReader);
+               held(), kCloseSlowReader);
   outbox_.clear();
+  outbox_head_ = 0;
   enqueue({Outgoing::Kind::close, "slow reader: outbox full", kCloseSlowReader});
 }
 
@@ -286,7 +319,7 @@ template <class Stream>
 asio::awaitable<bool> WsConnection<Stream>::drained(std::size_t frames) {
   const auto self = shared_from_this();  // the wait may outlast the caller's handle
   boost::system::error_code ec;
-  while (!closing_ && outbox_.size() > frames) {
+  while (!closing_ && held() > frames) {
     co_await room_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   co_return !closing_;
@@ -302,22 +335,10 @@ void WsConnection<Stream>::establish() {
 }
 
 template <class Stream>
-asio::awaitable<void> WsConnection<Stream>::clock_loop(
-    [[maybe_unused]] std::shared_ptr<WsConnection> self) {
-  while (!ended_) {
-    arm_clock();
-    // false: re-armed for an earlier deadline, or cancelled (finish(), or the group's
-    // cancellation, after which the next co_await throws).
-    const bool fired = co_await clock_->wait();
-    if (ended_) {
-      co_return;
-    }
-    if (fired) {
-      armed_at_.reset();
-      clock_->cancel();  // a due timer's next wait would complete at once
-      on_time(context_.time.now());
-    }
-  }
+void WsConnection<Stream>::on_deadline() {
+  armed_at_.reset();
+  on_time(context_.time.now());
+  arm_clock();
 }
 
 template <class Stream>
@@ -329,22 +350,25 @@ std::optional<Timestamp> WsConnection<Stream>::next_deadline() const {
   return earliest(earliest(open_deadline_, heartbeat), write_deadline_);
 }
 
-// Armed for an earlier deadline only: when one goes away (a write completed) the clock
-// fires for nothing and re-arms, which costs less than waking it at every write.
+// Queued for an earlier deadline only: when one goes away (a write completed) the queue
+// calls for nothing and the session queues its next, which costs less than moving the
+// entry at every write. Refused only while the surface shuts down, whose grace bounds it.
 template <class Stream>
 void WsConnection<Stream>::arm_clock() {
   const auto next = next_deadline();
   if (ended_ || !next || (armed_at_ && *armed_at_ <= *next)) {
     return;
   }
-  armed_at_ = next;
-  clock_->expires_at(*next);
+  if (context_.deadlines.schedule(deadline_, *next)) {
+    armed_at_ = next;
+  }
 }
 
 template <class Stream>
 void WsConnection<Stream>::on_time(Timestamp now) {
   if (write_deadline_ && now >= *write_deadline_) {
     spdlog::warn("{}: write stalled, disconnecting", protocol_->describe());
+    write_deadline_.reset();  // the write fails now that the socket is closed
     abort();
     return;
   }
@@ -398,16 +422,17 @@ void WsConnection<Stream>::log_failure(std::exception_ptr error) const {
   }
 }
 
-// The end, whatever caused it: the protocol is told, the socket closed, the other two
-// tasks woken to end, and the connection's admission ticket returned.
+// The end, whatever caused it: the protocol is told, the socket closed (a write in
+// flight fails and its handler lets the session go), the deadline taken out, and the
+// connection's admission ticket returned.
 template <class Stream>
 void WsConnection<Stream>::finish() {
   assert(!ended_ && "a WebSocket session ends once");
   ended_ = true;
   closing_ = true;
-  wake_writer_.cancel();
   room_.cancel();
-  clock_->cancel();
+  context_.deadlines.remove(deadline_);
+  armed_at_.reset();
   if (opened_) {
     protocol_->on_close();
   }

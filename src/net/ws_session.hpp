@@ -6,10 +6,11 @@
 // codes, and a read loop that hands each message to the protocol. The protocol (a
 // WsProtocol) decides what the messages mean and what to send; it knows nothing of Beast.
 //
-// A session runs as three tasks of the surface's TaskGroup (the handshake then the read
-// loop, the write loop, the clock), and takes every deadline from the TimeSource, so a
-// test drives them with a ManualTimeSource. Plain (ws://) and TLS (wss://) connections
-// share all of it; ssl_stream stays out of this header (net/upgrade.hpp).
+// A session runs as one task of the surface's TaskGroup (the handshake, then the read
+// loop); its frames are written by a chain of completion handlers while the outbox holds
+// any, and its deadlines wait in the surface's DeadlineQueue, which takes them from the
+// TimeSource, so a test drives them with a ManualTimeSource. Plain (ws://) and TLS (wss://)
+// connections share all of it; ssl_stream stays out of this header (net/upgrade.hpp).
 //
 // Single-threaded: everything runs on the thread of the group's executor.
 #include <boost/asio/awaitable.hpp>
@@ -25,6 +26,7 @@
 
 namespace tillgate::net {
 
+class DeadlineQueue;
 class TaskGroup;
 class TimeSource;
 
@@ -45,8 +47,8 @@ struct WsSettings {
   // One frame's write, from its start: a peer that does not read is cut off.
   std::chrono::milliseconds write_timeout{};
   std::size_t max_message_bytes = 0;
-  // Frames waiting to be written; a peer that lets them pile up is cut off, not buffered
-  // for: closed with kCloseSlowReader (1013).
+  // Frames in the outbox: waiting to be written, and the one being written. A peer that
+  // lets them pile up is cut off, not buffered for: closed with kCloseSlowReader (1013).
   std::size_t max_outbox_frames = 0;
 };
 
@@ -59,7 +61,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   // or when the outbox is full: the peer is then cut off at once, its queued frames dropped
   // and the connection closed with kCloseSlowReader (1013).
   virtual bool send_text(std::string frame) = 0;
-  // Completes once at most `frames` frames wait in the outbox (at once when they already
+  // Completes once at most `frames` frames are in the outbox (at once when they already
   // do): a protocol that sends many frames in a row (a replay) paces itself with it instead
   // of filling the outbox. false when the session is closing: nothing more will be sent.
   virtual boost::asio::awaitable<bool> drained(std::size_t frames) = 0;
@@ -97,8 +99,9 @@ class WsProtocol {
 
 // What a session gets from the surface that starts it; all of it outlives the session.
 struct WsSessionContext {
-  TaskGroup& group;  // runs the session's tasks
-  TimeSource& time;  // its deadlines
+  TaskGroup& group;          // runs the session's task
+  TimeSource& time;          // its clock
+  DeadlineQueue& deadlines;  // its deadlines
   const WsSettings& settings;
   // Every session of the surface from its start until it ended, so the surface can close
   // them all at shutdown. A session is in it once.

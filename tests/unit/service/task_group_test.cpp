@@ -161,47 +161,6 @@ TEST(TaskGroup, CancelEndsTasksBlockedOnATimer) {
   EXPECT_THAT(log.text(), ::testing::Not(HasSubstr("failed")));
 }
 
-// An owner that, when it ends (cancelled or not), stops its helper, as a WebSocket
-// session's end stops its writer and clock.
-asio::awaitable<void> owner_of(asio::steady_timer& own_gate, asio::steady_timer& helper_gate) {
-  boost::system::error_code ec;
-  co_await own_gate.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  helper_gate.cancel();
-}
-
-TEST(TaskGroup, CancelDoesNotReachAHelperWhichEndsWithItsOwnerAndIsWaitedFor) {
-  LogCapture log;
-  asio::io_context io;
-  net::TaskGroup group(io.get_executor(), "test");
-  asio::steady_timer owner_gate(io, kNever);
-  asio::steady_timer helper_gate(io, kNever);
-  asio::steady_timer lone_gate(io, kNever);
-  boost::system::error_code helper_result;
-  boost::system::error_code lone_result;
-  EXPECT_TRUE(group.spawn("owner", owner_of(owner_gate, helper_gate)));
-  EXPECT_TRUE(group.spawn_helper("helper", sleep_on(helper_gate, helper_result)));
-  EXPECT_TRUE(group.spawn_helper("lone helper", sleep_on(lone_gate, lone_result)));
-  drain(io);
-  EXPECT_EQ(group.size(), 3u);
-
-  group.close();
-  EXPECT_FALSE(group.spawn_helper("late", sleep_on(lone_gate, lone_result)));
-  group.cancel();
-  drain(io);
-  // The owner was cancelled and stopped its helper; the lone helper was not reached.
-  EXPECT_EQ(helper_result, asio::error::operation_aborted);
-  EXPECT_EQ(group.size(), 1u);
-  std::optional<bool> waited;
-  asio::co_spawn(io, wait_for(group, std::chrono::milliseconds::max(), waited), asio::detached);
-  drain(io);
-  EXPECT_FALSE(waited.has_value());  // the group waits for the helper still running
-  lone_gate.cancel();
-  drain(io);
-  ASSERT_TRUE(waited.has_value());
-  EXPECT_TRUE(*waited);
-  EXPECT_EQ(group.failures(), 0u);
-}
-
 TEST(TaskGroup, ACancelIssuedBeforeTheExecutorRunsStillReachesTheTask) {
   asio::io_context io;
   net::TaskGroup group(io.get_executor(), "test");
