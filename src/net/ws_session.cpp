@@ -13,6 +13,7 @@
 #include <cassert>
 #include <exception>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -93,7 +94,13 @@ class WsConnection final : public WsSession, private DeadlineQueue::Client {
   [[nodiscard]] const std::string& remote_address() const override { return ticket_.address(); }
 
  private:
-  asio::ip::tcp::socket& socket() { return beast::get_lowest_layer(ws_).socket(); }
+  asio::ip::tcp::socket& socket() {
+    if constexpr (std::is_same_v<Stream, asio::ip::tcp::socket>) {
+      return ws_.next_layer();
+    } else {
+      return beast::get_lowest_layer(ws_).socket();
+    }
+  }
   void configure();
   asio::awaitable<bool> handshake(UpgradeRequest request);
   bool open();
@@ -455,10 +462,14 @@ bool start(const WsSessionContext& context, Stream stream, UpgradeRequest reques
 
 }  // namespace
 
+// A plain session runs over the bare socket: beast::tcp_stream's timers and per-operation
+// state (about 1 KB of an idle connection) do nothing for a session, whose deadlines are
+// its own. (Under TLS the stream stays: the SSL stream is built on it.)
 bool start_ws_session(const WsSessionContext& context, beast::tcp_stream stream,
                       UpgradeRequest request, std::shared_ptr<WsProtocol> protocol,
                       Admission::Ticket ticket) {
-  return start(context, std::move(stream), std::move(request), std::move(protocol),
+  stream.expires_never();
+  return start(context, stream.release_socket(), std::move(request), std::move(protocol),
                std::move(ticket));
 }
 
