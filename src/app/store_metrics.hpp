@@ -1,11 +1,13 @@
 #pragma once
 // What the store thread reports about its batches (group commit), as metrics:
-// tillgate_store_batch_size, tillgate_store_commit_seconds, tillgate_store_calls_total and
-// tillgate_store_queue_depth. Called on the store thread only (AsyncStore's contract); the
-// metrics are atomics, read by the network thread at scrape time.
+// tillgate_store_batch_size, tillgate_store_commit_seconds, tillgate_store_calls_total,
+// tillgate_store_queue_depth and tillgate_store_thread_cpu_seconds_total (the thread's own
+// CPU clock, read at the end of each batch). Called on the store thread only (AsyncStore's
+// contract); the metrics are atomics, read by the network thread at scrape time.
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <ctime>
 
 #include "metrics/gateway_metrics.hpp"
 #include "store/async_store.hpp"
@@ -38,6 +40,11 @@ class StoreMetrics final : public store::StoreBatchObserver {
   void batch_ended(std::size_t calls) {
     depth_ -= std::min(calls, depth_);
     metrics_.store_queue_depth(depth_);
+    timespec cpu{};
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0) {
+      metrics_.store_thread_cpu(std::chrono::seconds{cpu.tv_sec} +
+                                std::chrono::nanoseconds{cpu.tv_nsec});
+    }
   }
 
   metrics::GatewayMetrics& metrics_;

@@ -96,6 +96,12 @@ GatewayMetrics::GatewayMetrics(Registry& registry)
   for (std::size_t i = 0; i < kPaymentOutcomes.size(); ++i) {
     payments_by_outcome_[i] = &payment_outcomes_.with({kPaymentOutcomes[i]});
   }
+  registry
+      .callback_counter("tillgate_store_thread_cpu_seconds_total",
+                        "CPU time (user and system) of the store thread, as of its last batch.")
+      .set_source([this] {
+        return static_cast<double>(store_thread_cpu_ns_.load(std::memory_order_relaxed)) / 1e9;
+      });
   webhook_results_[static_cast<std::size_t>(WebhookResult::delivered)] =
       &webhook_deliveries_.with({"delivered"});
   webhook_results_[static_cast<std::size_t>(WebhookResult::retry_scheduled)] =
@@ -179,6 +185,10 @@ void GatewayMetrics::set_long_polls_waiting(std::function<double()> source) {
 
 void GatewayMetrics::store_calls(std::size_t calls) {
   store_calls_.inc(calls);
+}
+
+void GatewayMetrics::store_thread_cpu(std::chrono::nanoseconds total) {
+  store_thread_cpu_ns_.store(total.count(), std::memory_order_relaxed);
 }
 
 void GatewayMetrics::store_queue_depth(std::size_t depth) {

@@ -5,8 +5,10 @@
 // elsewhere (terminals connected, long-polls waiting) are read at scrape time through the
 // sources the gateway sets.
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string_view>
 
@@ -66,6 +68,8 @@ class GatewayMetrics {
   // Calls of a batch that failed as a whole: run, but neither committed nor timed.
   void store_calls(std::size_t calls);
   void store_queue_depth(std::size_t depth);
+  // The store thread's own CPU time so far (user and system), reported by that thread.
+  void store_thread_cpu(std::chrono::nanoseconds total);
 
   // POS WebSocket: one text frame received, by its action (any text: mapped onto
   // kPosActions, kPosActionUnknown or kPosActionInvalid).
@@ -103,6 +107,7 @@ class GatewayMetrics {
   Histogram& store_commit_;
   Gauge& store_queue_depth_;
   Counter& store_calls_;
+  std::atomic<std::int64_t> store_thread_cpu_ns_{0};
 };
 
 }  // namespace tillgate::metrics

@@ -257,6 +257,12 @@ CallbackGauge& Registry::callback_gauge(std::string name, std::string help) {
   return *entry.callback;
 }
 
+CallbackGauge& Registry::callback_counter(std::string name, std::string help) {
+  auto& entry = add(std::move(name), std::move(help), "counter", {});
+  entry.callback = std::make_unique<CallbackGauge>();
+  return *entry.callback;
+}
+
 Family<Histogram>& Registry::histogram_family(std::string name, std::string help,
                                               std::vector<std::string> label_names,
                                               std::vector<double> bounds) {

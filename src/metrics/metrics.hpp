@@ -140,6 +140,8 @@ class Registry {
   Family<Gauge>& gauge_family(std::string name, std::string help,
                               std::vector<std::string> label_names);
   CallbackGauge& callback_gauge(std::string name, std::string help);
+  // The same, typed a counter: for a source that only grows (process_cpu_seconds_total).
+  CallbackGauge& callback_counter(std::string name, std::string help);
   Histogram& histogram(std::string name, std::string help, std::vector<double> bounds);
   Family<Histogram>& histogram_family(std::string name, std::string help,
                                       std::vector<std::string> label_names,

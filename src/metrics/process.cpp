@@ -1,5 +1,6 @@
 #include "metrics/process.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -128,6 +129,22 @@ std::optional<double> start_time_seconds(std::string_view stat_text,
          static_cast<double>(*start_ticks) / static_cast<double>(ticks_per_second);
 }
 
+namespace {
+
+// User and system CPU of every thread of the process so far.
+double cpu_seconds() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) {
+    return kUnknown;
+  }
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+}  // namespace
+
 void register_process_metrics(Registry& registry) {
   registry.callback_gauge("process_resident_memory_bytes", "Resident memory size in bytes.")
       .set_source([] { return status_value("VmRSS"); });
@@ -137,6 +154,10 @@ void register_process_metrics(Registry& registry) {
       .set_source([] { return status_value("VmHWM"); });
   registry.callback_gauge("process_open_fds", "Number of open file descriptors.")
       .set_source(open_fds);
+  registry
+      .callback_counter("process_cpu_seconds_total",
+                        "Total user and system CPU time spent in seconds.")
+      .set_source(cpu_seconds);
   // The start does not change: read once.
   const double started = start_time_seconds(read_file("/proc/self/stat"), read_file("/proc/stat"),
                                             sysconf(_SC_CLK_TCK))

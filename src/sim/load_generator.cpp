@@ -1010,7 +1010,20 @@ struct MetricFigures {
   std::optional<double> terminals_connected;
   std::optional<double> long_polls_waiting;
   std::optional<double> peak_rss;
+  // process_cpu_seconds_total over the payments made meanwhile, and the store thread's
+  // CPU over its calls: microseconds.
+  std::optional<double> cpu_per_payment_us;
+  std::optional<double> store_cpu_per_call_us;
 };
+
+// `numerator` / `denominator` in millionths, when both are known and the denominator is not 0.
+std::optional<double> micros_per(std::optional<double> numerator,
+                                 std::optional<double> denominator) {
+  if (!numerator || !denominator || *denominator <= 0) {
+    return std::nullopt;
+  }
+  return *numerator / *denominator * 1e6;
+}
 
 // Counters and histograms as the difference over the run (whole life when there is no
 // "before"), gauges as they were at the end.
@@ -1045,6 +1058,13 @@ MetricFigures metric_figures(const ServerMetrics& m) {
   if (commit_sum && f.commits && *f.commits > 0) {
     f.commit_mean_ms = *commit_sum / *f.commits * 1000.0;
   }
+  double payments_made = 0;
+  for (const auto& [outcome, n] : f.payments) {
+    payments_made += n;
+  }
+  f.cpu_per_payment_us = micros_per(delta("process_cpu_seconds_total"), payments_made);
+  f.store_cpu_per_call_us = micros_per(delta("tillgate_store_thread_cpu_seconds_total"),
+                                       delta("tillgate_store_calls_total"));
   f.terminals_connected = metric_sum(*m.after, "tillgate_terminals_connected");
   f.long_polls_waiting = metric_sum(*m.after, "tillgate_long_polls_waiting");
   f.peak_rss = metric_sum(*m.after, "tillgate_process_peak_resident_memory_bytes");
@@ -1190,7 +1210,9 @@ json::Value server_metrics_json(const MetricFigures& m) {
                        {"storeCommitMeanMs", optional_number(m.commit_mean_ms, 3)},
                        {"terminalsConnected", optional_number(m.terminals_connected, 0)},
                        {"longPollsWaiting", optional_number(m.long_polls_waiting, 0)},
-                       {"peakRssBytes", optional_number(m.peak_rss, 0)}});
+                       {"peakRssBytes", optional_number(m.peak_rss, 0)},
+                       {"cpuPerPaymentUs", optional_number(m.cpu_per_payment_us, 1)},
+                       {"storeCpuPerCallUs", optional_number(m.store_cpu_per_call_us, 1)}});
 }
 
 void print_json_report(const Bench& b, const ReportFigures& f,
@@ -1265,7 +1287,9 @@ void print_server_text(const Bench& b, const MetricFigures& m) {
   std::cout << "\n                  store commits " << na(m.commits, 0) << ", batch size mean "
             << na(m.batch_mean, 2) << ", commit mean " << na(m.commit_mean_ms, 3) << " ms\n"
             << "                  terminals connected " << na(m.terminals_connected, 0)
-            << ", long polls waiting " << na(m.long_polls_waiting, 0) << "\n";
+            << ", long polls waiting " << na(m.long_polls_waiting, 0) << "\n"
+            << "                  CPU per payment " << na(m.cpu_per_payment_us, 1)
+            << " us, store thread CPU per call " << na(m.store_cpu_per_call_us, 1) << " us\n";
 }
 
 void print_text_report(const Bench& b, const ReportFigures& f,

@@ -84,6 +84,12 @@ TEST(BenchTest, SmokeStandardModeTenSeconds) {
   // The server's peak RSS, from /proc/PID/status of the gateway the bench started.
   EXPECT_EQ(string_at(run.result, "serverPeakRssSource"), "VmHWM");
   EXPECT_GT(int_at(run.result, "serverPeakRssBytes").value_or(0), 1'000'000);
+  // CPU from the gateway's /metrics over the run: the process's per payment, and the store
+  // thread's per call, which is part of it.
+  const double cpu_per_payment = number_at(run.result, "serverMetrics", "cpuPerPaymentUs");
+  const double store_cpu_per_call = number_at(run.result, "serverMetrics", "storeCpuPerCallUs");
+  EXPECT_GT(cpu_per_payment, 0) << context(run);
+  EXPECT_GT(store_cpu_per_call, 0) << context(run);
 }
 
 // Webhook mode: each payment answers 202, and ends when its signed webhook reaches the

@@ -121,6 +121,11 @@ TEST_F(MetricsTest, ARealPaymentAndAnUnauthorizedRequestMoveExactlyTheirCounters
     EXPECT_EQ(moved("tillgate_store_batch_size_sum"), moved("tillgate_store_calls_total"));
     EXPECT_EQ(moved("tillgate_store_commit_seconds_count"),
               moved("tillgate_store_batch_size_count"));
+    // CPU: the store thread's own and the whole process's, which includes it.
+    EXPECT_GT(moved("tillgate_store_thread_cpu_seconds_total"), 0.0);
+    EXPECT_GT(moved("process_cpu_seconds_total"), 0.0);
+    EXPECT_GE(after.value("process_cpu_seconds_total"),
+              after.value("tillgate_store_thread_cpu_seconds_total"));
     // Each scrape counts itself after it is rendered: the earlier ones are all there.
     EXPECT_GE(moved("tillgate_http_requests_total", request_labels("/metrics", "GET", 200)), 2.0);
 

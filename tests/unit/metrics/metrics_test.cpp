@@ -262,10 +262,12 @@ TEST(GatewayMetrics, RegistersEveryNameTheBenchReads) {
       {"tillgate_store_commit_seconds", "histogram"},
       {"tillgate_store_queue_depth", "gauge"},
       {"tillgate_store_calls_total", "counter"},
+      {"tillgate_store_thread_cpu_seconds_total", "counter"},
       {"process_resident_memory_bytes", "gauge"},
       {"tillgate_process_peak_resident_memory_bytes", "gauge"},
       {"process_open_fds", "gauge"},
       {"process_start_time_seconds", "gauge"},
+      {"process_cpu_seconds_total", "counter"},
   };
   for (const auto& [name, type] : expected) {
     const auto* family = parsed.family(name);
@@ -287,6 +289,9 @@ TEST(GatewayMetrics, RegistersEveryNameTheBenchReads) {
             parsed.value("process_resident_memory_bytes").value_or(1));
   EXPECT_GE(parsed.value("process_open_fds").value_or(0), 3);
   EXPECT_GT(parsed.value("process_start_time_seconds").value_or(0), 1.6e9);
+  EXPECT_GT(parsed.value("process_cpu_seconds_total").value_or(0), 0);
+  // No batch yet: the store thread has reported no CPU.
+  EXPECT_EQ(parsed.value("tillgate_store_thread_cpu_seconds_total"), 0.0);
 }
 
 // Each POS frame counts under its action; whatever else a client sends as an action counts
