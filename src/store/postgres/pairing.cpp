@@ -17,7 +17,7 @@ bool PostgresStore::insert_new_pairing_code(const PairingCodeRecord& code) {
 }
 
 std::optional<DeviceRecord> PostgresStore::pair_device(const std::string& code_hash,
-                                                     DeviceRecord device, Timestamp at) {
+                                                       DeviceRecord device, Timestamp at) {
   constexpr std::string_view kOperation = "pair_device";
   // Check, insert and mark under one write lock: a code pairs at most one device even when
   // two terminals present it at once.

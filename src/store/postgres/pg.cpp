@@ -36,9 +36,8 @@ std::string trimmed(const char* message) {
 
 bool sqlstate_unavailable(std::string_view sqlstate) {
   return sqlstate.empty() || sqlstate.starts_with("08") || sqlstate.starts_with("53") ||
-         sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03" ||
-         sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03" ||
-         sqlstate == "57014" || sqlstate == "25006";
+         sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03" || sqlstate == "40001" ||
+         sqlstate == "40P01" || sqlstate == "55P03" || sqlstate == "57014" || sqlstate == "25006";
 }
 
 Connection::Connection(std::string url, ConnectionOptions options)
@@ -70,11 +69,18 @@ void Connection::connect(std::string_view operation) {
   const char* values[] = {timeout.c_str(), "tillgate", url_.c_str(), nullptr};
   conn_ = PQconnectdbParams(keywords, values, 1);
   if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK) {
-    ++generation_;
-    backoff_ = std::chrono::milliseconds{0};
-    // Server messages are read for their primary text only; keep them in English-neutral C.
-    PQsetErrorVerbosity(conn_, PQERRORS_DEFAULT);
-    return;
+    // NOTICEs ("relation ... already exists, skipping") are not the store's to print.
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
+    PGresult* result =
+        PQexec(conn_, fmt::format("SET lock_timeout = {}", options_.lock_timeout.count()).c_str());
+    if (PQresultStatus(result) == PGRES_COMMAND_OK) {
+      PQclear(result);
+      ++generation_;
+      backoff_ = std::chrono::milliseconds{0};
+      return;
+    }
+    PQclear(result);
   }
   const std::string message =
       redact(trimmed(conn_ != nullptr ? PQerrorMessage(conn_) : "out of memory"));
@@ -82,9 +88,9 @@ void Connection::connect(std::string_view operation) {
   conn_ = nullptr;
   backoff_ = std::clamp(backoff_ * 2, options_.min_backoff, options_.max_backoff);
   retry_at_ = std::chrono::steady_clock::now() + backoff_;
-  throw PgError(fmt::format("postgres store: {}: cannot connect to the database: {}", operation,
-                            message),
-                "", true);
+  throw PgError(
+      fmt::format("postgres store: {}: cannot connect to the database: {}", operation, message), "",
+      true);
 }
 
 PGconn* Connection::get(std::string_view operation) {
@@ -277,8 +283,7 @@ std::string Statement::Use::text(int column) const {
   if (is_null(column)) {
     fail(fmt::format("column {} is NULL where text was expected", column));
   }
-  return std::string(value(column),
-                     static_cast<std::size_t>(PQgetlength(result_, row_, column)));
+  return std::string(value(column), static_cast<std::size_t>(PQgetlength(result_, row_, column)));
 }
 
 domain::Timestamp Statement::Use::timestamp(int column) const {
@@ -322,8 +327,8 @@ void take_write_lock(Connection& connection, std::string_view operation) {
                   "write lock");
 }
 
-WriteTransaction::WriteTransaction(Connection& connection, std::string_view operation,
-                                   bool nested, bool* spoiled)
+WriteTransaction::WriteTransaction(Connection& connection, std::string_view operation, bool nested,
+                                   bool* spoiled)
     : connection_(connection), operation_(operation), spoiled_(spoiled), nested_(nested) {
   if (spoiled_ != nullptr) {
     return;

@@ -51,6 +51,9 @@ struct ConnectionOptions {
   std::chrono::milliseconds max_backoff{5000};
   // libpq's connect_timeout, unless the URL sets one.
   std::chrono::seconds connect_timeout{5};
+  // How long a write waits for another connection's write lock (lock_timeout) before
+  // failing (StoreUnavailable), as SQLite's busy_timeout.
+  std::chrono::milliseconds lock_timeout{5000};
 };
 
 class Connection {

@@ -157,7 +157,7 @@ std::optional<MerchantRecord> PostgresStore::find_merchant(const std::string& me
 }
 
 bool PostgresStore::set_merchant_nomba_amount_unit(const std::string& merchant_id,
-                                                 const std::optional<std::string>& unit) {
+                                                   const std::optional<std::string>& unit) {
   auto use = statements_->set_merchant_nomba_amount_unit.use("set_merchant_nomba_amount_unit");
   use.bind(merchant_id, unit).run();
   return use.changes() == 1;
@@ -200,7 +200,7 @@ std::optional<ApiKeyRecord> PostgresStore::find_api_key(const std::string& api_k
 }
 
 bool PostgresStore::revoke_api_key(const std::string& merchant_id, const std::string& api_key,
-                                 Timestamp at) {
+                                   Timestamp at) {
   auto use = statements_->revoke_api_key.use("revoke_api_key");
   use.bind(merchant_id, api_key, at).run();
   return use.changes() == 1;
@@ -236,15 +236,15 @@ std::vector<DeviceRecord> PostgresStore::list_devices(const std::string& merchan
 }
 
 bool PostgresStore::revoke_device(const std::string& merchant_id, const std::string& device_id,
-                                Timestamp at) {
+                                  Timestamp at) {
   auto use = statements_->revoke_device.use("revoke_device");
   use.bind(merchant_id, device_id, at).run();
   return use.changes() == 1;
 }
 
 DeviceRevokeOutcome PostgresStore::revoke_merchant_device(const std::string& merchant_id,
-                                                        const std::string& device_id,
-                                                        Timestamp at) {
+                                                          const std::string& device_id,
+                                                          Timestamp at) {
   constexpr std::string_view kOperation = "revoke_merchant_device";
   // The update, and the look that explains a no-op, under one write lock: nothing can
   // revoke or insert the device in between.

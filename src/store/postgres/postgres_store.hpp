@@ -144,7 +144,7 @@ class PostgresStore final : public Store {
   std::unique_ptr<Statements> statements_;
   bool batch_open_ = false;  // between begin_batch and commit_batch/rollback_batch
   BatchCalls batch_calls_ = BatchCalls::isolated;
-  bool batch_spoiled_ = false;     // shared batch: a write was left half done (WriteTransaction)
+  bool batch_spoiled_ = false;  // shared batch: a write was left half done (WriteTransaction)
 };
 
 }  // namespace tillgate::store::postgres

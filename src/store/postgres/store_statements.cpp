@@ -77,15 +77,17 @@ PostgresStore::Statements::Statements(Connection& db)
                       " FROM transactions "
                       "WHERE " TILLGATE_UNFINISHED " ORDER BY created_at, seq"),
       // NULL parameters switch their filter off; seq is column 19 (the record's sequence).
-      list_transactions(db, "list_transactions",
-                        "SELECT " TILLGATE_TRANSACTION_COLUMNS
-                        ", seq FROM transactions WHERE merchant_id = $1 "
-                        "AND ($2::text IS NULL OR device_id = $2) AND ($3::text IS NULL OR status = $3) "
-                        "AND ($4::bigint IS NULL OR created_at >= $4) AND ($5::bigint IS NULL OR created_at <= $5) "
-                        "AND ($6::bigint IS NULL OR seq < $6) "
-                        // $8: ",FAILED,CANCELLED," (any of the statuses), or NULL
-                        "AND ($8::text IS NULL OR strpos($8, ',' || status || ',') > 0) "
-                        "ORDER BY seq DESC LIMIT $7"),
+      list_transactions(
+          db, "list_transactions",
+          "SELECT " TILLGATE_TRANSACTION_COLUMNS
+          ", seq FROM transactions WHERE merchant_id = $1 "
+          "AND ($2::text IS NULL OR device_id = $2) AND ($3::text IS NULL OR status = $3) "
+          "AND ($4::bigint IS NULL OR created_at >= $4) AND ($5::bigint IS NULL OR created_at <= "
+          "$5) "
+          "AND ($6::bigint IS NULL OR seq < $6) "
+          // $8: ",FAILED,CANCELLED," (any of the statuses), or NULL
+          "AND ($8::text IS NULL OR strpos($8, ',' || status || ',') > 0) "
+          "ORDER BY seq DESC LIMIT $7"),
       // COALESCE: an optional field left unset in the change keeps its stored value. The
       // status condition repeats the compare-and-set so the update can never overwrite a
       // status it did not check.
@@ -96,10 +98,11 @@ PostgresStore::Statements::Statements(Connection& db)
                     "voided_at = COALESCE($8::bigint, voided_at), "
                     "void_reason = COALESCE($9::text, void_reason) "
                     "WHERE merchant_id = $1 AND transaction_id = $2 AND status = $3"),
-      insert_event(db, "insert_event",
-                   "INSERT INTO transaction_events (sequence, merchant_id, transaction_id, from_status, "
-                   "to_status, cause, at) VALUES ((SELECT COALESCE(MAX(sequence), 0) + 1 FROM "
-                   "transaction_events), $1, $2, $3, $4, $5, $6)"),
+      insert_event(
+          db, "insert_event",
+          "INSERT INTO transaction_events (sequence, merchant_id, transaction_id, from_status, "
+          "to_status, cause, at) VALUES ((SELECT COALESCE(MAX(sequence), 0) + 1 FROM "
+          "transaction_events), $1, $2, $3, $4, $5, $6)"),
       list_events(db, "list_events",
                   "SELECT sequence, merchant_id, transaction_id, from_status, to_status, cause, "
                   "at FROM transaction_events WHERE merchant_id = $1 AND transaction_id = $2 "

@@ -1,8 +1,8 @@
 #pragma once
 // The prepared statements of PostgresStore (private to the backend). Column orders here are
 // the ones the row readers in postgres_store.cpp and transactions.cpp decode.
-#include "store/postgres/postgres_store.hpp"
 #include "store/postgres/pg.hpp"
+#include "store/postgres/postgres_store.hpp"
 
 namespace tillgate::store::postgres {
 

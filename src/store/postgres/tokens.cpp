@@ -24,7 +24,7 @@ namespace {
 }  // namespace
 
 void PostgresStore::insert_refresh_token(const RefreshTokenRecord& token,
-                                       std::size_t max_live_per_merchant) {
+                                         std::size_t max_live_per_merchant) {
   constexpr std::string_view kOperation = "insert_refresh_token";
   // With 0 the merchant would hold one token more than allowed the moment this one is in;
   // a caller passing 0 has a configuration bug, which is better told than reinterpreted.
@@ -125,7 +125,7 @@ RefreshResult PostgresStore::rotate_refresh_token(const RefreshRotation& rotatio
 }
 
 void PostgresStore::revoke_access_token(const std::string& token_id, const std::string& merchant_id,
-                                      Timestamp expires_at, Timestamp at) {
+                                        Timestamp expires_at, Timestamp at) {
   constexpr std::string_view kOperation = "revoke_access_token";
   auto transaction = begin_write(kOperation);
   statements_->tokens.delete_expired_revocations.use(kOperation).bind(at).run();
@@ -139,8 +139,8 @@ bool PostgresStore::is_access_token_revoked(const std::string& token_id) {
   return statements_->tokens.find_revocation.use("is_access_token_revoked").bind(token_id).step();
 }
 
-domain::Secret PostgresStore::server_secret(const std::string& name, const domain::Secret& candidate,
-                                          Timestamp at) {
+domain::Secret PostgresStore::server_secret(const std::string& name,
+                                            const domain::Secret& candidate, Timestamp at) {
   constexpr std::string_view kOperation = "server_secret";
   // Insert-if-absent and read back under one write lock: of two processes starting at
   // once, both read the one secret that was stored first.

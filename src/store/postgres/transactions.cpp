@@ -127,8 +127,8 @@ InsertOutcome PostgresStore::insert_transaction(const TransactionRecord& record)
   return InsertOutcome::inserted;
 }
 
-std::optional<TransactionRecord> PostgresStore::find_transaction(const std::string& merchant_id,
-                                                               const std::string& transaction_id) {
+std::optional<TransactionRecord> PostgresStore::find_transaction(
+    const std::string& merchant_id, const std::string& transaction_id) {
   return select_transaction("find_transaction", merchant_id, transaction_id);
 }
 
@@ -217,8 +217,8 @@ std::optional<ChangeResult> PostgresStore::change_status(const StatusChange& cha
 }
 
 std::optional<ChangeResult> PostgresStore::request_cancel(const std::string& merchant_id,
-                                                        const std::string& transaction_id,
-                                                        Timestamp at) {
+                                                          const std::string& transaction_id,
+                                                          Timestamp at) {
   constexpr std::string_view kOperation = "request_cancel";
   auto transaction = begin_write(kOperation);
   auto current = select_transaction(kOperation, merchant_id, transaction_id);
@@ -244,7 +244,7 @@ std::optional<ChangeResult> PostgresStore::request_cancel(const std::string& mer
 }
 
 std::vector<TransactionEventRecord> PostgresStore::list_events(const std::string& merchant_id,
-                                                             const std::string& transaction_id) {
+                                                               const std::string& transaction_id) {
   auto use = statements_->list_events.use("list_events");
   use.bind(merchant_id, transaction_id);
   std::vector<TransactionEventRecord> events;

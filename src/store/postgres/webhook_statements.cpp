@@ -27,9 +27,9 @@ namespace tillgate::store::postgres {
 // endpoint's delivery needs its event's Nomba body: an event without one makes no such
 // delivery, but one made before migration 4 (which failed it) may be retried by hand; it
 // then stays pending and is never started, rather than sent a body in the wrong format.
-#define TILLGATE_STARTABLE                                                 \
-  "d.status = 'pending' AND p.status = 'active' AND p.deleted_at IS NULL " \
-  "AND (p.format <> 'nomba' OR e.nomba_payload IS NOT NULL) "              \
+#define TILLGATE_STARTABLE                                                  \
+  "d.status = 'pending' AND p.status = 'active' AND p.deleted_at IS NULL "  \
+  "AND (p.format <> 'nomba' OR e.nomba_payload IS NOT NULL) "               \
   "AND d.endpoint_id NOT IN (SELECT jsonb_array_elements_text($2::jsonb)) " \
   "AND d.delivery_id NOT IN (SELECT jsonb_array_elements_text($3::jsonb))"
 
@@ -138,13 +138,14 @@ WebhookStatements::WebhookStatements(Connection& db)
                     "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
                     "WHERE d.seq = $1"),
       // NULL parameters switch their filter off.
-      list_deliveries(db, "list_webhook_deliveries",
-                      "SELECT " TILLGATE_DELIVERY_COLUMNS ", " TILLGATE_DELIVERY_PAYLOAD
-                      " FROM webhook_deliveries d JOIN webhook_events e ON e.event_id = d.event_id "
-                      "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
-                      "WHERE d.merchant_id = $1 AND ($2::text IS NULL OR d.endpoint_id = $2) "
-                      "AND ($3::text IS NULL OR e.transaction_id = $3) AND ($4::text IS NULL OR d.status = $4) "
-                      "AND ($5::bigint IS NULL OR d.seq < $5) ORDER BY d.seq DESC LIMIT $6"),
+      list_deliveries(
+          db, "list_webhook_deliveries",
+          "SELECT " TILLGATE_DELIVERY_COLUMNS ", " TILLGATE_DELIVERY_PAYLOAD
+          " FROM webhook_deliveries d JOIN webhook_events e ON e.event_id = d.event_id "
+          "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
+          "WHERE d.merchant_id = $1 AND ($2::text IS NULL OR d.endpoint_id = $2) "
+          "AND ($3::text IS NULL OR e.transaction_id = $3) AND ($4::text IS NULL OR d.status = $4) "
+          "AND ($5::bigint IS NULL OR d.seq < $5) ORDER BY d.seq DESC LIMIT $6"),
       list_attempts(db, "list_webhook_attempts",
                     "SELECT number, started_at, duration_ms, http_status, error "
                     "FROM webhook_attempts WHERE delivery_seq = $1 "
@@ -169,7 +170,8 @@ WebhookStatements::WebhookStatements(Connection& db)
           "(SELECT MAX(number) FROM webhook_attempts WHERE delivery_seq = d.seq) "
           "WHERE d.merchant_id = $1 AND p.format = 'nomba' AND e.nomba_payload IS NOT NULL "
           "AND ($2::text IS NULL OR e.nomba_payload::jsonb ->> 'event_type' = $2) "
-          "AND ($3::bigint IS NULL OR d.created_at >= $3) AND ($4::bigint IS NULL OR d.created_at <= $4) "
+          "AND ($3::bigint IS NULL OR d.created_at >= $3) AND ($4::bigint IS NULL OR d.created_at "
+          "<= $4) "
           "AND ($5::bigint IS NULL OR d.seq < $5) ORDER BY d.seq DESC LIMIT $6") {}
 
 #undef TILLGATE_ENDPOINT_COLUMNS

@@ -111,7 +111,7 @@ struct NombaColumns {
 // ---- endpoints ------------------------------------------------------------------------------
 
 EndpointInsertOutcome PostgresStore::insert_webhook_endpoint(const WebhookEndpointRecord& endpoint,
-                                                           std::size_t max_per_merchant) {
+                                                             std::size_t max_per_merchant) {
   constexpr std::string_view kOperation = "insert_webhook_endpoint";
   // The count and the insert under one write lock: two creations at once cannot both
   // take the last place.
@@ -165,8 +165,8 @@ bool PostgresStore::update_webhook_endpoint(const WebhookEndpointRecord& endpoin
 }
 
 EndpointDeleteOutcome PostgresStore::delete_webhook_endpoint(const std::string& merchant_id,
-                                                           const std::string& endpoint_id,
-                                                           Timestamp at) {
+                                                             const std::string& endpoint_id,
+                                                             Timestamp at) {
   constexpr std::string_view kOperation = "delete_webhook_endpoint";
   auto transaction = begin_write(kOperation);
   {
@@ -190,7 +190,7 @@ EndpointDeleteOutcome PostgresStore::delete_webhook_endpoint(const std::string& 
 // Runs inside change_status's transaction: the event and its deliveries commit with the
 // status change or not at all.
 std::int64_t PostgresStore::append_webhook_event(std::string_view operation,
-                                               const WebhookEventRecord& event) {
+                                                 const WebhookEventRecord& event) {
   const auto nomba = nomba_columns(event);
   std::int64_t sequence = 0;
   {
@@ -257,7 +257,7 @@ namespace {
 }  // namespace
 
 std::optional<PaymentEventRecord> PostgresStore::find_payment_event(const std::string& merchant_id,
-                                                                  const std::string& event_id) {
+                                                                    const std::string& event_id) {
   auto use = statements_->webhooks.find_payment_event.use("find_payment_event");
   if (!use.bind(merchant_id, event_id).step()) {
     return std::nullopt;
@@ -266,8 +266,8 @@ std::optional<PaymentEventRecord> PostgresStore::find_payment_event(const std::s
 }
 
 std::vector<PaymentEventRecord> PostgresStore::list_payment_events(const std::string& merchant_id,
-                                                                 std::int64_t after_sequence,
-                                                                 std::size_t limit) {
+                                                                   std::int64_t after_sequence,
+                                                                   std::size_t limit) {
   auto use = statements_->webhooks.list_payment_events.use("list_payment_events");
   use.bind(merchant_id, after_sequence, static_cast<std::int64_t>(limit));
   std::vector<PaymentEventRecord> events;
@@ -341,7 +341,7 @@ bool PostgresStore::record_webhook_attempt(const AttemptOutcome& outcome) {
 }
 
 RetryResult PostgresStore::retry_webhook_delivery(const std::string& merchant_id,
-                                                const std::string& delivery_id, Timestamp at) {
+                                                  const std::string& delivery_id, Timestamp at) {
   constexpr std::string_view kOperation = "retry_webhook_delivery";
   auto transaction = begin_write(kOperation);
   std::int64_t seq = 0;
@@ -396,7 +396,7 @@ std::vector<WebhookDeliveryRecord> PostgresStore::list_webhook_deliveries(
 }
 
 std::vector<std::string> PostgresStore::find_nomba_deliveries(const std::string& merchant_id,
-                                                            const std::string& request_id) {
+                                                              const std::string& request_id) {
   auto use = statements_->webhooks.find_nomba_deliveries.use("find_nomba_deliveries");
   use.bind(merchant_id, request_id);
   std::vector<std::string> delivery_ids;
@@ -430,8 +430,8 @@ std::vector<NombaEventLogRecord> PostgresStore::list_nomba_event_logs(
 }
 
 std::vector<WebhookAttemptRecord> PostgresStore::latest_attempts(std::string_view operation,
-                                                               std::int64_t delivery_seq,
-                                                               std::int64_t limit) {
+                                                                 std::int64_t delivery_seq,
+                                                                 std::int64_t limit) {
   auto use = statements_->webhooks.list_attempts.use(operation);
   use.bind(delivery_seq, limit);
   std::vector<WebhookAttemptRecord> attempts;
