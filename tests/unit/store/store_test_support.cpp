@@ -319,10 +319,14 @@ PgTestDatabase::~PgTestDatabase() {
   }
 }
 
+bool PgTestDatabase::skipped() {
+  const char* skip = std::getenv("TILLGATE_TEST_PG_SKIP");
+  return skip != nullptr && std::string_view{skip} == "1" && !cluster_url();
+}
+
 void StoreTest::SetUp() {
   if (backend() == Backend::postgres) {
-    const char* skip = std::getenv("TILLGATE_TEST_PG_SKIP");
-    if (skip != nullptr && std::string_view{skip} == "1" && !PgTestDatabase::cluster_url()) {
+    if (PgTestDatabase::skipped()) {
       GTEST_SKIP() << "TILLGATE_TEST_PG_SKIP=1 and no PostgreSQL test cluster";
     }
     pg_ = std::make_unique<PgTestDatabase>();

@@ -42,6 +42,11 @@ class PgTestDatabase {
   PgTestDatabase& operator=(const PgTestDatabase&) = delete;
 
   [[nodiscard]] const std::string& url() const { return url_; }
+  [[nodiscard]] const std::string& name() const { return name_; }
+  // The cluster's maintenance database (to create, drop or close this one).
+  [[nodiscard]] const std::string& admin_url() const { return admin_url_; }
+  // Whether TILLGATE_TEST_PG_SKIP=1 asks to skip the PostgreSQL tests for want of a cluster.
+  [[nodiscard]] static bool skipped();
   // The cluster's maintenance database URL; nullopt when there is no cluster.
   [[nodiscard]] static std::optional<std::string> cluster_url();
 
