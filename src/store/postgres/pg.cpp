@@ -72,8 +72,11 @@ void Connection::connect(std::string_view operation) {
     // NOTICEs ("relation ... already exists, skipping") are not the store's to print.
     PQsetNoticeProcessor(
         conn_, [](void*, const char*) {}, nullptr);
-    PGresult* result =
-        PQexec(conn_, fmt::format("SET lock_timeout = {}", options_.lock_timeout.count()).c_str());
+    // synchronous_commit on, whatever the server's default: a commit that returned is on
+    // disk before anyone is told.
+    const std::string settings = fmt::format("SET lock_timeout = {}; SET synchronous_commit = on",
+                                             options_.lock_timeout.count());
+    PGresult* result = PQexec(conn_, settings.c_str());
     if (PQresultStatus(result) == PGRES_COMMAND_OK) {
       PQclear(result);
       ++generation_;
