@@ -157,9 +157,21 @@ std::string Connection::exec(std::string_view sql, std::string_view operation,
   return tag;
 }
 
-void Connection::begin(std::string_view operation) {
-  exec("BEGIN", operation, "begin");
+void Connection::begin(std::string_view operation, bool write_lock) {
+  static_cast<void>(get(operation));  // (re)connects: not inside the transaction yet
+  // Open from here on even if the lock fails after BEGIN: rollback() then ends it.
   transaction_open_ = true;
+  try {
+    if (write_lock) {
+      exec(fmt::format("BEGIN; SELECT pg_advisory_xact_lock({})", kWriteLockKey), operation,
+           "begin and write lock");
+    } else {
+      exec("BEGIN", operation, "begin");
+    }
+  } catch (...) {
+    rollback();
+    throw;
+  }
 }
 
 void Connection::commit(std::string_view operation) {
@@ -325,11 +337,6 @@ void Statement::Use::fail(std::string_view what) const {
 
 // ---- write transactions -------------------------------------------------------------------
 
-void take_write_lock(Connection& connection, std::string_view operation) {
-  connection.exec(fmt::format("SELECT pg_advisory_xact_lock({})", kWriteLockKey), operation,
-                  "write lock");
-}
-
 WriteTransaction::WriteTransaction(Connection& connection, std::string_view operation, bool nested,
                                    bool* spoiled)
     : connection_(connection), operation_(operation), spoiled_(spoiled), nested_(nested) {
@@ -340,13 +347,7 @@ WriteTransaction::WriteTransaction(Connection& connection, std::string_view oper
     connection_.exec("SAVEPOINT tillgate_write", operation_, "savepoint");
     return;
   }
-  connection_.begin(operation_);
-  try {
-    take_write_lock(connection_, operation_);
-  } catch (...) {
-    connection_.rollback();
-    throw;
-  }
+  connection_.begin(operation_, true);
 }
 
 WriteTransaction::~WriteTransaction() {

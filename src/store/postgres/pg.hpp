@@ -78,7 +78,8 @@ class Connection {
 
   // Transaction bookkeeping: BEGIN, COMMIT and ROLLBACK go through these so the
   // connection knows not to reconnect in the middle of one.
-  void begin(std::string_view operation);
+  // With write_lock, BEGIN and the write lock (kWriteLockKey) in one round trip.
+  void begin(std::string_view operation, bool write_lock = false);
   void commit(std::string_view operation);
   // Never throws; a lost connection has rolled back anyway.
   void rollback() noexcept;
@@ -229,8 +230,5 @@ class WriteTransaction {
   bool nested_;
   bool open_ = true;
 };
-
-// Takes the write lock inside the current transaction.
-void take_write_lock(Connection& connection, std::string_view operation);
 
 }  // namespace tillgate::store::postgres

@@ -80,13 +80,7 @@ void PostgresStore::begin_batch(BatchCalls calls) {
     throw StoreError("postgres store: begin_batch: a batch is already open");
   }
   connection_->rollback();  // whatever a failed rollback left open: never reported as done
-  connection_->begin(kOperation);
-  try {
-    take_write_lock(*connection_, kOperation);
-  } catch (...) {
-    connection_->rollback();
-    throw;
-  }
+  connection_->begin(kOperation, true);
   batch_open_ = true;
   batch_calls_ = calls;
   batch_spoiled_ = false;
