@@ -9,11 +9,18 @@
 namespace tillgate::store::postgres {
 namespace {
 
-// libpq answers "" for a keyword it does not know; only the password is looked up here.
+// The password in the URL ("" for none). A URL libpq cannot parse is refused here, with a
+// message of our own: libpq's quotes the URL, password included.
 std::string password_of(const std::string& url) {
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
-  PQfreemem(error);  // the message may quote the URL: never shown
+  PQfreemem(error);
+  if (options == nullptr) {
+    throw PgError(
+        "TILLGATE_DB: the postgresql URL is not a valid libpq connection URI (not shown: it may "
+        "hold a password)",
+        "", false);
+  }
   std::string password;
   for (auto* option = options; option != nullptr && option->keyword != nullptr; ++option) {
     if (std::string_view{option->keyword} == "password" && option->val != nullptr) {

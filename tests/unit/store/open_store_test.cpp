@@ -174,6 +174,23 @@ TEST(OpenStore, PostgresqlUrlsOpenThePostgresqlBackendWithoutShowingThem) {
   }
 }
 
+// libpq's own message for a URL it cannot parse quotes the URL, password included.
+TEST(OpenStore, AMalformedPostgresqlUrlIsRefusedWithoutQuotingIt) {
+  for (const std::string url : {"postgresql://user:hun%zzter2@127.0.0.1:1/tillgate",
+                                "postgresql://user:hunter2@[::1/tillgate",
+                                "postgres://user:hunter2@127.0.0.1:1/tillgate?bogus=1"}) {
+    try {
+      (void)open_store(url);
+      FAIL() << "a malformed URL was accepted";
+    } catch (const StoreError& error) {
+      const std::string message = error.what();
+      EXPECT_FALSE(error.unavailable()) << message;  // a setting to fix, not to wait for
+      EXPECT_THAT(message, HasSubstr("not a valid libpq connection URI"));
+      EXPECT_THAT(message, Not(HasSubstr("hun")));
+    }
+  }
+}
+
 TEST(OpenStore, AFileThatIsNotADatabaseIsRefused) {
   TempDir dir;
   const auto file = dir.path() / "notes.txt";
