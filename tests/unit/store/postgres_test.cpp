@@ -194,6 +194,18 @@ TEST_P(PostgresTest, AWrongPasswordIsRefusedWithoutShowingIt) {
   }
 }
 
+// Which server errors mean "not now" (503, retry) rather than a bug or bad data.
+TEST(PostgresErrors, TheDatabasesConditionIsUnavailableTheCallsIsNot) {
+  for (const char* state : {"", "08000", "08006", "08001", "57P01", "57P02", "57P03", "53100",
+                            "53200", "53300", "40001", "40P01", "55P03", "57014", "25006"}) {
+    EXPECT_TRUE(postgres::sqlstate_unavailable(state)) << state;
+  }
+  for (const char* state :
+       {"23505", "23503", "23514", "42601", "42P01", "22P02", "25P02", "XX001", "P0001"}) {
+    EXPECT_FALSE(postgres::sqlstate_unavailable(state)) << state;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Postgres, PostgresTest,
                          ::testing::Values(::tillgate::store::testing::Backend::postgres),
                          ::tillgate::store::testing::backend_name);
