@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <poll.h>
+
 #include <algorithm>
 #include <charconv>
 #include <memory>
@@ -37,6 +39,24 @@ std::string trimmed(const char* message) {
     text.pop_back();
   }
   return text;
+}
+
+// Whether the server has closed the connection while it was idle (a restart, an idle
+// timeout, pg_terminate_backend): it then sent its reason and hung up, and reading that
+// tells libpq, which otherwise learns it only from the next statement, which fails.
+bool closed_while_idle(PGconn* conn) {
+  pollfd socket{.fd = PQsocket(conn), .events = POLLIN | POLLRDHUP, .revents = 0};
+  if (socket.fd < 0) {
+    return true;
+  }
+  if (::poll(&socket, 1, 0) <= 0) {
+    return false;  // nothing to read: as it was
+  }
+  // The server never shuts its side of a live connection.
+  if ((socket.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0) {
+    return true;
+  }
+  return PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK;
 }
 
 }  // namespace
@@ -104,7 +124,10 @@ void Connection::connect(std::string_view operation) {
 }
 
 PGconn* Connection::get(std::string_view operation) {
-  if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK) {
+  // Outside a transaction a connection closed while idle is replaced before the call
+  // rather than failing it; inside one its work is lost either way (below).
+  if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK &&
+      (transaction_open_ || !closed_while_idle(conn_))) {
     return conn_;
   }
   if (transaction_open_) {

@@ -29,11 +29,19 @@ ApiKeyRecord api_key(const std::string& key) {
                       .revoked_at = std::nullopt};
 }
 
-// Ends the store's own server process, as a server restart or a network cut would.
+// Ends the store's own server process, as a server restart or a network cut would, and
+// waits until it is gone (pg_terminate_backend only signals it).
 void cut_the_store_off(RawDb& raw) {
-  ASSERT_EQ(raw.query_int("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                          "WHERE application_name = 'tillgate' AND datname = current_database()"),
-            1);
+  const std::string store_backends =
+      "FROM pg_stat_activity WHERE application_name = 'tillgate' AND datname = "
+      "current_database()";
+  ASSERT_EQ(raw.query_int("SELECT COUNT(pg_terminate_backend(pid)) " + store_backends), 1);
+  for (int i = 0; i < 500 && raw.query_int("SELECT COUNT(*) " + store_backends) > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  ASSERT_EQ(raw.query_int("SELECT COUNT(*) " + store_backends), 0);
+  // Its activity entry goes before its process has closed the socket.
+  std::this_thread::sleep_for(std::chrono::milliseconds{100});
 }
 
 // Options with a short backoff, so that a test need not wait long for the reconnection.
@@ -44,22 +52,44 @@ postgres::ConnectionOptions quick() {
                                      .lock_timeout = std::chrono::milliseconds{50}};
 }
 
-TEST_P(PostgresTest, ALostConnectionFailsTheCallAsUnavailableAndTheNextCallReconnects) {
+TEST_P(PostgresTest, AConnectionClosedWhileIdleIsReplacedBeforeTheNextCall) {
   store_ = std::make_unique<postgres::PostgresStore>(db_url(), quick());
   ASSERT_TRUE(store_->find_device("d1").has_value());
   RawDb raw = raw_db();
-  cut_the_store_off(raw);
-  try {
-    (void)store_->find_device("d1");
-    FAIL() << "a call on a lost connection succeeded";
-  } catch (const StoreError& error) {
-    EXPECT_TRUE(error.unavailable()) << error.what();
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds{60});  // past the backoff
+  cut_the_store_off(raw);  // a server restart or an idle timeout, between two calls
   EXPECT_TRUE(store_->find_device("d1").has_value());
   // The prepared statements are prepared again on the new connection, writes too.
   store_->insert_api_key(api_key("k1"));
   EXPECT_TRUE(store_->find_api_key("k1").has_value());
+}
+
+TEST_P(PostgresTest, AConnectionLostDuringACallFailsItAsUnavailableAndTheNextCallReconnects) {
+  auto options = quick();
+  options.lock_timeout = std::chrono::seconds{10};
+  store_ = std::make_unique<postgres::PostgresStore>(db_url(), options);
+  RawDb raw = raw_db();
+  // The insert waits for the write lock, held here, while its connection is cut.
+  ASSERT_EQ(raw.exec("BEGIN; SELECT pg_advisory_xact_lock(" +
+                     std::to_string(postgres::kWriteLockKey) + ")"),
+            SQLITE_OK)
+      << raw.last_error();
+  std::thread cut([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds{300});
+    RawDb other = raw_db();
+    cut_the_store_off(other);
+  });
+  try {
+    (void)store_->insert_transaction(make_transaction("m1", "T1", "d1"));
+    ADD_FAILURE() << "an insert whose connection was cut succeeded";
+  } catch (const StoreError& error) {
+    EXPECT_TRUE(error.unavailable()) << error.what();
+    EXPECT_THAT(error.what(), HasSubstr("insert_transaction"));
+  }
+  cut.join();
+  ASSERT_EQ(raw.exec("ROLLBACK"), SQLITE_OK);
+  EXPECT_FALSE(store_->find_transaction("m1", "T1").has_value());
+  EXPECT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
+            InsertOutcome::inserted);
 }
 
 TEST_P(PostgresTest, ABatchWhoseConnectionWasLostCommitsNothingAndRefusesToGoOn) {
