@@ -259,6 +259,14 @@ void Statement::Use::execute() {
   std::vector<const char*> values;
   values.reserve(params_.size());
   for (const auto& param : params_) {
+    // PostgreSQL's text cannot hold NUL, and a C string would end there: refused rather
+    // than cut short (SQLite stores it).
+    if (param && param->find('\0') != std::string::npos) {
+      throw PgError(fmt::format("postgres store: {}: {}: a text value holds a NUL character, "
+                                "which PostgreSQL cannot store",
+                                operation_, statement_.name_),
+                    "22021", false);
+    }
     values.push_back(param ? param->c_str() : nullptr);
   }
   PQclear(result_);

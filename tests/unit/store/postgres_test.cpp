@@ -224,6 +224,21 @@ TEST_P(PostgresTest, AWrongPasswordIsRefusedWithoutShowingIt) {
   }
 }
 
+// PostgreSQL's text cannot hold NUL (SQLite's can): such a value is refused, never cut short
+// at the NUL.
+TEST_P(PostgresTest, TextWithANulCharacterIsRefusedNotCutShort) {
+  auto device = make_device("d-nul", "m1");
+  device.label = std::string("till\0 hidden", 12);
+  try {
+    (void)store_->insert_device(device);
+    FAIL() << "a label with a NUL character was stored";
+  } catch (const StoreError& error) {
+    EXPECT_FALSE(error.unavailable());
+    EXPECT_THAT(error.what(), HasSubstr("NUL character"));
+  }
+  EXPECT_FALSE(store_->find_device("d-nul").has_value());
+}
+
 // Which server errors mean "not now" (503, retry) rather than a bug or bad data.
 TEST(PostgresErrors, TheDatabasesConditionIsUnavailableTheCallsIsNot) {
   for (const char* state : {"", "08000", "08006", "08001", "57P01", "57P02", "57P03", "53100",
