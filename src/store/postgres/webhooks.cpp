@@ -96,7 +96,7 @@ struct NombaColumns {
                                .attempts = {}};
 }
 
-// A JSON array of ids, for the json_each() exclusions of the due query.
+// A JSON array of ids, for the exclusions of the due query (jsonb_array_elements_text).
 [[nodiscard]] std::string id_array(const std::vector<std::string>& ids) {
   json::Array items;
   items.reserve(ids.size());
