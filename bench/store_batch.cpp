@@ -2,11 +2,14 @@
 // coroutines write at once through AsyncStore, for a given batch bound.
 //
 //   store_batch [--batch-max N] [--workers N] [--seconds S] [--wait-us U] [--dir PATH]
+//               [--db postgresql://...]
 //
 // Each worker owns a device and loops: insert_transaction (PENDING), then change_status
 // to COMPLETED, each a store call that waits for its commit, as the payment path does.
 // The database is a fresh SQLite file (WAL, synchronous=FULL, as the gateway opens it)
-// in --dir (default: the current directory), removed afterwards. Not a test: it prints
+// in --dir (default: the current directory), removed afterwards; or, with --db, the
+// PostgreSQL database that URL names (empty: the run adds merchant m1 and its devices,
+// and leaves them). Not a test: it prints
 // figures, it checks nothing beyond every call succeeding.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -75,7 +78,7 @@ tillgate::store::TransactionRecord make_transaction(const std::string& transacti
   record.device_id = device_id;
   record.amount_minor = 1'250;
   record.currency = "NGN";
-  record.payment_method = "CARD";
+  record.payment_method = tillgate::domain::PaymentMethod::card;
   record.request_json = R"({"amount":"12.50","currency":"NGN","paymentMethod":"CARD"})";
   record.request_fingerprint = std::string(64, 'f');
   record.created_at = record.updated_at = now();
@@ -134,13 +137,15 @@ int main(int argc, char** argv) {
   const auto wait_us = std::stol(std::string(option(argc, argv, "--wait-us", "0")));
   const std::filesystem::path dir{std::string(option(argc, argv, "--dir", "."))};
   const auto file = dir / ("store_batch_bench_" + std::to_string(::getpid()) + ".db");
+  const std::string database{option(argc, argv, "--db", "")};
 
   Counts counts;
   CountingObserver observer{counts};
   std::vector<Worker> results(workers);
   Clock::duration elapsed{};
   {
-    auto sqlite = std::make_unique<tillgate::store::sqlite::SqliteStore>(file);
+    auto sqlite = database.empty() ? std::make_unique<tillgate::store::sqlite::SqliteStore>(file)
+                                   : tillgate::store::open_store(database);
     sqlite->insert_merchant({.merchant_id = "m1", .name = "Bench", .created_at = now()});
     for (std::size_t w = 0; w < workers; ++w) {
       sqlite->insert_device({.device_id = "d" + std::to_string(w),

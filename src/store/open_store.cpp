@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "store/database_url.hpp"
+#include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 
@@ -52,9 +53,9 @@ std::unique_ptr<Store> open_store(const std::string& url) {
   if (auto path = sqlite_database_path(url)) {
     return std::make_unique<sqlite::SqliteStore>(*path);
   }
-  throw StoreError(
-      "TILLGATE_DB: the PostgreSQL backend is not available in this build yet; "
-      "use sqlite:PATH");
+  // postgresql:// or postgres:// (sqlite_database_path refused anything else); the URL is
+  // handed to libpq as it is and never echoed.
+  return std::make_unique<postgres::PostgresStore>(url);
 }
 
 }  // namespace tillgate::store

@@ -1,5 +1,5 @@
 #pragma once
-// The durable store. Backends (SQLite now, PostgreSQL later) implement this interface; no
+// The durable store. Backends (SQLite, PostgreSQL) implement this interface; no
 // backend type leaks through it. Every method is synchronous and may block on disk: the
 // gateway calls it from its store thread (store/store_executor.hpp), never from the
 // network thread. Every write method commits (durably, per the backend's settings) before
@@ -573,7 +573,8 @@ class Store {
   virtual void rollback_batch() noexcept = 0;
 };
 
-// Opens the store named by a TILLGATE_DB url ("sqlite:PATH"), applying pending migrations.
+// Opens the store named by a TILLGATE_DB url ("sqlite:PATH", "postgresql://..." or
+// "postgres://..."), applying pending migrations.
 // Throws StoreError when it cannot be opened or migrated.
 [[nodiscard]] std::unique_ptr<Store> open_store(const std::string& url);
 

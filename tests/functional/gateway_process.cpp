@@ -226,10 +226,15 @@ CommandResult run_tillgate(const std::vector<std::string>& args, const EnvMap& e
 }
 
 GatewayProcess::GatewayProcess(EnvMap extra_env) : admin_token_("adm_" + random_hex(16)) {
-  env_ = {{"TILLGATE_LISTEN", "127.0.0.1:0"},
-          {"TILLGATE_DB", "sqlite:" + (dir() / "tillgate.db").string()},
-          {"TILLGATE_ADMIN_TOKEN", admin_token_},
-          {"TILLGATE_LOG", "debug"}};
+  const char* backend = std::getenv("TILLGATE_TEST_BACKEND");
+  if (backend != nullptr && std::string_view{backend} == "postgres") {
+    database_ = std::make_unique<store::testing::PgTestDatabase>();
+  }
+  env_ = {
+      {"TILLGATE_LISTEN", "127.0.0.1:0"},
+      {"TILLGATE_DB", database_ ? database_->url() : "sqlite:" + (dir() / "tillgate.db").string()},
+      {"TILLGATE_ADMIN_TOKEN", admin_token_},
+      {"TILLGATE_LOG", "debug"}};
   for (auto& [name, value] : extra_env) {
     env_[name] = value;
   }

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 #include "../support/temp_dir.hpp"
+#include "../unit/store/store_test_support.hpp"
 
 namespace tillgate::ft {
 
@@ -76,6 +77,9 @@ class GatewayProcess {
  public:
   // Creates the temp dir and starts `tillgate serve` with the standard test environment
   // (port 0, SQLite in the temp dir, a random admin token, debug logs) plus `extra_env`.
+  // With TILLGATE_TEST_BACKEND=postgres in the tests' environment, the database is one of
+  // its own on the PostgreSQL test cluster instead (docs/scale-out.md: a manual run of the
+  // functional suite on PostgreSQL; the tests of SQLite's files then fail, as they should).
   explicit GatewayProcess(EnvMap extra_env = {});
   ~GatewayProcess();
   GatewayProcess(const GatewayProcess&) = delete;
@@ -113,6 +117,7 @@ class GatewayProcess {
 
  private:
   TempDir dir_;
+  std::unique_ptr<store::testing::PgTestDatabase> database_;  // TILLGATE_TEST_BACKEND=postgres
   EnvMap env_;
   std::string admin_token_;
   std::string client_ca_file_;

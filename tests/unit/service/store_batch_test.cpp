@@ -385,10 +385,17 @@ asio::awaitable<void> call_store_methods(AsyncStore* store, MethodCalls* calls) 
   calls->done = true;
 }
 
-class StoreBatchTest : public ::testing::Test {
+// On both backends (the test's parameter), as the store tests.
+class StoreBatchTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    auto store = open_store("sqlite:" + db_path().string());
+    if (GetParam() == Backend::postgres) {
+      if (PgTestDatabase::skipped()) {
+        GTEST_SKIP() << "TILLGATE_TEST_PG_SKIP=1 and no PostgreSQL test cluster";
+      }
+      pg_ = std::make_unique<PgTestDatabase>();
+    }
+    auto store = open_store(db_url());
     store->insert_merchant(make_merchant("m1"));
     for (int i = 0; i < 4; ++i) {
       ASSERT_TRUE(store->insert_device(make_device("d" + std::to_string(i), "m1")));
@@ -396,9 +403,20 @@ class StoreBatchTest : public ::testing::Test {
   }
 
   [[nodiscard]] std::filesystem::path db_path() const { return dir_.path() / "tillgate.db"; }
-  [[nodiscard]] std::unique_ptr<Store> open() const {
-    return open_store("sqlite:" + db_path().string());
+  [[nodiscard]] std::string db_url() const {
+    return pg_ ? pg_->url() : "sqlite:" + db_path().string();
   }
+  [[nodiscard]] RawDb raw_db() const {
+    return pg_ ? RawDb::postgres(pg_->url()) : RawDb{db_path()};
+  }
+  // What each backend's message of a violated constraint says.
+  [[nodiscard]] std::string unique_violation() const {
+    return pg_ ? "violates unique constraint" : "UNIQUE constraint failed";
+  }
+  [[nodiscard]] std::string foreign_key_violation() const {
+    return pg_ ? "violates foreign key constraint" : "FOREIGN KEY constraint failed";
+  }
+  [[nodiscard]] std::unique_ptr<Store> open() const { return open_store(db_url()); }
 
   void start(std::unique_ptr<Store> store, std::size_t max_queue, StoreBatchSettings settings) {
     store_ = std::make_unique<AsyncStore>(std::move(store), max_queue, settings);
@@ -435,6 +453,7 @@ class StoreBatchTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::unique_ptr<PgTestDatabase> pg_;  // declared before the store: dropped after it
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{
       std::in_place, io_.get_executor()};
@@ -442,7 +461,7 @@ class StoreBatchTest : public ::testing::Test {
   std::unique_ptr<AsyncStore> store_;
 };
 
-TEST_F(StoreBatchTest, CallsQueuedWhileTheStoreThreadIsBusyShareOneCommit) {
+TEST_P(StoreBatchTest, CallsQueuedWhileTheStoreThreadIsBusyShareOneCommit) {
   start(open(), 10'000, StoreBatchSettings{.max_calls = 256, .max_wait = {}});
   Outcome held;
   auto gate = hold_store_thread(&held);
@@ -463,11 +482,11 @@ TEST_F(StoreBatchTest, CallsQueuedWhileTheStoreThreadIsBusyShareOneCommit) {
   EXPECT_THAT(observer_.depths(), ElementsAre(1U, 20U));
   EXPECT_TRUE(observer_.failed().empty());
   EXPECT_TRUE(observer_.times_consistent());
-  RawDb raw{db_path()};
+  RawDb raw = raw_db();
   EXPECT_EQ(raw.query_int("SELECT COUNT(*) FROM api_keys"), 20);
 }
 
-TEST_F(StoreBatchTest, AFailingCallFailsAloneAndTheOthersAreCommitted) {
+TEST_P(StoreBatchTest, AFailingCallFailsAloneAndTheOthersAreCommitted) {
   start(open(), 10'000, StoreBatchSettings{.max_calls = 256, .max_wait = {}});
   Outcome held;
   auto gate = hold_store_thread(&held);
@@ -491,11 +510,11 @@ TEST_F(StoreBatchTest, AFailingCallFailsAloneAndTheOthersAreCommitted) {
   EXPECT_THAT(observer_.committed(), ElementsAre(1U, 6U));  // one batch of the six
   EXPECT_EQ(outcomes[0].value, 1) << outcomes[0].error;
   EXPECT_FALSE(outcomes[1].value.has_value());
-  EXPECT_THAT(outcomes[1].error, HasSubstr("UNIQUE constraint failed"));
+  EXPECT_THAT(outcomes[1].error, HasSubstr(unique_violation()));
   EXPECT_FALSE(outcomes[2].value.has_value());
   EXPECT_EQ(outcomes[2].error, "failed after writing");
   EXPECT_FALSE(outcomes[3].value.has_value());
-  EXPECT_THAT(outcomes[3].error, HasSubstr("FOREIGN KEY constraint failed"));
+  EXPECT_THAT(outcomes[3].error, HasSubstr(foreign_key_violation()));
   EXPECT_EQ(outcomes[4].value, static_cast<int>(InsertOutcome::inserted)) << outcomes[4].error;
   EXPECT_EQ(outcomes[5].value, 1) << outcomes[5].error;
 
@@ -512,14 +531,12 @@ TEST_F(StoreBatchTest, AFailingCallFailsAloneAndTheOthersAreCommitted) {
 // The batch runs shared (no savepoints) first. A call that catches the failure of a write
 // and goes on cannot have its half-done write undone there: the batch is run again with a
 // savepoint per call, where that write is undone alone and the call still succeeds.
-TEST_F(StoreBatchTest, ACallThatSwallowsAFailedWriteLeavesNothingOfItAndSucceeds) {
+TEST_P(StoreBatchTest, ACallThatSwallowsAFailedWriteLeavesNothingOfItAndSucceeds) {
   {
-    RawDb raw{db_path()};
+    RawDb raw = raw_db();
     // T-half's row is inserted, then its history row fails: a write left half done.
-    ASSERT_EQ(raw.exec("CREATE TRIGGER inject BEFORE INSERT ON transaction_events "
-                       "WHEN NEW.transaction_id = 'T-half' "
-                       "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
-              SQLITE_OK);
+    ASSERT_EQ(raw.inject_failure("transaction_events", "NEW.transaction_id = 'T-half'"), SQLITE_OK)
+        << raw.last_error();
   }
   start(open(), 10'000, StoreBatchSettings{.max_calls = 256, .max_wait = {}});
   Outcome held;
@@ -550,7 +567,7 @@ TEST_F(StoreBatchTest, ACallThatSwallowsAFailedWriteLeavesNothingOfItAndSucceeds
   EXPECT_TRUE(reopened->find_transaction("m1", "T2").has_value());
 }
 
-TEST_F(StoreBatchTest, NobodyIsAnsweredBeforeTheCommitReturned) {
+TEST_P(StoreBatchTest, NobodyIsAnsweredBeforeTheCommitReturned) {
   auto gated = std::make_unique<GatedCommitStore>(open(), 2);
   auto* commit = gated.get();
   start(std::move(gated), 10'000, StoreBatchSettings{.max_calls = 256, .max_wait = {}});
@@ -577,11 +594,11 @@ TEST_F(StoreBatchTest, NobodyIsAnsweredBeforeTheCommitReturned) {
   EXPECT_THAT(observer_.committed(), ElementsAre(1U, 4U));
   EXPECT_EQ(outcomes[0].value, 1) << outcomes[0].error;
   EXPECT_EQ(outcomes[1].value, 1) << outcomes[1].error;
-  EXPECT_THAT(outcomes[2].error, HasSubstr("UNIQUE constraint failed"));
+  EXPECT_THAT(outcomes[2].error, HasSubstr(unique_violation()));
   EXPECT_EQ(outcomes[3].value, static_cast<int>(InsertOutcome::inserted)) << outcomes[3].error;
 }
 
-TEST_F(StoreBatchTest, ReadsAreAnsweredBeforeTheBatchCommitsAndSeeOnlyCommittedData) {
+TEST_P(StoreBatchTest, ReadsAreAnsweredBeforeTheBatchCommitsAndSeeOnlyCommittedData) {
   {
     auto setup = open();
     setup->insert_api_key(api_key("k0"));
@@ -616,7 +633,7 @@ TEST_F(StoreBatchTest, ReadsAreAnsweredBeforeTheBatchCommitsAndSeeOnlyCommittedD
   EXPECT_THAT(observer_.committed(), ElementsAre(1U, 1U));  // the reads are in no batch
 }
 
-TEST_F(StoreBatchTest, AFailedCommitFailsEveryCallOfItsBatchAndWritesNothing) {
+TEST_P(StoreBatchTest, AFailedCommitFailsEveryCallOfItsBatchAndWritesNothing) {
   start(std::make_unique<FailingCommitStore>(open(), 2), 10'000,
         StoreBatchSettings{.max_calls = 256, .max_wait = {}});
   Outcome held;
@@ -650,9 +667,12 @@ TEST_F(StoreBatchTest, AFailedCommitFailsEveryCallOfItsBatchAndWritesNothing) {
   EXPECT_TRUE(reopened->find_api_key("k2").has_value());
 }
 
-TEST_F(StoreBatchTest, ABatchTheDatabaseRolledBackFailsEveryCallOfIt) {
+// SQLite's RAISE(ROLLBACK), like SQLITE_FULL, ends the batch's transaction under it.
+using StoreBatchSqliteTest = StoreBatchTest;
+
+TEST_P(StoreBatchSqliteTest, ABatchTheDatabaseRolledBackFailsEveryCallOfIt) {
   {
-    RawDb raw{db_path()};
+    RawDb raw = raw_db();
     // RAISE(ROLLBACK) ends the whole transaction inside SQLite, as SQLITE_FULL may.
     ASSERT_EQ(raw.exec("CREATE TRIGGER inject BEFORE INSERT ON transaction_events "
                        "WHEN NEW.transaction_id = 'T-poison' "
@@ -691,7 +711,7 @@ TEST_F(StoreBatchTest, ABatchTheDatabaseRolledBackFailsEveryCallOfIt) {
   EXPECT_TRUE(reopened->find_api_key("k3").has_value());
 }
 
-TEST_F(StoreBatchTest, NeverMoreThanTheBatchBoundPerCommit) {
+TEST_P(StoreBatchTest, NeverMoreThanTheBatchBoundPerCommit) {
   start(open(), 10'000, StoreBatchSettings{.max_calls = 4, .max_wait = {}});
   Outcome held;
   auto gate = hold_store_thread(&held);
@@ -707,11 +727,11 @@ TEST_F(StoreBatchTest, NeverMoreThanTheBatchBoundPerCommit) {
   }
   EXPECT_THAT(observer_.committed(), ElementsAre(1U, 4U, 4U, 2U));
   EXPECT_THAT(observer_.depths(), ElementsAre(1U, 10U, 6U, 2U));
-  RawDb raw{db_path()};
+  RawDb raw = raw_db();
   EXPECT_EQ(raw.query_int("SELECT COUNT(*) FROM api_keys"), 10);
 }
 
-TEST_F(StoreBatchTest, AFullBatchOrStopEndsTheWaitForMoreCalls) {
+TEST_P(StoreBatchTest, AFullBatchOrStopEndsTheWaitForMoreCalls) {
   // A wait far longer than the test: only a full batch, or stop(), may end it.
   start(open(), 10'000, StoreBatchSettings{.max_calls = 3, .max_wait = std::chrono::minutes(10)});
   auto gate = std::make_shared<Gate>();
@@ -739,7 +759,7 @@ TEST_F(StoreBatchTest, AFullBatchOrStopEndsTheWaitForMoreCalls) {
   EXPECT_THAT(observer_.committed(), ElementsAre(3U, 3U, 1U));
 }
 
-TEST_F(StoreBatchTest, AFullQueueRefusesWithStoreOverloaded) {
+TEST_P(StoreBatchTest, AFullQueueRefusesWithStoreOverloaded) {
   start(open(), 3, StoreBatchSettings{.max_calls = 256, .max_wait = {}});
   Outcome held;
   auto gate = hold_store_thread(&held);  // the first of the 3 places
@@ -768,7 +788,7 @@ TEST_F(StoreBatchTest, AFullQueueRefusesWithStoreOverloaded) {
   }
 }
 
-TEST_F(StoreBatchTest, StopCommitsTheQueuedCallsAndLaterCallsFail) {
+TEST_P(StoreBatchTest, StopCommitsTheQueuedCallsAndLaterCallsFail) {
   start(open(), 10'000, StoreBatchSettings{.max_calls = 256, .max_wait = {}});
   Outcome held;
   auto gate = hold_store_thread(&held);
@@ -797,7 +817,7 @@ TEST_F(StoreBatchTest, StopCommitsTheQueuedCallsAndLaterCallsFail) {
   EXPECT_FALSE(reopened->find_api_key("late").has_value());
 }
 
-TEST_F(StoreBatchTest, StoreMethodsAreCalledByMemberPointerWithCopiesOfTheirArguments) {
+TEST_P(StoreBatchTest, StoreMethodsAreCalledByMemberPointerWithCopiesOfTheirArguments) {
   start(open(), 10'000, StoreBatchSettings{.max_calls = 256, .max_wait = {}});
   MethodCalls calls;
   asio::co_spawn(io_, call_store_methods(store_.get(), &calls), asio::detached);
@@ -810,12 +830,15 @@ TEST_F(StoreBatchTest, StoreMethodsAreCalledByMemberPointerWithCopiesOfTheirArgu
   ASSERT_EQ(calls.merchants.size(), 1U);
   EXPECT_EQ(calls.merchants.front().merchant_id, "m1");
   // A method's StoreError reaches the caller as from a lambda.
-  EXPECT_THAT(calls.duplicate_error, HasSubstr("UNIQUE constraint failed"));
+  EXPECT_THAT(calls.duplicate_error, HasSubstr(unique_violation()));
   EXPECT_TRUE(observer_.failed().empty());
   auto reopened = reopen();
   EXPECT_TRUE(reopened->find_api_key("k1").has_value());
   EXPECT_FALSE(reopened->find_api_key("changed").has_value());
 }
+
+TILLGATE_STORE_BACKENDS(StoreBatchTest);
+TILLGATE_SQLITE_ONLY(StoreBatchSqliteTest);
 
 }  // namespace
 }  // namespace tillgate::store::testing

@@ -20,14 +20,14 @@ ApiKeyRecord make_key(const std::string& api_key, const std::string& merchant_id
 
 using AccountsTest = StoreTest;
 
-TEST_F(AccountsTest, MerchantRoundTrip) {
+TEST_P(AccountsTest, MerchantRoundTrip) {
   const auto found = store_->find_merchant("m1");
   ASSERT_TRUE(found.has_value());
   expect_same(make_merchant("m1"), *found);
   EXPECT_FALSE(store_->find_merchant("m2").has_value());
 }
 
-TEST_F(AccountsTest, MerchantsAreListedOldestFirst) {
+TEST_P(AccountsTest, MerchantsAreListedOldestFirst) {
   auto late = make_merchant("m0");
   late.created_at = ms(5'000);
   store_->insert_merchant(late);
@@ -39,11 +39,11 @@ TEST_F(AccountsTest, MerchantsAreListedOldestFirst) {
   EXPECT_EQ(merchants[2].merchant_id, "m0");
 }
 
-TEST_F(AccountsTest, DuplicateMerchantIsAnError) {
+TEST_P(AccountsTest, DuplicateMerchantIsAnError) {
   EXPECT_THROW(store_->insert_merchant(make_merchant("m1")), StoreError);
 }
 
-TEST_F(AccountsTest, CreateMerchantStoresTheMerchantWithItsKey) {
+TEST_P(AccountsTest, CreateMerchantStoresTheMerchantWithItsKey) {
   const auto merchant = make_merchant("m2");
   const auto key = make_key("k2", "m2");
   store_->create_merchant(merchant, key);
@@ -51,7 +51,7 @@ TEST_F(AccountsTest, CreateMerchantStoresTheMerchantWithItsKey) {
   expect_same(key, *store_->find_api_key("k2"));
 }
 
-TEST_F(AccountsTest, CreateMerchantWritesBothOrNeither) {
+TEST_P(AccountsTest, CreateMerchantWritesBothOrNeither) {
   store_->insert_api_key(make_key("k1", "m1"));
   // The key's id is taken: the merchant is not stored without it.
   EXPECT_THROW(store_->create_merchant(make_merchant("m2"), make_key("k1", "m2")), StoreError);
@@ -62,7 +62,7 @@ TEST_F(AccountsTest, CreateMerchantWritesBothOrNeither) {
   EXPECT_FALSE(store_->find_api_key("k3").has_value());
 }
 
-TEST_F(AccountsTest, ApiKeyRoundTrip) {
+TEST_P(AccountsTest, ApiKeyRoundTrip) {
   const auto key = make_key("k1", "m1");
   store_->insert_api_key(key);
   const auto found = store_->find_api_key("k1");
@@ -71,7 +71,7 @@ TEST_F(AccountsTest, ApiKeyRoundTrip) {
   EXPECT_FALSE(store_->find_api_key("k2").has_value());
 }
 
-TEST_F(AccountsTest, RevokeApiKeyOnlyForItsMerchantAndOnlyOnce) {
+TEST_P(AccountsTest, RevokeApiKeyOnlyForItsMerchantAndOnlyOnce) {
   store_->insert_merchant(make_merchant("m2"));
   store_->insert_api_key(make_key("k1", "m1"));
 
@@ -86,7 +86,7 @@ TEST_F(AccountsTest, RevokeApiKeyOnlyForItsMerchantAndOnlyOnce) {
   EXPECT_EQ(store_->find_api_key("k1")->revoked_at, ms(20));  // first revocation stands
 }
 
-TEST_F(AccountsTest, ErrorsNameTheOperationButNeverTheValues) {
+TEST_P(AccountsTest, ErrorsNameTheOperationButNeverTheValues) {
   store_->insert_api_key(make_key("k1", "m1"));
   auto duplicate = make_key("k1", "m1");
   duplicate.api_secret = domain::Secret("hunter2-very-secret");
@@ -96,12 +96,12 @@ TEST_F(AccountsTest, ErrorsNameTheOperationButNeverTheValues) {
   } catch (const StoreError& error) {
     const std::string message = error.what();
     EXPECT_THAT(message, HasSubstr("insert_api_key"));
-    EXPECT_THAT(message, HasSubstr("UNIQUE constraint failed"));
+    EXPECT_THAT(message, HasSubstr(unique_violation()));
     EXPECT_THAT(message, Not(HasSubstr("hunter2")));
   }
 }
 
-TEST_F(AccountsTest, DeviceRoundTrip) {
+TEST_P(AccountsTest, DeviceRoundTrip) {
   auto device = make_device("d3", "m1");
   device.label = "";  // an empty label stays empty, not NULL
   device.metadata_json = R"({"model":"A920","serialNumber":"SN-\u00e9"})";
@@ -112,7 +112,7 @@ TEST_F(AccountsTest, DeviceRoundTrip) {
   EXPECT_FALSE(store_->find_device("nope").has_value());
 }
 
-TEST_F(AccountsTest, DeviceIdsAreGloballyUnique) {
+TEST_P(AccountsTest, DeviceIdsAreGloballyUnique) {
   store_->insert_merchant(make_merchant("m2"));
   auto clash = make_device("d1", "m2");
   clash.label = "Other till";
@@ -121,11 +121,11 @@ TEST_F(AccountsTest, DeviceIdsAreGloballyUnique) {
   expect_same(make_device("d1", "m1"), *store_->find_device("d1"));  // unchanged
 }
 
-TEST_F(AccountsTest, DeviceOfUnknownMerchantIsAnError) {
+TEST_P(AccountsTest, DeviceOfUnknownMerchantIsAnError) {
   EXPECT_THROW((void)store_->insert_device(make_device("d9", "nobody")), StoreError);
 }
 
-TEST_F(AccountsTest, DevicesAreListedPerMerchant) {
+TEST_P(AccountsTest, DevicesAreListedPerMerchant) {
   store_->insert_merchant(make_merchant("m2"));
   ASSERT_TRUE(store_->insert_device(make_device("d3", "m2")));
   const auto devices = store_->list_devices("m1");
@@ -136,7 +136,7 @@ TEST_F(AccountsTest, DevicesAreListedPerMerchant) {
   EXPECT_TRUE(store_->list_devices("m3").empty());
 }
 
-TEST_F(AccountsTest, RevokeDeviceOnlyForItsMerchantAndOnlyOnce) {
+TEST_P(AccountsTest, RevokeDeviceOnlyForItsMerchantAndOnlyOnce) {
   store_->insert_merchant(make_merchant("m2"));
   EXPECT_FALSE(store_->revoke_device("m2", "d1", ms(10)));
   EXPECT_FALSE(store_->revoke_device("m1", "unknown", ms(10)));
@@ -146,7 +146,7 @@ TEST_F(AccountsTest, RevokeDeviceOnlyForItsMerchantAndOnlyOnce) {
   EXPECT_FALSE(store_->find_device("d2")->revoked_at.has_value());
 }
 
-TEST_F(AccountsTest, RevokeMerchantDeviceTellsAFirstRevocationFromARepeat) {
+TEST_P(AccountsTest, RevokeMerchantDeviceTellsAFirstRevocationFromARepeat) {
   store_->insert_merchant(make_merchant("m2"));
   EXPECT_EQ(store_->revoke_merchant_device("m2", "d1", ms(10)), DeviceRevokeOutcome::not_found);
   EXPECT_EQ(store_->revoke_merchant_device("m1", "unknown", ms(10)),
@@ -160,6 +160,8 @@ TEST_F(AccountsTest, RevokeMerchantDeviceTellsAFirstRevocationFromARepeat) {
   EXPECT_EQ(store_->find_device("d1")->revoked_at, ms(20));
   EXPECT_FALSE(store_->find_device("d2")->revoked_at.has_value());
 }
+
+TILLGATE_STORE_BACKENDS(AccountsTest);
 
 }  // namespace
 }  // namespace tillgate::store::testing

@@ -1,4 +1,4 @@
-// Group commit at the SQLite level: one write transaction per batch, a savepoint per call
+// Group commit at the backend level: one write transaction per batch, a savepoint per call
 // (isolated) or none (shared), WriteTransaction nesting inside it, and a batch the
 // database rolled back mid-way.
 #include <gmock/gmock.h>
@@ -22,8 +22,8 @@ ApiKeyRecord api_key(const std::string& key) {
                       .revoked_at = std::nullopt};
 }
 
-TEST_F(BatchTest, CallsShareOneTransactionThatNobodyElseSeesBeforeTheCommit) {
-  RawDb raw{db_path()};
+TEST_P(BatchTest, CallsShareOneTransactionThatNobodyElseSeesBeforeTheCommit) {
+  RawDb raw = raw_db();
   store_->begin_batch(Store::BatchCalls::isolated);
   store_->begin_batch_call();
   // insert_transaction opens a WriteTransaction of its own: it nests as a savepoint.
@@ -49,13 +49,11 @@ TEST_F(BatchTest, CallsShareOneTransactionThatNobodyElseSeesBeforeTheCommit) {
   EXPECT_TRUE(store_->find_api_key("k1").has_value());
 }
 
-TEST_F(BatchTest, ACallUndoneAloneKeepsTheOthers) {
-  RawDb raw{db_path()};
+TEST_P(BatchTest, ACallUndoneAloneKeepsTheOthers) {
+  RawDb raw = raw_db();
   // The event insert of T2 fails after its row was inserted, inside the nested savepoint.
-  ASSERT_EQ(raw.exec("CREATE TRIGGER inject BEFORE INSERT ON transaction_events "
-                     "WHEN NEW.transaction_id = 'T2' "
-                     "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
-            SQLITE_OK);
+  ASSERT_EQ(raw.inject_failure("transaction_events", "NEW.transaction_id = 'T2'"), SQLITE_OK)
+      << raw.last_error();
   store_->begin_batch(Store::BatchCalls::isolated);
 
   store_->begin_batch_call();
@@ -90,12 +88,10 @@ TEST_F(BatchTest, ACallUndoneAloneKeepsTheOthers) {
 
 // A shared batch has no savepoints: a failed call, or a write a call left half done even
 // if it caught the failure, spoils it, and only a rollback of the whole batch may follow.
-TEST_F(BatchTest, ASharedBatchIsSpoiledByAFailedCallOrAHalfDoneWrite) {
-  RawDb raw{db_path()};
-  ASSERT_EQ(raw.exec("CREATE TRIGGER inject BEFORE INSERT ON transaction_events "
-                     "WHEN NEW.transaction_id = 'T2' "
-                     "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
-            SQLITE_OK);
+TEST_P(BatchTest, ASharedBatchIsSpoiledByAFailedCallOrAHalfDoneWrite) {
+  RawDb raw = raw_db();
+  ASSERT_EQ(raw.inject_failure("transaction_events", "NEW.transaction_id = 'T2'"), SQLITE_OK)
+      << raw.last_error();
   store_->begin_batch(Store::BatchCalls::shared);
   store_->begin_batch_call();
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
@@ -128,8 +124,11 @@ TEST_F(BatchTest, ASharedBatchIsSpoiledByAFailedCallOrAHalfDoneWrite) {
   EXPECT_TRUE(store_->find_api_key("k3").has_value());
 }
 
-TEST_F(BatchTest, ABatchTheDatabaseRolledBackCommitsNothingAndRefusesToGoOn) {
-  RawDb raw{db_path()};
+// SQLite's RAISE(ROLLBACK), like SQLITE_FULL, ends the batch's transaction under it.
+using BatchSqliteTest = StoreTest;
+
+TEST_P(BatchSqliteTest, ABatchTheDatabaseRolledBackCommitsNothingAndRefusesToGoOn) {
+  RawDb raw = raw_db();
   // RAISE(ROLLBACK) ends the whole transaction inside SQLite, as SQLITE_FULL may.
   ASSERT_EQ(raw.exec("CREATE TRIGGER inject BEFORE INSERT ON transaction_events "
                      "WHEN NEW.transaction_id = 'T2' "
@@ -174,8 +173,8 @@ TEST_F(BatchTest, ABatchTheDatabaseRolledBackCommitsNothingAndRefusesToGoOn) {
   EXPECT_EQ(raw.query_int("SELECT COUNT(*) FROM api_keys"), 2);
 }
 
-TEST_F(BatchTest, RollingTheBatchBackUndoesEveryCall) {
-  RawDb raw{db_path()};
+TEST_P(BatchTest, RollingTheBatchBackUndoesEveryCall) {
+  RawDb raw = raw_db();
   store_->begin_batch(Store::BatchCalls::isolated);
   store_->begin_batch_call();
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
@@ -193,7 +192,7 @@ TEST_F(BatchTest, RollingTheBatchBackUndoesEveryCall) {
   EXPECT_EQ(raw.query_int("SELECT COUNT(*) FROM transaction_events"), 0);
 }
 
-TEST_F(BatchTest, BatchCallsNeedAnOpenBatch) {
+TEST_P(BatchTest, BatchCallsNeedAnOpenBatch) {
   EXPECT_THROW(store_->begin_batch_call(), StoreError);
   EXPECT_THROW(store_->end_batch_call(true), StoreError);
   EXPECT_THROW(store_->commit_batch(), StoreError);
@@ -201,6 +200,9 @@ TEST_F(BatchTest, BatchCallsNeedAnOpenBatch) {
   EXPECT_THROW(store_->begin_batch(Store::BatchCalls::isolated), StoreError);
   store_->rollback_batch();
 }
+
+TILLGATE_STORE_BACKENDS(BatchTest);
+TILLGATE_SQLITE_ONLY(BatchSqliteTest);
 
 }  // namespace
 }  // namespace tillgate::store::testing

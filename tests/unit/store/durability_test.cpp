@@ -14,7 +14,7 @@ using ::testing::HasSubstr;
 
 using DurabilityTest = StoreTest;
 
-TEST_F(DurabilityTest, EverythingReadsBackExactlyAfterReopening) {
+TEST_P(DurabilityTest, EverythingReadsBackExactlyAfterReopening) {
   const ApiKeyRecord key{.api_key = "k1",
                          .merchant_id = "m1",
                          .api_secret = domain::Secret("s3cr3t"),
@@ -64,10 +64,10 @@ TEST_F(DurabilityTest, EverythingReadsBackExactlyAfterReopening) {
   }
 }
 
-TEST_F(DurabilityTest, EventsAreAppendOnly) {
+TEST_P(DurabilityTest, EventsAreAppendOnly) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
-  RawDb raw{db_path()};
+  RawDb raw = raw_db();
   EXPECT_NE(raw.exec("UPDATE transaction_events SET cause = 'rewritten'"), SQLITE_OK);
   EXPECT_THAT(raw.last_error(), HasSubstr("append-only"));
   EXPECT_NE(raw.exec("DELETE FROM transaction_events"), SQLITE_OK);
@@ -77,12 +77,10 @@ TEST_F(DurabilityTest, EventsAreAppendOnly) {
   EXPECT_EQ(events[0].cause, "created");
 }
 
-TEST_F(DurabilityTest, FailedInsertLeavesNoHalfWrittenTransaction) {
-  RawDb raw{db_path()};
+TEST_P(DurabilityTest, FailedInsertLeavesNoHalfWrittenTransaction) {
+  RawDb raw = raw_db();
   // The event insert fails after the row insert succeeded, inside one transaction.
-  ASSERT_EQ(raw.exec("CREATE TRIGGER inject BEFORE INSERT ON transaction_events "
-                     "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
-            SQLITE_OK);
+  ASSERT_EQ(raw.inject_failure("transaction_events", "TRUE"), SQLITE_OK) << raw.last_error();
   try {
     (void)store_->insert_transaction(make_transaction("m1", "T1", "d1"));
     FAIL() << "the injected failure was not reported";
@@ -90,7 +88,7 @@ TEST_F(DurabilityTest, FailedInsertLeavesNoHalfWrittenTransaction) {
     EXPECT_THAT(error.what(), HasSubstr("insert_transaction"));
     EXPECT_THAT(error.what(), HasSubstr("injected failure"));
   }
-  ASSERT_EQ(raw.exec("DROP TRIGGER inject"), SQLITE_OK);
+  ASSERT_EQ(raw.remove_injected_failure(), SQLITE_OK) << raw.last_error();
 
   EXPECT_FALSE(store_->find_transaction("m1", "T1").has_value());
   EXPECT_FALSE(store_->find_unfinished_for_device("d1").has_value());
@@ -100,14 +98,19 @@ TEST_F(DurabilityTest, FailedInsertLeavesNoHalfWrittenTransaction) {
             InsertOutcome::inserted);
 }
 
-TEST_F(DurabilityTest, FailedChangeLeavesTheTransactionAsItWas) {
+TEST_P(DurabilityTest, FailedChangeLeavesTheTransactionAsItWas) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
-  RawDb raw{db_path()};
-  // RAISE(ROLLBACK) ends the whole transaction inside SQLite; the guard must cope.
-  ASSERT_EQ(raw.exec("CREATE TRIGGER inject BEFORE INSERT ON transaction_events "
-                     "BEGIN SELECT RAISE(ROLLBACK, 'injected failure'); END"),
-            SQLITE_OK);
+  RawDb raw = raw_db();
+  // RAISE(ROLLBACK) ends the whole transaction inside SQLite; the guard must cope. On
+  // PostgreSQL the failed statement leaves the transaction failed until its rollback.
+  if (raw.is_postgres()) {
+    ASSERT_EQ(raw.inject_failure("transaction_events", "TRUE"), SQLITE_OK) << raw.last_error();
+  } else {
+    ASSERT_EQ(raw.exec("CREATE TRIGGER inject BEFORE INSERT ON transaction_events "
+                       "BEGIN SELECT RAISE(ROLLBACK, 'injected failure'); END"),
+              SQLITE_OK);
+  }
   const StatusChange change{
       .merchant_id = "m1",
       .transaction_id = "T1",
@@ -120,18 +123,20 @@ TEST_F(DurabilityTest, FailedChangeLeavesTheTransactionAsItWas) {
       .voided_at = std::nullopt,
       .void_reason = std::nullopt};
   EXPECT_THROW((void)store_->change_status(change), StoreError);
-  ASSERT_EQ(raw.exec("DROP TRIGGER inject"), SQLITE_OK);
+  ASSERT_EQ(raw.remove_injected_failure(), SQLITE_OK) << raw.last_error();
 
   expect_same(make_transaction("m1", "T1", "d1"), *store_->find_transaction("m1", "T1"));
   EXPECT_EQ(store_->list_events("m1", "T1").size(), 1U);
   EXPECT_TRUE(store_->change_status(change)->applied);
 }
 
-TEST_F(DurabilityTest, AWriteLockHeldElsewhereFailsAfterTheBusyTimeout) {
+using DurabilitySqliteTest = StoreTest;
+
+TEST_P(DurabilitySqliteTest, AWriteLockHeldElsewhereFailsAfterTheBusyTimeout) {
   store_.reset();
   sqlite::SqliteStore store{db_path(),
                             sqlite::SqliteOptions{.busy_timeout = std::chrono::milliseconds{50}}};
-  RawDb raw{db_path()};
+  RawDb raw = raw_db();
   ASSERT_EQ(raw.exec("BEGIN IMMEDIATE"), SQLITE_OK);
   try {
     (void)store.insert_transaction(make_transaction("m1", "T1", "d1"));
@@ -145,6 +150,9 @@ TEST_F(DurabilityTest, AWriteLockHeldElsewhereFailsAfterTheBusyTimeout) {
   ASSERT_EQ(raw.exec("ROLLBACK"), SQLITE_OK);
   EXPECT_EQ(store.insert_transaction(make_transaction("m1", "T1", "d1")), InsertOutcome::inserted);
 }
+
+TILLGATE_STORE_BACKENDS(DurabilityTest);
+TILLGATE_SQLITE_ONLY(DurabilitySqliteTest);
 
 }  // namespace
 }  // namespace tillgate::store::testing

@@ -34,7 +34,7 @@ void insert_finished(Store& store, int first, int last) {
   }
 }
 
-TEST_F(ListTransactionsTest, NewestFirstWithSequences) {
+TEST_P(ListTransactionsTest, NewestFirstWithSequences) {
   insert_finished(*store_, 1, 3);
   TransactionQuery query{.merchant_id = "m1"};
   const auto rows = store_->list_transactions(query);
@@ -43,7 +43,7 @@ TEST_F(ListTransactionsTest, NewestFirstWithSequences) {
   EXPECT_GT(rows[1].sequence, rows[2].sequence);
 }
 
-TEST_F(ListTransactionsTest, CursorPagesStayStableWhileNewRowsArrive) {
+TEST_P(ListTransactionsTest, CursorPagesStayStableWhileNewRowsArrive) {
   insert_finished(*store_, 1, 5);
   TransactionQuery query{.merchant_id = "m1", .limit = 2};
   const auto first = store_->list_transactions(query);
@@ -56,7 +56,7 @@ TEST_F(ListTransactionsTest, CursorPagesStayStableWhileNewRowsArrive) {
   EXPECT_THAT(ids(store_->list_transactions(query)), ::testing::ElementsAre("T1"));
 }
 
-TEST_F(ListTransactionsTest, FiltersByTerminalStatusAndTime) {
+TEST_P(ListTransactionsTest, FiltersByTerminalStatusAndTime) {
   insert_finished(*store_, 1, 3);
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "P1", "d2", 1'010'000)),
             InsertOutcome::inserted);
@@ -71,10 +71,12 @@ TEST_F(ListTransactionsTest, FiltersByTerminalStatusAndTime) {
       ::testing::ElementsAre("T3", "T2"));
 }
 
-TEST_F(ListTransactionsTest, OtherMerchantsRowsNeverAppear) {
+TEST_P(ListTransactionsTest, OtherMerchantsRowsNeverAppear) {
   insert_finished(*store_, 1, 2);
   EXPECT_TRUE(store_->list_transactions({.merchant_id = "m2"}).empty());
 }
+
+TILLGATE_STORE_BACKENDS(ListTransactionsTest);
 
 }  // namespace
 }  // namespace tillgate::store::testing

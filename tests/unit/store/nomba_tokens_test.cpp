@@ -67,7 +67,7 @@ class TokensTest : public StoreTest {
                                           .created_at = ms(500),
                                           .revoked_at = std::nullopt});
     }
-    raw_ = std::make_unique<RawDb>(db_path());
+    raw_ = std::make_unique<RawDb>(raw_db());
   }
 
   void insert(const RefreshTokenRecord& token, std::size_t max_live = 100) {
@@ -93,7 +93,7 @@ class TokensTest : public StoreTest {
                               .revoked_at = optional_at("revoked_at")};
   }
 
-  std::int64_t count(const std::string& where = "1") {
+  std::int64_t count(const std::string& where = "TRUE") {
     return raw_->query_int("SELECT COUNT(*) FROM refresh_tokens WHERE " + where);
   }
 
@@ -104,7 +104,7 @@ class TokensTest : public StoreTest {
 
 // ---- rotation -----------------------------------------------------------------------------
 
-TEST_F(TokensTest, RotationUsesThePresentedTokenAndStoresItsSuccessorInItsFamily) {
+TEST_P(TokensTest, RotationUsesThePresentedTokenAndStoresItsSuccessorInItsFamily) {
   const auto first = make_token("hash_a", "fam_1", 1'000, 100'000);
   insert(first);
 
@@ -132,7 +132,7 @@ TEST_F(TokensTest, RotationUsesThePresentedTokenAndStoresItsSuccessorInItsFamily
 }
 
 // nomba-compat.md v2, the default: a refresh only checks the token, which stays valid.
-TEST_F(TokensTest, WithoutRotationARefreshChecksTheTokenAndWritesNothing) {
+TEST_P(TokensTest, WithoutRotationARefreshChecksTheTokenAndWritesNothing) {
   insert(make_token("hash_a", "fam_1", 1'000, 100'000));
   auto check = make_rotation("hash_a", "hash_b", 2'000, 200'000);
   check.rotate = false;
@@ -159,7 +159,7 @@ TEST_F(TokensTest, WithoutRotationARefreshChecksTheTokenAndWritesNothing) {
 }
 
 // POST /v1/auth/token/revoke: kept until the token's own expiry, then pruned.
-TEST_F(TokensTest, RevokedAccessTokensAreKeptUntilTheyExpire) {
+TEST_P(TokensTest, RevokedAccessTokensAreKeptUntilTheyExpire) {
   EXPECT_FALSE(store_->is_access_token_revoked("jti_1"));
   store_->revoke_access_token("jti_1", "m1", ms(10'000), ms(1'000));
   store_->revoke_access_token("jti_1", "m1", ms(10'000), ms(2'000));  // twice: no error
@@ -173,7 +173,7 @@ TEST_F(TokensTest, RevokedAccessTokensAreKeptUntilTheyExpire) {
   EXPECT_TRUE(store_->is_access_token_revoked("jti_2"));
 }
 
-TEST_F(TokensTest, AnUnknownTokenOrAnotherMerchantsTokenChangesNothing) {
+TEST_P(TokensTest, AnUnknownTokenOrAnotherMerchantsTokenChangesNothing) {
   const auto token = make_token("hash_a", "fam_1", 1'000, 100'000);
   insert(token);
   insert(make_token("hash_m2", "fam_m2", 1'000, 100'000, "m2", "k_m2"));
@@ -198,7 +198,7 @@ TEST_F(TokensTest, AnUnknownTokenOrAnotherMerchantsTokenChangesNothing) {
             RefreshOutcome::rotated);
 }
 
-TEST_F(TokensTest, AnExpiredTokenIsRefusedAndLeftAsItWas) {
+TEST_P(TokensTest, AnExpiredTokenIsRefusedAndLeftAsItWas) {
   const auto token = make_token("hash_a", "fam_1", 1'000, 5'000);
   insert(token);
   const auto expired = store_->rotate_refresh_token(make_rotation("hash_a", "hash_b", 5'000));
@@ -214,7 +214,7 @@ TEST_F(TokensTest, AnExpiredTokenIsRefusedAndLeftAsItWas) {
             RefreshOutcome::rotated);
 }
 
-TEST_F(TokensTest, AUsedTokenPresentedAgainRevokesItsWholeFamily) {
+TEST_P(TokensTest, AUsedTokenPresentedAgainRevokesItsWholeFamily) {
   insert(make_token("hash_a", "fam_1", 1'000, 100'000));
   const auto other_family = make_token("hash_other", "fam_2", 1'500, 100'000);
   insert(other_family);
@@ -246,7 +246,7 @@ TEST_F(TokensTest, AUsedTokenPresentedAgainRevokesItsWholeFamily) {
   EXPECT_FALSE(exists("hash_y"));
 }
 
-TEST_F(TokensTest, ReuseIsDetectedEvenAfterTheUsedTokenExpired) {
+TEST_P(TokensTest, ReuseIsDetectedEvenAfterTheUsedTokenExpired) {
   insert(make_token("hash_a", "fam_1", 1'000, 10'000));
   ASSERT_EQ(store_->rotate_refresh_token(make_rotation("hash_a", "hash_b", 2'000, 100'000)).outcome,
             RefreshOutcome::rotated);
@@ -256,7 +256,7 @@ TEST_F(TokensTest, ReuseIsDetectedEvenAfterTheUsedTokenExpired) {
   EXPECT_EQ(stored("hash_b").revoked_at, ms(20'000));
 }
 
-TEST_F(TokensTest, ARevokedOrMissingKeyStopsRotationAndChangesNothing) {
+TEST_P(TokensTest, ARevokedOrMissingKeyStopsRotationAndChangesNothing) {
   const auto revoked_key = make_token("hash_k2", "fam_k2", 1'000, 100'000, "m1", "k2");
   insert(revoked_key);
   ASSERT_TRUE(store_->revoke_api_key("m1", "k2", ms(1'500)));
@@ -275,7 +275,9 @@ TEST_F(TokensTest, ARevokedOrMissingKeyStopsRotationAndChangesNothing) {
                                       .created_at = ms(500),
                                       .revoked_at = std::nullopt});
   insert(make_token("hash_gone", "fam_gone", 1'000, 100'000, "m1", "k_gone"));
-  ASSERT_EQ(raw_->exec("PRAGMA foreign_keys = OFF; DELETE FROM api_keys WHERE api_key = 'k_gone'"),
+  ASSERT_EQ(raw_->exec(std::string(raw_->is_postgres() ? "SET session_replication_role = replica; "
+                                                       : "PRAGMA foreign_keys = OFF; ") +
+                       "DELETE FROM api_keys WHERE api_key = 'k_gone'"),
             SQLITE_OK)
       << raw_->last_error();
   EXPECT_EQ(store_->rotate_refresh_token(make_rotation("hash_gone", "hash_next", 2'000)).outcome,
@@ -287,7 +289,7 @@ TEST_F(TokensTest, ARevokedOrMissingKeyStopsRotationAndChangesNothing) {
   EXPECT_FALSE(exists("hash_next"));
 }
 
-TEST_F(TokensTest, AFailedSuccessorInsertLeavesThePresentedTokenUnused) {
+TEST_P(TokensTest, AFailedSuccessorInsertLeavesThePresentedTokenUnused) {
   insert(make_token("hash_a", "fam_1", 1'000, 100'000));
   insert(make_token("hash_taken", "fam_2", 1'000, 100'000));
   EXPECT_THROW((void)store_->rotate_refresh_token(make_rotation("hash_a", "hash_taken", 2'000)),
@@ -299,7 +301,7 @@ TEST_F(TokensTest, AFailedSuccessorInsertLeavesThePresentedTokenUnused) {
 
 // ---- inserting: pruning and the cap ------------------------------------------------------
 
-TEST_F(TokensTest, InsertDeletesTheMerchantsExpiredTokens) {
+TEST_P(TokensTest, InsertDeletesTheMerchantsExpiredTokens) {
   insert(make_token("hash_expired", "fam_1", 1'000, 5'000));
   insert(make_token("hash_expired_used", "fam_2", 1'000, 4'000));
   ASSERT_EQ(
@@ -317,7 +319,7 @@ TEST_F(TokensTest, InsertDeletesTheMerchantsExpiredTokens) {
   EXPECT_EQ(count("revoked_at IS NOT NULL"), 0);
 }
 
-TEST_F(TokensTest, InsertCapsTheMerchantsLiveTokensByRevokingTheOldest) {
+TEST_P(TokensTest, InsertCapsTheMerchantsLiveTokensByRevokingTheOldest) {
   insert(make_token("hash_1", "fam_1", 1'000, 100'000), 3);
   insert(make_token("hash_2", "fam_2", 2'000, 100'000), 3);
   insert(make_token("hash_3", "fam_3", 3'000, 100'000), 3);
@@ -353,14 +355,14 @@ TEST_F(TokensTest, InsertCapsTheMerchantsLiveTokensByRevokingTheOldest) {
             RefreshOutcome::rotated);
 }
 
-TEST_F(TokensTest, TokensExpiredAtTheInsertAreNotCountedAgainstTheCap) {
+TEST_P(TokensTest, TokensExpiredAtTheInsertAreNotCountedAgainstTheCap) {
   insert(make_token("hash_1", "fam_1", 1'000, 3'000), 1);
   insert(make_token("hash_2", "fam_2", 3'000, 100'000), 1);  // hash_1 expired: deleted
   EXPECT_FALSE(exists("hash_1"));
   EXPECT_FALSE(stored("hash_2").revoked_at);
 }
 
-TEST_F(TokensTest, ACapOfZeroIsRefusedAndNothingIsWritten) {
+TEST_P(TokensTest, ACapOfZeroIsRefusedAndNothingIsWritten) {
   insert(make_token("hash_old", "fam_1", 1'000, 2'000));
   EXPECT_THROW(store_->insert_refresh_token(make_token("hash_new", "fam_2", 5'000, 9'000), 0),
                std::invalid_argument);
@@ -370,7 +372,7 @@ TEST_F(TokensTest, ACapOfZeroIsRefusedAndNothingIsWritten) {
 
 // ---- server secrets -------------------------------------------------------------------------
 
-TEST_F(TokensTest, AServerSecretIsTheFirstCandidateForEveryLaterCaller) {
+TEST_P(TokensTest, AServerSecretIsTheFirstCandidateForEveryLaterCaller) {
   const auto secret = [&](const char* name, const char* candidate, std::int64_t at) {
     return store_->server_secret(name, domain::Secret(candidate), ms(at)).reveal();
   };
@@ -388,7 +390,7 @@ TEST_F(TokensTest, AServerSecretIsTheFirstCandidateForEveryLaterCaller) {
   EXPECT_EQ(raw_->query_int("SELECT COUNT(*) FROM server_secrets"), 2);
 }
 
-TEST_F(TokensTest, AnEmptyServerSecretIsNeverStored) {
+TEST_P(TokensTest, AnEmptyServerSecretIsNeverStored) {
   EXPECT_THROW((void)store_->server_secret("access_token_key", domain::Secret(), ms(1'000)),
                StoreError);
   EXPECT_EQ(store_->server_secret("access_token_key", domain::Secret("real"), ms(2'000)).reveal(),
@@ -572,6 +574,8 @@ TEST(NombaMigration, AVersion8NombaEventIsFoundByTheRequestIdInItsBody) {
   ASSERT_EQ(logs.size(), 1U);
   EXPECT_EQ(logs[0].request_id, "req-T1");
 }
+
+TILLGATE_STORE_BACKENDS(TokensTest);
 
 }  // namespace
 }  // namespace tillgate::store::testing

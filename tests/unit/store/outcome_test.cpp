@@ -64,7 +64,7 @@ std::string stored_text(RawDb& raw) {
   return raw.query_text("SELECT response_json FROM transactions WHERE transaction_id = 'T1'");
 }
 
-TEST_F(OutcomeStoreTest, TheColumnHoldsTheSameTextAsBeforeTheOutcomeWasTyped) {
+TEST_P(OutcomeStoreTest, TheColumnHoldsTheSameTextAsBeforeTheOutcomeWasTyped) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
   const auto changed = store_->change_status(completing(paid_with_card()));
@@ -72,7 +72,7 @@ TEST_F(OutcomeStoreTest, TheColumnHoldsTheSameTextAsBeforeTheOutcomeWasTyped) {
   EXPECT_EQ(changed->transaction.outcome, paid_with_card());
 
   // Byte for byte what the terminal codec wrote for such a result (terminal_outcome_test).
-  RawDb raw{db_path()};
+  RawDb raw = raw_db();
   EXPECT_EQ(stored_text(raw),
             R"({"status":"SUCCESS","authorizationCode":"AUTH123456","receiptData":"VISA ****4242\n)"
             "\xC3\xA9"
@@ -83,7 +83,7 @@ TEST_F(OutcomeStoreTest, TheColumnHoldsTheSameTextAsBeforeTheOutcomeWasTyped) {
   EXPECT_EQ(store_->find_transaction("m1", "T1")->outcome, paid_with_card());
 }
 
-TEST_F(OutcomeStoreTest, AnOutcomeInsertedWithTheRecordReadsBack) {
+TEST_P(OutcomeStoreTest, AnOutcomeInsertedWithTheRecordReadsBack) {
   auto record = make_transaction("m1", "T1", "d1");
   record.status = TransactionStatus::failed;
   record.outcome = domain::TerminalOutcome{.status = domain::TerminalStatus::failed,
@@ -92,17 +92,17 @@ TEST_F(OutcomeStoreTest, AnOutcomeInsertedWithTheRecordReadsBack) {
                                            .card = domain::CardDetails{}};
   ASSERT_EQ(store_->insert_transaction(record), InsertOutcome::inserted);
   expect_same(record, *store_->find_transaction("m1", "T1"));
-  RawDb raw{db_path()};
+  RawDb raw = raw_db();
   EXPECT_EQ(stored_text(raw),
             R"({"status":"FAILED","authorizationCode":null,"receiptData":null,"errorCode":"",)"
             R"("errorMessage":null,"completedAt":"2024-01-15T10:30:04.512Z","card":{}})");
 }
 
-TEST_F(OutcomeStoreTest, AnUnreadableStoredOutcomeIsNoResultWithAWarning) {
+TEST_P(OutcomeStoreTest, AnUnreadableStoredOutcomeIsNoResultWithAWarning) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
   ASSERT_TRUE(store_->change_status(completing(paid_with_card()))->applied);
-  RawDb raw{db_path()};
+  RawDb raw = raw_db();
   for (const std::string& damaged : {
            std::string("{not json"),
            std::string(R"({"status":"APPROVED"})"),
@@ -136,6 +136,8 @@ TEST_F(OutcomeStoreTest, AnUnreadableStoredOutcomeIsNoResultWithAWarning) {
   EXPECT_EQ(store_->find_transaction("m1", "T1")->outcome, std::nullopt);
   EXPECT_EQ(log.text(), "");
 }
+
+TILLGATE_STORE_BACKENDS(OutcomeStoreTest);
 
 }  // namespace
 }  // namespace tillgate::store::testing

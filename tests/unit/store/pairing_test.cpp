@@ -22,7 +22,7 @@ DeviceRecord paired_device(const std::string& device_id) {
   return device;
 }
 
-TEST_F(PairingTest, CodePairsOneDeviceForItsMerchantWithItsLabel) {
+TEST_P(PairingTest, CodePairsOneDeviceForItsMerchantWithItsLabel) {
   store_->insert_pairing_code(make_code("hash-a", 10'000));
   const auto paired = store_->pair_device("hash-a", paired_device("dev_new"), ms(5'000));
   ASSERT_TRUE(paired.has_value());
@@ -33,30 +33,30 @@ TEST_F(PairingTest, CodePairsOneDeviceForItsMerchantWithItsLabel) {
   expect_same(*paired, *stored);
 }
 
-TEST_F(PairingTest, UsedCodeIsRefusedAndWritesNothing) {
+TEST_P(PairingTest, UsedCodeIsRefusedAndWritesNothing) {
   store_->insert_pairing_code(make_code("hash-a", 10'000));
   ASSERT_TRUE(store_->pair_device("hash-a", paired_device("dev_1"), ms(5'000)).has_value());
   EXPECT_FALSE(store_->pair_device("hash-a", paired_device("dev_2"), ms(5'001)).has_value());
   EXPECT_FALSE(store_->find_device("dev_2").has_value());
 }
 
-TEST_F(PairingTest, ExpiredCodeIsRefused) {
+TEST_P(PairingTest, ExpiredCodeIsRefused) {
   store_->insert_pairing_code(make_code("hash-a", 10'000));
   EXPECT_FALSE(store_->pair_device("hash-a", paired_device("dev_1"), ms(10'000)).has_value());
   EXPECT_FALSE(store_->find_device("dev_1").has_value());
 }
 
-TEST_F(PairingTest, UnknownCodeIsRefused) {
+TEST_P(PairingTest, UnknownCodeIsRefused) {
   EXPECT_FALSE(store_->pair_device("no-such-hash", paired_device("dev_1"), ms(1)).has_value());
 }
 
-TEST_F(PairingTest, TakenDeviceIdThrowsAndLeavesTheCodeUsable) {
+TEST_P(PairingTest, TakenDeviceIdThrowsAndLeavesTheCodeUsable) {
   store_->insert_pairing_code(make_code("hash-a", 10'000));
   EXPECT_THROW((void)store_->pair_device("hash-a", paired_device("d1"), ms(5'000)), StoreError);
   EXPECT_TRUE(store_->pair_device("hash-a", paired_device("dev_ok"), ms(5'000)).has_value());
 }
 
-TEST_F(PairingTest, ANewCodeWhoseHashIsTakenIsRefusedAndWritesNothing) {
+TEST_P(PairingTest, ANewCodeWhoseHashIsTakenIsRefusedAndWritesNothing) {
   EXPECT_TRUE(store_->insert_new_pairing_code(make_code("hash-a", 10'000)));
   auto again = make_code("hash-a", 20'000);
   again.label = "Till 4";
@@ -70,15 +70,15 @@ TEST_F(PairingTest, ANewCodeWhoseHashIsTakenIsRefusedAndWritesNothing) {
   EXPECT_FALSE(store_->insert_new_pairing_code(make_code("hash-a", 30'000)));
 }
 
-TEST_F(PairingTest, CodesSurviveReopen) {
+TEST_P(PairingTest, CodesSurviveReopen) {
   store_->insert_pairing_code(make_code("hash-a", 10'000));
   reopen();
   EXPECT_TRUE(store_->pair_device("hash-a", paired_device("dev_1"), ms(5'000)).has_value());
 }
 
-TEST_F(PairingTest, ActiveWebhookEndpointIsSeenPerMerchant) {
+TEST_P(PairingTest, ActiveWebhookEndpointIsSeenPerMerchant) {
   EXPECT_FALSE(store_->has_active_webhook_endpoint("m1"));
-  RawDb raw(db_path());
+  RawDb raw = raw_db();
   const std::string insert =
       "INSERT INTO webhook_endpoints (endpoint_id, merchant_id, url, secret, status, "
       "created_at, updated_at, deleted_at) VALUES ";
@@ -94,6 +94,8 @@ TEST_F(PairingTest, ActiveWebhookEndpointIsSeenPerMerchant) {
   store_->insert_merchant(make_merchant("m2"));
   EXPECT_FALSE(store_->has_active_webhook_endpoint("m2"));
 }
+
+TILLGATE_STORE_BACKENDS(PairingTest);
 
 }  // namespace
 }  // namespace tillgate::store::testing

@@ -80,7 +80,7 @@ class PaymentEventsTest : public StoreTest {
   }
 };
 
-TEST_F(PaymentEventsTest, EachEventGetsALargerSequenceThanTheOneCommittedBefore) {
+TEST_P(PaymentEventsTest, EachEventGetsALargerSequenceThanTheOneCommittedBefore) {
   const auto s1 = complete("m1", "T1", "d1", 100'000);
   const auto s2 = complete("m2", "U1", "e1", 50'000);  // an earlier clock: commit order counts
   const auto s3 = complete("m1", "T2", "d2", 100'000);
@@ -91,7 +91,7 @@ TEST_F(PaymentEventsTest, EachEventGetsALargerSequenceThanTheOneCommittedBefore)
   EXPECT_LT(s3, s4) << "the sequence goes on after a reopen";
 }
 
-TEST_F(PaymentEventsTest, TheMerchantsEventsAreListedInCommitOrderAfterASequence) {
+TEST_P(PaymentEventsTest, TheMerchantsEventsAreListedInCommitOrderAfterASequence) {
   const auto s1 = complete("m1", "T1", "d1", 100'000);
   complete("m2", "U1", "e1", 100'500);
   const auto s2 = complete("m1", "T2", "d2", 101'000);
@@ -113,7 +113,7 @@ TEST_F(PaymentEventsTest, TheMerchantsEventsAreListedInCommitOrderAfterASequence
   EXPECT_EQ(events[0].notification, R"({"action":"paymentComplete","eventId":"evt_T2"})");
 }
 
-TEST_F(PaymentEventsTest, AnEventIsFoundOnlyForItsOwnMerchant) {
+TEST_P(PaymentEventsTest, AnEventIsFoundOnlyForItsOwnMerchant) {
   const auto s1 = complete("m1", "T1", "d1", 100'000);
   const auto found = store_->find_payment_event("m1", "evt_T1");
   ASSERT_TRUE(found);
@@ -124,14 +124,14 @@ TEST_F(PaymentEventsTest, AnEventIsFoundOnlyForItsOwnMerchant) {
   EXPECT_FALSE(store_->find_payment_event("m1", ""));
 }
 
-TEST_F(PaymentEventsTest, AnEventWithoutANotificationIsNeitherFoundNorListed) {
+TEST_P(PaymentEventsTest, AnEventWithoutANotificationIsNeitherFoundNorListed) {
   complete("m1", "T1", "d1", 100'000, /*with_notification=*/false);
   complete("m1", "T2", "d2", 101'000);
   EXPECT_FALSE(store_->find_payment_event("m1", "evt_T1"));
   EXPECT_THAT(listed("m1", 0), ElementsAre("evt_T2"));
 }
 
-TEST_F(PaymentEventsTest, AChangeWithoutAnEventHasNoSequence) {
+TEST_P(PaymentEventsTest, AChangeWithoutAnEventHasNoSequence) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1", 99'000)),
             InsertOutcome::inserted);
   const auto result = store_->change_status(
@@ -189,6 +189,8 @@ TEST(PaymentEventsMigration, EventsOfAVersion6DatabaseGetTheirInsertionOrderAndA
   ASSERT_EQ(listed.size(), 1U);
   EXPECT_EQ(listed[0].event_id, "evt_T2");
 }
+
+TILLGATE_STORE_BACKENDS(PaymentEventsTest);
 
 }  // namespace
 }  // namespace tillgate::store::testing

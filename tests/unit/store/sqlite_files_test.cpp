@@ -140,7 +140,7 @@ class BackupTest : public StoreTest {
   int next_ = 0;
 };
 
-TEST_F(BackupTest, CopiesTheLiveDatabaseToAPrivateCheckedFile) {
+TEST_P(BackupTest, CopiesTheLiveDatabaseToAPrivateCheckedFile) {
   add_transactions(3);
   BackupOptions options;
   options.pages_per_step = 1;  // many steps, each a separate sqlite3_backup_step
@@ -161,7 +161,7 @@ TEST_F(BackupTest, CopiesTheLiveDatabaseToAPrivateCheckedFile) {
             make_transaction("m1", "t2", "d1").amount_minor);
 }
 
-TEST_F(BackupTest, TakesOneSnapshotWhileTheStoreKeepsWriting) {
+TEST_P(BackupTest, TakesOneSnapshotWhileTheStoreKeepsWriting) {
   add_transactions(50);
   BackupOptions options;
   options.pages_per_step = 1;
@@ -190,7 +190,7 @@ TEST_F(BackupTest, TakesOneSnapshotWhileTheStoreKeepsWriting) {
   EXPECT_EQ(copy.query_text("PRAGMA integrity_check"), "ok");
 }
 
-TEST_F(BackupTest, RefusesAnExistingTargetUnlessForced) {
+TEST_P(BackupTest, RefusesAnExistingTargetUnlessForced) {
   add_transactions(1);
   std::ofstream(target()) << "keep me";
   const auto message =
@@ -204,7 +204,7 @@ TEST_F(BackupTest, RefusesAnExistingTargetUnlessForced) {
   EXPECT_EQ(mode_of(target()), 0600U);
 }
 
-TEST_F(BackupTest, RefusesTheLiveDatabaseAndItsFilesAsTarget) {
+TEST_P(BackupTest, RefusesTheLiveDatabaseAndItsFilesAsTarget) {
   for (const std::string suffix : {"", "-wal", "-shm", ".lock"}) {
     BackupOptions force;
     force.force = true;  // not even when forced
@@ -219,7 +219,7 @@ TEST_F(BackupTest, RefusesTheLiveDatabaseAndItsFilesAsTarget) {
   EXPECT_EQ(store_->find_merchant("m1")->merchant_id, "m1");
 }
 
-TEST_F(BackupTest, RefusesAMissingDatabaseWithoutCreatingIt) {
+TEST_P(BackupTest, RefusesAMissingDatabaseWithoutCreatingIt) {
   const auto missing = dir_.path() / "nope.db";
   const auto message =
       thrown<BackupError>([&] { (void)sqlite::backup_database(missing, target(), {}); });
@@ -229,7 +229,7 @@ TEST_F(BackupTest, RefusesAMissingDatabaseWithoutCreatingIt) {
   EXPECT_FALSE(fs::exists(target()));
 }
 
-TEST_F(BackupTest, RefusesADirectoryThatIsMissingOrNotWritable) {
+TEST_P(BackupTest, RefusesADirectoryThatIsMissingOrNotWritable) {
   auto message = thrown<BackupError>(
       [&] { (void)sqlite::backup_database(db_path(), dir_.path() / "no" / "b.db", {}); });
   EXPECT_NE(message.find("does not exist"), std::string::npos) << message;
@@ -244,7 +244,7 @@ TEST_F(BackupTest, RefusesADirectoryThatIsMissingOrNotWritable) {
   EXPECT_NE(message.find("cannot write in /sys"), std::string::npos) << message;
 }
 
-TEST_F(BackupTest, RefusesAFileThatIsNotATillgateDatabase) {
+TEST_P(BackupTest, RefusesAFileThatIsNotATillgateDatabase) {
   const auto other = dir_.path() / "other.db";
   std::ofstream(other) << "not a database, only text that is long enough to look like one...";
   const auto message =
@@ -252,6 +252,8 @@ TEST_F(BackupTest, RefusesAFileThatIsNotATillgateDatabase) {
   EXPECT_NE(message.find("backup: "), std::string::npos) << message;
   EXPECT_FALSE(fs::exists(target()));
 }
+
+TILLGATE_SQLITE_ONLY(BackupTest);
 
 }  // namespace
 }  // namespace tillgate::store::testing

@@ -28,7 +28,7 @@ StatusChange make_change(const std::string& transaction_id, TransactionStatus ex
 
 using TransactionsTest = StoreTest;
 
-TEST_F(TransactionsTest, InsertedTransactionReadsBackWithItsCreatedEvent) {
+TEST_P(TransactionsTest, InsertedTransactionReadsBackWithItsCreatedEvent) {
   const auto record = make_transaction("m1", "T1", "d1");
   EXPECT_EQ(store_->insert_transaction(record), InsertOutcome::inserted);
   const auto found = store_->find_transaction("m1", "T1");
@@ -48,12 +48,12 @@ TEST_F(TransactionsTest, InsertedTransactionReadsBackWithItsCreatedEvent) {
               events[0]);
 }
 
-TEST_F(TransactionsTest, UnknownTransactionIsNotFound) {
+TEST_P(TransactionsTest, UnknownTransactionIsNotFound) {
   EXPECT_FALSE(store_->find_transaction("m1", "nope").has_value());
   EXPECT_TRUE(store_->list_events("m1", "nope").empty());
 }
 
-TEST_F(TransactionsTest, SameIdForTheSameMerchantAlreadyExists) {
+TEST_P(TransactionsTest, SameIdForTheSameMerchantAlreadyExists) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
   // Even on another terminal, and even though d1 is busy: the id is checked first.
@@ -65,7 +65,7 @@ TEST_F(TransactionsTest, SameIdForTheSameMerchantAlreadyExists) {
   EXPECT_EQ(store_->list_events("m1", "T1").size(), 1U);
 }
 
-TEST_F(TransactionsTest, TransactionIdsAreScopedPerMerchant) {
+TEST_P(TransactionsTest, TransactionIdsAreScopedPerMerchant) {
   store_->insert_merchant(make_merchant("m2"));
   ASSERT_TRUE(store_->insert_device(make_device("e1", "m2")));
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
@@ -74,7 +74,7 @@ TEST_F(TransactionsTest, TransactionIdsAreScopedPerMerchant) {
             InsertOutcome::inserted);
 }
 
-TEST_F(TransactionsTest, ATerminalTakesOneUnfinishedPaymentAtATime) {
+TEST_P(TransactionsTest, ATerminalTakesOneUnfinishedPaymentAtATime) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
   EXPECT_EQ(store_->insert_transaction(make_transaction("m1", "T2", "d1")),
@@ -86,7 +86,7 @@ TEST_F(TransactionsTest, ATerminalTakesOneUnfinishedPaymentAtATime) {
             InsertOutcome::inserted);
 }
 
-TEST_F(TransactionsTest, AwaitingReconnectAlsoKeepsTheTerminalBusy) {
+TEST_P(TransactionsTest, AwaitingReconnectAlsoKeepsTheTerminalBusy) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
   ASSERT_TRUE(store_
@@ -97,7 +97,7 @@ TEST_F(TransactionsTest, AwaitingReconnectAlsoKeepsTheTerminalBusy) {
             InsertOutcome::device_busy);
 }
 
-TEST_F(TransactionsTest, ATerminalIsFreeAgainOnceItsPaymentIsFinal) {
+TEST_P(TransactionsTest, ATerminalIsFreeAgainOnceItsPaymentIsFinal) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
   ASSERT_TRUE(store_
@@ -108,10 +108,10 @@ TEST_F(TransactionsTest, ATerminalIsFreeAgainOnceItsPaymentIsFinal) {
             InsertOutcome::inserted);
 }
 
-TEST_F(TransactionsTest, TheDatabaseItselfRefusesASecondUnfinishedPaymentPerTerminal) {
+TEST_P(TransactionsTest, TheDatabaseItselfRefusesASecondUnfinishedPaymentPerTerminal) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
-  RawDb raw{db_path()};
+  RawDb raw = raw_db();
   // A copy of T1 as T2, unfinished, on the same terminal, written behind the store's back.
   const std::string copy_as_t2 =
       "INSERT INTO transactions SELECT merchant_id, 'T2', seq + 100, device_id, "
@@ -120,16 +120,19 @@ TEST_F(TransactionsTest, TheDatabaseItselfRefusesASecondUnfinishedPaymentPerTerm
       "completed_at, voided_at, void_reason, version, cancel_requested_at FROM transactions "
       "WHERE transaction_id = 'T1'";
   EXPECT_EQ(raw.exec(copy_as_t2), SQLITE_CONSTRAINT);
-  EXPECT_THAT(raw.last_error(), ::testing::HasSubstr("UNIQUE constraint failed"));
+  EXPECT_THAT(raw.last_error(), ::testing::HasSubstr(unique_violation()));
+  if (raw.is_postgres()) {  // SQLite names the column, PostgreSQL the index
+    EXPECT_THAT(raw.last_error(), ::testing::HasSubstr("transactions_one_unfinished_per_device"));
+  }
 }
 
-TEST_F(TransactionsTest, EveryStatusIsStoredUnderItsWireName) {
+TEST_P(TransactionsTest, EveryStatusIsStoredUnderItsWireName) {
   const TransactionStatus all[] = {
       TransactionStatus::pending,   TransactionStatus::awaiting_reconnect,
       TransactionStatus::completed, TransactionStatus::failed,
       TransactionStatus::cancelled, TransactionStatus::timeout,
       TransactionStatus::voided};
-  RawDb raw{db_path()};
+  RawDb raw = raw_db();
   int n = 0;
   for (const auto status : all) {
     const std::string id = "T" + std::to_string(++n);
@@ -144,7 +147,7 @@ TEST_F(TransactionsTest, EveryStatusIsStoredUnderItsWireName) {
   }
 }
 
-TEST_F(TransactionsTest, TheTerminalMustBelongToTheMerchant) {
+TEST_P(TransactionsTest, TheTerminalMustBelongToTheMerchant) {
   store_->insert_merchant(make_merchant("m2"));
   ASSERT_TRUE(store_->insert_device(make_device("e1", "m2")));
   EXPECT_THROW((void)store_->insert_transaction(make_transaction("m1", "T1", "e1")), StoreError);
@@ -152,7 +155,7 @@ TEST_F(TransactionsTest, TheTerminalMustBelongToTheMerchant) {
   EXPECT_FALSE(store_->find_transaction("m1", "T1").has_value());
 }
 
-TEST_F(TransactionsTest, AppliedChangeUpdatesTheRowAndAppendsAnEvent) {
+TEST_P(TransactionsTest, AppliedChangeUpdatesTheRowAndAppendsAnEvent) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
   auto change = make_change("T1", TransactionStatus::pending, TransactionStatus::completed,
@@ -186,7 +189,7 @@ TEST_F(TransactionsTest, AppliedChangeUpdatesTheRowAndAppendsAnEvent) {
               events[1]);
 }
 
-TEST_F(TransactionsTest, LostRaceIsNotAppliedAndWritesNothing) {
+TEST_P(TransactionsTest, LostRaceIsNotAppliedAndWritesNothing) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
   ASSERT_TRUE(store_
@@ -206,7 +209,7 @@ TEST_F(TransactionsTest, LostRaceIsNotAppliedAndWritesNothing) {
   EXPECT_EQ(store_->list_events("m1", "T1").size(), 2U);
 }
 
-TEST_F(TransactionsTest, ChangeOfUnknownTransactionIsNullopt) {
+TEST_P(TransactionsTest, ChangeOfUnknownTransactionIsNullopt) {
   EXPECT_FALSE(store_
                    ->change_status(make_change("nope", TransactionStatus::pending,
                                                TransactionStatus::completed, 1))
@@ -220,7 +223,7 @@ TEST_F(TransactionsTest, ChangeOfUnknownTransactionIsNullopt) {
   EXPECT_EQ(store_->find_transaction("m1", "T1")->status, TransactionStatus::pending);
 }
 
-TEST_F(TransactionsTest, VersionCountsChangesAndUnsetFieldsKeepTheirValues) {
+TEST_P(TransactionsTest, VersionCountsChangesAndUnsetFieldsKeepTheirValues) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
   const auto pending = TransactionStatus::pending;
@@ -260,7 +263,7 @@ TEST_F(TransactionsTest, VersionCountsChangesAndUnsetFieldsKeepTheirValues) {
   }
 }
 
-TEST_F(TransactionsTest, FindUnfinishedForDevice) {
+TEST_P(TransactionsTest, FindUnfinishedForDevice) {
   EXPECT_FALSE(store_->find_unfinished_for_device("d1").has_value());
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
@@ -282,7 +285,7 @@ TEST_F(TransactionsTest, FindUnfinishedForDevice) {
   EXPECT_FALSE(store_->find_unfinished_for_device("d1").has_value());
 }
 
-TEST_F(TransactionsTest, ListUnfinishedIsOldestFirstAndSkipsFinalOnes) {
+TEST_P(TransactionsTest, ListUnfinishedIsOldestFirstAndSkipsFinalOnes) {
   ASSERT_TRUE(store_->insert_device(make_device("d3", "m1")));
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "late", "d1", 3'000)),
             InsertOutcome::inserted);
@@ -303,7 +306,7 @@ TEST_F(TransactionsTest, ListUnfinishedIsOldestFirstAndSkipsFinalOnes) {
                           Field(&TransactionRecord::transaction_id, "late")));
 }
 
-TEST_F(TransactionsTest, EventsAreListedPerTransactionInOrder) {
+TEST_P(TransactionsTest, EventsAreListedPerTransactionInOrder) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "A", "d1")), InsertOutcome::inserted);
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "B", "d2")), InsertOutcome::inserted);
   ASSERT_TRUE(store_
@@ -331,7 +334,7 @@ namespace {
 
 using CancelRequestTest = StoreTest;
 
-TEST_F(CancelRequestTest, IsRecordedOnceWithoutChangingStatusVersionOrUpdatedAt) {
+TEST_P(CancelRequestTest, IsRecordedOnceWithoutChangingStatusVersionOrUpdatedAt) {
   const auto inserted = make_transaction("m1", "T1", "d1");
   ASSERT_EQ(store_->insert_transaction(inserted), InsertOutcome::inserted);
   const auto first = store_->request_cancel("m1", "T1", ms(1'700'000'001'000));
@@ -357,7 +360,7 @@ TEST_F(CancelRequestTest, IsRecordedOnceWithoutChangingStatusVersionOrUpdatedAt)
   EXPECT_EQ(store_->list_events("m1", "T1").size(), 2U);
 }
 
-TEST_F(CancelRequestTest, FinalOrUnknownTransactionIsNotMarked) {
+TEST_P(CancelRequestTest, FinalOrUnknownTransactionIsNotMarked) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
   ASSERT_TRUE(store_
@@ -373,7 +376,7 @@ TEST_F(CancelRequestTest, FinalOrUnknownTransactionIsNotMarked) {
   EXPECT_FALSE(store_->request_cancel("m2", "T1", ms(1)).has_value());  // another merchant's id
 }
 
-TEST_F(CancelRequestTest, SurvivesReopen) {
+TEST_P(CancelRequestTest, SurvivesReopen) {
   ASSERT_EQ(store_->insert_transaction(make_transaction("m1", "T1", "d1")),
             InsertOutcome::inserted);
   ASSERT_TRUE(store_->request_cancel("m1", "T1", ms(1'700'000'001'000))->applied);
@@ -381,6 +384,9 @@ TEST_F(CancelRequestTest, SurvivesReopen) {
   EXPECT_EQ(store_->find_transaction("m1", "T1")->cancel_requested_at, ms(1'700'000'001'000));
   EXPECT_EQ(store_->list_unfinished().front().cancel_requested_at, ms(1'700'000'001'000));
 }
+
+TILLGATE_STORE_BACKENDS(TransactionsTest);
+TILLGATE_STORE_BACKENDS(CancelRequestTest);
 
 }  // namespace
 }  // namespace tillgate::store::testing

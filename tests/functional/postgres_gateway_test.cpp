@@ -1,0 +1,131 @@
+// The real gateway on PostgreSQL (scale-out.md, "Selecting the backend"): a payment end to
+// end on TILLGATE_DB=postgresql://..., kept across a restart; and a database that cannot
+// be reached answers 503 STORE_UNAVAILABLE (and /readyz 503) until the gateway has
+// reconnected by itself. The database is one of its own on the test cluster that the CTest
+// fixture postgres_cluster starts (scripts/test-postgres).
+#include "../unit/store/store_test_support.hpp"
+#include "test_support.hpp"
+
+namespace tillgate::ft {
+namespace {
+
+using namespace std::chrono_literals;
+using store::testing::PgTestDatabase;
+using store::testing::RawDb;
+
+json::Value without_timestamp(const json::Value& object) {
+  json::Object out;
+  for (const auto& member : object.as_object()) {
+    if (member.key != "timestamp") {
+      out.push_back(member);
+    }
+  }
+  return json::Value(std::move(out));
+}
+
+class PostgresGatewayTest : public GatewayTest {
+ protected:
+  void SetUp() override {
+    if (PgTestDatabase::skipped()) {
+      GTEST_SKIP() << "TILLGATE_TEST_PG_SKIP=1 and no PostgreSQL test cluster";
+    }
+    database_ = std::make_unique<PgTestDatabase>();
+    GatewayTest::SetUp();
+  }
+  void TearDown() override {
+    GatewayTest::TearDown();
+    database_.reset();
+  }
+  EnvMap gateway_env() override { return {{"TILLGATE_DB", database_->url()}}; }
+
+  // Closes the gateway's database to every connection (its own are cut), as a database
+  // server that is down; open() lets connections in again.
+  void close_database() {
+    RawDb admin = RawDb::postgres(database_->admin_url());
+    ASSERT_EQ(admin.exec("ALTER DATABASE " + database_->name() + " ALLOW_CONNECTIONS false"), 0)
+        << admin.last_error();
+    ASSERT_EQ(admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = '" +
+                         database_->name() + "'"),
+              0)
+        << admin.last_error();
+  }
+  void open_database() {
+    RawDb admin = RawDb::postgres(database_->admin_url());
+    ASSERT_EQ(admin.exec("ALTER DATABASE " + database_->name() + " ALLOW_CONNECTIONS true"), 0)
+        << admin.last_error();
+  }
+
+  std::unique_ptr<PgTestDatabase> database_;
+};
+
+TEST_F(PostgresGatewayTest, APaymentRunsEndToEndAndSurvivesARestart) {
+  const auto merchant = create_merchant("Postgres Shop");
+  const auto device = create_device(merchant, "till-pg-1");
+  auto [ws, hello_ok] = connect_terminal(device);
+  ASSERT_TRUE(ws);
+  auto pending = pay_async(merchant, device.device_id, payment_body("12.34", "USD", "TXN-PG-1"));
+  const auto request = read_frame(*ws, "payment.request");
+  EXPECT_EQ(string_at(request, "transactionId"), "TXN-PG-1");
+  EXPECT_EQ(string_at(request, "amount"), "12.34");
+  ASSERT_TRUE(ws->send_json(ack_frame("TXN-PG-1")));
+  ASSERT_TRUE(ws->send_json(result_frame("TXN-PG-1", "SUCCESS", "AUTHPG0001")));
+  const auto result_ack = read_frame(*ws, "payment.result.ack");
+  EXPECT_EQ(string_at(result_ack, "transactionStatus"), "COMPLETED");
+  const auto paid = await_response(pending, 10s);
+  ASSERT_TRUE(paid.has_value());
+  ASSERT_EQ(paid->status, 200) << paid->body;
+  EXPECT_EQ(string_at(parse_json(paid->body), "status"), "SUCCESS");
+  ws.reset();
+  const auto before = get_transaction(merchant, "TXN-PG-1");
+  ASSERT_EQ(before.status, 200) << before.body;
+  EXPECT_EQ(string_at(parse_json(before.body), "status"), "COMPLETED");
+
+  gateway().restart();
+  const auto after = get_transaction(merchant, "TXN-PG-1");
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(json::serialize(without_timestamp(parse_json(after.body))),
+            json::serialize(without_timestamp(parse_json(before.body))));
+  // The URL, and the password in it, appear in no log line.
+  const std::string url = database_->url();
+  const std::string password = url.substr(url.rfind(':', url.find('@')) + 1,
+                                          url.find('@') - url.rfind(':', url.find('@')) - 1);
+  ASSERT_FALSE(password.empty());
+  EXPECT_EQ(gateway().stderr_text().find(password), std::string::npos);
+  EXPECT_EQ(gateway().stderr_text().find("postgresql://"), std::string::npos);
+}
+
+TEST_F(PostgresGatewayTest, AnUnreachableDatabaseAnswers503UntilTheGatewayReconnects) {
+  const auto merchant = create_merchant();
+  const auto device = create_device(merchant, "till-pg-down");
+  auto [ws, hello_ok] = connect_terminal(device);
+  ASSERT_TRUE(ws);
+  ASSERT_EQ(plain_request("GET", "/readyz").status, 200);
+
+  close_database();
+  const std::string body = payment_body("56.78", "USD", "TXN-PG-DOWN");
+  auto client = http(30s);
+  const auto refused = client::send_signed(client, merchant.credentials, "POST",
+                                           payments_path("till-pg-down"), body);
+  expect_error(refused, 503, "STORE_UNAVAILABLE");
+  EXPECT_TRUE(refused.header("Retry-After").has_value());
+  EXPECT_TRUE(NoFrameWithin(*ws, 300ms)) << "a payment not stored must not reach the terminal";
+  expect_error(plain_request("GET", "/readyz"), 503, "STORE_UNAVAILABLE");
+
+  open_database();
+  EXPECT_TRUE(eventually([&] { return plain_request("GET", "/readyz").status == 200; }));
+  // The same request, repeated as the Retry-After invites, now takes the payment.
+  auto pending = pay_async(merchant, "till-pg-down", body);
+  const auto request = read_frame(*ws, "payment.request");
+  EXPECT_EQ(string_at(request, "transactionId"), "TXN-PG-DOWN");
+  ASSERT_TRUE(ws->send_json(result_frame("TXN-PG-DOWN", "SUCCESS", "AUTHPG0002")));
+  (void)read_frame(*ws, "payment.result.ack");
+  const auto paid = await_response(pending, 10s);
+  ASSERT_TRUE(paid.has_value());
+  EXPECT_EQ(paid->status, 200) << paid->body;
+  EXPECT_EQ(transaction_status(merchant, "TXN-PG-DOWN"), "COMPLETED");
+  EXPECT_TRUE(gateway().running());
+}
+
+}  // namespace
+}  // namespace tillgate::ft
