@@ -34,6 +34,8 @@ std::vector<views::FieldProblem> device_problems(const json::Value* requested_id
   }
   if (label && !label->is_null() && (!label->is_string() || label->as_string().size() > 200)) {
     problems.push_back({"label", "must be a string of at most 200 characters"});
+  } else if (label && label->is_string() && label->as_string().find('\0') != std::string::npos) {
+    problems.push_back({"label", std::string(views::kNoNulCharacter)});
   }
   return problems;
 }
@@ -80,9 +82,10 @@ boost::asio::awaitable<AdminRoutes::MerchantLookup> AdminRoutes::find_merchant(
 RouteAnswer AdminRoutes::create_merchant(RouteRequest request) {
   const auto body = parse_body(request.http.body, limits_);
   const auto name = body ? body->find_string("name") : std::nullopt;
-  if (!name || name->empty() || name->size() > 200) {
+  if (!name || name->empty() || name->size() > 200 || name->find('\0') != std::string::npos) {
     ApiError problem{ErrorCode::validation_error, "the merchant needs a name", {}, {}, {}};
-    problem.details.push_back({"name", "is required: a string of 1-200 characters"});
+    problem.details.push_back(
+        {"name", "is required: a string of 1-200 characters without a NUL character (\\u0000)"});
     co_return views::error_response(problem, clock_.now());
   }
   const auto now = clock_.now();

@@ -83,6 +83,9 @@ std::optional<std::string> string_problem(const json::Value* value, std::size_t 
   if (!value->is_string()) {
     return "must be a string, not " + std::string(value->type_name());
   }
+  if (value->as_string().find('\0') != std::string::npos) {
+    return std::string(views::kNoNulCharacter);
+  }
   const auto length = character_count(value->as_string());
   if (length < min_chars || length > max_chars) {
     return min_chars == 0

@@ -188,6 +188,8 @@ EndpointFields read_endpoint_body(const json::Value& body, BodyKind kind, bool a
     } else if (!description->is_string() ||
                char_count(description->as_string()) > kMaxDescriptionChars) {
       problems.push_back({"description", "must be a string of at most 500 characters"});
+    } else if (description->as_string().find('\0') != std::string::npos) {
+      problems.push_back({"description", std::string(views::kNoNulCharacter)});
     } else {
       fields.description = description->as_string();
     }

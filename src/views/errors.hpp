@@ -48,6 +48,11 @@ enum class ErrorCode {
 [[nodiscard]] int http_status(ErrorCode code);
 [[nodiscard]] std::string_view wire_name(ErrorCode code);
 
+// The problem of a text field the store keeps as text that holds a NUL character (a JSON
+// "\u0000"): refused at the edge on both backends, since PostgreSQL's text cannot hold one
+// and a NUL cuts a C string short wherever the text goes next.
+inline constexpr std::string_view kNoNulCharacter = "must not contain a NUL character (\\u0000)";
+
 struct FieldProblem {
   std::string field;    // "products[0].price"
   std::string problem;  // "must be a decimal string or number"

@@ -262,5 +262,37 @@ TEST_F(ValidationTest, ValidRequestsPassValidation) {
   }
 }
 
+// A text field the store keeps as it is (a merchant's name, a device's or a pairing code's
+// label, a webhook endpoint's description) refuses a NUL character, a JSON "\u0000", on
+// both backends alike (PostgreSQL's text cannot hold one): 400 naming the field, nothing
+// stored.
+TEST_F(GatewayTest, TextFieldsTheStoreKeepsRefuseANulCharacter) {
+  const auto named_field = [](const client::HttpResponse& res) {
+    const auto error = expect_error(res, 400, "VALIDATION_ERROR");
+    const auto* details = error.find("details");
+    return details != nullptr && details->is_array() && !details->as_array().empty()
+               ? string_at(details->as_array().front(), "field")
+               : std::string("(no details)");
+  };
+  EXPECT_EQ(named_field(admin("POST", "/admin/v1/merchants", R"({"name":"Shop\u0000B"})")), "name");
+  const auto merchant = create_merchant("NUL Shop");
+  const auto devices = "/admin/v1/merchants/" + merchant.merchant_id + "/devices";
+  EXPECT_EQ(named_field(admin("POST", devices, R"({"label":"Front\u0000till"})")), "label");
+  EXPECT_EQ(named_field(signed_request(merchant, "POST", "/v1/devices/codes",
+                                       R"({"label":"Front\u0000till"})")),
+            "label");
+  EXPECT_EQ(named_field(signed_request(
+                merchant, "POST", "/v1/webhooks/endpoints",
+                R"({"url":"https://hooks.example/x","description":"orders\u0000"})")),
+            "description");
+  // Nothing was stored: the merchant has no device and no endpoint.
+  const auto terminals = signed_request(merchant, "GET", "/v1/terminals");
+  EXPECT_EQ(terminals.body.find("Front"), std::string::npos) << terminals.body;
+  const auto endpoints = signed_request(merchant, "GET", "/v1/webhooks/endpoints");
+  EXPECT_EQ(endpoints.body.find("orders"), std::string::npos) << endpoints.body;
+  // Without the NUL the same requests are accepted.
+  EXPECT_EQ(admin("POST", devices, R"({"label":"Front till"})").status, 201);
+}
+
 }  // namespace
 }  // namespace tillgate::ft
