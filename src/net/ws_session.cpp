@@ -270,6 +270,12 @@ Outgoing WsConnection<Stream>::take_oldest() {
   if (outbox_head_ == outbox_.size()) {
     outbox_.clear();
     outbox_head_ = 0;
+  } else if (outbox_head_ >= context_.settings.max_outbox_frames) {
+    // A session whose outbox never empties (a paced replay) would otherwise keep every
+    // frame it ever sent as a moved-from slot: the taken ones go once they are as many as
+    // the outbox may hold, so the vector stays within twice the bound.
+    outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(outbox_head_));
+    outbox_head_ = 0;
   }
   return oldest;
 }
