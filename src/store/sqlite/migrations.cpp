@@ -319,6 +319,53 @@ CREATE INDEX webhook_events_by_nomba_request_id ON webhook_events (merchant_id, 
   WHERE nomba_request_id IS NOT NULL;
 )sql";
 
+// Version 10: every CHECK that tested a column against a list of three or more constants
+// (`status IN ('PENDING', ...)`) becomes the equivalent chain of `=` tests. SQLite evaluates
+// such an IN list by building a temporary b-tree of its constants each time a statement
+// that writes the row runs (seven times a payment: the transaction's insert and update,
+// its two history rows, its outbox event), where the chain is a few comparisons. Only the
+// stored CREATE TABLE text changes, as SQLite documents for changing a CHECK constraint
+// ("Making Other Kinds Of Table Schema Changes", https://www.sqlite.org/lang_altertable.html):
+// each constraint accepts exactly the values it accepted, so no row can violate it and no
+// table is rebuilt. The runner then bumps the schema cookie, so that every connection
+// reloads the schema (Migration::rewrites_schema_text).
+constexpr std::string_view kMigration10 = R"sql(
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(sql,
+  'status IN (''PENDING'', ''AWAITING_RECONNECT'',
+                        ''COMPLETED'', ''FAILED'', ''CANCELLED'', ''TIMEOUT'', ''VOIDED'')',
+  'status = ''PENDING'' OR status = ''AWAITING_RECONNECT'' OR status = ''COMPLETED''
+                        OR status = ''FAILED'' OR status = ''CANCELLED'' OR status = ''TIMEOUT''
+                        OR status = ''VOIDED''')
+ WHERE type = 'table' AND name = 'transactions';
+UPDATE sqlite_schema SET sql = replace(replace(sql,
+  'from_status IN (''PENDING'', ''AWAITING_RECONNECT'',
+                   ''COMPLETED'', ''FAILED'', ''CANCELLED'', ''TIMEOUT'', ''VOIDED'')',
+  'from_status = ''PENDING'' OR from_status = ''AWAITING_RECONNECT''
+                   OR from_status = ''COMPLETED'' OR from_status = ''FAILED''
+                   OR from_status = ''CANCELLED'' OR from_status = ''TIMEOUT''
+                   OR from_status = ''VOIDED'''),
+  'to_status IN (''PENDING'', ''AWAITING_RECONNECT'',
+                   ''COMPLETED'', ''FAILED'', ''CANCELLED'', ''TIMEOUT'', ''VOIDED'')',
+  'to_status = ''PENDING'' OR to_status = ''AWAITING_RECONNECT''
+                   OR to_status = ''COMPLETED'' OR to_status = ''FAILED''
+                   OR to_status = ''CANCELLED'' OR to_status = ''TIMEOUT''
+                   OR to_status = ''VOIDED''')
+ WHERE type = 'table' AND name = 'transaction_events';
+UPDATE sqlite_schema SET sql = replace(sql,
+  'event_type IN (''payment.completed'', ''payment.failed'',
+                   ''payment.cancelled'', ''payment.timeout'', ''payment.voided'')',
+  'event_type = ''payment.completed'' OR event_type = ''payment.failed''
+                   OR event_type = ''payment.cancelled'' OR event_type = ''payment.timeout''
+                   OR event_type = ''payment.voided''')
+ WHERE type = 'table' AND name = 'webhook_events';
+UPDATE sqlite_schema SET sql = replace(sql,
+  'status IN (''pending'', ''succeeded'', ''failed'')',
+  'status = ''pending'' OR status = ''succeeded'' OR status = ''failed''')
+ WHERE type = 'table' AND name = 'webhook_deliveries';
+PRAGMA writable_schema = OFF;
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "merchants, api keys, devices, transactions and their events", kMigration1},
     Migration{2, "merchant cancel requests, pairing codes and webhook endpoints", kMigration2},
@@ -329,6 +376,8 @@ constexpr std::array kMigrations{
     Migration{7, "payment events in commit order, with their notification", kMigration7},
     Migration{8, "nomba re-push, event logs and per-merchant amount unit", kMigration8},
     Migration{9, "nomba request ids in a column, not an expression index", kMigration9},
+    Migration{10, "CHECK constraints as = chains, not IN lists", kMigration10,
+              /*rewrites_schema_text=*/true},
 };
 
 constexpr std::string_view kCreateMigrationsTable = R"sql(
@@ -376,6 +425,25 @@ struct MigrationStatements {
   Statement record;
 };
 
+// After a migration edited sqlite_schema's text: the schema cookie moves on (every other
+// connection compares it before each statement and reloads the schema when it changed),
+// and this connection reloads its own (writable_schema = RESET).
+void reload_schema(Connection& connection, int version) {
+  const auto what = fmt::format("migration {}: schema reload", version);
+  std::int64_t cookie = 0;
+  {
+    Statement read(connection.get(), "read_schema_version", "PRAGMA schema_version");
+    auto use = read.use(kOperation);
+    if (!use.step()) {
+      use.fail("PRAGMA schema_version returned no row");
+    }
+    cookie = use.int64(0);
+  }
+  connection.exec(
+      fmt::format("PRAGMA schema_version = {}; PRAGMA writable_schema = RESET", cookie + 1),
+      kOperation, what);
+}
+
 void apply(Connection& connection, MigrationStatements& statements, const Migration& migration,
            domain::Timestamp now) {
   WriteTransaction transaction{connection.get(),
@@ -387,6 +455,9 @@ void apply(Connection& connection, MigrationStatements& statements, const Migrat
     return;
   }
   connection.exec(migration.sql, kOperation, fmt::format("migration {}", migration.version));
+  if (migration.rewrites_schema_text) {
+    reload_schema(connection, migration.version);
+  }
   statements.record.use(kOperation).bind(std::int64_t{migration.version}, now).run();
   transaction.commit();
 }

@@ -14,6 +14,10 @@ struct Migration {
   int version;                   // 1, 2, 3, ...: increasing in list order (a gap is allowed)
   std::string_view description;  // for humans reading schema_migrations' history
   std::string_view sql;          // may hold several statements
+  // The sql edits CREATE statements in sqlite_schema itself (writable_schema), which SQLite
+  // does not notice: the runner then bumps the schema cookie, so that every connection to
+  // the file reloads the schema, and reloads this connection's.
+  bool rewrites_schema_text = false;
 };
 
 [[nodiscard]] std::span<const Migration> migrations();

@@ -203,5 +203,126 @@ TEST(OpenStore, ADirectoryIsRefused) {
   EXPECT_THAT(open_error("sqlite:" + dir.path().string()), HasSubstr("sqlite store: "));
 }
 
+// ---- migration 10: CHECK constraints without IN lists -----------------------------------
+
+// The opcodes of `sql` as SQLite compiles it on a connection of its own to `file`,
+// separated by spaces.
+std::string program_of(const std::filesystem::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string program;
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, ("EXPLAIN " + sql).c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+      while (sqlite3_step(stmt) == SQLITE_ROW) {
+        program += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+        program += ' ';
+      }
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return program;
+}
+
+// Each statement that writes a status or event type on a payment's path compiles to a
+// program without a temporary table (OpenEphemeral): an IN list of three or more constants
+// in a CHECK built one every time the statement ran.
+TEST(SqliteMigration10, WritesOfStatusesBuildNoTemporaryTable) {
+  TempDir dir;
+  const auto file = dir.path() / "tillgate.db";
+  open_store("sqlite:" + file.string())->ping();
+  for (const std::string& sql : {
+           std::string("INSERT INTO transactions (merchant_id, transaction_id, seq, device_id, "
+                       "status, amount_minor, currency, payment_method, webhook_mode, "
+                       "request_json, request_fingerprint, created_at, updated_at, deadline) "
+                       "VALUES ('m', 't', 1, 'd', 'PENDING', 1, 'NGN', 'CARD', 0, '{}', 'f', 1, "
+                       "1, 2)"),
+           std::string("UPDATE transactions SET status = 'COMPLETED' WHERE merchant_id = 'm'"),
+           std::string("INSERT INTO transaction_events (merchant_id, transaction_id, "
+                       "from_status, to_status, cause, at) VALUES ('m', 't', 'PENDING', "
+                       "'COMPLETED', 'c', 1)"),
+           std::string("INSERT INTO webhook_events (event_id, merchant_id, transaction_id, "
+                       "event_type, payload, created_at) VALUES ('e', 'm', 't', "
+                       "'payment.completed', '{}', 1)"),
+           std::string("INSERT INTO webhook_deliveries (delivery_id, merchant_id, event_id, "
+                       "endpoint_id, status, next_attempt_at, created_at, updated_at) VALUES "
+                       "('d', 'm', 'e', 'w', 'pending', 1, 1, 1)"),
+           std::string("UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL "
+                       "WHERE seq = 1"),
+       }) {
+    const auto program = program_of(file, sql);
+    EXPECT_THAT(program, HasSubstr("Halt")) << sql;  // the program was read at all
+    EXPECT_THAT(program, Not(HasSubstr("OpenEphemeral"))) << sql;
+  }
+}
+
+// A version 9 file keeps every row, and every constraint still refuses what it refused.
+TEST(SqliteMigration10, AVersion9FileKeepsItsRowsAndItsConstraints) {
+  TempDir dir;
+  const auto file = dir.path() / "tillgate.db";
+  { std::ofstream create{file}; }
+  {
+    RawDb raw{file};
+    ASSERT_EQ(raw.migrate_to(9), SQLITE_OK) << raw.last_error();
+    const std::string rows = R"sql(
+      INSERT INTO merchants (merchant_id, name, created_at) VALUES ('m1', 'Shop m1', 1000);
+      INSERT INTO devices (device_id, merchant_id, label, secret_hash, created_at)
+        VALUES ('d1', 'm1', 'Till d1', 'aaaa', 2000);
+      INSERT INTO transactions (merchant_id, transaction_id, seq, device_id, status,
+          amount_minor, currency, payment_method, webhook_mode, request_json,
+          request_fingerprint, created_at, updated_at, deadline)
+        VALUES ('m1', 'T1', 1, 'd1', 'PENDING', 9999, 'NGN', 'CARD', 0, '{}', 'ffff',
+                99000, 99000, 189000);
+      INSERT INTO transaction_events (merchant_id, transaction_id, from_status, to_status,
+          cause, at) VALUES ('m1', 'T1', NULL, 'PENDING', 'created', 99000);
+    )sql";
+    ASSERT_EQ(raw.exec(rows), SQLITE_OK) << raw.last_error();
+  }
+  auto store = open_store("sqlite:" + file.string());
+  ASSERT_TRUE(store->find_transaction("m1", "T1").has_value());
+  EXPECT_EQ(store->find_transaction("m1", "T1")->amount_minor, 9999);
+  EXPECT_EQ(store->list_events("m1", "T1").size(), 1U);
+
+  RawDb raw{file};
+  EXPECT_EQ(raw.query_text("PRAGMA integrity_check"), "ok");
+  // The lists' constants, side by side, are gone from every CREATE statement.
+  EXPECT_EQ(raw.query_int("SELECT COUNT(*) FROM sqlite_schema WHERE sql LIKE "
+                          "'%''COMPLETED'', ''FAILED''%' OR sql LIKE "
+                          "'%''payment.completed'', ''payment.failed''%' OR sql LIKE "
+                          "'%''pending'', ''succeeded''%'"),
+            0)
+      << "a CHECK still tests an IN list of three or more constants";
+  const auto refused = [&raw](const std::string& sql) {
+    return raw.exec(sql) == SQLITE_CONSTRAINT &&
+           raw.last_error().find("CHECK constraint failed") != std::string::npos;
+  };
+  EXPECT_TRUE(refused("UPDATE transactions SET status = 'APPROVED' WHERE transaction_id = 'T1'"));
+  EXPECT_TRUE(refused("UPDATE transactions SET status = 'pending' WHERE transaction_id = 'T1'"));
+  EXPECT_TRUE(
+      refused("INSERT INTO transaction_events (merchant_id, transaction_id, "
+              "from_status, to_status, cause, at) VALUES ('m1', 'T1', 'PENDING', "
+              "'DONE', 'x', 1)"));
+  EXPECT_TRUE(
+      refused("INSERT INTO transaction_events (merchant_id, transaction_id, "
+              "from_status, to_status, cause, at) VALUES ('m1', 'T1', 'NEW', "
+              "'PENDING', 'x', 1)"));
+  EXPECT_TRUE(
+      refused("INSERT INTO webhook_events (event_id, merchant_id, transaction_id, "
+              "event_type, payload, created_at) VALUES ('e1', 'm1', 'T1', "
+              "'payment.approved', '{}', 1)"));
+  // Every value the constraints name is still accepted (a NULL from_status too).
+  EXPECT_EQ(raw.exec("INSERT INTO transaction_events (merchant_id, transaction_id, "
+                     "from_status, to_status, cause, at) VALUES ('m1', 'T1', NULL, 'VOIDED', "
+                     "'x', 1), ('m1', 'T1', 'AWAITING_RECONNECT', 'TIMEOUT', 'x', 2), "
+                     "('m1', 'T1', 'CANCELLED', 'FAILED', 'x', 3)"),
+            SQLITE_OK)
+      << raw.last_error();
+  // A second start finds version 10 applied and changes nothing.
+  const auto cookie = raw.query_int("PRAGMA schema_version");
+  store.reset();
+  open_store("sqlite:" + file.string())->ping();
+  EXPECT_EQ(raw.query_int("PRAGMA schema_version"), cookie);
+}
+
 }  // namespace
 }  // namespace tillgate::store::testing
