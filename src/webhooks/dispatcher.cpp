@@ -12,6 +12,7 @@
 #include "metrics/gateway_metrics.hpp"
 #include "net/task_group.hpp"
 #include "net/time_source.hpp"
+#include "store/status_change.hpp"
 #include "webhooks/events.hpp"
 #include "webhooks/format.hpp"
 #include "webhooks/retry_policy.hpp"
@@ -323,7 +324,7 @@ std::optional<store::WebhookEventRecord> WebhookDispatcher::event_for(
   if (!event_type_for(change.next)) {
     return std::nullopt;  // most changes (PENDING <-> AWAITING_RECONNECT) announce nothing
   }
-  return outbox_event(impl_->formats_, after_change(before, change), terminal, change.at);
+  return outbox_event(impl_->formats_, store::changed_record(before, change), terminal, change.at);
 }
 
 void WebhookDispatcher::committed() {

@@ -38,28 +38,6 @@ std::string new_event_id() {
   return domain::new_prefixed_id("evt_");
 }
 
-store::TransactionRecord after_change(const store::TransactionRecord& before,
-                                      const store::StatusChange& change) {
-  store::TransactionRecord after = before;
-  after.status = change.next;
-  after.updated_at = change.at;
-  after.version = before.version + 1;
-  // As the store's update: an optional field left unset keeps its stored value.
-  if (change.outcome) {
-    after.outcome = change.outcome;
-  }
-  if (change.completed_at) {
-    after.completed_at = change.completed_at;
-  }
-  if (change.voided_at) {
-    after.voided_at = change.voided_at;
-  }
-  if (change.void_reason) {
-    after.void_reason = change.void_reason;
-  }
-  return after;
-}
-
 std::optional<store::WebhookEventRecord> payment_event(const store::TransactionRecord& transaction,
                                                        domain::Timestamp at) {
   const auto event_type = event_type_for(transaction.status);

@@ -32,10 +32,6 @@ inline constexpr std::string_view ping_event_type = "ping";
 // "evt_" + 26 lower-case base32 characters (128 random bits).
 [[nodiscard]] std::string new_event_id();
 
-// The transaction as the store will hold it once `change` is applied to `before`.
-[[nodiscard]] store::TransactionRecord after_change(const store::TransactionRecord& before,
-                                                    const store::StatusChange& change);
-
 // The outbox event announcing `transaction`'s status, with a fresh eventId and the payload
 // {"eventType","eventId","timestamp","data":{transactionId, status, amount, currency,
 // paymentMethod, authorizationCode, errorCode, errorMessage, receiptData, terminalId,

@@ -5,6 +5,7 @@
 #include "domain/terminal_outcome_json.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/postgres/store_statements.hpp"
+#include "store/status_change.hpp"
 
 namespace tillgate::store::postgres {
 namespace {
@@ -206,14 +207,12 @@ std::optional<ChangeResult> PostgresStore::change_status(const StatusChange& cha
   if (change.webhook_event) {
     event_sequence = append_webhook_event(kOperation, *change.webhook_event);
   }
-  // Read back rather than patch `current` in memory: the answer is what was stored.
-  auto updated = select_transaction(kOperation, change.merchant_id, change.transaction_id);
-  if (!updated) {
-    throw StoreError("postgres store: change_status: the updated row vanished");
-  }
   transaction.commit();
-  return ChangeResult{
-      .applied = true, .transaction = std::move(*updated), .event_sequence = event_sequence};
+  // The UPDATE above changed exactly this row (changes() == 1) from `current`, under the
+  // write lock: the answer is `current` with the change applied, not a second read.
+  return ChangeResult{.applied = true,
+                      .transaction = changed_record(std::move(*current), change),
+                      .event_sequence = event_sequence};
 }
 
 std::optional<ChangeResult> PostgresStore::request_cancel(const std::string& merchant_id,

@@ -18,6 +18,7 @@
 #include "domain/terminal_outcome.hpp"
 #include "net/time_source.hpp"
 #include "store/async_store.hpp"
+#include "store/status_change.hpp"
 #include "webhooks/dispatcher.hpp"
 #include "webhooks/events.hpp"
 #include "webhooks/signature.hpp"
@@ -130,7 +131,7 @@ class WebhookDispatcherTest : public ::testing::Test {
       change.outcome = domain::TerminalOutcome{.status = domain::TerminalStatus::success};
       change.completed_at = change.at;
       change.webhook_event =
-          webhooks::payment_event(webhooks::after_change(record, change), change.at);
+          webhooks::payment_event(store::changed_record(record, change), change.at);
       ASSERT_TRUE(raw.change_status(change)->applied);
     }
   }

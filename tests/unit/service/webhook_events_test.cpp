@@ -6,6 +6,7 @@
 
 #include "domain/terminal_outcome.hpp"
 #include "json/json.hpp"
+#include "store/status_change.hpp"
 #include "webhooks/events.hpp"
 #include "webhooks/retry_policy.hpp"
 #include "webhooks/signature.hpp"
@@ -69,7 +70,7 @@ TEST(WebhookEvents, EventTypesFollowTheFinalStatus) {
 }
 
 TEST(WebhookEvents, ACompletedPaymentAnnouncesTheSpecPayload) {
-  const auto after = webhooks::after_change(pending_transaction(), completing_change());
+  const auto after = store::changed_record(pending_transaction(), completing_change());
   EXPECT_EQ(after.status, TransactionStatus::completed);
   EXPECT_EQ(after.updated_at, completing_change().at);
   EXPECT_EQ(after.completed_at, completing_change().at);
@@ -99,7 +100,7 @@ TEST(WebhookEvents, TimeoutAndVoidedUseTheirOwnStatusNames) {
   change.next = TransactionStatus::timeout;
   change.outcome.reset();
   auto event =
-      webhooks::payment_event(webhooks::after_change(pending_transaction(), change), change.at);
+      webhooks::payment_event(store::changed_record(pending_transaction(), change), change.at);
   ASSERT_TRUE(event);
   EXPECT_EQ(event->event_type, "payment.timeout");
   const auto payload = json::parse(event->payload);
@@ -107,21 +108,21 @@ TEST(WebhookEvents, TimeoutAndVoidedUseTheirOwnStatusNames) {
   EXPECT_EQ(payload->find("data")->find_string("status"), "TIMEOUT");
   EXPECT_TRUE(payload->find("data")->find("authorizationCode")->is_null());
 
-  auto timed_out = webhooks::after_change(pending_transaction(), change);
+  auto timed_out = store::changed_record(pending_transaction(), change);
   store::StatusChange void_change = completing_change();
   void_change.expected = TransactionStatus::timeout;
   void_change.next = TransactionStatus::voided;
   void_change.completed_at.reset();
   void_change.voided_at = void_change.at;
   void_change.void_reason = "SUCCESS_AFTER_TIMEOUT";
-  event = webhooks::payment_event(webhooks::after_change(timed_out, void_change), void_change.at);
+  event = webhooks::payment_event(store::changed_record(timed_out, void_change), void_change.at);
   ASSERT_TRUE(event);
   EXPECT_EQ(event->event_type, "payment.voided");
   EXPECT_NE(event->payload.find(R"("status":"VOIDED")"), std::string::npos) << event->payload;
 
   change.next = TransactionStatus::awaiting_reconnect;
   EXPECT_FALSE(
-      webhooks::payment_event(webhooks::after_change(pending_transaction(), change), change.at));
+      webhooks::payment_event(store::changed_record(pending_transaction(), change), change.at));
 }
 
 TEST(WebhookEvents, ThePingAndTheSignedHeaders) {
