@@ -32,6 +32,22 @@ std::string key_of(const std::string& merchant_id, const std::string& transactio
 
 // A merchant's long-poll: woken (its timer cancelled) by the final change of its
 // transaction, published on the event seam.
+// A new PENDING transaction of `request`, created `now` (its request text, fingerprint and
+// deadline are the caller's to set).
+TransactionRecord new_transaction(const std::string& merchant_id, const std::string& device_id,
+                                  const domain::PaymentRequest& request, domain::Timestamp now) {
+  TransactionRecord record;
+  record.merchant_id = merchant_id;
+  record.transaction_id = request.transaction_id.value_or(domain::new_uuid_v7(now));
+  record.device_id = device_id;
+  record.amount_minor = request.amount.minor_units();
+  record.currency = std::string(request.amount.currency().code);
+  record.payment_method = request.payment_method;
+  record.webhook_mode = request.webhook_mode;
+  record.created_at = record.updated_at = now;
+  return record;
+}
+
 struct Waiter {
   explicit Waiter(std::unique_ptr<net::Timer> t) : timer(std::move(t)) {}
   std::unique_ptr<net::Timer> timer;
@@ -103,6 +119,8 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
   class WaiterRegistration;
   asio::awaitable<SubmitOutcome> wait_for_final(TransactionRecord transaction,
                                                 domain::Timestamp wait_until);
+  asio::awaitable<SubmitOutcome> await_final(Waiter& waiter, TransactionRecord transaction,
+                                             bool look_again);
   asio::awaitable<std::optional<TransactionRecord>> apply(
       TransactionRecord transaction, TransactionEvent event,
       std::optional<domain::TerminalOutcome> outcome);
@@ -218,10 +236,28 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::wait_for_final(
   waiter.timer->expires_at(wait_until);
   const WaiterRegistration registration(
       *this, key_of(transaction.merchant_id, transaction.transaction_id), waiter);
-  // The result may have been recorded while this request was being read: look once more
-  // now that the waiter is registered, so no notification can be missed.
-  auto current = co_await load(transaction.merchant_id, transaction.transaction_id);
-  if (current && !domain::is_final(current->status) && !stopping_) {
+  co_return co_await await_final(waiter, std::move(transaction), true);
+}
+
+// Waits, as the registered `waiter`, for the transaction to go final or the waiter's
+// deadline. look_again: the transaction may have changed before the waiter was registered
+// (a repeat request read it earlier), so it is read once more now that no notification can
+// be missed. A waiter registered before the transaction existed (a new payment's) has
+// missed nothing and skips that read.
+asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::await_final(Waiter& waiter,
+                                                                     TransactionRecord transaction,
+                                                                     bool look_again) {
+  std::optional<TransactionRecord> current;
+  if (look_again) {
+    current = co_await load(transaction.merchant_id, transaction.transaction_id);
+  } else {
+    current = transaction;
+  }
+  // A notification that came while the store was read has cancelled the timer already, and
+  // a cancelled timer is not waited on: its record is the answer.
+  if (waiter.final_record) {
+    current = std::move(waiter.final_record);
+  } else if (current && !domain::is_final(current->status) && !stopping_) {
     co_await waiter.timer->wait();  // the deadline, or woken by the final change
     // No co_await inside a conditional expression: GCC 12 mis-copies its temporaries.
     if (waiter.final_record) {
@@ -554,22 +590,25 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(domain::MerchantId mer
     co_return SubmitOutcome{SubmitError::too_many_waiting, std::nullopt, false};
   }
   const auto now = impl->clock_.now();
-  TransactionRecord record;
-  record.merchant_id = merchant_id;
-  record.transaction_id = request.transaction_id.value_or(domain::new_uuid_v7(now));
-  record.device_id = device->device_id;
-  record.amount_minor = request.amount.minor_units();
-  record.currency = std::string(request.amount.currency().code);
-  record.payment_method = request.payment_method;
-  record.webhook_mode = request.webhook_mode;
+  TransactionRecord record = new_transaction(merchant_id, device->device_id, request, now);
   record.request_json = request_json;
   record.request_fingerprint = fingerprint;
-  record.created_at = record.updated_at = now;
   record.deadline = now + impl->settings_.payment_timeout;
+  // A long-poll waits from before the insert, so a change that follows the insert at once
+  // (a merchant's cancel of the new transactionId) reaches it without a second read.
+  Waiter waiter(impl->time_.make_timer(impl->executor_));
+  waiter.timer->expires_at(record.deadline);
+  std::optional<Impl::WaiterRegistration> registration;
+  if (!request.webhook_mode) {
+    registration.emplace(*impl, key_of(merchant_id, record.transaction_id), waiter);
+  }
   auto insert_transaction_in_store = [record](Store& store) {
     return store.insert_transaction(record);
   };
   const auto inserted = co_await impl->store_.call(std::move(insert_transaction_in_store));
+  if (inserted != store::InsertOutcome::inserted) {
+    registration.reset();  // joining an existing transaction registers its own wait
+  }
   if (inserted == store::InsertOutcome::device_busy) {
     co_return SubmitOutcome{SubmitError::payment_in_progress, std::nullopt, false};
   }
@@ -588,8 +627,7 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(domain::MerchantId mer
   if (request.webhook_mode) {
     co_return SubmitOutcome{std::nullopt, std::move(record), false};
   }
-  const auto deadline = record.deadline;
-  co_return co_await impl->wait_for_final(std::move(record), deadline);
+  co_return co_await impl->await_final(waiter, std::move(record), false);
 }
 
 asio::awaitable<CancelOutcome> PaymentCoordinator::cancel(domain::MerchantId merchant,

@@ -176,15 +176,43 @@ TEST_F(CoordinatorTest, AFailedInsertRefusesThePaymentWithoutPushingIt) {
 }
 
 // Found by the simulation: a long-poll whose store read failed stayed registered, and the
-// final change later woke a waiter whose request was gone (use after free).
+// final change later woke a waiter whose request was gone (use after free). A repeat of a
+// payment joins its wait and first looks at the transaction again.
 TEST_F(CoordinatorTest, ALongPollWhoseStoreReadFailsLeavesNoWaiterBehind) {
-  h.faults->fail_call(4);  // device, existing id, insert, then the waiter's look fails
+  auto first = h.pay("m1", "d1", "t1", 100, false);
+  ASSERT_FALSE(first->done);
+  EXPECT_EQ(h.coordinator->waiting(), 1U);
+  h.faults->fail_call(3);  // the repeat: device, existing id, then the waiter's look fails
+  auto repeat = h.pay("m1", "d1", "t1", 100, false);
+  ASSERT_TRUE(repeat->done);
+  EXPECT_TRUE(repeat->error);
+  EXPECT_EQ(h.coordinator->waiting(), 1U);  // the first request's, and only it
+  auto result = h.report("m1", "d1", "t1", TransactionEvent::terminal_succeeded);
+  EXPECT_EQ(result->value->recorded_status, TransactionStatus::completed);
+  ASSERT_TRUE(first->done);
+  ASSERT_FALSE(first->error);
+  EXPECT_EQ(first->value->transaction->status, TransactionStatus::completed);
+  EXPECT_EQ(h.coordinator->waiting(), 0U);
+}
+
+// A new payment's long-poll waits from before its insert (so it needs no second read to
+// catch a change that follows the insert at once): an insert that fails takes it away.
+TEST_F(CoordinatorTest, ALongPollWhoseInsertFailsLeavesNoWaiterBehind) {
+  h.faults->fail_call(3);  // device, existing id, then the insert fails
   auto payment = h.pay("m1", "d1", "t1", 100, false);
   ASSERT_TRUE(payment->done);
   EXPECT_TRUE(payment->error);
   EXPECT_EQ(h.coordinator->waiting(), 0U);
-  auto result = h.report("m1", "d1", "t1", TransactionEvent::terminal_succeeded);
-  EXPECT_EQ(result->value->recorded_status, TransactionStatus::completed);
+  EXPECT_FALSE(h.stored("m1", "t1"));
+  // The merchant's retry is a new payment that waits and is answered as usual.
+  auto retry = h.pay("m1", "d1", "t1", 100, false);
+  ASSERT_FALSE(retry->done);
+  EXPECT_EQ(h.coordinator->waiting(), 1U);
+  h.report("m1", "d1", "t1", TransactionEvent::terminal_succeeded);
+  ASSERT_TRUE(retry->done);
+  ASSERT_FALSE(retry->error);
+  EXPECT_EQ(retry->value->transaction->status, TransactionStatus::completed);
+  EXPECT_EQ(h.coordinator->waiting(), 0U);
 }
 
 TEST_F(CoordinatorTest, AGraceWhoseStoreWriteFailsIsTriedAgainWithoutARestart) {
