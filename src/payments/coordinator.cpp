@@ -124,6 +124,8 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
   asio::awaitable<std::optional<TransactionRecord>> apply(
       TransactionRecord transaction, TransactionEvent event,
       std::optional<domain::TerminalOutcome> outcome);
+  asio::awaitable<std::optional<store::WebhookEventRecord>> outbox_event(
+      const TransactionRecord& before, const store::StatusChange& change);
   asio::awaitable<void> run_deadline(std::string merchant_id, std::string transaction_id,
                                      domain::Timestamp deadline);
   asio::awaitable<void> run_cancel_grace(std::string merchant_id, std::string transaction_id,
@@ -302,20 +304,19 @@ asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::appl
       change.completed_at = now;
     }
     // A final change carries its outbox event, written in the same database transaction.
-    // The event shows the terminal's label and serial, read on the store thread just before.
-    const WebhookOutbox* outbox = domain::is_final(decision.next) ? outbox_ : nullptr;
-    auto change_status_in_store = [change, outbox, before = transaction](Store& store) mutable {
-      if (outbox != nullptr) {
-        const auto device = store.find_device(before.device_id);
-        change.webhook_event = outbox->event_for(before, change, device ? &*device : nullptr);
-      }
-      std::optional<domain::EventId> event_id;
-      if (change.webhook_event) {
-        event_id = domain::EventId(change.webhook_event->event_id);
-      }
-      return std::pair(store.change_status(change), std::move(event_id));
+    // Its bodies are built here, not on the store thread, which every payment's writes wait
+    // for; they show the terminal's label and serial as the store has them.
+    if (domain::is_final(decision.next) && outbox_ != nullptr) {
+      change.webhook_event = co_await outbox_event(transaction, change);
+    }
+    std::optional<domain::EventId> event_id;
+    if (change.webhook_event) {
+      event_id = domain::EventId(change.webhook_event->event_id);
+    }
+    auto change_status_in_store = [change = std::move(change)](Store& store) {
+      return store.change_status(change);
     };
-    auto [result, event_id] = co_await store_.call(std::move(change_status_in_store));
+    auto result = co_await store_.call(std::move(change_status_in_store));
     if (!result) {
       co_return std::nullopt;
     }
@@ -339,6 +340,16 @@ asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::appl
   }
   throw store::StoreError("transaction " + transaction.transaction_id +
                           " kept changing under concurrent updates");
+}
+
+// The outbox event of `change` to `before`, with its bodies in every webhook format.
+asio::awaitable<std::optional<store::WebhookEventRecord>> PaymentCoordinator::Impl::outbox_event(
+    const TransactionRecord& before, const store::StatusChange& change) {
+  auto find_device_in_store = [device_id = before.device_id](Store& store) {
+    return store.find_device(device_id);
+  };
+  const auto device = co_await store_.read(std::move(find_device_in_store));
+  co_return outbox_->event_for(before, change, device ? &*device : nullptr);
 }
 
 // Counts a change of `before` to the final `next`; the time from creation only for the

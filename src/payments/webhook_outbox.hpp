@@ -17,8 +17,10 @@ class WebhookOutbox {
 
   // The event announcing the status `change` gives the transaction `before` (on
   // `terminal`, null when its record is gone); nullopt when the new status announces nothing (it
-  // is not final). Called on the store thread, just before the change is written: it must
-  // be pure (no state of its own, nothing but the arguments and fixed settings).
+  // is not final). Called on the coordinator's executor just before the change is sent to
+  // the store (so the store thread, which every payment's writes wait for, does not build
+  // the bodies): it must be pure (no state of its own, nothing but the arguments and fixed
+  // settings).
   [[nodiscard]] virtual std::optional<store::WebhookEventRecord> event_for(
       const store::TransactionRecord& before, const store::StatusChange& change,
       const store::DeviceRecord* terminal) const = 0;
