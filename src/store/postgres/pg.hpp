@@ -1,11 +1,12 @@
 #pragma once
 // Thin RAII layer over libpq, shaped like the SQLite backend's (sqlite/statement.hpp) so
 // that the two backends' method bodies read alike: the connection (with reconnection after
-// a loss, under a bounded backoff), named prepared statements with typed bind/column
-// helpers, and a write-transaction guard. Everything here throws PgError (a StoreError)
-// carrying the operation, the statement's name and the server's primary message; bound
-// values, the server's DETAIL (which quotes row values) and the connection URL (which may
-// hold a password) never appear in a message.
+// a loss, under a bounded backoff; every exchange bounded in time, see round_trip), named
+// prepared statements with typed bind/column helpers, and a write-transaction guard.
+// Everything here throws PgError (a StoreError) carrying the operation, the statement's
+// name and the server's primary message; bound values, the server's DETAIL (which quotes
+// row values) and the connection URL (which may hold a password) never appear in a
+// message.
 //
 // Not thread-safe: a connection and its statements belong to one thread at a time.
 #include <libpq-fe.h>
@@ -60,7 +61,7 @@ struct ConnectionOptions {
   // The bound of one statement (store::DatabaseOptions, which the gateway sets from
   // TILLGATE_DB_STATEMENT_TIMEOUT_MS): the server's statement_timeout and
   // idle_in_transaction_session_timeout; the TCP keepalives and tcp_user_timeout, unless the
-  // URL sets them (tcp_keepalive_settings); and twice it, the round-trip deadline.
+  // URL sets them (connection_defaults); and twice it, the round-trip deadline.
   std::chrono::milliseconds statement_timeout = DatabaseOptions{}.statement_timeout;
 };
 
@@ -116,9 +117,10 @@ class Connection {
   // One round trip on the live connection (get() first): `send` queues the command
   // (PQsendQuery, PQsendPrepare, PQsendQueryPrepared; 0 when it cannot), then every result
   // is read, the socket polled in non-blocking mode, within round_trip_deadline. Answers
-  // the last result, or the first failed one (the caller clears it); throws PgError
-  // (unavailable) when the command cannot be sent, and when the deadline passes, having
-  // closed the connection (its state mid-protocol is unknown; the next call reconnects).
+  // the last result, or the first failed one (the caller clears it). Throws PgError when
+  // the command cannot be sent (unavailable if the connection is lost), and (unavailable)
+  // when the deadline passes, having closed the connection: its state mid-protocol is
+  // unknown; the next call reconnects.
   [[nodiscard]] PGresult* round_trip(std::string_view operation, std::string_view what,
                                      const std::function<int(PGconn*)>& send);
 
@@ -153,7 +155,7 @@ class Statement {
  public:
   class Use;
 
-  // Prepared on the server (PQprepare) on first use on each connection, then reused.
+  // Prepared on the server (PQsendPrepare) on first use on each connection, then reused.
   // Parameters are $1, $2, ...; every value travels as text, every column comes back as text.
   Statement(Connection& connection, std::string_view name, std::string_view sql);
   Statement(const Statement&) = delete;
