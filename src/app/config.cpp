@@ -239,6 +239,10 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& n,
           const std::string&
               v) { c.limits.store_retry_first_ms = parse_integer<int>(n, v, 10, 600'000); }},
+      {"db_statement_timeout_ms",
+       [](Config& c, const std::string& n,
+          const std::string&
+              v) { c.limits.db_statement_timeout_ms = parse_integer<int>(n, v, 100, 600'000); }},
       {"store_retry_max_ms",
        [](Config& c, const std::string& n,
           const std::string&

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "domain/secret.hpp"
+#include "store/database_options.hpp"
 
 namespace tillgate::app {
 
@@ -69,6 +70,12 @@ struct Limits {
   // store_retry_max_ms, until it succeeds or the gateway stops.
   int store_retry_first_ms = 1'000;
   int store_retry_max_ms = 30'000;
+  // PostgreSQL: the bound of one statement (store::DatabaseOptions, where its default of
+  // 10 s is written): the server cancels a statement running longer, and a round trip
+  // without an answer within twice this fails as unavailable (a server or a network that
+  // stopped answering), the connection closed and made again.
+  int db_statement_timeout_ms =
+      static_cast<int>(store::DatabaseOptions{}.statement_timeout.count());
   // Webhooks (webhooks.md).
   std::size_t max_webhook_endpoints = 16;   // per merchant, deleted ones not counted (the spec's)
   std::size_t max_webhook_in_flight = 256;  // delivery attempts at once, every endpoint together

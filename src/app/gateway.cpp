@@ -72,7 +72,8 @@ struct Gateway::Parts {
         registry(config.limits.max_metric_series),
         metrics(registry),
         store_metrics(metrics),
-        store(store::open_store(config.database_url), config.limits.max_store_queue,
+        store(store::open_store(config.database_url, database_options(config)),
+              config.limits.max_store_queue,
               store::StoreBatchSettings{
                   config.limits.store_batch_max,
                   std::chrono::microseconds(config.limits.store_batch_wait_us)}),
@@ -170,6 +171,10 @@ struct Gateway::Parts {
     return s;
   }
 
+  static store::DatabaseOptions database_options(const Config& c) {
+    return store::DatabaseOptions{.statement_timeout =
+                                      std::chrono::milliseconds(c.limits.db_statement_timeout_ms)};
+  }
   static terminal::TerminalSettings terminal_settings(const Config& c) {
     terminal::TerminalSettings s;
     s.hello_timeout = seconds(c.hello_timeout_s);

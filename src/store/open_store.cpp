@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "store/database_url.hpp"
+#include "store/postgres/pg.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
@@ -49,13 +50,14 @@ std::optional<sqlite::WriterLock> lock_database(const std::string& url) {
   return std::nullopt;
 }
 
-std::unique_ptr<Store> open_store(const std::string& url) {
+std::unique_ptr<Store> open_store(const std::string& url, const DatabaseOptions& options) {
   if (auto path = sqlite_database_path(url)) {
     return std::make_unique<sqlite::SqliteStore>(*path);
   }
   // postgresql:// or postgres:// (sqlite_database_path refused anything else); the URL is
   // handed to libpq as it is and never echoed.
-  return std::make_unique<postgres::PostgresStore>(url);
+  return std::make_unique<postgres::PostgresStore>(
+      url, postgres::ConnectionOptions{.statement_timeout = options.statement_timeout});
 }
 
 }  // namespace tillgate::store

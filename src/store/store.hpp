@@ -21,6 +21,7 @@
 #include "domain/terminal_outcome.hpp"
 #include "domain/time.hpp"
 #include "domain/transaction.hpp"
+#include "store/database_options.hpp"
 
 namespace tillgate::store {
 
@@ -574,8 +575,10 @@ class Store {
 };
 
 // Opens the store named by a TILLGATE_DB url ("sqlite:PATH", "postgresql://..." or
-// "postgres://..."), applying pending migrations.
+// "postgres://..."), applying pending migrations, its calls bounded by `options` (a
+// database server's; SQLite ignores them).
 // Throws StoreError when it cannot be opened or migrated.
-[[nodiscard]] std::unique_ptr<Store> open_store(const std::string& url);
+[[nodiscard]] std::unique_ptr<Store> open_store(const std::string& url,
+                                                const DatabaseOptions& options = {});
 
 }  // namespace tillgate::store

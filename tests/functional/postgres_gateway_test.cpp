@@ -1,8 +1,11 @@
 // The real gateway on PostgreSQL (scale-out.md, "Selecting the backend"): a payment end to
 // end on TILLGATE_DB=postgresql://..., kept across a restart; and a database that cannot
 // be reached answers 503 STORE_UNAVAILABLE (and /readyz 503) until the gateway has
-// reconnected by itself. The database is one of its own on the test cluster that the CTest
-// fixture postgres_cluster starts (scripts/test-postgres).
+// reconnected by itself, as does one that stops answering (a TCP proxy in front of it that
+// goes silent), within TILLGATE_DB_STATEMENT_TIMEOUT_MS's bound. The database is one of its
+// own on the test cluster that the CTest fixture postgres_cluster starts
+// (scripts/test-postgres).
+#include "../support/silenceable_proxy.hpp"
 #include "../unit/store/store_test_support.hpp"
 #include "test_support.hpp"
 
@@ -12,6 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 using store::testing::PgTestDatabase;
 using store::testing::RawDb;
+using tillgate::testing::SilenceableProxy;
 
 json::Value without_timestamp(const json::Value& object) {
   json::Object out;
@@ -124,6 +128,42 @@ TEST_F(PostgresGatewayTest, AnUnreachableDatabaseAnswers503UntilTheGatewayReconn
   ASSERT_TRUE(paid.has_value());
   EXPECT_EQ(paid->status, 200) << paid->body;
   EXPECT_EQ(transaction_status(merchant, "TXN-PG-DOWN"), "COMPLETED");
+  EXPECT_TRUE(gateway().running());
+}
+
+// The gateway reaches its database through a proxy that the test can silence: the server
+// then neither answers nor hangs up, as behind a cut network or when stuck on I/O.
+class SilentPostgresGatewayTest : public PostgresGatewayTest {
+ protected:
+  EnvMap gateway_env() override {
+    if (!proxy_) {
+      proxy_ = std::make_unique<SilenceableProxy>(SilenceableProxy::port_of(database_->url()));
+    }
+    // A connection attempt through the silent proxy waits connect_timeout: 2 s, not 5.
+    const std::string url = proxy_->url_through(database_->url());
+    const char* separator = url.find('?') == std::string::npos ? "?" : "&";
+    return {{"TILLGATE_DB", url + separator + "connect_timeout=2"},
+            {"TILLGATE_DB_STATEMENT_TIMEOUT_MS", std::to_string(kBound.count())}};
+  }
+
+  static constexpr std::chrono::milliseconds kBound{1000};
+  std::unique_ptr<SilenceableProxy> proxy_;
+};
+
+TEST_F(SilentPostgresGatewayTest, ADatabaseThatStopsAnsweringAnswers503WithinTheBound) {
+  const auto merchant = create_merchant();
+  ASSERT_EQ(plain_request("GET", "/readyz").status, 200);
+
+  proxy_->blackhole(true);
+  const auto start = std::chrono::steady_clock::now();
+  expect_error(plain_request("GET", "/readyz"), 503, "STORE_UNAVAILABLE");
+  // Twice the bound for a round trip (and, should a call of the gateway's own have met the
+  // silence first, a connection attempt's 2 s), far from the 15 s the client would wait.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10 * kBound);
+
+  proxy_->blackhole(false);
+  EXPECT_TRUE(eventually([&] { return plain_request("GET", "/readyz").status == 200; }, 20s));
+  EXPECT_EQ(get_transaction(merchant, "TXN-NONE").status, 404);
   EXPECT_TRUE(gateway().running());
 }
 

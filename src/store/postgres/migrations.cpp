@@ -232,15 +232,12 @@ constexpr std::array kMigrations{
 constexpr std::string_view kOperation = "migrate";
 
 std::set<int> applied_versions(Connection& connection) {
-  PGresult* result = PQexec(connection.get(kOperation), "SELECT version FROM schema_migrations");
-  if (PQresultStatus(result) != PGRES_TUPLES_OK) {
-    connection.fail(result, kOperation, "read schema_migrations");
-  }
+  Statement versions_query{connection, "migrate_versions", "SELECT version FROM schema_migrations"};
+  auto use = versions_query.use(kOperation);
   std::set<int> versions;
-  for (int row = 0; row < PQntuples(result); ++row) {
-    versions.insert(std::atoi(PQgetvalue(result, row, 0)));
+  while (use.step()) {
+    versions.insert(static_cast<int>(use.int64(0)));
   }
-  PQclear(result);
   return versions;
 }
 

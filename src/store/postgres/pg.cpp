@@ -5,6 +5,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <memory>
 
@@ -67,6 +68,28 @@ bool sqlstate_unavailable(std::string_view sqlstate) {
          sqlstate == "40P01" || sqlstate == "55P03" || sqlstate == "57014" || sqlstate == "25006";
 }
 
+std::chrono::milliseconds round_trip_deadline(const ConnectionOptions& options) {
+  return 2 * options.statement_timeout;
+}
+
+std::vector<std::pair<std::string, std::string>> connection_defaults(
+    const ConnectionOptions& options) {
+  // Keepalive probes start after statement_timeout of quiet (whole seconds, at least 1),
+  // then every third of that; tcp_user_timeout (milliseconds) closes the connection when
+  // what was sent, probes included, stays unacknowledged for statement_timeout.
+  constexpr int kKeepaliveProbes = 3;
+  const auto idle = std::max<std::int64_t>(
+      1, std::chrono::ceil<std::chrono::seconds>(options.statement_timeout).count());
+  const auto interval = std::max<std::int64_t>(1, idle / kKeepaliveProbes);
+  return {{"connect_timeout", std::to_string(options.connect_timeout.count())},
+          {"application_name", "tillgate"},
+          {"keepalives", "1"},
+          {"keepalives_idle", std::to_string(idle)},
+          {"keepalives_interval", std::to_string(interval)},
+          {"keepalives_count", std::to_string(kKeepaliveProbes)},
+          {"tcp_user_timeout", std::to_string(options.statement_timeout.count())}};
+}
+
 Connection::Connection(std::string url, ConnectionOptions options)
     : url_(std::move(url)), password_(password_of(url_)), options_(options) {
   connect("open");
@@ -89,38 +112,123 @@ std::string Connection::redact(std::string text) const {
 void Connection::connect(std::string_view operation) {
   PQfinish(conn_);
   conn_ = nullptr;
-  const std::string timeout = std::to_string(options_.connect_timeout.count());
   // Processed in order, the last value of a keyword winning: the URL's own settings
   // (expanded from dbname) override these defaults.
-  const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
-  const char* values[] = {timeout.c_str(), "tillgate", url_.c_str(), nullptr};
-  conn_ = PQconnectdbParams(keywords, values, 1);
+  const auto defaults = connection_defaults(options_);
+  std::vector<const char*> keywords;
+  std::vector<const char*> values;
+  for (const auto& [keyword, value] : defaults) {
+    keywords.push_back(keyword.c_str());
+    values.push_back(value.c_str());
+  }
+  keywords.insert(keywords.end(), {"dbname", nullptr});
+  values.insert(values.end(), {url_.c_str(), nullptr});
+  conn_ = PQconnectdbParams(keywords.data(), values.data(), 1);
   if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK) {
-    // NOTICEs ("relation ... already exists, skipping") are not the store's to print.
-    PQsetNoticeProcessor(
-        conn_, [](void*, const char*) {}, nullptr);
-    // synchronous_commit on, whatever the server's default: a commit that returned is on
-    // disk before anyone is told.
-    const std::string settings = fmt::format("SET lock_timeout = {}; SET synchronous_commit = on",
-                                             options_.lock_timeout.count());
-    PGresult* result = PQexec(conn_, settings.c_str());
-    if (PQresultStatus(result) == PGRES_COMMAND_OK) {
-      PQclear(result);
+    try {
+      set_up_session(operation);
       ++generation_;
       backoff_ = std::chrono::milliseconds{0};
       return;
+    } catch (const PgError& error) {
+      back_off();
+      throw PgError(error.what(), error.sqlstate(), true);
     }
-    PQclear(result);
   }
   const std::string message =
       redact(trimmed(conn_ != nullptr ? PQerrorMessage(conn_) : "out of memory"));
+  back_off();
+  throw PgError(
+      fmt::format("postgres store: {}: cannot connect to the database: {}", operation, message), "",
+      true);
+}
+
+void Connection::back_off() {
   PQfinish(conn_);
   conn_ = nullptr;
   backoff_ = std::clamp(backoff_ * 2, options_.min_backoff, options_.max_backoff);
   retry_at_ = std::chrono::steady_clock::now() + backoff_;
-  throw PgError(
-      fmt::format("postgres store: {}: cannot connect to the database: {}", operation, message), "",
-      true);
+}
+
+void Connection::set_up_session(std::string_view operation) {
+  // Every round trip polls the socket with a deadline, which blocking libpq calls cannot.
+  if (PQsetnonblocking(conn_, 1) != 0) {
+    fail(nullptr, operation, "non-blocking mode");
+  }
+  // NOTICEs ("relation ... already exists, skipping") are not the store's to print.
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
+  // synchronous_commit on, whatever the server's default: a commit that returned is on
+  // disk before anyone is told. A session left idle inside a transaction (its client gone
+  // mid-batch, the write lock held) is ended by the server after statement_timeout too.
+  const auto statement_timeout = options_.statement_timeout.count();
+  const std::string settings = fmt::format(
+      "SET lock_timeout = {}; SET statement_timeout = {}; "
+      "SET idle_in_transaction_session_timeout = {}; SET synchronous_commit = on",
+      options_.lock_timeout.count(), statement_timeout, statement_timeout);
+  PGresult* result = round_trip(operation, "session settings", [&settings](PGconn* conn) {
+    return PQsendQuery(conn, settings.c_str());
+  });
+  if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+    fail(result, operation, "session settings");
+  }
+  PQclear(result);
+}
+
+PGresult* Connection::round_trip(std::string_view operation, std::string_view what,
+                                 const std::function<int(PGconn*)>& send) {
+  if (conn_ == nullptr || send(conn_) == 0) {
+    fail(nullptr, operation, what);
+  }
+  const auto limit = round_trip_deadline(options_);
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  PGresult* kept = nullptr;
+  while (await_result(deadline)) {
+    PGresult* result = PQgetResult(conn_);
+    if (result == nullptr) {
+      return kept;
+    }
+    // The last result (of several statements, the last one's), unless one failed before.
+    if (kept != nullptr && PQresultStatus(kept) == PGRES_FATAL_ERROR) {
+      PQclear(result);
+    } else {
+      PQclear(kept);
+      kept = result;
+    }
+  }
+  PQclear(kept);
+  // Mid-protocol, the connection cannot be used again; closing it also tells a server that
+  // is still there (which then rolls back whatever the call began).
+  PQfinish(conn_);
+  conn_ = nullptr;
+  throw PgError(fmt::format("postgres store: {}: {}: no answer from the database within {} ms; "
+                            "the connection was closed",
+                            operation, what, limit.count()),
+                "", true);
+}
+
+bool Connection::await_result(std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    const int unsent = PQflush(conn_);  // 0: all sent, 1: more to send, -1: failed
+    if (unsent < 0 || PQstatus(conn_) != CONNECTION_OK || (unsent == 0 && PQisBusy(conn_) == 0)) {
+      return true;
+    }
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return false;
+    }
+    pollfd socket{.fd = PQsocket(conn_),
+                  .events = static_cast<short>(POLLIN | (unsent == 1 ? POLLOUT : 0)),
+                  .revents = 0};
+    const int ready = ::poll(&socket, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) {
+      return true;  // libpq's own wait reports the socket's failure
+    }
+    if (ready > 0 && (socket.revents & ~POLLOUT) != 0 && PQconsumeInput(conn_) == 0) {
+      return true;  // the connection failed: PQgetResult answers that at once
+    }
+  }
 }
 
 PGconn* Connection::get(std::string_view operation) {
@@ -175,9 +283,10 @@ void Connection::fail(PGresult* result, std::string_view operation, std::string_
 
 std::string Connection::exec(std::string_view sql, std::string_view operation,
                              std::string_view what) {
-  PGconn* conn = get(operation);
+  static_cast<void>(get(operation));
   const std::string text{sql};
-  PGresult* result = PQexec(conn, text.c_str());
+  PGresult* result = round_trip(operation, what,
+                                [&text](PGconn* conn) { return PQsendQuery(conn, text.c_str()); });
   const auto status = PQresultStatus(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     fail(result, operation, what);
@@ -222,7 +331,12 @@ void Connection::rollback() noexcept {
       PQtransactionStatus(conn_) == PQTRANS_IDLE) {
     return;
   }
-  PQclear(PQexec(conn_, "ROLLBACK"));
+  try {
+    PQclear(round_trip("rollback", "rollback",
+                       [](PGconn* conn) { return PQsendQuery(conn, "ROLLBACK"); }));
+  } catch (const std::exception&) {
+    // The connection is lost or closed: the server rolls the transaction back.
+  }
 }
 
 // ---- statements ---------------------------------------------------------------------------
@@ -237,7 +351,9 @@ Statement::Use Statement::use(std::string_view operation) {
 PGconn* Statement::prepared(std::string_view operation) {
   PGconn* conn = connection_.get(operation);
   if (prepared_generation_ != connection_.generation()) {
-    PGresult* result = PQprepare(conn, name_.c_str(), sql_.c_str(), 0, nullptr);
+    PGresult* result = connection_.round_trip(operation, name_, [this](PGconn* live) {
+      return PQsendPrepare(live, name_.c_str(), sql_.c_str(), 0, nullptr);
+    });
     if (PQresultStatus(result) != PGRES_COMMAND_OK) {
       connection_.fail(result, operation, fmt::format("prepare {}", name_));
     }
@@ -255,7 +371,7 @@ Statement::Use::~Use() {
 }
 
 void Statement::Use::execute() {
-  PGconn* conn = statement_.prepared(operation_);
+  static_cast<void>(statement_.prepared(operation_));
   std::vector<const char*> values;
   values.reserve(params_.size());
   for (const auto& param : params_) {
@@ -270,8 +386,10 @@ void Statement::Use::execute() {
     values.push_back(param ? param->c_str() : nullptr);
   }
   PQclear(result_);
-  result_ = PQexecPrepared(conn, statement_.name_.c_str(), static_cast<int>(values.size()),
-                           values.data(), nullptr, nullptr, 0);
+  result_ = statement_.connection_.round_trip(operation_, statement_.name_, [&](PGconn* live) {
+    return PQsendQueryPrepared(live, statement_.name_.c_str(), static_cast<int>(values.size()),
+                               values.data(), nullptr, nullptr, 0);
+  });
   const auto status = PQresultStatus(result_);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     PGresult* failed = result_;

@@ -1,11 +1,12 @@
 #pragma once
 // Thin RAII layer over libpq, shaped like the SQLite backend's (sqlite/statement.hpp) so
 // that the two backends' method bodies read alike: the connection (with reconnection after
-// a loss, under a bounded backoff), named prepared statements with typed bind/column
-// helpers, and a write-transaction guard. Everything here throws PgError (a StoreError)
-// carrying the operation, the statement's name and the server's primary message; bound
-// values, the server's DETAIL (which quotes row values) and the connection URL (which may
-// hold a password) never appear in a message.
+// a loss, under a bounded backoff; every exchange bounded in time, see round_trip), named
+// prepared statements with typed bind/column helpers, and a write-transaction guard.
+// Everything here throws PgError (a StoreError) carrying the operation, the statement's
+// name and the server's primary message; bound values, the server's DETAIL (which quotes
+// row values) and the connection URL (which may hold a password) never appear in a
+// message.
 //
 // Not thread-safe: a connection and its statements belong to one thread at a time.
 #include <libpq-fe.h>
@@ -13,12 +14,15 @@
 #include <chrono>
 #include <concepts>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "domain/time.hpp"
+#include "store/database_options.hpp"
 #include "store/store.hpp"
 
 namespace tillgate::store::postgres {
@@ -54,7 +58,25 @@ struct ConnectionOptions {
   // How long a write waits for another connection's write lock (lock_timeout) before
   // failing (StoreUnavailable), as SQLite's busy_timeout.
   std::chrono::milliseconds lock_timeout{5000};
+  // The bound of one statement (store::DatabaseOptions, which the gateway sets from
+  // TILLGATE_DB_STATEMENT_TIMEOUT_MS): the server's statement_timeout and
+  // idle_in_transaction_session_timeout; the TCP keepalives and tcp_user_timeout, unless the
+  // URL sets them (connection_defaults); and twice it, the round-trip deadline.
+  std::chrono::milliseconds statement_timeout = DatabaseOptions{}.statement_timeout;
 };
+
+// A round trip (a statement sent, every result back) not over by this much after it began
+// is given up: the connection is closed and the call fails as unavailable. The server has
+// had statement_timeout to cancel the statement and as long again for its answer to come
+// back, so only a server or a network that has stopped answering gets here.
+[[nodiscard]] std::chrono::milliseconds round_trip_deadline(const ConnectionOptions& options);
+
+// The libpq keywords (and their values) the gateway gives every connection before the URL's
+// own, which win: connect_timeout, application_name, TCP keepalives (an idle connection
+// whose peer is gone is noticed within about twice statement_timeout) and tcp_user_timeout
+// (data unacknowledged for statement_timeout fails the socket).
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> connection_defaults(
+    const ConnectionOptions& options);
 
 class Connection {
  public:
@@ -92,8 +114,25 @@ class Connection {
   // message (SQLSTATE x)".
   [[noreturn]] void fail(PGresult* result, std::string_view operation, std::string_view what);
 
+  // One round trip on the live connection (get() first): `send` queues the command
+  // (PQsendQuery, PQsendPrepare, PQsendQueryPrepared; 0 when it cannot), then every result
+  // is read, the socket polled in non-blocking mode, within round_trip_deadline. Answers
+  // the last result, or the first failed one (the caller clears it). Throws PgError when
+  // the command cannot be sent (unavailable if the connection is lost), and (unavailable)
+  // when the deadline passes, having closed the connection: its state mid-protocol is
+  // unknown; the next call reconnects.
+  [[nodiscard]] PGresult* round_trip(std::string_view operation, std::string_view what,
+                                     const std::function<int(PGconn*)>& send);
+
  private:
   void connect(std::string_view operation);
+  // After a failed connection attempt: no connection, and none tried before the backoff.
+  void back_off();
+  // Non-blocking mode and the session's settings (lock_timeout, statement_timeout, ...).
+  void set_up_session(std::string_view operation);
+  // Sends what libpq holds and reads until a result is ready (or the connection failed,
+  // which PQgetResult then reports without waiting); false when the deadline passed first.
+  [[nodiscard]] bool await_result(std::chrono::steady_clock::time_point deadline);
   [[nodiscard]] std::string redact(std::string text) const;
 
   std::string url_;
@@ -116,7 +155,7 @@ class Statement {
  public:
   class Use;
 
-  // Prepared on the server (PQprepare) on first use on each connection, then reused.
+  // Prepared on the server (PQsendPrepare) on first use on each connection, then reused.
   // Parameters are $1, $2, ...; every value travels as text, every column comes back as text.
   Statement(Connection& connection, std::string_view name, std::string_view sql);
   Statement(const Statement&) = delete;

@@ -36,8 +36,6 @@ namespace {
 
 }  // namespace
 
-PostgresStore::PostgresStore(const std::string& url) : PostgresStore(url, ConnectionOptions{}) {}
-
 PostgresStore::PostgresStore(const std::string& url, const ConnectionOptions& options)
     : connection_(std::make_unique<Connection>(url, options)) {
   migrate(*connection_, domain::SystemClock{}.now());

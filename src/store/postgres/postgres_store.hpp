@@ -9,9 +9,10 @@
 // kWriteLockKey), as SQLite's BEGIN IMMEDIATE takes the write lock, so the checks and
 // compare-and-sets here hold against other gateways on the same database too.
 //
-// A lost connection fails the call in progress with StoreUnavailable; the next call
-// connects again (after a bounded backoff), except inside an open batch, which fails
-// whole.
+// A lost connection, or a call the server has not answered within its bound
+// (ConnectionOptions::statement_timeout), fails the call in progress with
+// StoreUnavailable; the next call connects again (after a bounded backoff), except inside
+// an open batch, which fails whole.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,7 +31,6 @@ class PostgresStore final : public Store {
   // Connects to the database the URL names (postgresql://... or postgres://...) and applies
   // pending migrations. Throws StoreError (unavailable() when the server cannot be
   // reached); the message never holds the URL.
-  explicit PostgresStore(const std::string& url);
   PostgresStore(const std::string& url, const ConnectionOptions& options);
   ~PostgresStore() override;
   PostgresStore(const PostgresStore&) = delete;

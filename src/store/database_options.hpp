@@ -1,0 +1,19 @@
+#pragma once
+// How the store bounds its calls to a database server. The gateway sets it from its
+// configuration (app::Limits::db_statement_timeout_ms, TILLGATE_DB_STATEMENT_TIMEOUT_MS,
+// whose default is the one written here); SQLite, which has no server, ignores it.
+#include <chrono>
+
+namespace tillgate::store {
+
+struct DatabaseOptions {
+  // PostgreSQL: the bound of one statement's time (docs/scale-out.md#unavailable). The
+  // server cancels a statement that runs longer (statement_timeout) and ends a session
+  // left idle inside a transaction longer (idle_in_transaction_session_timeout); TCP
+  // keepalives and tcp_user_timeout are derived from it unless the URL sets them; and a
+  // round trip that has no complete answer within twice this is given up: the connection
+  // is closed and the call fails as unavailable (StoreUnavailable, 503).
+  std::chrono::milliseconds statement_timeout{10'000};
+};
+
+}  // namespace tillgate::store
