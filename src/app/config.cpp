@@ -247,6 +247,10 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& n,
           const std::string&
               v) { c.limits.store_retry_max_ms = parse_integer<int>(n, v, 10, 600'000); }},
+      {"serve_lock_check_ms",
+       [](Config& c, const std::string& n,
+          const std::string&
+              v) { c.limits.serve_lock_check_ms = parse_integer<int>(n, v, 10, 60'000); }},
       {"max_products", [](Config& c, const std::string& n,
                           const std::string& v) { c.limits.max_products = size_value(n, v); }},
       {"max_product_bytes",

@@ -76,6 +76,10 @@ struct Limits {
   // stopped answering), the connection closed and made again.
   int db_statement_timeout_ms =
       static_cast<int>(store::DatabaseOptions{}.statement_timeout.count());
+  // PostgreSQL: how often serve looks at its serve lock's connection (store/database_lock.hpp);
+  // a lost one is connected again and the lock taken again at this pace, so a lost lock is
+  // noticed, and another process's take of it found, within about this long.
+  int serve_lock_check_ms = 1'000;
   // Webhooks (webhooks.md).
   std::size_t max_webhook_endpoints = 16;   // per merchant, deleted ones not counted (the spec's)
   std::size_t max_webhook_in_flight = 256;  // delivery attempts at once, every endpoint together

@@ -161,10 +161,9 @@ void stop_receiver(boost::asio::io_context& io, DemoWebhookReceiver& receiver) {
 }
 
 // What the demo checks before it touches anything: its own terminals and its printed
-// commands use plain HTTP on loopback; and it takes the writer lock first, so that a second
-// demo cannot delete the files of the one running. False: refused (said on stderr).
-bool claim_demo_database(const Config& config,
-                         std::optional<store::sqlite::WriterLock>& writer_lock) {
+// commands use plain HTTP on loopback; and it takes the database's lock first, so that a
+// second demo cannot delete the files of the one running. False: refused (said on stderr).
+bool claim_demo_database(const Config& config, std::optional<store::DatabaseLock>& database_lock) {
   if (!config.tls_cert_file.empty() || !config.tls_key_file.empty()) {
     std::fprintf(stderr,
                  "tillgate demo: cannot start: the demo serves plain HTTP; unset "
@@ -172,7 +171,7 @@ bool claim_demo_database(const Config& config,
     return false;
   }
   try {
-    writer_lock = store::lock_database(config.database_url);
+    database_lock.emplace(lock_database(config));
   } catch (const std::exception& error) {
     std::fprintf(stderr, "tillgate demo: cannot start: %s\n", error.what());
     return false;
@@ -183,8 +182,8 @@ bool claim_demo_database(const Config& config,
 }  // namespace
 
 int run_demo(Config config) {
-  std::optional<store::sqlite::WriterLock> writer_lock;
-  if (!claim_demo_database(config, writer_lock)) {
+  std::optional<store::DatabaseLock> database_lock;
+  if (!claim_demo_database(config, database_lock)) {
     return 1;
   }
   if (config.database_url == kDemoDatabase) {
@@ -236,15 +235,18 @@ int run_demo(Config config) {
     stop_receiver(io, receiver);
     return 1;
   }
-  run_until_signal(io, *gateway, [&terminals] {
-    for (auto& terminal : terminals) {
-      terminal->stop();
-    }
-  });
+  const int exit_code = run_until_signal(
+      io, *gateway,
+      [&terminals] {
+        for (auto& terminal : terminals) {
+          terminal->stop();
+        }
+      },
+      &*database_lock);
   stop_receiver(io, receiver);
   terminals.clear();
   gateway.reset();
-  return 0;
+  return exit_code;
 }
 
 Config demo_defaults() {

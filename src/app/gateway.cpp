@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
@@ -34,7 +35,6 @@
 #include "payments/coordinator.hpp"
 #include "pos/pos_service.hpp"
 #include "store/async_store.hpp"
-#include "store/database_url.hpp"
 #include "terminal/terminal_service.hpp"
 #include "webhooks/delivery_client.hpp"
 #include "webhooks/dispatcher.hpp"
@@ -384,19 +384,82 @@ void Gateway::stop(std::function<void()> done) {
                  [done = std::move(done)](std::exception_ptr) { done(); });
 }
 
-void run_until_signal(asio::io_context& io, Gateway& gateway, std::function<void()> before_stop) {
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
-    if (ec) {
+store::DatabaseLock lock_database(const Config& config) {
+  return store::lock_database(
+      config.database_url,
+      store::postgres::ServeLockOptions{
+          .check_interval = std::chrono::milliseconds(config.limits.serve_lock_check_ms)});
+}
+
+namespace {
+
+// How run_until_signal's stop went. Shared with the handlers it leaves queued on the
+// event loop (the demo runs the loop again after it): once `done`, they touch nothing.
+struct StopState {
+  bool stopping = false;
+  bool done = false;
+  int exit_code = 0;
+};
+
+// Called on the watch's thread: logs, and hands a lock taken by another process to the
+// network thread, which stops the gateway.
+void on_lock_event(asio::io_context& io, const std::shared_ptr<StopState>& state,
+                   const std::function<void(int)>& stop, const store::DatabaseLock::Event& event) {
+  using Kind = store::DatabaseLock::Event::Kind;
+  switch (event.kind) {
+    case Kind::lost:
+      spdlog::warn("{}; serving on while it is taken again", event.message);
+      return;
+    case Kind::retaken:
+      spdlog::info("{}", event.message);
+      return;
+    case Kind::taken:
+      spdlog::critical("{}; stopping", event.message);
+      std::fprintf(stderr, "tillgate: %s; stopping\n", event.message.c_str());
+      asio::post(io, [state, &stop] {
+        if (!state->done) {
+          stop(1);
+        }
+      });
+      return;
+  }
+}
+
+}  // namespace
+
+int run_until_signal(asio::io_context& io, Gateway& gateway, std::function<void()> before_stop,
+                     store::DatabaseLock* lock) {
+  auto state = std::make_shared<StopState>();
+  const std::function<void(int)> stop = [&io, &gateway, &before_stop, state](int exit_code) {
+    if (state->done || state->stopping) {
       return;
     }
-    spdlog::info("received signal {}", signal_number);
+    state->stopping = true;
+    state->exit_code = exit_code;
     if (before_stop) {
       before_stop();
     }
     gateway.stop([&io] { io.stop(); });
+  };
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&stop](const boost::system::error_code& ec, int signal_number) {
+    if (ec) {
+      return;
+    }
+    spdlog::info("received signal {}", signal_number);
+    stop(0);
   });
+  if (lock != nullptr) {
+    lock->watch([&io, state, &stop](const store::DatabaseLock::Event& event) {
+      on_lock_event(io, state, stop, event);
+    });
+  }
   io.run();
+  if (lock != nullptr) {
+    lock->stop_watch();  // no event after this
+  }
+  state->done = true;
+  return state->exit_code;
 }
 
 int run_serve(Config config) {
@@ -408,13 +471,13 @@ int run_serve(Config config) {
                                  config.limits.max_terminal_connections +
                                  config.limits.max_webhook_in_flight + 64);  // + files, SQLite
   asio::io_context io(1);
-  // One writer per database file, for the whole life of the process: declared before the
+  // One gateway per database, for the whole life of the process: declared before the
   // gateway, released after its store thread has finished.
-  std::optional<store::sqlite::WriterLock> writer_lock;
+  std::optional<store::DatabaseLock> database_lock;
   std::unique_ptr<Gateway> gateway;
   std::uint16_t port = 0;
   try {
-    writer_lock = store::lock_database(config.database_url);
+    database_lock.emplace(lock_database(config));
     gateway = std::make_unique<Gateway>(io, config);
     port = gateway->start();
   } catch (const std::exception& error) {
@@ -432,10 +495,10 @@ int run_serve(Config config) {
         tls->certificate_summary(), config.tls_cert_file);
   }
 
-  run_until_signal(io, *gateway);
+  const int exit_code = run_until_signal(io, *gateway, {}, &*database_lock);
   gateway.reset();  // joins the store thread after its queued work
   spdlog::info("stopped");
-  return 0;
+  return exit_code;
 }
 
 }  // namespace tillgate::app

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "app/config.hpp"
+#include "store/database_lock.hpp"
 #include "store/store.hpp"
 
 namespace tillgate::net {
@@ -44,10 +45,16 @@ class Gateway {
   std::unique_ptr<Parts> parts_;
 };
 
+// The lock serve and demo hold on the configured database for their whole life, taken
+// before the store is opened (store::lock_database, with the configured check interval).
+[[nodiscard]] store::DatabaseLock lock_database(const Config& config);
+
 // Runs `io` until SIGTERM or SIGINT, then stops `gateway` gracefully; `before_stop` runs
-// first (e.g. to stop simulated terminals).
-void run_until_signal(boost::asio::io_context& io, Gateway& gateway,
-                      std::function<void()> before_stop = {});
+// first (e.g. to stop simulated terminals). With `lock`, also watches it (PostgreSQL's
+// serve lock): when another process has taken it, the gateway stops the same way and the
+// answer is 1; otherwise 0. The watch has stopped when it returns.
+int run_until_signal(boost::asio::io_context& io, Gateway& gateway,
+                     std::function<void()> before_stop = {}, store::DatabaseLock* lock = nullptr);
 
 // `tillgate serve`: runs until SIGTERM/SIGINT; returns the exit code.
 int run_serve(Config config);

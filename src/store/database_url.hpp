@@ -1,11 +1,12 @@
 #pragma once
 // What a TILLGATE_DB url names, for the commands that handle the database's files
-// (serve's writer lock, backup) rather than open a Store.
+// (serve's writer lock, backup) rather than open a Store. The lock serve and demo hold is
+// database_lock.hpp's.
 #include <filesystem>
 #include <optional>
 #include <string>
 
-#include "store/sqlite/file_safety.hpp"
+#include "store/store.hpp"
 
 namespace tillgate::store {
 
@@ -13,10 +14,5 @@ namespace tillgate::store {
 // sqlite url without a file path (empty, ":memory:", "file:...") and for any other url,
 // with the same messages as open_store.
 [[nodiscard]] std::optional<std::filesystem::path> sqlite_database_path(const std::string& url);
-
-// The writer lock of the database the url names (sqlite::WriterLock), held by serve and
-// demo for their lifetime; nullopt for PostgreSQL, where several nodes share one database.
-// Throws sqlite::DatabaseInUse when another process holds it.
-[[nodiscard]] std::optional<sqlite::WriterLock> lock_database(const std::string& url);
 
 }  // namespace tillgate::store

@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "store/database_lock.hpp"
 #include "store/database_url.hpp"
 #include "store/postgres/pg.hpp"
 #include "store/postgres/postgres_store.hpp"
@@ -43,11 +44,12 @@ std::optional<std::filesystem::path> sqlite_database_path(const std::string& url
       "TILLGATE_DB: unsupported database URL; expected sqlite:PATH or postgresql://...");
 }
 
-std::optional<sqlite::WriterLock> lock_database(const std::string& url) {
+DatabaseLock lock_database(const std::string& url, const postgres::ServeLockOptions& options) {
   if (auto path = sqlite_database_path(url)) {
-    return sqlite::WriterLock{*path};
+    return DatabaseLock{sqlite::WriterLock{*path}};
   }
-  return std::nullopt;
+  // postgresql:// or postgres://: handed to libpq as it is and never echoed.
+  return DatabaseLock{std::make_unique<postgres::ServeLock>(url, options)};
 }
 
 std::unique_ptr<Store> open_store(const std::string& url, const DatabaseOptions& options) {
