@@ -71,6 +71,10 @@ void add_gateway_options(CLI::App& cmd, BenchOptions& o) {
                  "where the started gateway's directory (database, logs) goes; default "
                  "$TMPDIR or /tmp");
   cmd.add_flag("--keep-dir", o.keep_dir, "keep that directory afterwards");
+  cmd.add_option("--db", o.db_url,
+                 "the started gateway's database (a TILLGATE_DB URL, e.g. postgresql://...); "
+                 "default a new SQLite file in its directory. Give an empty database: the "
+                 "bench provisions its own merchant and terminals in it");
 }
 
 // How hard the bench pushes while setting up, its own limits, and the output format.

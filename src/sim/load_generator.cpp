@@ -1357,7 +1357,7 @@ std::map<std::string, std::string> server_environment(const BenchOptions& o,
     }
   }
   env["TILLGATE_LISTEN"] = "127.0.0.1:0";
-  env["TILLGATE_DB"] = "sqlite:" + (dir / "bench.db").string();
+  env["TILLGATE_DB"] = o.db_url.empty() ? "sqlite:" + (dir / "bench.db").string() : o.db_url;
   env["TILLGATE_ADMIN_TOKEN"] = admin_token;
   return env;
 }
@@ -1380,6 +1380,9 @@ std::string validate(const BenchOptions& o) {
   }
   if (!o.url.empty() && o.admin_token.empty()) {
     return "--url needs --admin-token (or TILLGATE_ADMIN_TOKEN)";
+  }
+  if (!o.url.empty() && !o.db_url.empty()) {
+    return "--db is the database of the gateway the bench starts; with --url it has its own";
   }
   if (o.long_polls > 0 && o.mode != "standard") {
     return "--long-polls holds standard-mode requests (no --mode webhook)";

@@ -35,6 +35,7 @@ struct BenchOptions {
   std::string url;          // a running gateway; empty: start one
   std::string admin_token;  // its admin token (with --url)
   std::string work_dir;     // where the started gateway's directory goes; empty: $TMPDIR
+  std::string db_url;       // the started gateway's TILLGATE_DB; empty: SQLite in its directory
   bool keep_dir = false;
   std::size_t connect_concurrency = 256;  // connections being opened at once
   std::size_t provision_concurrency = 16;
