@@ -81,12 +81,7 @@ class PostgresGatewayTest : public GatewayTest {
     RawDb db = RawDb::postgres(database_->url());
     return db.query_text("SELECT COALESCE(MAX(a.application_name), '') " + serve_lock_holders());
   }
-  [[nodiscard]] std::string password() const {
-    const std::string& url = database_->url();
-    const auto at = url.find('@');
-    const auto colon = url.rfind(':', at);
-    return url.substr(colon + 1, at - colon - 1);
-  }
+  [[nodiscard]] std::string password() const { return database_->password(); }
 
   std::unique_ptr<PgTestDatabase> database_;
 };

@@ -72,12 +72,7 @@ class ServeLockTest : public ::testing::Test {
     ASSERT_EQ(db.query_int(gone), 0);
     std::this_thread::sleep_for(100ms);  // its entry goes before its socket is closed
   }
-  [[nodiscard]] std::string password() const {
-    const std::string& url = database_->url();
-    const auto at = url.find('@');
-    const auto colon = url.rfind(':', at);
-    return url.substr(colon + 1, at - colon - 1);
-  }
+  [[nodiscard]] std::string password() const { return database_->password(); }
 
   std::unique_ptr<PgTestDatabase> database_;
 };

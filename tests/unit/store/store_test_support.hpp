@@ -43,6 +43,12 @@ class PgTestDatabase {
 
   [[nodiscard]] const std::string& url() const { return url_; }
   [[nodiscard]] const std::string& name() const { return name_; }
+  // The password in url(), for tests that check it is never shown.
+  [[nodiscard]] std::string password() const {
+    const auto at = url_.find('@');
+    const auto colon = url_.rfind(':', at);
+    return url_.substr(colon + 1, at - colon - 1);
+  }
   // The cluster's maintenance database (to create, drop or close this one).
   [[nodiscard]] const std::string& admin_url() const { return admin_url_; }
   // Whether TILLGATE_TEST_PG_SKIP=1 asks to skip the PostgreSQL tests for want of a cluster.
