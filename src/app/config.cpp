@@ -243,6 +243,9 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& n,
           const std::string&
               v) { c.limits.db_statement_timeout_ms = parse_integer<int>(n, v, 100, 600'000); }},
+      {"db_pool",
+       [](Config& c, const std::string& n,
+          const std::string& v) { c.limits.db_pool = parse_integer<std::size_t>(n, v, 1, 256); }},
       {"store_retry_max_ms",
        [](Config& c, const std::string& n,
           const std::string&

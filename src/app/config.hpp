@@ -76,6 +76,10 @@ struct Limits {
   // stopped answering), the connection closed and made again.
   int db_statement_timeout_ms =
       static_cast<int>(store::DatabaseOptions{}.statement_timeout.count());
+  // PostgreSQL: the store's connections per node (store::DatabaseOptions::pool, where its
+  // default of 8 is written): one writes in group-commit batches, the others run reads
+  // concurrently. SQLite keeps one connection.
+  std::size_t db_pool = store::DatabaseOptions{}.pool;
   // PostgreSQL: how often serve looks at its serve lock's connection (store/database_lock.hpp);
   // a lost one is connected again and the lock taken again at this pace, so a lost lock is
   // noticed, and another process's take of it found, within about this long.

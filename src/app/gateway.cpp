@@ -73,6 +73,7 @@ struct Gateway::Parts {
         metrics(registry),
         store_metrics(metrics),
         store(store::open_store(config.database_url, database_options(config)),
+              store::open_store_readers(config.database_url, database_options(config)),
               config.limits.max_store_queue,
               store::StoreBatchSettings{
                   config.limits.store_batch_max,
@@ -172,8 +173,9 @@ struct Gateway::Parts {
   }
 
   static store::DatabaseOptions database_options(const Config& c) {
-    return store::DatabaseOptions{.statement_timeout =
-                                      std::chrono::milliseconds(c.limits.db_statement_timeout_ms)};
+    return store::DatabaseOptions{
+        .statement_timeout = std::chrono::milliseconds(c.limits.db_statement_timeout_ms),
+        .pool = c.limits.db_pool};
   }
   static terminal::TerminalSettings terminal_settings(const Config& c) {
     terminal::TerminalSettings s;

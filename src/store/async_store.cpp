@@ -11,9 +11,21 @@ using Clock = std::chrono::steady_clock;
 
 AsyncStore::AsyncStore(std::unique_ptr<Store> store, std::size_t max_queue,
                        StoreBatchSettings batch)
-    : store_(std::move(store)), max_queue_(max_queue), batch_(batch) {
+    : AsyncStore(std::move(store), {}, max_queue, batch) {}
+
+AsyncStore::AsyncStore(std::unique_ptr<Store> store, std::vector<std::unique_ptr<Store>> readers,
+                       std::size_t max_queue, StoreBatchSettings batch)
+    : store_(std::move(store)),
+      readers_(std::move(readers)),
+      max_queue_(max_queue),
+      batch_(batch),
+      readers_running_(readers_.size()) {
   if (batch_.max_calls == 0) {
     throw std::invalid_argument("AsyncStore: a batch must take at least one call");
+  }
+  reader_threads_.reserve(readers_.size());
+  for (auto& reader : readers_) {
+    reader_threads_.emplace_back([this, &reader] { run_reader_thread(*reader); });
   }
   thread_ = std::thread([this] { run_store_thread(); });
 }
@@ -32,19 +44,28 @@ void AsyncStore::stop() {
     stopping_ = true;
   }
   queued_or_stopping_.notify_all();
-  std::call_once(joined_, [this] { thread_.join(); });
+  read_queued_or_stopping_.notify_all();
+  std::call_once(joined_, [this] {
+    for (auto& reader : reader_threads_) {
+      reader.join();
+    }
+    thread_.join();
+  });
 }
 
 void AsyncStore::enqueue(Job job) {
+  bool to_reader = false;
   {
     const std::lock_guard lock(mutex_);
-    if (accepting_) {
+    if (job->read_only() && readers_running_ > 0) {
+      read_queue_.push_back(std::move(job));
+      to_reader = true;
+    } else if (accepting_) {
       queue_.push_back(std::move(job));
-      job = nullptr;
     }
   }
   if (job == nullptr) {
-    queued_or_stopping_.notify_one();
+    (to_reader ? read_queued_or_stopping_ : queued_or_stopping_).notify_one();
     return;
   }
   // The store thread has ended (stop()): nothing will run this call.
@@ -96,6 +117,26 @@ void AsyncStore::run_store_thread() {
       run_batch(batch);
     }
     batch.clear();  // frees the calls' queue slots (their results are posted)
+  }
+}
+
+// A reader connection's thread: one read() call at a time, outside any transaction, each
+// answered as soon as it ran. Ends once stop() was called and no read is left for it.
+void AsyncStore::run_reader_thread(Store& reader) {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mutex_);
+      read_queued_or_stopping_.wait(lock, [this] { return !read_queue_.empty() || stopping_; });
+      if (read_queue_.empty()) {  // stopping: later reads go to the store thread
+        --readers_running_;
+        return;
+      }
+      job = std::move(read_queue_.front());
+      read_queue_.pop_front();
+    }
+    (void)job->run(reader);  // a failure is the read's own answer
+    job->complete();
   }
 }
 

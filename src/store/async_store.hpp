@@ -16,6 +16,16 @@
 // Reads that need no ordering after the batch's writes (AsyncStore::read) take a faster
 // path: the store thread runs them before it opens the batch's transaction, so they see
 // only committed data, and answers them at once instead of after the batch's fsync.
+//
+// The policy per backend is the caller's, by the reader connections it gives (the
+// gateway: open_store_readers). With none (SQLite) every call runs on the store thread as
+// above. With some (PostgreSQL's pool, TILLGATE_DB_POOL) each reader connection has a thread
+// of its own that runs read() calls, concurrently with each other and with the store
+// thread's batches, outside any transaction: they see only committed data, and a read no
+// longer waits for a batch's round trips to the server. Writes stay on the store thread's
+// one connection, in group-commit batches: on PostgreSQL every write transaction takes the
+// database's one write lock (postgres/pg.hpp), so a second writing connection would only
+// wait for it (docs/decisions.md, "PostgreSQL's pool").
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -222,6 +232,11 @@ class AsyncStore {
   // call() throws StoreOverloaded (app::Limits::max_store_queue). Throws
   // std::invalid_argument for batch.max_calls 0.
   AsyncStore(std::unique_ptr<Store> store, std::size_t max_queue, StoreBatchSettings batch);
+  // As above, with reader connections: each runs read() calls on a thread of its own (see
+  // the top of this file). Every call, on a reader or on the store thread, counts toward
+  // max_queue. `readers` may be empty.
+  AsyncStore(std::unique_ptr<Store> store, std::vector<std::unique_ptr<Store>> readers,
+             std::size_t max_queue, StoreBatchSettings batch);
   ~AsyncStore();
   AsyncStore(const AsyncStore&) = delete;
   AsyncStore& operator=(const AsyncStore&) = delete;
@@ -245,9 +260,10 @@ class AsyncStore {
   }
 
   // As call(), for an operation that only reads and needs to see only what is committed:
-  // the store thread runs it before the next batch opens its transaction and answers it
-  // at once, without waiting for that batch's fsync. What it reads is durable. (A caller
-  // cannot need its own unanswered write: it is still waiting for that write.)
+  // a reader connection runs it, or without one the store thread, before the next batch
+  // opens its transaction; either answers it at once, without waiting for a batch's fsync.
+  // What it reads is durable. (A caller cannot need its own unanswered write: it is still
+  // waiting for that write.) It must not write: on a reader a write would commit alone.
   template <class Operation>
   auto read(Operation operation) {
     return submit(std::move(operation), true);
@@ -264,8 +280,9 @@ class AsyncStore {
   // until it is replaced and the batch running meanwhile has ended, or until stop().
   void set_observer(StoreBatchObserver* observer) noexcept;
 
-  // Runs (and commits) the calls already queued, then joins the store thread. A call made
-  // after that fails with StoreError. Idempotent; the destructor calls it.
+  // Runs (and commits) the calls already queued, then joins the store thread and the
+  // readers' threads. A call made after that fails with StoreError. Idempotent; the
+  // destructor calls it.
   void stop();
 
   // Calls made and not yet answered (queued, running, or their result not yet posted to
@@ -288,6 +305,7 @@ class AsyncStore {
   void enqueue(Job job);
   void run_reads(std::vector<Job>& batch);
   void run_store_thread();
+  void run_reader_thread(Store& reader);
   void run_batch(std::vector<Job>& batch);
   struct Spoiled {
     std::size_t call;        // the index of the call that spoiled a shared batch
@@ -299,6 +317,7 @@ class AsyncStore {
   void report(Report report_to) noexcept;
 
   std::unique_ptr<Store> store_;
+  std::vector<std::unique_ptr<Store>> readers_;
   std::size_t max_queue_;
   StoreBatchSettings batch_;
   std::atomic<std::size_t> queued_{0};  // calls from call() until their result is posted
@@ -306,11 +325,18 @@ class AsyncStore {
 
   std::mutex mutex_;
   std::condition_variable queued_or_stopping_;
-  std::deque<Job> queue_;  // guarded by mutex_
-  bool stopping_ = false;  // guarded by mutex_
-  bool accepting_ = true;  // guarded by mutex_; false once the store thread has ended
+  std::condition_variable read_queued_or_stopping_;
+  std::deque<Job> queue_;       // guarded by mutex_
+  std::deque<Job> read_queue_;  // guarded by mutex_; the readers' calls
+  bool stopping_ = false;       // guarded by mutex_
+  bool accepting_ = true;       // guarded by mutex_; false once the store thread has ended
+  // Reader threads still taking calls, guarded by mutex_: a read made when none is left
+  // (stopping) goes to the store thread's queue.
+  std::size_t readers_running_ = 0;
   std::once_flag joined_;
-  std::thread thread_;  // last: it starts once everything it uses exists
+  // Last: they start once everything they use exists.
+  std::vector<std::thread> reader_threads_;
+  std::thread thread_;
 };
 
 template <class Operation>

@@ -1,8 +1,10 @@
 #pragma once
-// How the store bounds its calls to a database server. The gateway sets it from its
-// configuration (app::Limits::db_statement_timeout_ms, TILLGATE_DB_STATEMENT_TIMEOUT_MS,
-// whose default is the one written here); SQLite, which has no server, ignores it.
+// How the store bounds its calls to a database server, and how many connections it makes.
+// The gateway sets it from its configuration (app::Limits::db_statement_timeout_ms and
+// db_pool, TILLGATE_DB_STATEMENT_TIMEOUT_MS and TILLGATE_DB_POOL, whose defaults are the ones
+// written here); SQLite, which has no server, ignores it.
 #include <chrono>
+#include <cstddef>
 
 namespace tillgate::store {
 
@@ -14,6 +16,10 @@ struct DatabaseOptions {
   // round trip that has no complete answer within twice this is given up: the connection
   // is closed and the call fails as unavailable (StoreUnavailable, 503).
   std::chrono::milliseconds statement_timeout{10'000};
+  // PostgreSQL: the store's connections (at least 1): one writes (the store thread's group
+  // commit), the others each run reads on a thread of their own (AsyncStore's readers,
+  // open_store_readers). SQLite keeps one connection whatever this says.
+  std::size_t pool = 8;
 };
 
 }  // namespace tillgate::store

@@ -62,4 +62,18 @@ std::unique_ptr<Store> open_store(const std::string& url, const DatabaseOptions&
       url, postgres::ConnectionOptions{.statement_timeout = options.statement_timeout});
 }
 
+std::vector<std::unique_ptr<Store>> open_store_readers(const std::string& url,
+                                                       const DatabaseOptions& options) {
+  std::vector<std::unique_ptr<Store>> readers;
+  if (sqlite_database_path(url)) {
+    return readers;
+  }
+  const std::size_t count = options.pool > 1 ? options.pool - 1 : 0;
+  readers.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    readers.push_back(open_store(url, options));
+  }
+  return readers;
+}
+
 }  // namespace tillgate::store

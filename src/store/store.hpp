@@ -581,4 +581,11 @@ class Store {
 [[nodiscard]] std::unique_ptr<Store> open_store(const std::string& url,
                                                 const DatabaseOptions& options = {});
 
+// The reader connections of AsyncStore's pool for the same database: options.pool - 1 of
+// them on PostgreSQL, each a store of its own (opened as open_store opens one, after it);
+// none on SQLite, whose one connection serves reads on the store thread. Throws StoreError
+// as open_store does.
+[[nodiscard]] std::vector<std::unique_ptr<Store>> open_store_readers(
+    const std::string& url, const DatabaseOptions& options = {});
+
 }  // namespace tillgate::store

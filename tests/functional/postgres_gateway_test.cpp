@@ -13,6 +13,7 @@
 
 #include "../support/silenceable_proxy.hpp"
 #include "../unit/store/store_test_support.hpp"
+#include "store/postgres/pg.hpp"
 #include "store/postgres/serve_lock.hpp"
 #include "test_support.hpp"
 
@@ -271,6 +272,66 @@ TEST_F(SilentPostgresGatewayTest, ADatabaseThatStopsAnsweringAnswers503WithinThe
   EXPECT_TRUE(eventually([&] { return plain_request("GET", "/readyz").status == 200; }, 20s));
   EXPECT_EQ(get_transaction(merchant, "TXN-NONE").status, 404);
   EXPECT_TRUE(gateway().running());
+}
+
+// TILLGATE_DB_POOL (scale-out.md): the store's connections, one writing and the others
+// reading at the same time.
+class PooledPostgresGatewayTest : public PostgresGatewayTest {
+ protected:
+  EnvMap gateway_env() override {
+    return {{"TILLGATE_DB", database_->url()},
+            {"TILLGATE_DB_POOL", "3"},
+            {"TILLGATE_PAYMENT_TIMEOUT_S", "30"}};
+  }
+  // The gateway's store connections to its database (the serve lock's has a name of its
+  // own: "tillgate serve pid ...").
+  std::string store_connections() {
+    RawDb db = RawDb::postgres(database_->url());
+    return db.query_text(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+        "application_name = 'tillgate' AND pid <> pg_backend_pid()");
+  }
+};
+
+TEST_F(PooledPostgresGatewayTest, TheGatewayOpensItsPoolAndReadsWhileAWriteWaits) {
+  EXPECT_EQ(store_connections(), "3");
+  const auto merchant = create_merchant("Pool Shop");
+  const auto device = create_device(merchant, "till-pool-1");
+  auto [ws, hello_ok] = connect_terminal(device);
+  ASSERT_TRUE(ws);
+
+  // Another session holds the database's write lock: every write of the gateway waits for
+  // it (up to its 5 s lock_timeout).
+  RawDb holder = RawDb::postgres(database_->url());
+  ASSERT_EQ(holder.exec("SELECT pg_advisory_lock(" +
+                        std::to_string(store::postgres::kWriteLockKey) + ")"),
+            0)
+      << holder.last_error();
+  auto pending = pay_async(merchant, device.device_id, payment_body("5.00", "USD", "TXN-POOL-1"));
+  // The payment's insert is waiting for the lock on the writer; a read runs on a reader
+  // meanwhile (with one connection it would wait behind that batch until it failed).
+  EXPECT_TRUE(eventually(
+      [&] {
+        RawDb db = RawDb::postgres(database_->url());
+        return db.query_text(
+                   "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = "
+                   "current_database() AND wait_event_type = 'Lock'") == "1";
+      },
+      3s));
+  const auto read = get_transaction(merchant, "TXN-POOL-NONE");
+  EXPECT_EQ(read.status, 404) << read.body;
+  EXPECT_EQ(pending.wait_for(0s), std::future_status::timeout);  // still waiting
+
+  ASSERT_EQ(holder.exec("SELECT pg_advisory_unlock_all()"), 0) << holder.last_error();
+  const auto request = read_frame(*ws, "payment.request");
+  EXPECT_EQ(string_at(request, "transactionId"), "TXN-POOL-1");
+  ASSERT_TRUE(ws->send_json(ack_frame("TXN-POOL-1")));
+  ASSERT_TRUE(ws->send_json(result_frame("TXN-POOL-1", "SUCCESS", "AUTHPOOL01")));
+  const auto paid = await_response(pending, 10s);
+  ASSERT_TRUE(paid.has_value());
+  ASSERT_EQ(paid->status, 200) << paid->body;
+  EXPECT_EQ(string_at(parse_json(paid->body), "status"), "SUCCESS");
+  EXPECT_EQ(store_connections(), "3");
 }
 
 }  // namespace

@@ -6,10 +6,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -421,6 +424,33 @@ class StoreBatchTest : public ::testing::TestWithParam<Backend> {
   void start(std::unique_ptr<Store> store, std::size_t max_queue, StoreBatchSettings settings) {
     store_ = std::make_unique<AsyncStore>(std::move(store), max_queue, settings);
     store_->set_observer(&observer_);
+  }
+  // With `readers` reader connections of their own (the pool's policy; on SQLite only in
+  // these tests, where WAL lets other connections read while one writes).
+  void start_with_readers(std::size_t readers, std::size_t max_queue = 10'000) {
+    std::vector<std::unique_ptr<Store>> connections;
+    for (std::size_t i = 0; i < readers; ++i) {
+      connections.push_back(open());
+    }
+    store_ = std::make_unique<AsyncStore>(open(), std::move(connections), max_queue,
+                                          StoreBatchSettings{.max_calls = 256, .max_wait = {}});
+    store_->set_observer(&observer_);
+  }
+  void spawn_read(StoreOperation operation, Outcome* outcome) {
+    asio::co_spawn(io_, run_read(store_.get(), std::move(operation), outcome), asio::detached);
+    io_.poll();
+  }
+  // Runs the network side until every outcome is done, or fails after a bound (never
+  // hangs on a read that does not come back).
+  [[nodiscard]] bool run_until_done(const std::vector<Outcome*>& outcomes) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    const auto all_done = [&] {
+      return std::all_of(outcomes.begin(), outcomes.end(), [](Outcome* o) { return o->done; });
+    };
+    while (!all_done() && std::chrono::steady_clock::now() < give_up) {
+      io_.run_one_for(std::chrono::milliseconds(100));
+    }
+    return all_done();
   }
 
   // Starts the call's coroutine and runs the network side until it waits for the store.
@@ -835,6 +865,135 @@ TEST_P(StoreBatchTest, StoreMethodsAreCalledByMemberPointerWithCopiesOfTheirArgu
   auto reopened = reopen();
   EXPECT_TRUE(reopened->find_api_key("k1").has_value());
   EXPECT_FALSE(reopened->find_api_key("changed").has_value());
+}
+
+// The pool (TILLGATE_DB_POOL): reads on reader connections of their own.
+
+TEST_P(StoreBatchTest, ReadersAnswerReadsWhileTheStoreThreadIsInABatch) {
+  {
+    auto setup = open();
+    setup->insert_api_key(api_key("k0"));
+  }
+  start_with_readers(1);
+  Outcome held;
+  auto gate = hold_store_thread(&held);
+  Outcome read;
+  spawn_read(find_key("k0"), &read);
+  // Without a reader this read would wait for the store thread, held until the gate opens.
+  EXPECT_TRUE(run_until_done({&read}));
+  EXPECT_EQ(read.value, 1) << read.error;
+  EXPECT_FALSE(held.done);
+  gate->opened.set_value();
+  finish();
+  EXPECT_EQ(held.value, 0) << held.error;
+}
+
+TEST_P(StoreBatchTest, ReadersSeeOnlyCommittedData) {
+  start_with_readers(1);
+  auto gate = std::make_shared<Gate>();
+  Outcome write;
+  // The batch writes k1, then waits, its transaction open.
+  spawn(
+      [gate, record = api_key("k1")](Store& store) {
+        store.insert_api_key(record);
+        gate->entered.set_value();
+        gate->open_future.wait();
+        return 1;
+      },
+      &write);
+  gate->entered.get_future().wait();
+  Outcome before;
+  spawn_read(find_key("k1"), &before);
+  ASSERT_TRUE(run_until_done({&before}));
+  EXPECT_EQ(before.value, 0) << before.error;  // not committed yet
+  gate->opened.set_value();
+  ASSERT_TRUE(run_until_done({&write}));
+  EXPECT_EQ(write.value, 1) << write.error;
+  Outcome after;
+  spawn_read(find_key("k1"), &after);
+  ASSERT_TRUE(run_until_done({&after}));
+  EXPECT_EQ(after.value, 1) << after.error;  // answered after the commit: seen
+}
+
+TEST_P(StoreBatchTest, ReadersRunReadsAtTheSameTime) {
+  start_with_readers(2);
+  // Each read waits, for a bounded time, until both have begun: only two reads running at
+  // once both see the other.
+  auto begun = std::make_shared<std::atomic<int>>(0);
+  const StoreOperation meet = [begun](Store&) {
+    begun->fetch_add(1);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (begun->load() < 2 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return begun->load() >= 2 ? 1 : 0;
+  };
+  Outcome first;
+  Outcome second;
+  spawn_read(meet, &first);
+  spawn_read(meet, &second);
+  ASSERT_TRUE(run_until_done({&first, &second}));
+  EXPECT_EQ(first.value, 1) << first.error;
+  EXPECT_EQ(second.value, 1) << second.error;
+  EXPECT_TRUE(observer_.committed().empty());  // reads are in no batch
+}
+
+TEST_P(StoreBatchTest, AFailingReadOnAReaderAnswersItsCallerAndTheReaderGoesOn) {
+  start_with_readers(1);
+  Outcome failed;
+  spawn_read([](Store&) -> int { throw StoreError("the read broke"); }, &failed);
+  Outcome next;
+  spawn_read(find_key("nothing"), &next);
+  ASSERT_TRUE(run_until_done({&failed, &next}));
+  EXPECT_THAT(failed.error, HasSubstr("the read broke"));
+  EXPECT_EQ(next.value, 0) << next.error;
+}
+
+TEST_P(StoreBatchTest, ReadsOnReadersCountTowardTheQueueBound) {
+  start_with_readers(1, 2);
+  Outcome held;
+  auto gate = hold_store_thread(&held);  // the first of the 2 places
+  auto read_gate = std::make_shared<Gate>();
+  Outcome read;
+  spawn_read(wait_at(read_gate), &read);  // the second, on the reader
+  read_gate->entered.get_future().wait();
+  Outcome refused;
+  spawn_read(find_key("k1"), &refused);
+  ASSERT_TRUE(refused.done);
+  EXPECT_THAT(refused.error, HasSubstr("too many queued"));
+  read_gate->opened.set_value();
+  gate->opened.set_value();
+  ASSERT_TRUE(run_until_done({&read, &held}));
+  EXPECT_EQ(read.value, 0) << read.error;
+  Outcome later;
+  spawn_read(find_key("k1"), &later);  // the places are given back
+  ASSERT_TRUE(run_until_done({&later}));
+  EXPECT_EQ(later.value, 0) << later.error;
+}
+
+TEST_P(StoreBatchTest, StopAnswersTheReadersQueuedReadsAndLaterReadsFail) {
+  start_with_readers(1);
+  auto read_gate = std::make_shared<Gate>();
+  Outcome first;
+  spawn_read(wait_at(read_gate), &first);
+  read_gate->entered.get_future().wait();
+  std::vector<Outcome> queued(4);
+  for (auto& outcome : queued) {
+    spawn_read(find_key("nothing"), &outcome);  // queued behind the held read
+  }
+  std::thread stopper([this] { store_->stop(); });
+  read_gate->opened.set_value();
+  stopper.join();
+  finish();
+  EXPECT_EQ(first.value, 0) << first.error;
+  for (const auto& outcome : queued) {
+    EXPECT_EQ(outcome.value, 0) << outcome.error;
+  }
+  Outcome after;
+  spawn_read(find_key("nothing"), &after);
+  finish();
+  ASSERT_TRUE(after.done);
+  EXPECT_THAT(after.error, HasSubstr("stopped"));
 }
 
 TILLGATE_STORE_BACKENDS(StoreBatchTest);
