@@ -100,6 +100,9 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
   };
   std::unordered_map<domain::DeviceId, PresenceState> presences_;
   std::uint64_t presence_epoch_ = 0;
+  // Per unfinished transaction told to cancel at its deadline: the connection that was
+  // told, so the deadline and a reconnect that meet tell it once (send_timeout_cancel).
+  std::unordered_map<std::string, domain::ConnectionId> timeout_cancels_;
   bool stopping_ = false;
   bool closing_terminals_ = false;  // the gateway is closing every terminal connection
   // Where final status changes announce themselves (set_webhook_outbox); none: no events.
@@ -139,6 +142,7 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
     port_.send_payment_cancel(domain::DeviceId(transaction.device_id),
                               domain::TransactionId(transaction.transaction_id), reason);
   }
+  void send_timeout_cancel(const TransactionRecord& transaction);
   void send_void(const TransactionRecord& transaction, std::string_view reason) {
     port_.send_payment_void(domain::DeviceId(transaction.device_id),
                             domain::TransactionId(transaction.transaction_id), reason);
@@ -387,6 +391,7 @@ void PaymentCoordinator::Impl::status_changed(const PaymentStatusChanged& change
 // A transaction went final: its deadline and cancel timers stop.
 void PaymentCoordinator::Impl::finished(const TransactionRecord& transaction) {
   const std::string key = key_of(transaction.merchant_id, transaction.transaction_id);
+  timeout_cancels_.erase(key);
   if (transaction.status != TransactionStatus::voided) {
     for (TimerMap* timers : {&timers_, &cancel_timers_}) {
       if (const auto it = timers->find(key); it != timers->end()) {
@@ -422,7 +427,7 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_deadline(std::string merchan
   if (!transaction || domain::is_final(transaction->status)) {
     co_return;
   }
-  send_cancel(*transaction, "TIMEOUT");
+  send_timeout_cancel(*transaction);
   if (!co_await sleep_until(timers_, key, clock_.now() + settings_.reconnect_grace)) {
     co_return;
   }
@@ -453,10 +458,27 @@ void PaymentCoordinator::Impl::send_cancel_or_request(const TransactionRecord& t
   if (transaction.cancel_requested_at) {
     send_cancel(transaction, "MERCHANT");
   } else if (clock_.now() >= transaction.deadline) {
-    send_cancel(transaction, "TIMEOUT");
+    send_timeout_cancel(transaction);
   } else {
     port_.send_payment_request(transaction);
   }
+}
+
+// payment.cancel TIMEOUT, once per connection: the deadline's handler and a reconnect past
+// the deadline may both get here for the same connection (the deadline read the
+// transaction while the terminal came back), and the terminal is told once. Each new
+// connection is told again.
+void PaymentCoordinator::Impl::send_timeout_cancel(const TransactionRecord& transaction) {
+  const auto connection = port_.connection(domain::DeviceId(transaction.device_id));
+  if (connection) {
+    const auto [told, first] = timeout_cancels_.try_emplace(
+        key_of(transaction.merchant_id, transaction.transaction_id), connection->connection_id);
+    if (!first && told->second == connection->connection_id) {
+      return;
+    }
+    told->second = connection->connection_id;
+  }
+  send_cancel(transaction, "TIMEOUT");
 }
 
 void PaymentCoordinator::Impl::schedule(const TransactionRecord& transaction) {

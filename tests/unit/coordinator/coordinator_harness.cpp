@@ -37,14 +37,18 @@ std::optional<TerminalConnection> FakeTerminalPort::connection(
   if (!connected.contains(device_id.str())) {
     return std::nullopt;
   }
-  return TerminalConnection{domain::ConnectionId("conn_" + device_id.str()), kStart, kStart};
+  const auto count = connections.find(device_id.str());
+  const int n = count == connections.end() ? 0 : count->second;
+  return TerminalConnection{
+      domain::ConnectionId("conn_" + device_id.str() + "_" + std::to_string(n)), kStart, kStart};
 }
 
 std::optional<domain::DeviceId> FakeTerminalPort::device_for_connection(
     const domain::ConnectionId& connection_id) const {
-  const std::string& text = connection_id.str();
-  if (text.starts_with("conn_") && connected.contains(text.substr(5))) {
-    return domain::DeviceId(text.substr(5));
+  for (const auto& device : connected) {
+    if (connection(domain::DeviceId(device))->connection_id == connection_id) {
+      return domain::DeviceId(device);
+    }
   }
   return std::nullopt;
 }
@@ -169,6 +173,7 @@ void CoordinatorHarness::drop(const std::string& merchant_id, const std::string&
 
 void CoordinatorHarness::reconnect(const std::string& merchant_id, const std::string& device_id) {
   port.connected.insert(device_id);
+  ++port.connections[device_id];
   start_void(coordinator->terminal_connected(domain::MerchantId(merchant_id),
                                              domain::DeviceId(device_id)));
 }

@@ -8,9 +8,9 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
-#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -50,6 +50,8 @@ class FakeTerminalPort final : public payments::TerminalPort {
   void revoke(const domain::DeviceId& device_id) override;
 
   std::set<std::string> connected;  // connected devices (presence is the coordinator's)
+  // Per device, its connections so far: each (re)connection has an id of its own.
+  std::map<std::string, int> connections;
   std::vector<SentToTerminal> sent;
   // What was sent for `transaction_id`, in order.
   [[nodiscard]] std::vector<SentToTerminal> sent_for(const std::string& transaction_id) const;

@@ -71,6 +71,33 @@ TEST_F(CoordinatorTest, LongPollEndsAtThePaymentDeadlineThenTheGraceEndsTimeout)
   EXPECT_EQ(h.recorder.changes.back().cause, TransactionEvent::grace_expired);
 }
 
+// The deadline's handler reads the transaction while the dropped terminal comes back: the
+// reconnect (past the deadline) tells it to cancel, and the deadline's handler, answered
+// after, does not tell the same connection again. A later connection is told again.
+TEST(CoordinatorDeadlineTest, ADeadlineMeetingAReconnectTellsTheConnectionToCancelOnce) {
+  auto settings = CoordinatorHarness::default_settings();
+  settings.payment_timeout = std::chrono::seconds(10);
+  CoordinatorHarness h(settings);
+  h.add_merchant("m1", {"d1"});
+  h.pay("m1", "d1", "t1", 100, true);
+  h.drop("m1", "d1");
+  h.time.advance(10s);  // the deadline fires; its read of the transaction is in flight
+  h.reconnect("m1", "d1");
+  auto cancels = [&] {
+    std::size_t n = 0;
+    for (const auto& sent : h.port.sent_for("t1")) {
+      n += sent.kind == Kind::cancel && sent.reason == "TIMEOUT" ? 1 : 0;
+    }
+    return n;
+  };
+  EXPECT_EQ(cancels(), 1U);
+  EXPECT_EQ(h.port.sent_for("t1").size(), 2U);  // the request, then one cancel
+
+  h.drop("m1", "d1");
+  h.reconnect("m1", "d1");
+  EXPECT_EQ(cancels(), 2U);  // the new connection is told too
+}
+
 TEST_F(CoordinatorTest, SuccessAfterTimeoutIsVoidedAndTheTerminalToldToReverse) {
   h.pay("m1", "d1", "t1", 100, true);
   h.advance(90s);  // the deadline: payment.cancel TIMEOUT, then the grace for its answer
