@@ -151,6 +151,10 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
       const TransactionRecord& before, const store::StatusChange& change);
   asio::awaitable<void> run_deadline(std::string merchant_id, std::string transaction_id,
                                      domain::Timestamp deadline);
+  asio::awaitable<bool> cancel_at_deadline(const std::string& merchant_id,
+                                           const std::string& transaction_id);
+  asio::awaitable<void> grace_expired(const std::string& merchant_id,
+                                      const std::string& transaction_id);
   asio::awaitable<void> run_cancel_grace(std::string merchant_id, std::string transaction_id,
                                          domain::Timestamp until);
   asio::awaitable<void> run_disconnect(std::string device_id);
@@ -432,6 +436,8 @@ asio::awaitable<bool> PaymentCoordinator::Impl::sleep_until(TimerMap& timers, st
 
 // At the deadline a connected terminal is told to cancel; the status stays PENDING while
 // its answer is awaited. No final answer within the grace: TIMEOUT.
+// Every unfinished payment has this task, sleeping for most of its life: the records and
+// the store calls are in the callees' frames, which exist only while they run.
 asio::awaitable<void> PaymentCoordinator::Impl::run_deadline(std::string merchant_id,
                                                              std::string transaction_id,
                                                              domain::Timestamp deadline) {
@@ -439,15 +445,31 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_deadline(std::string merchan
   if (!co_await sleep_until(timers_, key, deadline)) {
     co_return;
   }
-  auto transaction = co_await load(merchant_id, transaction_id);
-  if (!transaction || domain::is_final(transaction->status)) {
+  if (!co_await cancel_at_deadline(merchant_id, transaction_id)) {
     co_return;
   }
-  send_cancel(*transaction, "TIMEOUT");
   if (!co_await sleep_until(timers_, key, clock_.now() + settings_.reconnect_grace)) {
     co_return;
   }
-  transaction = co_await load(merchant_id, transaction_id);
+  co_await grace_expired(merchant_id, transaction_id);
+}
+
+// Tells the terminal of a payment still unfinished at its deadline to cancel it; false
+// when there is nothing left to wait for (final, or gone).
+asio::awaitable<bool> PaymentCoordinator::Impl::cancel_at_deadline(
+    const std::string& merchant_id, const std::string& transaction_id) {
+  const auto transaction = co_await load(merchant_id, transaction_id);
+  if (!transaction || domain::is_final(transaction->status)) {
+    co_return false;
+  }
+  send_cancel(*transaction, "TIMEOUT");
+  co_return true;
+}
+
+// A grace (after the deadline's cancel, or a merchant's) ran out without a final answer.
+asio::awaitable<void> PaymentCoordinator::Impl::grace_expired(const std::string& merchant_id,
+                                                              const std::string& transaction_id) {
+  auto transaction = co_await load(merchant_id, transaction_id);
   if (transaction) {
     co_await apply(std::move(*transaction), TransactionEvent::grace_expired, std::nullopt);
   }
@@ -458,13 +480,12 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_deadline(std::string merchan
 asio::awaitable<void> PaymentCoordinator::Impl::run_cancel_grace(std::string merchant_id,
                                                                  std::string transaction_id,
                                                                  domain::Timestamp until) {
-  if (!co_await sleep_until(cancel_timers_, key_of(merchant_id, transaction_id), until)) {
+  // The key is named before the co_await: see the GCC 12 note in docs/architecture.md.
+  const std::string key = key_of(merchant_id, transaction_id);
+  if (!co_await sleep_until(cancel_timers_, key, until)) {
     co_return;
   }
-  auto transaction = co_await load(merchant_id, transaction_id);
-  if (transaction) {
-    co_await apply(std::move(*transaction), TransactionEvent::grace_expired, std::nullopt);
-  }
+  co_await grace_expired(merchant_id, transaction_id);
 }
 
 // What a (re)connected terminal is told about its unfinished transaction: cancel it if the
