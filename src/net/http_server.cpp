@@ -60,7 +60,8 @@ AdmissionSettings admission_settings(const HttpServerLimits& limits) {
   return s;
 }
 
-HttpRequest to_request(const Request& message, std::string remote) {
+// Takes the body out of `message`: the handler's request is the one copy of it.
+HttpRequest to_request(Request& message, std::string remote) {
   HttpRequest request;
   request.method = std::string(message.method_string());
   request.target = std::string(message.target());
@@ -76,7 +77,7 @@ HttpRequest to_request(const Request& message, std::string remote) {
     }
     request.headers.emplace_back(std::move(name), std::string(field.value()));
   }
-  request.body = message.body();
+  request.body = std::move(message.body());
   request.remote_address = std::move(remote);
   return request;
 }
@@ -218,6 +219,11 @@ asio::awaitable<bool> HttpServer::Impl::serve_one(Stream& stream, beast::flat_bu
   if (hand_off(stream, *message, connection)) {
     co_return false;
   }
+  // The handler may wait long (a long-poll): the read buffer, when it holds no pipelined
+  // bytes, is freed for that time (the next request's read allocates it again).
+  if (buffer.size() == 0) {
+    buffer.shrink_to_fit();
+  }
   co_return co_await answer(stream, std::move(*message), connection, remote);
 }
 
@@ -303,22 +309,28 @@ bool HttpServer::Impl::hand_off(Stream& stream, Request& message, Connection& co
 }
 
 // The handler's response (500 when it threw); false when the connection must end.
+// The parsed message is gone before the handler runs: it may wait long (a long-poll), and
+// its request (an HttpRequest, which has the body) holds what it needs.
 template <class Stream>
 asio::awaitable<bool> HttpServer::Impl::answer(Stream& stream, Request message,
                                                Connection& connection, const std::string& remote) {
+  const unsigned version = message.version();
+  const bool wants_keep_alive = message.keep_alive();
+  HttpRequest request = to_request(message, remote);
+  message = {};
+  const std::string method = request.method;
+  const std::string path = request.path;
   HttpResponse response;
   try {
-    HttpRequest request = to_request(message, remote);
     response = co_await handler_.handle(std::move(request));
   } catch (const std::exception& error) {
-    spdlog::error("request {} {} failed: {}", std::string(message.method_string()),
-                  std::string(path_of(message)), error.what());
-    response = handler_.refuse(500, "INTERNAL_ERROR",
-                               "the gateway could not complete the request; it is safe to retry",
-                               path_of(message));
+    spdlog::error("request {} {} failed: {}", method, path, error.what());
+    response =
+        handler_.refuse(500, "INTERNAL_ERROR",
+                        "the gateway could not complete the request; it is safe to retry", path);
   }
-  const bool keep_alive = message.keep_alive() && !stopping_;
-  auto reply = to_message(response, message.version(), keep_alive);
+  const bool keep_alive = wants_keep_alive && !stopping_;
+  auto reply = to_message(response, version, keep_alive);
   boost::system::error_code ec;
   beast::get_lowest_layer(stream).expires_after(limits_.write_timeout);
   co_await http::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
