@@ -32,11 +32,15 @@ std::string key_of(const std::string& merchant_id, const std::string& transactio
 
 // A merchant's long-poll: woken (its timer cancelled) by the final change of its
 // transaction, published on the event seam.
-// A new PENDING transaction of `request`, created `now` (its request text, fingerprint and
-// deadline are the caller's to set).
+// A new PENDING transaction of `request` (its canonical text and fingerprint), created `now`.
 TransactionRecord new_transaction(const std::string& merchant_id, const std::string& device_id,
-                                  const domain::PaymentRequest& request, domain::Timestamp now) {
+                                  const domain::PaymentRequest& request,
+                                  const std::string& request_json, const std::string& fingerprint,
+                                  domain::Timestamp now, std::chrono::seconds payment_timeout) {
   TransactionRecord record;
+  record.request_json = request_json;
+  record.request_fingerprint = fingerprint;
+  record.deadline = now + payment_timeout;
   record.merchant_id = merchant_id;
   record.transaction_id = request.transaction_id.value_or(domain::new_uuid_v7(now));
   record.device_id = device_id;
@@ -137,6 +141,11 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
                                                          std::string transaction_id);
   Created join_existing(TransactionRecord existing, const std::string& device_id,
                         const std::string& fingerprint, bool webhook_mode) const;
+  asio::awaitable<std::optional<Created>> join_stored(const std::string& merchant_id,
+                                                      const std::string& transaction_id,
+                                                      const std::string& device_id,
+                                                      const std::string& fingerprint,
+                                                      bool webhook_mode);
   class WaiterRegistration;
   asio::awaitable<Created> create(const domain::MerchantId& merchant,
                                   const std::string& terminal_id, domain::PaymentRequest request,
@@ -647,9 +656,10 @@ asio::awaitable<Created> PaymentCoordinator::Impl::create(
   const std::string request_json = json::serialize(canonical_request(request));
   const std::string fingerprint = crypto::sha256_hex(request_json);
   if (request.transaction_id) {
-    if (auto existing = co_await load(merchant_id, *request.transaction_id)) {
-      co_return join_existing(std::move(*existing), device->device_id, fingerprint,
-                              request.webhook_mode);
+    auto joining = join_stored(merchant_id, *request.transaction_id, device->device_id, fingerprint,
+                               request.webhook_mode);
+    if (auto joined = co_await std::move(joining)) {
+      co_return std::move(*joined);
     }
   }
   if (request.webhook_mode && request.require_webhook_endpoint) {
@@ -666,19 +676,18 @@ asio::awaitable<Created> PaymentCoordinator::Impl::create(
   if (!request.webhook_mode && waiting_ >= settings_.max_waiting) {
     co_return answer_now(SubmitError::too_many_waiting, nullptr);
   }
-  const auto now = clock_.now();
-  TransactionRecord record = new_transaction(merchant_id, device->device_id, request, now);
-  record.request_json = request_json;
-  record.request_fingerprint = fingerprint;
-  record.deadline = now + settings_.payment_timeout;
+  // Shared from the start: the insert, the events and the answer read this one record
+  // (no copy of it in this frame or in the store call).
+  const auto record = shared(new_transaction(merchant_id, device->device_id, request, request_json,
+                                             fingerprint, clock_.now(), settings_.payment_timeout));
   // A long-poll waits from before the insert, so a change that follows the insert at once
   // (a merchant's cancel of the new transactionId) reaches it without a second read.
-  waiter.timer->expires_at(record.deadline);
+  waiter.timer->expires_at(record->deadline);
   if (!request.webhook_mode) {
-    registration.emplace(*this, key_of(merchant_id, record.transaction_id), waiter);
+    registration.emplace(*this, key_of(merchant_id, record->transaction_id), waiter);
   }
   auto insert_transaction_in_store = [record](Store& store) {
-    return store.insert_transaction(record);
+    return store.insert_transaction(*record);
   };
   const auto inserted = co_await store_.call(std::move(insert_transaction_in_store));
   if (inserted != store::InsertOutcome::inserted) {
@@ -689,21 +698,33 @@ asio::awaitable<Created> PaymentCoordinator::Impl::create(
   }
   if (inserted == store::InsertOutcome::already_exists) {
     // A concurrent request with the same transactionId inserted it first: join it.
-    auto existing = co_await load(merchant_id, record.transaction_id);
-    co_return join_existing(std::move(*existing), device->device_id, fingerprint,
-                            request.webhook_mode);
+    auto joining = join_stored(merchant_id, record->transaction_id, device->device_id, fingerprint,
+                               request.webhook_mode);
+    auto joined = co_await std::move(joining);
+    co_return std::move(joined.value());
   }
   if (settings_.metrics != nullptr) {
     settings_.metrics->payment_created();
   }
-  events_.publish(PaymentStatusChanged{record, std::nullopt, std::nullopt, std::nullopt});
-  port_.send_payment_request(record);
-  schedule(record);
-  const auto deadline = record.deadline;
+  events_.publish(PaymentStatusChanged{*record, std::nullopt, std::nullopt, std::nullopt});
+  port_.send_payment_request(*record);
+  schedule(*record);
   if (request.webhook_mode) {
-    co_return answer_now(std::nullopt, shared(std::move(record)));
+    co_return answer_now(std::nullopt, record);
   }
-  co_return Created{{std::nullopt, shared(std::move(record)), false}, deadline, false};
+  co_return Created{{std::nullopt, record, false}, record->deadline, false};
+}
+
+// A request for a transactionId the store has: what join_existing says of it; nullopt
+// when there is none. The stored record is in this short frame only.
+asio::awaitable<std::optional<Created>> PaymentCoordinator::Impl::join_stored(
+    const std::string& merchant_id, const std::string& transaction_id, const std::string& device_id,
+    const std::string& fingerprint, bool webhook_mode) {
+  auto existing = co_await load(merchant_id, transaction_id);
+  if (!existing) {
+    co_return std::nullopt;
+  }
+  co_return join_existing(std::move(*existing), device_id, fingerprint, webhook_mode);
 }
 
 asio::awaitable<CancelOutcome> PaymentCoordinator::cancel(domain::MerchantId merchant,
