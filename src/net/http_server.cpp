@@ -134,9 +134,6 @@ struct HttpServer::Impl {
   template <class Stream>
   asio::awaitable<void> close_connection(Stream& stream);
   template <class Stream>
-  asio::awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
-                                  Connection& connection, const std::string& remote);
-  template <class Stream>
   asio::awaitable<std::optional<Request>> read_request(Stream& stream, beast::flat_buffer& buffer,
                                                        Connection& connection);
   template <class Stream>
@@ -145,8 +142,11 @@ struct HttpServer::Impl {
   template <class Stream>
   bool hand_off(Stream& stream, Request& message, Connection& connection);
   template <class Stream>
-  asio::awaitable<bool> answer(Stream& stream, Request message, Connection& connection,
+  asio::awaitable<bool> answer(Stream& stream, Request& message, Connection& connection,
                                const std::string& remote);
+  template <class Stream>
+  asio::awaitable<bool> write_answer(Stream& stream, const HttpResponse& response, unsigned version,
+                                     bool keep_alive);
   template <class Stream>
   asio::awaitable<void> write_refusal(Stream& stream, int status, std::string code,
                                       std::string message, std::string path);
@@ -205,26 +205,6 @@ asio::awaitable<void> HttpServer::Impl::write_refusal(Stream& stream, int status
   beast::get_lowest_layer(stream).expires_after(limits_.write_timeout);
   boost::system::error_code ec;
   co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
-}
-
-// Serves one request; false when the connection must end.
-template <class Stream>
-asio::awaitable<bool> HttpServer::Impl::serve_one(Stream& stream, beast::flat_buffer& buffer,
-                                                  Connection& connection,
-                                                  const std::string& remote) {
-  auto message = co_await read_request(stream, buffer, connection);
-  if (!message) {
-    co_return false;
-  }
-  if (hand_off(stream, *message, connection)) {
-    co_return false;
-  }
-  // The handler may wait long (a long-poll): the read buffer, when it holds no pipelined
-  // bytes, is freed for that time (the next request's read allocates it again).
-  if (buffer.size() == 0) {
-    buffer.shrink_to_fit();
-  }
-  co_return co_await answer(stream, std::move(*message), connection, remote);
 }
 
 // The next request, under the idle timeout until its first byte and the read timeout for
@@ -312,7 +292,7 @@ bool HttpServer::Impl::hand_off(Stream& stream, Request& message, Connection& co
 // The parsed message is gone before the handler runs: it may wait long (a long-poll), and
 // its request (an HttpRequest, which has the body) holds what it needs.
 template <class Stream>
-asio::awaitable<bool> HttpServer::Impl::answer(Stream& stream, Request message,
+asio::awaitable<bool> HttpServer::Impl::answer(Stream& stream, Request& message,
                                                Connection& connection, const std::string& remote) {
   const unsigned version = message.version();
   const bool wants_keep_alive = message.keep_alive();
@@ -330,12 +310,21 @@ asio::awaitable<bool> HttpServer::Impl::answer(Stream& stream, Request message,
                         "the gateway could not complete the request; it is safe to retry", path);
   }
   const bool keep_alive = wants_keep_alive && !stopping_;
+  const bool written = co_await write_answer(stream, response, version, keep_alive);
+  connection.busy = false;
+  co_return written&& keep_alive;
+}
+
+// The response, under the write timeout; false when it could not be written. Its Beast
+// message lives in this frame, not in answer()'s while the handler runs.
+template <class Stream>
+asio::awaitable<bool> HttpServer::Impl::write_answer(Stream& stream, const HttpResponse& response,
+                                                     unsigned version, bool keep_alive) {
   auto reply = to_message(response, version, keep_alive);
   boost::system::error_code ec;
   beast::get_lowest_layer(stream).expires_after(limits_.write_timeout);
   co_await http::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
-  connection.busy = false;
-  co_return !ec && keep_alive;
+  co_return !ec;
 }
 // The TLS handshake is part of reading the first request: it has the read timeout, and the
 // connection counts toward the caps from its accept. Plain HTTP sent here fails it.
@@ -384,9 +373,19 @@ asio::awaitable<void> HttpServer::Impl::serve_connection(Stream& stream,
     if constexpr (is_tls<Stream>) {
       ready = co_await handshake(stream, remote);
     }
-    if (ready) {
-      while (co_await serve_one(stream, buffer, connection, remote)) {
+    // Request after request, in this frame (a long-poll's connection keeps no frame of
+    // its own between this one and the answer's).
+    while (ready) {
+      auto message = co_await read_request(stream, buffer, connection);
+      if (!message || hand_off(stream, *message, connection)) {
+        break;
       }
+      // The handler may wait long (a long-poll): the read buffer, when it holds no
+      // pipelined bytes, is freed for that time (the next request's read allocates it again).
+      if (buffer.size() == 0) {
+        buffer.shrink_to_fit();
+      }
+      ready = co_await answer(stream, *message, connection, remote);
     }
     if (!connection.upgraded) {  // an upgraded stream is moved from: not ours to close
       co_await close_connection(stream);
