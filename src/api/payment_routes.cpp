@@ -145,8 +145,11 @@ RouteAnswer PaymentRoutes::create_payment(RouteRequest request) {
     co_return error_response(problem, clock_.now());
   }
   const bool webhook_mode = parsed->webhook_mode;
-  auto submit =
-      coordinator_.submit(domain::MerchantId(request.merchant_id), terminal_id, std::move(*parsed));
+  domain::MerchantId merchant(std::move(request.merchant_id));
+  // A standard-mode payment waits here for its result: its headers and body, read by now,
+  // are not held meanwhile.
+  request = {};
+  auto submit = coordinator_.submit(std::move(merchant), terminal_id, std::move(*parsed));
   const auto outcome = co_await std::move(submit);
   if (outcome.error) {
     co_return error_response(submit_problem(outcome, terminal_id, "transactionId"), clock_.now());

@@ -83,33 +83,45 @@ HttpResponse Router::refuse(int status, std::string_view code, std::string_view 
   return refusal(status, code, message, path);
 }
 
-// Every answer is counted under its route template (never the raw path), method and
-// status, and timed from here; a failure is answered 500 here so that it is counted too.
+// Not a coroutine: a request's one frame here is dispatch's, which a long-poll keeps for as
+// long as it waits.
 asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
   const auto started = std::chrono::steady_clock::now();
   // A request signed for the main API is the main API's, even on a Nomba path.
   const auto excluded =
       MerchantAuthenticator::is_signed(request) ? std::optional(Auth::nomba) : std::nullopt;
   auto match = routes_.match(request.method, request.path, excluded);
-  const std::string_view route = match.route != nullptr
-                                     ? std::string_view(match.route->path_template)
-                                     : metrics::kRouteUnmatched;
-  const std::string_view method = method_label(request.method);
-  const std::string path = request.path;
-  const std::string method_text = request.method;
-  HttpResponse response;
-  try {
-    response = co_await dispatch(std::move(request), std::move(match));
-  } catch (const std::exception& failure) {
-    spdlog::error("request {} {} failed: {}", method_text, path, failure.what());
-    response = refusal(500, "INTERNAL_ERROR",
-                       "the gateway could not complete the request; it is safe to retry", path);
+  return dispatch(std::move(request), std::move(match), started);
+}
+
+// An address out of its failed-authentication budget is refused before any check, so
+// guessing costs it time.
+std::optional<HttpResponse> Router::blocked(Auth auth, const std::string& address) const {
+  if (auth == Auth::none) {
+    return std::nullopt;
   }
-  if (metrics_ != nullptr) {
-    metrics_->request_answered(route, method, response.status,
-                               std::chrono::steady_clock::now() - started);
+  const auto retry_after = budgets_.auth_failures.blocked(address, net::RateLimiter::Clock::now());
+  return retry_after ? std::optional(too_many_failures(auth, *retry_after)) : std::nullopt;
+}
+
+// The answer to an authenticated (or refused) request that does not reach its route: the
+// refusal, the merchant's rate limit, or no such route.
+std::optional<HttpResponse> Router::not_routed(Auth auth, const AuthOutcome& outcome,
+                                               const RouteTable::Match& match,
+                                               const HttpRequest& request) const {
+  if (!outcome.accepted()) {
+    return answer(auth, *outcome.refusal);
   }
-  co_return response;
+  if (spends_merchant_budget(auth)) {
+    if (auto refused = over_rate(budgets_.merchant_requests, outcome.merchant_id, clock_.now())) {
+      return answers_in_nomba_envelope(auth) ? nomba::nomba_error_response(*refused)
+                                             : std::move(*refused);
+    }
+  }
+  if (match.route == nullptr) {
+    return no_route(auth, request);
+  }
+  return std::nullopt;
 }
 
 asio::awaitable<AuthOutcome> Router::authenticate(Auth auth, const AuthInput& input) {
@@ -127,55 +139,64 @@ asio::awaitable<AuthOutcome> Router::authenticate(Auth auth, const AuthInput& in
   return ready(AuthOutcome::accept({}));
 }
 
-asio::awaitable<HttpResponse> Router::dispatch(HttpRequest request, RouteTable::Match match) {
+// Authenticates, spends the budgets and runs the route; every answer is counted under its
+// route template (never the raw path), method and status, and timed from `started`; a
+// failure is answered 500 here so that it is counted too.
+asio::awaitable<HttpResponse> Router::dispatch(HttpRequest request, RouteTable::Match match,
+                                               std::chrono::steady_clock::time_point started) {
   const Auth auth = match.auth;
+  const std::string_view route = match.route != nullptr
+                                     ? std::string_view(match.route->path_template)
+                                     : metrics::kRouteUnmatched;
+  const std::string_view method = method_label(request.method);
   const std::string address = request.remote_address;
+  const std::string path = request.path;
+  const std::string method_text = request.method;
+  HttpResponse response;
   try {
-    // Every credential check counts its failures per client address; an address out of its
-    // budget is refused before any check, so guessing costs it time.
-    if (auth != Auth::none) {
-      const auto now = net::RateLimiter::Clock::now();
-      if (const auto retry_after = budgets_.auth_failures.blocked(address, now)) {
-        co_return too_many_failures(auth, *retry_after);
+    try {
+      auto early = blocked(auth, address);
+      if (!early) {
+        auto authenticating = authenticate(auth, request);
+        auto outcome = co_await std::move(authenticating);
+        early = not_routed(auth, outcome, match, request);
+        if (!early) {
+          RouteRequest routed{std::move(request), std::move(outcome.merchant_id),
+                              std::move(match.parameters)};
+          auto handling = match.route->handler(std::move(routed));
+          response = co_await std::move(handling);
+        }
       }
+      if (early) {
+        response = std::move(*early);
+      }
+      if (auth != Auth::none && response.status == 401) {
+        (void)budgets_.auth_failures.admit(address, net::RateLimiter::Clock::now());
+      }
+    } catch (const store::StoreOverloaded&) {
+      response = answer(auth, problem(ErrorCode::service_unavailable,
+                                      "the gateway is overloaded; retry shortly"));
+    } catch (const store::StoreError& failure) {
+      if (!failure.unavailable()) {
+        throw;  // a bug or damaged data: 500 below
+      }
+      // The write did not commit, so nothing changed (a payment not stored was not pushed):
+      // the client may repeat the same request after Retry-After.
+      spdlog::error("store unavailable: {}", failure.what());
+      response = answer(
+          auth, views::store_unavailable("the gateway cannot store this request now; nothing was "
+                                         "changed, retry after the Retry-After seconds"));
     }
-    auto authenticating = authenticate(auth, request);
-    auto outcome = co_await std::move(authenticating);
-    HttpResponse response;
-    if (!outcome.accepted()) {
-      response = answer(auth, *outcome.refusal);
-    } else if (auto refused =
-                   spends_merchant_budget(auth)
-                       ? over_rate(budgets_.merchant_requests, outcome.merchant_id, clock_.now())
-                       : std::nullopt) {
-      response = answers_in_nomba_envelope(auth) ? nomba::nomba_error_response(*refused)
-                                                 : std::move(*refused);
-    } else if (match.route == nullptr) {
-      response = no_route(auth, request);
-    } else {
-      RouteRequest routed{std::move(request), std::move(outcome.merchant_id),
-                          std::move(match.parameters)};
-      auto handling = match.route->handler(std::move(routed));
-      response = co_await std::move(handling);
-    }
-    if (auth != Auth::none && response.status == 401) {
-      (void)budgets_.auth_failures.admit(address, net::RateLimiter::Clock::now());
-    }
-    co_return response;
-  } catch (const store::StoreOverloaded&) {
-    co_return answer(
-        auth, problem(ErrorCode::service_unavailable, "the gateway is overloaded; retry shortly"));
-  } catch (const store::StoreError& failure) {
-    if (!failure.unavailable()) {
-      throw;  // a bug or damaged data: 500 in handle()
-    }
-    // The write did not commit, so nothing changed (a payment not stored was not pushed):
-    // the client may repeat the same request after Retry-After.
-    spdlog::error("store unavailable: {}", failure.what());
-    co_return answer(auth, views::store_unavailable(
-                               "the gateway cannot store this request now; nothing was changed, "
-                               "retry after the Retry-After seconds"));
+  } catch (const std::exception& failure) {
+    spdlog::error("request {} {} failed: {}", method_text, path, failure.what());
+    response = refusal(500, "INTERNAL_ERROR",
+                       "the gateway could not complete the request; it is safe to retry", path);
   }
+  if (metrics_ != nullptr) {
+    metrics_->request_answered(route, method, response.status,
+                               std::chrono::steady_clock::now() - started);
+  }
+  co_return response;
 }
 
 }  // namespace tillgate::api

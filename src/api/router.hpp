@@ -51,9 +51,15 @@ class Router final : public net::RequestHandler {
                            std::string_view path) override;
 
  private:
-  // Authenticates, spends the budgets and runs the route; handle() counts and times it.
+  // Authenticates, spends the budgets, runs the route, and counts and times the answer.
   boost::asio::awaitable<net::HttpResponse> dispatch(net::HttpRequest request,
-                                                     RouteTable::Match match);
+                                                     RouteTable::Match match,
+                                                     std::chrono::steady_clock::time_point started);
+  [[nodiscard]] std::optional<net::HttpResponse> blocked(Auth auth,
+                                                         const std::string& address) const;
+  [[nodiscard]] std::optional<net::HttpResponse> not_routed(Auth auth, const AuthOutcome& outcome,
+                                                            const RouteTable::Match& match,
+                                                            const net::HttpRequest& request) const;
   // Not a coroutine: every authenticator reads what it needs from `input` at once.
   boost::asio::awaitable<AuthOutcome> authenticate(Auth auth, const AuthInput& input);
   // The 404 of a request no route takes, once it is authenticated as its path's API is.

@@ -60,7 +60,8 @@ AdmissionSettings admission_settings(const HttpServerLimits& limits) {
   return s;
 }
 
-HttpRequest to_request(const Request& message, std::string remote) {
+// Takes the body out of `message`: the handler's request is the one copy of it.
+HttpRequest to_request(Request& message, std::string remote) {
   HttpRequest request;
   request.method = std::string(message.method_string());
   request.target = std::string(message.target());
@@ -76,7 +77,7 @@ HttpRequest to_request(const Request& message, std::string remote) {
     }
     request.headers.emplace_back(std::move(name), std::string(field.value()));
   }
-  request.body = message.body();
+  request.body = std::move(message.body());
   request.remote_address = std::move(remote);
   return request;
 }
@@ -133,9 +134,6 @@ struct HttpServer::Impl {
   template <class Stream>
   asio::awaitable<void> close_connection(Stream& stream);
   template <class Stream>
-  asio::awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
-                                  Connection& connection, const std::string& remote);
-  template <class Stream>
   asio::awaitable<std::optional<Request>> read_request(Stream& stream, beast::flat_buffer& buffer,
                                                        Connection& connection);
   template <class Stream>
@@ -144,8 +142,11 @@ struct HttpServer::Impl {
   template <class Stream>
   bool hand_off(Stream& stream, Request& message, Connection& connection);
   template <class Stream>
-  asio::awaitable<bool> answer(Stream& stream, Request message, Connection& connection,
+  asio::awaitable<bool> answer(Stream& stream, Request& message, Connection& connection,
                                const std::string& remote);
+  template <class Stream>
+  asio::awaitable<bool> write_answer(Stream& stream, const HttpResponse& response, unsigned version,
+                                     bool keep_alive);
   template <class Stream>
   asio::awaitable<void> write_refusal(Stream& stream, int status, std::string code,
                                       std::string message, std::string path);
@@ -204,21 +205,6 @@ asio::awaitable<void> HttpServer::Impl::write_refusal(Stream& stream, int status
   beast::get_lowest_layer(stream).expires_after(limits_.write_timeout);
   boost::system::error_code ec;
   co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
-}
-
-// Serves one request; false when the connection must end.
-template <class Stream>
-asio::awaitable<bool> HttpServer::Impl::serve_one(Stream& stream, beast::flat_buffer& buffer,
-                                                  Connection& connection,
-                                                  const std::string& remote) {
-  auto message = co_await read_request(stream, buffer, connection);
-  if (!message) {
-    co_return false;
-  }
-  if (hand_off(stream, *message, connection)) {
-    co_return false;
-  }
-  co_return co_await answer(stream, std::move(*message), connection, remote);
 }
 
 // The next request, under the idle timeout until its first byte and the read timeout for
@@ -303,27 +289,42 @@ bool HttpServer::Impl::hand_off(Stream& stream, Request& message, Connection& co
 }
 
 // The handler's response (500 when it threw); false when the connection must end.
+// The parsed message is gone before the handler runs: it may wait long (a long-poll), and
+// its request (an HttpRequest, which has the body) holds what it needs.
 template <class Stream>
-asio::awaitable<bool> HttpServer::Impl::answer(Stream& stream, Request message,
+asio::awaitable<bool> HttpServer::Impl::answer(Stream& stream, Request& message,
                                                Connection& connection, const std::string& remote) {
+  const unsigned version = message.version();
+  const bool wants_keep_alive = message.keep_alive();
+  HttpRequest request = to_request(message, remote);
+  message = {};
+  const std::string method = request.method;
+  const std::string path = request.path;
   HttpResponse response;
   try {
-    HttpRequest request = to_request(message, remote);
     response = co_await handler_.handle(std::move(request));
   } catch (const std::exception& error) {
-    spdlog::error("request {} {} failed: {}", std::string(message.method_string()),
-                  std::string(path_of(message)), error.what());
-    response = handler_.refuse(500, "INTERNAL_ERROR",
-                               "the gateway could not complete the request; it is safe to retry",
-                               path_of(message));
+    spdlog::error("request {} {} failed: {}", method, path, error.what());
+    response =
+        handler_.refuse(500, "INTERNAL_ERROR",
+                        "the gateway could not complete the request; it is safe to retry", path);
   }
-  const bool keep_alive = message.keep_alive() && !stopping_;
-  auto reply = to_message(response, message.version(), keep_alive);
+  const bool keep_alive = wants_keep_alive && !stopping_;
+  const bool written = co_await write_answer(stream, response, version, keep_alive);
+  connection.busy = false;
+  co_return written&& keep_alive;
+}
+
+// The response, under the write timeout; false when it could not be written. Its Beast
+// message lives in this frame, not in answer()'s while the handler runs.
+template <class Stream>
+asio::awaitable<bool> HttpServer::Impl::write_answer(Stream& stream, const HttpResponse& response,
+                                                     unsigned version, bool keep_alive) {
+  auto reply = to_message(response, version, keep_alive);
   boost::system::error_code ec;
   beast::get_lowest_layer(stream).expires_after(limits_.write_timeout);
   co_await http::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
-  connection.busy = false;
-  co_return !ec && keep_alive;
+  co_return !ec;
 }
 // The TLS handshake is part of reading the first request: it has the read timeout, and the
 // connection counts toward the caps from its accept. Plain HTTP sent here fails it.
@@ -372,9 +373,19 @@ asio::awaitable<void> HttpServer::Impl::serve_connection(Stream& stream,
     if constexpr (is_tls<Stream>) {
       ready = co_await handshake(stream, remote);
     }
-    if (ready) {
-      while (co_await serve_one(stream, buffer, connection, remote)) {
+    // Request after request, in this frame (a long-poll's connection keeps no frame of
+    // its own between this one and the answer's).
+    while (ready) {
+      auto message = co_await read_request(stream, buffer, connection);
+      if (!message || hand_off(stream, *message, connection)) {
+        break;
       }
+      // The handler may wait long (a long-poll): the read buffer, when it holds no
+      // pipelined bytes, is freed for that time (the next request's read allocates it again).
+      if (buffer.size() == 0) {
+        buffer.shrink_to_fit();
+      }
+      ready = co_await answer(stream, *message, connection, remote);
     }
     if (!connection.upgraded) {  // an upgraded stream is moved from: not ours to close
       co_await close_connection(stream);

@@ -32,11 +32,15 @@ std::string key_of(const std::string& merchant_id, const std::string& transactio
 
 // A merchant's long-poll: woken (its timer cancelled) by the final change of its
 // transaction, published on the event seam.
-// A new PENDING transaction of `request`, created `now` (its request text, fingerprint and
-// deadline are the caller's to set).
+// A new PENDING transaction of `request` (its canonical text and fingerprint), created `now`.
 TransactionRecord new_transaction(const std::string& merchant_id, const std::string& device_id,
-                                  const domain::PaymentRequest& request, domain::Timestamp now) {
+                                  const domain::PaymentRequest& request,
+                                  const std::string& request_json, const std::string& fingerprint,
+                                  domain::Timestamp now, std::chrono::seconds payment_timeout) {
   TransactionRecord record;
+  record.request_json = request_json;
+  record.request_fingerprint = fingerprint;
+  record.deadline = now + payment_timeout;
   record.merchant_id = merchant_id;
   record.transaction_id = request.transaction_id.value_or(domain::new_uuid_v7(now));
   record.device_id = device_id;
@@ -51,8 +55,29 @@ TransactionRecord new_transaction(const std::string& merchant_id, const std::str
 struct Waiter {
   explicit Waiter(std::unique_ptr<net::Timer> t) : timer(std::move(t)) {}
   std::unique_ptr<net::Timer> timer;
-  std::optional<TransactionRecord> final_record;
+  // The final record that woke it, set only then: a waiting long-poll holds no copy.
+  std::shared_ptr<const TransactionRecord> final_record;
 };
+
+using SharedRecord = std::shared_ptr<const TransactionRecord>;
+
+SharedRecord shared(TransactionRecord record) {
+  return std::make_shared<const TransactionRecord>(std::move(record));
+}
+
+// What create() leaves the merchant's request to do: answer now, or wait for the
+// transaction's final change.
+struct Created {
+  SubmitOutcome outcome;
+  std::optional<domain::Timestamp> wait_until;  // set: wait (standard mode) at most until then
+  // The transaction was read before the wait was registered (a repeat request): read it
+  // again once no notification can be missed.
+  bool look_again = false;
+};
+
+Created answer_now(std::optional<SubmitError> error, SharedRecord transaction) {
+  return Created{{error, std::move(transaction), false}, std::nullopt, false};
+}
 
 }  // namespace
 
@@ -117,13 +142,20 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
                                                                        std::string terminal_id);
   asio::awaitable<std::optional<TransactionRecord>> load(std::string merchant_id,
                                                          std::string transaction_id);
-  asio::awaitable<SubmitOutcome> join_existing(TransactionRecord existing, std::string device_id,
-                                               std::string fingerprint, bool webhook_mode);
+  Created join_existing(TransactionRecord existing, const std::string& device_id,
+                        const std::string& fingerprint, bool webhook_mode) const;
+  asio::awaitable<std::optional<Created>> join_stored(const std::string& merchant_id,
+                                                      const std::string& transaction_id,
+                                                      const std::string& device_id,
+                                                      const std::string& fingerprint,
+                                                      bool webhook_mode);
   class WaiterRegistration;
-  asio::awaitable<SubmitOutcome> wait_for_final(TransactionRecord transaction,
-                                                domain::Timestamp wait_until);
-  asio::awaitable<SubmitOutcome> await_final(Waiter& waiter, TransactionRecord transaction,
+  asio::awaitable<Created> create(const domain::MerchantId& merchant,
+                                  const std::string& terminal_id, domain::PaymentRequest request,
+                                  Waiter& waiter, std::optional<WaiterRegistration>& registration);
+  asio::awaitable<SubmitOutcome> await_final(Waiter& waiter, SharedRecord transaction,
                                              bool look_again);
+  asio::awaitable<SharedRecord> reload(const TransactionRecord& transaction);
   asio::awaitable<std::optional<TransactionRecord>> apply(
       TransactionRecord transaction, TransactionEvent event,
       std::optional<domain::TerminalOutcome> outcome);
@@ -131,6 +163,10 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
       const TransactionRecord& before, const store::StatusChange& change);
   asio::awaitable<void> run_deadline(std::string merchant_id, std::string transaction_id,
                                      domain::Timestamp deadline);
+  asio::awaitable<bool> cancel_at_deadline(const std::string& merchant_id,
+                                           const std::string& transaction_id);
+  asio::awaitable<void> grace_expired(const std::string& merchant_id,
+                                      const std::string& transaction_id);
   asio::awaitable<void> run_cancel_grace(std::string merchant_id, std::string transaction_id,
                                          domain::Timestamp until);
   asio::awaitable<void> run_disconnect(std::string device_id);
@@ -190,21 +226,20 @@ asio::awaitable<std::optional<store::DeviceRecord>> PaymentCoordinator::Impl::re
   co_return device;
 }
 
-asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::join_existing(TransactionRecord existing,
-                                                                       std::string device_id,
-                                                                       std::string fingerprint,
-                                                                       bool webhook_mode) {
+Created PaymentCoordinator::Impl::join_existing(TransactionRecord existing,
+                                                const std::string& device_id,
+                                                const std::string& fingerprint,
+                                                bool webhook_mode) const {
   if (existing.request_fingerprint != fingerprint || existing.device_id != device_id) {
-    SubmitOutcome outcome{SubmitError::duplicate_transaction, std::move(existing), false};
-    co_return outcome;
+    return answer_now(SubmitError::duplicate_transaction, shared(std::move(existing)));
   }
   if (domain::is_final(existing.status) || webhook_mode) {
-    co_return SubmitOutcome{std::nullopt, std::move(existing), false};
+    return answer_now(std::nullopt, shared(std::move(existing)));
   }
   // A repeat joins the wait. One that comes after the deadline (a merchant retrying a 504)
   // waits a payment timeout of its own: the transaction goes final within the grace.
   const auto wait_until = std::max(existing.deadline, clock_.now() + settings_.payment_timeout);
-  co_return co_await wait_for_final(std::move(existing), wait_until);
+  return Created{{std::nullopt, shared(std::move(existing)), false}, wait_until, true};
 }
 
 // A long-poll's place in waiters_, for as long as the request waits: leaves on every way
@@ -236,28 +271,18 @@ class PaymentCoordinator::Impl::WaiterRegistration {
   std::list<Waiter*>::iterator position_;
 };
 
-asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::wait_for_final(
-    TransactionRecord transaction, domain::Timestamp wait_until) {
-  Waiter waiter(time_.make_timer(executor_));
-  waiter.timer->expires_at(wait_until);
-  const WaiterRegistration registration(
-      *this, key_of(transaction.merchant_id, transaction.transaction_id), waiter);
-  co_return co_await await_final(waiter, std::move(transaction), true);
-}
-
 // Waits, as the registered `waiter`, for the transaction to go final or the waiter's
 // deadline. look_again: the transaction may have changed before the waiter was registered
 // (a repeat request read it earlier), so it is read once more now that no notification can
 // be missed. A waiter registered before the transaction existed (a new payment's) has
-// missed nothing and skips that read.
+// missed nothing and skips that read. Every record here is shared, not held in the frame:
+// this frame and its caller's are what a held long-poll keeps while it waits.
 asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::await_final(Waiter& waiter,
-                                                                     TransactionRecord transaction,
+                                                                     SharedRecord transaction,
                                                                      bool look_again) {
-  std::optional<TransactionRecord> current;
+  SharedRecord current = transaction;
   if (look_again) {
-    current = co_await load(transaction.merchant_id, transaction.transaction_id);
-  } else {
-    current = transaction;
+    current = co_await reload(*transaction);
   }
   // A notification that came while the store was read has cancelled the timer already, and
   // a cancelled timer is not waited on: its record is the answer.
@@ -269,7 +294,7 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::await_final(Waiter& wai
     if (waiter.final_record) {
       current = std::move(waiter.final_record);
     } else {
-      current = co_await load(transaction.merchant_id, transaction.transaction_id);
+      current = co_await reload(*transaction);
     }
   }
   if (!current) {
@@ -277,6 +302,14 @@ asio::awaitable<SubmitOutcome> PaymentCoordinator::Impl::await_final(Waiter& wai
   }
   const bool timed_out = !domain::is_final(current->status);
   co_return SubmitOutcome{std::nullopt, std::move(current), timed_out};
+}
+
+// The transaction as the store has it now, or null; the big record lives in this short
+// frame only.
+asio::awaitable<SharedRecord> PaymentCoordinator::Impl::reload(
+    const TransactionRecord& transaction) {
+  auto found = co_await load(transaction.merchant_id, transaction.transaction_id);
+  co_return found ? shared(std::move(*found)) : nullptr;
 }
 
 // Applies `event` through the state machine, retrying when another change won the race.
@@ -382,8 +415,9 @@ void PaymentCoordinator::Impl::status_changed(const PaymentStatusChanged& change
   if (it == waiters_.end()) {
     return;
   }
+  const auto record = std::make_shared<const TransactionRecord>(transaction);
   for (Waiter* waiter : it->second) {
-    waiter->final_record = transaction;
+    waiter->final_record = record;
     waiter->timer->cancel();
   }
 }
@@ -416,6 +450,8 @@ asio::awaitable<bool> PaymentCoordinator::Impl::sleep_until(TimerMap& timers, st
 
 // At the deadline a connected terminal is told to cancel; the status stays PENDING while
 // its answer is awaited. No final answer within the grace: TIMEOUT.
+// Every unfinished payment has this task, sleeping for most of its life: the records and
+// the store calls are in the callees' frames, which exist only while they run.
 asio::awaitable<void> PaymentCoordinator::Impl::run_deadline(std::string merchant_id,
                                                              std::string transaction_id,
                                                              domain::Timestamp deadline) {
@@ -423,15 +459,31 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_deadline(std::string merchan
   if (!co_await sleep_until(timers_, key, deadline)) {
     co_return;
   }
-  auto transaction = co_await load(merchant_id, transaction_id);
-  if (!transaction || domain::is_final(transaction->status)) {
+  if (!co_await cancel_at_deadline(merchant_id, transaction_id)) {
     co_return;
   }
-  send_timeout_cancel(*transaction);
   if (!co_await sleep_until(timers_, key, clock_.now() + settings_.reconnect_grace)) {
     co_return;
   }
-  transaction = co_await load(merchant_id, transaction_id);
+  co_await grace_expired(merchant_id, transaction_id);
+}
+
+// Tells the terminal of a payment still unfinished at its deadline to cancel it; false
+// when there is nothing left to wait for (final, or gone).
+asio::awaitable<bool> PaymentCoordinator::Impl::cancel_at_deadline(
+    const std::string& merchant_id, const std::string& transaction_id) {
+  const auto transaction = co_await load(merchant_id, transaction_id);
+  if (!transaction || domain::is_final(transaction->status)) {
+    co_return false;
+  }
+  send_timeout_cancel(*transaction);
+  co_return true;
+}
+
+// A grace (after the deadline's cancel, or a merchant's) ran out without a final answer.
+asio::awaitable<void> PaymentCoordinator::Impl::grace_expired(const std::string& merchant_id,
+                                                              const std::string& transaction_id) {
+  auto transaction = co_await load(merchant_id, transaction_id);
   if (transaction) {
     co_await apply(std::move(*transaction), TransactionEvent::grace_expired, std::nullopt);
   }
@@ -442,13 +494,12 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_deadline(std::string merchan
 asio::awaitable<void> PaymentCoordinator::Impl::run_cancel_grace(std::string merchant_id,
                                                                  std::string transaction_id,
                                                                  domain::Timestamp until) {
-  if (!co_await sleep_until(cancel_timers_, key_of(merchant_id, transaction_id), until)) {
+  // The key is named before the co_await: see the GCC 12 note in docs/architecture.md.
+  const std::string key = key_of(merchant_id, transaction_id);
+  if (!co_await sleep_until(cancel_timers_, key, until)) {
     co_return;
   }
-  auto transaction = co_await load(merchant_id, transaction_id);
-  if (transaction) {
-    co_await apply(std::move(*transaction), TransactionEvent::grace_expired, std::nullopt);
-  }
+  co_await grace_expired(merchant_id, transaction_id);
 }
 
 // What a (re)connected terminal is told about its unfinished transaction: cancel it if the
@@ -591,76 +642,111 @@ PaymentCoordinator::PaymentCoordinator(asio::any_io_executor executor, store::As
 
 PaymentCoordinator::~PaymentCoordinator() = default;
 
+// A merchant's payment. Its checks and its insert run in create(), whose frame (the
+// request, the device, the record and the store calls' results) is gone before the wait:
+// a held long-poll keeps only this frame (its waiter and registration) and await_final's.
 asio::awaitable<SubmitOutcome> PaymentCoordinator::submit(domain::MerchantId merchant,
                                                           std::string terminal_id,
                                                           domain::PaymentRequest request) {
   auto impl = impl_;
+  Waiter waiter(impl->time_.make_timer(impl->executor_));
+  std::optional<Impl::WaiterRegistration> registration;
+  auto creating = impl->create(merchant, terminal_id, std::move(request), waiter, registration);
+  auto created = co_await std::move(creating);
+  if (!created.wait_until) {
+    co_return std::move(created.outcome);
+  }
+  auto& transaction = created.outcome.transaction;
+  if (!registration) {  // a repeat joins the wait here; a new payment registered before its insert
+    waiter.timer->expires_at(*created.wait_until);
+    registration.emplace(*impl, key_of(transaction->merchant_id, transaction->transaction_id),
+                         waiter);
+  }
+  auto waiting = impl->await_final(waiter, std::move(transaction), created.look_again);
+  co_return co_await std::move(waiting);
+}
+
+asio::awaitable<Created> PaymentCoordinator::Impl::create(
+    const domain::MerchantId& merchant, const std::string& terminal_id,
+    domain::PaymentRequest request, Waiter& waiter,
+    std::optional<WaiterRegistration>& registration) {
   const std::string merchant_id = merchant.str();
-  const auto device = co_await impl->resolve_terminal(merchant_id, terminal_id);
+  const auto device = co_await resolve_terminal(merchant_id, terminal_id);
   if (!device) {
-    co_return SubmitOutcome{SubmitError::terminal_not_found, std::nullopt, false};
+    co_return answer_now(SubmitError::terminal_not_found, nullptr);
   }
   const std::string request_json = json::serialize(canonical_request(request));
   const std::string fingerprint = crypto::sha256_hex(request_json);
   if (request.transaction_id) {
-    if (auto existing = co_await impl->load(merchant_id, *request.transaction_id)) {
-      co_return co_await impl->join_existing(std::move(*existing), device->device_id, fingerprint,
-                                             request.webhook_mode);
+    auto joining = join_stored(merchant_id, *request.transaction_id, device->device_id, fingerprint,
+                               request.webhook_mode);
+    if (auto joined = co_await std::move(joining)) {
+      co_return std::move(*joined);
     }
   }
   if (request.webhook_mode && request.require_webhook_endpoint) {
     auto has_active_webhook_endpoint_in_store = [merchant_id](Store& store) {
       return store.has_active_webhook_endpoint(merchant_id);
     };
-    if (!co_await impl->store_.call(std::move(has_active_webhook_endpoint_in_store))) {
-      co_return SubmitOutcome{SubmitError::no_webhook_endpoints, std::nullopt, false};
+    if (!co_await store_.call(std::move(has_active_webhook_endpoint_in_store))) {
+      co_return answer_now(SubmitError::no_webhook_endpoints, nullptr);
     }
   }
-  if (!impl->presences_.contains(domain::DeviceId(device->device_id))) {
-    co_return SubmitOutcome{SubmitError::terminal_offline, std::nullopt, false};
+  if (!presences_.contains(domain::DeviceId(device->device_id))) {
+    co_return answer_now(SubmitError::terminal_offline, nullptr);
   }
-  if (!request.webhook_mode && impl->waiting_ >= impl->settings_.max_waiting) {
-    co_return SubmitOutcome{SubmitError::too_many_waiting, std::nullopt, false};
+  if (!request.webhook_mode && waiting_ >= settings_.max_waiting) {
+    co_return answer_now(SubmitError::too_many_waiting, nullptr);
   }
-  const auto now = impl->clock_.now();
-  TransactionRecord record = new_transaction(merchant_id, device->device_id, request, now);
-  record.request_json = request_json;
-  record.request_fingerprint = fingerprint;
-  record.deadline = now + impl->settings_.payment_timeout;
+  // Shared from the start: the insert, the events and the answer read this one record
+  // (no copy of it in this frame or in the store call).
+  const auto record = shared(new_transaction(merchant_id, device->device_id, request, request_json,
+                                             fingerprint, clock_.now(), settings_.payment_timeout));
   // A long-poll waits from before the insert, so a change that follows the insert at once
   // (a merchant's cancel of the new transactionId) reaches it without a second read.
-  Waiter waiter(impl->time_.make_timer(impl->executor_));
-  waiter.timer->expires_at(record.deadline);
-  std::optional<Impl::WaiterRegistration> registration;
+  waiter.timer->expires_at(record->deadline);
   if (!request.webhook_mode) {
-    registration.emplace(*impl, key_of(merchant_id, record.transaction_id), waiter);
+    registration.emplace(*this, key_of(merchant_id, record->transaction_id), waiter);
   }
   auto insert_transaction_in_store = [record](Store& store) {
-    return store.insert_transaction(record);
+    return store.insert_transaction(*record);
   };
-  const auto inserted = co_await impl->store_.call(std::move(insert_transaction_in_store));
+  const auto inserted = co_await store_.call(std::move(insert_transaction_in_store));
   if (inserted != store::InsertOutcome::inserted) {
     registration.reset();  // joining an existing transaction registers its own wait
   }
   if (inserted == store::InsertOutcome::device_busy) {
-    co_return SubmitOutcome{SubmitError::payment_in_progress, std::nullopt, false};
+    co_return answer_now(SubmitError::payment_in_progress, nullptr);
   }
   if (inserted == store::InsertOutcome::already_exists) {
     // A concurrent request with the same transactionId inserted it first: join it.
-    auto existing = co_await impl->load(merchant_id, record.transaction_id);
-    co_return co_await impl->join_existing(std::move(*existing), device->device_id, fingerprint,
-                                           request.webhook_mode);
+    auto joining = join_stored(merchant_id, record->transaction_id, device->device_id, fingerprint,
+                               request.webhook_mode);
+    auto joined = co_await std::move(joining);
+    co_return std::move(joined.value());
   }
-  if (impl->settings_.metrics != nullptr) {
-    impl->settings_.metrics->payment_created();
+  if (settings_.metrics != nullptr) {
+    settings_.metrics->payment_created();
   }
-  impl->events_.publish(PaymentStatusChanged{record, std::nullopt, std::nullopt, std::nullopt});
-  impl->port_.send_payment_request(record);
-  impl->schedule(record);
+  events_.publish(PaymentStatusChanged{*record, std::nullopt, std::nullopt, std::nullopt});
+  port_.send_payment_request(*record);
+  schedule(*record);
   if (request.webhook_mode) {
-    co_return SubmitOutcome{std::nullopt, std::move(record), false};
+    co_return answer_now(std::nullopt, record);
   }
-  co_return co_await impl->await_final(waiter, std::move(record), false);
+  co_return Created{{std::nullopt, record, false}, record->deadline, false};
+}
+
+// A request for a transactionId the store has: what join_existing says of it; nullopt
+// when there is none. The stored record is in this short frame only.
+asio::awaitable<std::optional<Created>> PaymentCoordinator::Impl::join_stored(
+    const std::string& merchant_id, const std::string& transaction_id, const std::string& device_id,
+    const std::string& fingerprint, bool webhook_mode) {
+  auto existing = co_await load(merchant_id, transaction_id);
+  if (!existing) {
+    co_return std::nullopt;
+  }
+  co_return join_existing(std::move(*existing), device_id, fingerprint, webhook_mode);
 }
 
 asio::awaitable<CancelOutcome> PaymentCoordinator::cancel(domain::MerchantId merchant,

@@ -59,7 +59,9 @@ enum class SubmitError {
 
 struct SubmitOutcome {
   std::optional<SubmitError> error;
-  std::optional<store::TransactionRecord> transaction;  // as it stood when answered
+  // As it stood when answered. Shared, not held in place: the outcome passes through every
+  // frame of a held long-poll's call chain, which then stays small.
+  std::shared_ptr<const store::TransactionRecord> transaction;
   bool timed_out = false;  // standard mode: the payment timeout passed without a final result
 };
 

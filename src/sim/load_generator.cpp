@@ -178,7 +178,9 @@ struct Bench {
   ServerMetrics metrics;
   std::optional<double> peak_rss;
   std::string peak_rss_source;
-  // --idle
+  // --idle: before the terminals connect and after the hold. --long-polls: with the
+  // terminals connected, before the merchants' connections open; and the most while all
+  // K payments are held (the gateway counts K waiting).
   std::optional<double> rss_before;
   std::optional<double> rss_after;
   std::size_t online_at_end = 0;
@@ -893,9 +895,26 @@ asio::awaitable<void> long_poll(BenchPtr b, std::size_t index) {
   }
 }
 
+// While the gateway counts every long-poll waiting, its RSS is sampled: the most is the
+// memory of K held payments (with their connections) on top of their terminals.
+asio::awaitable<void> sample_held_rss(BenchPtr b, const std::vector<MetricSample>& samples) {
+  const auto waiting = metric_sum(samples, "tillgate_long_polls_waiting");
+  if (!waiting) {
+    co_return;
+  }
+  b->server_waiting_max = std::max(b->server_waiting_max.value_or(0), *waiting);
+  if (*waiting >= static_cast<double>(b->terminals.size())) {
+    if (const auto rss = co_await server_rss(b)) {
+      b->rss_after = std::max(b->rss_after.value_or(0), *rss);
+    }
+  }
+}
+
 asio::awaitable<void> run_long_polls(BenchPtr b, Behavior behavior) {
   co_await connect_terminals(b, behavior);
   note(*b, std::to_string(b->terminals.size()) + " terminals online");
+  co_await pause(b, milliseconds(500));
+  b->rss_before = co_await server_rss(b);
   std::vector<std::shared_ptr<bench::Connection>> connections;
   for (std::size_t i = 0; i < b->terminals.size(); ++i) {
     b->clients.push_back(std::make_unique<ClientSlot>(b->executor));
@@ -921,9 +940,7 @@ asio::awaitable<void> run_long_polls(BenchPtr b, Behavior behavior) {
     if (Clock::now() >= next_scrape) {
       next_scrape = Clock::now() + milliseconds(1'000);
       if (const auto samples = co_await scrape_metrics(b)) {
-        if (const auto waiting = metric_sum(*samples, "tillgate_long_polls_waiting")) {
-          b->server_waiting_max = std::max(b->server_waiting_max.value_or(0), *waiting);
-        }
+        co_await sample_held_rss(b, *samples);
       }
     }
   }
@@ -1119,7 +1136,8 @@ struct ReportFigures {
   double throughput = 0;
   std::vector<std::uint64_t> percentiles;  // of kPercents, microseconds
   std::string mode;
-  std::optional<double> rss_per_terminal;
+  std::optional<double> rss_per_terminal;   // --idle
+  std::optional<double> rss_per_long_poll;  // --long-polls: beyond its terminal
 };
 
 ReportFigures report_figures(const Bench& b) {
@@ -1130,7 +1148,8 @@ ReportFigures report_figures(const Bench& b) {
   f.percentiles = b.latency.percentiles(kPercents);
   f.mode = b.o.idle ? "idle" : b.o.long_polls > 0 ? "long-polls" : b.o.mode;
   if (b.rss_before && b.rss_after && !b.terminals.empty()) {
-    f.rss_per_terminal = (*b.rss_after - *b.rss_before) / static_cast<double>(b.terminals.size());
+    const double per_one = (*b.rss_after - *b.rss_before) / static_cast<double>(b.terminals.size());
+    (b.o.idle ? f.rss_per_terminal : f.rss_per_long_poll) = per_one;
   }
   return f;
 }
@@ -1195,6 +1214,9 @@ void add_run_kind_json(json::Object& out, const Bench& b, const ReportFigures& f
     out.push_back({"longPolls", json_count(b.o.long_polls)});
     out.push_back({"heldAtOnce", json_count(b.max_outstanding)});
     out.push_back({"serverWaitingMax", optional_number(b.server_waiting_max, 0)});
+    out.push_back({"rssBeforeBytes", optional_number(b.rss_before, 0)});
+    out.push_back({"rssHeldBytes", optional_number(b.rss_after, 0)});
+    out.push_back({"rssPerLongPollBytes", optional_number(f.rss_per_long_poll, 0)});
   }
 }
 
@@ -1247,7 +1269,12 @@ void print_idle_text(const Bench& b, const ReportFigures& f) {
 void print_payments_text(const Bench& b, const ReportFigures& f) {
   if (b.o.long_polls > 0) {
     std::cout << "long polls:       " << b.max_outstanding << " of " << b.o.long_polls
-              << " open at once; gateway waiting max " << na(b.server_waiting_max, 0) << "\n";
+              << " open at once; gateway waiting max " << na(b.server_waiting_max, 0) << "\n"
+              << "server RSS:       " << mib(b.rss_before) << " with the terminals, "
+              << mib(b.rss_after) << " with every payment held: "
+              << (f.rss_per_long_poll ? fixed(*f.rss_per_long_poll, 0) + " bytes per long poll"
+                                      : std::string("n/a"))
+              << "\n";
   } else {
     std::cout << "throughput:       " << fixed(f.throughput, 1) << " payments/s (" << b.completed
               << " in " << fixed(f.elapsed, 2) << " s"

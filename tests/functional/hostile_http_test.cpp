@@ -47,6 +47,19 @@ TEST_F(HostileHttpTest, DeclaredBodyOverTheLimitIsRefusedAtOnce) {
   expect_still_serving();
 }
 
+// Requests pipelined in one write are answered in order: the read buffer is freed while
+// a handler runs only when it holds no bytes of the next request.
+TEST_F(HostileHttpTest, PipelinedRequestsAreAnsweredInOrder) {
+  auto client = http(5s);
+  const auto first = client.send_raw(
+      "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "GET /no-such-path HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(first.status, 200) << first.body;
+  const auto second = client.send_raw("");  // the answer to the second, already sent
+  EXPECT_EQ(second.status, 404) << second.body;
+  expect_still_serving();
+}
+
 TEST_F(HostileHttpTest, ServiceEndpointsAnswerWithoutAuth) {
   auto client = http();
   EXPECT_EQ(client.request("GET", "/healthz").status, 200);
