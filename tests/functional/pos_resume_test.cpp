@@ -257,8 +257,12 @@ TEST_F(PosResumeWindowTest, AnEventOlderThanTheWindowIsResumeTooOld) {
 class PosResumeRaceTest : public PosResumeTest {
  protected:
   EnvMap gateway_env() override {
+    // Small pages, so the replay runs while live events come; an outbox with room for a
+    // few pages and live events, so that the test's reader, descheduled for a moment on a
+    // loaded machine (the test command runs two tests at once), is not cut off as a slow
+    // client (1013) while it keeps reading.
     return {{"TILLGATE_POS_WS_RESUME_PAGE", "5"},
-            {"TILLGATE_POS_WS_MAX_OUTBOX", "16"},
+            {"TILLGATE_POS_WS_MAX_OUTBOX", "64"},
             {"TILLGATE_RATE_LIMIT_RPS", "10000"}};
   }
 
