@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <stdexcept>
 #include <system_error>
 
 #include "store/sqlite/file_safety.hpp"
@@ -110,12 +109,7 @@ void configure(sqlite3* db, SqliteOptions options) {
 }  // namespace
 
 SqliteStore::SqliteStore(const std::filesystem::path& path, SqliteOptions options)
-    : connection_(prepare_path(path)), wal_policy_(options.checkpoints, nullptr) {
-  if (options.checkpoints.background_pages < 0 ||
-      options.checkpoints.max_wal_pages < std::max(1, options.checkpoints.background_pages)) {
-    throw std::invalid_argument(
-        "sqlite store: max_wal_pages must be at least 1 and at least background_pages");
-  }
+    : connection_(prepare_path(path)) {
   try {
     configure(connection_.get(), options);
     migrate(connection_, domain::SystemClock{}.now());
@@ -126,35 +120,10 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, SqliteOptions option
   // Prepared after migrating: preparing checks the tables and columns exist.
   statements_ = std::make_unique<Statements>(connection_.get());
   sqlite3_commit_hook(connection_.get(), &SqliteStore::commit_hook, this);
-  // Replaces SQLite's auto-checkpoint on the committing thread (checkpointer.hpp).
-  if (options.checkpoints.background_pages > 0) {
-    checkpointer_ = std::make_unique<Checkpointer>(path, options.busy_timeout);
-  }
-  wal_policy_ = WalPolicy(options.checkpoints, checkpointer_.get());
-  sqlite3_wal_hook(connection_.get(), &SqliteStore::wal_hook, this);
 }
 
 SqliteStore::~SqliteStore() {
-  sqlite3_wal_hook(connection_.get(), nullptr, nullptr);
   sqlite3_commit_hook(connection_.get(), nullptr, nullptr);
-}
-
-int SqliteStore::wal_hook(void* self, sqlite3* db, const char* database_name,
-                          int wal_pages) noexcept {
-  static_cast<SqliteStore*>(self)->wal_policy_.committed(db, database_name, wal_pages);
-  return SQLITE_OK;  // the commit is done: nothing here may report it failed
-}
-
-std::uint64_t SqliteStore::background_checkpoints() const noexcept {
-  return checkpointer_ ? checkpointer_->checkpoints() : 0;
-}
-
-bool SqliteStore::background_checkpoints_caught_up() const noexcept {
-  return checkpointer_ && checkpointer_->caught_up();
-}
-
-std::uint64_t SqliteStore::inline_checkpoints() const noexcept {
-  return wal_policy_.inline_checkpoints();
 }
 
 std::int64_t SqliteStore::pragma_int(std::string_view name) {

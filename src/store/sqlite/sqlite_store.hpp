@@ -10,7 +10,6 @@
 #include <memory>
 #include <string_view>
 
-#include "store/sqlite/checkpointer.hpp"
 #include "store/sqlite/statement.hpp"
 #include "store/store.hpp"
 
@@ -20,9 +19,6 @@ struct SqliteOptions {
   // How long a write waits for another process's write lock before failing with
   // SQLITE_BUSY (thrown as StoreError).
   std::chrono::milliseconds busy_timeout{5000};
-  // When the WAL is checkpointed, and by whom (checkpointer.hpp): in the background from
-  // 1000 pages, by the committing connection itself only past 10,000.
-  CheckpointSettings checkpoints{};
 };
 
 class SqliteStore final : public Store {
@@ -125,13 +121,6 @@ class SqliteStore final : public Store {
   // Diagnostics (not part of Store): the integer value of a connection-level pragma as
   // this connection sees it, e.g. "synchronous" or "foreign_keys". Only [a-z_] names.
   [[nodiscard]] std::int64_t pragma_int(std::string_view name);
-  // Diagnostics: checkpoints run by the background thread, and by this connection after a
-  // commit (past CheckpointSettings::max_wal_pages).
-  [[nodiscard]] std::uint64_t background_checkpoints() const noexcept;
-  // Whether the background thread has checkpointed the whole WAL since its last request
-  // (Checkpointer::caught_up).
-  [[nodiscard]] bool background_checkpoints_caught_up() const noexcept;
-  [[nodiscard]] std::uint64_t inline_checkpoints() const noexcept;
 
  private:
   struct Statements;
@@ -140,7 +129,6 @@ class SqliteStore final : public Store {
   // Throws StoreError unless a batch is open and its transaction still is.
   void require_batch(std::string_view operation) const;
   static int commit_hook(void* self) noexcept;
-  static int wal_hook(void* self, sqlite3* db, const char* database_name, int wal_pages) noexcept;
   [[nodiscard]] std::optional<TransactionRecord> select_transaction(
       std::string_view operation, const std::string& merchant_id,
       const std::string& transaction_id);
@@ -159,9 +147,6 @@ class SqliteStore final : public Store {
   BatchCalls batch_calls_ = BatchCalls::isolated;
   bool batch_spoiled_ = false;     // shared batch: a write was left half done (WriteTransaction)
   bool committing_batch_ = false;  // commit_batch's COMMIT is running: the hook allows it
-  // Destroyed first: its thread stops before the writing connection closes.
-  std::unique_ptr<Checkpointer> checkpointer_;
-  WalPolicy wal_policy_;
 };
 
 }  // namespace tillgate::store::sqlite
