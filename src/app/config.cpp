@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <functional>
 #include <vector>
@@ -52,6 +53,14 @@ std::vector<int> retry_schedule(const std::string& name, const std::string& text
                       std::to_string(schedule.size()));
   }
   return schedule;
+}
+
+bool valid_node_id(const std::string& text) {
+  constexpr std::size_t kMaxNodeIdChars = 64;
+  return !text.empty() && text.size() <= kMaxNodeIdChars &&
+         std::all_of(text.begin(), text.end(), [](unsigned char ch) {
+           return std::isalnum(ch) != 0 || ch == '.' || ch == '_' || ch == '-';
+         });
 }
 
 struct Setting {
@@ -250,10 +259,22 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& n,
           const std::string&
               v) { c.limits.store_retry_max_ms = parse_integer<int>(n, v, 10, 600'000); }},
-      {"serve_lock_check_ms",
-       [](Config& c, const std::string& n,
-          const std::string&
-              v) { c.limits.serve_lock_check_ms = parse_integer<int>(n, v, 10, 60'000); }},
+      {"node_id",
+       [](Config& c, const std::string& n, const std::string& v) {
+         if (!valid_node_id(v)) {
+           throw ConfigError(n + " must be 1 to 64 letters, digits, '.', '_' or '-', got '" + v +
+                             "'");
+         }
+         c.node_id = v;
+       }},
+      {"node_lease_s", [](Config& c, const std::string& n,
+                          const std::string& v) { c.limits.node_lease_s = parse_integer<int>(n, v, 3, 3600); }},
+      {"node_poll_ms", [](Config& c, const std::string& n,
+                          const std::string& v) { c.limits.node_poll_ms = parse_integer<int>(n, v, 10, 60'000); }},
+      {"node_feed_batch",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.node_feed_batch = parse_integer<std::size_t>(n, v, 1, 10'000);
+       }},
       {"max_products", [](Config& c, const std::string& n,
                           const std::string& v) { c.limits.max_products = size_value(n, v); }},
       {"max_product_bytes",

@@ -80,10 +80,15 @@ struct Limits {
   // default of 8 is written): one writes in group-commit batches, the others run reads
   // concurrently. SQLite keeps one connection.
   std::size_t db_pool = store::DatabaseOptions{}.pool;
-  // PostgreSQL: how often serve looks at its serve lock's connection (store/database_lock.hpp);
-  // a lost one is connected again and the lock taken again at this pace, so a lost lock is
-  // noticed, and another process's take of it found, within about this long.
-  int serve_lock_check_ms = 1'000;
+  // Several nodes on one PostgreSQL database (docs/scale-out.md#several-nodes): a node that
+  // has not renewed its lease for this long is dead, and its terminals count as dropped.
+  // It renews every third of it.
+  int node_lease_s = 15;
+  // The longest a node waits before reading the other nodes' changes when no notification
+  // came (LISTEN/NOTIFY is only a hint).
+  int node_poll_ms = 1'000;
+  // Rows per read of the change feed, of the terminal claims and of a dead node's terminals.
+  std::size_t node_feed_batch = 500;
   // Webhooks (webhooks.md).
   std::size_t max_webhook_endpoints = 16;   // per merchant, deleted ones not counted (the spec's)
   std::size_t max_webhook_in_flight = 256;  // delivery attempts at once, every endpoint together
@@ -110,6 +115,9 @@ struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
   std::string database_url = "sqlite:./data/tillgate.db";
+  // How this node names itself in the store and its logs (several nodes on PostgreSQL);
+  // empty: generated at start ("node-" and 12 random hex digits).
+  std::string node_id;
   std::optional<domain::Secret> admin_token;
   int payment_timeout_s = 90;
   int reconnect_grace_s = 60;

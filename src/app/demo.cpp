@@ -241,8 +241,7 @@ int run_demo(Config config) {
         for (auto& terminal : terminals) {
           terminal->stop();
         }
-      },
-      &*database_lock);
+      });
   stop_receiver(io, receiver);
   terminals.clear();
   gateway.reset();

@@ -24,6 +24,7 @@
 #include "api/webhook_routes.hpp"
 #include "app/logging.hpp"
 #include "app/store_metrics.hpp"
+#include "crypto/crypto.hpp"
 #include "metrics/gateway_metrics.hpp"
 #include "net/http_server.hpp"
 #include "net/open_file_limit.hpp"
@@ -33,8 +34,12 @@
 #include "net/upgrade_router.hpp"
 #include "nomba/nomba_webhook_format.hpp"
 #include "payments/coordinator.hpp"
+#include "payments/node_sync.hpp"
 #include "pos/pos_service.hpp"
 #include "store/async_store.hpp"
+#include "store/database_lock.hpp"
+#include "store/database_url.hpp"
+#include "store/node_store.hpp"
 #include "terminal/terminal_service.hpp"
 #include "webhooks/delivery_client.hpp"
 #include "webhooks/dispatcher.hpp"
@@ -115,6 +120,12 @@ struct Gateway::Parts {
     upgrades.add(std::string(terminal::kTerminalWebSocketPath), terminals.upgrade_handler());
     upgrades.add(std::string(pos::kPosWebSocketPath), pos.upgrade_handler());
     coordinator.set_webhook_outbox(webhooks);
+    if (!store::sqlite_database_path(config.database_url)) {  // PostgreSQL: one of many nodes
+      node = std::make_unique<payments::NodeSync>(io_context.get_executor(), store, coordinator,
+                                                  terminals.port(), clock, payment_events,
+                                                  node_settings(config));
+      coordinator.set_remote_terminals(*node);
+    }
     // Read at scrape time, on the network thread that owns both counts.
     metrics.set_terminals_connected([this] { return static_cast<double>(terminals.connected()); });
     metrics.set_long_polls_waiting([this] { return static_cast<double>(coordinator.waiting()); });
@@ -175,7 +186,15 @@ struct Gateway::Parts {
   static store::DatabaseOptions database_options(const Config& c) {
     return store::DatabaseOptions{
         .statement_timeout = std::chrono::milliseconds(c.limits.db_statement_timeout_ms),
-        .pool = c.limits.db_pool};
+        .pool = c.limits.db_pool,
+        .node_id = c.node_id};
+  }
+  static payments::NodeSettings node_settings(const Config& c) {
+    return payments::NodeSettings{.node_id = c.node_id,
+                                  .lease = seconds(c.limits.node_lease_s),
+                                  .poll = std::chrono::milliseconds(c.limits.node_poll_ms),
+                                  .reconnect_grace = seconds(c.reconnect_grace_s),
+                                  .batch = c.limits.node_feed_batch};
   }
   static terminal::TerminalSettings terminal_settings(const Config& c) {
     terminal::TerminalSettings s;
@@ -326,13 +345,22 @@ struct Gateway::Parts {
   api::Router router;
   net::UpgradeRouter upgrades;  // WebSocket paths: the terminals', the POS API's
   net::HttpServer server;
+  // PostgreSQL: this node among the others on the database, and what wakes it when another
+  // commits (declared after it: stops first). Both null on SQLite.
+  std::unique_ptr<payments::NodeSync> node;
+  std::unique_ptr<store::ChangeListener> change_listener;
 };
 
 namespace {
 
 // The relations between settings are checked before anything is opened or bound.
+// A node without a configured name gets one of its own for this process.
 Config checked(Config config) {
   check_relations(config);
+  if (config.node_id.empty()) {
+    constexpr std::size_t kNodeIdBytes = 6;
+    config.node_id = "node-" + crypto::hex_encode(crypto::random_bytes(kNodeIdBytes));
+  }
   return config;
 }
 
@@ -356,10 +384,20 @@ const api::RouteTable& Gateway::routes() const {
 }
 
 std::uint16_t Gateway::start() {
+  auto& parts = *parts_;
+  if (parts.node) {  // before the recovery: the feed begins before what recovery reads
+    parts.node->join(parts.store.direct());
+    parts.change_listener =
+        store::listen_for_changes(parts.config.database_url, Parts::database_options(parts.config),
+                                  [node = parts.node.get()] { node->wake(); });
+  }
   const auto port = parts_->server.listen(parts_->config.listen_host, parts_->config.listen_port);
   parts_->server.start();
   parts_->webhooks.start();     // resumes the deliveries pending in the store
   parts_->coordinator.start();  // recovery of the unfinished transactions
+  if (parts.node) {
+    parts.node->start();
+  }
   return port;
 }
 
@@ -372,6 +410,10 @@ asio::awaitable<void> stop_parts(Gateway::Parts* parts) {
   co_await parts->pos.shutdown(std::chrono::milliseconds(2000));
   parts->coordinator.terminals_closing();
   co_await parts->terminals.shutdown(std::chrono::milliseconds(2000));
+  if (parts->node) {  // its lease ends: the other nodes take its terminals at once
+    parts->change_listener.reset();
+    co_await parts->node->shutdown(std::chrono::milliseconds(2000));
+  }
   co_await parts->coordinator.shutdown(std::chrono::milliseconds(2000));
   co_await parts->webhooks.shutdown(std::chrono::milliseconds(2000));
   // The long-polls woke with the coordinator's shutdown: their connections end now.
@@ -387,10 +429,7 @@ void Gateway::stop(std::function<void()> done) {
 }
 
 store::DatabaseLock lock_database(const Config& config) {
-  return store::lock_database(
-      config.database_url,
-      store::postgres::ServeLockOptions{
-          .check_interval = std::chrono::milliseconds(config.limits.serve_lock_check_ms)});
+  return store::lock_database(config.database_url);
 }
 
 namespace {
@@ -403,34 +442,9 @@ struct StopState {
   int exit_code = 0;
 };
 
-// Called on the watch's thread: logs, and hands a lock taken by another process to the
-// network thread, which stops the gateway.
-void on_lock_event(asio::io_context& io, const std::shared_ptr<StopState>& state,
-                   const std::function<void(int)>& stop, const store::DatabaseLock::Event& event) {
-  using Kind = store::DatabaseLock::Event::Kind;
-  switch (event.kind) {
-    case Kind::lost:
-      spdlog::warn("{}; serving on while it is taken again", event.message);
-      return;
-    case Kind::retaken:
-      spdlog::info("{}", event.message);
-      return;
-    case Kind::taken:
-      spdlog::critical("{}; stopping", event.message);
-      std::fprintf(stderr, "tillgate: %s; stopping\n", event.message.c_str());
-      asio::post(io, [state, &stop] {
-        if (!state->done) {
-          stop(1);
-        }
-      });
-      return;
-  }
-}
-
 }  // namespace
 
-int run_until_signal(asio::io_context& io, Gateway& gateway, std::function<void()> before_stop,
-                     store::DatabaseLock* lock) {
+int run_until_signal(asio::io_context& io, Gateway& gateway, std::function<void()> before_stop) {
   auto state = std::make_shared<StopState>();
   const std::function<void(int)> stop = [&io, &gateway, &before_stop, state](int exit_code) {
     if (state->done || state->stopping) {
@@ -451,15 +465,7 @@ int run_until_signal(asio::io_context& io, Gateway& gateway, std::function<void(
     spdlog::info("received signal {}", signal_number);
     stop(0);
   });
-  if (lock != nullptr) {
-    lock->watch([&io, state, &stop](const store::DatabaseLock::Event& event) {
-      on_lock_event(io, state, stop, event);
-    });
-  }
   io.run();
-  if (lock != nullptr) {
-    lock->stop_watch();  // no event after this
-  }
   state->done = true;
   return state->exit_code;
 }
@@ -497,7 +503,7 @@ int run_serve(Config config) {
         tls->certificate_summary(), config.tls_cert_file);
   }
 
-  const int exit_code = run_until_signal(io, *gateway, {}, &*database_lock);
+  const int exit_code = run_until_signal(io, *gateway);
   gateway.reset();  // joins the store thread after its queued work
   spdlog::info("stopped");
   return exit_code;

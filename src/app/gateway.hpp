@@ -46,15 +46,14 @@ class Gateway {
 };
 
 // The lock serve and demo hold on the configured database for their whole life, taken
-// before the store is opened (store::lock_database, with the configured check interval).
+// before the store is opened (store::lock_database: SQLite's writer lock; none on
+// PostgreSQL, which several nodes share).
 [[nodiscard]] store::DatabaseLock lock_database(const Config& config);
 
 // Runs `io` until SIGTERM or SIGINT, then stops `gateway` gracefully; `before_stop` runs
-// first (e.g. to stop simulated terminals). With `lock`, also watches it (PostgreSQL's
-// serve lock): when another process has taken it, the gateway stops the same way and the
-// answer is 1; otherwise 0. The watch has stopped when it returns.
+// first (e.g. to stop simulated terminals). Answers the exit code (0).
 int run_until_signal(boost::asio::io_context& io, Gateway& gateway,
-                     std::function<void()> before_stop = {}, store::DatabaseLock* lock = nullptr);
+                     std::function<void()> before_stop = {});
 
 // `tillgate serve`: runs until SIGTERM/SIGINT; returns the exit code.
 int run_serve(Config config);

@@ -55,6 +55,19 @@ std::string_view payment_status_name(TransactionStatus status) {
   return status == TransactionStatus::completed ? "SUCCESS" : to_string(status);
 }
 
+std::optional<TransactionEvent> parse_transaction_event(std::string_view text) {
+  for (const auto event :
+       {TransactionEvent::terminal_succeeded, TransactionEvent::terminal_failed,
+        TransactionEvent::terminal_cancelled, TransactionEvent::terminal_abandoned,
+        TransactionEvent::terminal_disconnected, TransactionEvent::terminal_reconnected,
+        TransactionEvent::grace_expired, TransactionEvent::cancel_requested}) {
+    if (to_string(event) == text) {
+      return event;
+    }
+  }
+  return std::nullopt;
+}
+
 std::string_view to_string(TransactionEvent event) {
   switch (event) {
     case TransactionEvent::terminal_succeeded:

@@ -35,6 +35,8 @@ enum class TransactionEvent {
   cancel_requested,  // the merchant asked to cancel; the terminal's answer decides
 };
 [[nodiscard]] std::string_view to_string(TransactionEvent event);
+// The event of its to_string name (a history row's cause); nullopt for another text.
+[[nodiscard]] std::optional<TransactionEvent> parse_transaction_event(std::string_view text);
 
 enum class Verdict {
   apply,      // the status changes to `next`; persist it, then tell whoever needs to know

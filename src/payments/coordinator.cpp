@@ -128,6 +128,11 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
   // Per unfinished transaction told to cancel at its deadline: the connection that was
   // told, so the deadline and a reconnect that meet tell it once (send_timeout_cancel).
   std::unordered_map<std::string, domain::ConnectionId> timeout_cancels_;
+  // The same for payment.cancel MERCHANT of a cancel another node recorded (remote_cancel):
+  // each poll of the cancels finds it again, and the connection is told once.
+  std::unordered_map<std::string, domain::ConnectionId> merchant_cancels_;
+  // Terminals held by other nodes (set_remote_terminals); none: one node.
+  RemoteTerminals* remote_ = nullptr;
   bool stopping_ = false;
   bool closing_terminals_ = false;  // the gateway is closing every terminal connection
   // Where final status changes announce themselves (set_webhook_outbox); none: no events.
@@ -179,6 +184,7 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
                               domain::TransactionId(transaction.transaction_id), reason);
   }
   void send_timeout_cancel(const TransactionRecord& transaction);
+  void send_merchant_cancel(const TransactionRecord& transaction);
   void send_void(const TransactionRecord& transaction, std::string_view reason) {
     port_.send_payment_void(domain::DeviceId(transaction.device_id),
                             domain::TransactionId(transaction.transaction_id), reason);
@@ -194,6 +200,7 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
   void count_final(const TransactionRecord& before, TransactionStatus next, domain::Timestamp at);
   asio::awaitable<bool> sleep_until(TimerMap& timers, std::string key, domain::Timestamp at);
   void send_cancel_or_request(const TransactionRecord& transaction);
+  asio::awaitable<bool> present(const domain::DeviceId& device_id);
 };
 
 asio::awaitable<std::optional<TransactionRecord>> PaymentCoordinator::Impl::load(
@@ -426,6 +433,7 @@ void PaymentCoordinator::Impl::status_changed(const PaymentStatusChanged& change
 void PaymentCoordinator::Impl::finished(const TransactionRecord& transaction) {
   const std::string key = key_of(transaction.merchant_id, transaction.transaction_id);
   timeout_cancels_.erase(key);
+  merchant_cancels_.erase(key);
   if (transaction.status != TransactionStatus::voided) {
     for (TimerMap* timers : {&timers_, &cancel_timers_}) {
       if (const auto it = timers->find(key); it != timers->end()) {
@@ -507,7 +515,7 @@ asio::awaitable<void> PaymentCoordinator::Impl::run_cancel_grace(std::string mer
 // terminal recognises a transactionId it already has).
 void PaymentCoordinator::Impl::send_cancel_or_request(const TransactionRecord& transaction) {
   if (transaction.cancel_requested_at) {
-    send_cancel(transaction, "MERCHANT");
+    send_merchant_cancel(transaction);
   } else if (clock_.now() >= transaction.deadline) {
     send_timeout_cancel(transaction);
   } else {
@@ -530,6 +538,15 @@ void PaymentCoordinator::Impl::send_timeout_cancel(const TransactionRecord& tran
     told->second = connection->connection_id;
   }
   send_cancel(transaction, "TIMEOUT");
+}
+
+// payment.cancel MERCHANT, remembering the connection told (remote_cancel tells each once).
+void PaymentCoordinator::Impl::send_merchant_cancel(const TransactionRecord& transaction) {
+  if (const auto connection = port_.connection(domain::DeviceId(transaction.device_id))) {
+    merchant_cancels_.insert_or_assign(key_of(transaction.merchant_id, transaction.transaction_id),
+                                       connection->connection_id);
+  }
+  send_cancel(transaction, "MERCHANT");
 }
 
 void PaymentCoordinator::Impl::schedule(const TransactionRecord& transaction) {
@@ -619,6 +636,18 @@ std::uint64_t PaymentCoordinator::Impl::presence_changed(const domain::MerchantI
   return epoch;
 }
 
+// Connected or reconnecting, here or (several nodes) on another node.
+asio::awaitable<bool> PaymentCoordinator::Impl::present(const domain::DeviceId& device_id) {
+  if (presences_.contains(device_id)) {
+    co_return true;
+  }
+  if (remote_ == nullptr) {
+    co_return false;
+  }
+  const auto elsewhere = co_await remote_->presence(device_id);
+  co_return elsewhere.has_value();
+}
+
 // A dropped terminal is reconnecting for the reconnect grace; no hello by then: gone.
 asio::awaitable<void> PaymentCoordinator::Impl::run_presence_grace(domain::MerchantId merchant_id,
                                                                    domain::DeviceId device_id,
@@ -692,7 +721,7 @@ asio::awaitable<Created> PaymentCoordinator::Impl::create(
       co_return answer_now(SubmitError::no_webhook_endpoints, nullptr);
     }
   }
-  if (!presences_.contains(domain::DeviceId(device->device_id))) {
+  if (!co_await present(domain::DeviceId(device->device_id))) {
     co_return answer_now(SubmitError::terminal_offline, nullptr);
   }
   if (!request.webhook_mode && waiting_ >= settings_.max_waiting) {
@@ -767,7 +796,7 @@ asio::awaitable<CancelOutcome> PaymentCoordinator::cancel(domain::MerchantId mer
     co_return CancelOutcome{CancelError::transaction_final, std::move(record)};
   }
   // Sent on every request (a repeat re-sends it), and again on the terminal's next hello.
-  impl->send_cancel(record, "MERCHANT");
+  impl->send_merchant_cancel(record);
   if (requested->applied) {
     spdlog::info("transaction {} of merchant {}: cancel requested", transaction_id, merchant_id);
     const auto until = now + impl->settings_.reconnect_grace;
@@ -895,6 +924,69 @@ void PaymentCoordinator::terminals_closing() {
 
 void PaymentCoordinator::set_webhook_outbox(WebhookOutbox& outbox) {
   impl_->outbox_ = &outbox;
+}
+
+void PaymentCoordinator::set_remote_terminals(RemoteTerminals& remote) {
+  impl_->remote_ = &remote;
+}
+
+void PaymentCoordinator::remote_change(const PaymentStatusChanged& change,
+                                       TransactionStatus current) {
+  auto& impl = *impl_;
+  if (impl.stopping_) {
+    return;
+  }
+  const auto& transaction = change.transaction;
+  if (domain::is_final(transaction.status)) {
+    impl.finished(transaction);
+  } else if (!change.from && !domain::is_final(current)) {
+    const auto key = key_of(transaction.merchant_id, transaction.transaction_id);
+    if (!impl.timers_.contains(key)) {
+      impl.schedule(transaction);
+    }
+    impl.port_.send_payment_request(transaction);  // false: not held here
+  }
+  impl.events_.publish(change);
+}
+
+void PaymentCoordinator::remote_cancel(const TransactionRecord& transaction) {
+  auto& impl = *impl_;
+  const auto connection = impl.port_.connection(domain::DeviceId(transaction.device_id));
+  if (impl.stopping_ || !connection || !transaction.cancel_requested_at) {
+    return;
+  }
+  const auto key = key_of(transaction.merchant_id, transaction.transaction_id);
+  const auto [told, first] = impl.merchant_cancels_.try_emplace(key, connection->connection_id);
+  if (!first && told->second == connection->connection_id) {
+    return;
+  }
+  impl.send_merchant_cancel(transaction);
+  if (!impl.cancel_timers_.contains(key)) {
+    Impl::Attempt grace = [impl = &impl, merchant_id = transaction.merchant_id,
+                           transaction_id = transaction.transaction_id,
+                           until =
+                               *transaction.cancel_requested_at + impl.settings_.reconnect_grace] {
+      return impl->run_cancel_grace(merchant_id, transaction_id, until);
+    };
+    impl.spawn_retrying(std::move(grace), "merchant cancel grace");
+  }
+}
+
+void PaymentCoordinator::terminal_moved(const domain::DeviceId& device_id,
+                                        const domain::ConnectionId& connection_id) {
+  const auto connection = impl_->port_.connection(device_id);
+  if (!connection || connection->connection_id != connection_id) {
+    return;  // a newer connection here: its own claim is the later one
+  }
+  impl_->port_.replaced_elsewhere(device_id, connection_id);
+  impl_->presences_.erase(device_id);
+}
+
+void PaymentCoordinator::terminal_lost(const domain::DeviceId& device_id) {
+  if (impl_->stopping_) {
+    return;
+  }
+  impl_->spawn(impl_->run_disconnect(device_id.str()), "terminal lost with its node");
 }
 
 asio::awaitable<bool> PaymentCoordinator::shutdown(std::chrono::milliseconds wait) {

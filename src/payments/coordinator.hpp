@@ -83,6 +83,16 @@ struct ResultOutcome {
   domain::TransactionStatus recorded_status = domain::TransactionStatus::pending;
 };
 
+// Terminals held by other gateway nodes on the same database (node_sync.hpp): asked when a
+// payment's terminal is not connected to this node.
+class RemoteTerminals {
+ public:
+  virtual ~RemoteTerminals() = default;
+  // The device's presence on another node; nullopt: none (gone, or never seen).
+  virtual boost::asio::awaitable<std::optional<TerminalPresence>> presence(
+      const domain::DeviceId& device_id) = 0;
+};
+
 class PaymentCoordinator {
  public:
   // `events` receives every committed status change and presence change; it and the other
@@ -130,6 +140,27 @@ class PaymentCoordinator {
   // The gateway is about to close every terminal connection: those closes are not drops
   // (no AWAITING_RECONNECT); recovery at the next start takes over.
   void terminals_closing();
+
+  // ---- Several nodes on one database (node_sync.hpp) ----
+  // Where a terminal not connected here may be; none (one node): nowhere else.
+  void set_remote_terminals(RemoteTerminals& remote);
+  // A change another node committed, read from the change feed (`current`: the status the
+  // transaction has now): published on the seam as this node's own are (long-polls, POS
+  // sessions, webhooks wake). A transaction created there gets its deadlines here too (every
+  // node runs them; the status's compare-and-set lets one change win) and, while it is
+  // unfinished, is pushed to its terminal if this node holds it; a final one stops this
+  // node's timers.
+  void remote_change(const PaymentStatusChanged& change, domain::TransactionStatus current);
+  // A merchant's cancel recorded on another node, of an unfinished transaction whose
+  // terminal this node holds: the terminal is told (once per connection) and the cancel's
+  // grace runs here too.
+  void remote_cancel(const store::TransactionRecord& transaction);
+  // The device's connection here (`connection_id`) was replaced by one on another node: it
+  // is closed (4002) and forgotten here, without a drop.
+  void terminal_moved(const domain::DeviceId& device_id, const domain::ConnectionId& connection_id);
+  // A node that held the device died: the device dropped, and its unfinished payment waits
+  // out the reconnect grace here.
+  void terminal_lost(const domain::DeviceId& device_id);
 
   // Wakes every waiter, stops every timer, cancels every task of the coordinator and waits
   // for them at most `wait`: true when they all ended (only then may it be destroyed).

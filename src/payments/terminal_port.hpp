@@ -36,6 +36,10 @@ class TerminalPort {
   // The device was revoked: close its live connection with 4001 and forget it, so it is
   // neither connected nor inside a reconnect grace any more.
   virtual void revoke(const domain::DeviceId& device_id) = 0;
+  // The device connected to another gateway node: close its connection here with 4002 (if
+  // `connection_id` is still its live one) and forget it, reporting no drop.
+  virtual void replaced_elsewhere(const domain::DeviceId& device_id,
+                                  const domain::ConnectionId& connection_id) = 0;
 };
 
 }  // namespace tillgate::payments

@@ -5,6 +5,7 @@
 // written here); SQLite, which has no server, ignores it.
 #include <chrono>
 #include <cstddef>
+#include <string>
 
 namespace tillgate::store {
 
@@ -20,6 +21,11 @@ struct DatabaseOptions {
   // commit), the others each run reads on a thread of their own (AsyncStore's readers,
   // open_store_readers). SQLite keeps one connection whatever this says.
   std::size_t pool = 8;
+  // PostgreSQL: the node's name (TILLGATE_NODE_ID), set on every connection of the store
+  // (the session setting tillgate.node_id): the history rows it writes carry it, so that
+  // the change feed of every other node reads them (node_store.hpp). Letters, digits, '.',
+  // '_' and '-' only (checked by the configuration). Empty: none.
+  std::string node_id{};
 };
 
 }  // namespace tillgate::store

@@ -4,6 +4,8 @@
 
 #include "store/database_lock.hpp"
 #include "store/database_url.hpp"
+#include "store/node_store.hpp"
+#include "store/postgres/change_listener.hpp"
 #include "store/postgres/pg.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -44,12 +46,11 @@ std::optional<std::filesystem::path> sqlite_database_path(const std::string& url
       "TILLGATE_DB: unsupported database URL; expected sqlite:PATH or postgresql://...");
 }
 
-DatabaseLock lock_database(const std::string& url, const postgres::ServeLockOptions& options) {
+DatabaseLock lock_database(const std::string& url) {
   if (auto path = sqlite_database_path(url)) {
     return DatabaseLock{sqlite::WriterLock{*path}};
   }
-  // postgresql:// or postgres://: handed to libpq as it is and never echoed.
-  return DatabaseLock{std::make_unique<postgres::ServeLock>(url, options)};
+  return DatabaseLock{};  // postgresql://: several nodes share it
 }
 
 std::unique_ptr<Store> open_store(const std::string& url, const DatabaseOptions& options) {
@@ -59,7 +60,8 @@ std::unique_ptr<Store> open_store(const std::string& url, const DatabaseOptions&
   // postgresql:// or postgres:// (sqlite_database_path refused anything else); the URL is
   // handed to libpq as it is and never echoed.
   return std::make_unique<postgres::PostgresStore>(
-      url, postgres::ConnectionOptions{.statement_timeout = options.statement_timeout});
+      url, postgres::ConnectionOptions{.statement_timeout = options.statement_timeout,
+                                        .node_id = options.node_id});
 }
 
 std::vector<std::unique_ptr<Store>> open_store_readers(const std::string& url,
@@ -74,6 +76,19 @@ std::vector<std::unique_ptr<Store>> open_store_readers(const std::string& url,
     readers.push_back(open_store(url, options));
   }
   return readers;
+}
+
+std::unique_ptr<ChangeListener> listen_for_changes(const std::string& url,
+                                                   const DatabaseOptions& options,
+                                                   std::function<void()> on_change) {
+  if (sqlite_database_path(url)) {
+    return nullptr;
+  }
+  return std::make_unique<postgres::PgChangeListener>(
+      url,
+      postgres::ConnectionOptions{.statement_timeout = options.statement_timeout,
+                                  .node_id = options.node_id},
+      std::move(on_change));
 }
 
 }  // namespace tillgate::store

@@ -382,9 +382,15 @@ struct RefreshResult {
   std::optional<RefreshTokenRecord> presented;  // set unless unknown
 };
 
+class NodeStore;
+
 class Store {
  public:
   virtual ~Store() = default;
+
+  // What several gateway nodes on this database share (node_store.hpp); nullptr when the
+  // backend serves one node only (SQLite).
+  [[nodiscard]] virtual NodeStore* nodes() { return nullptr; }
 
   // Cheap round trip to the database.
   virtual void ping() = 0;

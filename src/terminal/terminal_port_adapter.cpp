@@ -1,5 +1,7 @@
 #include "terminal/terminal_port_adapter.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "payments/coordinator.hpp"
 #include "terminal/codec.hpp"
 #include "terminal/terminal_registry.hpp"
@@ -61,6 +63,19 @@ void TerminalPortAdapter::revoke(const domain::DeviceId& device_id) {
   if (context_.coordinator != nullptr && !context_.stopping) {
     context_.coordinator->terminal_revoked(domain::MerchantId(session->merchant_id()), device_id);
   }
+}
+
+// Removed from the registry first, so its close is not reported as a drop (on_close).
+void TerminalPortAdapter::replaced_elsewhere(const domain::DeviceId& device_id,
+                                             const domain::ConnectionId& connection_id) {
+  const TerminalSession* live = context_.registry.find(device_id.str());
+  if (live == nullptr || live->connection_id() != connection_id.str()) {
+    return;
+  }
+  const auto session = context_.registry.remove(device_id.str());
+  spdlog::info("terminal {}: connection {} replaced by a connection on another node",
+               device_id.str(), connection_id.str());
+  session->close(kCloseReplaced, "replaced by a newer connection");
 }
 
 }  // namespace tillgate::terminal

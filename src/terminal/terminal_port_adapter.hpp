@@ -29,6 +29,8 @@ class TerminalPortAdapter final : public payments::TerminalPort {
   [[nodiscard]] std::optional<domain::DeviceId> device_for_connection(
       const domain::ConnectionId& connection_id) const override;
   void revoke(const domain::DeviceId& device_id) override;
+  void replaced_elsewhere(const domain::DeviceId& device_id,
+                          const domain::ConnectionId& connection_id) override;
 
  private:
   bool send(const std::string& device_id, std::string frame);

@@ -1,11 +1,9 @@
 // The real gateway on PostgreSQL (scale-out.md, "Selecting the backend"): a payment end to
 // end on TILLGATE_DB=postgresql://..., kept across a restart; a database that cannot be
 // reached answers 503 STORE_UNAVAILABLE (and /readyz 503) until the gateway has reconnected
-// by itself, and takes its serve lock again, as does one that stops answering (a TCP proxy
-// in front of it that goes silent), within TILLGATE_DB_STATEMENT_TIMEOUT_MS's bound; one
-// serve per database (operations.md): a second exits 1 naming the database and the holder,
-// kill -9 of the holder frees the lock, and a process that takes the lock while the gateway
-// has lost it stops the gateway. The database is one of its own on the test cluster that
+// by itself, as does one that stops answering (a TCP proxy in front of it that goes
+// silent), within TILLGATE_DB_STATEMENT_TIMEOUT_MS's bound. (Several nodes on one
+// database: multi_node_test.cpp.) The database is one of its own on the test cluster that
 // the CTest fixture postgres_cluster starts (scripts/test-postgres).
 #include <gmock/gmock.h>
 
@@ -14,7 +12,6 @@
 #include "../support/silenceable_proxy.hpp"
 #include "../unit/store/store_test_support.hpp"
 #include "store/postgres/pg.hpp"
-#include "store/postgres/serve_lock.hpp"
 #include "test_support.hpp"
 
 namespace tillgate::ft {
@@ -68,20 +65,6 @@ class PostgresGatewayTest : public GatewayTest {
         << admin.last_error();
   }
 
-  // The serve lock's holders: "FROM pg_locks ... WHERE" the lock is granted.
-  static std::string serve_lock_holders() {
-    using store::postgres::kServeLockKey;
-    return "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = "
-           "'advisory' AND l.granted AND l.objsubid = 1 AND l.classid = " +
-           std::to_string(kServeLockKey >> 32) +
-           " AND l.objid = " + std::to_string(kServeLockKey & 0xffffffff) +
-           " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())";
-  }
-  // The application_name of the serve lock's holder, "" when nobody holds it.
-  std::string serve_lock_holder() {
-    RawDb db = RawDb::postgres(database_->url());
-    return db.query_text("SELECT COALESCE(MAX(a.application_name), '') " + serve_lock_holders());
-  }
   [[nodiscard]] std::string password() const { return database_->password(); }
 
   std::unique_ptr<PgTestDatabase> database_;
@@ -153,89 +136,6 @@ TEST_F(PostgresGatewayTest, AnUnreachableDatabaseAnswers503UntilTheGatewayReconn
   EXPECT_EQ(paid->status, 200) << paid->body;
   EXPECT_EQ(transaction_status(merchant, "TXN-PG-DOWN"), "COMPLETED");
   EXPECT_TRUE(gateway().running());
-  // Its serve lock went with its connections, and it has taken it again.
-  const std::string holder = "tillgate serve pid " + std::to_string(gateway().pid()) + " ";
-  EXPECT_TRUE(eventually([&] { return serve_lock_holder().starts_with(holder); }))
-      << serve_lock_holder();
-  EXPECT_EQ(run_tillgate({"serve"}, gateway().env()).exit_code, 1);
-}
-
-TEST_F(PostgresGatewayTest, ASecondServeOnTheSameDatabaseExits1NamingTheDatabaseAndTheHolder) {
-  EXPECT_THAT(serve_lock_holder(),
-              ::testing::StartsWith("tillgate serve pid " + std::to_string(gateway().pid()) + " "));
-  const auto second = run_tillgate({"serve"}, gateway().env());
-  EXPECT_EQ(second.exit_code, 1) << second.err;
-  EXPECT_NE(second.err.find("cannot start: database " + database_->name() + " on 127.0.0.1:"),
-            std::string::npos)
-      << second.err;
-  EXPECT_NE(second.err.find("in use by another tillgate serve (application_name 'tillgate serve "
-                            "pid " +
-                            std::to_string(gateway().pid()) + " "),
-            std::string::npos)
-      << second.err;
-  EXPECT_NE(second.err.find("client 127.0.0.1, backend pid "), std::string::npos) << second.err;
-  EXPECT_EQ(second.err.find(password()), std::string::npos) << second.err;
-  EXPECT_EQ(second.err.find("postgresql://"), std::string::npos) << second.err;
-  EXPECT_EQ(second.out.find("listening on"), std::string::npos) << second.out;
-  // The first one still serves, and still holds the lock.
-  EXPECT_EQ(plain_request("GET", "/readyz").status, 200);
-  EXPECT_THAT(serve_lock_holder(),
-              ::testing::StartsWith("tillgate serve pid " + std::to_string(gateway().pid()) + " "));
-}
-
-TEST_F(PostgresGatewayTest, AfterKill9OfTheHolderTheNextServeStarts) {
-  const auto merchant = create_merchant("Survivor Shop");
-  gateway().kill9();
-  // The server ends the dead process's session when it reads the closed socket.
-  EXPECT_TRUE(eventually([&] { return serve_lock_holder().empty(); })) << serve_lock_holder();
-  ASSERT_NO_THROW(gateway().start()) << gateway().stderr_text();
-  EXPECT_THAT(serve_lock_holder(),
-              ::testing::StartsWith("tillgate serve pid " + std::to_string(gateway().pid()) + " "));
-  EXPECT_EQ(signed_request(merchant, "GET", "/v1/terminals").status, 200);
-}
-
-// The lock's connection is cut while another process waits for the lock: that one has it
-// before the gateway can connect again, so the gateway stops, exit 1, saying why.
-TEST_F(PostgresGatewayTest, AProcessThatTookTheLostLockStopsTheGateway) {
-  gateway().stop();
-  EnvMap env = gateway().env();
-  env["TILLGATE_SERVE_LOCK_CHECK_MS"] = "5";  // below its bound
-  const auto refused = run_tillgate({"serve"}, env);
-  EXPECT_NE(refused.exit_code, 0);  // a configuration error
-  EXPECT_EQ(refused.out.find("listening on"), std::string::npos) << refused.out;
-  EXPECT_NE(refused.err.find("TILLGATE_SERVE_LOCK_CHECK_MS"), std::string::npos) << refused.err;
-  env["TILLGATE_SERVE_LOCK_CHECK_MS"] = "200";
-  const auto stderr_path = gateway().dir() / "watched.stderr";
-  ChildProcess serve({TILLGATE_BINARY, "serve"}, env, gateway().dir(), stderr_path);
-  ASSERT_TRUE(serve.wait_for_line("listening on", 30s)) << read_file(stderr_path);
-  const std::string holder = "tillgate serve pid " + std::to_string(serve.pid()) + " ";
-  ASSERT_THAT(serve_lock_holder(), ::testing::StartsWith(holder));
-
-  RawDb other = RawDb::postgres(database_->url());
-  const auto other_pid = other.query_int("SELECT pg_backend_pid()");
-  std::thread waiter([&other] {
-    static_cast<void>(other.exec("SELECT pg_advisory_lock(" +
-                                 std::to_string(store::postgres::kServeLockKey) + ")"));
-  });
-  RawDb admin = RawDb::postgres(database_->url());
-  EXPECT_TRUE(eventually([&] {
-    return admin.query_int("SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND pid = " +
-                           std::to_string(other_pid)) == 1;
-  }));
-  EXPECT_EQ(admin.query_int("SELECT COUNT(pg_terminate_backend(a.pid)) " + serve_lock_holders()),
-            1);
-  waiter.join();
-
-  const auto status = serve.wait(30s);
-  ASSERT_TRUE(status.has_value()) << "the gateway kept serving without its lock";
-  EXPECT_EQ(exit_code_of(*status), 1);
-  const std::string err = read_file(stderr_path);
-  EXPECT_NE(err.find("was lost with its connection and another process took it meanwhile"),
-            std::string::npos)
-      << log_tail(err);
-  EXPECT_NE(err.find("backend pid " + std::to_string(other_pid)), std::string::npos)
-      << log_tail(err);
-  EXPECT_EQ(err.find(password()), std::string::npos);
 }
 
 // The gateway reaches its database through a proxy that the test can silence: the server
@@ -283,8 +183,8 @@ class PooledPostgresGatewayTest : public PostgresGatewayTest {
             {"TILLGATE_DB_POOL", "3"},
             {"TILLGATE_PAYMENT_TIMEOUT_S", "30"}};
   }
-  // The gateway's store connections to its database (the serve lock's has a name of its
-  // own: "tillgate serve pid ...").
+  // The gateway's connections to its database: the store's, and the change listener's
+  // (several nodes: it waits for the other nodes' notifications).
   std::string store_connections() {
     RawDb db = RawDb::postgres(database_->url());
     return db.query_text(
@@ -294,7 +194,8 @@ class PooledPostgresGatewayTest : public PostgresGatewayTest {
 };
 
 TEST_F(PooledPostgresGatewayTest, TheGatewayOpensItsPoolAndReadsWhileAWriteWaits) {
-  EXPECT_EQ(store_connections(), "3");
+  // The pool of 3, and the listener (which connects on its own thread).
+  EXPECT_TRUE(eventually([&] { return store_connections() == "4"; })) << store_connections();
   const auto merchant = create_merchant("Pool Shop");
   const auto device = create_device(merchant, "till-pool-1");
   auto [ws, hello_ok] = connect_terminal(device);
@@ -331,7 +232,8 @@ TEST_F(PooledPostgresGatewayTest, TheGatewayOpensItsPoolAndReadsWhileAWriteWaits
   ASSERT_TRUE(paid.has_value());
   ASSERT_EQ(paid->status, 200) << paid->body;
   EXPECT_EQ(string_at(parse_json(paid->body), "status"), "SUCCESS");
-  EXPECT_EQ(store_connections(), "3");
+  // The pool of 3, and the listener (which connects on its own thread).
+  EXPECT_TRUE(eventually([&] { return store_connections() == "4"; })) << store_connections();
 }
 
 }  // namespace

@@ -225,8 +225,56 @@ CREATE TABLE store_probe (
 );
 )sql";
 
+// Version 2: several nodes on one database (node_store.hpp, docs/scale-out.md).
+// - transaction_events.node_id: the node that wrote the row, from the session setting
+//   every store connection makes (tillgate.node_id); the change feed skips its own rows.
+// - nodes: one lease per node; terminal_presence: which node holds which terminal.
+//   claim_sequence is drawn under the store's write lock, so it grows in commit order.
+// - A notification on tillgate_changes (its payload the writing node's id) at the commit
+//   of every write to transactions or terminal_presence: the other nodes read their feed.
+// - The unfinished transactions with a merchant's cancel: the terminal's node finds them.
+constexpr std::string_view kMigration2 = R"sql(
+ALTER TABLE transaction_events
+  ADD COLUMN node_id TEXT DEFAULT NULLIF(current_setting('tillgate.node_id', true), '');
+
+CREATE TABLE nodes (
+  node_id     TEXT NOT NULL PRIMARY KEY,
+  started_at  BIGINT NOT NULL,
+  lease_until BIGINT NOT NULL
+);
+
+CREATE SEQUENCE terminal_claims;
+CREATE TABLE terminal_presence (
+  device_id      TEXT NOT NULL PRIMARY KEY REFERENCES devices (device_id),
+  merchant_id    TEXT NOT NULL,
+  node_id        TEXT NOT NULL,
+  connection_id  TEXT NOT NULL,
+  since          BIGINT NOT NULL,
+  dropped_at     BIGINT,
+  claim_sequence BIGINT NOT NULL UNIQUE
+);
+CREATE INDEX terminal_presence_by_node ON terminal_presence (node_id);
+CREATE INDEX terminal_presence_dropped ON terminal_presence (dropped_at)
+  WHERE dropped_at IS NOT NULL;
+
+CREATE INDEX transactions_cancel_requested ON transactions (device_id)
+  WHERE cancel_requested_at IS NOT NULL AND status IN ('PENDING', 'AWAITING_RECONNECT');
+
+CREATE FUNCTION tillgate_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('tillgate_changes', COALESCE(current_setting('tillgate.node_id', true), ''));
+  RETURN NULL;
+END;
+$$;
+CREATE TRIGGER transactions_notify AFTER INSERT OR UPDATE ON transactions
+  FOR EACH STATEMENT EXECUTE FUNCTION tillgate_notify_change();
+CREATE TRIGGER terminal_presence_notify AFTER INSERT OR UPDATE ON terminal_presence
+  FOR EACH STATEMENT EXECUTE FUNCTION tillgate_notify_change();
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "the schema of the SQLite backend's version 9", kMigration1},
+    Migration{2, "several nodes: leases, terminal presence, the change feed", kMigration2},
 };
 
 constexpr std::string_view kOperation = "migrate";

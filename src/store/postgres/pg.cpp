@@ -162,10 +162,13 @@ void Connection::set_up_session(std::string_view operation) {
   // disk before anyone is told. A session left idle inside a transaction (its client gone
   // mid-batch, the write lock held) is ended by the server after statement_timeout too.
   const auto statement_timeout = options_.statement_timeout.count();
-  const std::string settings = fmt::format(
+  std::string settings = fmt::format(
       "SET lock_timeout = {}; SET statement_timeout = {}; "
       "SET idle_in_transaction_session_timeout = {}; SET synchronous_commit = on",
       options_.lock_timeout.count(), statement_timeout, statement_timeout);
+  if (!options_.node_id.empty()) {
+    settings += "; SET tillgate.node_id = " + literal(options_.node_id, operation);
+  }
   PGresult* result = round_trip(operation, "session settings", [&settings](PGconn* conn) {
     return PQsendQuery(conn, settings.c_str());
   });
@@ -279,6 +282,16 @@ void Connection::fail(PGresult* result, std::string_view operation, std::string_
   throw PgError(fmt::format("postgres store: {}: {}: {} (SQLSTATE {})", operation, what, message,
                             sqlstate.empty() ? "none" : sqlstate),
                 sqlstate, unavailable);
+}
+
+std::string Connection::literal(std::string_view text, std::string_view operation) {
+  char* quoted = PQescapeLiteral(conn_, text.data(), text.size());
+  if (quoted == nullptr) {
+    fail(nullptr, operation, "quote a literal");
+  }
+  std::string result(quoted);
+  PQfreemem(quoted);
+  return result;
 }
 
 std::string Connection::exec(std::string_view sql, std::string_view operation,

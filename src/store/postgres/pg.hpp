@@ -63,6 +63,8 @@ struct ConnectionOptions {
   // idle_in_transaction_session_timeout; the TCP keepalives and tcp_user_timeout, unless the
   // URL sets them (connection_defaults); and twice it, the round-trip deadline.
   std::chrono::milliseconds statement_timeout = DatabaseOptions{}.statement_timeout;
+  // DatabaseOptions::node_id: the session setting tillgate.node_id (empty: not set).
+  std::string node_id{};
 };
 
 // A round trip (a statement sent, every result back) not over by this much after it began
@@ -97,6 +99,10 @@ class Connection {
   // Runs SQL text without parameters, possibly several statements (DDL, BEGIN, ...);
   // answers the command tag of the last ("COMMIT", "ROLLBACK", ...).
   std::string exec(std::string_view sql, std::string_view operation, std::string_view what);
+
+  // `text` as an SQL string literal, quoted and escaped for this connection (for SET and
+  // other statements that take no parameters).
+  [[nodiscard]] std::string literal(std::string_view text, std::string_view operation);
 
   // Transaction bookkeeping: BEGIN, COMMIT and ROLLBACK go through these so the
   // connection knows not to reconnect in the middle of one.

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "store/node_store.hpp"
 #include "store/store.hpp"
 
 namespace tillgate::store::postgres {
@@ -26,7 +27,7 @@ class Connection;
 struct ConnectionOptions;
 class WriteTransaction;
 
-class PostgresStore final : public Store {
+class PostgresStore final : public Store, public NodeStore {
  public:
   // Connects to the database the URL names (postgresql://... or postgres://...) and applies
   // pending migrations. Throws StoreError (unavailable() when the server cannot be
@@ -113,6 +114,28 @@ class PostgresStore final : public Store {
   bool is_access_token_revoked(const std::string& token_id) override;
   domain::Secret server_secret(const std::string& name, const domain::Secret& candidate,
                                Timestamp at) override;
+
+  // Several nodes (node_store.hpp, nodes.cpp).
+  NodeStore* nodes() override { return this; }
+  bool renew_node_lease(const std::string& node_id, Timestamp now, Timestamp lease_until) override;
+  void end_node_lease(const std::string& node_id, Timestamp at) override;
+  std::int64_t claim_terminal(const TerminalPresenceRecord& presence) override;
+  void mark_terminal_dropped(const std::string& device_id, const std::string& node_id,
+                             const std::string& connection_id, Timestamp at) override;
+  void release_terminal(const std::string& device_id, const std::string& node_id) override;
+  void release_node_terminals(const std::string& node_id) override;
+  std::optional<TerminalPresenceRecord> find_terminal_presence(
+      const std::string& device_id) override;
+  std::vector<TerminalPresenceRecord> list_terminal_claims_after(std::int64_t claim_sequence,
+                                                                 std::size_t limit) override;
+  std::vector<TerminalPresenceRecord> take_terminals_of_dead_nodes(const std::string& node_id,
+                                                                   Timestamp now,
+                                                                   std::size_t limit) override;
+  void forget_dropped_terminals(Timestamp before) override;
+  std::vector<TransactionRecord> list_cancels_held_by(const std::string& node_id) override;
+  std::int64_t latest_change_sequence() override;
+  std::vector<FeedChange> list_changes_after(std::int64_t sequence, const std::string& node_id,
+                                             std::size_t limit) override;
 
   // Group commit: BEGIN and the write lock / COMMIT / ROLLBACK, and a SAVEPOINT around
   // each call of an isolated batch.

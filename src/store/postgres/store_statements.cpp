@@ -2,16 +2,6 @@
 
 namespace tillgate::store::postgres {
 
-// "Unfinished" as the partial unique index defines it; the queries repeat the index's
-// predicate word for word so that the planner can use the index.
-#define TILLGATE_UNFINISHED "status IN ('PENDING', 'AWAITING_RECONNECT')"
-
-// Column order shared by every query that returns a whole transaction (read_transaction).
-#define TILLGATE_TRANSACTION_COLUMNS                                                         \
-  "merchant_id, transaction_id, device_id, status, amount_minor, currency, payment_method, " \
-  "webhook_mode, request_json, request_fingerprint, response_json, created_at, updated_at, " \
-  "deadline, completed_at, voided_at, void_reason, cancel_requested_at, version"
-
 PostgresStore::Statements::Statements(Connection& db)
     : ping(db, "ping", "SELECT 1"),
       probe_write(db, "probe_write",
@@ -129,9 +119,7 @@ PostgresStore::Statements::Statements(Connection& db)
                                   "SELECT 1 FROM webhook_endpoints WHERE merchant_id = $1 "
                                   "AND status = 'active' AND deleted_at IS NULL LIMIT 1"),
       webhooks(db),
-      tokens(db) {}
-
-#undef TILLGATE_UNFINISHED
-#undef TILLGATE_TRANSACTION_COLUMNS
+      tokens(db),
+      nodes(db) {}
 
 }  // namespace tillgate::store::postgres

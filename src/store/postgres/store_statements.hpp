@@ -6,6 +6,28 @@
 
 namespace tillgate::store::postgres {
 
+// "Unfinished" as the partial unique index defines it; the queries repeat the index's
+// predicate word for word so that the planner can use the index.
+#define TILLGATE_UNFINISHED "status IN ('PENDING', 'AWAITING_RECONNECT')"
+
+// Column order shared by every query that returns a whole transaction (read_transaction).
+#define TILLGATE_TRANSACTION_COLUMNS                                                         \
+  "merchant_id, transaction_id, device_id, status, amount_minor, currency, payment_method, " \
+  "webhook_mode, request_json, request_fingerprint, response_json, created_at, updated_at, " \
+  "deadline, completed_at, voided_at, void_reason, cancel_requested_at, version"
+
+// A transaction row read with TILLGATE_TRANSACTION_COLUMNS first (transactions.cpp).
+[[nodiscard]] TransactionRecord read_transaction(const Statement::Use& use);
+
+// The several nodes' leases, terminal presence and change feed (nodes.cpp).
+struct NodeStatements {
+  explicit NodeStatements(Connection& db);
+
+  Statement renew_lease, end_lease, claim_terminal, mark_dropped, release_terminal;
+  Statement release_node_terminals, find_presence, claims_after, take_dead, forget_dropped;
+  Statement cancels_held_by, latest_change, changes_after;
+};
+
 // The webhook endpoints, outbox, deliveries and attempts (webhooks.cpp).
 struct WebhookStatements {
   explicit WebhookStatements(Connection& db);
@@ -45,6 +67,7 @@ struct PostgresStore::Statements {
   Statement has_active_webhook_endpoint;
   WebhookStatements webhooks;
   TokenStatements tokens;
+  NodeStatements nodes;
 };
 
 }  // namespace tillgate::store::postgres

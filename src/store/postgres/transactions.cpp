@@ -54,7 +54,23 @@ namespace {
   return json::serialize(domain::to_json(*outcome));
 }
 
-[[nodiscard]] TransactionRecord read_transaction(const Statement::Use& use) {
+[[nodiscard]] TransactionEventRecord read_event(const Statement::Use& use) {
+  TransactionEventRecord event{.sequence = use.int64(0),
+                               .merchant_id = use.text(1),
+                               .transaction_id = use.text(2),
+                               .from_status = std::nullopt,
+                               .to_status = read_status(use, 4),
+                               .cause = use.text(5),
+                               .at = use.timestamp(6)};
+  if (!use.is_null(3)) {
+    event.from_status = read_status(use, 3);
+  }
+  return event;
+}
+
+}  // namespace
+
+TransactionRecord read_transaction(const Statement::Use& use) {
   return TransactionRecord{.merchant_id = use.text(0),
                            .transaction_id = use.text(1),
                            .device_id = use.text(2),
@@ -75,22 +91,6 @@ namespace {
                            .cancel_requested_at = use.optional_timestamp(17),
                            .version = use.int64(18)};
 }
-
-[[nodiscard]] TransactionEventRecord read_event(const Statement::Use& use) {
-  TransactionEventRecord event{.sequence = use.int64(0),
-                               .merchant_id = use.text(1),
-                               .transaction_id = use.text(2),
-                               .from_status = std::nullopt,
-                               .to_status = read_status(use, 4),
-                               .cause = use.text(5),
-                               .at = use.timestamp(6)};
-  if (!use.is_null(3)) {
-    event.from_status = read_status(use, 3);
-  }
-  return event;
-}
-
-}  // namespace
 
 InsertOutcome PostgresStore::insert_transaction(const TransactionRecord& record) {
   constexpr std::string_view kOperation = "insert_transaction";

@@ -57,6 +57,15 @@ void FakeTerminalPort::revoke(const domain::DeviceId& device_id) {
   connected.erase(device_id.str());
 }
 
+void FakeTerminalPort::replaced_elsewhere(const domain::DeviceId& device_id,
+                                          const domain::ConnectionId& connection_id) {
+  const auto live = connection(device_id);
+  if (live && live->connection_id == connection_id) {
+    connected.erase(device_id.str());
+    replaced.push_back(connection_id.str());
+  }
+}
+
 std::vector<SentToTerminal> FakeTerminalPort::sent_for(const std::string& transaction_id) const {
   std::vector<SentToTerminal> found;
   for (const auto& message : sent) {

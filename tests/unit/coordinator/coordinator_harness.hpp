@@ -48,11 +48,14 @@ class FakeTerminalPort final : public payments::TerminalPort {
   [[nodiscard]] std::optional<domain::DeviceId> device_for_connection(
       const domain::ConnectionId& connection_id) const override;
   void revoke(const domain::DeviceId& device_id) override;
+  void replaced_elsewhere(const domain::DeviceId& device_id,
+                          const domain::ConnectionId& connection_id) override;
 
   std::set<std::string> connected;  // connected devices (presence is the coordinator's)
   // Per device, its connections so far: each (re)connection has an id of its own.
   std::map<std::string, int> connections;
   std::vector<SentToTerminal> sent;
+  std::vector<std::string> replaced;  // connections closed by replaced_elsewhere
   // What was sent for `transaction_id`, in order.
   [[nodiscard]] std::vector<SentToTerminal> sent_for(const std::string& transaction_id) const;
 };
