@@ -142,10 +142,11 @@ bool passes(const store::TransactionRecord& transaction, const store::Transactio
 }
 
 json::Value terminal_item(const store::DeviceRecord& device, payments::TerminalPort& terminals,
-                          const payments::PaymentCoordinator& coordinator) {
+                          const payments::PaymentCoordinator& coordinator,
+                          const payments::TerminalsElsewhere& elsewhere) {
   const domain::DeviceId device_id(device.device_id);
   const auto connection = terminals.connection(device_id);
-  const char* status = terminal_status(device_id, terminals, coordinator);
+  const char* status = terminal_status(device_id, terminals, coordinator, elsewhere);
   const auto serial = nomba::device_serial_number(device);
   const auto updated = connection ? connection->last_activity : device.created_at;
   return json::object({
@@ -234,9 +235,11 @@ RouteAnswer NombaRoutes::list_terminals(RouteRequest request) {
   }
   const std::string merchant_id = request.merchant_id;
   const auto devices = co_await store_.read(&Store::list_devices, merchant_id);
+  auto elsewhere_query = coordinator_.terminals_elsewhere(domain::MerchantId(merchant_id));
+  const auto elsewhere = co_await std::move(elsewhere_query);
   json::Array matching;
   for (const auto& device : devices) {
-    auto item = terminal_item(device, terminals_, coordinator_);
+    auto item = terminal_item(device, terminals_, coordinator_, elsewhere);
     const bool match = std::all_of(wanted.begin(), wanted.end(), [&item](const auto& filter) {
       return item.find_string(filter.first) == std::optional<std::string_view>(filter.second);
     });

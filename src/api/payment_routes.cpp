@@ -52,31 +52,68 @@ ApiError timed_out(const std::string& transaction_id) {
 
 const char* terminal_status(const domain::DeviceId& device_id,
                             const payments::TerminalPort& terminals,
-                            const payments::PaymentCoordinator& coordinator) {
+                            const payments::PaymentCoordinator& coordinator,
+                            const payments::TerminalsElsewhere& elsewhere) {
   if (terminals.connection(device_id)) {
     return "online";
   }
-  return coordinator.presence(device_id) ? "reconnecting" : "offline";
+  if (coordinator.presence(device_id)) {
+    return "reconnecting";
+  }
+  const auto remote = elsewhere.find(device_id.str());
+  if (remote == elsewhere.end()) {
+    return "offline";
+  }
+  return remote->second.presence == payments::TerminalPresence::connected ? "online"
+                                                                          : "reconnecting";
 }
+
+namespace {
+
+// The device's live connection: here, or connected on another node (since its claim there).
+struct ConnectionView {
+  std::string connection_id;
+  domain::Timestamp connected_at;
+  std::optional<domain::Timestamp> last_activity;  // known only here
+};
+
+std::optional<ConnectionView> connection_view(const domain::DeviceId& device_id,
+                                              payments::TerminalPort& terminals,
+                                              const payments::TerminalsElsewhere& elsewhere) {
+  if (const auto here = terminals.connection(device_id)) {
+    return ConnectionView{here->connection_id.str(), here->connected_at, here->last_activity};
+  }
+  const auto remote = elsewhere.find(device_id.str());
+  if (remote != elsewhere.end() &&
+      remote->second.presence == payments::TerminalPresence::connected) {
+    return ConnectionView{remote->second.connection_id.str(), remote->second.since, std::nullopt};
+  }
+  return std::nullopt;
+}
+
+json::Value optional_time(const std::optional<domain::Timestamp>& at) {
+  return at ? json::Value(domain::format_iso8601(*at)) : json::Value(nullptr);
+}
+
+}  // namespace
 
 // One terminal of GET /v1/terminals, with its connection as the gateway sees it now.
 json::Value terminal_view(const store::DeviceRecord& device, payments::TerminalPort& terminals,
-                          const payments::PaymentCoordinator& coordinator) {
+                          const payments::PaymentCoordinator& coordinator,
+                          const payments::TerminalsElsewhere& elsewhere) {
   const domain::DeviceId device_id(device.device_id);
-  const auto connection = terminals.connection(device_id);
-  const char* status = terminal_status(device_id, terminals, coordinator);
+  const auto connection = connection_view(device_id, terminals, elsewhere);
+  const char* status = terminal_status(device_id, terminals, coordinator, elsewhere);
   auto metadata = json::parse(device.metadata_json);
   return json::object({
       {"terminalId", json::Value(device.device_id)},
       {"deviceId", json::Value(device.device_id)},
-      {"connectionId",
-       connection ? json::Value(connection->connection_id.str()) : json::Value(nullptr)},
+      {"connectionId", connection ? json::Value(connection->connection_id) : json::Value(nullptr)},
       {"label", json::Value(device.label)},
       {"status", json::Value(status)},
-      {"connectedAt", connection ? json::Value(domain::format_iso8601(connection->connected_at))
-                                 : json::Value(nullptr)},
-      {"lastActivity", connection ? json::Value(domain::format_iso8601(connection->last_activity))
-                                  : json::Value(nullptr)},
+      {"connectedAt",
+       optional_time(connection ? std::optional(connection->connected_at) : std::nullopt)},
+      {"lastActivity", optional_time(connection ? connection->last_activity : std::nullopt)},
       {"metadata", metadata ? std::move(*metadata) : json::Value(json::Object{})},
   });
 }
@@ -180,10 +217,12 @@ RouteAnswer PaymentRoutes::get_transaction(RouteRequest request) {
 
 RouteAnswer PaymentRoutes::list_terminals(RouteRequest request) {
   const auto devices = co_await store_.call(&Store::list_devices, request.merchant_id);
+  auto elsewhere_query = coordinator_.terminals_elsewhere(domain::MerchantId(request.merchant_id));
+  const auto elsewhere = co_await std::move(elsewhere_query);
   json::Array items;
   for (const auto& device : devices) {
     if (!device.revoked_at) {
-      items.push_back(terminal_view(device, terminals_, coordinator_));
+      items.push_back(terminal_view(device, terminals_, coordinator_, elsewhere));
     }
   }
   const auto count = static_cast<std::int64_t>(items.size());

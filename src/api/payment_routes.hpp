@@ -44,15 +44,19 @@ class PaymentRoutes {
                                              std::string_view reference_name);
 
 // "online" (connected), "reconnecting" (inside its reconnect grace) or "offline": the one
-// reading of a terminal's state that every terminal list shows.
+// reading of a terminal's state that every terminal list shows. `elsewhere`: the merchant's
+// terminals on other nodes (PaymentCoordinator::terminals_elsewhere), none on one node.
 [[nodiscard]] const char* terminal_status(const domain::DeviceId& device_id,
                                           const payments::TerminalPort& terminals,
-                                          const payments::PaymentCoordinator& coordinator);
+                                          const payments::PaymentCoordinator& coordinator,
+                                          const payments::TerminalsElsewhere& elsewhere = {});
 
 // One terminal of GET /v1/terminals (also the POS WebSocket's terminalsResponse), with its
-// connection as the gateway sees it now and its presence as the coordinator knows it.
+// connection as the gateway sees it now (here or, several nodes, on another node: its
+// activity there is not known here) and its presence as the coordinator knows it.
 [[nodiscard]] json::Value terminal_view(const store::DeviceRecord& device,
                                         payments::TerminalPort& terminals,
-                                        const payments::PaymentCoordinator& coordinator);
+                                        const payments::PaymentCoordinator& coordinator,
+                                        const payments::TerminalsElsewhere& elsewhere = {});
 
 }  // namespace tillgate::api

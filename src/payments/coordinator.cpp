@@ -930,6 +930,15 @@ void PaymentCoordinator::set_remote_terminals(RemoteTerminals& remote) {
   impl_->remote_ = &remote;
 }
 
+asio::awaitable<TerminalsElsewhere> PaymentCoordinator::terminals_elsewhere(
+    domain::MerchantId merchant_id) {
+  auto* remote = impl_->remote_;
+  if (remote == nullptr) {
+    co_return TerminalsElsewhere{};
+  }
+  co_return co_await remote->of_merchant(merchant_id);
+}
+
 void PaymentCoordinator::remote_change(const PaymentStatusChanged& change,
                                        TransactionStatus current) {
   auto& impl = *impl_;

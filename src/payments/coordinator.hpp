@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "domain/payment_request.hpp"
 #include "domain/terminal_outcome.hpp"
@@ -83,14 +84,26 @@ struct ResultOutcome {
   domain::TransactionStatus recorded_status = domain::TransactionStatus::pending;
 };
 
+// A terminal connected to (or, inside its grace, dropped from) another gateway node.
+struct RemoteTerminal {
+  domain::ConnectionId connection_id;
+  domain::Timestamp since;  // its node's claim of it
+  TerminalPresence presence = TerminalPresence::connected;
+};
+// By device id.
+using TerminalsElsewhere = std::unordered_map<std::string, RemoteTerminal>;
+
 // Terminals held by other gateway nodes on the same database (node_sync.hpp): asked when a
-// payment's terminal is not connected to this node.
+// payment's terminal is not connected to this node, and by the terminal lists.
 class RemoteTerminals {
  public:
   virtual ~RemoteTerminals() = default;
   // The device's presence on another node; nullopt: none (gone, or never seen).
   virtual boost::asio::awaitable<std::optional<TerminalPresence>> presence(
       const domain::DeviceId& device_id) = 0;
+  // The merchant's terminals present on other nodes.
+  virtual boost::asio::awaitable<TerminalsElsewhere> of_merchant(
+      const domain::MerchantId& merchant_id) = 0;
 };
 
 class PaymentCoordinator {
@@ -144,6 +157,8 @@ class PaymentCoordinator {
   // ---- Several nodes on one database (node_sync.hpp) ----
   // Where a terminal not connected here may be; none (one node): nowhere else.
   void set_remote_terminals(RemoteTerminals& remote);
+  // The merchant's terminals present on other nodes (none on one node).
+  boost::asio::awaitable<TerminalsElsewhere> terminals_elsewhere(domain::MerchantId merchant_id);
   // A change another node committed, read from the change feed (`current`: the status the
   // transaction has now): published on the seam as this node's own are (long-polls, POS
   // sessions, webhooks wake). A transaction created there gets its deadlines here too (every

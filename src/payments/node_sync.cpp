@@ -385,6 +385,26 @@ asio::awaitable<std::optional<TerminalPresence>> NodeSync::presence(
   co_return presence_of(*record, impl->time_.now(), impl->settings_.reconnect_grace);
 }
 
+asio::awaitable<TerminalsElsewhere> NodeSync::of_merchant(const domain::MerchantId& merchant_id) {
+  auto impl = impl_;
+  auto list_presence_in_store = [merchant = merchant_id.str()](Store& store) {
+    return nodes_of(store).list_merchant_terminal_presence(merchant);
+  };
+  const auto records = co_await impl->store_.read(std::move(list_presence_in_store));
+  const auto now = impl->time_.now();
+  TerminalsElsewhere elsewhere;
+  for (const auto& record : records) {
+    if (record.node_id == impl->settings_.node_id) {
+      continue;  // this node's own: its coordinator knows them
+    }
+    if (const auto presence = presence_of(record, now, impl->settings_.reconnect_grace)) {
+      elsewhere.emplace(record.device_id, RemoteTerminal{domain::ConnectionId(record.connection_id),
+                                                         record.since, *presence});
+    }
+  }
+  co_return elsewhere;
+}
+
 const std::string& NodeSync::node_id() const {
   return impl_->settings_.node_id;
 }

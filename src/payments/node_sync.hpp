@@ -78,6 +78,8 @@ class NodeSync final : public RemoteTerminals {
 
   boost::asio::awaitable<std::optional<TerminalPresence>> presence(
       const domain::DeviceId& device_id) override;
+  boost::asio::awaitable<TerminalsElsewhere> of_merchant(
+      const domain::MerchantId& merchant_id) override;
 
   [[nodiscard]] const std::string& node_id() const;
 

@@ -237,10 +237,13 @@ asio::awaitable<void> PosSession::dispatch(Action action) {
 
 asio::awaitable<void> PosSession::get_terminals(const Action& action) {
   const auto devices = co_await context_.store.call(&store::Store::list_devices, merchant_id_);
+  auto elsewhere_query = context_.coordinator.terminals_elsewhere(domain::MerchantId(merchant_id_));
+  const auto elsewhere = co_await std::move(elsewhere_query);
   json::Array items;
   for (const auto& device : devices) {
     if (!device.revoked_at) {
-      items.push_back(api::terminal_view(device, context_.terminals, context_.coordinator));
+      items.push_back(
+          api::terminal_view(device, context_.terminals, context_.coordinator, elsewhere));
     }
   }
   const auto count = static_cast<std::int64_t>(items.size());

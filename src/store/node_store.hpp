@@ -77,6 +77,9 @@ class NodeStore {
   virtual void release_node_terminals(const std::string& node_id) = 0;
   [[nodiscard]] virtual std::optional<TerminalPresenceRecord> find_terminal_presence(
       const std::string& device_id) = 0;
+  // The merchant's terminals as their nodes claimed them, with each node's lease.
+  [[nodiscard]] virtual std::vector<TerminalPresenceRecord> list_merchant_terminal_presence(
+      const std::string& merchant_id) = 0;
   // Claims made after `claim_sequence`, in order, at most `limit`.
   [[nodiscard]] virtual std::vector<TerminalPresenceRecord> list_terminal_claims_after(
       std::int64_t claim_sequence, std::size_t limit) = 0;

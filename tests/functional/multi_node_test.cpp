@@ -172,6 +172,13 @@ TEST_F(MultiNodeTest, ASecondConnectionOnTheOtherNodeReplacesTheFirstWith4002) {
   const auto paid = await_response(pending, 10s);
   ASSERT_TRUE(paid.has_value());
   EXPECT_EQ(paid->status, 200) << paid->body;
+  // Node a lists it as the store says: online, with its connection on b.
+  EXPECT_EQ(terminal_status(merchant, device.device_id), "online");
+  const auto listed = parse_json(signed_request(merchant, "GET", "/v1/terminals").body);
+  const auto& terminal = listed.find("terminals")->as_array().at(0);
+  EXPECT_EQ(string_at(terminal, "connectionId"), string_at(second_ok, "connectionId"));
+  gateway().kill9();  // b's answer then, without a: its own connection
+  EXPECT_EQ(on_node_b([&] { return terminal_status(merchant, device.device_id); }), "online");
 }
 
 TEST_F(MultiNodeTest, ANodeKilledMidPaymentLeavesItsTerminalToTheOtherWithItsGrace) {

@@ -254,6 +254,7 @@ CREATE TABLE terminal_presence (
   claim_sequence BIGINT NOT NULL UNIQUE
 );
 CREATE INDEX terminal_presence_by_node ON terminal_presence (node_id);
+CREATE INDEX terminal_presence_by_merchant ON terminal_presence (merchant_id);
 CREATE INDEX terminal_presence_dropped ON terminal_presence (dropped_at)
   WHERE dropped_at IS NOT NULL;
 

@@ -112,6 +112,11 @@ NodeStatements::NodeStatements(Connection& db)
                                 "p.since, p.dropped_at, p.claim_sequence, "
                                 "COALESCE(n.lease_until, 0) FROM terminal_presence p LEFT JOIN "
                                 "nodes n ON n.node_id = p.node_id WHERE p.device_id = $1")),
+      merchant_presence(db, "list_merchant_terminal_presence",
+                        "SELECT p.device_id, p.merchant_id, p.node_id, p.connection_id, p.since, "
+                        "p.dropped_at, p.claim_sequence, COALESCE(n.lease_until, 0) FROM "
+                        "terminal_presence p LEFT JOIN nodes n ON n.node_id = p.node_id WHERE "
+                        "p.merchant_id = $1 ORDER BY p.device_id"),
       claims_after(db, "list_terminal_claims_after",
                    fmt::format("SELECT {}, 0 FROM terminal_presence WHERE claim_sequence > $1 "
                                "ORDER BY claim_sequence LIMIT $2",
@@ -217,6 +222,17 @@ std::optional<TerminalPresenceRecord> PostgresStore::find_terminal_presence(
     return std::nullopt;
   }
   return read_presence(use);
+}
+
+std::vector<TerminalPresenceRecord> PostgresStore::list_merchant_terminal_presence(
+    const std::string& merchant_id) {
+  auto use = statements_->nodes.merchant_presence.use("list_merchant_terminal_presence");
+  use.bind(merchant_id);
+  std::vector<TerminalPresenceRecord> presences;
+  while (use.step()) {
+    presences.push_back(read_presence(use));
+  }
+  return presences;
 }
 
 std::vector<TerminalPresenceRecord> PostgresStore::list_terminal_claims_after(

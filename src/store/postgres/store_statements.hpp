@@ -24,7 +24,8 @@ struct NodeStatements {
   explicit NodeStatements(Connection& db);
 
   Statement renew_lease, end_lease, claim_terminal, mark_dropped, release_terminal;
-  Statement release_node_terminals, find_presence, claims_after, take_dead, forget_dropped;
+  Statement release_node_terminals, find_presence, merchant_presence, claims_after, take_dead;
+  Statement forget_dropped;
   Statement cancels_held_by, latest_change, changes_after;
 };
 

@@ -28,6 +28,15 @@ class FakeRemoteTerminals final : public payments::RemoteTerminals {
     const auto it = presences.find(device_id.str());
     co_return it == presences.end() ? std::nullopt : std::optional(it->second);
   }
+  boost::asio::awaitable<payments::TerminalsElsewhere> of_merchant(
+      const domain::MerchantId& /*merchant_id*/) override {
+    payments::TerminalsElsewhere elsewhere;
+    for (const auto& [device, presence] : presences) {
+      elsewhere.emplace(device, payments::RemoteTerminal{domain::ConnectionId("conn_elsewhere"),
+                                                         kStart, presence});
+    }
+    co_return elsewhere;
+  }
   std::map<std::string, TerminalPresence> presences;
 };
 
