@@ -930,6 +930,16 @@ void PaymentCoordinator::set_remote_terminals(RemoteTerminals& remote) {
   impl_->remote_ = &remote;
 }
 
+asio::awaitable<void> PaymentCoordinator::claim_terminal(domain::MerchantId merchant_id,
+                                                         domain::DeviceId device_id) {
+  auto* remote = impl_->remote_;
+  const auto connection = impl_->port_.connection(device_id);
+  if (remote == nullptr || !connection) {
+    co_return;
+  }
+  co_await remote->claim(merchant_id, device_id, connection->connection_id);
+}
+
 asio::awaitable<TerminalsElsewhere> PaymentCoordinator::terminals_elsewhere(
     domain::MerchantId merchant_id) {
   auto* remote = impl_->remote_;

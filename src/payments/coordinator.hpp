@@ -104,6 +104,11 @@ class RemoteTerminals {
   // The merchant's terminals present on other nodes.
   virtual boost::asio::awaitable<TerminalsElsewhere> of_merchant(
       const domain::MerchantId& merchant_id) = 0;
+  // The device's connection `connection_id` said hello here: claimed for this node, durably
+  // when this returns (unless the store failed: then the claim is tried again later).
+  virtual boost::asio::awaitable<void> claim(const domain::MerchantId& merchant_id,
+                                             const domain::DeviceId& device_id,
+                                             const domain::ConnectionId& connection_id) = 0;
 };
 
 class PaymentCoordinator {
@@ -128,7 +133,12 @@ class PaymentCoordinator {
   boost::asio::awaitable<CancelOutcome> cancel(domain::MerchantId merchant_id,
                                                domain::TransactionId transaction_id);
 
-  // Terminal side. Each publishes the terminal's presence (connected; reconnecting, then
+  // Terminal side. A hello that authenticated: with several nodes, the device is claimed for
+  // this node before the terminal is told hello.ok, so that a payment made on any node after
+  // it finds the terminal (nothing to do on one node).
+  boost::asio::awaitable<void> claim_terminal(domain::MerchantId merchant_id,
+                                              domain::DeviceId device_id);
+  // Each publishes the terminal's presence (connected; reconnecting, then
   // gone when the reconnect grace passes without a new hello; gone at once when revoked).
   boost::asio::awaitable<void> terminal_connected(domain::MerchantId merchant_id,
                                                   domain::DeviceId device_id);

@@ -128,13 +128,7 @@ void NodeSync::Impl::presence_changed(const TerminalPresenceChanged& change) {
   }
   const auto& device_id = change.device_id;
   if (change.presence == TerminalPresence::connected) {
-    const auto connection = port_.connection(device_id);
-    if (!connection) {
-      return;
-    }
-    const auto& held = held_[device_id] = Held{connection->connection_id, change.merchant_id, 0};
-    claim(device_id, held);
-    return;
+    return;  // claimed before its hello.ok (NodeSync::claim)
   }
   const auto it = held_.find(device_id);
   const std::string node = settings_.node_id;
@@ -288,14 +282,15 @@ asio::awaitable<void> NodeSync::Impl::renew_lease() {
     return nodes_of(store).renew_node_lease(node, now, until);
   };
   const bool lapsed = co_await store_.call(std::move(renew_in_store));
-  if (!lapsed || held_.empty()) {
-    co_return;
+  if (lapsed && !held_.empty()) {
+    spdlog::warn("node sync: node {}: its lease had passed; claiming its {} terminals again",
+                 settings_.node_id, held_.size());
   }
-  spdlog::warn("node sync: node {}: its lease had passed; claiming its {} terminals again",
-               settings_.node_id, held_.size());
   for (auto& [device_id, held] : held_) {
-    held.claim_sequence = 0;
-    claim(device_id, held);
+    if (lapsed || held.claim_sequence == 0) {  // 0: its claim failed (or is being written)
+      held.claim_sequence = 0;
+      claim(device_id, held);
+    }
   }
 }
 
@@ -383,6 +378,22 @@ asio::awaitable<std::optional<TerminalPresence>> NodeSync::presence(
     co_return std::nullopt;
   }
   co_return presence_of(*record, impl->time_.now(), impl->settings_.reconnect_grace);
+}
+
+asio::awaitable<void> NodeSync::claim(const domain::MerchantId& merchant_id,
+                                      const domain::DeviceId& device_id,
+                                      const domain::ConnectionId& connection_id) {
+  auto impl = impl_;
+  if (impl->stopping_) {
+    co_return;
+  }
+  impl->held_[device_id] = Impl::Held{connection_id, merchant_id, 0};
+  store::TerminalPresenceRecord record{.device_id = device_id.str(),
+                                       .merchant_id = merchant_id.str(),
+                                       .node_id = impl->settings_.node_id,
+                                       .connection_id = connection_id.str(),
+                                       .since = impl->time_.now()};
+  co_await impl->write_claim(device_id, std::move(record));
 }
 
 asio::awaitable<TerminalsElsewhere> NodeSync::of_merchant(const domain::MerchantId& merchant_id) {

@@ -80,6 +80,9 @@ class NodeSync final : public RemoteTerminals {
       const domain::DeviceId& device_id) override;
   boost::asio::awaitable<TerminalsElsewhere> of_merchant(
       const domain::MerchantId& merchant_id) override;
+  boost::asio::awaitable<void> claim(const domain::MerchantId& merchant_id,
+                                     const domain::DeviceId& device_id,
+                                     const domain::ConnectionId& connection_id) override;
 
   [[nodiscard]] const std::string& node_id() const;
 

@@ -75,6 +75,11 @@ void add_gateway_options(CLI::App& cmd, BenchOptions& o) {
                  "the started gateway's database (a TILLGATE_DB URL, e.g. postgresql://...); "
                  "default a new SQLite file in its directory. Give an empty database: the "
                  "bench provisions its own merchant and terminals in it");
+  cmd.add_option("--nodes", o.nodes,
+                 "gateway nodes to start on that database (above 1: a postgresql:// one); "
+                 "terminal t connects to node t % N and its client pays from the next node")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{16}))
+      ->capture_default_str();
 }
 
 // How hard the bench pushes while setting up, its own limits, and the output format.

@@ -132,6 +132,11 @@ struct Bench {
   // records nothing more. The Bench outlives its tasks: bench_main and run_bench hold it.
   net::TaskGroup tasks;
   tcp::endpoint server;
+  // Every node the bench started (--nodes; server is the first): terminal t connects to
+  // node t % N, and client c pays from node (c + 1) % N, so that with several nodes every
+  // payment crosses from one node to another.
+  std::vector<tcp::endpoint> nodes;
+  std::vector<std::shared_ptr<bench::Connection>> node_admins;  // /metrics of nodes 2..N
   std::string admin_token;
   std::optional<pid_t> server_pid;  // when this process started the gateway
   std::vector<std::string> sources;
@@ -281,15 +286,41 @@ std::string payment_body(const Bench& b, const std::string& transaction_id, bool
   return json::serialize(json::Value(std::move(fields)));
 }
 
-asio::awaitable<std::optional<std::vector<MetricSample>>> scrape_metrics(BenchPtr b) {
+asio::awaitable<std::optional<std::vector<MetricSample>>> scrape_node(
+    std::shared_ptr<bench::Connection> connection) {
   auto get = std::make_shared<bench::Request>();
   get->target = "/metrics";
   const RequestPtr request = get;
-  const auto response = co_await bench::exchange(b->admin, request, kAdminTimeout);
+  const auto response = co_await bench::exchange(std::move(connection), request, kAdminTimeout);
   if (response.status != 200) {
     co_return std::nullopt;
   }
   co_return parse_metrics_text(response.body);
+}
+
+// Every node's samples together: the sums (CPU, payments by outcome, store calls) are the
+// whole gateway's, each payment counted once, by the node that committed it.
+asio::awaitable<std::optional<std::vector<MetricSample>>> scrape_metrics(BenchPtr b) {
+  auto samples = co_await scrape_node(b->admin);
+  for (const auto& node : b->node_admins) {
+    if (!samples) {
+      co_return std::nullopt;
+    }
+    auto more = co_await scrape_node(node);
+    if (!more) {
+      co_return std::nullopt;
+    }
+    samples->insert(samples->end(), more->begin(), more->end());
+  }
+  co_return samples;
+}
+
+const tcp::endpoint& node_of_terminal(const Bench& b, std::size_t terminal) {
+  return b.nodes.empty() ? b.server : b.nodes[terminal % b.nodes.size()];
+}
+
+const tcp::endpoint& node_of_client(const Bench& b, std::size_t client) {
+  return b.nodes.empty() ? b.server : b.nodes[(client + 1) % b.nodes.size()];
 }
 
 // The gateway's resident memory now: /proc/PID/status VmRSS of the child this bench
@@ -405,8 +436,8 @@ asio::awaitable<void> connect_terminals(BenchPtr b, Behavior behavior) {
     }
     auto& slot = b->terminals[i];
     TerminalSimulatorOptions options;
-    options.host = b->server.address().to_string();
-    options.port = b->server.port();
+    options.host = node_of_terminal(*b, i).address().to_string();
+    options.port = node_of_terminal(*b, i).port();
     options.device_id = slot.device_id;
     options.device_secret = slot.device_secret;
     options.behavior = behavior;
@@ -749,8 +780,8 @@ std::vector<std::shared_ptr<bench::Connection>> make_payment_clients(Bench& b) {
   std::vector<std::shared_ptr<bench::Connection>> connections;
   for (std::size_t i = 0; i < b.o.clients; ++i) {
     b.clients.push_back(std::make_unique<ClientSlot>(b.executor));
-    b.clients.back()->connection =
-        std::make_shared<bench::Connection>(b.executor, b.server, b.sources[i % b.sources.size()]);
+    b.clients.back()->connection = std::make_shared<bench::Connection>(
+        b.executor, node_of_client(b, i), b.sources[i % b.sources.size()]);
     connections.push_back(b.clients.back()->connection);
   }
   for (std::size_t t = 0; t < b.terminals.size(); ++t) {
@@ -974,6 +1005,10 @@ asio::awaitable<void> end_tasks(BenchPtr b) {
 asio::awaitable<void> bench_main(BenchPtr b) {
   try {
     b->admin = std::make_shared<bench::Connection>(b->executor, b->server, b->sources.front());
+    for (std::size_t n = 1; n < b->nodes.size(); ++n) {
+      b->node_admins.push_back(
+          std::make_shared<bench::Connection>(b->executor, b->nodes[n], b->sources.front()));
+    }
     co_await create_merchant(b);
     const std::size_t devices = b->o.long_polls > 0 ? b->o.long_polls : b->o.terminals;
     note(*b, "merchant " + b->merchant_id + " created; creating " + std::to_string(devices) +
@@ -1411,15 +1446,21 @@ std::string validate(const BenchOptions& o) {
   if (!o.url.empty() && !o.db_url.empty()) {
     return "--db is the database of the gateway the bench starts; with --url it has its own";
   }
+  if (o.nodes > 1 && (!o.url.empty() || !(o.db_url.starts_with("postgresql://") ||
+                                          o.db_url.starts_with("postgres://")))) {
+    return "--nodes above 1 starts several nodes on one PostgreSQL database: give --db "
+           "postgresql://... (and no --url)";
+  }
   if (o.long_polls > 0 && o.mode != "standard") {
     return "--long-polls holds standard-mode requests (no --mode webhook)";
   }
   return "";
 }
 
-// The gateway the bench runs against: started by it (process and dir set) or --url.
+// The gateway the bench runs against: started by it (processes, one per node, and dir set)
+// or --url.
 struct BenchGateway {
-  std::unique_ptr<bench::ServerProcess> process;
+  std::vector<std::unique_ptr<bench::ServerProcess>> processes;
   std::optional<std::filesystem::path> dir;
   std::string description;
 };
@@ -1436,7 +1477,8 @@ void remove_work_dir(const BenchOptions& o, const BenchGateway& gateway) {
   }
 }
 
-// Starts `serve` in a fresh directory; false (after saying why) when it did not come up.
+// Starts `serve` (--nodes of them on one database, each in a directory of its own, named
+// bench-node-K) in a fresh directory; false (after saying why) when one did not come up.
 bool start_gateway(Bench& b, BenchGateway& gateway) {
   const auto& o = b.o;
   try {
@@ -1446,18 +1488,29 @@ bool start_gateway(Bench& b, BenchGateway& gateway) {
     }
     gateway.dir = pattern;
     b.admin_token = crypto::hex_encode(crypto::random_bytes(16));
-    gateway.process = std::make_unique<bench::ServerProcess>(
-        *gateway.dir, server_environment(o, *gateway.dir, b.admin_token), milliseconds(60'000));
-    const auto& server = *gateway.process;
-    b.server = tcp::endpoint(asio::ip::make_address(server.host()), server.port());
-    b.server_pid = server.pid();
-    gateway.description = "started by the bench (pid " + std::to_string(server.pid()) + ", " +
-                          server.host() + ":" + std::to_string(server.port()) + ", " +
-                          gateway.dir->string() + ")";
+    for (std::size_t n = 0; n < std::max<std::size_t>(o.nodes, 1); ++n) {
+      auto dir = *gateway.dir;
+      auto env = server_environment(o, dir, b.admin_token);
+      if (o.nodes > 1) {
+        dir /= "node-" + std::to_string(n + 1);
+        std::filesystem::create_directory(dir);
+        env["TILLGATE_NODE_ID"] = "bench-node-" + std::to_string(n + 1);
+      }
+      gateway.processes.push_back(
+          std::make_unique<bench::ServerProcess>(dir, env, milliseconds(60'000)));
+      const auto& server = *gateway.processes.back();
+      b.nodes.emplace_back(asio::ip::make_address(server.host()), server.port());
+      gateway.description += (n == 0 ? "" : "; ") + std::string("started by the bench (pid ") +
+                             std::to_string(server.pid()) + ", " + server.host() + ":" +
+                             std::to_string(server.port()) + ", " + dir.string() + ")";
+    }
+    b.server = b.nodes.front();
+    b.server_pid = gateway.processes.front()->pid();
     note(b, "gateway " + gateway.description);
     return true;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
+    gateway.processes.clear();
     if (gateway.dir && !o.keep_dir) {
       std::error_code ignored;
       std::filesystem::remove_all(*gateway.dir, ignored);
@@ -1514,20 +1567,19 @@ std::optional<std::vector<std::string>> prepare(const BenchOptions& options) {
 // Stops the gateway the bench started, judges the run and prints the report.
 Verdict stop_and_report(const Bench& b, BenchGateway& gateway) {
   std::optional<std::string> server_problem;
-  if (gateway.process) {
-    const auto exit = gateway.process->stop(milliseconds(30'000));
+  for (const auto& process : gateway.processes) {
+    const auto exit = process->stop(milliseconds(30'000));
     gateway.description += ", stopped: " + exit.description;
-    if (!exit.clean) {
-      server_problem =
-          "ended badly (" + exit.description + "):\n" + gateway.process->stderr_tail(15);
+    if (!exit.clean && !server_problem) {
+      server_problem = "ended badly (" + exit.description + "):\n" + process->stderr_tail(15);
     }
   }
   const auto verdict = judge(b, server_problem);
   print_report(b, gateway.description, verdict);
   if (!verdict.ok) {
     std::cerr << "error: " << verdict.why << "\n";
-    if (gateway.process && !server_problem) {
-      std::cerr << "the gateway's last log lines:\n" << gateway.process->stderr_tail(10);
+    if (!gateway.processes.empty() && !server_problem) {
+      std::cerr << "the gateway's last log lines:\n" << gateway.processes.front()->stderr_tail(10);
     }
   }
   return verdict;
@@ -1554,7 +1606,7 @@ int run_bench(const BenchOptions& options) {
   asio::co_spawn(io, bench_main(b), [&io](std::exception_ptr) { io.stop(); });
   io.run();
   const auto verdict = stop_and_report(*b, gateway);
-  gateway.process.reset();
+  gateway.processes.clear();
   remove_work_dir(options, gateway);
   b.reset();
   return verdict.ok ? 0 : 1;

@@ -36,6 +36,7 @@ struct BenchOptions {
   std::string admin_token;  // its admin token (with --url)
   std::string work_dir;     // where the started gateway's directory goes; empty: $TMPDIR
   std::string db_url;       // the started gateway's TILLGATE_DB; empty: SQLite in its directory
+  std::size_t nodes = 1;    // gateway nodes started on db_url (above 1: PostgreSQL only)
   bool keep_dir = false;
   std::size_t connect_concurrency = 256;  // connections being opened at once
   std::size_t provision_concurrency = 16;

@@ -103,6 +103,8 @@ asio::awaitable<void> TerminalSession::handle_hello(InboundMessage message) {
   if (const auto session = session_.lock()) {
     session->establish();  // the hello deadline ends, the heartbeat starts
   }
+  co_await context_.coordinator->claim_terminal(domain::MerchantId(merchant_id_),
+                                                domain::DeviceId(device_id_));
   // Before anything the coordinator re-sends on this connection.
   send(encode_hello_ok(connection_id_, static_cast<int>(context_.heartbeat.count()),
                        context_.clock.now()));

@@ -37,6 +37,13 @@ class FakeRemoteTerminals final : public payments::RemoteTerminals {
     }
     co_return elsewhere;
   }
+  boost::asio::awaitable<void> claim(const domain::MerchantId& /*merchant_id*/,
+                                     const domain::DeviceId& device_id,
+                                     const domain::ConnectionId& /*connection_id*/) override {
+    claimed.push_back(device_id.str());
+    co_return;
+  }
+  std::vector<std::string> claimed;
   std::map<std::string, TerminalPresence> presences;
 };
 
