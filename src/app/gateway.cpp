@@ -180,6 +180,7 @@ struct Gateway::Parts {
     s.batch_size = c.limits.webhook_batch;
     s.max_pings_in_flight = c.limits.max_webhook_pings_in_flight;
     s.logged_response_bytes = c.limits.webhook_logged_response_bytes;
+    s.lease = std::chrono::seconds(c.limits.webhook_lease_s);
     return s;
   }
 
