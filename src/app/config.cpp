@@ -200,6 +200,10 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& n, const std::string& v) {
          c.pair_rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
        }},
+      {"replay_purge_batch",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.replay_purge_batch = parse_integer<std::size_t>(n, v, 1, 10'000);
+       }},
       {"max_rate_limit_keys",
        [](Config& c, const std::string& n,
           const std::string& v) { c.limits.max_rate_limit_keys = size_value(n, v); }},

@@ -51,8 +51,12 @@ struct Limits {
   std::size_t max_pos_connections = 10'000;
   std::size_t max_pos_connections_per_ip = 1'000;
   // Authentication.
-  std::size_t max_replay_cache_entries = 1'000'000;  // signatures remembered for the skew window
-  std::size_t max_rate_limit_keys = 100'000;         // merchants / addresses with a tracked bucket
+  // Signatures remembered for the skew window, in memory (SQLite: one node). PostgreSQL's
+  // shared cache is a table, bounded by the signed requests the rate limits let in per
+  // window (docs/scale-out.md); each insert deletes at most replay_purge_batch expired rows.
+  std::size_t max_replay_cache_entries = 1'000'000;
+  std::size_t replay_purge_batch = 16;
+  std::size_t max_rate_limit_keys = 100'000;  // merchants / addresses with a tracked bucket
   // Failed authentications (HTTP 401, refused terminal hellos) per client address: this
   // rate, bursts of auth_failure_burst; beyond, the address is refused until it refills.
   int auth_failure_rate_limit_rps = 1;

@@ -130,6 +130,18 @@ struct TransactionEventRecord {
   Timestamp at;
 };
 
+// ---- The shared replay cache (several nodes on one database: docs/scale-out.md) ----------
+
+// A signed request's signature, remembered while its timestamp is inside the window.
+struct RememberedSignature {
+  std::string digest;    // hex SHA-256 of the API key and the signature, never the signature
+  Timestamp expires_at;  // when the request's timestamp leaves the window
+  // Rows that expired before purge_before are deleted first, at most purge_limit of them
+  // (app::Limits::replay_purge_batch).
+  Timestamp purge_before;
+  std::int64_t purge_limit = 0;
+};
+
 // ---- Webhooks (webhooks.md) ------------------------------------------------------------
 
 // A merchant's webhook endpoint. Deleted endpoints keep their row (deleted_at set) so that
@@ -570,6 +582,15 @@ class Store {
   virtual void revoke_access_token(const std::string& token_id, const std::string& merchant_id,
                                    Timestamp expires_at, Timestamp at) = 0;
   virtual bool is_access_token_revoked(const std::string& token_id) = 0;
+  // The shared replay cache: true when the signature's digest is remembered now, false
+  // when it already was (a replayed request); in one write transaction, which first deletes
+  // at most purge_limit expired rows. Only a backend that several nodes share keeps one
+  // (PostgreSQL); a backend of one node (SQLite: its writer lock) throws StoreError, and the
+  // gateway remembers signatures in memory there (api/replay_guard.hpp).
+  virtual bool remember_signature(const RememberedSignature& signature) {
+    (void)signature;
+    throw StoreError("this database serves one node: it keeps no shared replay cache");
+  }
   // The server secret called `name` (e.g. the access-token signing key): `candidate` is
   // stored when there is none yet, otherwise the stored one is returned, so every start
   // and every node on the same database signs with the same key.

@@ -113,6 +113,7 @@ class PostgresStore final : public Store, public NodeStore {
   void revoke_access_token(const std::string& token_id, const std::string& merchant_id,
                            Timestamp expires_at, Timestamp at) override;
   bool is_access_token_revoked(const std::string& token_id) override;
+  bool remember_signature(const RememberedSignature& signature) override;
   domain::Secret server_secret(const std::string& name, const domain::Secret& candidate,
                                Timestamp at) override;
 

@@ -50,6 +50,7 @@ struct TokenStatements {
   Statement insert_refresh_token, find_refresh_token, revoke_refresh_family, use_refresh_token;
   Statement refresh_key_state, insert_server_secret, find_server_secret;
   Statement delete_expired_revocations, insert_revocation, find_revocation;
+  Statement remember_signature;  // the shared replay cache (migration 3)
 };
 
 // Every statement the store runs, prepared once when the store opens.
