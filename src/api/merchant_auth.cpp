@@ -43,6 +43,14 @@ bool signature_matches(std::string_view text_to_sign, std::string_view signature
   return crypto::constant_time_equal(expected, signature);
 }
 
+std::string replay_digest(const SignedHeaders& headers) {
+  return crypto::sha256(headers.api_key + '\n' + headers.signature);
+}
+
+domain::Timestamp replay_expiry(const SignedHeaders& headers, std::chrono::seconds skew) {
+  return headers.signed_at + skew + std::chrono::seconds(1);
+}
+
 void ReplayCache::forget_expired(domain::Timestamp now) {
   while (!expiry_.empty() && expiry_.top().forget_at <= now) {
     seen_.erase(expiry_.top().digest);
@@ -53,8 +61,7 @@ void ReplayCache::forget_expired(domain::Timestamp now) {
 std::optional<AuthFailure> ReplayCache::remember(const SignedHeaders& headers,
                                                  domain::Timestamp now, std::chrono::seconds skew) {
   forget_expired(now);
-  // A digest, not the signature: fixed size, and no signature kept in memory dumps.
-  std::string digest = crypto::sha256(headers.api_key + '\n' + headers.signature);
+  std::string digest = replay_digest(headers);
   if (seen_.contains(digest)) {
     return AuthFailure::replayed_request;
   }
@@ -62,8 +69,7 @@ std::optional<AuthFailure> ReplayCache::remember(const SignedHeaders& headers,
     return AuthFailure::replay_cache_full;
   }
   seen_.insert(digest);
-  // After this instant the timestamp is outside the window, so the request is refused anyway.
-  expiry_.push(Entry{headers.signed_at + skew + std::chrono::seconds(1), std::move(digest)});
+  expiry_.push(Entry{replay_expiry(headers, skew), std::move(digest)});
   return std::nullopt;
 }
 

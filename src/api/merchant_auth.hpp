@@ -48,8 +48,17 @@ struct SignedHeaders {
 [[nodiscard]] bool signature_matches(std::string_view text_to_sign, std::string_view signature,
                                      std::string_view api_secret);
 
-// Step 3: remembers accepted signatures until their timestamp leaves the window, so each
-// can be used once. Bounded: when full of live entries it refuses new ones.
+// Step 3 (api/replay_guard.hpp chooses where): each accepted signature is remembered by
+// this digest (SHA-256 of the API key and the signature: fixed size, and no signature kept)
+// until this instant, after which its timestamp is outside the window and the request is
+// refused anyway.
+[[nodiscard]] std::string replay_digest(const SignedHeaders& headers);
+[[nodiscard]] domain::Timestamp replay_expiry(const SignedHeaders& headers,
+                                              std::chrono::seconds skew);
+
+// Step 3 on one node: remembers accepted signatures in memory until their timestamp leaves
+// the window, so each can be used once. Bounded: when full of live entries it refuses new
+// ones.
 class ReplayCache {
  public:
   explicit ReplayCache(std::size_t max_entries) : max_entries_(max_entries) {}

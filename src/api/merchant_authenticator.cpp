@@ -45,11 +45,8 @@ AuthOutcome refused(AuthFailure failure) {
 
 MerchantAuthenticator::MerchantAuthenticator(store::AsyncStore& store, const domain::Clock& clock,
                                              std::chrono::seconds signature_skew,
-                                             std::size_t max_replay_entries)
-    : store_(store),
-      clock_(clock),
-      signature_skew_(signature_skew),
-      replay_cache_(max_replay_entries) {}
+                                             ReplayGuard& replay)
+    : store_(store), clock_(clock), signature_skew_(signature_skew), replay_(replay) {}
 
 bool MerchantAuthenticator::is_signed(const AuthInput& input) {
   return input.header("x-api-key").has_value();
@@ -83,8 +80,9 @@ boost::asio::awaitable<AuthOutcome> MerchantAuthenticator::verify(Presented pres
   if (!presented.replay_protected) {
     co_return AuthOutcome::accept(key->merchant_id);
   }
-  if (const auto failure =
-          replay_cache_.remember(presented.headers, clock_.now(), signature_skew_)) {
+  // A store failure here throws: the router answers 503, never accepts the request.
+  auto remembering = replay_.remember(presented.headers, clock_.now(), signature_skew_);
+  if (const auto failure = co_await std::move(remembering)) {
     co_return refused(*failure);
   }
   co_return AuthOutcome::accept(key->merchant_id);

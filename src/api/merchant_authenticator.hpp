@@ -1,6 +1,6 @@
 #pragma once
 // MerchantAuthenticator: the HMAC-SHA256 steps of merchant_auth.hpp run with the API key
-// from the store and the replay cache.
+// from the store and the replay guard (in memory, or shared in the database).
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
@@ -8,6 +8,7 @@
 
 #include "api/authentication.hpp"
 #include "api/merchant_auth.hpp"
+#include "api/replay_guard.hpp"
 #include "domain/time.hpp"
 #include "store/async_store.hpp"
 
@@ -17,9 +18,10 @@ namespace tillgate::api {
 // replay cache is 503); the failed-authentication budget is the caller's to spend.
 class MerchantAuthenticator {
  public:
-  // signature_skew: TILLGATE_SIGNATURE_SKEW_S; max_replay_entries: signatures remembered.
+  // signature_skew: TILLGATE_SIGNATURE_SKEW_S; `replay` (which must outlive this) remembers
+  // the signatures accepted.
   MerchantAuthenticator(store::AsyncStore& store, const domain::Clock& clock,
-                        std::chrono::seconds signature_skew, std::size_t max_replay_entries);
+                        std::chrono::seconds signature_skew, ReplayGuard& replay);
 
   // Not a coroutine: reads what it needs from `input` before it returns, so `input` need
   // only live until then; the awaitable looks the key up on the store thread.
@@ -40,7 +42,7 @@ class MerchantAuthenticator {
   store::AsyncStore& store_;
   const domain::Clock& clock_;
   std::chrono::seconds signature_skew_;
-  ReplayCache replay_cache_;
+  ReplayGuard& replay_;
 };
 
 }  // namespace tillgate::api

@@ -130,6 +130,8 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& n, const std::string& v) {
          c.limits.max_webhook_pings_in_flight = parse_integer<std::size_t>(n, v, 1, 10'000);
        }},
+      {"webhook_lease_s", [](Config& c, const std::string& n,
+                             const std::string& v) { c.limits.webhook_lease_s = seconds(n, v); }},
       {"webhook_logged_response_bytes",
        [](Config& c, const std::string& n, const std::string& v) {
          c.limits.webhook_logged_response_bytes = parse_integer<std::size_t>(n, v, 0, 65'536);
@@ -197,6 +199,10 @@ const std::vector<Setting>& settings() {
       {"pair_rate_limit_rps",
        [](Config& c, const std::string& n, const std::string& v) {
          c.pair_rate_limit_rps = parse_integer<int>(n, v, 1, 1'000'000);
+       }},
+      {"replay_purge_batch",
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.limits.replay_purge_batch = parse_integer<std::size_t>(n, v, 1, 10'000);
        }},
       {"max_rate_limit_keys",
        [](Config& c, const std::string& n,
@@ -367,6 +373,13 @@ void check_relations(const Config& c) {
           "webhook_max_in_flight_per_endpoint", l.max_webhook_in_flight_per_endpoint, "at most",
           "webhook_max_in_flight", l.max_webhook_in_flight,
           "an endpoint's attempts are counted in the global ones");
+  if (std::int64_t{l.webhook_lease_s} * 1000 < std::int64_t{c.webhook_attempt_timeout_ms} * 2) {
+    throw ConfigError("TILLGATE_WEBHOOK_LEASE_S (" + std::to_string(l.webhook_lease_s) +
+                      " s) must be at least twice TILLGATE_WEBHOOK_ATTEMPT_TIMEOUT_MS (" +
+                      std::to_string(c.webhook_attempt_timeout_ms) +
+                      " ms): a claimed delivery must stay claimed while its attempt runs and "
+                      "is recorded");
+  }
   require(l.pos_resume_page <= l.max_pos_outbox_frames, "pos_ws_resume_page", l.pos_resume_page,
           "at most", "pos_ws_max_outbox", l.max_pos_outbox_frames,
           "a replayed page is queued whole on the connection's outbox");

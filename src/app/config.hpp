@@ -51,8 +51,12 @@ struct Limits {
   std::size_t max_pos_connections = 10'000;
   std::size_t max_pos_connections_per_ip = 1'000;
   // Authentication.
-  std::size_t max_replay_cache_entries = 1'000'000;  // signatures remembered for the skew window
-  std::size_t max_rate_limit_keys = 100'000;         // merchants / addresses with a tracked bucket
+  // Signatures remembered for the skew window, in memory (SQLite: one node). PostgreSQL's
+  // shared cache is a table, bounded by the signed requests the rate limits let in per
+  // window (docs/scale-out.md); each insert deletes at most replay_purge_batch expired rows.
+  std::size_t max_replay_cache_entries = 1'000'000;
+  std::size_t replay_purge_batch = 16;
+  std::size_t max_rate_limit_keys = 100'000;  // merchants / addresses with a tracked bucket
   // Failed authentications (HTTP 401, refused terminal hellos) per client address: this
   // rate, bursts of auth_failure_burst; beyond, the address is refused until it refills.
   int auth_failure_rate_limit_rps = 1;
@@ -95,7 +99,12 @@ struct Limits {
   // Attempts at once to one endpoint: a slow or dead endpoint holds at most these slots, so
   // max_webhook_in_flight / this many endpoints must be stuck at once to delay the others.
   std::size_t max_webhook_in_flight_per_endpoint = 4;
-  std::size_t webhook_batch = 100;               // due deliveries read per store query
+  std::size_t webhook_batch = 100;  // due deliveries read per store query
+  // A due delivery is claimed by one node for this long (docs/scale-out.md): another node
+  // attempts it only after the lease, so a node that dies mid-attempt delays it by at most
+  // this much. Must cover an attempt (webhook_attempt_timeout_ms, 10 s) and its record: at
+  // least twice the attempt timeout (checked at start).
+  int webhook_lease_s = 60;
   std::size_t max_webhook_pings_in_flight = 64;  // endpoint validation pings at once; more: 503
   // Bytes of an endpoint's answer body kept with each attempt, for the Nomba event logs'
   // responsePayload (at most the 64 KiB the delivery client reads at all).

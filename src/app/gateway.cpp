@@ -97,8 +97,8 @@ struct Gateway::Parts {
                     payment_settings(config, &metrics)),
         merchant_requests(config.rate_limit_rps, 2.0 * config.rate_limit_rps,
                           config.limits.max_rate_limit_keys),
-        merchant_auth(store, clock, seconds(config.signature_skew_s),
-                      config.limits.max_replay_cache_entries),
+        replay_guard(make_replay_guard(config, store)),
+        merchant_auth(store, clock, seconds(config.signature_skew_s), *replay_guard),
         nomba_auth(store, clock),
         admin_auth(config.admin_token),
         service_routes(store, clock, &metrics),
@@ -180,9 +180,20 @@ struct Gateway::Parts {
     s.batch_size = c.limits.webhook_batch;
     s.max_pings_in_flight = c.limits.max_webhook_pings_in_flight;
     s.logged_response_bytes = c.limits.webhook_logged_response_bytes;
+    s.lease = std::chrono::seconds(c.limits.webhook_lease_s);
     return s;
   }
 
+  // The replay cache's policy, per database: a SQLite file serves one node (its writer
+  // lock), which remembers in memory; PostgreSQL may serve several, which share the cache
+  // in the database, so a request replayed to another node is refused there too.
+  static std::unique_ptr<api::ReplayGuard> make_replay_guard(const Config& c,
+                                                             store::AsyncStore& store) {
+    if (store::sqlite_database_path(c.database_url)) {
+      return std::make_unique<api::MemoryReplayGuard>(c.limits.max_replay_cache_entries);
+    }
+    return std::make_unique<api::StoreReplayGuard>(store, c.limits.replay_purge_batch);
+  }
   static store::DatabaseOptions database_options(const Config& c) {
     return store::DatabaseOptions{
         .statement_timeout = std::chrono::milliseconds(c.limits.db_statement_timeout_ms),
@@ -329,7 +340,10 @@ struct Gateway::Parts {
   // Requests per merchant, after authentication: the router's, and the Nomba token
   // grant's, which authenticates by itself.
   net::RateLimiter merchant_requests;
-  api::MerchantAuthenticator merchant_auth;  // with its replay cache
+  // Signatures accepted: in memory on SQLite's one node, in the database on PostgreSQL's
+  // several (make_replay_guard).
+  std::unique_ptr<api::ReplayGuard> replay_guard;
+  api::MerchantAuthenticator merchant_auth;
   api::NombaAuthenticator nomba_auth;
   api::AdminAuthenticator admin_auth;
   api::ServiceRoutes service_routes;

@@ -1,4 +1,6 @@
-// Wire and storage names of a webhook delivery's status (webhooks.md).
+// Wire and storage names of a webhook delivery's status (webhooks.md), and its claims.
+#include <stdexcept>
+
 #include "store/store.hpp"
 
 namespace tillgate::store {
@@ -23,6 +25,13 @@ std::optional<DeliveryStatus> parse_delivery_status(std::string_view text) {
     }
   }
   return std::nullopt;
+}
+
+Timestamp claim_lease_end(const DueQuery& query) {
+  if (query.lease < std::chrono::milliseconds{1}) {
+    throw std::invalid_argument("claim_due_webhook_deliveries: the lease must be at least 1 ms");
+  }
+  return query.now + query.lease;
 }
 
 }  // namespace tillgate::store

@@ -6,6 +6,7 @@
 // it returns, except inside a batch (begin_batch): then the batch's commit_batch makes it
 // durable. Expected outcomes (not found, conflict) are return values; a failure of the
 // database itself throws StoreError.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -129,6 +130,18 @@ struct TransactionEventRecord {
   Timestamp at;
 };
 
+// ---- The shared replay cache (several nodes on one database: docs/scale-out.md) ----------
+
+// A signed request's signature, remembered while its timestamp is inside the window.
+struct RememberedSignature {
+  std::string digest;    // hex SHA-256 of the API key and the signature, never the signature
+  Timestamp expires_at;  // when the request's timestamp leaves the window
+  // Rows that expired before purge_before are deleted first, at most purge_limit of them
+  // (app::Limits::replay_purge_batch).
+  Timestamp purge_before;
+  std::int64_t purge_limit = 0;
+};
+
 // ---- Webhooks (webhooks.md) ------------------------------------------------------------
 
 // A merchant's webhook endpoint. Deleted endpoints keep their row (deleted_at set) so that
@@ -238,17 +251,35 @@ struct DueDelivery {
   domain::Secret secret;
   domain::WebhookFormat format = domain::WebhookFormat::standard;  // the endpoint's
   std::string payload;  // the event's body for that format
+  Timestamp due_at{};   // its next_attempt_at before the claim (release_webhook_claims)
+};
+
+// A claim the caller made but will not use: the delivery, the version its claim gave it,
+// and when it was due before.
+struct WebhookClaim {
+  std::string delivery_id;
+  std::int64_t version = 0;
+  Timestamp due_at{};
 };
 
 struct DueQuery {
   Timestamp now;
   std::int64_t limit = 100;
-  std::vector<std::string> exclude_endpoints;   // every delivery slot of these is taken
-  std::vector<std::string> exclude_deliveries;  // already in flight
+  std::vector<std::string> exclude_endpoints = {};   // every delivery slot of these is taken
+  std::vector<std::string> exclude_deliveries = {};  // already in flight
+  // How long the deliveries returned are claimed (app::Limits::webhook_lease_s, where its
+  // default is written); at least 1 ms, else the call throws std::invalid_argument.
+  std::chrono::milliseconds lease{0};
 };
 
+// When a claim made by `query` ends: now + lease. Throws std::invalid_argument for a lease
+// under 1 ms (a claim that ends at once claims nothing).
+[[nodiscard]] Timestamp claim_lease_end(const DueQuery& query);
+
 struct DueDeliveries {
-  std::vector<DueDelivery> due;  // next_attempt_at <= now, oldest due first, at most limit
+  // next_attempt_at <= now, oldest due first, at most limit; each claimed: its row's
+  // next_attempt_at is now + lease and its version one more, as carried here.
+  std::vector<DueDelivery> due;
   // The earliest next_attempt_at after `now` among the other pending deliveries that the
   // query could return (active endpoint, not excluded): when to look again.
   std::optional<Timestamp> next_due_at;
@@ -458,9 +489,18 @@ class Store {
                                                         const std::string& endpoint_id,
                                                         Timestamp at) = 0;
 
-  // Webhook deliveries. Pending deliveries of an active endpoint whose next_attempt_at has
-  // come, with the endpoint's url and secret and the event's payload.
-  virtual DueDeliveries due_webhook_deliveries(const DueQuery& query) = 0;
+  // Webhook deliveries. Claims the pending deliveries of an active endpoint whose
+  // next_attempt_at has come, and answers them with the endpoint's url and secret and the
+  // event's payload. A claim (one write transaction) moves next_attempt_at to now + lease
+  // and increments version: no other caller, on this node or another, gets the delivery
+  // until the lease has passed; recording the attempt (expected_version: the claimed one)
+  // ends the claim, and a late record after another caller's claim loses its
+  // compare-and-set. next_due_at is read before the claim.
+  virtual DueDeliveries claim_due_webhook_deliveries(const DueQuery& query) = 0;
+  // Gives back claims not used (no free slot for them after all): each delivery still at
+  // its claimed version is due again at its due_at (one more version), so it keeps its
+  // place and any caller may take it at once. One transaction.
+  virtual void release_webhook_claims(const std::vector<WebhookClaim>& claims) = 0;
   // Appends the attempt and increments attempt_count; applies next_status, retry_step and
   // next_attempt_at only when the delivery is still at expected_version (otherwise a manual
   // retry changed it meanwhile, and that stands). One transaction. False when the delivery
@@ -542,6 +582,15 @@ class Store {
   virtual void revoke_access_token(const std::string& token_id, const std::string& merchant_id,
                                    Timestamp expires_at, Timestamp at) = 0;
   virtual bool is_access_token_revoked(const std::string& token_id) = 0;
+  // The shared replay cache: true when the signature's digest is remembered now, false
+  // when it already was (a replayed request); in one write transaction, which first deletes
+  // at most purge_limit expired rows. Only a backend that several nodes share keeps one
+  // (PostgreSQL); a backend of one node (SQLite: its writer lock) throws StoreError, and the
+  // gateway remembers signatures in memory there (api/replay_guard.hpp).
+  virtual bool remember_signature(const RememberedSignature& signature) {
+    (void)signature;
+    throw StoreError("this database serves one node: it keeps no shared replay cache");
+  }
   // The server secret called `name` (e.g. the access-token signing key): `candidate` is
   // stored when there is none yet, otherwise the stored one is returned, so every start
   // and every node on the same database signs with the same key.

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "metrics/gateway_metrics.hpp"
 #include "net/task_group.hpp"
@@ -63,6 +64,8 @@ struct WebhookDispatcher::Impl {
 
   asio::awaitable<void> run();
   asio::awaitable<std::optional<domain::Timestamp>> start_due();
+  std::size_t start_claimed(std::vector<store::DueDelivery>& claimed,
+                            std::vector<store::WebhookClaim>& unused);
   asio::awaitable<void> deliver(store::DueDelivery due);
   [[nodiscard]] std::string logged_response(std::string_view body) const;
   [[nodiscard]] std::vector<std::string> saturated_endpoints() const;
@@ -112,42 +115,62 @@ asio::awaitable<std::optional<domain::Timestamp>> WebhookDispatcher::Impl::start
   while (!stopping_ && in_flight_.size() < settings_.max_in_flight) {
     store::DueQuery query;
     query.now = clock_.now();
-    query.limit = static_cast<std::int64_t>(settings_.batch_size);
+    // No more than the free slots: a claim not started waits for its lease to pass.
+    query.limit = static_cast<std::int64_t>(
+        std::min(settings_.batch_size, settings_.max_in_flight - in_flight_.size()));
     query.exclude_endpoints = saturated_endpoints();
+    // In flight here already: only a manual retry makes one due again meanwhile, and its
+    // attempt starts when this one has been recorded.
     query.exclude_deliveries.assign(in_flight_.begin(), in_flight_.end());
-    auto read_due_deliveries = [query](Store& store) {
-      return store.due_webhook_deliveries(query);
+    query.lease = settings_.lease;
+    auto claim_due_deliveries = [query](Store& store) {
+      return store.claim_due_webhook_deliveries(query);
     };
-    auto found = co_await store_.call(std::move(read_due_deliveries));
+    auto found = co_await store_.call(std::move(claim_due_deliveries));
     next_due = found.next_due_at;
-    std::size_t started = 0;
-    for (auto& due : found.due) {
-      if (stopping_ || in_flight_.size() >= settings_.max_in_flight) {
-        break;
-      }
-      const auto& delivery = due.delivery;
-      // In flight already (started while the query ran), or its endpoint filled up in this
-      // batch: an attempt ending wakes the loop, which reads them again.
-      const auto endpoint = endpoint_in_flight_.find(delivery.endpoint_id);
-      if (in_flight_.contains(delivery.delivery_id) ||
-          (endpoint != endpoint_in_flight_.end() &&
-           endpoint->second >= settings_.max_in_flight_per_endpoint)) {
-        continue;
-      }
-      begin(delivery);
-      ++started;
-      // Never refused: the group closes only with stopping_, checked above with no
-      // suspension since.
-      [[maybe_unused]] const bool spawned =
-          tasks_.spawn("delivery attempt", deliver(std::move(due)));
-      assert(spawned);
+    std::vector<store::WebhookClaim> unused;
+    const std::size_t started = start_claimed(found.due, unused);
+    if (!unused.empty()) {
+      // Due again as before, for this loop's next look (once a slot is free) or another node.
+      auto release = [unused = std::move(unused)](Store& store) {
+        store.release_webhook_claims(unused);
+      };
+      co_await store_.call(std::move(release));
     }
     // A short batch was everything due; a full one that started nothing cannot improve.
-    if (started == 0 || found.due.size() < settings_.batch_size) {
+    if (started == 0 || std::cmp_less(found.due.size(), query.limit)) {
       break;
     }
   }
   co_return next_due;
+}
+
+// Starts an attempt for each claimed delivery while a global slot and a slot of its
+// endpoint are free; the others go to `unused`. Answers how many started.
+std::size_t WebhookDispatcher::Impl::start_claimed(std::vector<store::DueDelivery>& claimed,
+                                                   std::vector<store::WebhookClaim>& unused) {
+  std::size_t started = 0;
+  for (auto& due : claimed) {
+    const auto& delivery = due.delivery;
+    // In flight already (a manual retry made it due again), its endpoint filled up in this
+    // batch, or no slot left: an attempt ending wakes the loop, which claims them again.
+    const auto endpoint = endpoint_in_flight_.find(delivery.endpoint_id);
+    if (stopping_ || in_flight_.size() >= settings_.max_in_flight ||
+        in_flight_.contains(delivery.delivery_id) ||
+        (endpoint != endpoint_in_flight_.end() &&
+         endpoint->second >= settings_.max_in_flight_per_endpoint)) {
+      unused.push_back(store::WebhookClaim{
+          .delivery_id = delivery.delivery_id, .version = delivery.version, .due_at = due.due_at});
+      continue;
+    }
+    begin(delivery);
+    ++started;
+    // Never refused: the group closes only with stopping_, checked above with no
+    // suspension since.
+    [[maybe_unused]] const bool spawned = tasks_.spawn("delivery attempt", deliver(std::move(due)));
+    assert(spawned);
+  }
+  return started;
 }
 
 std::vector<std::string> WebhookDispatcher::Impl::saturated_endpoints() const {
@@ -273,7 +296,8 @@ WebhookDispatcher::WebhookDispatcher(asio::any_io_executor executor, store::Asyn
     : impl_(std::make_unique<Impl>(std::move(executor), store, client, formats, time,
                                    std::move(settings))) {
   if (impl_->settings_.max_in_flight == 0 || impl_->settings_.max_in_flight_per_endpoint == 0 ||
-      impl_->settings_.batch_size == 0 || impl_->settings_.max_pings_in_flight == 0) {
+      impl_->settings_.batch_size == 0 || impl_->settings_.max_pings_in_flight == 0 ||
+      impl_->settings_.lease < std::chrono::milliseconds{1}) {
     throw std::invalid_argument("webhook dispatcher: every bound must be at least 1");
   }
 }

@@ -1,8 +1,9 @@
 #pragma once
 // The webhook dispatcher: delivers the outbox (webhooks.md, "Delivery guarantees").
 //
-// Runs on the network thread. One loop asks the store for due deliveries in bounded
-// batches and starts an attempt for each, as long as a global slot and a slot of the
+// Runs on the network thread. One loop claims due deliveries from the store in bounded
+// batches (each for a lease, so that of several nodes on one database only one attempts
+// it) and starts an attempt for each, as long as a global slot and a slot of the
 // delivery's endpoint are free; endpoints with every slot taken are left out of the query,
 // so a slow or dead endpoint holds only its own slots and never the others' deliveries.
 // Each attempt is recorded (with the delivery's next state) before the loop looks again,
@@ -47,6 +48,10 @@ struct DispatcherSettings {
   std::size_t max_pings_in_flight{};         // endpoint validation pings at once
   // Bytes of an endpoint's answer body stored with each attempt (the Nomba event logs).
   std::size_t logged_response_bytes{};
+  // How long a delivery this dispatcher claimed is its alone (store::DueQuery::lease): an
+  // attempt must be recorded within it, or another node (or this one) may attempt the
+  // delivery again. At least 1 ms.
+  std::chrono::milliseconds lease{};
   // Looked at even without a wake-up: a safety net, since every change that makes a
   // delivery due (a new event, a retry, a freed slot) wakes the loop at once.
   std::chrono::seconds idle_poll{30};

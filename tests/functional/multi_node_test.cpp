@@ -2,11 +2,16 @@
 // `tillgate serve` processes on the same TILLGATE_DB, a merchant on one and the terminal on
 // the other. A payment, its result and a merchant's cancel cross between them; a second
 // connection of the device on the other node replaces the first (4002); a node killed -9
-// leaves its terminal to the other after its lease, which gives it its reconnect grace.
+// leaves its terminal to the other after its lease, which gives it its reconnect grace; both
+// nodes deliver webhooks and each event arrives once (each attempt claimed); a signed write
+// accepted by one node is a replay on the other (the replay cache is shared).
 #include <gmock/gmock.h>
+
+#include <thread>
 
 #include "../unit/store/store_test_support.hpp"
 #include "test_support.hpp"
+#include "webhook_test_support.hpp"
 
 namespace tillgate::ft {
 namespace {
@@ -40,9 +45,15 @@ class MultiNodeTest : public GatewayTest {
   }
   EnvMap gateway_env() override { return node_env("node-a"); }
   EnvMap node_env(const std::string& node_id) {
-    return {{"TILLGATE_DB", database_->url()},    {"TILLGATE_NODE_ID", node_id},
-            {"TILLGATE_NODE_LEASE_S", "3"},       {"TILLGATE_NODE_POLL_MS", "200"},
-            {"TILLGATE_PAYMENT_TIMEOUT_S", "30"}, {"TILLGATE_RECONNECT_GRACE_S", "20"}};
+    return {{"TILLGATE_DB", database_->url()},
+            {"TILLGATE_NODE_ID", node_id},
+            {"TILLGATE_NODE_LEASE_S", "3"},
+            {"TILLGATE_NODE_POLL_MS", "200"},
+            {"TILLGATE_PAYMENT_TIMEOUT_S", "30"},
+            {"TILLGATE_RECONNECT_GRACE_S", "20"},
+            // The webhook receivers are plain HTTP on loopback.
+            {"TILLGATE_WEBHOOK_ALLOW_HTTP", "1"},
+            {"TILLGATE_WEBHOOK_ALLOW_PRIVATE", "1"}};
   }
 
   // Runs `step` with node b as the gateway the helpers speak to (signed requests,
@@ -208,6 +219,54 @@ TEST_F(MultiNodeTest, ANodeKilledMidPaymentLeavesItsTerminalToTheOtherWithItsGra
   // Node a starts again under the same name: it holds nothing until terminals say hello.
   ASSERT_NO_THROW(gateway().start());
   EXPECT_EQ(transaction_status(merchant, "TXN-MN-K"), "COMPLETED");
+}
+
+// Both nodes run a webhook dispatcher, woken by the same commits (node b through its feed).
+// The receiver answers slowly, so one node's attempt is in flight while the other looks:
+// without the claim both would POST every event.
+TEST_F(MultiNodeTest, BothNodesDeliverWebhooksAndEachEventArrivesOnce) {
+  WebhookReceiver receiver;
+  receiver.set_default(ReceiverReply::delayed(500ms));
+  const auto merchant = create_merchant("Two Node Hooks");
+  const auto created = signed_request(merchant, "POST", "/v1/webhooks/endpoints",
+                                      R"({"url":")" + receiver.url() + R"("})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const auto device = create_device(merchant, "till-mn-hooks");
+  auto [ws, hello_ok] = connect_terminal(device);  // on node a
+  ASSERT_TRUE(ws);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    const std::string id = "TXN-MN-H" + std::to_string(i);
+    ids.push_back(id);
+    auto pending = pay_async(merchant, device.device_id, payment_body("1.00", "USD", id));
+    (void)read_frame(*ws, "payment.request");
+    ASSERT_TRUE(ws->send_json(result_frame(id, "SUCCESS", "AUTHMNH" + std::to_string(i))));
+    (void)read_frame(*ws, "payment.result.ack");
+    ASSERT_TRUE(await_response(pending, 10s).has_value());
+  }
+  ASSERT_TRUE(wait_for_events(receiver, ids));
+  std::this_thread::sleep_for(2s);  // a second copy of any of them would come meanwhile
+  const auto events = received_events(receiver);
+  ASSERT_EQ(events.size(), ids.size());
+  for (const auto& [event_id, event] : events) {
+    EXPECT_EQ(event.copies, 1) << event.transaction_id << " " << event_id;
+  }
+}
+
+TEST_F(MultiNodeTest, ASignedWriteAcceptedByOneNodeIsAReplayOnTheOther) {
+  const auto merchant = create_merchant("Replay Shop");
+  const std::string body = R"({"label":"replayed"})";
+  const auto headers =
+      client::sign_request(merchant.credentials, "POST", "/v1/devices/codes", body);
+  auto client = http();
+  const auto accepted = client.request("POST", "/v1/devices/codes", body, headers);
+  ASSERT_EQ(accepted.status, 201) << accepted.body;
+  remember_secrets_in(accepted);
+  const auto replayed = on_node_b([&] {
+    auto other = http();
+    return other.request("POST", "/v1/devices/codes", body, headers);
+  });
+  expect_error(replayed, 401, "REPLAYED_REQUEST");
 }
 
 }  // namespace

@@ -106,6 +106,25 @@ TEST_F(PostgresGatewayTest, APaymentRunsEndToEndAndSurvivesARestart) {
   EXPECT_EQ(gateway().stderr_text().find("postgresql://"), std::string::npos);
 }
 
+// The replay cache is a table on PostgreSQL (scale-out.md, "Several nodes"): a signed write
+// accepted by one gateway process is refused by the next one on the same database, which
+// shares no memory with it, as a node behind the same load balancer would refuse it.
+TEST_F(PostgresGatewayTest, ASignedWriteAcceptedByOneProcessIsAReplayForTheNext) {
+  const auto merchant = create_merchant("Replay Shop");
+  const std::string body = R"({"label":"replayed"})";
+  const auto headers =
+      client::sign_request(merchant.credentials, "POST", "/v1/devices/codes", body);
+  auto client = http();
+  const auto first = client.request("POST", "/v1/devices/codes", body, headers);
+  ASSERT_EQ(first.status, 201) << first.body;
+  remember_secrets_in(first);
+
+  gateway().restart();
+  auto next_client = http();
+  expect_error(next_client.request("POST", "/v1/devices/codes", body, headers), 401,
+               "REPLAYED_REQUEST");
+}
+
 TEST_F(PostgresGatewayTest, AnUnreachableDatabaseAnswers503UntilTheGatewayReconnects) {
   const auto merchant = create_merchant();
   const auto device = create_device(merchant, "till-pg-down");

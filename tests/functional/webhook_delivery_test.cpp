@@ -439,6 +439,7 @@ class WebhookIsolationTest : public WebhookTest {
   EnvMap gateway_env() override {
     auto env = WebhookTest::gateway_env();
     env["TILLGATE_WEBHOOK_ATTEMPT_TIMEOUT_MS"] = "4000";
+    env["TILLGATE_WEBHOOK_LEASE_S"] = "8";  // at least twice the attempt timeout
     env["TILLGATE_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT"] = "2";
     return env;
   }

@@ -9,7 +9,9 @@ EnvMap WebhookTest::gateway_env() {
   return {{"TILLGATE_WEBHOOK_ALLOW_HTTP", "1"},
           {"TILLGATE_WEBHOOK_ALLOW_PRIVATE", "1"},
           {"TILLGATE_WEBHOOK_RETRY_S", "1,1,1"},
-          {"TILLGATE_WEBHOOK_ATTEMPT_TIMEOUT_MS", "1000"}};
+          {"TILLGATE_WEBHOOK_ATTEMPT_TIMEOUT_MS", "1000"},
+          // An attempt cut off by a kill is made again this soon (twice the timeout).
+          {"TILLGATE_WEBHOOK_LEASE_S", "2"}};
 }
 
 Endpoint WebhookTest::create_endpoint(const Merchant& merchant, const std::string& url,

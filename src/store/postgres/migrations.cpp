@@ -273,9 +273,23 @@ CREATE TRIGGER terminal_presence_notify AFTER INSERT OR UPDATE ON terminal_prese
   FOR EACH STATEMENT EXECUTE FUNCTION tillgate_notify_change();
 )sql";
 
+// Version 3: the merchant HMAC replay cache, shared by every node on the database
+// (docs/scale-out.md). A row per signed request accepted within the signature window: the
+// SHA-256 (hex) of its API key and signature, never the signature, and when its timestamp
+// leaves the window. Rows expired for a further window are deleted in bounded batches by
+// the inserts (remember_signature).
+constexpr std::string_view kMigration3 = R"sql(
+CREATE TABLE replay_signatures (
+  digest     TEXT NOT NULL PRIMARY KEY,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX replay_signatures_by_expiry ON replay_signatures (expires_at);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "the schema of the SQLite backend's version 9", kMigration1},
     Migration{2, "several nodes: leases, terminal presence, the change feed", kMigration2},
+    Migration{3, "the shared replay cache of merchant signatures", kMigration3},
 };
 
 constexpr std::string_view kOperation = "migrate";

@@ -72,7 +72,8 @@ class PostgresStore final : public Store, public NodeStore {
   EndpointDeleteOutcome delete_webhook_endpoint(const std::string& merchant_id,
                                                 const std::string& endpoint_id,
                                                 Timestamp at) override;
-  DueDeliveries due_webhook_deliveries(const DueQuery& query) override;
+  DueDeliveries claim_due_webhook_deliveries(const DueQuery& query) override;
+  void release_webhook_claims(const std::vector<WebhookClaim>& claims) override;
   bool record_webhook_attempt(const AttemptOutcome& outcome) override;
   RetryResult retry_webhook_delivery(const std::string& merchant_id, const std::string& delivery_id,
                                      Timestamp at) override;
@@ -112,6 +113,7 @@ class PostgresStore final : public Store, public NodeStore {
   void revoke_access_token(const std::string& token_id, const std::string& merchant_id,
                            Timestamp expires_at, Timestamp at) override;
   bool is_access_token_revoked(const std::string& token_id) override;
+  bool remember_signature(const RememberedSignature& signature) override;
   domain::Secret server_secret(const std::string& name, const domain::Secret& candidate,
                                Timestamp at) override;
 

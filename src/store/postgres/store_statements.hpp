@@ -37,7 +37,7 @@ struct WebhookStatements {
   Statement list_endpoints, update_endpoint, delete_endpoint, fail_endpoint_deliveries;
   Statement insert_event, subscribed_endpoints, insert_delivery, list_events;
   Statement find_payment_event, list_payment_events;
-  Statement due_deliveries, next_due_at, delivery_version, insert_attempt;
+  Statement due_deliveries, release_claim, next_due_at, delivery_version, insert_attempt;
   Statement update_after_attempt, count_attempt, retry_target, mark_retry, find_delivery;
   Statement list_deliveries, list_attempts, find_nomba_deliveries, list_nomba_event_logs;
 };
@@ -50,6 +50,7 @@ struct TokenStatements {
   Statement insert_refresh_token, find_refresh_token, revoke_refresh_family, use_refresh_token;
   Statement refresh_key_state, insert_server_secret, find_server_secret;
   Statement delete_expired_revocations, insert_revocation, find_revocation;
+  Statement remember_signature;  // the shared replay cache (migration 3)
 };
 
 // Every statement the store runs, prepared once when the store opens.

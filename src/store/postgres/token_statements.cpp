@@ -56,7 +56,16 @@ TokenStatements::TokenStatements(Connection& db)
                         "(token_id, merchant_id, expires_at, revoked_at) VALUES ($1, $2, $3, $4) "
                         "ON CONFLICT (token_id) DO NOTHING"),
       find_revocation(db, "find_revocation",
-                      "SELECT 1 FROM revoked_access_tokens WHERE token_id = $1") {}
+                      "SELECT 1 FROM revoked_access_tokens WHERE token_id = $1"),
+      // The shared replay cache (migration 3), in one round trip: a bounded batch of
+      // expired rows goes (rows another transaction holds are skipped), then the digest is
+      // inserted unless it is there (the insert's row count says which).
+      remember_signature(db, "remember_signature",
+                         "WITH purged AS (DELETE FROM replay_signatures WHERE digest IN "
+                         "(SELECT digest FROM replay_signatures WHERE expires_at < $3 "
+                         "ORDER BY expires_at LIMIT $4 FOR UPDATE SKIP LOCKED)) "
+                         "INSERT INTO replay_signatures (digest, expires_at) VALUES ($1, $2) "
+                         "ON CONFLICT (digest) DO NOTHING") {}
 
 #undef TILLGATE_REFRESH_TOKEN_COLUMNS
 #undef TILLGATE_LIVE_REFRESH_TOKEN

@@ -158,4 +158,15 @@ domain::Secret PostgresStore::server_secret(const std::string& name,
   return secret;
 }
 
+bool PostgresStore::remember_signature(const RememberedSignature& signature) {
+  constexpr std::string_view kOperation = "remember_signature";
+  auto transaction = begin_write(kOperation);
+  auto use = statements_->tokens.remember_signature.use(kOperation);
+  use.bind(signature.digest, signature.expires_at, signature.purge_before, signature.purge_limit)
+      .run();
+  const bool remembered = use.changes() == 1;
+  transaction.commit();
+  return remembered;
+}
+
 }  // namespace tillgate::store::postgres

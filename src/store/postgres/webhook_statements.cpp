@@ -96,15 +96,28 @@ WebhookStatements::WebhookStatements(Connection& db)
                           "SELECT " TILLGATE_PAYMENT_EVENT_COLUMNS
                           " FROM webhook_events WHERE merchant_id = $1 AND seq > $2 "
                           "AND notification IS NOT NULL ORDER BY seq LIMIT $3"),
-      due_deliveries(db, "due_webhook_deliveries",
-                     "SELECT " TILLGATE_DELIVERY_COLUMNS
-                     ", p.url, p.secret, p.format, "
-                     "CASE p.format WHEN 'nomba' THEN e.nomba_payload ELSE e.payload END "
+      // The claim, in one statement: the oldest due deliveries, locked (rows another
+      // transaction holds are skipped), get next_attempt_at = $5 (now + lease) and one more
+      // version, and come back in the order they were due. Column 18: when it was due.
+      due_deliveries(db, "claim_due_webhook_deliveries",
+                     "WITH picked AS (SELECT d.seq, d.next_attempt_at AS due_at "
                      "FROM webhook_deliveries d "
                      "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
                      "JOIN webhook_events e ON e.event_id = d.event_id "
                      "WHERE d.next_attempt_at <= $1 AND " TILLGATE_STARTABLE
-                     " ORDER BY d.next_attempt_at, d.seq LIMIT $4"),
+                     " ORDER BY d.next_attempt_at, d.seq LIMIT $4 FOR UPDATE OF d SKIP LOCKED), "
+                     "claimed AS (UPDATE webhook_deliveries c SET next_attempt_at = $5, "
+                     "version = c.version + 1 FROM picked WHERE c.seq = picked.seq "
+                     "RETURNING c.*, picked.due_at) "
+                     "SELECT " TILLGATE_DELIVERY_COLUMNS
+                     ", p.url, p.secret, p.format, " TILLGATE_DELIVERY_PAYLOAD
+                     ", d.due_at FROM claimed d "
+                     "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "
+                     "JOIN webhook_events e ON e.event_id = d.event_id "
+                     "ORDER BY d.due_at, d.seq"),
+      release_claim(db, "release_webhook_claim",
+                    "UPDATE webhook_deliveries SET next_attempt_at = $3, version = version + 1 "
+                    "WHERE delivery_id = $1 AND version = $2 AND status = 'pending'"),
       next_due_at(db, "next_due_webhook_delivery",
                   "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d "
                   "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "

@@ -279,28 +279,46 @@ std::vector<PaymentEventRecord> PostgresStore::list_payment_events(const std::st
 
 // ---- deliveries -----------------------------------------------------------------------------
 
-DueDeliveries PostgresStore::due_webhook_deliveries(const DueQuery& query) {
-  constexpr std::string_view kOperation = "due_webhook_deliveries";
+DueDeliveries PostgresStore::claim_due_webhook_deliveries(const DueQuery& query) {
+  constexpr std::string_view kOperation = "claim_due_webhook_deliveries";
+  const Timestamp lease_end = claim_lease_end(query);
   const std::string excluded_endpoints = id_array(query.exclude_endpoints);
   const std::string excluded_deliveries = id_array(query.exclude_deliveries);
   DueDeliveries result;
+  auto transaction = begin_write(kOperation);
+  {
+    // Before the claim, which moves the claimed deliveries' next_attempt_at past `now`.
+    auto use = statements_->webhooks.next_due_at.use(kOperation);
+    use.bind(query.now, excluded_endpoints, excluded_deliveries);
+    if (use.step()) {
+      result.next_due_at = use.optional_timestamp(0);
+    }
+  }
   {
     auto use = statements_->webhooks.due_deliveries.use(kOperation);
-    use.bind(query.now, excluded_endpoints, excluded_deliveries, query.limit);
+    use.bind(query.now, excluded_endpoints, excluded_deliveries, query.limit, lease_end);
     while (use.step()) {
       result.due.push_back(DueDelivery{.delivery = read_delivery(use),
                                        .url = use.text(14),
                                        .secret = domain::Secret(use.text(15)),
                                        .format = read_format(use, 16),
-                                       .payload = use.text(17)});
+                                       .payload = use.text(17),
+                                       .due_at = use.timestamp(18)});
     }
   }
-  auto use = statements_->webhooks.next_due_at.use(kOperation);
-  use.bind(query.now, excluded_endpoints, excluded_deliveries);
-  if (use.step()) {
-    result.next_due_at = use.optional_timestamp(0);
-  }
+  transaction.commit();
   return result;
+}
+
+void PostgresStore::release_webhook_claims(const std::vector<WebhookClaim>& claims) {
+  constexpr std::string_view kOperation = "release_webhook_claims";
+  auto transaction = begin_write(kOperation);
+  for (const auto& claim : claims) {
+    statements_->webhooks.release_claim.use(kOperation)
+        .bind(claim.delivery_id, claim.version, claim.due_at)
+        .run();
+  }
+  transaction.commit();
 }
 
 bool PostgresStore::record_webhook_attempt(const AttemptOutcome& outcome) {

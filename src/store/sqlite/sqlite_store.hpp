@@ -65,7 +65,8 @@ class SqliteStore final : public Store {
   EndpointDeleteOutcome delete_webhook_endpoint(const std::string& merchant_id,
                                                 const std::string& endpoint_id,
                                                 Timestamp at) override;
-  DueDeliveries due_webhook_deliveries(const DueQuery& query) override;
+  DueDeliveries claim_due_webhook_deliveries(const DueQuery& query) override;
+  void release_webhook_claims(const std::vector<WebhookClaim>& claims) override;
   bool record_webhook_attempt(const AttemptOutcome& outcome) override;
   RetryResult retry_webhook_delivery(const std::string& merchant_id, const std::string& delivery_id,
                                      Timestamp at) override;

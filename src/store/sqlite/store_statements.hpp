@@ -14,7 +14,8 @@ struct WebhookStatements {
   Statement list_endpoints, update_endpoint, delete_endpoint, fail_endpoint_deliveries;
   Statement insert_event, subscribed_endpoints, insert_delivery, list_events;
   Statement find_payment_event, list_payment_events;
-  Statement due_deliveries, next_due_at, delivery_version, insert_attempt;
+  Statement due_deliveries, claim_deliveries, release_claim, next_due_at, delivery_version,
+      insert_attempt;
   Statement update_after_attempt, count_attempt, retry_target, mark_retry, find_delivery;
   Statement list_deliveries, list_attempts, find_nomba_deliveries, list_nomba_event_logs;
 };

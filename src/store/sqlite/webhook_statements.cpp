@@ -95,7 +95,7 @@ WebhookStatements::WebhookStatements(sqlite3* db)
                           "SELECT " TILLGATE_PAYMENT_EVENT_COLUMNS
                           " FROM webhook_events WHERE merchant_id = ?1 AND seq > ?2 "
                           "AND notification IS NOT NULL ORDER BY seq LIMIT ?3"),
-      due_deliveries(db, "due_webhook_deliveries",
+      due_deliveries(db, "claim_due_webhook_deliveries",
                      "SELECT " TILLGATE_DELIVERY_COLUMNS
                      ", p.url, p.secret, p.format, "
                      "CASE p.format WHEN 'nomba' THEN e.nomba_payload ELSE e.payload END "
@@ -104,6 +104,14 @@ WebhookStatements::WebhookStatements(sqlite3* db)
                      "JOIN webhook_events e ON e.event_id = d.event_id "
                      "WHERE d.next_attempt_at <= ?1 AND " TILLGATE_STARTABLE
                      " ORDER BY d.next_attempt_at, d.seq LIMIT ?4"),
+      // The claim of the due deliveries just read (?1: a JSON array of their seqs), under
+      // the same write lock: next_attempt_at = now + lease, one more version.
+      claim_deliveries(db, "claim_webhook_deliveries",
+                       "UPDATE webhook_deliveries SET next_attempt_at = ?2, version = version + 1 "
+                       "WHERE seq IN (SELECT value FROM json_each(?1))"),
+      release_claim(db, "release_webhook_claim",
+                    "UPDATE webhook_deliveries SET next_attempt_at = ?3, version = version + 1 "
+                    "WHERE delivery_id = ?1 AND version = ?2 AND status = 'pending'"),
       next_due_at(db, "next_due_webhook_delivery",
                   "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d "
                   "JOIN webhook_endpoints p ON p.endpoint_id = d.endpoint_id "

@@ -279,11 +279,22 @@ std::vector<PaymentEventRecord> SqliteStore::list_payment_events(const std::stri
 
 // ---- deliveries -----------------------------------------------------------------------------
 
-DueDeliveries SqliteStore::due_webhook_deliveries(const DueQuery& query) {
-  constexpr std::string_view kOperation = "due_webhook_deliveries";
+DueDeliveries SqliteStore::claim_due_webhook_deliveries(const DueQuery& query) {
+  constexpr std::string_view kOperation = "claim_due_webhook_deliveries";
+  const Timestamp lease_end = claim_lease_end(query);
   const std::string excluded_endpoints = id_array(query.exclude_endpoints);
   const std::string excluded_deliveries = id_array(query.exclude_deliveries);
   DueDeliveries result;
+  auto transaction = begin_write(kOperation);
+  {
+    // Before the claim, which moves the claimed deliveries' next_attempt_at past `now`.
+    auto use = statements_->webhooks.next_due_at.use(kOperation);
+    use.bind(query.now, excluded_endpoints, excluded_deliveries);
+    if (use.step()) {
+      result.next_due_at = use.optional_timestamp(0);
+    }
+  }
+  json::Array claimed;
   {
     auto use = statements_->webhooks.due_deliveries.use(kOperation);
     use.bind(query.now, excluded_endpoints, excluded_deliveries, query.limit);
@@ -292,15 +303,35 @@ DueDeliveries SqliteStore::due_webhook_deliveries(const DueQuery& query) {
                                        .url = use.text(14),
                                        .secret = domain::Secret(use.text(15)),
                                        .format = read_format(use, 16),
-                                       .payload = use.text(17)});
+                                       .payload = use.text(17),
+                                       .due_at = use.timestamp(9)});
+      claimed.emplace_back(json::Value(result.due.back().delivery.sequence));
     }
   }
-  auto use = statements_->webhooks.next_due_at.use(kOperation);
-  use.bind(query.now, excluded_endpoints, excluded_deliveries);
-  if (use.step()) {
-    result.next_due_at = use.optional_timestamp(0);
+  if (!result.due.empty()) {
+    auto use = statements_->webhooks.claim_deliveries.use(kOperation);
+    use.bind(json::serialize(json::Value(std::move(claimed))), lease_end).run();
+    if (use.changes() != static_cast<int>(result.due.size())) {
+      use.fail("the deliveries read under the write lock were not all claimed");
+    }
   }
+  for (auto& due : result.due) {
+    due.delivery.next_attempt_at = lease_end;
+    ++due.delivery.version;
+  }
+  transaction.commit();
   return result;
+}
+
+void SqliteStore::release_webhook_claims(const std::vector<WebhookClaim>& claims) {
+  constexpr std::string_view kOperation = "release_webhook_claims";
+  auto transaction = begin_write(kOperation);
+  for (const auto& claim : claims) {
+    statements_->webhooks.release_claim.use(kOperation)
+        .bind(claim.delivery_id, claim.version, claim.due_at)
+        .run();
+  }
+  transaction.commit();
 }
 
 bool SqliteStore::record_webhook_attempt(const AttemptOutcome& outcome) {

@@ -142,9 +142,14 @@ store::EndpointDeleteOutcome FaultyStore::delete_webhook_endpoint(const std::str
   return real_->delete_webhook_endpoint(merchant_id, endpoint_id, at);
 }
 
-store::DueDeliveries FaultyStore::due_webhook_deliveries(const store::DueQuery& query) {
-  maybe_fail("due_webhook_deliveries");
-  return real_->due_webhook_deliveries(query);
+store::DueDeliveries FaultyStore::claim_due_webhook_deliveries(const store::DueQuery& query) {
+  maybe_fail("claim_due_webhook_deliveries");
+  return real_->claim_due_webhook_deliveries(query);
+}
+
+void FaultyStore::release_webhook_claims(const std::vector<store::WebhookClaim>& claims) {
+  maybe_fail("release_webhook_claims");
+  real_->release_webhook_claims(claims);
 }
 
 bool FaultyStore::record_webhook_attempt(const store::AttemptOutcome& outcome) {

@@ -62,7 +62,8 @@ class FaultyStore final : public store::Store {
   store::EndpointDeleteOutcome delete_webhook_endpoint(const std::string& merchant_id,
                                                        const std::string& endpoint_id,
                                                        store::Timestamp at) override;
-  store::DueDeliveries due_webhook_deliveries(const store::DueQuery& query) override;
+  store::DueDeliveries claim_due_webhook_deliveries(const store::DueQuery& query) override;
+  void release_webhook_claims(const std::vector<store::WebhookClaim>& claims) override;
   bool record_webhook_attempt(const store::AttemptOutcome& outcome) override;
   store::RetryResult retry_webhook_delivery(const std::string& merchant_id,
                                             const std::string& delivery_id,

@@ -51,6 +51,19 @@ TEST(ConfigRelations, HttpPerAddressCapAtMostTheGlobalCap) {
   })));
 }
 
+TEST(ConfigRelations, WebhookLeaseAtLeastTwiceTheAttemptTimeout) {
+  expect_refused(with([](app::Config& c) {
+                   c.webhook_attempt_timeout_ms = 2'001;
+                   c.limits.webhook_lease_s = 4;
+                 }),
+                 {"TILLGATE_WEBHOOK_LEASE_S (4 s)", "TILLGATE_WEBHOOK_ATTEMPT_TIMEOUT_MS (2001 ms)",
+                  "at least twice"});
+  EXPECT_NO_THROW(app::check_relations(with([](app::Config& c) {
+    c.webhook_attempt_timeout_ms = 2'000;
+    c.limits.webhook_lease_s = 4;
+  })));
+}
+
 TEST(ConfigRelations, TerminalPerAddressCapAtMostTheGlobalCap) {
   expect_refused(with([](app::Config& c) {
                    c.limits.max_terminal_connections = 100;

@@ -109,8 +109,11 @@ class ForwardingStore : public Store {
                                                 Timestamp at) override {
     return inner_->delete_webhook_endpoint(merchant_id, endpoint_id, at);
   }
-  DueDeliveries due_webhook_deliveries(const DueQuery& query) override {
-    return inner_->due_webhook_deliveries(query);
+  DueDeliveries claim_due_webhook_deliveries(const DueQuery& query) override {
+    return inner_->claim_due_webhook_deliveries(query);
+  }
+  void release_webhook_claims(const std::vector<WebhookClaim>& claims) override {
+    inner_->release_webhook_claims(claims);
   }
   bool record_webhook_attempt(const AttemptOutcome& outcome) override {
     return inner_->record_webhook_attempt(outcome);

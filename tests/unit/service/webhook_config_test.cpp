@@ -15,6 +15,7 @@ TEST(WebhookConfig, DefaultsAreTheSpecsSchedule) {
   EXPECT_EQ(config.limits.max_webhook_endpoints, 16U);
   EXPECT_EQ(config.limits.max_webhook_in_flight, 256U);
   EXPECT_EQ(config.limits.max_webhook_in_flight_per_endpoint, 4U);
+  EXPECT_EQ(config.limits.webhook_lease_s, 60);
 }
 
 TEST(WebhookConfig, EnvironmentSetsEveryWebhookSetting) {
@@ -26,7 +27,8 @@ TEST(WebhookConfig, EnvironmentSetsEveryWebhookSetting) {
                                   {"TILLGATE_WEBHOOK_MAX_IN_FLIGHT", "32"},
                                   {"TILLGATE_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", "2"},
                                   {"TILLGATE_WEBHOOK_BATCH", "10"},
-                                  {"TILLGATE_WEBHOOK_MAX_PINGS_IN_FLIGHT", "8"}});
+                                  {"TILLGATE_WEBHOOK_MAX_PINGS_IN_FLIGHT", "8"},
+                                  {"TILLGATE_WEBHOOK_LEASE_S", "15"}});
   EXPECT_EQ(config.webhook_retry_s, (std::vector<int>{1, 2, 3}));
   EXPECT_TRUE(config.webhook_allow_http);
   EXPECT_EQ(config.webhook_attempt_timeout_ms, 1500);
@@ -35,6 +37,7 @@ TEST(WebhookConfig, EnvironmentSetsEveryWebhookSetting) {
   EXPECT_EQ(config.limits.max_webhook_in_flight_per_endpoint, 2U);
   EXPECT_EQ(config.limits.webhook_batch, 10U);
   EXPECT_EQ(config.limits.max_webhook_pings_in_flight, 8U);
+  EXPECT_EQ(config.limits.webhook_lease_s, 15);
 }
 
 TEST(WebhookConfig, NombaSettingsHaveNombasDefaultsAndAreSet) {
@@ -69,6 +72,7 @@ TEST(WebhookConfig, BadValuesNameTheSetting) {
            {"TILLGATE_WEBHOOK_RETRY_S", "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1"},
            {"TILLGATE_WEBHOOK_ATTEMPT_TIMEOUT_MS", "10"},
            {"TILLGATE_WEBHOOK_MAX_IN_FLIGHT", "0"},
+           {"TILLGATE_WEBHOOK_LEASE_S", "0"},
            {"TILLGATE_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", "many"},
            {"TILLGATE_NOMBA_WEBHOOK_RETRY_S", "0"},
            {"TILLGATE_NOMBA_ACCESS_TOKEN_TTL_S", "0"},

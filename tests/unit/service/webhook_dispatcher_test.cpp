@@ -71,6 +71,7 @@ class WebhookDispatcherTest : public ::testing::Test {
 
   void TearDown() override {
     stop();
+    other_node_.reset();
     dispatcher_.reset();
     client_.reset();
     store_.reset();
@@ -87,6 +88,13 @@ class WebhookDispatcherTest : public ::testing::Test {
     asio::co_spawn(io_, std::move(shutdown),
                    [&stopped](std::exception_ptr) { stopped.set_value(); });
     stopped.get_future().wait();
+    if (other_node_) {
+      std::promise<void> other_stopped;
+      auto other_shutdown = other_node_->shutdown(2s);
+      asio::co_spawn(io_, std::move(other_shutdown),
+                     [&other_stopped](std::exception_ptr) { other_stopped.set_value(); });
+      other_stopped.get_future().wait();
+    }
     work_.reset();
     io_.stop();
     thread_.join();
@@ -136,12 +144,23 @@ class WebhookDispatcherTest : public ::testing::Test {
     }
   }
 
-  void start(webhooks::DispatcherSettings settings) {
+  // With `two_nodes`, a second dispatcher on the same store, as another gateway node on the
+  // same database would run.
+  void start(webhooks::DispatcherSettings settings, bool two_nodes = false) {
     client_ =
         std::make_unique<webhooks::WebhookHttpClient>(io_.get_executor(), local_client_settings());
     dispatcher_ = std::make_unique<webhooks::WebhookDispatcher>(
         io_.get_executor(), *store_, *client_, formats_, *time_, settings);
-    asio::post(io_, [this] { dispatcher_->start(); });
+    if (two_nodes) {
+      other_node_ = std::make_unique<webhooks::WebhookDispatcher>(
+          io_.get_executor(), *store_, *client_, formats_, *time_, settings);
+    }
+    asio::post(io_, [this] {
+      dispatcher_->start();
+      if (other_node_) {
+        other_node_->start();
+      }
+    });
     thread_ = std::thread([this] { io_.run(); });
   }
 
@@ -164,6 +183,7 @@ class WebhookDispatcherTest : public ::testing::Test {
   std::unique_ptr<store::AsyncStore> store_;
   std::unique_ptr<webhooks::WebhookHttpClient> client_;
   std::unique_ptr<webhooks::WebhookDispatcher> dispatcher_;
+  std::unique_ptr<webhooks::WebhookDispatcher> other_node_;  // start(..., two_nodes)
   std::thread thread_;
 };
 
@@ -181,6 +201,7 @@ TEST_F(WebhookDispatcherTest, SlotsBoundEachEndpointAndTheOthersAreNotSlowed) {
   settings.max_in_flight_per_endpoint = 2;
   settings.batch_size = 16;
   settings.max_pings_in_flight = 1;
+  settings.lease = 60s;
   const auto started = std::chrono::steady_clock::now();
   start(settings);
   ASSERT_TRUE(eventually([&] { return fast.request_count() == kEvents; }, 20s));
@@ -206,6 +227,35 @@ TEST_F(WebhookDispatcherTest, SlotsBoundEachEndpointAndTheOthersAreNotSlowed) {
   const auto deliveries = store_->direct().list_webhook_deliveries(query);
   ASSERT_EQ(deliveries.size(), 2U * kEvents);
   for (const auto& delivery : deliveries) {
+    EXPECT_EQ(delivery.status, store::DeliveryStatus::succeeded) << delivery.delivery_id;
+    EXPECT_EQ(delivery.attempt_count, 1) << delivery.delivery_id;
+  }
+}
+
+// Two dispatchers on one store, as two gateway nodes on one database: each delivery is
+// claimed by one of them and POSTed once, not once per node.
+TEST_F(WebhookDispatcherTest, TwoNodesDeliverEachDeliveryOnce) {
+  WebhookReceiver receiver;
+  receiver.set_default(ReceiverReply::delayed(20ms));
+  add_endpoint("wh_1", receiver.url());
+  constexpr int kEvents = 30;
+  complete_transactions(kEvents);
+
+  webhooks::DispatcherSettings settings;
+  settings.max_in_flight = 4;
+  settings.max_in_flight_per_endpoint = 4;
+  settings.batch_size = 3;
+  settings.max_pings_in_flight = 1;
+  settings.lease = 60s;
+  start(settings, true);
+  ASSERT_TRUE(eventually([&] { return receiver.request_count() == kEvents; }, 20s));
+  std::this_thread::sleep_for(300ms);  // a second POST of any of them would come meanwhile
+  EXPECT_EQ(receiver.request_count(), static_cast<std::size_t>(kEvents));
+  stop();
+  store::DeliveryQuery query;
+  query.merchant_id = "m1";
+  query.limit = 100;
+  for (const auto& delivery : store_->direct().list_webhook_deliveries(query)) {
     EXPECT_EQ(delivery.status, store::DeliveryStatus::succeeded) << delivery.delivery_id;
     EXPECT_EQ(delivery.attempt_count, 1) << delivery.delivery_id;
   }
@@ -245,6 +295,7 @@ TEST_F(WebhookDispatcherManualTimeTest, RetryWaitsForItsDeadlineOnTheTimeSource)
   settings.max_in_flight_per_endpoint = 2;
   settings.batch_size = 10;
   settings.max_pings_in_flight = 1;
+  settings.lease = 60s;
   start(settings);
   ASSERT_TRUE(eventually([&] { return receiver.request_count() == 1; }, 10s));
   // The failed attempt is recorded with its retry 5 s +-10% later, and the loop sleeps
@@ -273,6 +324,42 @@ TEST_F(WebhookDispatcherManualTimeTest, RetryWaitsForItsDeadlineOnTheTimeSource)
   ASSERT_EQ(deliveries.size(), 1U);
   EXPECT_EQ(deliveries[0].status, store::DeliveryStatus::succeeded);
   EXPECT_EQ(deliveries[0].attempt_count, 2);
+}
+
+// A node claimed the delivery and died before recording its attempt: the dispatcher (another
+// node) leaves it alone until the lease has passed on its time source, then delivers it.
+TEST_F(WebhookDispatcherManualTimeTest, ADeadNodesClaimIsTakenOverWhenItsLeasePasses) {
+  WebhookReceiver receiver;
+  add_endpoint("wh_1", receiver.url());
+  complete_transactions(1);
+  const auto dead_node_claim = store_->direct().claim_due_webhook_deliveries(
+      store::DueQuery{.now = start_, .limit = 10, .lease = 60s});
+  ASSERT_EQ(dead_node_claim.due.size(), 1U);
+
+  webhooks::DispatcherSettings settings;
+  settings.max_in_flight = 4;
+  settings.max_in_flight_per_endpoint = 2;
+  settings.batch_size = 10;
+  settings.max_pings_in_flight = 1;
+  settings.lease = 60s;
+  start(settings);
+  // The loop sleeps until its idle poll (30 s), sooner than the lease's end.
+  ASSERT_TRUE(eventually([&] { return next_deadline() == start_ + 30s; }, 10s));
+  advance(30s);
+  ASSERT_TRUE(eventually([&] { return next_deadline() == start_ + 60s; }, 10s));
+  advance(29'999ms);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(receiver.request_count(), 0U);
+
+  advance(1ms);  // the lease has passed: this node claims the delivery and delivers it
+  ASSERT_TRUE(eventually([&] { return receiver.request_count() == 1; }, 10s));
+  stop();
+  store::DeliveryQuery query;
+  query.merchant_id = "m1";
+  const auto deliveries = store_->direct().list_webhook_deliveries(query);
+  ASSERT_EQ(deliveries.size(), 1U);
+  EXPECT_EQ(deliveries[0].status, store::DeliveryStatus::succeeded);
+  EXPECT_EQ(deliveries[0].attempt_count, 1);
 }
 
 }  // namespace

@@ -19,6 +19,9 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::Field;
 
+// How long the claims of due deliveries last here.
+constexpr std::chrono::milliseconds kLease{60'000};
+
 RefreshTokenRecord make_token(const std::string& token_hash, const std::string& family_id,
                               std::int64_t created_at_ms, std::int64_t expires_at_ms,
                               const std::string& merchant_id = "m1",
@@ -490,8 +493,11 @@ TEST(NombaMigration, AVersion3DatabaseKeepsItsRowsAndFailsPendingNombaDeliveries
   EXPECT_EQ(nomba_done.version, 1);
   EXPECT_EQ(nomba_done.updated_at, ms(50'010));
 
-  const auto due = store->due_webhook_deliveries(DueQuery{
-      .now = ms(200'000), .limit = 100, .exclude_endpoints = {}, .exclude_deliveries = {}});
+  const auto due = store->claim_due_webhook_deliveries(DueQuery{.now = ms(200'000),
+                                                                .limit = 100,
+                                                                .exclude_endpoints = {},
+                                                                .exclude_deliveries = {},
+                                                                .lease = kLease});
   ASSERT_EQ(due.due.size(), 1U);
   EXPECT_EQ(due.due[0].delivery.delivery_id, "dlv_standard");
   EXPECT_EQ(due.due[0].format, domain::WebhookFormat::standard);
@@ -500,16 +506,22 @@ TEST(NombaMigration, AVersion3DatabaseKeepsItsRowsAndFailsPendingNombaDeliveries
   // Retried by hand, it is pending again but never started (there is no body to send).
   ASSERT_EQ(store->retry_webhook_delivery("m1", "dlv_nomba", ms(300'000)).outcome,
             RetryOutcome::scheduled);
-  const auto later = store->due_webhook_deliveries(DueQuery{
-      .now = ms(400'000), .limit = 100, .exclude_endpoints = {}, .exclude_deliveries = {}});
+  const auto later = store->claim_due_webhook_deliveries(DueQuery{.now = ms(400'000),
+                                                                  .limit = 100,
+                                                                  .exclude_endpoints = {},
+                                                                  .exclude_deliveries = {},
+                                                                  .lease = kLease});
   EXPECT_THAT(later.due,
               ElementsAre(Field(&DueDelivery::delivery,
                                 Field(&WebhookDeliveryRecord::delivery_id, "dlv_standard"))));
-  EXPECT_FALSE(
-      store
-          ->due_webhook_deliveries(DueQuery{
-              .now = ms(200'000), .limit = 100, .exclude_endpoints = {}, .exclude_deliveries = {}})
-          .next_due_at);
+  // dlv_standard (claimed above) left out: the pending dlv_nomba is never due.
+  EXPECT_FALSE(store
+                   ->claim_due_webhook_deliveries(DueQuery{.now = ms(200'000),
+                                                           .limit = 100,
+                                                           .exclude_endpoints = {},
+                                                           .exclude_deliveries = {"dlv_standard"},
+                                                           .lease = kLease})
+                   .next_due_at);
 
   // The new tables work on the migrated file.
   EXPECT_EQ(store->server_secret("access_token_key", domain::Secret("key"), ms(500'000)).reveal(),

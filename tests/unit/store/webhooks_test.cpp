@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <iostream>
+#include <set>
+#include <thread>
+
 #include "domain/terminal_outcome.hpp"
 #include "store_test_support.hpp"
 
@@ -14,6 +18,9 @@ using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
+
+// How long the tests' claims last.
+constexpr std::int64_t kLeaseMs = 60'000;
 
 constexpr const char* kAllEvents =
     R"(["payment.completed","payment.failed","payment.cancelled","payment.timeout","payment.voided"])";
@@ -111,13 +118,31 @@ class WebhooksTest : public StoreTest {
     return store_->list_webhook_deliveries(query);
   }
 
-  DueDeliveries due(std::int64_t now_ms, std::vector<std::string> exclude_endpoints = {},
-                    std::vector<std::string> exclude_deliveries = {}, std::int64_t limit = 100) {
-    return store_->due_webhook_deliveries(
+  // Claims the deliveries due at `now_ms` for kLeaseMs (or `lease_ms`).
+  DueDeliveries claim(std::int64_t now_ms, std::vector<std::string> exclude_endpoints = {},
+                      std::vector<std::string> exclude_deliveries = {}, std::int64_t limit = 100,
+                      std::int64_t lease_ms = kLeaseMs) {
+    return store_->claim_due_webhook_deliveries(
         DueQuery{.now = ms(now_ms),
                  .limit = limit,
                  .exclude_endpoints = std::move(exclude_endpoints),
-                 .exclude_deliveries = std::move(exclude_deliveries)});
+                 .exclude_deliveries = std::move(exclude_deliveries),
+                 .lease = std::chrono::milliseconds{lease_ms}});
+  }
+
+  static AttemptOutcome succeeded_attempt(const WebhookDeliveryRecord& delivery,
+                                          std::int64_t at_ms) {
+    return AttemptOutcome{.delivery_id = delivery.delivery_id,
+                          .expected_version = delivery.version,
+                          .attempt = WebhookAttemptRecord{.number = 0,
+                                                          .started_at = ms(at_ms),
+                                                          .duration_ms = 5,
+                                                          .http_status = 200,
+                                                          .error = std::nullopt},
+                          .next_status = DeliveryStatus::succeeded,
+                          .retry_step = delivery.retry_step,
+                          .next_attempt_at = std::nullopt,
+                          .at = ms(at_ms + 5)};
   }
 
   static AttemptOutcome failed_attempt(const WebhookDeliveryRecord& delivery, std::int64_t at_ms,
@@ -301,38 +326,151 @@ TEST_P(WebhooksTest, DueDeliveriesComeOldestDueFirstWithWhatTheAttemptNeeds) {
   complete_with_event("T1", "d1", 100'000);
   complete_with_event("T2", "d2", 200'000);
 
-  EXPECT_THAT(due(99'999).due, IsEmpty());
-  EXPECT_EQ(due(99'999).next_due_at, ms(100'000));
+  const auto before = claim(99'999);
+  EXPECT_THAT(before.due, IsEmpty());
+  EXPECT_EQ(before.next_due_at, ms(100'000));
 
-  const auto at_150 = due(150'000);
+  const auto at_150 = claim(150'000);
   ASSERT_EQ(at_150.due.size(), 2U);  // T1 to both endpoints
   EXPECT_EQ(at_150.due[0].delivery.event_id, "evt_T1");
   EXPECT_EQ(at_150.due[0].url, "https://hooks.example/" + at_150.due[0].delivery.endpoint_id);
   EXPECT_EQ(at_150.due[0].secret.reveal(), "whsec_c2VjcmV0LW9mLQ==");
   EXPECT_EQ(at_150.due[0].payload, make_event("evt_T1", "T1", "payment.completed", 0).payload);
+  EXPECT_EQ(at_150.due[0].due_at, ms(100'000));
   EXPECT_EQ(at_150.next_due_at, ms(200'000));
 
-  const auto all = due(300'000);
-  ASSERT_EQ(all.due.size(), 4U);
-  EXPECT_EQ(all.due[0].delivery.transaction_id, "T1");
-  EXPECT_EQ(all.due[3].delivery.transaction_id, "T2");
-  EXPECT_FALSE(all.next_due_at);
-  EXPECT_EQ(due(300'000, {}, {}, 3).due.size(), 3U);
+  // Oldest due first, at most `limit` (T1's lease has passed by 300 s).
+  const auto at_300 = claim(300'000, {}, {}, 3);
+  ASSERT_EQ(at_300.due.size(), 3U);
+  EXPECT_EQ(at_300.due[0].delivery.transaction_id, "T2");  // due at 200 s
+  EXPECT_EQ(at_300.due[1].delivery.transaction_id, "T2");
+  EXPECT_EQ(at_300.due[2].delivery.transaction_id, "T1");  // due again at 210 s
+  EXPECT_FALSE(at_300.next_due_at);
+  EXPECT_EQ(claim(300'000).due.size(), 1U);  // the fourth; the others are claimed
 
   // Excluded endpoints (no free slot) and deliveries (in flight) are left out, and so is a
-  // disabled endpoint's backlog (paused until it is enabled again).
-  const auto without_wh_1 = due(300'000, {"wh_1"});
+  // disabled endpoint's backlog (paused until it is enabled again). Every lease has passed
+  // by 400 s.
+  const auto without_wh_1 = claim(400'000, {"wh_1"});
   ASSERT_EQ(without_wh_1.due.size(), 2U);
   EXPECT_EQ(without_wh_1.due[0].delivery.endpoint_id, "wh_2");
-  const auto without_one = due(300'000, {}, {all.due[0].delivery.delivery_id});
-  ASSERT_EQ(without_one.due.size(), 3U);
-  EXPECT_NE(without_one.due[0].delivery.delivery_id, all.due[0].delivery.delivery_id);
+  EXPECT_EQ(without_wh_1.due[1].delivery.endpoint_id, "wh_2");
+  const auto excluded = at_300.due[0].delivery.endpoint_id == "wh_1"
+                            ? at_300.due[0].delivery.delivery_id
+                            : at_300.due[1].delivery.delivery_id;
+  const auto without_one = claim(400'000, {}, {excluded});
+  ASSERT_EQ(without_one.due.size(), 1U);  // wh_1's other one
+  EXPECT_EQ(without_one.due[0].delivery.endpoint_id, "wh_1");
+  EXPECT_NE(without_one.due[0].delivery.delivery_id, excluded);
   auto disabled = *store_->find_webhook_endpoint("m1", "wh_2");
   disabled.status = domain::EndpointStatus::disabled;
   ASSERT_TRUE(store_->update_webhook_endpoint(disabled));
-  EXPECT_EQ(due(300'000).due.size(), 2U);
-  EXPECT_EQ(due(150'000).next_due_at, ms(200'000));  // wh_1's T2
-  EXPECT_FALSE(due(150'000, {"wh_1"}).next_due_at);
+  EXPECT_EQ(claim(500'000).due.size(), 2U);
+  EXPECT_EQ(claim(510'000).next_due_at, ms(560'000));  // wh_1's claims end
+  EXPECT_FALSE(claim(510'000, {"wh_1"}).next_due_at);
+}
+
+// ---- claims: one caller (one node) per attempt -------------------------------------------
+
+TEST_P(WebhooksTest, AClaimHidesTheDeliveryUntilItsLeasePassesAndRecordingEndsIt) {
+  add_endpoint(make_endpoint("wh_1", "m1"));
+  complete_with_event("T1", "d1", 100'000);
+  const auto first = claim(100'000);
+  ASSERT_EQ(first.due.size(), 1U);
+  const auto& claimed = first.due[0].delivery;
+  EXPECT_EQ(claimed.version, 2);  // the claim's, which the attempt's record expects
+  EXPECT_EQ(claimed.next_attempt_at, ms(100'000 + kLeaseMs));
+  EXPECT_EQ(first.due[0].due_at, ms(100'000));
+
+  // Nobody else gets it while the lease runs; when it ends is when to look again.
+  EXPECT_THAT(claim(100'000).due, IsEmpty());
+  const auto during = claim(100'000 + kLeaseMs - 1);
+  EXPECT_THAT(during.due, IsEmpty());
+  EXPECT_EQ(during.next_due_at, ms(100'000 + kLeaseMs));
+  const auto listed = deliveries().at(0);  // as GET /v1/webhooks/deliveries shows it
+  EXPECT_EQ(listed.status, DeliveryStatus::pending);
+  EXPECT_EQ(listed.next_attempt_at, ms(100'000 + kLeaseMs));
+  EXPECT_EQ(listed.attempt_count, 0);
+
+  // Recording ends the claim: the failed attempt's retry is due at its own time, within
+  // what was the lease.
+  ASSERT_TRUE(store_->record_webhook_attempt(failed_attempt(claimed, 100'010, 105'000)));
+  const auto retry = claim(105'000);
+  ASSERT_EQ(retry.due.size(), 1U);
+  EXPECT_EQ(retry.due[0].delivery.version, 4);  // recorded (3), claimed again (4)
+  ASSERT_TRUE(store_->record_webhook_attempt(succeeded_attempt(retry.due[0].delivery, 105'000)));
+  const auto done = deliveries().at(0);
+  EXPECT_EQ(done.status, DeliveryStatus::succeeded);
+  EXPECT_EQ(done.attempt_count, 2);
+  EXPECT_THAT(claim(10'000'000).due, IsEmpty());
+}
+
+TEST_P(WebhooksTest, AClaimPastItsLeaseIsTakenByAnotherCallerAndTheLateRecordLosesItsSet) {
+  add_endpoint(make_endpoint("wh_1", "m1"));
+  complete_with_event("T1", "d1", 100'000);
+  const auto first = claim(100'000);  // a node that then stalls (or dies) mid-attempt
+  ASSERT_EQ(first.due.size(), 1U);
+  const auto second = claim(100'000 + kLeaseMs);  // another node, once the lease has passed
+  ASSERT_EQ(second.due.size(), 1U);
+  EXPECT_EQ(second.due[0].delivery.delivery_id, first.due[0].delivery.delivery_id);
+  EXPECT_EQ(second.due[0].delivery.version, first.due[0].delivery.version + 1);
+
+  // The first attempt's late record counts the attempt but decides nothing: the second
+  // holds the delivery.
+  ASSERT_TRUE(
+      store_->record_webhook_attempt(succeeded_attempt(first.due[0].delivery, 100'000 + kLeaseMs)));
+  auto delivery = deliveries().at(0);
+  EXPECT_EQ(delivery.status, DeliveryStatus::pending);
+  EXPECT_EQ(delivery.attempt_count, 1);
+  EXPECT_EQ(delivery.version, second.due[0].delivery.version);
+  EXPECT_EQ(delivery.next_attempt_at, ms(100'000 + 2 * kLeaseMs));
+
+  // The second attempt's record applies.
+  ASSERT_TRUE(store_->record_webhook_attempt(
+      failed_attempt(second.due[0].delivery, 100'000 + kLeaseMs, 300'000)));
+  delivery = deliveries().at(0);
+  EXPECT_EQ(delivery.status, DeliveryStatus::pending);
+  EXPECT_EQ(delivery.attempt_count, 2);
+  EXPECT_EQ(delivery.retry_step, 1);
+  EXPECT_EQ(delivery.next_attempt_at, ms(300'000));
+}
+
+TEST_P(WebhooksTest, AReleasedClaimIsDueAgainInItsPlaceUnlessItChangedMeanwhile) {
+  add_endpoint(make_endpoint("wh_1", "m1", 1));
+  add_endpoint(make_endpoint("wh_2", "m1", 2));
+  complete_with_event("T1", "d1", 100'000);
+  complete_with_event("T2", "d2", 120'000);
+  const auto claimed = claim(150'000);
+  ASSERT_EQ(claimed.due.size(), 4U);
+  const auto release_of = [](const DueDelivery& due) {
+    return WebhookClaim{.delivery_id = due.delivery.delivery_id,
+                        .version = due.delivery.version,
+                        .due_at = due.due_at};
+  };
+  // The first is recorded, the second claimed again after its lease: their releases
+  // change nothing. The last two are due again when they were.
+  ASSERT_TRUE(store_->record_webhook_attempt(succeeded_attempt(claimed.due[0].delivery, 150'000)));
+  std::vector<WebhookClaim> releases;
+  for (const auto& due : claimed.due) {
+    releases.push_back(release_of(due));
+  }
+  store_->release_webhook_claims({releases[2], releases[3]});
+  const auto again = claim(160'000);
+  ASSERT_EQ(again.due.size(), 2U);
+  EXPECT_EQ(again.due[0].delivery.delivery_id, claimed.due[2].delivery.delivery_id);
+  EXPECT_EQ(again.due[0].due_at, ms(120'000));
+  EXPECT_EQ(again.due[1].delivery.delivery_id, claimed.due[3].delivery.delivery_id);
+  const auto taken_over = claim(150'000 + kLeaseMs);  // the second's lease has passed
+  ASSERT_EQ(taken_over.due.size(), 1U);
+  EXPECT_EQ(taken_over.due[0].delivery.delivery_id, claimed.due[1].delivery.delivery_id);
+  store_->release_webhook_claims({releases[0], releases[1], releases[2]});  // all stale
+  EXPECT_THAT(claim(150'000 + kLeaseMs).due, IsEmpty());
+  EXPECT_EQ(
+      deliveries(DeliveryQuery{.merchant_id = "m1", .status = DeliveryStatus::pending}).size(), 3U);
+  EXPECT_EQ(
+      deliveries(DeliveryQuery{.merchant_id = "m1", .status = DeliveryStatus::succeeded}).size(),
+      1U);
+  EXPECT_THROW((void)claim(150'000, {}, {}, 100, 0), std::invalid_argument);
 }
 
 TEST_P(WebhooksTest, AttemptsAreRecordedAndTheDispatchersDecisionApplied) {
@@ -353,10 +491,11 @@ TEST_P(WebhooksTest, AttemptsAreRecordedAndTheDispatchersDecisionApplied) {
   EXPECT_EQ(delivery.attempts[0].duration_ms, 12);
   EXPECT_EQ(delivery.attempts[0].http_status, 503);
   EXPECT_FALSE(delivery.attempts[0].error);
-  EXPECT_THAT(due(104'999).due, IsEmpty());
-  EXPECT_EQ(due(105'000).due.size(), 1U);
+  EXPECT_THAT(claim(104'999).due, IsEmpty());
+  const auto claimed = claim(105'000);
+  ASSERT_EQ(claimed.due.size(), 1U);
 
-  auto network_error = failed_attempt(delivery, 105'000, 0);
+  auto network_error = failed_attempt(claimed.due[0].delivery, 105'000, 0);
   network_error.attempt.http_status.reset();
   network_error.attempt.error = "connect: connection refused";
   network_error.next_status = DeliveryStatus::succeeded;  // (a made-up decision, stored as is)
@@ -369,7 +508,7 @@ TEST_P(WebhooksTest, AttemptsAreRecordedAndTheDispatchersDecisionApplied) {
   EXPECT_EQ(delivery.attempts[1].number, 2);
   EXPECT_FALSE(delivery.attempts[1].http_status);
   EXPECT_EQ(delivery.attempts[1].error, "connect: connection refused");
-  EXPECT_THAT(due(1'000'000).due, IsEmpty());
+  EXPECT_THAT(claim(1'000'000).due, IsEmpty());
 
   EXPECT_FALSE(store_->record_webhook_attempt(AttemptOutcome{.delivery_id = "dlv_nope"}));
 }
@@ -396,7 +535,7 @@ TEST_P(WebhooksTest, ManualRetryMakesAnyDeliveryOfAnActiveEndpointDueNow) {
   give_up.next_status = DeliveryStatus::failed;
   give_up.next_attempt_at.reset();
   ASSERT_TRUE(store_->record_webhook_attempt(give_up));
-  EXPECT_THAT(due(10'000'000).due, IsEmpty());
+  EXPECT_THAT(claim(10'000'000).due, IsEmpty());
 
   EXPECT_EQ(store_->retry_webhook_delivery("m2", delivery.delivery_id, ms(200'000)).outcome,
             RetryOutcome::not_found);
@@ -409,7 +548,8 @@ TEST_P(WebhooksTest, ManualRetryMakesAnyDeliveryOfAnActiveEndpointDueNow) {
   EXPECT_EQ(result.delivery->next_attempt_at, ms(200'000));
   EXPECT_EQ(result.delivery->retry_step, 1);  // a failed retry fails it again
   EXPECT_EQ(result.delivery->attempts.size(), 1U);
-  EXPECT_EQ(due(200'000).due.size(), 1U);
+  const auto claimed = claim(200'000);
+  ASSERT_EQ(claimed.due.size(), 1U);
 
   auto disabled = *store_->find_webhook_endpoint("m1", "wh_1");
   disabled.status = domain::EndpointStatus::disabled;
@@ -417,7 +557,7 @@ TEST_P(WebhooksTest, ManualRetryMakesAnyDeliveryOfAnActiveEndpointDueNow) {
   const auto refused = store_->retry_webhook_delivery("m1", delivery.delivery_id, ms(300'000));
   EXPECT_EQ(refused.outcome, RetryOutcome::endpoint_inactive);
   ASSERT_TRUE(refused.delivery);
-  EXPECT_EQ(refused.delivery->next_attempt_at, ms(200'000));  // unchanged
+  EXPECT_EQ(refused.delivery->next_attempt_at, ms(200'000 + kLeaseMs));  // the claim's
 }
 
 TEST_P(WebhooksTest, DeletingAnEndpointFailsItsPendingDeliveriesWhichStayListed) {
@@ -431,8 +571,9 @@ TEST_P(WebhooksTest, DeletingAnEndpointFailsItsPendingDeliveriesWhichStayListed)
   EXPECT_EQ(listed[0].status, DeliveryStatus::failed);
   EXPECT_FALSE(listed[0].next_attempt_at);
   EXPECT_EQ(listed[0].updated_at, ms(150'000));
-  ASSERT_EQ(due(200'000).due.size(), 1U);
-  EXPECT_EQ(due(200'000).due[0].delivery.endpoint_id, "wh_2");
+  const auto claimed = claim(200'000);
+  ASSERT_EQ(claimed.due.size(), 1U);
+  EXPECT_EQ(claimed.due[0].delivery.endpoint_id, "wh_2");
   EXPECT_EQ(store_->retry_webhook_delivery("m1", listed[0].delivery_id, ms(200'000)).outcome,
             RetryOutcome::endpoint_inactive);
 }
@@ -483,7 +624,7 @@ TEST_P(WebhooksTest, PendingDeliveriesSurviveAReopen) {
   add_endpoint(make_endpoint("wh_1", "m1"));
   complete_with_event("T1", "d1", 100'000);
   reopen();
-  const auto after = due(100'000);
+  const auto after = claim(100'000);
   ASSERT_EQ(after.due.size(), 1U);
   EXPECT_EQ(after.due[0].delivery.event_id, "evt_T1");
 }
@@ -573,7 +714,7 @@ TEST_P(WebhooksTest, DueDeliveriesCarryTheEndpointsFormatAndTheBodyForIt) {
       store_->change_status(final_change("T1", TransactionStatus::completed, event, 100'000))
           ->applied);
 
-  const auto due_now = due(100'000);
+  const auto due_now = claim(100'000);
   ASSERT_EQ(due_now.due.size(), 2U);
   for (const auto& delivery : due_now.due) {
     SCOPED_TRACE(delivery.delivery.endpoint_id);
@@ -606,13 +747,14 @@ TEST_P(WebhooksTest, ANombaDeliveryWithoutANombaBodyIsNeverStarted) {
             SQLITE_OK)
       << raw.last_error();
 
-  const auto at_100 = due(100'000);
+  const auto at_100 = claim(100'000);
   EXPECT_THAT(at_100.due,
               ElementsAre(Field(&DueDelivery::delivery,
                                 Field(&WebhookDeliveryRecord::endpoint_id, "wh_standard"))));
   EXPECT_EQ(at_100.next_due_at, ms(200'000));  // T2's standard delivery, not dlv_legacy_2
-  EXPECT_EQ(due(300'000).due.size(), 2U);
-  EXPECT_FALSE(due(300'000).next_due_at);
+  const auto at_300 = claim(300'000);
+  EXPECT_EQ(at_300.due.size(), 2U);
+  EXPECT_FALSE(at_300.next_due_at);
 }
 
 // ---- Nomba re-push and event logs (migration 7) -----------------------------------------
@@ -741,8 +883,76 @@ TEST_P(NombaLogsTest, AMerchantKeepsItsOwnNombaAmountUnit) {
   EXPECT_THROW((void)store_->set_merchant_nomba_amount_unit("m2", std::string("kobo")), StoreError);
 }
 
+// ---- several nodes on one PostgreSQL database ---------------------------------------------
+
+// Two PostgresStore objects on one database, each a node's store.
+using TwoNodesWebhooksTest = WebhooksTest;
+
+TEST_P(TwoNodesWebhooksTest, NodesClaimingAtOnceGetEachDueDeliveryOnce) {
+  add_endpoint(make_endpoint("wh_1", "m1", 1));
+  add_endpoint(make_endpoint("wh_2", "m1", 2));
+  constexpr int kTransactions = 15;
+  for (int i = 0; i < kTransactions; ++i) {
+    complete_with_event("T" + std::to_string(i), "d1", 100'000 + i);
+  }
+  auto other_node = open_store(db_url());
+  // Each node claims three at a time until nothing is left, both at once.
+  const auto drain = [](Store& store, std::vector<std::string>& claimed) {
+    for (;;) {
+      const auto found = store.claim_due_webhook_deliveries(
+          DueQuery{.now = ms(200'000), .limit = 3, .lease = std::chrono::milliseconds{kLeaseMs}});
+      if (found.due.empty()) {
+        return;
+      }
+      for (const auto& due : found.due) {
+        claimed.push_back(due.delivery.delivery_id);
+      }
+    }
+  };
+  std::vector<std::string> by_this_node;
+  std::vector<std::string> by_other_node;
+  std::thread other([&] { drain(*other_node, by_other_node); });
+  drain(*store_, by_this_node);
+  other.join();
+
+  std::set<std::string> all(by_this_node.begin(), by_this_node.end());
+  all.insert(by_other_node.begin(), by_other_node.end());
+  EXPECT_EQ(all.size(), by_this_node.size() + by_other_node.size());  // none twice
+  EXPECT_EQ(all.size(), 2U * kTransactions);                          // none left out
+  std::cout << "[ measure ] " << by_this_node.size() << " claimed by one node, "
+            << by_other_node.size() << " by the other\n";
+}
+
+TEST_P(TwoNodesWebhooksTest, ANodeThatDiesMidAttemptLeavesTheDeliveryToAnotherAfterTheLease) {
+  add_endpoint(make_endpoint("wh_1", "m1"));
+  complete_with_event("T1", "d1", 100'000);
+  auto other_node = open_store(db_url());
+  const auto claimed = claim(100'000);
+  ASSERT_EQ(claimed.due.size(), 1U);
+  store_.reset();  // killed mid-attempt: nothing recorded
+
+  const auto other_claim = [&other_node](std::int64_t now_ms) {
+    return other_node->claim_due_webhook_deliveries(
+        DueQuery{.now = ms(now_ms), .lease = std::chrono::milliseconds{kLeaseMs}});
+  };
+  const auto during = other_claim(100'000 + kLeaseMs - 1);
+  EXPECT_THAT(during.due, IsEmpty());
+  EXPECT_EQ(during.next_due_at, ms(100'000 + kLeaseMs));  // when to look again
+  const auto after = other_claim(100'000 + kLeaseMs);
+  ASSERT_EQ(after.due.size(), 1U);
+  EXPECT_EQ(after.due[0].delivery.delivery_id, claimed.due[0].delivery.delivery_id);
+  ASSERT_TRUE(other_node->record_webhook_attempt(
+      succeeded_attempt(after.due[0].delivery, 100'000 + kLeaseMs)));
+  const auto delivery =
+      other_node->list_webhook_deliveries(DeliveryQuery{.merchant_id = "m1"}).at(0);
+  EXPECT_EQ(delivery.status, DeliveryStatus::succeeded);
+  EXPECT_EQ(delivery.attempt_count, 1);
+}
+
 TILLGATE_STORE_BACKENDS(WebhooksTest);
 TILLGATE_STORE_BACKENDS(NombaLogsTest);
+INSTANTIATE_TEST_SUITE_P(Postgres, TwoNodesWebhooksTest, ::testing::Values(Backend::postgres),
+                         backend_name);
 
 }  // namespace
 }  // namespace tillgate::store::testing
