@@ -54,6 +54,7 @@ struct NodeSync::Impl final : PaymentEventListener {
         coordinator_(coordinator),
         port_(port),
         time_(time),
+        events_(events),
         settings_(std::move(settings)),
         group_(std::move(executor), "node sync"),
         feed_timer_(time.make_timer(executor_)),
@@ -75,6 +76,7 @@ struct NodeSync::Impl final : PaymentEventListener {
   PaymentCoordinator& coordinator_;
   TerminalPort& port_;
   net::TimeSource& time_;
+  PaymentEvents& events_;
   NodeSettings settings_;
   net::TaskGroup group_;
   std::unique_ptr<net::Timer> feed_timer_;
@@ -82,11 +84,21 @@ struct NodeSync::Impl final : PaymentEventListener {
   std::int64_t feed_cursor_ = 0;    // the last history row read
   std::int64_t claims_cursor_ = 0;  // the last terminal claim read
   std::unordered_map<domain::DeviceId, Held> held_;
+  // Terminals of other nodes that dropped there: published gone when their grace ends.
+  struct Dropped {
+    domain::MerchantId merchant_id;
+    domain::Timestamp at;
+  };
+  std::unordered_map<domain::DeviceId, Dropped> dropped_elsewhere_;
+  bool publishing_remote_ = false;  // this node's listener ignores what it publishes itself
   bool woken_ = false;
   bool stopping_ = false;
   PaymentEvents::Subscription presence_;  // last: unsubscribes first
 
   void presence_changed(const TerminalPresenceChanged& change) override;
+  void publish_remote(const TerminalPresenceChanged& change);
+  void remote_presence(const TerminalPresenceRecord& claim);
+  void end_remote_graces();
   void claim(const domain::DeviceId& device_id, const Held& held);
   asio::awaitable<void> write_claim(domain::DeviceId device_id, TerminalPresenceRecord record);
   asio::awaitable<void> run_feed();
@@ -123,7 +135,7 @@ asio::awaitable<void> NodeSync::Impl::awaited(asio::awaitable<void> write, const
 
 // This node's own presence changes, written to the store for the others to read.
 void NodeSync::Impl::presence_changed(const TerminalPresenceChanged& change) {
-  if (stopping_) {
+  if (stopping_ || publishing_remote_) {
     return;
   }
   const auto& device_id = change.device_id;
@@ -238,6 +250,7 @@ asio::awaitable<void> NodeSync::Impl::read_claims() {
     const auto claims = co_await store_.read(std::move(list_claims_in_store));
     for (const auto& claim : claims) {
       claims_cursor_ = claim.claim_sequence;
+      remote_presence(claim);
       const auto it = held_.find(domain::DeviceId(claim.device_id));
       if (claim.node_id == settings_.node_id || it == held_.end() ||
           it->second.claim_sequence == 0 || it->second.claim_sequence > claim.claim_sequence) {
@@ -250,6 +263,42 @@ asio::awaitable<void> NodeSync::Impl::read_claims() {
     if (claims.size() < settings_.batch) {
       co_return;
     }
+  }
+}
+
+// A presence change another node made, published here as this node's own are (POS
+// sessions tell their clients): connected, or reconnecting until its grace ends (then gone,
+// end_remote_graces).
+void NodeSync::Impl::remote_presence(const TerminalPresenceRecord& claim) {
+  if (claim.node_id == settings_.node_id) {
+    return;
+  }
+  const domain::DeviceId device_id(claim.device_id);
+  const domain::MerchantId merchant_id(claim.merchant_id);
+  if (claim.dropped_at) {
+    dropped_elsewhere_.insert_or_assign(device_id, Dropped{merchant_id, *claim.dropped_at});
+    publish_remote({merchant_id, device_id, TerminalPresence::reconnecting, *claim.dropped_at});
+  } else {
+    dropped_elsewhere_.erase(device_id);
+    publish_remote({merchant_id, device_id, TerminalPresence::connected, claim.since});
+  }
+}
+
+void NodeSync::Impl::publish_remote(const TerminalPresenceChanged& change) {
+  publishing_remote_ = true;
+  events_.publish(change);
+  publishing_remote_ = false;
+}
+
+void NodeSync::Impl::end_remote_graces() {
+  const auto now = time_.now();
+  for (auto it = dropped_elsewhere_.begin(); it != dropped_elsewhere_.end();) {
+    if (now < it->second.at + settings_.reconnect_grace) {
+      ++it;
+      continue;
+    }
+    publish_remote({it->second.merchant_id, it->first, TerminalPresence::gone, now});
+    it = dropped_elsewhere_.erase(it);
   }
 }
 
@@ -267,6 +316,7 @@ asio::awaitable<void> NodeSync::Impl::run_lease() {
     } catch (const store::StoreError& error) {
       spdlog::warn("node sync: node {}: lease upkeep failed: {}", settings_.node_id, error.what());
     }
+    end_remote_graces();
     lease_timer_->expires_after(settings_.lease / 3);
     (void)co_await lease_timer_->wait();
   }
@@ -325,6 +375,7 @@ void NodeSync::join(Store& store) {
   auto& nodes = nodes_of(store);
   const auto& node = impl.settings_.node_id;
   impl.feed_cursor_ = nodes.latest_change_sequence();
+  impl.claims_cursor_ = nodes.latest_claim_sequence();
   nodes.release_node_terminals(node);
   const auto now = impl.time_.now();
   (void)nodes.renew_node_lease(node, now, now + impl.settings_.lease);
@@ -355,9 +406,14 @@ asio::awaitable<bool> NodeSync::shutdown(std::chrono::milliseconds wait) {
   impl->group_.cancel();
   const bool ended = co_await impl->group_.wait(wait);
   try {
-    auto end_lease_in_store = [node = impl->settings_.node_id, at = impl->time_.now()](
-                                  Store& store) { nodes_of(store).end_node_lease(node, at); };
-    co_await impl->store_.call(std::move(end_lease_in_store));
+    // A graceful stop is not its terminals' fault (as on one node: their payments stay
+    // PENDING, and the terminals come back through the balancer): their claims go, so no
+    // other node takes them as dropped; then the lease ends.
+    auto leave_in_store = [node = impl->settings_.node_id, at = impl->time_.now()](Store& store) {
+      nodes_of(store).release_node_terminals(node);
+      nodes_of(store).end_node_lease(node, at);
+    };
+    co_await impl->store_.call(std::move(leave_in_store));
   } catch (const store::StoreError& error) {
     spdlog::warn(
         "node sync: node {}: could not end its lease ({}); the others take its "

@@ -72,8 +72,9 @@ class NodeSync final : public RemoteTerminals {
   void start();
   // From any thread: another node committed something; read the feed now.
   void wake();
-  // Stops the tasks (waiting at most `wait`), then ends the lease so that the other nodes
-  // take this node's terminals at once. True when every task ended.
+  // Stops the tasks (waiting at most `wait`), then releases this node's terminals (a
+  // graceful stop is not their drop: their payments stay PENDING, as on one node) and ends
+  // the lease. True when every task ended.
   boost::asio::awaitable<bool> shutdown(std::chrono::milliseconds wait);
 
   boost::asio::awaitable<std::optional<TerminalPresence>> presence(

@@ -197,7 +197,13 @@ asio::awaitable<void> PosService::announce_connected(payments::TerminalPresenceC
   if (!device || device->revoked_at) {
     co_return;
   }
-  const auto info = api::terminal_view(*device, context_.terminals, context_.coordinator);
+  payments::TerminalsElsewhere elsewhere;
+  if (!context_.terminals.connection(change.device_id)) {  // connected to another node
+    auto elsewhere_query = context_.coordinator.terminals_elsewhere(change.merchant_id);
+    elsewhere = co_await std::move(elsewhere_query);
+  }
+  const auto info =
+      api::terminal_view(*device, context_.terminals, context_.coordinator, elsewhere);
   send_to_merchant(change.merchant_id.str(), terminal_status_frame(change, &info, time_.now()));
 }
 

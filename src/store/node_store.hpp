@@ -29,7 +29,8 @@ struct TerminalPresenceRecord {
   std::string connection_id;  // its connection there
   Timestamp since{};          // when that node claimed it
   std::optional<Timestamp> dropped_at = std::nullopt;  // the connection dropped then
-  // Claims in commit order: a later claim of the device (on any node) has a larger one.
+  // Presence changes in commit order: a later claim of the device (on any node), or its
+  // drop, has a larger one.
   std::int64_t claim_sequence = 0;
   // The holding node's lease (find_terminal_presence only): past it, the node is dead.
   Timestamp node_lease_until{};
@@ -80,7 +81,10 @@ class NodeStore {
   // The merchant's terminals as their nodes claimed them, with each node's lease.
   [[nodiscard]] virtual std::vector<TerminalPresenceRecord> list_merchant_terminal_presence(
       const std::string& merchant_id) = 0;
-  // Claims made after `claim_sequence`, in order, at most `limit`.
+  // The last presence change now (where a starting node's reading of them begins).
+  [[nodiscard]] virtual std::int64_t latest_claim_sequence() = 0;
+  // Presence changes (claims and drops) made after `claim_sequence`, in order, at most
+  // `limit`.
   [[nodiscard]] virtual std::vector<TerminalPresenceRecord> list_terminal_claims_after(
       std::int64_t claim_sequence, std::size_t limit) = 0;
   // The connected terminals of nodes whose lease passed before `now` become `node_id`'s,

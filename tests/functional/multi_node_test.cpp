@@ -190,6 +190,38 @@ TEST_F(MultiNodeTest, ASecondConnectionOnTheOtherNodeReplacesTheFirstWith4002) {
   EXPECT_EQ(on_node_b([&] { return terminal_status(merchant, device.device_id); }), "online");
 }
 
+// POS WebSocket events reach a client on any node: a POS client on node b hears a terminal
+// connect to node a, drop there, and (after the grace) go.
+TEST_F(MultiNodeTest, APosClientOnOneNodeHearsTheTerminalsOfTheOther) {
+  const auto merchant = create_merchant();
+  const auto device = create_device(merchant, "till-mn-pos");
+  auto pos = on_node_b([&] {
+    auto ws = std::make_unique<WsTestClient>(gateway().host(), gateway().port());
+    const auto refused = ws->try_connect("/v1", {{"x-api-key", merchant.credentials.api_key}});
+    EXPECT_FALSE(refused);
+    return ws;
+  });
+  auto [ws, hello_ok] = connect_terminal(device);  // on node a
+  ASSERT_TRUE(ws);
+  const auto read_status = [&pos] {
+    const auto event = pos->read(5s);
+    EXPECT_EQ(event.kind, WsEvent::Kind::message);
+    const auto frame = parse_json(event.text);
+    EXPECT_EQ(string_at(frame, "action"), "terminalStatusUpdate") << event.text;
+    return frame;
+  };
+  const auto connected = read_status();
+  EXPECT_EQ(string_at(connected, "deviceId"), "till-mn-pos");
+  EXPECT_EQ(string_at(connected, "status"), "connected");
+  EXPECT_EQ(string_at(connected, "connectionId"), string_at(hello_ok, "connectionId"));
+  ASSERT_NE(connected.find("terminalInfo"), nullptr);
+  EXPECT_EQ(string_at(*connected.find("terminalInfo"), "status"), "online");
+
+  ws->drop();
+  const auto dropped = read_status();
+  EXPECT_EQ(string_at(dropped, "status"), "reconnecting");
+}
+
 TEST_F(MultiNodeTest, ANodeKilledMidPaymentLeavesItsTerminalToTheOtherWithItsGrace) {
   const auto merchant = create_merchant();
   const auto device = create_device(merchant, "till-mn-kill");

@@ -101,8 +101,9 @@ NodeStatements::NodeStatements(Connection& db)
                      "dropped_at = NULL, claim_sequence = excluded.claim_sequence "
                      "RETURNING claim_sequence"),
       mark_dropped(db, "mark_terminal_dropped",
-                   "UPDATE terminal_presence SET dropped_at = $4 WHERE device_id = $1 AND "
-                   "node_id = $2 AND connection_id = $3 AND dropped_at IS NULL"),
+                   "UPDATE terminal_presence SET dropped_at = $4, claim_sequence = "
+                   "nextval('terminal_claims') WHERE device_id = $1 AND node_id = $2 AND "
+                   "connection_id = $3 AND dropped_at IS NULL"),
       release_terminal(db, "release_terminal",
                        "DELETE FROM terminal_presence WHERE device_id = $1 AND node_id = $2"),
       release_node_terminals(db, "release_node_terminals",
@@ -124,13 +125,16 @@ NodeStatements::NodeStatements(Connection& db)
       // A terminal already dropped keeps its drop time: its grace started then.
       take_dead(db, "take_terminals_of_dead_nodes",
                 fmt::format("UPDATE terminal_presence SET node_id = $1, "
-                            "dropped_at = COALESCE(dropped_at, $2) WHERE device_id IN (SELECT "
+                            "dropped_at = COALESCE(dropped_at, $2), claim_sequence = "
+                            "nextval('terminal_claims') WHERE device_id IN (SELECT "
                             "p.device_id FROM terminal_presence p JOIN nodes n ON n.node_id = "
                             "p.node_id WHERE n.lease_until < $2 AND p.node_id <> $1 LIMIT $3) "
                             "RETURNING {}, 0",
                             kPresenceColumns)),
       forget_dropped(db, "forget_dropped_terminals",
                      "DELETE FROM terminal_presence WHERE dropped_at < $1"),
+      latest_claim(db, "latest_claim_sequence",
+                   "SELECT COALESCE(MAX(claim_sequence), 0) FROM terminal_presence"),
       // The predicate repeats transactions_cancel_requested's, so the planner uses it.
       cancels_held_by(db, "list_cancels_held_by",
                       fmt::format("SELECT {} FROM transactions t JOIN terminal_presence p ON "
@@ -233,6 +237,14 @@ std::vector<TerminalPresenceRecord> PostgresStore::list_merchant_terminal_presen
     presences.push_back(read_presence(use));
   }
   return presences;
+}
+
+std::int64_t PostgresStore::latest_claim_sequence() {
+  auto use = statements_->nodes.latest_claim.use("latest_claim_sequence");
+  if (!use.step()) {
+    use.fail("no row");
+  }
+  return use.int64(0);
 }
 
 std::vector<TerminalPresenceRecord> PostgresStore::list_terminal_claims_after(

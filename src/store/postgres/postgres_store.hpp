@@ -130,6 +130,7 @@ class PostgresStore final : public Store, public NodeStore {
       const std::string& device_id) override;
   std::vector<TerminalPresenceRecord> list_merchant_terminal_presence(
       const std::string& merchant_id) override;
+  std::int64_t latest_claim_sequence() override;
   std::vector<TerminalPresenceRecord> list_terminal_claims_after(std::int64_t claim_sequence,
                                                                  std::size_t limit) override;
   std::vector<TerminalPresenceRecord> take_terminals_of_dead_nodes(const std::string& node_id,

@@ -25,7 +25,7 @@ struct NodeStatements {
 
   Statement renew_lease, end_lease, claim_terminal, mark_dropped, release_terminal;
   Statement release_node_terminals, find_presence, merchant_presence, claims_after, take_dead;
-  Statement forget_dropped;
+  Statement forget_dropped, latest_claim;
   Statement cancels_held_by, latest_change, changes_after;
 };
 

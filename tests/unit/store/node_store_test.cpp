@@ -78,6 +78,12 @@ TEST_P(NodeStoreTest, ALaterClaimOfTheDeviceReplacesTheEarlierOneInCommitOrder) 
   EXPECT_FALSE(node_a_->find_terminal_presence("d1")->dropped_at.has_value());
   node_b_->mark_terminal_dropped("d1", "node-b", "c2", ms(5'000));
   EXPECT_EQ(node_a_->find_terminal_presence("d1")->dropped_at, ms(5'000));
+  // A drop is a presence change after the claim, which the other nodes read.
+  const auto dropped = node_a_->list_terminal_claims_after(second, 10);
+  ASSERT_EQ(dropped.size(), 1U);
+  EXPECT_GT(dropped[0].claim_sequence, second);
+  EXPECT_EQ(dropped[0].dropped_at, ms(5'000));
+  EXPECT_EQ(node_a_->latest_claim_sequence(), dropped[0].claim_sequence);
   node_b_->forget_dropped_terminals(ms(5'000));  // dropped at 5 000, not before
   EXPECT_TRUE(node_a_->find_terminal_presence("d1").has_value());
   node_b_->forget_dropped_terminals(ms(5'001));
