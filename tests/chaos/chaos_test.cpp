@@ -501,8 +501,8 @@ class ChaosTest : public WebhookTest {
         << "the terminals did not all come online";
   }
 
-  // Whether every terminal is online on the node its process connects to. A node lists
-  // only its own connections as online (GET /v1/terminals elsewhere says offline).
+  // Whether every terminal is online on the node its process connects to, asked there:
+  // that node knows its own connections first (the others through its presence rows).
   bool terminals_online() {
     for (std::size_t n = 0; n < nodes_.size(); ++n) {
       for (const auto& merchant : merchants_) {
