@@ -114,17 +114,17 @@
 //   short form with the POS client, 2026-12-06 (a loaded machine): 537 transactions, 8
 //     gateway kills, 33 terminal kills, 99 s; the POS client made 9 connections (8 resumes)
 //     and saw 174 events; 0 violations of every invariant, pos-resume-exactly-once included.
-//   multi-node, 2026-12-07: long form, seed 0xad3815bcb2427257: 539 s wall, 423 s of load;
-//     9218 payments, 40 node kills (18/10/12), 1 PostgreSQL restart (429 ms), 223 terminal
-//     kills, 283 terminal moves (136 at node kills), 53 receiver outages, 28 VOIDED and
-//     reversed; short form, four runs (seeds 0x308f6a9710c8a65f twice, 0xcb7a853029dc1ab8,
-//     0x1c3cf33349ea64b5): 858-934 payments, 6 node kills, 24-30 terminal kills, 73-102 s.
-//     0 violations of every invariant but pos-resume-exactly-once: 8 (long; 17 in a long
-//     run on an older main), 1, 1, 0 and 0 (short) payments a POS client that resumed
-//     never saw: another node's events, dropped as "replayed already" by
-//     PosSession::push_payment_event (docs/scale-out.md, "What was shown"); with its
-//     sent_through_ kept at the replay's end, 0 (short, seed 0x308f6a9710c8a65f; long,
-//     seed 0xea81966e75fe5975, 8046 payments).
+//   multi-node, 2026-12-07: long form, seed 0xd728267333463ca0: 464 s wall, 372 s of load;
+//     8501 payments, 40 node kills (10/17/13), 1 PostgreSQL restart (488 ms), 185 terminal
+//     kills, 232 terminal moves (106 at node kills), 43 receiver outages, 51 VOIDED and
+//     reversed; short form, five runs (seeds 0x308f6a9710c8a65f twice, 0xcb7a853029dc1ab8,
+//     0x1c3cf33349ea64b5, 0x9ba8aa5b95be800b): 858-950 payments, 6 node kills, 24-30
+//     terminal kills, 73-102 s. 0 violations of every invariant but pos-resume-exactly-once:
+//     12 (long; 8 and 17 in long runs on older mains), 1, 1, 0, 0 and 0 (short) payments a
+//     POS client that resumed never saw: another node's events, dropped as "replayed
+//     already" by PosSession::push_payment_event (docs/scale-out.md, "What was shown");
+//     with its sent_through_ kept at the replay's end, 0 (short, seed 0x308f6a9710c8a65f;
+//     long, seed 0xea81966e75fe5975, 8046 payments).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
