@@ -175,8 +175,9 @@ void check_answer(const Payment& payment, const Answer& a, const StoredTransacti
           fail("every retry carried the same body to the same terminal");
         }
       } else if (a.http_status == 503) {
-        if (a.code != "TERMINAL_OFFLINE" && a.code != "SERVICE_UNAVAILABLE") {
-          fail("503 must be TERMINAL_OFFLINE or SERVICE_UNAVAILABLE");
+        if (a.code != "TERMINAL_OFFLINE" && a.code != "SERVICE_UNAVAILABLE" &&
+            a.code != "STORE_UNAVAILABLE") {
+          fail("503 must be TERMINAL_OFFLINE, SERVICE_UNAVAILABLE or STORE_UNAVAILABLE");
         }
       } else if (a.http_status != 429) {
         fail("that answer is not one a well-formed payment can get");

@@ -139,6 +139,17 @@ TEST(ChaosModel, ATransactionStoredThoughEveryAttemptWasRefusedIsCaught) {
   EXPECT_EQ(violations_of(e, "answers-match-store"), 0U);
 }
 
+// PostgreSQL restarting (the multi-node form): a pay may get 503 STORE_UNAVAILABLE, which
+// is retried; a 503 with a code the API does not give is caught.
+TEST(ChaosModel, APayAnswered503CarriesADocumentedCode) {
+  auto e = consistent_run();
+  e.payments[0].answers.insert(e.payments[0].answers.begin(),
+                               answer(Call::pay, 0, 1, 503, "STORE_UNAVAILABLE"));
+  EXPECT_EQ(violations_of(e, "answers-match-store"), 0U);
+  e.payments[0].answers.front().code = "INTERNAL_ERROR";
+  EXPECT_EQ(violations_of(e, "answers-match-store"), 1U);
+}
+
 TEST(ChaosModel, ChargesAreCountedAgainstTheStore) {
   auto e = consistent_run();
   e.journals["T1"].charges.push_back("654321");

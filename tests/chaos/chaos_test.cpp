@@ -25,7 +25,8 @@
 //     - pay 202 (webhookMode only): T exists, and the answer showed PENDING or
 //       AWAITING_RECONNECT; pay 504 (standard mode only): T exists, code TIMEOUT;
 //     - pay 409 may only be PAYMENT_IN_PROGRESS (never DUPLICATE_TRANSACTION: retries carry
-//       the same body); 503 only TERMINAL_OFFLINE or SERVICE_UNAVAILABLE; 429 allowed;
+//       the same body); 503 only TERMINAL_OFFLINE, SERVICE_UNAVAILABLE or STORE_UNAVAILABLE
+//       (PostgreSQL restarting, several nodes); 429 allowed;
 //       anything else (400, 401, 404, 500...) is a violation;
 //     - cancel 202: T exists; cancel 409 TRANSACTION_FINAL: T is final;
 //     - get 200 with status S: T exists, and a final S equals T's status (TIMEOUT -> VOIDED
@@ -65,6 +66,19 @@
 // Any violation fails the test, with the transaction's answers, stored record, journal lines
 // and log lines printed for the first few.
 //
+// The multi-node form (MultiNodeChaosTest, scale-out.md; issue 19): the same test with the
+// gateway side a set of three nodes, node-1..node-3, on a PostgreSQL database of its own on
+// the test cluster (TILLGATE_NODE_LEASE_S=3, TILLGATE_NODE_POLL_MS=200), each restarted on
+// its own port. Every merchant request goes to a random node, live or dead (a dead one is a
+// transport error, retried); terminal processes start on a random node, again at every
+// restart, and half of a killed node's terminals move at once to another node (as a load
+// balancer would send them); the POS client connects to a random node and resumes on
+// another after its connection ends. Each gateway kill is of a random node, down 50 ms to
+// 6 s (sometimes past the lease: another node takes its terminals, with their grace), and
+// PostgreSQL itself is restarted once mid-load (scripts/test-postgres restart on the CTest
+// fixture's cluster). The settle phase waits the lease too. The invariants are the same;
+// processes-healthy covers every node's log.
+//
 // Forms (environment):
 //   default (ctest, label "chaos", run alone): 8 gateway kills over at least 50 s of load,
 //     3 merchants with 4 terminals each; 65-75 s under ASan on 2 cores. Alone:
@@ -72,7 +86,13 @@
 //   TILLGATE_CHAOS_LONG=1: 60 gateway kills, 4 merchants with 5 terminals each; about 7 min
 //     under ASan. Run the binary directly (ctest stops a test after 600 s):
 //       TILLGATE_CHAOS_LONG=1 build/debug/tests/chaos_tests --gtest_filter='ChaosTest*'
-//   TILLGATE_CHAOS_GATEWAY_KILLS=N: that many gateway kills (either form).
+//   The multi-node form: 6 node kills and one PostgreSQL restart (short), 40 node kills
+//     (TILLGATE_CHAOS_LONG=1); the binary run directly needs the cluster the CTest fixture
+//     starts: scripts/test-postgres start build/debug/postgres, then
+//       build/debug/tests/chaos_tests --gtest_filter='MultiNodeChaosTest*'
+//     and scripts/test-postgres stop build/debug/postgres after. With TILLGATE_TEST_PG_URL
+//     (another cluster) the PostgreSQL restart is skipped, and the log says so.
+//   TILLGATE_CHAOS_GATEWAY_KILLS=N: that many gateway (node) kills (any form).
 //   TILLGATE_CHAOS_SEED=N (decimal or 0x hex): the seed of every random choice (printed at
 //     the start). The same seed gives the same terminals, behaviours, amounts, modes and
 //     chaos schedule; process timing still varies, so a replay reproduces the conditions,
@@ -94,6 +114,17 @@
 //   short form with the POS client, 2026-12-06 (a loaded machine): 537 transactions, 8
 //     gateway kills, 33 terminal kills, 99 s; the POS client made 9 connections (8 resumes)
 //     and saw 174 events; 0 violations of every invariant, pos-resume-exactly-once included.
+//   multi-node, 2026-12-07: long form, seed 0xd728267333463ca0: 464 s wall, 372 s of load;
+//     8501 payments, 40 node kills (10/17/13), 1 PostgreSQL restart (488 ms), 185 terminal
+//     kills, 232 terminal moves (106 at node kills), 43 receiver outages, 51 VOIDED and
+//     reversed; short form, five runs (seeds 0x308f6a9710c8a65f twice, 0xcb7a853029dc1ab8,
+//     0x1c3cf33349ea64b5, 0x9ba8aa5b95be800b): 858-950 payments, 6 node kills, 24-30
+//     terminal kills, 73-102 s. 0 violations of every invariant but pos-resume-exactly-once:
+//     12 (long; 8 and 17 in long runs on older mains), 1, 1, 0, 0 and 0 (short) payments a
+//     POS client that resumed never saw: another node's events, dropped as "replayed
+//     already" by PosSession::push_payment_event (docs/scale-out.md, "What was shown");
+//     with its sent_through_ kept at the replay's end, 0 (short, seed 0x308f6a9710c8a65f;
+//     long, seed 0xea81966e75fe5975, 8046 payments).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -127,10 +158,13 @@ using chaos::Call;
 using chaos::Clock;
 using chaos::Invariant;
 using chaos::Payment;
+using store::testing::PgTestDatabase;
 
 constexpr int payment_timeout_s = 5;
 constexpr int reconnect_grace_s = 3;
 constexpr int webhook_retries = 20;  // 1 s apart: outlives any receiver outage below
+constexpr int node_lease_s = 3;      // several nodes: a dead node's terminals are taken after it
+constexpr int node_poll_ms = 200;
 
 std::optional<std::string> environment(const char* name) {
   const char* value = std::getenv(name);
@@ -143,7 +177,9 @@ std::optional<std::string> environment(const char* name) {
 struct Settings {
   std::uint64_t seed = 0;
   bool long_form = false;
-  int gateway_kills = 8;
+  // Gateway nodes: 1 on SQLite (the single-node test), or several on one PostgreSQL.
+  int nodes = 1;
+  int gateway_kills = 8;  // kill -9 of the gateway, or of a random node of several
   std::chrono::milliseconds min_load{50s};
   std::chrono::milliseconds max_load{150s};
   int merchants = 3;
@@ -160,9 +196,13 @@ struct Settings {
   double cancel_share = 0.1;       // of webhook-mode payments
   double slow_cancel_share = 0.3;  // the same, on slow terminals
   std::chrono::milliseconds give_up{60s};
+  // Several nodes: when, after the load began, PostgreSQL itself is restarted (once).
+  std::pair<int, int> postgres_restart_at_ms{15'000, 35'000};
+  double move_on_node_kill = 0.5;  // share of a killed node's terminals moved to another
 
-  static Settings from_environment() {
+  static Settings from_environment(int nodes = 1) {
     Settings s;
+    s.nodes = nodes;
     if (const auto seed = environment("TILLGATE_CHAOS_SEED")) {
       s.seed = std::stoull(*seed, nullptr, 0);
     } else {
@@ -177,6 +217,13 @@ struct Settings {
       s.merchants = 4;
       s.terminals_per_merchant = 5;
       s.gateway_kill_gap_ms = {2500, 7000};
+    }
+    if (nodes > 1) {
+      // Down up to 6 s: sometimes past the 3 s lease, so another node takes its terminals.
+      s.gateway_kills = s.long_form ? 40 : 6;
+      s.gateway_down_ms = {50, 6000};
+      s.postgres_restart_at_ms =
+          s.long_form ? std::pair{60'000, 180'000} : std::pair{15'000, 35'000};
     }
     if (const auto kills = environment("TILLGATE_CHAOS_GATEWAY_KILLS")) {
       s.gateway_kills = std::stoi(*kills);
@@ -316,12 +363,45 @@ struct TerminalSlot {
   std::unique_ptr<ChildProcess> process;
   std::optional<Clock::time_point> restart_at;  // set while killed
   int starts = 0;
+  std::size_t node = 0;   // the gateway node its process connects to
+  bool targeted = false;  // terminal_chaos is about to kill it
 };
 
 class ChaosTest : public WebhookTest {
  protected:
   ChaosTest() : settings_(Settings::from_environment()) {}
+  explicit ChaosTest(int nodes) : settings_(Settings::from_environment(nodes)) {}
 
+  // One gateway (GatewayTest's), or settings_.nodes nodes on a PostgreSQL database of
+  // their own: node-1 is GatewayTest's gateway, the others are started here.
+  void SetUp() override {
+    if (settings_.nodes > 1) {
+      if (PgTestDatabase::skipped()) {
+        GTEST_SKIP() << "TILLGATE_TEST_PG_SKIP=1 and no PostgreSQL test cluster";
+      }
+      database_ = std::make_unique<PgTestDatabase>();
+    }
+    WebhookTest::SetUp();
+    nodes_.push_back(gateway_.get());
+    for (int i = 1; i < settings_.nodes; ++i) {
+      other_nodes_.push_back(std::make_unique<GatewayProcess>(gateway_env()));
+      nodes_.push_back(other_nodes_.back().get());
+    }
+    for (const auto* node : nodes_) {
+      node_ports_.push_back(node->port());
+    }
+  }
+  void TearDown() override {
+    for (std::size_t i = 1; i < nodes_.size() && HasFailure(); ++i) {
+      std::cerr << "---- " << node_name(i) << " stderr (" << nodes_[i]->stderr_path() << ") ----\n"
+                << log_tail(nodes_[i]->stderr_text()) << "---- end ----\n";
+    }
+    other_nodes_.clear();
+    WebhookTest::TearDown();
+    database_.reset();
+  }
+
+  // Each call gives the next node's environment (its own port, kept across restarts).
   EnvMap gateway_env() override {
     auto env = WebhookTest::gateway_env();
     std::string retries;
@@ -335,7 +415,45 @@ class ChaosTest : public WebhookTest {
     env["TILLGATE_WEBHOOK_ATTEMPT_TIMEOUT_MS"] = "1000";
     env["TILLGATE_RATE_LIMIT_RPS"] = "100000";
     env["TILLGATE_LOG"] = "info";
+    if (database_) {
+      env["TILLGATE_DB"] = database_->url();
+      env["TILLGATE_NODE_ID"] = node_name(nodes_configured_++);
+      env["TILLGATE_NODE_LEASE_S"] = std::to_string(node_lease_s);
+      env["TILLGATE_NODE_POLL_MS"] = std::to_string(node_poll_ms);
+    }
     return env;
+  }
+
+  static std::string node_name(std::size_t index) { return "node-" + std::to_string(index + 1); }
+
+  // A node at random (no draw with one gateway: the single-node seeds replay as before).
+  std::size_t any_node(Random& random) const {
+    return nodes_.size() == 1
+               ? 0
+               : static_cast<std::size_t>(random.between(0, static_cast<int>(nodes_.size()) - 1));
+  }
+  // Another node than `node` at random (the same one with one gateway).
+  std::size_t other_node(std::size_t node, Random& random) const {
+    if (nodes_.size() == 1) {
+      return node;
+    }
+    const auto step = random.between(1, static_cast<int>(nodes_.size()) - 1);
+    return (node + static_cast<std::size_t>(step)) % nodes_.size();
+  }
+  // Every node's log, each line of a node of several prefixed with its name.
+  std::string node_logs() const {
+    if (nodes_.size() == 1) {
+      return nodes_[0]->stderr_text();
+    }
+    std::string out;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      std::istringstream in(nodes_[i]->stderr_text());
+      std::string line;
+      while (std::getline(in, line)) {
+        out += node_name(i) + ": " + line + "\n";
+      }
+    }
+    return out;
   }
 
   void log(const std::string& line) {
@@ -376,31 +494,53 @@ class ChaosTest : public WebhookTest {
       terminals_.push_back(std::move(slot));
     }
     ASSERT_FALSE(HasFailure()) << "provisioning failed";
+    Random placement(settings_.seed ^ 0x0de0de0dULL);
     for (auto& slot : terminals_) {
-      start_terminal(*slot);
+      start_terminal(*slot, any_node(placement));
     }
-    ASSERT_TRUE(eventually(
-        [&] {
-          for (const auto& merchant : merchants_) {
-            const auto res = signed_request(merchant, "GET", "/v1/terminals");
-            if (res.body.find("\"offline\"") != std::string::npos ||
-                res.body.find("\"reconnecting\"") != std::string::npos) {
-              return false;
-            }
-          }
-          return true;
-        },
-        60s))
+    ASSERT_TRUE(eventually([&] { return terminals_online(); }, 60s))
         << "the terminals did not all come online";
+  }
+
+  // Whether every terminal is online on the node its process connects to, asked there:
+  // that node knows its own connections first (the others through its presence rows).
+  bool terminals_online() {
+    for (std::size_t n = 0; n < nodes_.size(); ++n) {
+      for (const auto& merchant : merchants_) {
+        client::HttpClient http(gateway_host_, node_ports_[n], 15s);
+        const auto res = client::send_signed(http, merchant.credentials, "GET", "/v1/terminals");
+        const auto parsed = json::parse(res.body);
+        const auto* items = parsed ? parsed->find("terminals") : nullptr;
+        if (res.status != 200 || items == nullptr || !items->is_array()) {
+          return false;
+        }
+        for (const auto& item : items->as_array()) {
+          const auto id = item.find_string("terminalId").value_or("");
+          const bool online = item.find_string("status").value_or("") == "online";
+          if (!online && std::any_of(terminals_.begin(), terminals_.end(), [&](const auto& slot) {
+                return slot->device.device_id == id && slot->node == n;
+              })) {
+            return false;
+          }
+        }
+      }
+    }
+    return true;
   }
 
   // ---- terminal processes ----
 
-  void start_terminal(TerminalSlot& slot) {
+  // Starts the terminal's process, connecting to `node` (a move when another than before).
+  void start_terminal(TerminalSlot& slot, std::size_t node) {
+    if (slot.starts > 0 && node != slot.node) {
+      ++terminal_moves_;
+    }
+    slot.node = node;
+    const auto url = "http://" + gateway_host_ + ":" + std::to_string(node_ports_[node]);
     slot.process = std::make_unique<ChildProcess>(
-        std::vector<std::string>{TILLGATE_BINARY, "terminal", "--url", gateway().url(),
-                                 "--device-id", slot.device.device_id, "--behavior", slot.behavior,
-                                 "--journal", slot.journal.string(), "--reconnect-delay-ms", "100"},
+        std::vector<std::string>{TILLGATE_BINARY, "terminal", "--url", url, "--device-id",
+                                 slot.device.device_id, "--behavior", slot.behavior, "--journal",
+                                 slot.journal.string(), "--reconnect-delay-ms", "100"},
         EnvMap{{"TILLGATE_DEVICE_SECRET", slot.device.device_secret}}, work_dir_.path(),
         slot.stderr_log);
     slot.restart_at.reset();
@@ -454,7 +594,7 @@ class ChaosTest : public WebhookTest {
         const std::lock_guard lock(terminals_mutex_);
         for (auto& slot : terminals_) {
           if (slot->process == nullptr && slot->restart_at && Clock::now() >= *slot->restart_at) {
-            start_terminal(*slot);
+            start_terminal(*slot, any_node(random));
           }
           down += slot->process == nullptr ? 1 : 0;
         }
@@ -469,8 +609,12 @@ class ChaosTest : public WebhookTest {
       const auto after = random.ms({0, 12}) + charge_delay(slot.behavior);
       const auto pause = random.ms(settings_.terminal_down_ms);
       next_kill = Clock::now() + random.ms(settings_.terminal_kill_gap_ms);
-      if (slot.process == nullptr) {
-        continue;
+      {
+        const std::lock_guard lock(terminals_mutex_);
+        if (slot.process == nullptr) {
+          continue;
+        }
+        slot.targeted = true;  // its process stays while it is watched (move_terminals_off)
       }
       if (mid_payment) {
         // The terminal prints "payment.request ID" once the request is journaled, then
@@ -484,6 +628,7 @@ class ChaosTest : public WebhookTest {
         std::this_thread::sleep_for(after);
       }
       const std::lock_guard lock(terminals_mutex_);
+      slot.targeted = false;
       kill_terminal(slot);
       slot.restart_at = Clock::now() + pause;
       ++terminal_kills_;
@@ -495,7 +640,7 @@ class ChaosTest : public WebhookTest {
     const std::lock_guard lock(terminals_mutex_);
     for (auto& slot : terminals_) {
       if (slot->process == nullptr) {
-        start_terminal(*slot);
+        start_terminal(*slot, any_node(random));
       }
     }
   }
@@ -529,16 +674,16 @@ class ChaosTest : public WebhookTest {
 
   // ---- the gateway ----
 
-  void start_gateway() {
+  void start_gateway(std::size_t node) {
     for (int attempt = 1;; ++attempt) {
       try {
-        gateway().start();
+        nodes_[node]->start();
         last_gateway_start_ = Clock::now();
         ++process_starts_;
         return;
       } catch (const std::exception& e) {
-        if (attempt == 5) {
-          harness_problem(std::string("the gateway did not start again: ") + e.what());
+        if (attempt == 10) {  // several nodes: PostgreSQL may be restarting meanwhile
+          harness_problem(node_name(node) + " did not start again: " + e.what());
           stop_chaos_ = true;
           return;
         }
@@ -564,24 +709,99 @@ class ChaosTest : public WebhookTest {
         }
         std::this_thread::sleep_for(after);
       }
-      gateway().kill9();
-      const int code = exit_code_of(gateway().last_exit_status().value_or(-1));
+      const auto node = any_node(random);
+      nodes_[node]->kill9();
+      const int code = exit_code_of(nodes_[node]->last_exit_status().value_or(-1));
       if (code != 128 + SIGKILL) {
-        harness_problem("the gateway had exited on its own (code " + std::to_string(code) +
+        harness_problem(node_name(node) + " had exited on its own (code " + std::to_string(code) +
                         ") before kill " + std::to_string(gateway_kills_.load() + 1));
       }
       ++gateway_kills_;
+      ++node_kills_[node];
+      const auto moved = move_terminals_off(node, random);
       std::this_thread::sleep_for(pause);
       const auto restart_began = Clock::now();
-      start_gateway();
-      log("gateway kill " + std::to_string(gateway_kills_.load()) +
-          (mid_payment ? " (mid-payment)" : "") + ", down " + std::to_string(pause.count()) +
-          " ms, restarted in " +
+      start_gateway(node);
+      log((nodes_.size() == 1 ? std::string("gateway") : node_name(node)) + " kill " +
+          std::to_string(gateway_kills_.load()) + (mid_payment ? " (mid-payment)" : "") +
+          (moved > 0 ? ", " + std::to_string(moved) + " of its terminals moved" : "") + ", down " +
+          std::to_string(pause.count()) + " ms, restarted in " +
           std::to_string(
               std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - restart_began)
                   .count()) +
           " ms");
     }
+  }
+
+  // Several nodes: as a load balancer would send a killed node's terminals elsewhere, some
+  // of the terminal processes on `node` are killed and started at once on another node.
+  int move_terminals_off(std::size_t node, Random& random) {
+    if (nodes_.size() == 1) {
+      return 0;
+    }
+    int moved = 0;
+    const std::lock_guard lock(terminals_mutex_);
+    for (auto& slot : terminals_) {
+      if (slot->node != node || slot->process == nullptr || slot->targeted ||
+          !random.chance(settings_.move_on_node_kill)) {
+        continue;
+      }
+      kill_terminal(*slot);
+      start_terminal(*slot, other_node(node, random));
+      ++moved;
+      ++terminal_moves_at_node_kills_;
+    }
+    return moved;
+  }
+
+  // Several nodes: PostgreSQL itself restarted once, mid-load (scripts/test-postgres
+  // restart on the CTest fixture's cluster; skipped, and said, on another cluster).
+  void postgres_chaos() {
+    Random random(settings_.seed ^ 0x9057a9e5ULL);
+    if (!sleep_unless(random.ms(settings_.postgres_restart_at_ms), stop_chaos_)) {
+      return;
+    }
+    const auto state = postgres_state_dir();
+    if (!state) {
+      log("PostgreSQL restart skipped: the cluster is not the CTest fixture's "
+          "(TILLGATE_TEST_PG_URL is set)");
+      return;
+    }
+    const auto began = Clock::now();
+    int code = -1;
+    try {
+      ChildProcess restart(
+          {"/bin/bash", std::string(TILLGATE_SOURCE_DIR) + "/scripts/test-postgres", "restart",
+           state->string()},
+          {}, work_dir_.path(), work_dir_.path() / "postgres-restart.err");
+      code = exit_code_of(restart.wait(60s).value_or(-1));
+    } catch (const std::exception& e) {
+      harness_problem(std::string("scripts/test-postgres restart did not run: ") + e.what());
+      return;
+    }
+    if (code != 0) {
+      harness_problem("scripts/test-postgres restart exited with " + std::to_string(code) + ": " +
+                      read_file(work_dir_.path() / "postgres-restart.err"));
+      return;
+    }
+    ++postgres_restarts_;
+    log("PostgreSQL restarted in " +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began).count()) +
+        " ms");
+  }
+
+  // The CTest fixture's state directory (build/<preset>/postgres), unless the tests were
+  // pointed at another cluster.
+  static std::optional<std::filesystem::path> postgres_state_dir() {
+    if (environment("TILLGATE_TEST_PG_URL")) {
+      return std::nullopt;
+    }
+    const std::filesystem::path url_file{TILLGATE_TEST_PG_URL_FILE};
+    if (url_file.empty() || !std::filesystem::exists(url_file)) {
+      return std::nullopt;
+    }
+    return url_file.parent_path();
   }
 
   // ---- webhook receivers ----
@@ -607,14 +827,16 @@ class ChaosTest : public WebhookTest {
 
   // ---- merchant clients ----
 
-  Answer call(Call kind, const Merchant& merchant, std::string_view method,
+  // One request to a node at random (a dead one: a transport error, retried like any).
+  Answer call(Call kind, Random& random, const Merchant& merchant, std::string_view method,
               const std::string& target, const std::string& body,
               std::chrono::milliseconds timeout) {
     Answer answer;
     answer.call = kind;
+    const auto port = node_ports_[any_node(random)];
     answer.sent = Clock::now();
     try {
-      client::HttpClient http(gateway_host_, gateway_port_, timeout);
+      client::HttpClient http(gateway_host_, port, timeout);
       const auto res = client::send_signed(http, merchant.credentials, method, target, body);
       answer.received = Clock::now();
       answer.http_status = res.status;
@@ -667,7 +889,8 @@ class ChaosTest : public WebhookTest {
       std::this_thread::sleep_for(random.ms({0, 1500}));
       payment.cancel_sent = true;
       for (int attempt = 0; attempt < 20 && Clock::now() < give_up_at; ++attempt) {
-        payment.answers.push_back(call(Call::cancel, merchant, "POST", path + "/cancel", "", 10s));
+        payment.answers.push_back(
+            call(Call::cancel, random, merchant, "POST", path + "/cancel", "", 10s));
         const auto& answer = payment.answers.back();
         if (answer.http_status != 0 && answer.http_status < 500 && answer.http_status != 429) {
           break;
@@ -677,7 +900,7 @@ class ChaosTest : public WebhookTest {
     }
     while (Clock::now() < give_up_at) {
       std::this_thread::sleep_for(random.ms({150, 400}));
-      payment.answers.push_back(call(Call::get, merchant, "GET", path, "", 10s));
+      payment.answers.push_back(call(Call::get, random, merchant, "GET", path, "", 10s));
       const auto& answer = payment.answers.back();
       if (answer.http_status == 200 && chaos::is_final_status(answer.code)) {
         return;
@@ -700,7 +923,7 @@ class ChaosTest : public WebhookTest {
     const auto timeout = std::chrono::milliseconds(payment_timeout_s * 1000) + 20s;
     for (;;) {
       ++payments_sent_;
-      payment.answers.push_back(call(Call::pay, merchant, "POST", target, body, timeout));
+      payment.answers.push_back(call(Call::pay, random, merchant, "POST", target, body, timeout));
       const auto answer = payment.answers.back();
       if (answer.http_status == 200) {
         return;
@@ -905,22 +1128,36 @@ class ChaosTest : public WebhookTest {
 
   // Follows the first merchant's payment events over the POS WebSocket as a client that
   // remembers the last eventId it processed: connects again after every gateway kill and
-  // resumes after that event, recording every paymentComplete and paymentVoided.
+  // resumes after that event, recording every paymentComplete and paymentVoided. With
+  // several nodes it connects to one at random, and after a connection ends (or fails) to
+  // another one.
   void pos_loop() {
     const auto& merchant = merchants_[0];
+    Random random(settings_.seed ^ 0x905c0905ULL);
     std::string last_event;
+    auto node = any_node(random);
     while (!stop_pos_.load()) {
-      WsTestClient ws(gateway_host_, gateway_port_);
+      WsTestClient ws(gateway_host_, node_ports_[node]);
       try {
         if (ws.try_connect("/v1", {{"x-api-key", merchant.credentials.api_key}}, 2s)) {
           std::this_thread::sleep_for(100ms);
+          node = other_node(node, random);
           continue;
         }
       } catch (const std::exception&) {
         std::this_thread::sleep_for(100ms);  // the gateway is down
+        node = other_node(node, random);
         continue;
       }
       ++pos_connections_;
+      if (pos_connections_.load() > 1 && node != pos_last_node_) {
+        ++pos_node_changes_;
+      }
+      pos_last_node_ = node;
+      if (nodes_.size() > 1) {
+        log("POS client connected to " + node_name(node) +
+            (last_event.empty() ? "" : ", resuming after " + last_event));
+      }
       if (!last_event.empty()) {
         if (!ws.send_json(json::object(
                 {{"action", json::Value("resume")}, {"afterEventId", json::Value(last_event)}}))) {
@@ -929,6 +1166,7 @@ class ChaosTest : public WebhookTest {
         ++pos_resumes_;
       }
       pos_read(ws, last_event);
+      node = other_node(node, random);
     }
   }
 
@@ -1030,7 +1268,7 @@ class ChaosTest : public WebhookTest {
   }
 
   std::string recovery_figures() {
-    const auto log = gateway().stderr_text();
+    const auto log = node_logs();
     std::string terminal_output;
     for (const auto& slot : terminals_) {
       terminal_output += read_file(slot->stdout_log);
@@ -1082,7 +1320,7 @@ class ChaosTest : public WebhookTest {
         out << "  terminal output " << slot->device.device_id << ":\n" << output;
       }
     }
-    out << "  gateway log:\n" << lines_with(gateway().stderr_text(), id, 60);
+    out << "  gateway log:\n" << lines_with(node_logs(), id, 60);
     for (std::size_t m = 0; m < receivers_.size(); ++m) {
       for (const auto& request : receivers_[m]->requests()) {
         if (request.body.find(id) != std::string::npos) {
@@ -1092,6 +1330,8 @@ class ChaosTest : public WebhookTest {
     }
     return out.str();
   }
+
+  void run();
 
   Settings settings_;
   std::string seed_text_;
@@ -1107,6 +1347,17 @@ class ChaosTest : public WebhookTest {
   std::atomic<bool> stop_load_{false};
   std::atomic<std::uint64_t> payments_sent_{0};
   std::atomic<int> gateway_kills_{0};
+  std::unique_ptr<PgTestDatabase> database_;  // several nodes: theirs
+  std::size_t nodes_configured_ = 0;          // gateway_env() calls so far
+  std::vector<GatewayProcess*> nodes_;        // node-1 is GatewayTest's gateway
+  std::vector<std::unique_ptr<GatewayProcess>> other_nodes_;
+  std::vector<std::uint16_t> node_ports_;  // each node keeps its port across restarts
+  std::map<std::size_t, int> node_kills_;  // by node; gateway_chaos's own
+  std::atomic<int> terminal_moves_{0};     // processes started on another node than before
+  std::atomic<int> terminal_moves_at_node_kills_{0};
+  std::atomic<int> postgres_restarts_{0};
+  std::atomic<int> pos_node_changes_{0};
+  std::size_t pos_last_node_ = 0;  // pos_loop's own
   std::atomic<int> terminal_kills_{0};
   std::map<std::string, int> terminal_kill_states_;  // under terminals_mutex_
   std::atomic<int> receiver_outages_{0};
@@ -1133,7 +1384,8 @@ class ChaosTest : public WebhookTest {
                     {}};
 };
 
-TEST_F(ChaosTest, KillsUnderLoadLoseNothingAndChargeNothingTwice) {
+// The whole test, for one gateway or several nodes.
+void ChaosTest::run() {
   char seed_hex[24];
   std::snprintf(seed_hex, sizeof(seed_hex), "%" PRIx64, settings_.seed);
   seed_text_ = std::string(seed_hex).substr(0, 8);
@@ -1146,6 +1398,10 @@ TEST_F(ChaosTest, KillsUnderLoadLoseNothingAndChargeNothingTwice) {
       std::to_string(settings_.merchants) + " merchants x " +
       std::to_string(settings_.terminals_per_merchant) + " terminals; gateway dir " +
       gateway().dir().string() + ", journals in " + work_dir_.path().string());
+  for (std::size_t i = 1; i < nodes_.size(); ++i) {
+    log(node_name(i) + " dir " + nodes_[i]->dir().string() + "; " + std::to_string(nodes_.size()) +
+        " nodes on " + database_->name());
+  }
 
   provision();
   if (HasFailure()) {
@@ -1173,6 +1429,11 @@ TEST_F(ChaosTest, KillsUnderLoadLoseNothingAndChargeNothingTwice) {
   std::thread gateway_thread([this] { gateway_chaos(); });
   std::thread terminal_thread([this] { terminal_chaos(); });
   std::thread receiver_thread([this] { receiver_chaos(); });
+  std::thread postgres_thread([this] {
+    if (database_) {
+      postgres_chaos();
+    }
+  });
   for (;;) {
     std::this_thread::sleep_for(200ms);
     const auto elapsed = Clock::now() - load_started;
@@ -1185,6 +1446,7 @@ TEST_F(ChaosTest, KillsUnderLoadLoseNothingAndChargeNothingTwice) {
   gateway_thread.join();
   terminal_thread.join();
   receiver_thread.join();
+  postgres_thread.join();
   const auto chaos_ended = Clock::now();
   log("chaos stopped after " + std::to_string(gateway_kills_.load()) + " gateway kills, " +
       std::to_string(terminal_kills_.load()) + " terminal kills, " +
@@ -1197,8 +1459,10 @@ TEST_F(ChaosTest, KillsUnderLoadLoseNothingAndChargeNothingTwice) {
   log("clients done");
 
   // ---- settle: every deadline plus the grace, then the webhook retries ----
+  const auto lease = std::chrono::seconds(nodes_.size() > 1 ? node_lease_s : 0);
   const auto settle_bound = std::max(last_gateway_start_.load(), clients_done) +
-                            std::chrono::seconds(payment_timeout_s + reconnect_grace_s) + 15s;
+                            std::chrono::seconds(payment_timeout_s + reconnect_grace_s) + lease +
+                            15s;
   std::map<std::string, std::pair<std::size_t, chaos::StoredTransaction>> listed;
   for (;;) {
     listed = list_all();
@@ -1261,16 +1525,22 @@ TEST_F(ChaosTest, KillsUnderLoadLoseNothingAndChargeNothingTwice) {
   evidence.journals = read_journals();
   evidence.events = received();
 
-  // ---- the gateway stops gracefully; the logs are searched for sanitizer reports ----
-  ++health_.checked;
-  const int gateway_code = exit_code_of(gateway().stop(20s));
-  if (gateway_code != 0) {
-    harness_problem("the gateway's graceful stop exited with code " + std::to_string(gateway_code));
+  // ---- the gateway (every node) stops gracefully; the logs are searched for sanitizer
+  // reports ----
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    ++health_.checked;
+    const int gateway_code = exit_code_of(nodes_[i]->stop(20s));
+    if (gateway_code != 0) {
+      harness_problem(node_name(i) + "'s graceful stop exited with code " +
+                      std::to_string(gateway_code));
+    }
   }
-  health_.checked += terminals_.size() + 1;
-  if (has_sanitizer_report(gateway().stderr_text())) {
-    harness_problem("a sanitizer report in the gateway's log:\n" +
-                    log_tail(gateway().stderr_text()));
+  health_.checked += terminals_.size() + nodes_.size();
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (has_sanitizer_report(nodes_[i]->stderr_text())) {
+      harness_problem("a sanitizer report in " + node_name(i) + "'s log:\n" +
+                      log_tail(nodes_[i]->stderr_text()));
+    }
   }
   for (const auto& slot : terminals_) {
     const auto text = read_file(slot->stderr_log);
@@ -1336,6 +1606,15 @@ TEST_F(ChaosTest, KillsUnderLoadLoseNothingAndChargeNothingTwice) {
   }
   summary << "\n  chaos: gateway kills " << gateway_kills_.load() << ", terminal kills "
           << terminal_kills_.load() << ", receiver outages " << receiver_outages_.load() << "\n";
+  if (nodes_.size() > 1) {
+    summary << "  nodes: " << nodes_.size() << " (kills";
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      summary << " " << node_name(i) << "=" << node_kills_[i];
+    }
+    summary << "), PostgreSQL restarts " << postgres_restarts_.load() << ", terminal moves "
+            << terminal_moves_.load() << " (" << terminal_moves_at_node_kills_.load()
+            << " at node kills), POS client node changes " << pos_node_changes_.load() << "\n";
+  }
   std::size_t total_violations = 0;
   for (const auto& inv : invariants) {
     summary << "  invariant " << inv.name << ": checked " << inv.checked << ", violations "
@@ -1368,6 +1647,23 @@ TEST_F(ChaosTest, KillsUnderLoadLoseNothingAndChargeNothingTwice) {
   }
   std::cout << "files kept with TILLGATE_TEST_KEEP_TMP=1: " << gateway().dir() << " and "
             << work_dir_.path() << "\n";
+}
+
+TEST_F(ChaosTest, KillsUnderLoadLoseNothingAndChargeNothingTwice) {
+  run();
+}
+
+// Three nodes on one PostgreSQL database (scale-out.md): the same clients, terminals,
+// receivers, POS client and invariants; the kills are of a random node, merchants and the
+// POS client call random nodes, terminals start on a random node, and PostgreSQL itself is
+// restarted once mid-run.
+class MultiNodeChaosTest : public ChaosTest {
+ protected:
+  MultiNodeChaosTest() : ChaosTest(3) {}
+};
+
+TEST_F(MultiNodeChaosTest, NodeKillsAndAPostgresRestartLoseNothingAndChargeNothingTwice) {
+  run();
 }
 
 }  // namespace
