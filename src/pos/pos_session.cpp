@@ -146,11 +146,14 @@ void PosSession::push_payment_event(std::optional<std::int64_t> sequence,
     }
     return;  // Feed::replaying: the replay reads it from the store
   }
+  // The replay read every event up to sent_through_ (sequences grow in commit order), so
+  // only those are dropped. It does not follow the live events: with several nodes they
+  // arrive out of commit order (another node's come through the change feed, later than
+  // this node's own), and an earlier one arriving after a later one is new to the client.
   if (sent_through_ && sequence) {
     if (*sequence <= *sent_through_) {
       return;  // replayed already
     }
-    sent_through_ = *sequence;
   } else if (!resumed_ && sequence && sent_before_resume_complete_) {
     if (sent_before_resume_.size() < context_.max_outbox) {
       sent_before_resume_.push_back(*sequence);

@@ -141,7 +141,7 @@ class PosSession final : public net::WsProtocol, public std::enable_shared_from_
   bool resumed_ = false;                      // a resume was accepted on this connection
   std::vector<std::string> held_;             // Feed::checking
   std::int64_t newest_live_ = 0;              // the newest live sequence seen while not live
-  std::optional<std::int64_t> sent_through_;  // after a resume: the last sequence sent
+  std::optional<std::int64_t> sent_through_;  // after a resume: the last sequence replayed
   // Before any resume: the sequences of the live events sent (at most max_outbox; then
   // no longer kept), which a later replay skips, so that a resume sent a moment after
   // connecting repeats nothing.
