@@ -27,6 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kDemoDatabase = "sqlite:./data/demo.db";
+constexpr const char* kDemoDirectory = "data";  // the database (SQLite) and the journals
 
 struct DemoTerminal {
   const char* device_id;
@@ -41,11 +42,22 @@ constexpr DemoTerminal kTerminals[] = {
 };
 
 // The demo database is recreated on every run, so the printed secrets always match it.
-void remove_demo_files() {
+// The previous demo's files: its terminals' journals, and its database when it is the
+// demo's own SQLite file (a PostgreSQL database is the user's).
+void remove_demo_files(bool database) {
   for (const char* name :
        {"demo.db", "demo.db-wal", "demo.db-shm", "demo-till-1.journal", "demo-till-2.journal"}) {
-    std::error_code ignored;
-    fs::remove(fs::path("data") / name, ignored);
+    if (database || std::string_view(name).ends_with(".journal")) {
+      std::error_code ignored;
+      fs::remove(fs::path(kDemoDirectory) / name, ignored);
+    }
+  }
+}
+
+// data/ for the journals: created private (0700), as the SQLite store creates it.
+void create_demo_directory() {
+  if (fs::create_directories(kDemoDirectory)) {
+    fs::permissions(kDemoDirectory, fs::perms::owner_all, fs::perm_options::replace);
   }
 }
 
@@ -118,7 +130,8 @@ std::unique_ptr<sim::TerminalSimulator> start_terminal(boost::asio::io_context& 
   options.device_id = terminal.device_id;
   options.device_secret = secret;
   options.behavior = *sim::parse_behavior(terminal.behavior);
-  options.journal_path = "data/" + std::string(terminal.device_id) + ".journal";
+  options.journal_path =
+      (fs::path(kDemoDirectory) / (std::string(terminal.device_id) + ".journal")).string();
   options.on_log = [id = std::string(terminal.device_id)](std::string_view line) {
     std::printf("[%s] %.*s\n", id.c_str(), static_cast<int>(line.size()), line.data());
     std::fflush(stdout);
@@ -186,9 +199,7 @@ int run_demo(Config config) {
   if (!claim_demo_database(config, database_lock)) {
     return 1;
   }
-  if (config.database_url == kDemoDatabase) {
-    remove_demo_files();
-  }
+  remove_demo_files(config.database_url == kDemoDatabase);
   if (!config.admin_token) {
     config.admin_token = domain::new_secret("adm_");
   }
@@ -202,7 +213,9 @@ int run_demo(Config config) {
     std::fflush(stdout);
   });
   std::uint16_t receiver_port = 0;
+  bool started = false;
   try {
+    create_demo_directory();  // the journals' (a PostgreSQL demo creates no database file)
     gateway = std::make_unique<Gateway>(io, config);
     auto& store = gateway->store_for_setup();
     const domain::SystemClock clock;
@@ -223,6 +236,7 @@ int run_demo(Config config) {
     receiver_port = receiver.start();
     register_receiver(store, merchant.merchant_id, webhook_secret, receiver_port, clock.now());
     const auto port = gateway->start();
+    started = true;
     for (std::size_t i = 0; i < std::size(kTerminals); ++i) {
       terminals.push_back(start_terminal(io, kTerminals[i], secrets[i], port));
     }
@@ -232,16 +246,21 @@ int run_demo(Config config) {
     std::fflush(stdout);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "tillgate demo: cannot start: %s\n", error.what());
+    if (started) {  // its tasks run: stop it as on a signal before it goes
+      for (auto& terminal : terminals) {
+        terminal->stop();
+      }
+      gateway->stop([&io] { io.stop(); });
+      io.run();
+    }
     stop_receiver(io, receiver);
     return 1;
   }
-  const int exit_code = run_until_signal(
-      io, *gateway,
-      [&terminals] {
-        for (auto& terminal : terminals) {
-          terminal->stop();
-        }
-      });
+  const int exit_code = run_until_signal(io, *gateway, [&terminals] {
+    for (auto& terminal : terminals) {
+      terminal->stop();
+    }
+  });
   stop_receiver(io, receiver);
   terminals.clear();
   gateway.reset();

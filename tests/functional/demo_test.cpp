@@ -5,6 +5,7 @@
 #include <csignal>
 #include <sstream>
 
+#include "../unit/store/store_test_support.hpp"
 #include "gateway_process.hpp"
 
 namespace tillgate::ft {
@@ -24,15 +25,14 @@ std::string flag_value(const std::string& line, const std::string& flag) {
   return {};
 }
 
-TEST(DemoTest, PrintedPayCommandTakesAPaymentAndTheDemoStopsCleanly) {
-  TempDir dir;
-  ChildProcess demo({TILLGATE_BINARY, "demo", "--listen", "127.0.0.1:0"}, {}, dir.path(),
+// Runs the demo with `env`, pays with its printed command on both terminals, stops it.
+void run_the_demo(const EnvMap& env, const TempDir& dir) {
+  ChildProcess demo({TILLGATE_BINARY, "demo", "--listen", "127.0.0.1:0"}, env, dir.path(),
                     dir.path() / "demo.stderr");
   const auto pay_line = demo.wait_for_line(" pay --url ", 30s);
   ASSERT_TRUE(pay_line) << demo.stdout_text();
   ASSERT_TRUE(demo.wait_for_line("[demo-till-1] connected", 10s)) << demo.stdout_text();
   ASSERT_TRUE(demo.wait_for_line("[demo-till-2] connected", 10s)) << demo.stdout_text();
-  EXPECT_TRUE(std::filesystem::exists(dir.path() / "data" / "demo.db"));
 
   const std::vector<std::string> common{"pay",
                                         "--url",
@@ -76,6 +76,24 @@ TEST(DemoTest, PrintedPayCommandTakesAPaymentAndTheDemoStopsCleanly) {
   const auto status = demo.wait(15s);
   ASSERT_TRUE(status) << "the demo did not stop on SIGTERM";
   EXPECT_EQ(exit_code_of(*status), 0) << demo.stdout_text();
+}
+
+TEST(DemoTest, PrintedPayCommandTakesAPaymentAndTheDemoStopsCleanly) {
+  TempDir dir;
+  run_the_demo({}, dir);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "data" / "demo.db"));
+}
+
+// The same on PostgreSQL (scale-out.md): TILLGATE_DB=postgresql://... against a running
+// server, a database of its own on the test cluster.
+TEST(DemoTest, TheDemoRunsOnPostgresql) {
+  if (store::testing::PgTestDatabase::skipped()) {
+    GTEST_SKIP() << "TILLGATE_TEST_PG_SKIP=1 and no PostgreSQL test cluster";
+  }
+  const store::testing::PgTestDatabase database;
+  TempDir dir;
+  run_the_demo({{"TILLGATE_DB", database.url()}}, dir);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "data" / "demo.db"));
 }
 
 }  // namespace
