@@ -173,6 +173,17 @@ void stop_receiver(boost::asio::io_context& io, DemoWebhookReceiver& receiver) {
   }
 }
 
+// A start that failed after the gateway started: its tasks run, so it is stopped as on a
+// signal before it goes.
+void stop_started(boost::asio::io_context& io, Gateway& gateway,
+                  std::vector<std::unique_ptr<sim::TerminalSimulator>>& terminals) {
+  for (auto& terminal : terminals) {
+    terminal->stop();
+  }
+  gateway.stop([&io] { io.stop(); });
+  io.run();
+}
+
 // What the demo checks before it touches anything: its own terminals and its printed
 // commands use plain HTTP on loopback; and it takes the database's lock first, so that a
 // second demo cannot delete the files of the one running. False: refused (said on stderr).
@@ -246,12 +257,8 @@ int run_demo(Config config) {
     std::fflush(stdout);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "tillgate demo: cannot start: %s\n", error.what());
-    if (started) {  // its tasks run: stop it as on a signal before it goes
-      for (auto& terminal : terminals) {
-        terminal->stop();
-      }
-      gateway->stop([&io] { io.stop(); });
-      io.run();
+    if (started) {
+      stop_started(io, *gateway, terminals);
     }
     stop_receiver(io, receiver);
     return 1;
