@@ -99,6 +99,8 @@ struct NodeSync::Impl final : PaymentEventListener {
   void publish_remote(const TerminalPresenceChanged& change);
   void remote_presence(const TerminalPresenceRecord& claim);
   void end_remote_graces();
+  [[nodiscard]] TerminalPresenceRecord claim_record(const domain::DeviceId& device_id,
+                                                    const Held& held) const;
   void claim(const domain::DeviceId& device_id, const Held& held);
   asio::awaitable<void> write_claim(domain::DeviceId device_id, TerminalPresenceRecord record);
   asio::awaitable<void> run_feed();
@@ -161,13 +163,17 @@ void NodeSync::Impl::presence_changed(const TerminalPresenceChanged& change) {
   }
 }
 
-void NodeSync::Impl::claim(const domain::DeviceId& device_id, const Held& held) {
-  TerminalPresenceRecord record{.device_id = device_id.str(),
+TerminalPresenceRecord NodeSync::Impl::claim_record(const domain::DeviceId& device_id,
+                                                    const Held& held) const {
+  return TerminalPresenceRecord{.device_id = device_id.str(),
                                 .merchant_id = held.merchant_id.str(),
                                 .node_id = settings_.node_id,
                                 .connection_id = held.connection_id.str(),
                                 .since = time_.now()};
-  group_.spawn("claim a terminal", write_claim(device_id, std::move(record)));
+}
+
+void NodeSync::Impl::claim(const domain::DeviceId& device_id, const Held& held) {
+  group_.spawn("claim a terminal", write_claim(device_id, claim_record(device_id, held)));
 }
 
 asio::awaitable<void> NodeSync::Impl::write_claim(domain::DeviceId device_id,
@@ -443,13 +449,8 @@ asio::awaitable<void> NodeSync::claim(const domain::MerchantId& merchant_id,
   if (impl->stopping_) {
     co_return;
   }
-  impl->held_[device_id] = Impl::Held{connection_id, merchant_id, 0};
-  store::TerminalPresenceRecord record{.device_id = device_id.str(),
-                                       .merchant_id = merchant_id.str(),
-                                       .node_id = impl->settings_.node_id,
-                                       .connection_id = connection_id.str(),
-                                       .since = impl->time_.now()};
-  co_await impl->write_claim(device_id, std::move(record));
+  const auto& held = impl->held_[device_id] = Impl::Held{connection_id, merchant_id, 0};
+  co_await impl->write_claim(device_id, impl->claim_record(device_id, held));
 }
 
 asio::awaitable<TerminalsElsewhere> NodeSync::of_merchant(const domain::MerchantId& merchant_id) {
@@ -470,10 +471,6 @@ asio::awaitable<TerminalsElsewhere> NodeSync::of_merchant(const domain::Merchant
     }
   }
   co_return elsewhere;
-}
-
-const std::string& NodeSync::node_id() const {
-  return impl_->settings_.node_id;
 }
 
 }  // namespace tillgate::payments

@@ -85,8 +85,6 @@ class NodeSync final : public RemoteTerminals {
                                      const domain::DeviceId& device_id,
                                      const domain::ConnectionId& connection_id) override;
 
-  [[nodiscard]] const std::string& node_id() const;
-
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
