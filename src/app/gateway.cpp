@@ -120,7 +120,7 @@ struct Gateway::Parts {
     upgrades.add(std::string(terminal::kTerminalWebSocketPath), terminals.upgrade_handler());
     upgrades.add(std::string(pos::kPosWebSocketPath), pos.upgrade_handler());
     coordinator.set_webhook_outbox(webhooks);
-    if (!store::sqlite_database_path(config.database_url)) {  // PostgreSQL: one of many nodes
+    if (shared_database(config)) {  // PostgreSQL: one of many nodes
       node = std::make_unique<payments::NodeSync>(io_context.get_executor(), store, coordinator,
                                                   terminals.port(), clock, payment_events,
                                                   node_settings(config));
@@ -189,10 +189,14 @@ struct Gateway::Parts {
   // in the database, so a request replayed to another node is refused there too.
   static std::unique_ptr<api::ReplayGuard> make_replay_guard(const Config& c,
                                                              store::AsyncStore& store) {
-    if (store::sqlite_database_path(c.database_url)) {
+    if (!shared_database(c)) {
       return std::make_unique<api::MemoryReplayGuard>(c.limits.max_replay_cache_entries);
     }
     return std::make_unique<api::StoreReplayGuard>(store, c.limits.replay_purge_batch);
+  }
+  // PostgreSQL: a database several nodes may share. SQLite: one node's (its writer lock).
+  static bool shared_database(const Config& c) {
+    return !store::sqlite_database_path(c.database_url).has_value();
   }
   static store::DatabaseOptions database_options(const Config& c) {
     return store::DatabaseOptions{
@@ -424,7 +428,7 @@ asio::awaitable<void> stop_parts(Gateway::Parts* parts) {
   co_await parts->pos.shutdown(std::chrono::milliseconds(2000));
   parts->coordinator.terminals_closing();
   co_await parts->terminals.shutdown(std::chrono::milliseconds(2000));
-  if (parts->node) {  // its lease ends: the other nodes take its terminals at once
+  if (parts->node) {  // releases its terminals (a stop is not their drop), ends its lease
     parts->change_listener.reset();
     co_await parts->node->shutdown(std::chrono::milliseconds(2000));
   }
@@ -446,42 +450,24 @@ store::DatabaseLock lock_database(const Config& config) {
   return store::lock_database(config.database_url);
 }
 
-namespace {
-
-// How run_until_signal's stop went. Shared with the handlers it leaves queued on the
-// event loop (the demo runs the loop again after it): once `done`, they touch nothing.
-struct StopState {
-  bool stopping = false;
-  bool done = false;
-  int exit_code = 0;
-};
-
-}  // namespace
-
+// One signal stops the gateway gracefully. The wait is cancelled when the signal set goes
+// with this frame; a cancelled handler that runs later (the demo runs the loop again)
+// touches nothing.
 int run_until_signal(asio::io_context& io, Gateway& gateway, std::function<void()> before_stop) {
-  auto state = std::make_shared<StopState>();
-  const std::function<void(int)> stop = [&io, &gateway, &before_stop, state](int exit_code) {
-    if (state->done || state->stopping) {
-      return;
-    }
-    state->stopping = true;
-    state->exit_code = exit_code;
-    if (before_stop) {
-      before_stop();
-    }
-    gateway.stop([&io] { io.stop(); });
-  };
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&stop](const boost::system::error_code& ec, int signal_number) {
-    if (ec) {
-      return;
-    }
-    spdlog::info("received signal {}", signal_number);
-    stop(0);
-  });
+  signals.async_wait(
+      [&io, &gateway, &before_stop](const boost::system::error_code& ec, int signal_number) {
+        if (ec) {
+          return;
+        }
+        spdlog::info("received signal {}", signal_number);
+        if (before_stop) {
+          before_stop();
+        }
+        gateway.stop([&io] { io.stop(); });
+      });
   io.run();
-  state->done = true;
-  return state->exit_code;
+  return 0;
 }
 
 int run_serve(Config config) {
