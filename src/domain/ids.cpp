@@ -14,6 +14,9 @@ constexpr std::size_t kMaxTransactionIdLength = 128;
 constexpr std::size_t kUuidLength = 36;
 constexpr std::size_t kPrefixedIdRandomBytes = 16;  // 128 bits -> 26 base32 chars
 constexpr std::size_t kSecretRandomBytes = 32;      // 256 bits -> 52 base32 chars
+constexpr std::size_t kTimeBytes = 6;               // 48-bit Unix milliseconds
+// RFC 4648's base32 letters in ASCII order, so that encoding keeps the bytes' order.
+constexpr std::string_view kOrderedBase32 = "234567abcdefghijklmnopqrstuvwxyz";
 
 bool is_id_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -98,6 +101,29 @@ bool is_valid_device_id(std::string_view text) {
 std::string new_prefixed_id(std::string_view prefix) {
   std::string out(prefix);
   out += crypto::base32_encode(crypto::random_bytes(kPrefixedIdRandomBytes));
+  return out;
+}
+
+std::string new_time_ordered_id(std::string_view prefix, Timestamp at) {
+  const std::int64_t millis = at.time_since_epoch().count();
+  const std::uint64_t unix_ms = millis < 0 ? 0 : static_cast<std::uint64_t>(millis);
+  std::string bytes = crypto::random_bytes(kPrefixedIdRandomBytes);
+  for (std::size_t i = 0; i < kTimeBytes; ++i) {
+    bytes[i] = static_cast<char>((unix_ms >> (8 * (kTimeBytes - 1 - i))) & 0xFF);
+  }
+  std::string out(prefix);
+  out.reserve(prefix.size() + (bytes.size() * 8 + 4) / 5);
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (const char c : bytes) {
+    buffer = (buffer << 8) | static_cast<unsigned char>(c);
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += kOrderedBase32[(buffer >> bits) & 0x1F];
+    }
+  }
+  out += kOrderedBase32[(buffer << (5 - bits)) & 0x1F];
   return out;
 }
 

@@ -23,6 +23,13 @@ namespace tillgate::domain {
 // prefix + 26 lower-case base32 chars (128 random bits): "mch_", "tgk_", "dev_", "conn_", "req_".
 [[nodiscard]] std::string new_prefixed_id(std::string_view prefix);
 
+// The same shape (prefix + 26 lower-case base32 chars, 128 bits), its first 48 bits the
+// Unix milliseconds of `at` and the other 80 random, in an alphabet ordered as ASCII: ids
+// made later sort later. For ids that are keys of an index written on every payment (the
+// outbox's events and deliveries): each insert lands beside the last instead of on a
+// random page, so a commit writes one index page for the batch, not one per payment.
+[[nodiscard]] std::string new_time_ordered_id(std::string_view prefix, Timestamp at);
+
 // A secret of 256 random bits, prefix + 52 lower-case base32 chars: "tgs_..." API secrets,
 // "tds_..." device secrets.
 [[nodiscard]] Secret new_secret(std::string_view prefix);

@@ -73,10 +73,12 @@ struct NombaWebhookInput {
 
 // A fresh request id: a UUID (version 7, canonical lower case).
 [[nodiscard]] std::string new_nomba_request_id(domain::Timestamp at);
-// A request id derived from an outbox event id: the same UUID (RFC 9562 version 8, from
-// SHA-256 of the event id) every time, so a payload rendered again at each attempt keeps
-// the requestId receivers deduplicate on.
-[[nodiscard]] std::string nomba_request_id_for_event(std::string_view event_id);
+// A request id derived from an outbox event id and its time: the same UUID every time, so a
+// payload rendered again keeps the requestId receivers deduplicate on. An RFC 9562 version
+// 7 UUID: the Unix milliseconds of `at`, then 74 bits of SHA-256 of the event id. Time
+// first keeps the outbox's index on it written beside the last event, not on a random page.
+[[nodiscard]] std::string nomba_request_id_for_event(std::string_view event_id,
+                                                     domain::Timestamp at);
 
 // The exact body, members in the order of nomba-compat.md:
 // {"event_type","requestId","data":{"merchant":{"userId","walletId"},

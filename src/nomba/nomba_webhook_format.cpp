@@ -17,7 +17,7 @@ NombaWebhookFormat::NombaWebhookFormat(std::vector<std::chrono::seconds> retry_s
 std::optional<webhooks::EventBody> NombaWebhookFormat::event_body(
     const store::TransactionRecord& after, const store::DeviceRecord* terminal,
     const store::WebhookEventRecord& event) const {
-  auto request_id = nomba_request_id_for_event(event.event_id);
+  auto request_id = nomba_request_id_for_event(event.event_id, event.created_at);
   auto input = nomba_webhook_input(after, terminal != nullptr ? terminal->label : std::string(),
                                    amount_unit_, request_id);
   if (!input) {
@@ -35,8 +35,8 @@ webhooks::HeaderList NombaWebhookFormat::sign(std::string_view secret, std::stri
   return nomba_signed_headers(secret, body, sent_at);
 }
 
-std::string NombaWebhookFormat::ping_body(std::string_view event_id, domain::Timestamp) const {
-  return nomba_ping_payload(nomba_request_id_for_event(event_id));
+std::string NombaWebhookFormat::ping_body(std::string_view event_id, domain::Timestamp at) const {
+  return nomba_ping_payload(nomba_request_id_for_event(event_id, at));
 }
 
 }  // namespace tillgate::nomba

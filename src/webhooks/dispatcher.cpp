@@ -367,7 +367,7 @@ asio::awaitable<std::optional<DeliveryAttempt>> WebhookDispatcher::ping(
                                 " is not served by this gateway");
   }
   const auto now = impl->clock_.now();
-  const std::string event_id = new_event_id();
+  const std::string event_id = new_event_id(now);
   std::string body = endpoint_format->ping_body(event_id, now);
   auto headers = endpoint_format->sign(secret.reveal(), event_id, body, now);
   ++impl->pings_in_flight_;

@@ -34,8 +34,8 @@ std::optional<std::string_view> event_type_for(domain::TransactionStatus status)
   return std::nullopt;
 }
 
-std::string new_event_id() {
-  return domain::new_prefixed_id("evt_");
+std::string new_event_id(domain::Timestamp at) {
+  return domain::new_time_ordered_id("evt_", at);
 }
 
 std::optional<store::WebhookEventRecord> payment_event(const store::TransactionRecord& transaction,
@@ -57,7 +57,7 @@ std::optional<store::WebhookEventRecord> payment_event(const store::TransactionR
     }
     data.push_back(member);
   }
-  std::string event_id = new_event_id();
+  std::string event_id = new_event_id(at);
   const json::Value payload = json::object({
       {"eventType", json::Value(*event_type)},
       {"eventId", json::Value(event_id)},

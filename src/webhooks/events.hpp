@@ -29,8 +29,9 @@ inline constexpr std::string_view ping_event_type = "ping";
 // AWAITING_RECONNECT, which announce nothing.
 [[nodiscard]] std::optional<std::string_view> event_type_for(domain::TransactionStatus status);
 
-// "evt_" + 26 lower-case base32 characters (128 random bits).
-[[nodiscard]] std::string new_event_id();
+// "evt_" + 26 lower-case base32 characters: 48 bits of `at`, 80 random bits, in time order
+// (domain::new_time_ordered_id: the outbox's key index is written beside the last event).
+[[nodiscard]] std::string new_event_id(domain::Timestamp at);
 
 // The outbox event announcing `transaction`'s status, with a fresh eventId and the payload
 // {"eventType","eventId","timestamp","data":{transactionId, status, amount, currency,

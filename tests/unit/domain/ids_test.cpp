@@ -118,6 +118,24 @@ TEST(PrefixedId, IsPrefixPlus26Base32Chars) {
   EXPECT_NE(new_prefixed_id("req_"), new_prefixed_id("req_"));
 }
 
+TEST(TimeOrderedId, HasThePrefixedIdsShapeAndSortsByTime) {
+  const Timestamp at{std::chrono::milliseconds(1'765'000'000'123)};
+  const std::string id = new_time_ordered_id("evt_", at);
+  ASSERT_EQ(id.size(), 4U + 26U);
+  EXPECT_EQ(id.substr(0, 4), "evt_");
+  EXPECT_TRUE(is_lower_base32(id.substr(4))) << id;
+  // Same millisecond: the same first 9 characters (45 of the 48 time bits), random after.
+  const std::string twin = new_time_ordered_id("evt_", at);
+  EXPECT_EQ(twin.substr(0, 4 + 9), id.substr(0, 4 + 9));
+  EXPECT_NE(twin, id);
+  // Later sorts after, across every character the time changes (the alphabet is in ASCII
+  // order), including a carry through many digits.
+  for (const auto later : {1, 7, 8, 255, 256, 65'536, 86'400'000}) {
+    EXPECT_LT(id, new_time_ordered_id("evt_", at + std::chrono::milliseconds(later))) << later;
+  }
+  EXPECT_LT(new_time_ordered_id("evt_", Timestamp{std::chrono::milliseconds(0)}), id);
+}
+
 TEST(Secret, IsPrefixPlus52Base32Chars) {
   const std::string secret = new_secret("tgs_").reveal();
   ASSERT_EQ(secret.size(), 4U + 52U);

@@ -163,17 +163,19 @@ TEST(NombaWebhook, ARequestIdIsAUuidWhenNotGiven) {
             input->request_id);
 }
 
-TEST(NombaWebhook, ARequestIdDerivedFromAnEventIdIsStable) {
-  const auto id = nomba_request_id_for_event("evt_abc");
-  EXPECT_EQ(id, nomba_request_id_for_event("evt_abc"));
-  EXPECT_NE(id, nomba_request_id_for_event("evt_abd"));
+TEST(NombaWebhook, ARequestIdDerivedFromAnEventIdIsStableAndTimeOrdered) {
+  const domain::Timestamp at{std::chrono::milliseconds(1'765'000'000'123)};
+  const auto id = nomba_request_id_for_event("evt_abc", at);
+  EXPECT_EQ(id, nomba_request_id_for_event("evt_abc", at));
+  EXPECT_NE(id, nomba_request_id_for_event("evt_abd", at));
   ASSERT_EQ(id.size(), 36u);
   for (const std::size_t dash : {8u, 13u, 18u, 23u}) {
     EXPECT_EQ(id[dash], '-') << id;
   }
-  EXPECT_EQ(id[14], '8') << id;                                                    // version 8
-  EXPECT_NE(std::string_view("89ab").find(id[19]), std::string_view::npos) << id;  // variant
-  EXPECT_EQ(id.find_first_not_of("0123456789abcdef-"), std::string::npos) << id;
+  EXPECT_TRUE(domain::is_uuid_v7(id)) << id;
+  EXPECT_EQ(id.substr(0, 13), "019af232-b27b") << id;  // 1765000000123 ms in hex: 019af232b27b
+  // A later event's id sorts after, whatever its event id.
+  EXPECT_LT(id, nomba_request_id_for_event("evt_aaa", at + std::chrono::milliseconds(1)));
 }
 
 TEST(NombaWebhook, TheOutboxEventKeepsItsBodysRequestIdAsItsKey) {
@@ -191,7 +193,7 @@ TEST(NombaWebhook, TheOutboxEventKeepsItsBodysRequestIdAsItsKey) {
   ASSERT_NE(request_id, nullptr);
   EXPECT_EQ(event->format_keys.at(domain::WebhookFormat::nomba), request_id->as_string());
   EXPECT_EQ(event->format_keys.at(domain::WebhookFormat::nomba),
-            nomba_request_id_for_event(event->event_id));
+            nomba_request_id_for_event(event->event_id, event->created_at));
   EXPECT_FALSE(event->format_keys.contains(domain::WebhookFormat::standard));
 
   // The reversal of a voided payment is its own Nomba event, with its own key.
@@ -199,7 +201,7 @@ TEST(NombaWebhook, TheOutboxEventKeepsItsBodysRequestIdAsItsKey) {
       webhooks::outbox_event(formats, record(TransactionStatus::voided), nullptr, paid.updated_at);
   ASSERT_TRUE(voided.has_value());
   EXPECT_EQ(voided->format_keys.at(domain::WebhookFormat::nomba),
-            nomba_request_id_for_event(voided->event_id));
+            nomba_request_id_for_event(voided->event_id, voided->created_at));
   EXPECT_NE(voided->format_keys.at(domain::WebhookFormat::nomba),
             event->format_keys.at(domain::WebhookFormat::nomba));
 }
