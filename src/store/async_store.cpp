@@ -141,12 +141,20 @@ void AsyncStore::run_reader_thread(Store& reader) {
 }
 
 void AsyncStore::run_reads(std::vector<Job>& batch) {
-  // No transaction is open here, so each read sees only committed data and can be
+  // No write transaction is open here, so each read sees only committed data and can be
   // answered before the batch's writes are: it tells nobody anything not yet durable.
+  // They share one read transaction, and are answered once it has ended.
   const auto first_write = std::stable_partition(batch.begin(), batch.end(),
                                                  [](const Job& job) { return job->read_only(); });
+  if (first_write == batch.begin()) {
+    return;
+  }
+  store_->begin_reads();
   for (auto it = batch.begin(); it != first_write; ++it) {
     (void)(*it)->run(*store_);  // a failure is the read's own answer
+  }
+  store_->end_reads();
+  for (auto it = batch.begin(); it != first_write; ++it) {
     (*it)->complete();
   }
   batch.erase(batch.begin(), first_write);

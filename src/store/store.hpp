@@ -627,6 +627,15 @@ class Store {
   virtual void commit_batch() = 0;
   // Ends the batch without committing it: undoes whatever it wrote. Never throws.
   virtual void rollback_batch() noexcept = 0;
+
+  // ---- Reads run together (store::AsyncStore) ----------------------------------------
+  // Around the reads the store thread runs in a row before a batch: one read transaction
+  // for them all, so a database that locks per transaction (SQLite: its WAL read lock, a
+  // system call to take and one to release) does so once, not once per read. Each read
+  // still sees only committed data, and none may write. Never throw: when the read
+  // transaction cannot open, each read runs on its own as without them.
+  virtual void begin_reads() noexcept {}
+  virtual void end_reads() noexcept {}
 };
 
 // Opens the store named by a TILLGATE_DB url ("sqlite:PATH", "postgresql://..." or

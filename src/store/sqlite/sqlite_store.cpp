@@ -226,6 +226,28 @@ void SqliteStore::rollback_batch() noexcept {
   }
 }
 
+void SqliteStore::begin_reads() noexcept {
+  if (batch_open_ || sqlite3_get_autocommit(connection_.get()) == 0) {
+    return;  // inside a transaction already: the reads run in it
+  }
+  try {
+    statements_->begin_reads.use("begin_reads").run();
+  } catch (...) {
+    // Each read runs in a transaction of its own instead.
+  }
+}
+
+void SqliteStore::end_reads() noexcept {
+  if (batch_open_ || sqlite3_get_autocommit(connection_.get()) != 0) {
+    return;  // none was opened, or SQLite ended it after a failed read
+  }
+  try {
+    statements_->commit.use("end_reads").run();
+  } catch (...) {
+    rollback_batch();  // releases the read lock (batch_open_ is false: nothing else changes)
+  }
+}
+
 void SqliteStore::ping() {
   auto use = statements_->ping.use("ping");
   if (!use.step()) {

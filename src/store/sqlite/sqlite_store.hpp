@@ -118,6 +118,9 @@ class SqliteStore final : public Store {
   bool end_batch_call(bool keep) override;
   void commit_batch() override;
   void rollback_batch() noexcept override;
+  // A deferred BEGIN / COMMIT around reads run together.
+  void begin_reads() noexcept override;
+  void end_reads() noexcept override;
 
   // Diagnostics (not part of Store): the integer value of a connection-level pragma as
   // this connection sees it, e.g. "synchronous" or "foreign_keys". Only [a-z_] names.

@@ -14,6 +14,7 @@ namespace tillgate::store::sqlite {
 
 SqliteStore::Statements::Statements(sqlite3* db)
     : begin(db, "begin", "BEGIN IMMEDIATE"),
+      begin_reads(db, "begin_reads", "BEGIN DEFERRED"),
       commit(db, "commit", "COMMIT"),
       rollback(db, "rollback", "ROLLBACK"),
       ping(db, "ping", "SELECT 1"),

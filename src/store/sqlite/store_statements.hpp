@@ -34,7 +34,7 @@ struct TokenStatements {
 struct SqliteStore::Statements {
   explicit Statements(sqlite3* db);
 
-  Statement begin, commit, rollback, ping, probe_write;
+  Statement begin, begin_reads, commit, rollback, ping, probe_write;
   // Nested write transactions (WriteTransaction inside a batch) and batch calls.
   Statement savepoint_write, release_write, rollback_to_write;
   Statement savepoint_call, release_call, rollback_to_call;

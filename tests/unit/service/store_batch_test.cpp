@@ -199,6 +199,8 @@ class ForwardingStore : public Store {
   bool end_batch_call(bool keep) override { return inner_->end_batch_call(keep); }
   void commit_batch() override { inner_->commit_batch(); }
   void rollback_batch() noexcept override { inner_->rollback_batch(); }
+  void begin_reads() noexcept override { inner_->begin_reads(); }
+  void end_reads() noexcept override { inner_->end_reads(); }
 
  protected:
   std::unique_ptr<Store> inner_;
@@ -242,6 +244,32 @@ class FailingCommitStore final : public ForwardingStore {
  private:
   int failing_commit_;
   int commits_ = 0;  // store thread only
+};
+
+// Logs the read transactions and the reads of API keys, in the order the store thread ran
+// them (store thread only; read after stop).
+class ReadLoggingStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+
+  void begin_reads() noexcept override {
+    log.emplace_back("begin_reads");
+    inner_->begin_reads();
+  }
+  void end_reads() noexcept override {
+    log.emplace_back("end_reads");
+    inner_->end_reads();
+  }
+  void begin_batch(BatchCalls calls) override {
+    log.emplace_back("begin_batch");
+    inner_->begin_batch(calls);
+  }
+  std::optional<ApiKeyRecord> find_api_key(const std::string& api_key) override {
+    log.push_back("find " + api_key);
+    return inner_->find_api_key(api_key);
+  }
+
+  std::vector<std::string> log;
 };
 
 // What the store thread reported.
@@ -664,6 +692,47 @@ TEST_P(StoreBatchTest, ReadsAreAnsweredBeforeTheBatchCommitsAndSeeOnlyCommittedD
   finish();
   EXPECT_EQ(write.value, 1) << write.error;
   EXPECT_THAT(observer_.committed(), ElementsAre(1U, 1U));  // the reads are in no batch
+}
+
+TEST_P(StoreBatchTest, ReadsQueuedTogetherShareOneReadTransactionAndAFailedReadFailsAlone) {
+  {
+    auto setup = open();
+    setup->insert_api_key(api_key("k0"));
+  }
+  auto logging = std::make_unique<ReadLoggingStore>(open());
+  auto* log = &logging->log;
+  start(std::move(logging), 10'000, StoreBatchSettings{.max_calls = 256, .max_wait = {}});
+  Outcome held;
+  auto gate = hold_store_thread(&held);
+  Outcome found;
+  Outcome failed;
+  Outcome missing;
+  Outcome write;
+  spawn_read(find_key("k0"), &found);
+  spawn_read(
+      [](Store& store) -> int {
+        (void)store.find_api_key("k-failing");
+        throw StoreError("injected read failure");
+      },
+      &failed);
+  spawn_read(find_key("k9"), &missing);
+  spawn(insert_key("k1"), &write);
+  gate->opened.set_value();
+  finish();
+
+  EXPECT_EQ(found.value, 1) << found.error;
+  EXPECT_THAT(failed.error, HasSubstr("injected read failure"));
+  EXPECT_EQ(missing.value, 0) << missing.error;
+  EXPECT_EQ(write.value, 1) << write.error;
+  // Then the store is still usable: the write is read back, outside any open transaction.
+  Outcome after;
+  spawn_read(find_key("k1"), &after);
+  finish();
+  EXPECT_EQ(after.value, 1) << after.error;
+  store_->stop();
+  EXPECT_THAT(*log,
+              ElementsAre("begin_batch", "begin_reads", "find k0", "find k-failing", "find k9",
+                          "end_reads", "begin_batch", "begin_reads", "find k1", "end_reads"));
 }
 
 TEST_P(StoreBatchTest, AFailedCommitFailsEveryCallOfItsBatchAndWritesNothing) {
