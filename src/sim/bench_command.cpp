@@ -44,9 +44,9 @@ CLI::Option* add_run_options(CLI::App& cmd, BenchOptions& o) {
                "connect the terminals, hold them --duration s, report the server's RSS per "
                "terminal; no payments");
   cmd.add_option("--idle-terminals", o.idle_terminals,
-                 "payments runs: M more terminals connected (before the payments start) and "
-                 "held for the whole run, no payment going to them; the payments stay on "
-                 "--terminals. How CPU per payment and latency change with connected "
+                 "payments runs: this many more terminals connected (before the payments "
+                 "start) and held for the whole run, no payment going to them; the payments "
+                 "stay on --terminals. How CPU per payment and latency change with connected "
                  "terminals (bench/growth)")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
       ->capture_default_str();

@@ -1,6 +1,7 @@
 // `tillgate bench` (issue 7) as CI runs it: the 10-second smoke test in standard mode and a
 // short webhook-mode run, each against the gateway it starts itself; then the other runs at
-// a tiny scale (a decline is not an error, errors make it fail, --idle, --long-polls).
+// a tiny scale (a decline is not an error, errors make it fail, --idle, --idle-terminals,
+// --long-polls).
 // Nothing here asserts a duration or a rate: the figures come from bench/run (docs/
 // performance.md); these tests check that the bench counts, verifies and reports truly.
 #include <gtest/gtest.h>
