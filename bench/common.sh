@@ -50,7 +50,8 @@ bench_machine() {
   cores=$(nproc)
   ram=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
   disk_dev=$(df --output=source "${1:-/tmp}" | tail -1)
-  disk="$disk_dev $(lsblk -ndo SIZE,ROTA,MODEL "$disk_dev" 2>/dev/null | awk '{print $1, ($2=="1" ? "rotational" : "non-rotational"), $3}')"
+  # A tmpfs (or any filesystem without a block device) has no lsblk line.
+  disk="$disk_dev $(lsblk -ndo SIZE,ROTA,MODEL "$disk_dev" 2>/dev/null | awk '{print $1, ($2=="1" ? "rotational" : "non-rotational"), $3}' || true)"
   echo "machine:   $model, $cores cores, $ram RAM, $(uname -sr)"
   echo "disk:      $disk (directory ${1:-/tmp})"
   echo "commit:    $(git -C "$bench_root" rev-parse --short HEAD)$(git -C "$bench_root" diff --quiet HEAD -- src || echo ' + uncommitted changes in src/')"

@@ -9,8 +9,9 @@ namespace tillgate::sim {
 
 namespace {
 
-// What runs and for how long: the mode, terminals and clients, duration, count, rate, and
-// the --idle and --long-polls runs. Returns --duration, whose absence the callback checks.
+// What runs and for how long: the mode, terminals and clients, duration, count, rate, the
+// idle terminals held beside the payments, and the --idle and --long-polls runs. Returns
+// --duration, whose absence the callback checks.
 CLI::Option* add_run_options(CLI::App& cmd, BenchOptions& o) {
   cmd.add_option("--mode", o.mode,
                  "standard (the answer comes on the request) or webhook (202, then the "
@@ -42,6 +43,13 @@ CLI::Option* add_run_options(CLI::App& cmd, BenchOptions& o) {
   cmd.add_flag("--idle", o.idle,
                "connect the terminals, hold them --duration s, report the server's RSS per "
                "terminal; no payments");
+  cmd.add_option("--idle-terminals", o.idle_terminals,
+                 "payments runs: this many more terminals connected (before the payments "
+                 "start) and held for the whole run, no payment going to them; the payments "
+                 "stay on --terminals. How CPU per payment and latency change with connected "
+                 "terminals (bench/growth)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
+      ->capture_default_str();
   cmd.add_option("--long-polls", o.long_polls,
                  "K standard-mode payments held open at once (K terminals, K connections; the "
                  "terminals approve after --duration s unless --behavior says otherwise)")
@@ -117,9 +125,11 @@ void register_bench_command(CLI::App& app) {
       "raised; any TILLGATE_* setting in the environment is passed on and wins), creates a\n"
       "merchant and the devices through the admin API and connects the terminals in this\n"
       "process. --url and --admin-token target a running gateway instead.\n"
-      "Runs: payments (default; --mode standard|webhook, closed loop or --rate R), --idle\n"
-      "(server RSS per connected terminal) and --long-polls K (K payments held open at once).\n"
-      "Exit status 1 when a payment failed in error (a decline is not one) or none completed.\n"
+      "Runs: payments (default; --mode standard|webhook, closed loop or --rate R; with\n"
+      "--idle-terminals M more terminals connected that are never paid on), --idle (server\n"
+      "RSS per connected terminal) and --long-polls K (K payments held open at once).\n"
+      "Exit status 1 when a payment failed in error (a decline is not one), none completed,\n"
+      "or an idle terminal (--idle-terminals) was not online at the end.\n"
       "See docs/performance.md.");
   auto* duration = add_run_options(*cmd, *o);
   add_payment_options(*cmd, *o);

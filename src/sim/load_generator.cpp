@@ -190,6 +190,8 @@ struct Bench {
   std::optional<double> rss_after;
   std::size_t online_at_end = 0;
   double connect_seconds = 0;
+  // --idle-terminals: those of them online when the payments ended.
+  std::size_t idle_online_at_end = 0;
   // --long-polls
   std::size_t outstanding = 0;
   std::size_t max_outstanding = 0;
@@ -458,9 +460,11 @@ asio::awaitable<void> connect_terminals(BenchPtr b, Behavior behavior) {
   }
 }
 
-std::size_t terminals_online(const Bench& b) {
+// Of the terminals from index `first` on, those online now.
+std::size_t terminals_online(const Bench& b, std::size_t first = 0) {
   std::size_t online = 0;
-  for (const auto& slot : b.terminals) {
+  for (std::size_t t = first; t < b.terminals.size(); ++t) {
+    const auto& slot = b.terminals[t];
     online += slot.simulator && slot.simulator->status().online ? 1 : 0;
   }
   return online;
@@ -774,8 +778,9 @@ asio::awaitable<void> register_webhook_endpoint(BenchPtr b) {
   b->receiver->set_secret(std::string(*parsed->find_string("secret")));
 }
 
-// One client per --clients, each with its connection (not yet open); terminal t belongs to
-// client t % clients. Returns the connections, to be opened.
+// One client per --clients, each with its connection (not yet open); terminal t of the first
+// --terminals belongs to client t % clients (the --idle-terminals after them to none).
+// Returns the connections, to be opened.
 std::vector<std::shared_ptr<bench::Connection>> make_payment_clients(Bench& b) {
   std::vector<std::shared_ptr<bench::Connection>> connections;
   for (std::size_t i = 0; i < b.o.clients; ++i) {
@@ -784,7 +789,7 @@ std::vector<std::shared_ptr<bench::Connection>> make_payment_clients(Bench& b) {
         b.executor, node_of_client(b, i), b.sources[i % b.sources.size()]);
     connections.push_back(b.clients.back()->connection);
   }
-  for (std::size_t t = 0; t < b.terminals.size(); ++t) {
+  for (std::size_t t = 0; t < b.o.terminals; ++t) {
     auto& client = *b.clients[t % b.o.clients];
     b.terminals[t].owner = t % b.o.clients;
     client.free_terminals.push_back(t);
@@ -855,7 +860,10 @@ asio::awaitable<void> run_payments(BenchPtr b, Behavior behavior) {
     co_await register_webhook_endpoint(b);
   }
   co_await connect_terminals(b, behavior);
-  note(*b, std::to_string(b->terminals.size()) + " terminals online");
+  note(*b,
+       std::to_string(b->terminals.size()) + " terminals online" +
+           (b->o.idle_terminals > 0 ? " (" + std::to_string(b->o.idle_terminals) + " of them idle)"
+                                    : std::string()));
   const auto connections = make_payment_clients(*b);
   co_await open_connections(b, connections);
   b->metrics.before = co_await scrape_metrics(b);
@@ -867,6 +875,7 @@ asio::awaitable<void> run_payments(BenchPtr b, Behavior behavior) {
   co_await wait_for_run_end(b, measure_end);
   co_await drain_payments(b);
   b->metrics.after = co_await scrape_metrics(b);
+  b->idle_online_at_end = terminals_online(*b, b->o.terminals);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1010,7 +1019,8 @@ asio::awaitable<void> bench_main(BenchPtr b) {
           std::make_shared<bench::Connection>(b->executor, b->nodes[n], b->sources.front()));
     }
     co_await create_merchant(b);
-    const std::size_t devices = b->o.long_polls > 0 ? b->o.long_polls : b->o.terminals;
+    const std::size_t devices =
+        b->o.long_polls > 0 ? b->o.long_polls : b->o.terminals + b->o.idle_terminals;
     note(*b, "merchant " + b->merchant_id + " created; creating " + std::to_string(devices) +
                  " devices");
     co_await provision_devices(b, devices);
@@ -1149,6 +1159,11 @@ Verdict judge(const Bench& b, const std::optional<std::string>& server_exit_prob
   if (b.error_count > 0) {
     return {false, std::to_string(b.error_count) + " payments failed in error"};
   }
+  if (b.idle_online_at_end < b.o.idle_terminals) {
+    return {false, std::to_string(b.o.idle_terminals - b.idle_online_at_end) + " of " +
+                       std::to_string(b.o.idle_terminals) +
+                       " idle terminals were not online at the end"};
+  }
   if (b.o.long_polls > 0) {
     if (b.max_outstanding < b.o.long_polls) {
       return {false, "only " + std::to_string(b.max_outstanding) + " long polls open at once"};
@@ -1193,6 +1208,11 @@ bool payments_run(const Bench& b) {
   return !b.o.idle && b.o.long_polls == 0;
 }
 
+// The terminals provisioned that payments go to (all of them but the --idle-terminals).
+std::size_t paid_terminals(const Bench& b) {
+  return b.terminals.size() - std::min(b.terminals.size(), b.o.idle_terminals);
+}
+
 json::Value latency_json(const Bench& b, const ReportFigures& f) {
   json::Object latency;
   for (std::size_t i = 0; i < kPercents.size(); ++i) {
@@ -1214,6 +1234,8 @@ void add_payment_results_json(json::Object& out, const Bench& b, const ReportFig
     out.push_back({"warmupSeconds", number(b.o.warmup_s, 3)});
     out.push_back({"seconds", number(f.elapsed, 3)});
     out.push_back({"paymentsPerSecond", number(f.throughput, 1)});
+    out.push_back({"idleTerminals", json_count(b.o.idle_terminals)});
+    out.push_back({"idleOnlineAtEnd", json_count(b.idle_online_at_end)});
   }
   if (b.o.idle) {
     return;
@@ -1278,7 +1300,7 @@ void print_json_report(const Bench& b, const ReportFigures& f,
                    {"ok", json::Value(verdict.ok)},
                    {"problem", verdict.ok ? json::Value(nullptr) : json::Value(verdict.why)},
                    {"server", json::Value(server_description)},
-                   {"terminals", json_count(b.terminals.size())}};
+                   {"terminals", json_count(paid_terminals(b))}};
   add_payment_results_json(out, b, f);
   add_run_kind_json(out, b, f);
   out.push_back({"serverPeakRssBytes", optional_number(b.peak_rss, 0)});
@@ -1356,11 +1378,15 @@ void print_server_text(const Bench& b, const MetricFigures& m) {
 
 void print_text_report(const Bench& b, const ReportFigures& f,
                        const std::string& server_description, const Verdict& verdict) {
-  std::cout << "tillgate bench: " << f.mode << ", " << b.terminals.size() << " terminals";
+  std::cout << "tillgate bench: " << f.mode << ", " << paid_terminals(b) << " terminals";
   if (payments_run(b)) {
     std::cout << ", " << b.o.clients << " clients, "
               << (b.o.rate > 0 ? fixed(b.o.rate, 1) + " payments/s offered (open loop)"
                                : std::string("closed loop"));
+    if (b.o.idle_terminals > 0) {
+      std::cout << ", " << b.o.idle_terminals << " idle terminals (" << b.idle_online_at_end
+                << " online at the end)";
+    }
   }
   std::cout << "\nserver:           " << server_description << "\n";
   if (b.o.idle) {
@@ -1430,6 +1456,9 @@ std::string validate(const BenchOptions& o) {
   }
   if (o.idle && o.long_polls > 0) {
     return "--idle and --long-polls are separate runs";
+  }
+  if (o.idle_terminals > 0 && (o.idle || o.long_polls > 0)) {
+    return "--idle-terminals goes with a payments run (not --idle or --long-polls)";
   }
   if (!o.idle && o.long_polls == 0 && o.terminals < o.clients) {
     return "--terminals must be at least --clients (each terminal serves one client)";
@@ -1554,7 +1583,9 @@ std::optional<std::vector<std::string>> prepare(const BenchOptions& options) {
   }
   const auto limit = net::raise_open_file_limit();
   const std::size_t connections =
-      (options.long_polls > 0 ? 2 * options.long_polls : options.terminals + options.clients) + 64;
+      (options.long_polls > 0 ? 2 * options.long_polls
+                              : options.terminals + options.idle_terminals + options.clients) +
+      64;
   if (limit.soft > 0 && limit.soft < connections) {
     std::cerr << "warning: the open-file limit is " << limit.soft << " (hard " << limit.hard
               << "), below the ~" << connections

@@ -4,7 +4,9 @@
 // admin API, connects N simulated terminals in this process, and then, by mode:
 //   standard / webhook  C merchant clients, each one keep-alive HTTP/1.1 connection doing
 //                       signed POST /v1/terminals/{id}/payments, closed loop or at a fixed
-//                       arrival rate (--rate); throughput, latency percentiles, errors
+//                       arrival rate (--rate); throughput, latency percentiles, errors.
+//                       --idle-terminals M connects M more terminals that no payment goes
+//                       to, held for the whole run (issue 18: nothing should grow with them)
 //   idle (--idle)       holds the N terminals connected; server RSS per terminal
 //   long polls          K standard-mode payments held open at once (--long-polls K)
 // The numbers it prints and what they mean: docs/performance.md.
@@ -27,6 +29,7 @@ struct BenchOptions {
   double warmup_s = 0;         // payments started in the first warmup_s are not measured
   double rate = 0;             // payments/s arriving at fixed times (open loop); 0: closed loop
   bool idle = false;
+  std::size_t idle_terminals = 0;  // payments runs: more terminals connected, never paid on
   std::size_t long_polls = 0;
   std::string behavior;  // the terminals'; empty: approve (slow:DURATION for long polls)
   std::string amount = "1.00";
@@ -47,8 +50,8 @@ struct BenchOptions {
 
 // Runs the whole bench and prints the results (stdout; progress on stderr). Returns the
 // exit code: 0 when payments completed and none failed in error (a decline is not an
-// error), for --idle when every terminal stayed connected, for --long-polls when all K
-// were held at once and answered; 1 otherwise.
+// error) and every --idle-terminals one stayed connected, for --idle when every terminal
+// stayed connected, for --long-polls when all K were held at once and answered; 1 otherwise.
 int run_bench(const BenchOptions& options);
 
 // Adds the `bench` subcommand (src/sim/bench_command.cpp) to `app`.

@@ -1,6 +1,7 @@
 // `tillgate bench` (issue 7) as CI runs it: the 10-second smoke test in standard mode and a
 // short webhook-mode run, each against the gateway it starts itself; then the other runs at
-// a tiny scale (a decline is not an error, errors make it fail, --idle, --long-polls).
+// a tiny scale (a decline is not an error, errors make it fail, --idle, --idle-terminals,
+// --long-polls).
 // Nothing here asserts a duration or a rate: the figures come from bench/run (docs/
 // performance.md); these tests check that the bench counts, verifies and reports truly.
 #include <gtest/gtest.h>
@@ -160,6 +161,27 @@ TEST(BenchTest, IdleTerminalsReportRssPerTerminal) {
   EXPECT_TRUE(per_terminal->is_number()) << context(run);
 }
 
+// --idle-terminals (issue 18, target 5): more terminals connected beside the payments, held
+// for the whole run and never paid on; the payments stay on --terminals.
+TEST(BenchTest, IdleTerminalsStayConnectedBesideThePayments) {
+  const auto run = run_bench({"--idle-terminals", "20", "--terminals", "3", "--clients", "3",
+                              "--payments", "30", "--source-addresses", "127.0.0.1-127.0.0.2"});
+  ASSERT_EQ(run.command.exit_code, 0) << context(run);
+  EXPECT_EQ(string_at(run.result, "mode"), "standard");
+  EXPECT_EQ(int_at(run.result, "terminals"), 3) << context(run);
+  EXPECT_EQ(int_at(run.result, "idleTerminals"), 20) << context(run);
+  EXPECT_EQ(int_at(run.result, "idleOnlineAtEnd"), 20) << context(run);
+  // The gateway counted them all connected: 3 paid on and 20 idle.
+  EXPECT_EQ(member_int(run.result, "serverMetrics", "terminalsConnected"), 23) << context(run);
+  EXPECT_EQ(int_at(run.result, "completed"), 30) << context(run);
+  EXPECT_EQ(member_int(run.result, "outcomes", "SUCCESS"), 30) << context(run);
+  EXPECT_EQ(int_at(run.result, "errorCount"), 0) << context(run);
+  // The gateway ended exactly the 30 payments the bench counted.
+  const auto* server = run.result.find("serverMetrics");
+  ASSERT_NE(server, nullptr) << context(run);
+  EXPECT_EQ(member_int(*server, "payments", "COMPLETED"), 30) << context(run);
+}
+
 // --long-polls: K standard-mode payments open at once on K connections, each answered
 // when its terminal approves after the hold.
 TEST(BenchTest, LongPollsAreHeldAtOnceAndAnswered) {
@@ -181,9 +203,15 @@ TEST(BenchTest, RefusesContradictoryOptions) {
   const auto bad_range = run_tillgate({"bench", "--source-addresses", "127.0.0.9-127.0.0.1"});
   EXPECT_EQ(bad_range.exit_code, 1);
   EXPECT_NE(bad_range.err.find("ends before it starts"), std::string::npos) << bad_range.err;
+  const auto idle_with_idle =
+      run_tillgate({"bench", "--idle", "--idle-terminals", "5", "--duration", "1"});
+  EXPECT_EQ(idle_with_idle.exit_code, 1);
+  EXPECT_NE(idle_with_idle.err.find("--idle-terminals goes with a payments run"), std::string::npos)
+      << idle_with_idle.err;
   const auto help = run_tillgate({"bench", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("--long-polls"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("--idle-terminals"), std::string::npos) << help.out;
 }
 
 }  // namespace
