@@ -213,4 +213,23 @@ std::string random_bytes(std::size_t count) {
   return out;
 }
 
+std::string random_id_bytes(std::size_t count) {
+  if (count > kIdRandomBlockBytes) {
+    throw std::invalid_argument("random_id_bytes: more than one block asked for");
+  }
+  thread_local std::array<unsigned char, kIdRandomBlockBytes> block{};
+  thread_local std::size_t used = kIdRandomBlockBytes;
+  if (kIdRandomBlockBytes - used < count) {
+    if (RAND_bytes(block.data(), static_cast<int>(block.size())) != 1) {
+      throw std::runtime_error("RAND_bytes failed");
+    }
+    used = 0;
+  }
+  std::string out(reinterpret_cast<const char*>(block.data() + used), count);
+  // Served bytes are wiped, so the block never holds an id already given out.
+  OPENSSL_cleanse(block.data() + used, count);
+  used += count;
+  return out;
+}
+
 }  // namespace tillgate::crypto

@@ -12,7 +12,7 @@ namespace tillgate::crypto {
 [[nodiscard]] std::string sha256_hex(std::string_view data);  // lower-case hex
 [[nodiscard]] std::string hmac_sha256(std::string_view key, std::string_view message);
 
-[[nodiscard]] std::string hex_encode(std::string_view bytes);  // lower case
+[[nodiscard]] std::string hex_encode(std::string_view bytes);     // lower case
 [[nodiscard]] std::string base64_encode(std::string_view bytes);  // standard alphabet, padded
 // Standard alphabet, padding required; nullopt on any invalid character or length.
 [[nodiscard]] std::optional<std::string> base64_decode(std::string_view text);
@@ -26,5 +26,12 @@ namespace tillgate::crypto {
 
 // Bytes from OpenSSL's CSPRNG; throws std::runtime_error if it cannot deliver.
 [[nodiscard]] std::string random_bytes(std::size_t count);
+// The same, for ids (not secrets): served from a small per-thread block that one
+// RAND_bytes call fills (kIdRandomBlockBytes), instead of a call per id, each of which
+// costs OpenSSL's DRBG setup and a getpid(2) for its fork check. Ids are unguessable as
+// before; what a block holds is a few ids to come, never a secret. At most the block's
+// size at a time.
+inline constexpr std::size_t kIdRandomBlockBytes = 512;
+[[nodiscard]] std::string random_id_bytes(std::size_t count);
 
 }  // namespace tillgate::crypto

@@ -64,7 +64,7 @@ std::string new_uuid_v7(Timestamp at) {
   // RFC 9562 section 5.7: 48-bit Unix milliseconds, then version, then random bits.
   const std::int64_t millis = at.time_since_epoch().count();
   const std::uint64_t unix_ms = millis < 0 ? 0 : static_cast<std::uint64_t>(millis);
-  std::string bytes = crypto::random_bytes(16);
+  std::string bytes = crypto::random_id_bytes(16);
   for (int i = 0; i < 6; ++i) {
     bytes[static_cast<std::size_t>(i)] = static_cast<char>((unix_ms >> (40 - 8 * i)) & 0xFF);
   }
@@ -100,14 +100,14 @@ bool is_valid_device_id(std::string_view text) {
 
 std::string new_prefixed_id(std::string_view prefix) {
   std::string out(prefix);
-  out += crypto::base32_encode(crypto::random_bytes(kPrefixedIdRandomBytes));
+  out += crypto::base32_encode(crypto::random_id_bytes(kPrefixedIdRandomBytes));
   return out;
 }
 
 std::string new_time_ordered_id(std::string_view prefix, Timestamp at) {
   const std::int64_t millis = at.time_since_epoch().count();
   const std::uint64_t unix_ms = millis < 0 ? 0 : static_cast<std::uint64_t>(millis);
-  std::string bytes = crypto::random_bytes(kPrefixedIdRandomBytes);
+  std::string bytes = crypto::random_id_bytes(kPrefixedIdRandomBytes);
   for (std::size_t i = 0; i < kTimeBytes; ++i) {
     bytes[i] = static_cast<char>((unix_ms >> (8 * (kTimeBytes - 1 - i))) & 0xFF);
   }

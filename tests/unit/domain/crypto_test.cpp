@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 
 namespace tillgate::crypto {
@@ -115,6 +116,20 @@ TEST(RandomBytes, DeliversTheCountAsked) {
   EXPECT_EQ(random_bytes(0).size(), 0U);
   EXPECT_EQ(random_bytes(32).size(), 32U);
   EXPECT_NE(random_bytes(32), random_bytes(32));
+}
+
+TEST(Crypto, RandomIdBytesNeverRepeatAcrossBlocksAndRefuseMoreThanABlock) {
+  // Several blocks' worth of 16-byte draws, some straddling a block's end (20 bytes
+  // first): every draw has its size, and none repeats (a block is never served twice).
+  std::set<std::string> seen;
+  EXPECT_EQ(random_id_bytes(20).size(), 20U);
+  for (std::size_t i = 0; i < 4 * kIdRandomBlockBytes / 16; ++i) {
+    const auto bytes = random_id_bytes(16);
+    ASSERT_EQ(bytes.size(), 16U);
+    EXPECT_TRUE(seen.insert(bytes).second) << "draw " << i << " repeated";
+  }
+  EXPECT_EQ(random_id_bytes(kIdRandomBlockBytes).size(), kIdRandomBlockBytes);
+  EXPECT_THROW((void)random_id_bytes(kIdRandomBlockBytes + 1), std::invalid_argument);
 }
 
 }  // namespace
