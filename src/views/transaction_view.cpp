@@ -2,6 +2,7 @@
 
 #include "domain/money.hpp"
 #include "domain/terminal_outcome_json.hpp"
+#include "json/member.hpp"
 
 namespace tillgate::views {
 namespace {
@@ -50,7 +51,8 @@ json::Value payment_response(const store::TransactionRecord& transaction) {
   // No outcome yet: every terminal field null, the time the record's own.
   const domain::TerminalOutcome none{.status = domain::TerminalStatus::failed};
   const domain::TerminalOutcome& result = transaction.outcome ? *transaction.outcome : none;
-  const json::Value request = parsed_or(transaction.request_json, json::Value(json::Object{}));
+  // Only the request's metadata: the rest of it (products, customer) is not built.
+  auto metadata = json::parse_member(transaction.request_json, "metadata");
   return json::object({
       {"transactionId", json::Value(transaction.transaction_id)},
       {"status", json::Value(domain::payment_status_name(transaction.status))},
@@ -63,8 +65,7 @@ json::Value payment_response(const store::TransactionRecord& transaction) {
       {"receiptData", text_or_null(result.receipt_data)},
       {"timestamp",
        json::Value(result.completed_at.value_or(domain::format_iso8601(transaction.updated_at)))},
-      {"metadata",
-       request.find("metadata") ? *request.find("metadata") : json::Value(json::Object{})},
+      {"metadata", metadata ? std::move(*metadata) : json::Value(json::Object{})},
   });
 }
 

@@ -1,4 +1,5 @@
 #include "json/json.hpp"
+#include "json/member.hpp"
 
 #include <gtest/gtest.h>
 
@@ -301,6 +302,42 @@ TEST(JsonValue, ComparesDeeply) {
 TEST(JsonValue, ValueThrowsOnlyWhenAskedTo) {
   EXPECT_THROW(static_cast<void>(parse("[").value()), std::invalid_argument);
   EXPECT_EQ(parse("[]").value(), Value(Array{}));
+}
+
+TEST(JsonMember, IsTheMemberTheWholeParseFindsAndStepsOverEverythingBeforeIt) {
+  const std::string_view documents[] = {
+      R"({"metadata":{"order":"A-1"}})",
+      R"({"amount":"1.00","products":[{"id":"p}1","name":"a \"quoted\" ]name"}],"metadata":{"k":[1,2,{"x":null}]},"after":true})",
+      R"( { "customerInfo" : { "email" : "a@b" } , "metadata" : "text, with } and ]" } )",
+      R"({"n":-1.5e3,"t":true,"f":false,"z":null,"metadata":42})",
+      R"({"meta\u0064ata":[]})",
+      R"({"metadata":null})",
+      R"({"a":"\\","metadata":{"\\":"\\\""}})",
+  };
+  for (const auto text : documents) {
+    const auto whole = parse(text);
+    ASSERT_TRUE(whole.has_value()) << text;
+    const auto member = parse_member(text, "metadata");
+    ASSERT_TRUE(member.has_value()) << text;
+    EXPECT_EQ(serialize(*member), serialize(*whole->find("metadata"))) << text;
+  }
+}
+
+TEST(JsonMember, IsNothingWithoutTheMemberOrAnObjectOrAtMalformedText) {
+  for (const auto text :
+       {R"({})"sv, R"({"other":{"metadata":1}})"sv, R"([{"metadata":1}])"sv, R"("metadata")"sv,
+        ""sv, R"({"a":)"sv, R"({"a" 1,"metadata":2})"sv, R"({"a":"unterminated,"metadata":2})"sv,
+        R"({"a":{"b":1,"metadata":2})"sv, R"({"a":1 "metadata":2})"sv}) {
+    EXPECT_FALSE(parse_member(text, "metadata").has_value()) << text;
+  }
+  // Nothing after the member is read (the documents are the gateway's own).
+  EXPECT_TRUE(parse_member(R"({"metadata":{"open":1})", "metadata").has_value());
+  // The member's own value is parsed strictly, with the limits given.
+  EXPECT_FALSE(parse_member(R"({"metadata":[1,]})", "metadata").has_value());
+  EXPECT_FALSE(
+      parse_member(R"({"metadata":[[[1]]]})", "metadata", ParseLimits{.max_depth = 2}).has_value());
+  EXPECT_TRUE(
+      parse_member(R"({"metadata":[[1]]})", "metadata", ParseLimits{.max_depth = 2}).has_value());
 }
 
 }  // namespace
