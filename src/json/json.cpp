@@ -5,6 +5,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "json/plain_bytes.hpp"
+
 namespace tillgate::json {
 namespace {
 
@@ -55,16 +57,23 @@ void write_escape(std::string& out, unsigned char c) {
 }
 
 void write_string(std::string& out, std::string_view text) {
+  out.reserve(out.size() + text.size() + 2);
   out += '"';
   std::size_t run_start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text.size() - i >= detail::kWordBytes && !detail::word_needs_escaping(&text[i])) {
+      i += detail::kWordBytes;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c != '"' && c != '\\') {
+      ++i;
       continue;
     }
     out.append(text.substr(run_start, i - run_start));
     write_escape(out, c);
-    run_start = i + 1;
+    run_start = ++i;
   }
   out.append(text.substr(run_start));
   out += '"';

@@ -1,8 +1,10 @@
 #include "json/json.hpp"
 #include "json/member.hpp"
+#include "json/plain_bytes.hpp"
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 namespace tillgate::json {
@@ -338,6 +340,86 @@ TEST(JsonMember, IsNothingWithoutTheMemberOrAnObjectOrAtMalformedText) {
       parse_member(R"({"metadata":[[[1]]]})", "metadata", ParseLimits{.max_depth = 2}).has_value());
   EXPECT_TRUE(
       parse_member(R"({"metadata":[[1]]})", "metadata", ParseLimits{.max_depth = 2}).has_value());
+}
+
+TEST(JsonPlainBytes, AWordNeedsEscapingForEachSpecialByteAtEachPosition) {
+  const std::string plain = "abcdefgh";
+  EXPECT_FALSE(detail::word_needs_escaping(plain.data()));
+  for (std::size_t at = 0; at < 8; ++at) {
+    for (const int special : {0x00, 0x01, 0x1f, 0x22, 0x5c}) {
+      std::string word = plain;
+      word[at] = static_cast<char>(special);
+      EXPECT_TRUE(detail::word_needs_escaping(word.data())) << at << " " << special;
+    }
+    for (const int near : {0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f}) {
+      std::string word = plain;
+      word[at] = static_cast<char>(near);
+      EXPECT_FALSE(detail::word_needs_escaping(word.data())) << at << " " << near;
+    }
+    std::string word = plain;
+    word[at] = static_cast<char>(0xc3);  // a UTF-8 lead byte is written as it is
+    EXPECT_FALSE(detail::word_needs_escaping(word.data())) << at;
+  }
+}
+
+// The escaping as written byte by byte, to compare the word-at-a-time writer with.
+std::string escaped_slowly(std::string_view text) {
+  static constexpr std::string_view kHex = "0123456789abcdef";
+  std::string out = "\"";
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c == '\b') {
+      out += "\\b";
+    } else if (c == '\f') {
+      out += "\\f";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0x0f];
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+TEST(JsonPlainBytes, StringsWriteAndParseAsByteByByteAtEveryLengthAndPlace) {
+  std::mt19937 random(20261207);
+  const std::string alphabet = std::string("abcXYZ09 {}[]:,\"\\/\x01\x1f\n\t") + "\xc3\xa9";
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    const std::size_t length = random() % 40;
+    while (text.size() < length) {
+      const std::size_t pick = random() % (alphabet.size() - 1);
+      if (alphabet[pick] == '\xc3') {
+        text += "\xc3\xa9";  // always a whole UTF-8 sequence
+      } else if (alphabet[pick] != '\xa9') {
+        text += alphabet[pick];
+      }
+    }
+    const std::string written = serialize(Value(text));
+    ASSERT_EQ(written, escaped_slowly(text)) << round;
+    const auto read = parse(written);
+    ASSERT_TRUE(read.has_value()) << round << " " << written;
+    ASSERT_EQ(read->as_string(), text) << round;
+  }
+  // Bytes the parser refuses are found wherever a word starts or ends.
+  for (std::size_t at = 0; at < 20; ++at) {
+    std::string bad = "\"" + std::string(20, 'a') + "\"";
+    bad[1 + at] = static_cast<char>(0xff);
+    EXPECT_FALSE(parse(bad).has_value()) << at;
+    bad[1 + at] = '\x01';
+    EXPECT_FALSE(parse(bad).has_value()) << at;
+  }
 }
 
 }  // namespace
