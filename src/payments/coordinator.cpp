@@ -154,6 +154,10 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
                                                       const std::string& device_id,
                                                       const std::string& fingerprint,
                                                       bool webhook_mode);
+  asio::awaitable<Created> refuse_unless_stored(const std::string& merchant_id,
+                                                const domain::PaymentRequest& request,
+                                                const std::string& device_id,
+                                                const std::string& fingerprint, SubmitError error);
   class WaiterRegistration;
   asio::awaitable<Created> create(const domain::MerchantId& merchant,
                                   const std::string& terminal_id, domain::PaymentRequest request,
@@ -706,26 +710,28 @@ asio::awaitable<Created> PaymentCoordinator::Impl::create(
   }
   const std::string request_json = json::serialize(canonical_request(request));
   const std::string fingerprint = crypto::sha256_hex(request_json);
-  if (request.transaction_id) {
-    auto joining = join_stored(merchant_id, *request.transaction_id, device->device_id, fingerprint,
-                               request.webhook_mode);
-    if (auto joined = co_await std::move(joining)) {
-      co_return std::move(*joined);
-    }
-  }
+  // A transactionId the store has is joined (a retry is answered as the first request
+  // was); it is looked for only when the insert finds the id taken or a check refuses the
+  // request, so a new payment, the usual case, costs no read for it.
+  std::optional<SubmitError> refused;
   if (request.webhook_mode && request.require_webhook_endpoint) {
     auto has_active_webhook_endpoint_in_store = [merchant_id](Store& store) {
       return store.has_active_webhook_endpoint(merchant_id);
     };
     if (!co_await store_.call(std::move(has_active_webhook_endpoint_in_store))) {
-      co_return answer_now(SubmitError::no_webhook_endpoints, nullptr);
+      refused = SubmitError::no_webhook_endpoints;
     }
   }
-  if (!co_await present(domain::DeviceId(device->device_id))) {
-    co_return answer_now(SubmitError::terminal_offline, nullptr);
+  if (!refused && !co_await present(domain::DeviceId(device->device_id))) {
+    refused = SubmitError::terminal_offline;
   }
-  if (!request.webhook_mode && waiting_ >= settings_.max_waiting) {
-    co_return answer_now(SubmitError::too_many_waiting, nullptr);
+  if (!refused && !request.webhook_mode && waiting_ >= settings_.max_waiting) {
+    refused = SubmitError::too_many_waiting;
+  }
+  if (refused) {
+    auto refusing =
+        refuse_unless_stored(merchant_id, request, device->device_id, fingerprint, *refused);
+    co_return co_await std::move(refusing);
   }
   // Shared from the start: the insert, the events and the answer read this one record
   // (no copy of it in this frame or in the store call).
@@ -764,6 +770,21 @@ asio::awaitable<Created> PaymentCoordinator::Impl::create(
     co_return answer_now(std::nullopt, record);
   }
   co_return Created{{std::nullopt, record, false}, record->deadline, false};
+}
+
+// Refuses a new payment with `error`, unless the request names a transactionId the store
+// has: then it is answered as a retry of that transaction is (join_stored).
+asio::awaitable<Created> PaymentCoordinator::Impl::refuse_unless_stored(
+    const std::string& merchant_id, const domain::PaymentRequest& request,
+    const std::string& device_id, const std::string& fingerprint, SubmitError error) {
+  if (request.transaction_id) {
+    auto joining = join_stored(merchant_id, *request.transaction_id, device_id, fingerprint,
+                               request.webhook_mode);
+    if (auto joined = co_await std::move(joining)) {
+      co_return std::move(*joined);
+    }
+  }
+  co_return answer_now(error, nullptr);
 }
 
 // A request for a transactionId the store has: what join_existing says of it; nullopt

@@ -193,7 +193,7 @@ TEST_F(CoordinatorTest, AFailedStoreWriteTellsNobodyAndTheResultCanBeReportedAga
 }
 
 TEST_F(CoordinatorTest, AFailedInsertRefusesThePaymentWithoutPushingIt) {
-  h.faults->fail_call(3);  // find the device, look for the id, then the insert fails
+  h.faults->fail_call(2);  // find the device, then the insert fails (a new id is not looked for)
   auto payment = h.pay("m1", "d1", "t1", 100, true);
   ASSERT_TRUE(payment->done);
   EXPECT_TRUE(payment->error);
@@ -209,7 +209,9 @@ TEST_F(CoordinatorTest, ALongPollWhoseStoreReadFailsLeavesNoWaiterBehind) {
   auto first = h.pay("m1", "d1", "t1", 100, false);
   ASSERT_FALSE(first->done);
   EXPECT_EQ(h.coordinator->waiting(), 1U);
-  h.faults->fail_call(3);  // the repeat: device, existing id, then the waiter's look fails
+  // The repeat: device, the insert (the id is taken), the stored one, then the waiter's
+  // look fails.
+  h.faults->fail_call(4);
   auto repeat = h.pay("m1", "d1", "t1", 100, false);
   ASSERT_TRUE(repeat->done);
   EXPECT_TRUE(repeat->error);
@@ -225,7 +227,7 @@ TEST_F(CoordinatorTest, ALongPollWhoseStoreReadFailsLeavesNoWaiterBehind) {
 // A new payment's long-poll waits from before its insert (so it needs no second read to
 // catch a change that follows the insert at once): an insert that fails takes it away.
 TEST_F(CoordinatorTest, ALongPollWhoseInsertFailsLeavesNoWaiterBehind) {
-  h.faults->fail_call(3);  // device, existing id, then the insert fails
+  h.faults->fail_call(2);  // device, then the insert fails
   auto payment = h.pay("m1", "d1", "t1", 100, false);
   ASSERT_TRUE(payment->done);
   EXPECT_TRUE(payment->error);
