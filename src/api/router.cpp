@@ -83,15 +83,23 @@ HttpResponse Router::refuse(int status, std::string_view code, std::string_view 
   return refusal(status, code, message, path);
 }
 
-// Not a coroutine: a request's one frame here is dispatch's, which a long-poll keeps for as
-// long as it waits.
+// Not a coroutine: what a request waits in here is dispatch's small frame, and while it
+// authenticates, route_request's.
 asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
   const auto started = std::chrono::steady_clock::now();
   // A request signed for the main API is the main API's, even on a Nomba path.
   const auto excluded =
       MerchantAuthenticator::is_signed(request) ? std::optional(Auth::nomba) : std::nullopt;
   auto match = routes_.match(request.method, request.path, excluded);
-  return dispatch(std::move(request), std::move(match), started);
+  Labels labels{match.auth,
+                match.route != nullptr ? std::string_view(match.route->path_template)
+                                       : metrics::kRouteUnmatched,
+                method_label(request.method),
+                request.remote_address,
+                request.path,
+                request.method};
+  auto routing = route_request(std::move(request), std::move(match));
+  return dispatch(std::move(routing), std::move(labels), started);
 }
 
 // An address out of its failed-authentication budget is refused before any check, so
@@ -139,39 +147,39 @@ asio::awaitable<AuthOutcome> Router::authenticate(Auth auth, const AuthInput& in
   return ready(AuthOutcome::accept({}));
 }
 
-// Authenticates, spends the budgets and runs the route; every answer is counted under its
-// route template (never the raw path), method and status, and timed from `started`; a
-// failure is answered 500 here so that it is counted too.
-asio::awaitable<HttpResponse> Router::dispatch(HttpRequest request, RouteTable::Match match,
-                                               std::chrono::steady_clock::time_point started) {
+asio::awaitable<Router::Routed> Router::route_request(HttpRequest request,
+                                                      RouteTable::Match match) {
   const Auth auth = match.auth;
-  const std::string_view route = match.route != nullptr
-                                     ? std::string_view(match.route->path_template)
-                                     : metrics::kRouteUnmatched;
-  const std::string_view method = method_label(request.method);
-  const std::string address = request.remote_address;
-  const std::string path = request.path;
-  const std::string method_text = request.method;
+  if (auto early = blocked(auth, request.remote_address)) {
+    co_return std::move(*early);
+  }
+  auto authenticating = authenticate(auth, request);
+  auto outcome = co_await std::move(authenticating);
+  if (auto early = not_routed(auth, outcome, match, request)) {
+    co_return std::move(*early);
+  }
+  RouteRequest routed{std::move(request), std::move(outcome.merchant_id),
+                      std::move(match.parameters)};
+  co_return match.route->handler(std::move(routed));
+}
+
+// Every answer is counted under its route template (never the raw path), method and
+// status, and timed from `started`; a failure (of the authentication or the route) is
+// answered 500 here so that it is counted too.
+asio::awaitable<HttpResponse> Router::dispatch(asio::awaitable<Routed> routing, Labels labels,
+                                               std::chrono::steady_clock::time_point started) {
+  const Auth auth = labels.auth;
   HttpResponse response;
   try {
     try {
-      auto early = blocked(auth, address);
-      if (!early) {
-        auto authenticating = authenticate(auth, request);
-        auto outcome = co_await std::move(authenticating);
-        early = not_routed(auth, outcome, match, request);
-        if (!early) {
-          RouteRequest routed{std::move(request), std::move(outcome.merchant_id),
-                              std::move(match.parameters)};
-          auto handling = match.route->handler(std::move(routed));
-          response = co_await std::move(handling);
-        }
-      }
-      if (early) {
-        response = std::move(*early);
+      auto routed = co_await std::move(routing);
+      if (auto* handling = std::get_if<RouteAnswer>(&routed)) {
+        response = co_await std::move(*handling);
+      } else {
+        response = std::move(std::get<HttpResponse>(routed));
       }
       if (auth != Auth::none && response.status == 401) {
-        (void)budgets_.auth_failures.admit(address, net::RateLimiter::Clock::now());
+        (void)budgets_.auth_failures.admit(labels.address, net::RateLimiter::Clock::now());
       }
     } catch (const store::StoreOverloaded&) {
       response = answer(auth, problem(ErrorCode::service_unavailable,
@@ -188,12 +196,13 @@ asio::awaitable<HttpResponse> Router::dispatch(HttpRequest request, RouteTable::
                                          "changed, retry after the Retry-After seconds"));
     }
   } catch (const std::exception& failure) {
-    spdlog::error("request {} {} failed: {}", method_text, path, failure.what());
-    response = refusal(500, "INTERNAL_ERROR",
-                       "the gateway could not complete the request; it is safe to retry", path);
+    spdlog::error("request {} {} failed: {}", labels.method_text, labels.path, failure.what());
+    response =
+        refusal(500, "INTERNAL_ERROR",
+                "the gateway could not complete the request; it is safe to retry", labels.path);
   }
   if (metrics_ != nullptr) {
-    metrics_->request_answered(route, method, response.status,
+    metrics_->request_answered(labels.route, labels.method, response.status,
                                std::chrono::steady_clock::now() - started);
   }
   co_return response;

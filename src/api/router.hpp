@@ -8,6 +8,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "api/admin_auth.hpp"
 #include "api/merchant_authenticator.hpp"
@@ -51,9 +52,26 @@ class Router final : public net::RequestHandler {
                            std::string_view path) override;
 
  private:
-  // Authenticates, spends the budgets, runs the route, and counts and times the answer.
-  boost::asio::awaitable<net::HttpResponse> dispatch(net::HttpRequest request,
-                                                     RouteTable::Match match,
+  // What an answer is counted and logged under, copied from its request.
+  struct Labels {
+    Auth auth = Auth::none;
+    std::string_view route;   // the route's template, or metrics::kRouteUnmatched
+    std::string_view method;  // method_label()
+    std::string address;
+    std::string path;
+    std::string method_text;
+  };
+  // A request once authenticated: its answer already (refused, over a budget, no route),
+  // or its route's coroutine, not started yet.
+  using Routed = std::variant<net::HttpResponse, RouteAnswer>;
+
+  // Authenticates and spends the budgets: the request's frame while it does, gone before
+  // the route runs (a long-poll waits in its route for long).
+  boost::asio::awaitable<Routed> route_request(net::HttpRequest request, RouteTable::Match match);
+  // Awaits `routing`, then the route, and counts and times the answer: a small frame, the
+  // one a long-poll keeps here while it waits.
+  boost::asio::awaitable<net::HttpResponse> dispatch(boost::asio::awaitable<Routed> routing,
+                                                     Labels labels,
                                                      std::chrono::steady_clock::time_point started);
   [[nodiscard]] std::optional<net::HttpResponse> blocked(Auth auth,
                                                          const std::string& address) const;

@@ -62,12 +62,14 @@ void DeadlineQueue::remove(Entry& entry) {
 
 asio::awaitable<void> DeadlineQueue::run() {
   // Whatever ends the task (the queue emptied, or the group's cancellation, which ends the
-  // next co_await with an exception), a later schedule() starts another.
+  // next co_await with an exception), a later schedule() starts another; the timer is left
+  // disarmed (a deadline removed during a shutdown keeps no timer armed).
   struct Running {
     DeadlineQueue& queue;
     ~Running() {
       queue.running_ = false;
       queue.armed_at_.reset();
+      queue.timer_->cancel();
     }
   } running{*this};
   while (!deadlines_.empty()) {

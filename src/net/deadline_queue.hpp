@@ -3,7 +3,8 @@
 // each of its sessions (the open deadline, the heartbeat's ping or pong, a write's) in one
 // queue, and one task of the surface's group waits for the earliest of them all, instead of
 // a timer, a coroutine and a task per session: an idle connection then holds a map node
-// here rather than about a kilobyte and a half of timer, frames and task bookkeeping.
+// here rather than about a kilobyte and a half of timer, frames and task bookkeeping. The
+// payment coordinator does the same with its payments' deadlines.
 //
 // The task runs only while the queue holds a deadline: it is spawned by the first one and
 // ends when the last is gone, so a surface whose sessions have all ended leaves nothing in

@@ -141,6 +141,8 @@ struct HttpServer::Impl {
                                        const http::request_parser<http::string_body>& parser);
   template <class Stream>
   bool hand_off(Stream& stream, Request& message, Connection& connection);
+  asio::awaitable<HttpResponse> start_handler(Request& message, const std::string& remote,
+                                              std::string& method, std::string& path);
   template <class Stream>
   asio::awaitable<bool> answer(Stream& stream, Request& message, Connection& connection,
                                const std::string& remote);
@@ -288,21 +290,33 @@ bool HttpServer::Impl::hand_off(Stream& stream, Request& message, Connection& co
   return true;
 }
 
+// The handler's call for `message`, which is gone once it returns: the handler may wait
+// long (a long-poll), and its request (an HttpRequest, which has the body) holds what it
+// needs. Not a coroutine: neither lives in answer()'s frame. `method` and `path` are set
+// for answer()'s log line.
+asio::awaitable<HttpResponse> HttpServer::Impl::start_handler(Request& message,
+                                                              const std::string& remote,
+                                                              std::string& method,
+                                                              std::string& path) {
+  HttpRequest request = to_request(message, remote);
+  message = {};
+  method = request.method;
+  path = request.path;
+  return handler_.handle(std::move(request));
+}
+
 // The handler's response (500 when it threw); false when the connection must end.
-// The parsed message is gone before the handler runs: it may wait long (a long-poll), and
-// its request (an HttpRequest, which has the body) holds what it needs.
 template <class Stream>
 asio::awaitable<bool> HttpServer::Impl::answer(Stream& stream, Request& message,
                                                Connection& connection, const std::string& remote) {
   const unsigned version = message.version();
   const bool wants_keep_alive = message.keep_alive();
-  HttpRequest request = to_request(message, remote);
-  message = {};
-  const std::string method = request.method;
-  const std::string path = request.path;
+  std::string method;
+  std::string path;
   HttpResponse response;
   try {
-    response = co_await handler_.handle(std::move(request));
+    auto handling = start_handler(message, remote, method, path);
+    response = co_await std::move(handling);
   } catch (const std::exception& error) {
     spdlog::error("request {} {} failed: {}", method, path, error.what());
     response =

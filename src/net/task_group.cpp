@@ -28,7 +28,8 @@ struct TaskGroup::Impl {
   struct Task {
     std::string what;
     // Bound to the task's completion handler: co_spawn connects it to the coroutine's
-    // cancellation state. Lives (unordered_map nodes do not move) until the task ended.
+    // cancellation state; a chain binds its pending operation to it. Lives (unordered_map
+    // nodes do not move) until the task ended.
     asio::cancellation_signal signal;
     bool cancelled = false;  // cancel() reached it
   };
@@ -113,6 +114,60 @@ bool TaskGroup::Impl::start(std::string_view what, asio::awaitable<void> task) {
   asio::co_spawn(executor, std::move(task),
                  asio::bind_cancellation_slot(entry->second.signal.slot(), std::move(on_done)));
   return true;
+}
+
+TaskGroup::Chain TaskGroup::join(std::string_view what) {
+  Impl& impl = *impl_;
+  if (impl.closed) {
+    spdlog::debug("{}: {} refused: the group is closed", impl.name, what);
+    return {};
+  }
+  const std::uint64_t id = impl.next_id++;
+  auto [entry, inserted] = impl.tasks.try_emplace(id);
+  assert(inserted);
+  entry->second.what = std::string(what);
+  return {&impl, id};
+}
+
+TaskGroup::Chain::Chain(Chain&& other) noexcept
+    : group_(std::exchange(other.group_, nullptr)), id_(other.id_) {}
+
+TaskGroup::Chain& TaskGroup::Chain::operator=(Chain&& other) noexcept {
+  if (this != &other) {
+    end();
+    group_ = std::exchange(other.group_, nullptr);
+    id_ = other.id_;
+  }
+  return *this;
+}
+
+// A chain destroyed before it ended (its pending operation's handler went with the loop
+// that held it): what that operation left in the slot goes first.
+TaskGroup::Chain::~Chain() {
+  if (group_) {
+    slot().clear();
+    end();
+  }
+}
+
+asio::cancellation_slot TaskGroup::Chain::slot() const {
+  assert(group_ && "a chain's slot after its end");
+  return group_->tasks.at(id_).signal.slot();
+}
+
+bool TaskGroup::Chain::cancelled() const {
+  return group_ && group_->tasks.at(id_).cancelled;
+}
+
+// Directly, not posted as a coroutine task's completion is: the chain calls it from a
+// handler of its own, after its last operation completed (and its handler cleared the
+// slot: an operation leaves its cancellation handler there), never from cancel()'s emit.
+void TaskGroup::Chain::end() {
+  if (!group_) {
+    return;
+  }
+  assert(!slot().has_handler() && "a chain ends with an operation pending on its slot");
+  std::exchange(group_, nullptr)->finished(id_, nullptr);
 }
 
 void TaskGroup::set_failure_counter(std::function<void(std::string_view what)> counter) {

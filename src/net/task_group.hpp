@@ -1,7 +1,8 @@
 #pragma once
-// TaskGroup: owns every coroutine spawned through it, in the manner of Beast's task_group
-// example and Seastar's gate. Each task runs with a cancellation signal of its own bound
-// to it, so the group can cancel all of them and wait, without polling, until they ended.
+// TaskGroup: owns every coroutine spawned through it (and every chain of completion
+// handlers joined to it, TaskGroup::Chain), in the manner of Beast's task_group example and
+// Seastar's gate. Each task runs with a cancellation signal of its own bound to it, so the
+// group can cancel all of them and wait, without polling, until they ended.
 //
 // Single-threaded: every call is made on the thread that runs the group's executor (or
 // before that executor runs at all), like everything else on the network thread.
@@ -23,9 +24,11 @@
 // ...), so cancel() emits terminal by default.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,6 +37,8 @@
 namespace tillgate::net {
 
 class TaskGroup {
+  struct Impl;
+
  public:
   // `name` prefixes every log line of the group ("{name}: {what} failed: ...").
   TaskGroup(boost::asio::any_io_executor executor, std::string name);
@@ -54,6 +59,44 @@ class TaskGroup {
   // task the group cancelled) is the expected end of a cancelled task, not a failure: it
   // is logged at debug level only.
   bool spawn(std::string_view what, boost::asio::awaitable<void> task);
+
+  // A task written as a chain of completion handlers instead of a coroutine, where a
+  // suspended coroutine would cost more than the task holds (an idle WebSocket session: its
+  // frames, beside one pending read). It is a live task of the group from join() until
+  // end() or its destruction: size() counts it and wait() waits for it. cancel() reaches
+  // the operation it has pending when that operation is bound to slot()
+  // (asio::bind_cancellation_slot); between operations the chain asks cancelled(), where a
+  // coroutine's next co_await would throw, and starts nothing more once it is. A chain
+  // logs its own failures (failures() does not count them).
+  class Chain {
+   public:
+    Chain() = default;  // no task
+    Chain(Chain&& other) noexcept;
+    Chain& operator=(Chain&& other) noexcept;
+    Chain(const Chain&) = delete;
+    Chain& operator=(const Chain&) = delete;
+    ~Chain();  // end()
+
+    // Each operation of the chain binds its handler to it. Not after end().
+    [[nodiscard]] boost::asio::cancellation_slot slot() const;
+    // cancel() reached the task.
+    [[nodiscard]] bool cancelled() const;
+    // The task ended: the group counts it no more (wait() wakes when it was the last). With
+    // no operation pending on slot() (asserted: each completion of the chain clears the
+    // slot, where an Asio operation leaves its cancellation handler). Nothing when ended
+    // already.
+    void end();
+    explicit operator bool() const { return group_ != nullptr; }
+
+   private:
+    friend class TaskGroup;
+    Chain(Impl* group, std::uint64_t id) : group_(group), id_(id) {}
+    Impl* group_ = nullptr;
+    std::uint64_t id_ = 0;
+  };
+  // Joins a chain task to the group; `what` names it in the log. Empty (no task) after
+  // close().
+  [[nodiscard]] Chain join(std::string_view what);
 
   // Called with `what` for each task that failed (see spawn), e.g. to count it in the
   // metrics. Must not throw.
@@ -81,7 +124,6 @@ class TaskGroup {
   [[nodiscard]] const boost::asio::any_io_executor& executor() const;
 
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

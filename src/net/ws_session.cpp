@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -41,7 +43,8 @@ struct Outgoing {
 };
 
 // The first read of a message takes at most this many bytes: the buffer an idle session
-// holds while it waits (Beast's frame buffer in the stream holds what the socket gave).
+// holds while it waits (Beast's frame buffer in the stream holds what the socket gave); the
+// rest of the message follows into the same buffer, which goes with the message.
 constexpr std::size_t kFirstReadBytes = 64;
 
 // The heartbeat's state once established: waiting to ping, or waiting for the pong.
@@ -57,24 +60,29 @@ std::optional<Timestamp> earliest(std::optional<Timestamp> a, std::optional<Time
   return std::min(*a, *b);
 }
 
-// A session is one task of the surface's group (the handshake, then the read loop). Its
-// frames are written by a chain of completion handlers that runs only while the outbox
-// holds frames, and its deadlines wait in the surface's DeadlineQueue: an idle session
-// holds no coroutine, timer or task beside its read.
+// A session is one task of the surface's group, a chain of completion handlers
+// (TaskGroup::Chain): the handshake, then the reads, each message handed to the protocol's
+// on_frame() coroutine, and the next read once that ended. Its frames are written by a
+// second chain of handlers that runs only while the outbox holds frames, and its deadlines
+// wait in the surface's DeadlineQueue: an idle session holds no coroutine, timer or task
+// beside its one pending read. The pending read, the handshake and the running on_frame()
+// are bound to the task's cancellation slot, so the group's cancel() reaches whichever is
+// pending, and the chain starts nothing after it.
 template <class Stream>
 class WsConnection final : public WsSession, private DeadlineQueue::Client {
  public:
   WsConnection(const WsSessionContext& context, Stream stream, std::shared_ptr<WsProtocol> protocol,
-               Admission::Ticket ticket)
+               Admission::Ticket ticket, TaskGroup::Chain task)
       : context_(context),
+        task_(std::move(task)),
         ws_(std::move(stream)),
         protocol_(std::move(protocol)),
         ticket_(std::move(ticket)),
         room_(ws_.get_executor(), asio::steady_timer::time_point::max()),
         deadline_(*this) {}
 
-  // The session's task: the handshake, then the read loop.
-  static asio::awaitable<void> run(std::shared_ptr<WsConnection> self, UpgradeRequest request);
+  // The session's task: the handshake, then the reads.
+  void begin(UpgradeRequest request);
 
   bool send_text(std::string frame) override {
     return enqueue({Outgoing::Kind::text, std::move(frame), 0});
@@ -101,11 +109,17 @@ class WsConnection final : public WsSession, private DeadlineQueue::Client {
       return beast::get_lowest_layer(ws_).socket();
     }
   }
+  std::shared_ptr<WsConnection> shared() {
+    return std::static_pointer_cast<WsConnection>(shared_from_this());
+  }
   void configure();
-  asio::awaitable<bool> handshake(UpgradeRequest request);
+  void on_accepted(boost::system::error_code ec);
   bool open();
-  asio::awaitable<void> read_loop();
-  asio::awaitable<bool> read_message(std::string& text);
+  void read_next(std::size_t limit);
+  void on_read(boost::system::error_code ec);
+  void on_frame_done(std::exception_ptr error);
+  template <class Step>
+  bool step(Step&& next);
   void write_next();
   void on_written(boost::system::error_code ec);
   bool enqueue(Outgoing item);
@@ -125,6 +139,7 @@ class WsConnection final : public WsSession, private DeadlineQueue::Client {
   void on_heartbeat_time(Timestamp now);
 
   WsSessionContext context_;
+  TaskGroup::Chain task_;  // the session in context_.group, until finish()
   websocket::stream<Stream> ws_;
   std::shared_ptr<WsProtocol> protocol_;
   Admission::Ticket ticket_;
@@ -137,9 +152,10 @@ class WsConnection final : public WsSession, private DeadlineQueue::Client {
   std::vector<Outgoing> outbox_;
   std::size_t outbox_head_ = 0;
   std::optional<Outgoing> writing_;
-  bool opened_ = false;   // the handshake completed and the protocol knows the session
-  bool closing_ = false;  // nothing more is queued
-  bool ended_ = false;    // finish() ran
+  beast::flat_buffer read_buffer_;  // the message being read
+  bool opened_ = false;             // the handshake completed and the protocol knows the session
+  bool closing_ = false;            // nothing more is queued
+  bool ended_ = false;              // finish() ran
   Heartbeat heartbeat_ = Heartbeat::off;
   bool pong_received_ = false;  // since the last ping
   std::optional<Timestamp> open_deadline_;
@@ -148,20 +164,17 @@ class WsConnection final : public WsSession, private DeadlineQueue::Client {
   std::optional<Timestamp> armed_at_;  // what deadline_ is queued for
 };
 
+// The request is needed only here: Beast builds its answer from it before async_accept
+// returns.
 template <class Stream>
-asio::awaitable<void> WsConnection<Stream>::run(std::shared_ptr<WsConnection> self,
-                                                UpgradeRequest request) {
-  [[maybe_unused]] const bool inserted = self->context_.live.insert(self.get()).second;
+void WsConnection<Stream>::begin(UpgradeRequest request) {
+  [[maybe_unused]] const bool inserted = context_.live.insert(this).second;
   assert(inserted && "a WebSocket session is started once");
-  try {
-    const bool open = co_await self->handshake(std::move(request));
-    if (open && self->open()) {
-      co_await self->read_loop();
-    }
-  } catch (...) {
-    self->log_failure(std::current_exception());
-  }
-  self->finish();  // whatever ended the session, cancellation included
+  configure();
+  ws_.async_accept(request, asio::bind_cancellation_slot(
+                                task_.slot(), [self = shared()](boost::system::error_code ec) {
+                                  self->on_accepted(ec);
+                                }));
 }
 
 template <class Stream>
@@ -180,16 +193,31 @@ void WsConnection<Stream>::configure() {
   });
 }
 
-// The request lives only in this frame, not for the whole session.
 template <class Stream>
-asio::awaitable<bool> WsConnection<Stream>::handshake(UpgradeRequest request) {
-  configure();
-  boost::system::error_code ec;
-  co_await ws_.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
+void WsConnection<Stream>::on_accepted(boost::system::error_code ec) {
+  task_.slot().clear();  // what the completed operation left there
   if (ec) {
     spdlog::debug("WebSocket handshake with {} failed: {}", remote_address(), ec.message());
   }
-  co_return !ec;
+  if (ec || task_.cancelled() || !step([this] { return open(); })) {
+    finish();
+    return;
+  }
+  read_next(kFirstReadBytes);
+}
+
+// One step of the chain that may throw (the protocol's, an allocation's): what it throws
+// ends the session, as it ended the coroutine the session was before, instead of reaching
+// the loop that runs the handlers. false when it threw.
+template <class Stream>
+template <class Step>
+bool WsConnection<Stream>::step(Step&& next) {
+  try {
+    return std::forward<Step>(next)();
+  } catch (...) {
+    log_failure(std::current_exception());
+    return false;
+  }
 }
 
 // After the handshake: the protocol learns of the session and the open deadline starts.
@@ -206,33 +234,58 @@ bool WsConnection<Stream>::open() {
   return true;
 }
 
+// Reads (part of) a message: while it waits for one the session holds only
+// kFirstReadBytes of its own (`limit`), the rest of the message follows with no limit but
+// Beast's, max_message_bytes (above it Beast fails the read and closes with 1009 itself).
 template <class Stream>
-asio::awaitable<void> WsConnection<Stream>::read_loop() {
-  std::string text;
-  while (co_await read_message(text)) {
-    co_await protocol_->on_frame(std::move(text));
-    text = {};
+void WsConnection<Stream>::read_next(std::size_t limit) {
+  ws_.async_read_some(read_buffer_, limit,
+                      asio::bind_cancellation_slot(
+                          task_.slot(), [self = shared()](boost::system::error_code ec,
+                                                          std::size_t) { self->on_read(ec); }));
+}
+
+// The connection failed or closed, the group cancelled the session, the message goes on,
+// or it is whole: the protocol's on_frame() runs, and the next read starts once it ended.
+template <class Stream>
+void WsConnection<Stream>::on_read(boost::system::error_code ec) {
+  task_.slot().clear();  // what the completed operation left there
+  if (ec || task_.cancelled()) {
+    finish();
+    return;
+  }
+  if (!ws_.is_message_done()) {
+    read_next(0);
+    return;
+  }
+  const bool started = step([this] {
+    std::string text = beast::buffers_to_string(read_buffer_.data());
+    read_buffer_.clear();
+    read_buffer_.shrink_to_fit();
+    asio::co_spawn(
+        ws_.get_executor(), protocol_->on_frame(std::move(text)),
+        asio::bind_cancellation_slot(task_.slot(), [self = shared()](std::exception_ptr error) {
+          self->on_frame_done(std::move(error));
+        }));
+    return true;
+  });
+  if (!started) {
+    finish();
   }
 }
 
-// One message; false when the connection failed or closed. While it waits for a message
-// the session holds only kFirstReadBytes of its own: the first read takes at most that
-// many, and the rest of the message follows into a buffer that goes with it.
+// An exception from on_frame() ends the session (cancellation's at debug level).
 template <class Stream>
-asio::awaitable<bool> WsConnection<Stream>::read_message(std::string& text) {
-  beast::flat_buffer buffer;
-  boost::system::error_code ec;
-  // Over max_message_bytes Beast fails the read and closes with 1009 itself.
-  co_await ws_.async_read_some(buffer, kFirstReadBytes,
-                               asio::redirect_error(asio::use_awaitable, ec));
-  while (!ec && !ws_.is_message_done()) {
-    co_await ws_.async_read_some(buffer, 0, asio::redirect_error(asio::use_awaitable, ec));
+void WsConnection<Stream>::on_frame_done(std::exception_ptr error) {
+  task_.slot().clear();  // what the completed operation left there
+  if (error) {
+    log_failure(error);
   }
-  if (ec) {
-    co_return false;
+  if (error || task_.cancelled()) {
+    finish();
+    return;
   }
-  text = beast::buffers_to_string(buffer.data());
-  co_return true;
+  read_next(kFirstReadBytes);
 }
 
 // Starts writing the oldest queued frame, unless one is being written: each write's
@@ -246,8 +299,9 @@ void WsConnection<Stream>::write_next() {
   write_deadline_ = context_.time.now() + context_.settings.write_timeout;
   arm_clock();
   // The handler holds the session: the frame it writes lives in writing_ until then.
-  auto done = [self = std::static_pointer_cast<WsConnection>(shared_from_this())](
-                  boost::system::error_code ec, std::size_t) { self->on_written(ec); };
+  auto done = [self = shared()](boost::system::error_code ec, std::size_t) {
+    self->on_written(ec);
+  };
   switch (writing_->kind) {
     case Outgoing::Kind::text:
       ws_.async_write(asio::buffer(writing_->text), std::move(done));
@@ -436,8 +490,8 @@ void WsConnection<Stream>::log_failure(std::exception_ptr error) const {
 }
 
 // The end, whatever caused it: the protocol is told, the socket closed (a write in
-// flight fails and its handler lets the session go), the deadline taken out, and the
-// connection's admission ticket returned.
+// flight fails and its handler lets the session go), the deadline taken out, the
+// connection's admission ticket returned, and the session's task ended in its group.
 template <class Stream>
 void WsConnection<Stream>::finish() {
   assert(!ended_ && "a WebSocket session ends once");
@@ -447,23 +501,29 @@ void WsConnection<Stream>::finish() {
   context_.deadlines.remove(deadline_);
   armed_at_.reset();
   if (opened_) {
-    protocol_->on_close();
+    step([this] {
+      protocol_->on_close();
+      return true;
+    });
   }
   abort();
   [[maybe_unused]] const auto erased = context_.live.erase(this);
   assert(erased == 1);
   ticket_ = Admission::Ticket();
+  task_.end();
 }
 
 template <class Stream>
 bool start(const WsSessionContext& context, Stream stream, UpgradeRequest request,
            std::shared_ptr<WsProtocol> protocol, Admission::Ticket ticket) {
-  if (context.group.closed()) {
+  auto task = context.group.join("ws session");
+  if (!task) {
     return false;
   }
-  auto session = std::make_shared<WsConnection<Stream>>(context, std::move(stream),
-                                                        std::move(protocol), std::move(ticket));
-  return context.group.spawn("ws session", WsConnection<Stream>::run(session, std::move(request)));
+  auto session = std::make_shared<WsConnection<Stream>>(
+      context, std::move(stream), std::move(protocol), std::move(ticket), std::move(task));
+  session->begin(std::move(request));
+  return true;
 }
 
 }  // namespace

@@ -6,11 +6,13 @@
 // codes, and a read loop that hands each message to the protocol. The protocol (a
 // WsProtocol) decides what the messages mean and what to send; it knows nothing of Beast.
 //
-// A session runs as one task of the surface's TaskGroup (the handshake, then the read
-// loop); its frames are written by a chain of completion handlers while the outbox holds
-// any, and its deadlines wait in the surface's DeadlineQueue, which takes them from the
-// TimeSource, so a test drives them with a ManualTimeSource. Plain (ws://) and TLS (wss://)
-// connections share all of it; ssl_stream stays out of this header (net/upgrade.hpp).
+// A session runs as one task of the surface's TaskGroup, a chain of completion handlers
+// (TaskGroup::Chain: the handshake, then the reads, each message's on_frame() coroutine
+// spawned bound to the task's cancellation slot); its frames are written by a second chain
+// of handlers while the outbox holds any, and its deadlines wait in the surface's
+// DeadlineQueue, which takes them from the TimeSource, so a test drives them with a
+// ManualTimeSource. Plain (ws://) and TLS (wss://) connections share all of it;
+// ssl_stream stays out of this header (net/upgrade.hpp).
 //
 // Single-threaded: everything runs on the thread of the group's executor.
 #include <boost/asio/awaitable.hpp>

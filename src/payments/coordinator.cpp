@@ -13,6 +13,7 @@
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
 #include "metrics/gateway_metrics.hpp"
+#include "net/deadline_queue.hpp"
 #include "net/task_group.hpp"
 #include "net/time_source.hpp"
 
@@ -95,8 +96,13 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
         events_(events),
         settings_(settings),
         group_(std::move(executor), "payment coordinator"),
+        deadlines_(group_, time),
         long_polls_(events.subscribe(*this)) {}
-  ~Impl() override = default;
+  ~Impl() override {
+    for (auto& [key, pending] : pending_deadlines_) {
+      deadlines_.remove(pending->entry);
+    }
+  }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
@@ -108,10 +114,30 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
   PaymentEvents& events_;
   PaymentSettings settings_;
   net::TaskGroup group_;  // every deadline, grace and recovery task
+  // A payment's deadline, until it comes: an entry in deadlines_ (one timer and one task
+  // for every payment's), not a task with its timer and frames per payment, which a held
+  // long-poll kept beside its own (performance.md). When it comes, after_deadline() runs
+  // as a task.
+  struct PendingDeadline final : net::DeadlineQueue::Client {
+    PendingDeadline(Impl& owner, std::string merchant, std::string transaction)
+        : impl(owner),
+          merchant_id(std::move(merchant)),
+          transaction_id(std::move(transaction)),
+          entry(*this) {}
+    void on_deadline() override { impl.deadline_came(*this); }
+
+    Impl& impl;
+    std::string merchant_id;
+    std::string transaction_id;
+    net::DeadlineQueue::Entry entry;
+  };
+  net::DeadlineQueue deadlines_;
+  // By key_of(): each in deadlines_ until its deadline comes or it goes final.
+  std::unordered_map<std::string, std::unique_ptr<PendingDeadline>> pending_deadlines_;
   std::unordered_map<std::string, std::list<Waiter*>> waiters_;
   std::size_t waiting_ = 0;
   using TimerMap = std::unordered_map<std::string, std::shared_ptr<net::Timer>>;
-  // One timer per unfinished transaction: its deadline, then its grace.
+  // One timer per unfinished transaction past its deadline: its grace.
   TimerMap timers_;
   // One timer per merchant cancel awaiting the terminal's answer.
   TimerMap cancel_timers_;
@@ -170,8 +196,12 @@ struct PaymentCoordinator::Impl final : PaymentEventListener {
       std::optional<domain::TerminalOutcome> outcome);
   asio::awaitable<std::optional<store::WebhookEventRecord>> outbox_event(
       const TransactionRecord& before, const store::StatusChange& change);
-  asio::awaitable<void> run_deadline(std::string merchant_id, std::string transaction_id,
-                                     domain::Timestamp deadline);
+  void deadline_came(PendingDeadline& due);
+  asio::awaitable<void> after_deadline(std::string merchant_id, std::string transaction_id);
+  // A deadline pending or a grace running after it: the payment's deadline is handled.
+  [[nodiscard]] bool deadline_handled(const std::string& key) const {
+    return pending_deadlines_.contains(key) || timers_.contains(key);
+  }
   asio::awaitable<bool> cancel_at_deadline(const std::string& merchant_id,
                                            const std::string& transaction_id);
   asio::awaitable<void> grace_expired(const std::string& merchant_id,
@@ -439,6 +469,10 @@ void PaymentCoordinator::Impl::finished(const TransactionRecord& transaction) {
   timeout_cancels_.erase(key);
   merchant_cancels_.erase(key);
   if (transaction.status != TransactionStatus::voided) {
+    if (const auto it = pending_deadlines_.find(key); it != pending_deadlines_.end()) {
+      deadlines_.remove(it->second->entry);
+      pending_deadlines_.erase(it);
+    }
     for (TimerMap* timers : {&timers_, &cancel_timers_}) {
       if (const auto it = timers->find(key); it != timers->end()) {
         it->second->cancel();
@@ -462,15 +496,22 @@ asio::awaitable<bool> PaymentCoordinator::Impl::sleep_until(TimerMap& timers, st
 
 // At the deadline a connected terminal is told to cancel; the status stays PENDING while
 // its answer is awaited. No final answer within the grace: TIMEOUT.
-// Every unfinished payment has this task, sleeping for most of its life: the records and
-// the store calls are in the callees' frames, which exist only while they run.
-asio::awaitable<void> PaymentCoordinator::Impl::run_deadline(std::string merchant_id,
-                                                             std::string transaction_id,
-                                                             domain::Timestamp deadline) {
+void PaymentCoordinator::Impl::deadline_came(PendingDeadline& due) {
+  // Owns `due` until this returns.
+  const auto node = pending_deadlines_.extract(key_of(due.merchant_id, due.transaction_id));
+  assert(!node.empty());
+  Attempt after = [this, merchant_id = std::move(due.merchant_id),
+                   transaction_id = std::move(due.transaction_id)] {
+    return after_deadline(merchant_id, transaction_id);
+  };
+  spawn_retrying(std::move(after), "payment deadline handling");
+}
+
+// The records and the store calls are in the callees' frames, which exist only while they
+// run.
+asio::awaitable<void> PaymentCoordinator::Impl::after_deadline(std::string merchant_id,
+                                                               std::string transaction_id) {
   const std::string key = key_of(merchant_id, transaction_id);
-  if (!co_await sleep_until(timers_, key, deadline)) {
-    co_return;
-  }
   if (!co_await cancel_at_deadline(merchant_id, transaction_id)) {
     co_return;
   }
@@ -553,12 +594,18 @@ void PaymentCoordinator::Impl::send_merchant_cancel(const TransactionRecord& tra
   send_cancel(transaction, "MERCHANT");
 }
 
+// Refused (nothing queued) only once the coordinator stops: recovery at the next start
+// schedules it again.
 void PaymentCoordinator::Impl::schedule(const TransactionRecord& transaction) {
-  Attempt deadline = [this, merchant_id = transaction.merchant_id,
-                      transaction_id = transaction.transaction_id, at = transaction.deadline] {
-    return run_deadline(merchant_id, transaction_id, at);
-  };
-  spawn_retrying(std::move(deadline), "payment deadline handling");
+  auto [it, inserted] =
+      pending_deadlines_.try_emplace(key_of(transaction.merchant_id, transaction.transaction_id));
+  if (inserted) {
+    it->second = std::make_unique<PendingDeadline>(*this, transaction.merchant_id,
+                                                   transaction.transaction_id);
+  }
+  if (!deadlines_.schedule(it->second->entry, transaction.deadline)) {
+    pending_deadlines_.erase(it);
+  }
 }
 
 // A terminal dropped: its unfinished payment waits out the reconnect grace.
@@ -981,7 +1028,7 @@ void PaymentCoordinator::remote_change(const PaymentStatusChanged& change,
     impl.finished(transaction);
   } else if (!change.from && !domain::is_final(current)) {
     const auto key = key_of(transaction.merchant_id, transaction.transaction_id);
-    if (!impl.timers_.contains(key)) {
+    if (!impl.deadline_handled(key)) {
       impl.schedule(transaction);
     }
     impl.port_.send_payment_request(transaction);  // false: not held here
@@ -1042,6 +1089,10 @@ asio::awaitable<bool> PaymentCoordinator::shutdown(std::chrono::milliseconds wai
       timer->cancel();
     }
   }
+  for (auto& [key, pending] : impl->pending_deadlines_) {
+    impl->deadlines_.remove(pending->entry);
+  }
+  impl->pending_deadlines_.clear();
   impl->group_.close();
   impl->group_.cancel();
   const bool ended = co_await impl->group_.wait(wait);

@@ -156,5 +156,20 @@ TEST_F(DeadlineQueueTest, AClosedGroupStartsNoTaskAndACancelledTaskLeavesTheQueu
   EXPECT_TRUE(calls_.empty());
 }
 
+// What a shutdown does (the payment coordinator's): the deadlines taken out, the task
+// cancelled. No timer stays armed for a deadline that went.
+TEST_F(DeadlineQueueTest, ACancelledTaskLeavesNoTimerArmed) {
+  Recorder client("client", calls_);
+  ASSERT_TRUE(queue_.schedule(client.entry, in(1s)));
+  drain();
+  EXPECT_EQ(time_.pending_timers(), 1u);
+  queue_.remove(client.entry);
+  group_.close();
+  group_.cancel();
+  drain();
+  EXPECT_EQ(group_.size(), 0u);
+  EXPECT_EQ(time_.pending_timers(), 0u);
+}
+
 }  // namespace
 }  // namespace tillgate

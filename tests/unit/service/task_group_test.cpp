@@ -7,6 +7,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -300,6 +301,85 @@ TEST(TaskGroup, SizeCountsTheLiveTasks) {
   EXPECT_EQ(group.size(), 1u);
   second_gate.cancel();
   drain(io);
+  EXPECT_EQ(group.size(), 0u);
+}
+
+// A chain of handlers that sleeps on `timer` again each time it fires, until an error or its
+// group's cancellation: what a WebSocket session's reads are.
+struct Sleeper {
+  Sleeper(net::TaskGroup::Chain chain, asio::steady_timer& on)
+      : task(std::move(chain)), timer(on) {}
+
+  net::TaskGroup::Chain task;
+  asio::steady_timer& timer;
+  int wakes = 0;
+  boost::system::error_code last;
+  bool ended = false;
+
+  void sleep() {
+    timer.expires_after(1h);
+    timer.async_wait(asio::bind_cancellation_slot(
+        task.slot(), [this](boost::system::error_code ec) { woken(ec); }));
+  }
+  void woken(boost::system::error_code ec) {
+    task.slot().clear();
+    last = ec;
+    if (ec == asio::error::operation_aborted && !task.cancelled()) {
+      ++wakes;  // cancelled by the test, not the group: sleeps again
+      sleep();
+      return;
+    }
+    ended = true;
+    task.end();
+  }
+};
+
+TEST(TaskGroup, AChainCountsAsATaskUntilItEnds) {
+  asio::io_context io;
+  net::TaskGroup group(io.get_executor(), "test");
+  asio::steady_timer timer(io);
+  Sleeper chain{group.join("chain"), timer};
+  ASSERT_TRUE(chain.task);
+  chain.sleep();
+  EXPECT_EQ(group.size(), 1u);
+  std::optional<bool> waited;
+  asio::co_spawn(io, wait_for(group, std::chrono::milliseconds::max(), waited), asio::detached);
+  timer.cancel();  // not the group's cancellation: the chain goes on
+  drain(io);
+  EXPECT_EQ(chain.wakes, 1);
+  EXPECT_FALSE(chain.task.cancelled());
+  EXPECT_FALSE(waited.has_value()) << "wait() ended while the chain was live";
+  EXPECT_EQ(group.size(), 1u);
+
+  // The group's cancel() reaches the pending wait through the chain's slot, and the chain
+  // sees that it was cancelled: it ends, and wait() with it.
+  group.cancel();
+  EXPECT_TRUE(chain.task.cancelled());
+  drain(io);
+  EXPECT_TRUE(chain.ended);
+  EXPECT_EQ(chain.last, asio::error::operation_aborted);
+  EXPECT_EQ(chain.wakes, 1);
+  EXPECT_FALSE(chain.task);
+  ASSERT_TRUE(waited.has_value());
+  EXPECT_TRUE(*waited);
+  EXPECT_EQ(group.size(), 0u);
+  EXPECT_EQ(group.failures(), 0u);
+}
+
+TEST(TaskGroup, AChainIsRefusedAfterCloseAndEndsWhenDestroyed) {
+  asio::io_context io;
+  net::TaskGroup group(io.get_executor(), "test");
+  {
+    auto task = group.join("short");
+    EXPECT_EQ(group.size(), 1u);
+    auto moved = std::move(task);
+    EXPECT_FALSE(task);  // NOLINT(bugprone-use-after-move): the moved-from chain is empty
+    EXPECT_TRUE(moved);
+    EXPECT_EQ(group.size(), 1u);
+  }
+  EXPECT_EQ(group.size(), 0u);
+  group.close();
+  EXPECT_FALSE(group.join("late"));
   EXPECT_EQ(group.size(), 0u);
 }
 

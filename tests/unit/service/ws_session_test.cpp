@@ -12,6 +12,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -72,11 +76,12 @@ struct Probe {
   int opened = 0;
   int open_timeouts = 0;
   int closed = 0;
+  std::optional<error_code> stall_ended;  // how the "stall" frame's wait ended
 };
 
 // Commands, one a frame: "establish", "flood N" (N one-byte frames at once), "big N"
-// (N frames of 4 MiB at once), "mib" (one 1 MiB frame), "close CODE", "throw"; any other
-// frame is echoed.
+// (N frames of 4 MiB at once), "mib" (one 1 MiB frame), "close CODE", "throw", "stall"
+// (handled until the session is cancelled); any other frame is echoed.
 class TestProtocol final : public net::WsProtocol {
  public:
   explicit TestProtocol(Probe& probe) : probe_(probe) {}
@@ -87,8 +92,15 @@ class TestProtocol final : public net::WsProtocol {
   }
   asio::awaitable<void> on_frame(std::string text) override {
     probe_.frames.push_back(text);
+    if (text == "stall") {
+      asio::steady_timer forever(co_await asio::this_coro::executor,
+                                 asio::steady_timer::time_point::max());
+      error_code ec;
+      co_await forever.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      probe_.stall_ended = ec;
+      co_return;
+    }
     act(text);
-    co_return;
   }
   void on_open_timeout() override {
     ++probe_.open_timeouts;
@@ -523,6 +535,25 @@ TEST_F(WsSessionTest, ShutdownClosesEverySessionWithItsCodeAndWaitsForThem) {
   EXPECT_EQ(second.read_close(), 1001);
   Client late(io_);
   EXPECT_TRUE(late.connect(port_)) << "a connection after the shutdown was upgraded";
+}
+
+// A session whose protocol is still handling a frame when the grace passes: the group's
+// cancellation reaches that frame's coroutine (closing the socket would not end it), and
+// the session ends within the shutdown.
+TEST_F(WsSessionTest, ShutdownCancelsAFrameStillBeingHandled) {
+  Client client(io_);
+  ASSERT_FALSE(client.connect(port_));
+  client.send("stall");
+  ASSERT_TRUE(run_until(io_, [&] { return probe_.frames.size() == 1u; }));
+  client.start_read();
+  std::optional<bool> ended;
+  asio::co_spawn(io_, shut_down(ws_, ended), asio::detached);
+  ASSERT_TRUE(run_until(
+      io_, [&] { return ended.has_value(); }, 10s));
+  EXPECT_TRUE(*ended) << "the session outlived the shutdown";
+  EXPECT_EQ(probe_.stall_ended, asio::error::operation_aborted);
+  EXPECT_EQ(probe_.closed, 1);
+  EXPECT_EQ(ws_.sessions(), 0u);
 }
 
 }  // namespace
