@@ -90,7 +90,11 @@ asio::awaitable<void> DeadlineQueue::run() {
 void DeadlineQueue::fire_due() {
   const Timestamp now = time_.now();
   firing_up_to_ = now;
-  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+  // The rest of what is due is next in the queue: run() waits for it at once, and the
+  // wait completes after the handlers already ready.
+  for (std::size_t fired = 0;
+       fired < kMaxFiredPerTurn && !deadlines_.empty() && deadlines_.begin()->first <= now;
+       ++fired) {
     Entry& entry = *deadlines_.begin()->second;
     deadlines_.erase(deadlines_.begin());
     entry.position_.reset();

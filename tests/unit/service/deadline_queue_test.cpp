@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -169,6 +171,30 @@ TEST_F(DeadlineQueueTest, ACancelledTaskLeavesNoTimerArmed) {
   drain();
   EXPECT_EQ(group_.size(), 0u);
   EXPECT_EQ(time_.pending_timers(), 0u);
+}
+
+// Thousands of deadlines due at once (the heartbeats of terminals that connected
+// together) are called a bounded number per turn, with what became ready meanwhile (a
+// payment's handler) run between the turns, not after all of them.
+TEST_F(DeadlineQueueTest, ManyDueAtOnceAreCalledABoundedNumberPerTurn) {
+  constexpr std::size_t kDue = 3 * net::DeadlineQueue::kMaxFiredPerTurn + 10;
+  std::vector<std::unique_ptr<Recorder>> clients;
+  for (std::size_t i = 0; i < kDue; ++i) {
+    clients.push_back(std::make_unique<Recorder>("c" + std::to_string(i), calls_));
+    ASSERT_TRUE(queue_.schedule(clients.back()->entry, in(10ms)));
+  }
+  drain();
+  time_.advance(10ms);
+  asio::post(io_, [this] { calls_.emplace_back("other"); });
+  drain();
+  ASSERT_EQ(calls_.size(), kDue + 1);
+  const auto other = std::find(calls_.begin(), calls_.end(), "other") - calls_.begin();
+  EXPECT_LE(static_cast<std::size_t>(other), net::DeadlineQueue::kMaxFiredPerTurn);
+  std::erase(calls_, "other");
+  for (std::size_t i = 0; i < kDue; ++i) {
+    EXPECT_EQ(calls_[i], "c" + std::to_string(i));  // in order, each once
+  }
+  EXPECT_EQ(queue_.size(), 0u);
 }
 
 }  // namespace
