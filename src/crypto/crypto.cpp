@@ -20,6 +20,8 @@ constexpr std::string_view kBase64Alphabet =
 constexpr std::string_view kBase64UrlAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr std::string_view kBase32Alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+// The same 32 characters in ASCII order.
+constexpr std::string_view kSortableBase32Alphabet = "234567abcdefghijklmnopqrstuvwxyz";
 
 constexpr std::uint8_t kInvalid = 0xFF;
 using DecodeTable = std::array<std::uint8_t, 256>;
@@ -172,7 +174,9 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return decode_base64_digits(text, kBase64UrlDecode);
 }
 
-std::string base32_encode(std::string_view bytes) {
+namespace {
+
+std::string encode_base32(std::string_view bytes, std::string_view alphabet) {
   std::string out;
   out.reserve((bytes.size() * 8 + 4) / 5);
   std::uint32_t buffer = 0;
@@ -182,13 +186,23 @@ std::string base32_encode(std::string_view bytes) {
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      out += kBase32Alphabet[(buffer >> bits) & 0x1F];
+      out += alphabet[(buffer >> bits) & 0x1F];
     }
   }
   if (bits > 0) {
-    out += kBase32Alphabet[(buffer << (5 - bits)) & 0x1F];
+    out += alphabet[(buffer << (5 - bits)) & 0x1F];
   }
   return out;
+}
+
+}  // namespace
+
+std::string base32_encode(std::string_view bytes) {
+  return encode_base32(bytes, kBase32Alphabet);
+}
+
+std::string base32_encode_sortable(std::string_view bytes) {
+  return encode_base32(bytes, kSortableBase32Alphabet);
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {

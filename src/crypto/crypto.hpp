@@ -20,6 +20,9 @@ namespace tillgate::crypto {
 [[nodiscard]] std::optional<std::string> base64url_decode(std::string_view text);
 // RFC 4648 base32, lower case, no padding.
 [[nodiscard]] std::string base32_encode(std::string_view bytes);
+// The same characters, mapped in ASCII order ("234567a...z"): texts of equal length sort
+// as the bytes they encode do (time-ordered ids).
+[[nodiscard]] std::string base32_encode_sortable(std::string_view bytes);
 
 // Compares in time that depends only on the lengths, never on where the bytes differ.
 [[nodiscard]] bool constant_time_equal(std::string_view a, std::string_view b);

@@ -15,8 +15,6 @@ constexpr std::size_t kUuidLength = 36;
 constexpr std::size_t kPrefixedIdRandomBytes = 16;  // 128 bits -> 26 base32 chars
 constexpr std::size_t kSecretRandomBytes = 32;      // 256 bits -> 52 base32 chars
 constexpr std::size_t kTimeBytes = 6;               // 48-bit Unix milliseconds
-// RFC 4648's base32 letters in ASCII order, so that encoding keeps the bytes' order.
-constexpr std::string_view kOrderedBase32 = "234567abcdefghijklmnopqrstuvwxyz";
 
 bool is_id_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -112,18 +110,7 @@ std::string new_time_ordered_id(std::string_view prefix, Timestamp at) {
     bytes[i] = static_cast<char>((unix_ms >> (8 * (kTimeBytes - 1 - i))) & 0xFF);
   }
   std::string out(prefix);
-  out.reserve(prefix.size() + (bytes.size() * 8 + 4) / 5);
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (const char c : bytes) {
-    buffer = (buffer << 8) | static_cast<unsigned char>(c);
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += kOrderedBase32[(buffer >> bits) & 0x1F];
-    }
-  }
-  out += kOrderedBase32[(buffer << (5 - bits)) & 0x1F];
+  out += crypto::base32_encode_sortable(bytes);
   return out;
 }
 
