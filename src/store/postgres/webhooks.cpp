@@ -212,8 +212,8 @@ std::int64_t PostgresStore::append_webhook_event(std::string_view operation,
   }
   for (const auto& endpoint_id : endpoint_ids) {
     statements_->webhooks.insert_delivery.use(operation)
-        .bind(domain::new_time_ordered_id("dlv_", event.created_at), event.merchant_id, event.event_id, endpoint_id,
-              event.created_at)
+        .bind(domain::new_time_ordered_id("dlv_", event.created_at), event.merchant_id,
+              event.event_id, endpoint_id, event.created_at)
         .run();
   }
   return sequence;
