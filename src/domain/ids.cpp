@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
 #include <utility>
 
 #include "crypto/crypto.hpp"
@@ -56,19 +57,31 @@ std::string format_uuid(const std::string& bytes) {
   return out;
 }
 
-}  // namespace
-
-std::string new_uuid_v7(Timestamp at) {
-  // RFC 9562 section 5.7: 48-bit Unix milliseconds, then version, then random bits.
+// Writes the Unix milliseconds of `at` (0 before 1970) over the first kTimeBytes of
+// `bytes`, big-endian: what makes ids made later sort later.
+void put_unix_ms(std::string& bytes, Timestamp at) {
   const std::int64_t millis = at.time_since_epoch().count();
   const std::uint64_t unix_ms = millis < 0 ? 0 : static_cast<std::uint64_t>(millis);
-  std::string bytes = crypto::random_id_bytes(16);
-  for (int i = 0; i < 6; ++i) {
-    bytes[static_cast<std::size_t>(i)] = static_cast<char>((unix_ms >> (40 - 8 * i)) & 0xFF);
+  for (std::size_t i = 0; i < kTimeBytes; ++i) {
+    bytes[i] = static_cast<char>((unix_ms >> (8 * (kTimeBytes - 1 - i))) & 0xFF);
   }
-  bytes[6] = static_cast<char>(0x70 | (static_cast<unsigned char>(bytes[6]) & 0x0F));
-  bytes[8] = static_cast<char>(0x80 | (static_cast<unsigned char>(bytes[8]) & 0x3F));
-  return format_uuid(bytes);
+}
+
+}  // namespace
+
+std::string uuid_v7(Timestamp at, std::string bits) {
+  // RFC 9562 section 5.7: 48-bit Unix milliseconds, then version, then the other bits.
+  if (bits.size() != 16) {
+    throw std::invalid_argument("uuid_v7: 16 bytes are needed");
+  }
+  put_unix_ms(bits, at);
+  bits[6] = static_cast<char>(0x70 | (static_cast<unsigned char>(bits[6]) & 0x0F));
+  bits[8] = static_cast<char>(0x80 | (static_cast<unsigned char>(bits[8]) & 0x3F));
+  return format_uuid(bits);
+}
+
+std::string new_uuid_v7(Timestamp at) {
+  return uuid_v7(at, crypto::random_id_bytes(16));
 }
 
 bool is_uuid_v7(std::string_view text) {
@@ -103,12 +116,8 @@ std::string new_prefixed_id(std::string_view prefix) {
 }
 
 std::string new_time_ordered_id(std::string_view prefix, Timestamp at) {
-  const std::int64_t millis = at.time_since_epoch().count();
-  const std::uint64_t unix_ms = millis < 0 ? 0 : static_cast<std::uint64_t>(millis);
   std::string bytes = crypto::random_id_bytes(kPrefixedIdRandomBytes);
-  for (std::size_t i = 0; i < kTimeBytes; ++i) {
-    bytes[i] = static_cast<char>((unix_ms >> (8 * (kTimeBytes - 1 - i))) & 0xFF);
-  }
+  put_unix_ms(bytes, at);
   std::string out(prefix);
   out += crypto::base32_encode_sortable(bytes);
   return out;

@@ -11,6 +11,10 @@ namespace tillgate::domain {
 
 // RFC 9562 UUIDv7, canonical lower-case "018f...-...." form, time-ordered by `at`.
 [[nodiscard]] std::string new_uuid_v7(Timestamp at);
+// The same form from 16 given bytes instead of random ones (e.g. a hash, for an id derived
+// from another): their first 6 bytes give way to `at`, their version and variant bits to
+// RFC 9562's. Throws std::invalid_argument for another size.
+[[nodiscard]] std::string uuid_v7(Timestamp at, std::string bits);
 [[nodiscard]] bool is_uuid_v7(std::string_view text);
 
 // Merchant-supplied or generated transaction ids: 1-128 printable ASCII characters

@@ -87,17 +87,8 @@ std::string new_nomba_request_id(domain::Timestamp at) {
 }
 
 std::string nomba_request_id_for_event(std::string_view event_id, domain::Timestamp at) {
-  auto bytes = crypto::sha256("tillgate nomba requestId\n" + std::string(event_id)).substr(0, 16);
-  const std::int64_t millis = at.time_since_epoch().count();
-  const std::uint64_t unix_ms = millis < 0 ? 0 : static_cast<std::uint64_t>(millis);
-  for (int i = 0; i < 6; ++i) {
-    bytes[static_cast<std::size_t>(i)] = static_cast<char>((unix_ms >> (40 - 8 * i)) & 0xFF);
-  }
-  bytes[6] = static_cast<char>((static_cast<unsigned char>(bytes[6]) & 0x0FU) | 0x70U);
-  bytes[8] = static_cast<char>((static_cast<unsigned char>(bytes[8]) & 0x3FU) | 0x80U);
-  const auto hex = crypto::hex_encode(bytes);
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20);
+  return domain::uuid_v7(
+      at, crypto::sha256("tillgate nomba requestId\n" + std::string(event_id)).substr(0, 16));
 }
 
 std::optional<NombaWebhookInput> nomba_webhook_input(const store::TransactionRecord& transaction,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <stdexcept>
 #include <string>
 
 namespace tillgate::domain {
@@ -116,6 +117,15 @@ TEST(PrefixedId, IsPrefixPlus26Base32Chars) {
   EXPECT_EQ(id.substr(0, 4), "mch_");
   EXPECT_TRUE(is_lower_base32(id.substr(4))) << id;
   EXPECT_NE(new_prefixed_id("req_"), new_prefixed_id("req_"));
+}
+
+TEST(UuidV7, FromGivenBitsIsStableAndNeedsSixteenBytes) {
+  const std::string bits(16, '\xab');
+  const auto id = uuid_v7(at_ms(1'765'000'000'123), bits);
+  EXPECT_EQ(id, uuid_v7(at_ms(1'765'000'000'123), bits));
+  EXPECT_EQ(id, "019af232-b27b-7bab-abab-abababababab");
+  EXPECT_TRUE(is_uuid_v7(id)) << id;
+  EXPECT_THROW((void)uuid_v7(at_ms(0), std::string(15, 'x')), std::invalid_argument);
 }
 
 TEST(TimeOrderedId, HasThePrefixedIdsShapeAndSortsByTime) {
