@@ -1,9 +1,9 @@
 // Micro-benchmarks (Google Benchmark) of the functions every payment runs through: the
 // terminal frames' JSON decode and encode, the merchant request's HMAC check, the payment
-// request parser, the payment response view, and one state machine step. Figures and how
-// to read them: docs/performance.md. Each benchmark checks its own result, so the smoke
-// run in the test command (`micro_benchmarks --benchmark_min_time=0.0001`) fails when a
-// hot function stops doing its job, not only when it does it slowly.
+// request parser, the payment answer and outbox event bodies, and one state machine step. Figures
+// and how to read them: docs/performance.md. Each benchmark checks its own result, so the smoke run
+// in the test command (`micro_benchmarks --benchmark_min_time=0.0001`) fails when a hot function
+// stops doing its job, not only when it does it slowly.
 //
 //   cmake --build --preset release --target micro_benchmarks
 //   build/release/micro_benchmarks [--benchmark_filter=Decode]
@@ -22,6 +22,7 @@
 #include "terminal/codec.hpp"
 #include "views/payment_request_parser.hpp"
 #include "views/transaction_view.hpp"
+#include "webhooks/events.hpp"
 
 namespace {
 
@@ -104,18 +105,37 @@ void ParsePaymentRequest(benchmark::State& state) {
 }
 BENCHMARK(ParsePaymentRequest);
 
-void RenderPaymentResponse(benchmark::State& state) {
+// The merchant's 200 answer of a finished payment, written straight into its text.
+void RenderPaymentAnswer(benchmark::State& state) {
   const auto transaction = pending_transaction();
+  const auto now = transaction.created_at + std::chrono::seconds{30};
   for (auto _ : state) {
-    std::string body = json::serialize(views::payment_response(transaction));
+    std::string body = views::payment_answer(transaction, now);
     if (body.find("TXN-20240115-001") == std::string::npos) {
-      fail(state, "the response lost its transactionId");
+      fail(state, "the answer lost its transactionId");
       break;
     }
     benchmark::DoNotOptimize(body);
   }
 }
-BENCHMARK(RenderPaymentResponse);
+BENCHMARK(RenderPaymentAnswer);
+
+// A final change's outbox event: the standard webhook body and the POS notification.
+void RenderPaymentEvent(benchmark::State& state) {
+  auto transaction = pending_transaction();
+  transaction.status = domain::TransactionStatus::completed;
+  const auto now = transaction.created_at + std::chrono::seconds{30};
+  for (auto _ : state) {
+    auto event = webhooks::payment_event(transaction, now);
+    if (!event || event->payload.find("TXN-20240115-001") == std::string::npos ||
+        !event->notification) {
+      fail(state, "the event lost its body");
+      break;
+    }
+    benchmark::DoNotOptimize(event);
+  }
+}
+BENCHMARK(RenderPaymentEvent);
 
 // The merchant request's signature: the string to sign (with the body's SHA-256), its
 // HMAC and the constant-time comparison, for a body of the usual size.

@@ -1,11 +1,17 @@
 #include "api/answers.hpp"
 
+#include <utility>
+
 namespace tillgate::api {
 
 net::HttpResponse json_answer(int status, const json::Value& body) {
+  return json_text_answer(status, json::serialize(body));
+}
+
+net::HttpResponse json_text_answer(int status, std::string body) {
   net::HttpResponse response;
   response.status = status;
-  response.body = json::serialize(body);
+  response.body = std::move(body);
   return response;
 }
 

@@ -16,6 +16,8 @@
 namespace tillgate::api {
 
 [[nodiscard]] net::HttpResponse json_answer(int status, const json::Value& body);
+// The same with a body already written as JSON text (json::Writer).
+[[nodiscard]] net::HttpResponse json_text_answer(int status, std::string body);
 // {"code","message","requestId","timestamp"} with the code's status.
 [[nodiscard]] net::HttpResponse error_answer(views::ErrorCode code, std::string message,
                                              domain::Timestamp now);

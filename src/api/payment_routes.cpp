@@ -201,7 +201,7 @@ RouteAnswer PaymentRoutes::create_payment(RouteRequest request) {
   if (outcome.timed_out) {
     co_return error_response(timed_out(transaction.transaction_id), clock_.now());
   }
-  co_return json_answer(200, payment_answer(transaction, clock_.now()));
+  co_return json_text_answer(200, payment_answer(transaction, clock_.now()));
 }
 
 RouteAnswer PaymentRoutes::get_transaction(RouteRequest request) {

@@ -1,11 +1,11 @@
-// The document model and its compact serializer; the parser is in parse.cpp.
+// The document model; its serializer is json::Writer (writer.cpp), the parser parse.cpp.
 #include "json/json.hpp"
 
 #include <cassert>
 #include <charconv>
 #include <stdexcept>
 
-#include "json/plain_bytes.hpp"
+#include "json/writer.hpp"
 
 namespace tillgate::json {
 namespace {
@@ -23,102 +23,6 @@ bool is_plain_integer(std::string_view text) {
     }
   }
   return true;
-}
-
-void write_escape(std::string& out, unsigned char c) {
-  static constexpr std::string_view kHex = "0123456789abcdef";
-  switch (c) {
-    case '"':
-      out += "\\\"";
-      return;
-    case '\\':
-      out += "\\\\";
-      return;
-    case '\b':
-      out += "\\b";
-      return;
-    case '\f':
-      out += "\\f";
-      return;
-    case '\n':
-      out += "\\n";
-      return;
-    case '\r':
-      out += "\\r";
-      return;
-    case '\t':
-      out += "\\t";
-      return;
-    default:
-      out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 0x0F];
-  }
-}
-
-void write_string(std::string& out, std::string_view text) {
-  out.reserve(out.size() + text.size() + 2);
-  out += '"';
-  std::size_t run_start = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    if (text.size() - i >= detail::kWordBytes && !detail::word_needs_escaping(&text[i])) {
-      i += detail::kWordBytes;
-      continue;
-    }
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      ++i;
-      continue;
-    }
-    out.append(text.substr(run_start, i - run_start));
-    write_escape(out, c);
-    run_start = ++i;
-  }
-  out.append(text.substr(run_start));
-  out += '"';
-}
-
-void write_value(std::string& out, const Value& value);
-
-void write_array(std::string& out, const Array& array) {
-  out += '[';
-  for (std::size_t i = 0; i < array.size(); ++i) {
-    if (i > 0) {
-      out += ',';
-    }
-    write_value(out, array[i]);
-  }
-  out += ']';
-}
-
-void write_object(std::string& out, const Object& object) {
-  out += '{';
-  for (std::size_t i = 0; i < object.size(); ++i) {
-    if (i > 0) {
-      out += ',';
-    }
-    write_string(out, object[i].key);
-    out += ':';
-    write_value(out, object[i].value);
-  }
-  out += '}';
-}
-
-void write_value(std::string& out, const Value& value) {
-  if (value.is_null()) {
-    out += "null";
-  } else if (value.is_bool()) {
-    out += value.as_bool() ? "true" : "false";
-  } else if (value.is_number()) {
-    out += value.as_number().text;
-  } else if (value.is_string()) {
-    write_string(out, value.as_string());
-  } else if (value.is_array()) {
-    write_array(out, value.as_array());
-  } else {
-    write_object(out, value.as_object());
-  }
 }
 
 }  // namespace
@@ -204,7 +108,7 @@ bool operator==(const Value& a, const Value& b) {
 
 std::string serialize(const Value& value) {
   std::string out;
-  write_value(out, value);
+  Writer(out).value(value);
   return out;
 }
 

@@ -103,8 +103,7 @@ class Scanner {
 
 }  // namespace
 
-std::optional<Value> parse_member(std::string_view text, std::string_view key,
-                                  const ParseLimits& limits) {
+std::optional<std::string_view> member_text(std::string_view text, std::string_view key) {
   Scanner scanner(text);
   if (!scanner.take('{') || scanner.at('}')) {
     return std::nullopt;
@@ -120,13 +119,22 @@ std::optional<Value> parse_member(std::string_view text, std::string_view key,
       return std::nullopt;
     }
     if (key_is(*written_key, key)) {
-      auto value = parse(text.substr(start, scanner.pos() - start), limits);
-      return value ? std::optional<Value>(std::move(*value)) : std::nullopt;
+      return text.substr(start, scanner.pos() - start);
     }
     if (!scanner.take(',')) {
       return std::nullopt;
     }
   }
+}
+
+std::optional<Value> parse_member(std::string_view text, std::string_view key,
+                                  const ParseLimits& limits) {
+  const auto written = member_text(text, key);
+  if (!written) {
+    return std::nullopt;
+  }
+  auto value = parse(*written, limits);
+  return value ? std::optional<Value>(std::move(*value)) : std::nullopt;
 }
 
 }  // namespace tillgate::json

@@ -17,4 +17,10 @@ namespace tillgate::json {
 [[nodiscard]] std::optional<Value> parse_member(std::string_view text, std::string_view key,
                                                 const ParseLimits& limits = {});
 
+// The text of that member's value as written in `text`, not parsed: for a document the
+// gateway wrote itself (compact and valid), whose member a body copies as it is
+// (json::Writer::raw). nullopt as for parse_member.
+[[nodiscard]] std::optional<std::string_view> member_text(std::string_view text,
+                                                          std::string_view key);
+
 }  // namespace tillgate::json

@@ -6,6 +6,7 @@
 
 #include "crypto/crypto.hpp"
 #include "domain/ids.hpp"
+#include "json/writer.hpp"
 
 namespace tillgate::nomba {
 namespace {
@@ -13,10 +14,8 @@ namespace {
 using domain::TransactionStatus;
 
 constexpr std::string_view kTransactionType = "purchase";
-
-json::Value optional_text(const std::optional<std::string>& text) {
-  return text ? json::Value(*text) : json::Value(nullptr);
-}
+// Room made at once for a webhook body (json::Writer): about its size with a card's details.
+constexpr std::size_t kPayloadBytes = 768;
 
 // The value at `path` in `payload`, as the signature string shows it.
 std::string signed_value(const json::Value& payload, std::initializer_list<std::string_view> path) {
@@ -137,48 +136,57 @@ std::string card_pan(const std::string& masked) {
   return masked.substr(0, 6) + " **** **** " + masked.substr(masked.size() - 4);
 }
 
+// data.transaction, with the card details the terminal reported (nomba-compat.md section 5).
+void write_transaction(json::Writer& out, const NombaWebhookInput& input) {
+  out.key("transaction").begin_object();
+  out.key("type").string(kTransactionType);
+  out.key("transactionId").string(input.transaction_id);
+  out.key("merchantTxRef").string(input.merchant_tx_ref);
+  out.key("originatingFrom").string("pos");
+  out.key("responseCode").string_or_null(input.response_code);
+  out.key("responseCodeMessage").string_or_null(input.response_code_message);
+  out.key("transactionAmount").value(input.transaction_amount);
+  out.key("fee").integer(0);
+  out.key("currency").string(input.currency);
+  out.key("time").string(format_nomba_time(input.time));
+  const auto write_known = [&out](std::string_view key, const std::optional<std::string>& value) {
+    if (value) {
+      out.key(key).string(*value);
+    }
+  };
+  write_known("terminalSerialNumber", input.terminal_serial_number);
+  write_known("rrn", input.card.rrn);
+  write_known("cardIssuer", input.card.scheme);
+  out.end_object();
+}
+
 }  // namespace
 
 std::string nomba_webhook_payload(const NombaWebhookInput& input) {
-  json::Value payload(json::object({
-      {"event_type", json::Value(input.event_type)},
-      {"requestId", json::Value(input.request_id)},
-      {"data",
-       json::object({
-           {"merchant", json::object({{"userId", json::Value(input.merchant_id)},
-                                      {"walletId", json::Value(input.merchant_id)}})},
-           {"terminal", json::object({{"terminalId", json::Value(input.terminal_id)},
-                                      {"terminalLabel", json::Value(input.terminal_label)}})},
-           {"transaction", json::object({
-                               {"type", json::Value(kTransactionType)},
-                               {"transactionId", json::Value(input.transaction_id)},
-                               {"merchantTxRef", json::Value(input.merchant_tx_ref)},
-                               {"originatingFrom", json::Value("pos")},
-                               {"responseCode", optional_text(input.response_code)},
-                               {"responseCodeMessage", optional_text(input.response_code_message)},
-                               {"transactionAmount", input.transaction_amount},
-                               {"fee", json::Value(std::int64_t{0})},
-                               {"currency", json::Value(input.currency)},
-                               {"time", json::Value(format_nomba_time(input.time))},
-                           })},
-       })},
-  }));
-  // The card details when the terminal reported them (nomba-compat.md section 5).
-  auto& transaction = payload.as_object()[2].value.as_object()[2].value;
-  const auto add_known = [&transaction](std::string_view key,
-                                        const std::optional<std::string>& value) {
-    if (value) {
-      transaction.as_object().push_back({std::string(key), json::Value(*value)});
-    }
-  };
-  add_known("terminalSerialNumber", input.terminal_serial_number);
-  add_known("rrn", input.card.rrn);
-  add_known("cardIssuer", input.card.scheme);
+  std::string payload;
+  json::Writer out(payload, kPayloadBytes);
+  out.begin_object();
+  out.key("event_type").string(input.event_type);
+  out.key("requestId").string(input.request_id);
+  out.key("data").begin_object();
+  out.key("merchant").begin_object();
+  out.key("userId").string(input.merchant_id);
+  out.key("walletId").string(input.merchant_id);
+  out.end_object();
+  out.key("terminal").begin_object();
+  out.key("terminalId").string(input.terminal_id);
+  out.key("terminalLabel").string(input.terminal_label);
+  out.end_object();
+  write_transaction(out, input);
+  // The card's number when the terminal reported it (nomba-compat.md section 5).
   if (input.card.masked_pan) {
-    payload.as_object()[2].value.as_object().push_back(
-        {"customer", json::object({{"cardPan", json::Value(card_pan(*input.card.masked_pan))}})});
+    out.key("customer").begin_object();
+    out.key("cardPan").string(card_pan(*input.card.masked_pan));
+    out.end_object();
   }
-  return json::serialize(payload);
+  out.end_object();
+  out.end_object();
+  return payload;
 }
 
 std::string nomba_signed_content(const json::Value& payload, std::string_view nomba_timestamp) {

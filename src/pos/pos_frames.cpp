@@ -102,11 +102,11 @@ std::string answer_frame(json::Value body, const std::optional<std::string>& req
 std::optional<std::string> payment_notification(const store::TransactionRecord& transaction,
                                                 const domain::EventId& event_id,
                                                 domain::Timestamp now) {
-  auto body = views::payment_notification(transaction, event_id.str());
-  if (!body.is_object()) {
+  const auto text = views::payment_notification(transaction, event_id.str());
+  if (!text) {
     return std::nullopt;
   }
-  return notification(std::move(body), transaction.merchant_id, now);
+  return notification(json::parse(*text).value(), transaction.merchant_id, now);
 }
 
 std::optional<std::string> replayed_notification(const store::PaymentEventRecord& event,

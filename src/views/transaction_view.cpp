@@ -3,6 +3,7 @@
 #include "domain/money.hpp"
 #include "domain/terminal_outcome_json.hpp"
 #include "json/member.hpp"
+#include "json/writer.hpp"
 
 namespace tillgate::views {
 namespace {
@@ -14,10 +15,6 @@ json::Value parsed_or(const std::optional<std::string>& text, json::Value fallba
     }
   }
   return fallback;
-}
-
-json::Value text_or_null(const std::optional<std::string>& text) {
-  return text ? json::Value(*text) : json::Value(nullptr);
 }
 
 json::Value optional_time(const std::optional<domain::Timestamp>& at) {
@@ -47,35 +44,56 @@ json::Value transaction_response(const store::TransactionRecord& transaction) {
   return response;
 }
 
-json::Value payment_response(const store::TransactionRecord& transaction) {
+void write_payment_response_members(json::Writer& out, const store::TransactionRecord& transaction,
+                                    PaymentResponseForm form) {
   // No outcome yet: every terminal field null, the time the record's own.
   const domain::TerminalOutcome none{.status = domain::TerminalStatus::failed};
   const domain::TerminalOutcome& result = transaction.outcome ? *transaction.outcome : none;
-  // Only the request's metadata: the rest of it (products, customer) is not built.
-  auto metadata = json::parse_member(transaction.request_json, "metadata");
-  return json::object({
-      {"transactionId", json::Value(transaction.transaction_id)},
-      {"status", json::Value(domain::payment_status_name(transaction.status))},
-      {"amount", json::Value(amount_text(transaction))},
-      {"currency", json::Value(transaction.currency)},
-      {"paymentMethod", json::Value(domain::to_string(transaction.payment_method))},
-      {"authorizationCode", text_or_null(result.authorization_code)},
-      {"errorCode", text_or_null(result.error_code)},
-      {"errorMessage", text_or_null(result.error_message)},
-      {"receiptData", text_or_null(result.receipt_data)},
-      {"timestamp",
-       json::Value(result.completed_at.value_or(domain::format_iso8601(transaction.updated_at)))},
-      {"metadata", metadata ? std::move(*metadata) : json::Value(json::Object{})},
-  });
+  out.key("transactionId").string(transaction.transaction_id);
+  out.key("status").string(domain::payment_status_name(transaction.status));
+  out.key("amount").string(amount_text(transaction));
+  out.key("currency").string(transaction.currency);
+  out.key("paymentMethod").string(domain::to_string(transaction.payment_method));
+  out.key("authorizationCode").string_or_null(result.authorization_code);
+  out.key("errorCode").string_or_null(result.error_code);
+  out.key("errorMessage").string_or_null(result.error_message);
+  out.key("receiptData").string_or_null(result.receipt_data);
+  if (form == PaymentResponseForm::answer) {
+    out.key("timestamp");
+    if (result.completed_at) {
+      out.string(*result.completed_at);
+    } else {
+      out.string(domain::format_iso8601(transaction.updated_at));
+    }
+  } else {
+    out.key("terminalId").string(transaction.device_id);
+  }
+  // Only the request's metadata, copied as the gateway stored it (compact JSON it wrote).
+  const auto metadata = json::member_text(transaction.request_json, "metadata");
+  out.key("metadata").raw(metadata ? *metadata : std::string_view("{}"));
 }
 
-json::Value payment_answer(const store::TransactionRecord& transaction, domain::Timestamp now) {
-  return json::object({
-      {"transactionId", json::Value(transaction.transaction_id)},
-      {"status", json::Value(domain::payment_status_name(transaction.status))},
-      {"paymentResponse", payment_response(transaction)},
-      {"timestamp", json::Value(domain::format_iso8601(now))},
-  });
+json::Value payment_response(const store::TransactionRecord& transaction) {
+  std::string text;
+  json::Writer out(text);
+  out.begin_object();
+  write_payment_response_members(out, transaction, PaymentResponseForm::answer);
+  out.end_object();
+  return std::move(json::parse(text).value());
+}
+
+std::string payment_answer(const store::TransactionRecord& transaction, domain::Timestamp now) {
+  std::string text;
+  json::Writer out(text, kPaymentBodyBytes);
+  out.begin_object();
+  out.key("transactionId").string(transaction.transaction_id);
+  out.key("status").string(domain::payment_status_name(transaction.status));
+  out.key("paymentResponse").begin_object();
+  write_payment_response_members(out, transaction, PaymentResponseForm::answer);
+  out.end_object();
+  out.key("timestamp").string(domain::format_iso8601(now));
+  out.end_object();
+  return text;
 }
 
 json::Value transaction_view(const store::TransactionRecord& transaction) {
@@ -101,25 +119,29 @@ json::Value transaction_view(const store::TransactionRecord& transaction) {
   });
 }
 
-json::Value payment_notification(const store::TransactionRecord& transaction,
-                                 std::string_view event_id) {
+std::optional<std::string> payment_notification(const store::TransactionRecord& transaction,
+                                                std::string_view event_id) {
   if (!domain::is_final(transaction.status)) {
-    return json::Value(nullptr);
+    return std::nullopt;
   }
   const bool voided = transaction.status == domain::TransactionStatus::voided;
-  json::Object members{
-      {"action", json::Value(voided ? "paymentVoided" : "paymentComplete")},
-      {"eventId", json::Value(event_id)},
-      {"transactionId", json::Value(transaction.transaction_id)},
-      {"terminalId", json::Value(transaction.device_id)},
-  };
+  std::string text;
+  json::Writer out(text, kPaymentBodyBytes);
+  out.begin_object();
+  out.key("action").string(voided ? "paymentVoided" : "paymentComplete");
+  out.key("eventId").string(event_id);
+  out.key("transactionId").string(transaction.transaction_id);
+  out.key("terminalId").string(transaction.device_id);
   if (voided) {
-    members.push_back({"reason", json::Value(transaction.void_reason.value_or("VOIDED"))});
+    out.key("reason").string(transaction.void_reason.value_or("VOIDED"));
   } else {
-    members.push_back({"status", json::Value(domain::payment_status_name(transaction.status))});
+    out.key("status").string(domain::payment_status_name(transaction.status));
   }
-  members.push_back({"paymentResponse", payment_response(transaction)});
-  return json::Value(std::move(members));
+  out.key("paymentResponse").begin_object();
+  write_payment_response_members(out, transaction, PaymentResponseForm::answer);
+  out.end_object();
+  out.end_object();
+  return text;
 }
 
 }  // namespace tillgate::views

@@ -4,6 +4,7 @@
 
 #include "domain/ids.hpp"
 #include "json/json.hpp"
+#include "json/writer.hpp"
 #include "views/transaction_view.hpp"
 #include "webhooks/signature.hpp"
 
@@ -44,33 +45,26 @@ std::optional<store::WebhookEventRecord> payment_event(const store::TransactionR
   if (!event_type) {
     return std::nullopt;
   }
-  // The merchant's payment response (the same fields GET /v1/transactions shows), without
-  // its own timestamp, with the terminal.
-  const json::Value response = views::payment_response(transaction);
-  json::Object data;
-  for (const auto& member : response.as_object()) {
-    if (member.key == "timestamp") {
-      continue;
-    }
-    if (member.key == "metadata") {
-      data.push_back({"terminalId", json::Value(transaction.device_id)});
-    }
-    data.push_back(member);
-  }
   std::string event_id = new_event_id(at);
-  const json::Value payload = json::object({
-      {"eventType", json::Value(*event_type)},
-      {"eventId", json::Value(event_id)},
-      {"timestamp", json::Value(domain::format_iso8601(at))},
-      {"data", json::Value(std::move(data))},
-  });
+  // The merchant's payment response (the same fields GET /v1/transactions shows), without
+  // its own timestamp, with the terminal: written straight into the body.
+  std::string payload;
+  json::Writer out(payload, views::kPaymentBodyBytes);
+  out.begin_object();
+  out.key("eventType").string(*event_type);
+  out.key("eventId").string(event_id);
+  out.key("timestamp").string(domain::format_iso8601(at));
+  out.key("data").begin_object();
+  views::write_payment_response_members(out, transaction, views::PaymentResponseForm::event_data);
+  out.end_object();
+  out.end_object();
   // Built before event_id is moved into the record.
-  std::string notification = json::serialize(views::payment_notification(transaction, event_id));
+  auto notification = views::payment_notification(transaction, event_id);
   return store::WebhookEventRecord{.event_id = std::move(event_id),
                                    .merchant_id = transaction.merchant_id,
                                    .transaction_id = transaction.transaction_id,
                                    .event_type = std::string(*event_type),
-                                   .payload = json::serialize(payload),
+                                   .payload = std::move(payload),
                                    .created_at = at,
                                    .notification = std::move(notification)};
 }

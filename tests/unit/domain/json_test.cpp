@@ -1,6 +1,7 @@
 #include "json/json.hpp"
 #include "json/member.hpp"
 #include "json/plain_bytes.hpp"
+#include "json/writer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -340,6 +341,76 @@ TEST(JsonMember, IsNothingWithoutTheMemberOrAnObjectOrAtMalformedText) {
       parse_member(R"({"metadata":[[[1]]]})", "metadata", ParseLimits{.max_depth = 2}).has_value());
   EXPECT_TRUE(
       parse_member(R"({"metadata":[[1]]})", "metadata", ParseLimits{.max_depth = 2}).has_value());
+}
+
+TEST(JsonMember, ItsTextIsTheMemberAsWrittenWhichParsesToTheSameValue) {
+  const std::string_view text =
+      R"({"a":"}\"{","metadata":{"k":[1,{"x":"a,b]"}],"e":"\u00e9\n"},"z":0})";
+  const auto member = member_text(text, "metadata");
+  ASSERT_TRUE(member.has_value());
+  EXPECT_EQ(*member, R"({"k":[1,{"x":"a,b]"}],"e":"\u00e9\n"})");
+  EXPECT_EQ(parsed(*member), *parsed(text).find("metadata"));
+  EXPECT_EQ(member_text(R"({"n":-1.5e3,"metadata":42})", "metadata"), "42");
+  EXPECT_EQ(member_text(R"({"metadata":null,"b":1})", "metadata"), "null");
+  for (const auto absent : {R"({})"sv, R"({"other":{"metadata":1}})"sv, R"([{"metadata":1}])"sv,
+                            ""sv, R"({"a":"unterminated,"metadata":2})"sv}) {
+    EXPECT_FALSE(member_text(absent, "metadata").has_value()) << absent;
+  }
+}
+
+// What the writer writes is what serialize writes for the same document, byte for byte.
+TEST(JsonWriter, WritesWhatSerializeWritesForTheSameDocument) {
+  std::string text;
+  Writer out(text);
+  out.begin_object();
+  out.key("s").string("a \"quoted\"\n\x01 line");
+  out.key("n").null();
+  out.key("t").boolean(true).key("f").boolean(false);
+  out.key("i").integer(-9223372036854775807LL - 1);
+  out.key("zero").integer(0);
+  out.key("empty").begin_object().end_object();
+  out.key("list").begin_array();
+  out.integer(1)
+      .string("two")
+      .begin_array()
+      .end_array()
+      .begin_object()
+      .key("k")
+      .null()
+      .end_object();
+  out.end_array();
+  out.key("model").value(parsed(R"({"x":[1.50,"y",{"z":false}],"q":{}})"));
+  out.key("raw").raw(R"({"kept":"as is"})");
+  std::optional<std::string> absent;
+  std::optional<std::string> present = "here";
+  out.key("absent").string_or_null(absent).key("present").string_or_null(present);
+  out.end_object();
+
+  const Value expected = object({
+      {"s", Value("a \"quoted\"\n\x01 line")},
+      {"n", Value(nullptr)},
+      {"t", Value(true)},
+      {"f", Value(false)},
+      {"i", Value(std::int64_t{-9223372036854775807LL - 1})},
+      {"zero", Value(0)},
+      {"empty", Value(Object{})},
+      {"list", Value(Array{Value(1), Value("two"), Value(Array{}), object({{"k", Value()}})})},
+      {"model", parsed(R"({"x":[1.50,"y",{"z":false}],"q":{}})")},
+      {"raw", object({{"kept", Value("as is")}})},
+      {"absent", Value()},
+      {"present", Value("here")},
+  });
+  EXPECT_EQ(text, serialize(expected));
+  EXPECT_EQ(parsed(text), expected);
+}
+
+TEST(JsonWriter, TopLevelValuesAndArraysOfScalarsNeedNoKeys) {
+  std::string text;
+  Writer(text).begin_array().string("a").integer(2).null().boolean(false).end_array();
+  EXPECT_EQ(text, R"(["a",2,null,false])");
+  std::string scalar;
+  Writer(scalar).string("only");
+  EXPECT_EQ(scalar, R"("only")");
 }
 
 TEST(JsonPlainBytes, AWordNeedsEscapingForEachSpecialByteAtEachPosition) {

@@ -149,6 +149,45 @@ TEST(TypedOutcomeViews, ThePaymentResponseReadsTheOutcomesFields) {
             R"("timestamp":"2024-01-15T10:30:42.250Z","metadata":{"orderId":"A-1"}})");
 }
 
+// The bodies a payment produces are written without a document model: the same bytes.
+TEST(TypedOutcomeViews, ThePaymentAnswerAndNotificationWrapThePaymentResponse) {
+  const auto paid_record = finished(TransactionStatus::completed, paid(kCard));
+  EXPECT_EQ(views::payment_answer(paid_record, at_iso("2024-01-15T10:30:43.000Z")),
+            R"({"transactionId":"55555555","status":"SUCCESS","paymentResponse":)" +
+                std::string(kPaidResponse) + R"(,"timestamp":"2024-01-15T10:30:43.000Z"})");
+  EXPECT_EQ(views::payment_notification(paid_record, "evt_1"),
+            R"({"action":"paymentComplete","eventId":"evt_1","transactionId":"55555555",)"
+            R"("terminalId":"TERM-01","status":"SUCCESS","paymentResponse":)" +
+                std::string(kPaidResponse) + "}");
+  auto voided = finished(TransactionStatus::voided, paid(std::nullopt));
+  voided.void_reason = "SUCCESS_AFTER_TIMEOUT";
+  const auto notification = views::payment_notification(voided, "evt_2");
+  ASSERT_TRUE(notification);
+  EXPECT_NE(notification->find(R"({"action":"paymentVoided","eventId":"evt_2",)"
+                               R"("transactionId":"55555555","terminalId":"TERM-01",)"
+                               R"("reason":"SUCCESS_AFTER_TIMEOUT","paymentResponse":{)"),
+            std::string::npos)
+      << *notification;
+  EXPECT_FALSE(
+      views::payment_notification(finished(TransactionStatus::pending, std::nullopt), "e"));
+}
+
+// The request's metadata is copied as the gateway stored it (its own compact JSON), and is
+// an empty object when the request had none.
+TEST(TypedOutcomeViews, TheMetadataIsTheStoredRequestsAsWritten) {
+  auto record = finished(TransactionStatus::completed, paid(std::nullopt));
+  record.request_json =
+      R"({"amount":"1.00","metadata":{"note":"caf\u00e9 \"x\"","n":[1,2.50,{"k":null}]},"z":1})";
+  const auto answer = views::payment_answer(record, at_iso("2024-01-15T10:30:43.000Z"));
+  EXPECT_NE(answer.find(R"("metadata":{"note":"caf\u00e9 \"x\"","n":[1,2.50,{"k":null}]}})"),
+            std::string::npos)
+      << answer;
+  record.request_json = R"({"amount":"1.00"})";
+  EXPECT_NE(views::payment_answer(record, at_iso("2024-01-15T10:30:43.000Z"))
+                .find(R"("metadata":{}},"timestamp")"),
+            std::string::npos);
+}
+
 TEST(TypedOutcomeViews, TheTransactionsResponseAddsTheCard) {
   EXPECT_EQ(json::serialize(
                 views::transaction_response(finished(TransactionStatus::completed, paid(kCard)))),
