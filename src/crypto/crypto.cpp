@@ -2,13 +2,13 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 
 namespace tillgate::crypto {
@@ -37,10 +37,6 @@ constexpr DecodeTable make_decode_table(std::string_view alphabet) {
 
 constexpr DecodeTable kBase64Decode = make_decode_table(kBase64Alphabet);
 constexpr DecodeTable kBase64UrlDecode = make_decode_table(kBase64UrlAlphabet);
-
-const unsigned char* as_bytes(std::string_view s) {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
 
 unsigned char* as_bytes(std::string& s) {
   return reinterpret_cast<unsigned char*>(s.data());
@@ -108,35 +104,84 @@ std::optional<std::string> decode_base64_digits(std::string_view text, const Dec
 
 }  // namespace
 
-std::string sha256(std::string_view data) {
-  std::string out(static_cast<std::size_t>(EVP_MAX_MD_SIZE), '\0');
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), as_bytes(out), &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("EVP_Digest(SHA-256) failed");
+namespace {
+
+constexpr std::size_t kSha256Bytes = 32;
+constexpr std::size_t kSha256BlockBytes = 64;
+
+// SHA-256 fetched from the provider once: EVP_sha256() is a handle that OpenSSL 3 looks up
+// again on every digest it starts.
+const EVP_MD* sha256_algorithm() {
+  static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  if (algorithm == nullptr) {
+    throw std::runtime_error("OpenSSL has no SHA2-256");
   }
-  out.resize(length);
-  return out;
+  return algorithm;
+}
+
+// One digest context per thread, started again for each digest instead of allocated.
+EVP_MD_CTX* thread_digest_context() {
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(
+      EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!context) {
+    throw std::runtime_error("EVP_MD_CTX_new failed");
+  }
+  return context.get();
+}
+
+// SHA-256 of the concatenation of `first` and `second` into `out`.
+void sha256_into(std::string_view first, std::string_view second,
+                 std::array<unsigned char, kSha256Bytes>& out) {
+  EVP_MD_CTX* context = thread_digest_context();
+  unsigned int length = 0;
+  if (EVP_DigestInit_ex2(context, sha256_algorithm(), nullptr) != 1 ||
+      EVP_DigestUpdate(context, first.data(), first.size()) != 1 ||
+      EVP_DigestUpdate(context, second.data(), second.size()) != 1 ||
+      EVP_DigestFinal_ex(context, out.data(), &length) != 1 || length != kSha256Bytes) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+}
+
+std::string_view as_text(const unsigned char* bytes, std::size_t size) {
+  return {reinterpret_cast<const char*>(bytes), size};
+}
+
+}  // namespace
+
+std::string sha256(std::string_view data) {
+  std::array<unsigned char, kSha256Bytes> digest{};
+  sha256_into(data, {}, digest);
+  return std::string(as_text(digest.data(), digest.size()));
 }
 
 std::string sha256_hex(std::string_view data) {
   return hex_encode(sha256(data));
 }
 
+// HMAC (RFC 2104) over the thread's SHA-256 context: two digests, without the MAC object,
+// parameters and provider lookups OpenSSL 3's HMAC() sets up and frees on every call.
 std::string hmac_sha256(std::string_view key, std::string_view message) {
-  if (key.size() > static_cast<std::size_t>(INT_MAX)) {
-    throw std::length_error("HMAC key too long");
+  std::array<unsigned char, kSha256Bytes> hashed_key{};
+  if (key.size() > kSha256BlockBytes) {
+    sha256_into(key, {}, hashed_key);
+    key = as_text(hashed_key.data(), hashed_key.size());
   }
-  // OpenSSL refuses a null key pointer even with length 0; an empty key is still valid HMAC.
-  static constexpr unsigned char kEmpty = 0;
-  const unsigned char* key_bytes = key.empty() ? &kEmpty : as_bytes(key);
-  std::string out(static_cast<std::size_t>(EVP_MAX_MD_SIZE), '\0');
-  unsigned int length = 0;
-  if (HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()), as_bytes(message), message.size(),
-           as_bytes(out), &length) == nullptr) {
-    throw std::runtime_error("HMAC-SHA256 failed");
+  std::array<unsigned char, kSha256BlockBytes> inner_pad{};
+  std::array<unsigned char, kSha256BlockBytes> outer_pad{};
+  for (std::size_t i = 0; i < kSha256BlockBytes; ++i) {
+    const auto byte = i < key.size() ? static_cast<unsigned char>(key[i]) : 0U;
+    inner_pad[i] = static_cast<unsigned char>(byte ^ 0x36U);
+    outer_pad[i] = static_cast<unsigned char>(byte ^ 0x5cU);
   }
-  out.resize(length);
-  return out;
+  std::array<unsigned char, kSha256Bytes> inner{};
+  sha256_into(as_text(inner_pad.data(), inner_pad.size()), message, inner);
+  std::array<unsigned char, kSha256Bytes> mac{};
+  sha256_into(as_text(outer_pad.data(), outer_pad.size()), as_text(inner.data(), inner.size()),
+              mac);
+  OPENSSL_cleanse(hashed_key.data(), hashed_key.size());
+  OPENSSL_cleanse(inner_pad.data(), inner_pad.size());
+  OPENSSL_cleanse(outer_pad.data(), outer_pad.size());
+  return std::string(as_text(mac.data(), mac.size()));
 }
 
 std::string hex_encode(std::string_view bytes) {

@@ -1,9 +1,13 @@
 #include "crypto/crypto.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
+#include <random>
 #include <set>
 #include <string>
+#include <thread>
 
 namespace tillgate::crypto {
 namespace {
@@ -37,6 +41,55 @@ TEST(HmacSha256, Rfc4231TestCase2) {
 TEST(HmacSha256, EmptyKeyIsAccepted) {
   EXPECT_EQ(hex_encode(hmac_sha256("", "")),
             "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
+// A key longer than SHA-256's 64-byte block is hashed first.
+TEST(HmacSha256, Rfc4231TestCases6And7KeysLongerThanABlock) {
+  const std::string key(131, '\xaa');
+  EXPECT_EQ(hex_encode(hmac_sha256(key, "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  EXPECT_EQ(hex_encode(hmac_sha256(
+                key,
+                "This is a test using a larger than block-size key and a larger than block-size "
+                "data. The key needs to be hashed before being used by the HMAC algorithm.")),
+            "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+}
+
+// The MAC is OpenSSL's HMAC() at every key length around the block size and every message
+// length around a block boundary, and on another thread (each has its own digest context).
+TEST(HmacSha256, IsOpensslsHmacAtEveryLengthAroundTheBlockSize) {
+  std::mt19937 random(7);
+  const auto bytes = [&random](std::size_t size) {
+    std::string out(size, '\0');
+    for (auto& c : out) {
+      c = static_cast<char>(random() & 0xFF);
+    }
+    return out;
+  };
+  const auto openssl_hmac = [](const std::string& key, const std::string& message) {
+    std::string out(EVP_MAX_MD_SIZE, '\0');
+    unsigned int length = 0;
+    static constexpr unsigned char kEmpty = 0;
+    HMAC(EVP_sha256(), key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data()),
+         static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+         message.size(), reinterpret_cast<unsigned char*>(out.data()), &length);
+    out.resize(length);
+    return out;
+  };
+  for (std::size_t key_size : {0, 1, 31, 32, 33, 63, 64, 65, 127, 128, 200}) {
+    for (std::size_t message_size : {0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1000}) {
+      const auto key = bytes(key_size);
+      const auto message = bytes(message_size);
+      EXPECT_EQ(hmac_sha256(key, message), openssl_hmac(key, message))
+          << key_size << " " << message_size;
+    }
+  }
+  const auto key = bytes(40);
+  const auto message = bytes(300);
+  std::string on_other_thread;
+  std::thread([&] { on_other_thread = hmac_sha256(key, message); }).join();
+  EXPECT_EQ(on_other_thread, openssl_hmac(key, message));
+  EXPECT_EQ(sha256(message), sha256(message));  // the thread's context starts afresh each time
 }
 
 TEST(Hex, EncodesLowerCase) {
