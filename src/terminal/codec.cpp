@@ -7,9 +7,15 @@
 
 #include "domain/ids.hpp"
 #include "json/json.hpp"
+#include "json/member.hpp"
+#include "json/writer.hpp"
 
 namespace tillgate::terminal {
 namespace {
+
+// Room made at once for a payment.request frame (json::Writer): about its size with a
+// request's usual products and metadata.
+constexpr std::size_t kPaymentRequestBytes = 1024;
 
 DecodeFailure protocol(std::string message) {
   return DecodeFailure{false, std::move(message)};
@@ -188,24 +194,27 @@ std::string encode_error(std::string_view code, std::string_view message) {
       {{"type", "error"}, {"code", json::Value(code)}, {"message", json::Value(message)}}));
 }
 
+// The request's own members (amount, products, customerInfo, metadata) are copied as the
+// gateway stored them (compact JSON it wrote), not parsed and written again.
 std::string encode_payment_request(const store::TransactionRecord& transaction) {
-  auto request = json::parse(transaction.request_json);
-  json::Value fields = request ? std::move(*request) : json::Value(json::Object{});
-  auto field = [&](std::string_view name) {
-    const auto* value = fields.find(name);
-    return value ? *value : json::Value(nullptr);
+  std::string frame;
+  json::Writer out(frame, kPaymentRequestBytes);
+  const auto copy = [&out, &request = transaction.request_json](std::string_view name) {
+    const auto member = json::member_text(request, name);
+    out.key(name).raw(member ? *member : std::string_view("null"));
   };
-  return json::serialize(json::object({
-      {"type", "payment.request"},
-      {"transactionId", json::Value(transaction.transaction_id)},
-      {"amount", field("amount")},
-      {"currency", json::Value(transaction.currency)},
-      {"paymentMethod", json::Value(domain::to_string(transaction.payment_method))},
-      {"products", field("products")},
-      {"customerInfo", field("customerInfo")},
-      {"metadata", field("metadata")},
-      {"deadline", json::Value(domain::format_iso8601(transaction.deadline))},
-  }));
+  out.begin_object();
+  out.key("type").string("payment.request");
+  out.key("transactionId").string(transaction.transaction_id);
+  copy("amount");
+  out.key("currency").string(transaction.currency);
+  out.key("paymentMethod").string(domain::to_string(transaction.payment_method));
+  copy("products");
+  copy("customerInfo");
+  copy("metadata");
+  out.key("deadline").string(domain::format_iso8601(transaction.deadline));
+  out.end_object();
+  return frame;
 }
 
 std::string encode_payment_cancel(std::string_view transaction_id, std::string_view reason) {
@@ -221,10 +230,14 @@ std::string encode_payment_void(std::string_view transaction_id, std::string_vie
 }
 
 std::string encode_result_ack(std::string_view transaction_id, domain::TransactionStatus status) {
-  return json::serialize(
-      json::object({{"type", "payment.result.ack"},
-                    {"transactionId", json::Value(transaction_id)},
-                    {"transactionStatus", json::Value(domain::to_string(status))}}));
+  std::string frame;
+  json::Writer out(frame);
+  out.begin_object();
+  out.key("type").string("payment.result.ack");
+  out.key("transactionId").string(transaction_id);
+  out.key("transactionStatus").string(domain::to_string(status));
+  out.end_object();
+  return frame;
 }
 
 }  // namespace tillgate::terminal

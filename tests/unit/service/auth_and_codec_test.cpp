@@ -163,6 +163,25 @@ TEST(TerminalCodec, ResultAckCarriesTheRecordedStatus) {
       R"({"type":"payment.result.ack","transactionId":"X-1","transactionStatus":"COMPLETED"})");
 }
 
+// The request's members go to the terminal as the gateway stored them; one the request did
+// not have is null.
+TEST(TerminalCodec, PaymentRequestCarriesTheStoredRequestsMembers) {
+  store::TransactionRecord transaction;
+  transaction.transaction_id = "TXN-1";
+  transaction.currency = "NGN";
+  transaction.payment_method = domain::PaymentMethod::card;
+  transaction.deadline = domain::Timestamp{std::chrono::milliseconds{1'705'314'690'000}};
+  transaction.request_json =
+      R"({"amount":"12.50","currency":"NGN","products":[{"name":"caf\u00e9 \"x\"","qty":2}],)"
+      R"("metadata":{"k":[1,null]}})";
+  const std::string expected =
+      R"({"type":"payment.request","transactionId":"TXN-1","amount":"12.50","currency":"NGN",)"
+      R"("paymentMethod":"CARD","products":[{"name":"caf\u00e9 \"x\"","qty":2}],)"
+      R"("customerInfo":null,"metadata":{"k":[1,null]},"deadline":"2024-01-15T10:31:30.000Z"})";
+  EXPECT_EQ(terminal::encode_payment_request(transaction), expected);
+  EXPECT_TRUE(json::parse(expected));
+}
+
 TEST(Config, EnvironmentOverridesDefaultsAndBadValuesNameTheSetting) {
   app::Config config;
   app::apply_environment(config, {{"TILLGATE_LISTEN", "[::1]:0"},
