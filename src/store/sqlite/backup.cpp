@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "store/sqlite/file_safety.hpp"
+#include "store/sqlite/statement.hpp"
 
 namespace tillgate::store::sqlite {
 namespace {
@@ -35,6 +36,7 @@ using Db = std::unique_ptr<sqlite3, Closer>;
 }
 
 Db open_database(const fs::path& path, int flags, std::string_view what) {
+  configure_library();
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   Db db{raw};

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cassert>
+#include <mutex>
 
 namespace tillgate::store::sqlite {
 
@@ -31,7 +32,17 @@ bool SqliteError::unavailable() const noexcept {
   }
 }
 
+void configure_library() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Refused (SQLITE_MISUSE) only once SQLite is initialized, when the setting stays as it
+    // was: a slower allocator, nothing less correct.
+    static_cast<void>(sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0));
+  });
+}
+
 Connection::Connection(const std::string& path) {
+  configure_library();
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {

@@ -37,6 +37,12 @@ class SqliteError : public StoreError {
 [[noreturn]] void throw_error(sqlite3* db, int code, std::string_view operation,
                               std::string_view what);
 
+// SQLite's process-wide settings, applied once, before the process's first connection
+// opens (sqlite3_config is refused after SQLite initialized). Memory statistics are off:
+// with them every sqlite3_malloc and sqlite3_free takes a process-wide mutex (about 450 of
+// each a payment), for figures the gateway never reads (sqlite3_memory_used, sqlite3_status).
+void configure_library();
+
 class Connection {
  public:
   // Opens (creating) the database file. SQLITE_OPEN_NOMUTEX: the caller guarantees that

@@ -15,6 +15,7 @@
 #include "store/sqlite/backup.hpp"
 #include "store/sqlite/file_safety.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/statement.hpp"
 #include "store_test_support.hpp"
 
 namespace tillgate::store::testing {
@@ -89,6 +90,17 @@ TEST(WriterLockTest, LockDatabaseFollowsTheUrl) {
   EXPECT_THROW((void)lock_database("mysql://h/db"), StoreError);
   // PostgreSQL: no lock, several nodes share the database (nothing is connected to).
   EXPECT_FALSE(lock_database("postgresql://nobody@127.0.0.1:1/none").held());
+}
+
+// SQLite keeps no memory statistics in the gateway's process: with them every allocation
+// SQLite makes takes a process-wide mutex. The first connection opened applies it.
+TEST(SqliteLibraryTest, KeepsNoMemoryStatisticsOnceAConnectionOpened) {
+  TempDir dir;
+  sqlite::Connection connection((dir.path() / "library.db").string());
+  connection.exec("CREATE TABLE t (x BLOB); INSERT INTO t VALUES (randomblob(100000));", "test",
+                  "allocate");
+  EXPECT_EQ(sqlite3_memory_used(), 0);
+  EXPECT_EQ(sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 1), SQLITE_MISUSE);  // settled for the process
 }
 
 TEST(FileModesTest, CreatedDirectoriesAreOwnerOnlyAndTheDatabaseFilesToo) {
