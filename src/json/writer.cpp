@@ -114,16 +114,19 @@ Writer& Writer::end_array() {
   return *this;
 }
 
-Writer& Writer::key(std::string_view name) {
+Writer& Writer::key(Key name) {
   separate();
-  if (plain_prefix(name) == name.size()) {  // the usual: a name with nothing to escape
-    out_ += '"';
-    out_.append(name);
-    out_.append("\":", 2);
-  } else {
-    write_string(out_, name);
-    out_ += ':';
-  }
+  out_ += '"';
+  out_.append(name.name());
+  out_.append("\":", 2);
+  needs_comma_ = false;
+  return *this;
+}
+
+Writer& Writer::key_text(std::string_view name) {
+  separate();
+  write_string(out_, name);
+  out_ += ':';
   needs_comma_ = false;
   return *this;
 }
@@ -178,7 +181,7 @@ Writer& Writer::value(const Value& value) {
   }
   begin_object();
   for (const auto& member : value.as_object()) {
-    key(member.key);
+    key_text(member.key);
     this->value(member.value);
   }
   return end_object();

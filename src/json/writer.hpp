@@ -16,6 +16,24 @@ namespace tillgate::json {
 
 class Value;
 
+// An object member's name written in the source: checked when the program is compiled to
+// need no escaping, so the writer copies it as it is.
+class Key {
+ public:
+  template <std::size_t N>
+  consteval Key(const char (&name)[N]) : name_(name, N - 1) {  // NOLINT: implicit by design
+    for (const char c : name_) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') {
+        throw "a Key needs no escaping";  // not a constant expression: a compile error
+      }
+    }
+  }
+  [[nodiscard]] constexpr std::string_view name() const { return name_; }
+
+ private:
+  std::string_view name_;
+};
+
 class Writer {
  public:
   explicit Writer(std::string& out) : out_(out) {}
@@ -28,7 +46,9 @@ class Writer {
   Writer& begin_array();
   Writer& end_array();
   // An object member's name; its value is the next call.
-  Writer& key(std::string_view name);
+  Writer& key(Key name);
+  // The same for a name known only when the program runs (escaped as it needs).
+  Writer& key_text(std::string_view name);
 
   Writer& string(std::string_view text);
   Writer& null();

@@ -149,7 +149,7 @@ void write_transaction(json::Writer& out, const NombaWebhookInput& input) {
   out.key("fee").integer(0);
   out.key("currency").string(input.currency);
   out.key("time").string(format_nomba_time(input.time));
-  const auto write_known = [&out](std::string_view key, const std::optional<std::string>& value) {
+  const auto write_known = [&out](json::Key key, const std::optional<std::string>& value) {
     if (value) {
       out.key(key).string(*value);
     }

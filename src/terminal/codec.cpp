@@ -199,8 +199,8 @@ std::string encode_error(std::string_view code, std::string_view message) {
 std::string encode_payment_request(const store::TransactionRecord& transaction) {
   std::string frame;
   json::Writer out(frame, kPaymentRequestBytes);
-  const auto copy = [&out, &request = transaction.request_json](std::string_view name) {
-    const auto member = json::member_text(request, name);
+  const auto copy = [&out, &request = transaction.request_json](json::Key name) {
+    const auto member = json::member_text(request, name.name());
     out.key(name).raw(member ? *member : std::string_view("null"));
   };
   out.begin_object();

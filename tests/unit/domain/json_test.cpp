@@ -384,6 +384,7 @@ TEST(JsonWriter, WritesWhatSerializeWritesForTheSameDocument) {
   std::optional<std::string> absent;
   std::optional<std::string> present = "here";
   out.key("absent").string_or_null(absent).key("present").string_or_null(present);
+  out.key_text("a \"name\" known only at run time").integer(1);
   out.end_object();
 
   const Value expected = object({
@@ -399,6 +400,7 @@ TEST(JsonWriter, WritesWhatSerializeWritesForTheSameDocument) {
       {"raw", object({{"kept", Value("as is")}})},
       {"absent", Value()},
       {"present", Value("here")},
+      {"a \"name\" known only at run time", Value(1)},
   });
   EXPECT_EQ(text, serialize(expected));
   EXPECT_EQ(parsed(text), expected);
