@@ -185,6 +185,9 @@ struct SimulatorState {
       options.on_log(text);
     }
   }
+  // Whether log() shows anything: the per-payment lines are built only then (the load
+  // generator's simulators have no on_log).
+  [[nodiscard]] bool logging() const { return static_cast<bool>(options.on_log); }
 
   template <typename Update>
   void update_status(Update&& update) {
@@ -281,24 +284,40 @@ std::string receipt_for(const JournalTransaction& txn, std::string_view outcome,
   return receipt;
 }
 
-// The first `count` decimal digits of the transaction id's SHA-256: the same id always
-// gets the same retrieval reference and trace numbers.
+// The retrieval reference (rrn) has this many digits; the trace number (stan) is its first
+// kStanDigits.
+constexpr std::size_t kRrnDigits = 12;
+constexpr std::size_t kStanDigits = 6;
+
+// The first `count` (at most 64) decimal digits of the transaction id's SHA-256, each hex
+// digit of the lower-case hex digest taken mod 10: the same id always gets the same
+// retrieval reference and trace numbers. One hash per result: the trace number is a prefix
+// of the retrieval reference.
 std::string digits_of(const JournalTransaction& txn, std::size_t count) {
-  const std::string hex = crypto::sha256_hex(txn.transaction_id);
+  const std::string digest = crypto::sha256(txn.transaction_id);
   std::string digits;
-  for (std::size_t i = 0; i < hex.size() && digits.size() < count; ++i) {
-    digits.push_back(static_cast<char>('0' + std::stoi(hex.substr(i, 1), nullptr, 16) % 10));
+  digits.reserve(count);
+  for (const char byte : digest) {
+    const auto b = static_cast<unsigned>(static_cast<unsigned char>(byte));
+    for (const unsigned nibble : {b >> 4U, b & 0x0FU}) {
+      if (digits.size() == count) {
+        return digits;
+      }
+      digits.push_back(static_cast<char>('0' + nibble % 10));
+    }
   }
   return digits;
 }
 
 // terminal-protocol.md (v2): what a card terminal reports of the card, never a full number.
 json::Value simulated_card(const JournalTransaction& txn) {
+  auto rrn = digits_of(txn, kRrnDigits);
+  auto stan = rrn.substr(0, kStanDigits);
   return json::object({{"maskedPan", json::Value("424242******4242")},
                        {"scheme", json::Value("VISA")},
                        {"issuerBank", json::Value("Tillgate Test Bank")},
-                       {"rrn", json::Value(digits_of(txn, 12))},
-                       {"stan", json::Value(digits_of(txn, 6))}});
+                       {"rrn", json::Value(std::move(rrn))},
+                       {"stan", json::Value(std::move(stan))}});
 }
 
 json::Value make_result(const JournalTransaction& txn, std::string_view status,
@@ -342,8 +361,10 @@ void finish(const State& s, std::string_view transaction_id, std::string_view st
   const auto frame = make_result(*txn, status, auth_code, error_code, error_message);
   s->journal.record_result(transaction_id, frame);
   s->update_status([](TerminalSimulatorStatus& st) { ++st.results_sent; });
-  s->log(std::string("payment ") + std::string(transaction_id) + " -> " + std::string(status) +
-         (auth_code.empty() ? "" : " auth " + std::string(auth_code)));
+  if (s->logging()) {
+    s->log(std::string("payment ") + std::string(transaction_id) + " -> " + std::string(status) +
+           (auth_code.empty() ? "" : " auth " + std::string(auth_code)));
+  }
   send_frame(s, frame);
 }
 
@@ -438,19 +459,24 @@ void on_payment_request(const State& s, const json::Value& frame) {
     s->journal.record_seen(id, amount_text(frame.find("amount")),
                            frame.find_string("currency").value_or(""),
                            frame.find_string("paymentMethod").value_or(""));
-    s->log("payment.request " + id);
-  } else {
+    if (s->logging()) {
+      s->log("payment.request " + id);
+    }
+  } else if (s->logging()) {
     s->log("payment.request " + id + " again: carrying on");
   }
   send_frame(
       s, json::object({{"type", json::Value("payment.ack")}, {"transactionId", json::Value(id)}}));
-  auto& runtime = s->runtime[id];
-  if (s->options.behavior.kind == Behavior::Kind::drop_after_ack && is_new &&
-      !runtime.dropped_after_ack) {
-    runtime.dropped_after_ack = true;
-    s->log("dropping the connection after the ack (drop-after-ack)");
-    enqueue(s, {Outbound::Kind::drop, {}});
-    return;
+  // Only drop-after-ack keeps runtime state here (slow approvals keep theirs in carry_on):
+  // the other behaviors add no entry a payment.
+  if (s->options.behavior.kind == Behavior::Kind::drop_after_ack && is_new) {
+    auto& runtime = s->runtime[id];
+    if (!runtime.dropped_after_ack) {
+      runtime.dropped_after_ack = true;
+      s->log("dropping the connection after the ack (drop-after-ack)");
+      enqueue(s, {Outbound::Kind::drop, {}});
+      return;
+    }
   }
   carry_on(s, id);
 }
@@ -490,7 +516,9 @@ void on_result_ack(const State& s, const json::Value& frame) {
   if (txn != nullptr && txn->has_result() && !txn->acknowledged()) {
     const auto status = frame.find_string("transactionStatus").value_or("");
     s->journal.record_acked(*id, status);
-    s->log("result " + std::string(*id) + " acknowledged: " + std::string(status));
+    if (s->logging()) {
+      s->log("result " + std::string(*id) + " acknowledged: " + std::string(status));
+    }
   }
 }
 
