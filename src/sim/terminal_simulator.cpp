@@ -152,14 +152,17 @@ struct Connection {
 
   std::variant<PlainWs, TlsWs> ws;
   std::deque<Outbound> queue;
-  asio::steady_timer wake;  // the writer sleeps on it; cancel() wakes it
-  asio::steady_timer write_watchdog;
+  asio::steady_timer wake;            // the writer sleeps on it; cancel() wakes it
+  asio::steady_timer write_watchdog;  // see watch_write: at most one wait pending
   asio::steady_timer hello_watchdog;
   asio::steady_timer close_watchdog;
   bool open = true;
   bool online = false;  // hello.ok received and not yet dropped
   bool reached_hello = false;
   bool writer_running = false;
+  bool write_watchdog_armed = false;
+  // While a frame (or the close frame) is being written: when that write must have ended.
+  std::optional<std::chrono::steady_clock::time_point> write_deadline;
   std::string connection_id;
 };
 
@@ -247,6 +250,39 @@ void arm_watchdog(asio::steady_timer& timer, const ConnectionPtr& conn,
       c->abort();
     }
   });
+}
+
+// The writer's deadline: a write (or the close frame) still going io_timeout after it began
+// aborts the connection. One timer wait serves the writes of many frames: it expires at the
+// deadline of the write it was armed for and then, when a later write is in flight, waits
+// again until that write's deadline. A wait armed and cancelled for every frame cost the
+// load generator's terminals two timer operations a payment.
+void watch_write(const State& s, const ConnectionPtr& conn) {
+  if (conn->write_watchdog_armed || !conn->write_deadline) {
+    return;
+  }
+  conn->write_watchdog_armed = true;
+  conn->write_watchdog.expires_at(*conn->write_deadline);
+  conn->write_watchdog.async_wait(
+      [weak = std::weak_ptr<Connection>(conn), weak_state = std::weak_ptr(s)](error_code ec) {
+        const auto c = weak.lock();
+        if (!c) {
+          return;
+        }
+        c->write_watchdog_armed = false;
+        if (ec || !c->open || !c->write_deadline) {
+          return;  // cancelled, dropped, or no write in flight: the next write arms it
+        }
+        const auto st = weak_state.lock();
+        if (std::chrono::steady_clock::now() >= *c->write_deadline) {
+          if (st) {
+            st->log("write timed out");
+          }
+          c->abort();
+        } else if (st) {
+          watch_write(st, c);
+        }
+      });
 }
 
 void set_offline(const State& s) {
@@ -603,16 +639,17 @@ asio::awaitable<void> write_loop(State s, ConnectionPtr conn) {
     }
     error_code ec;
     auto token = asio::redirect_error(asio::use_awaitable, ec);
-    arm_watchdog(conn->write_watchdog, conn, s->options.io_timeout, s, "write timed out");
+    conn->write_deadline = std::chrono::steady_clock::now() + s->options.io_timeout;
+    watch_write(s, conn);
     if (item.kind == Outbound::Kind::close) {
       const websocket::close_reason reason(websocket::close_code::normal);
       co_await conn->async_close(reason, token);
-      conn->write_watchdog.cancel();
+      conn->write_deadline.reset();
       break;
     }
     const auto payload = asio::buffer(item.text);
     co_await conn->async_write(payload, token);
-    conn->write_watchdog.cancel();
+    conn->write_deadline.reset();
     if (ec) {
       conn->abort();
       break;
