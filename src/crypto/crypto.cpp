@@ -1,8 +1,10 @@
 #include "crypto/crypto.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -133,6 +135,47 @@ std::string hmac_sha256(std::string_view key, std::string_view message) {
   unsigned int length = 0;
   if (HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()), as_bytes(message), message.size(),
            as_bytes(out), &length) == nullptr) {
+    throw std::runtime_error("HMAC-SHA256 failed");
+  }
+  out.resize(length);
+  return out;
+}
+
+struct HmacSha256Key::Impl {
+  EVP_MAC* mac = nullptr;
+  EVP_MAC_CTX* context = nullptr;
+  ~Impl() {
+    EVP_MAC_CTX_free(context);
+    EVP_MAC_free(mac);
+  }
+};
+
+HmacSha256Key::HmacSha256Key(std::string_view key) : impl_(std::make_unique<Impl>()) {
+  // The empty key as hmac_sha256 gives it: a valid pointer, no bytes (a null key would
+  // mean "keep the key set before").
+  static constexpr unsigned char kEmpty = 0;
+  const unsigned char* key_bytes = key.empty() ? &kEmpty : as_bytes(key);
+  char digest[] = "SHA256";
+  const std::array<OSSL_PARAM, 2> params{
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_end()};
+  impl_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  impl_->context = impl_->mac != nullptr ? EVP_MAC_CTX_new(impl_->mac) : nullptr;
+  if (impl_->context == nullptr ||
+      EVP_MAC_init(impl_->context, key_bytes, key.size(), params.data()) != 1) {
+    throw std::runtime_error("HMAC-SHA256 key setup failed");
+  }
+}
+
+HmacSha256Key::~HmacSha256Key() = default;
+
+std::string HmacSha256Key::mac(std::string_view message) {
+  std::string out(static_cast<std::size_t>(EVP_MAX_MD_SIZE), '\0');
+  std::size_t length = 0;
+  // A null key re-initialises the context with the key it holds.
+  if (EVP_MAC_init(impl_->context, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(impl_->context, as_bytes(message), message.size()) != 1 ||
+      EVP_MAC_final(impl_->context, as_bytes(out), &length, out.size()) != 1) {
     throw std::runtime_error("HMAC-SHA256 failed");
   }
   out.resize(length);

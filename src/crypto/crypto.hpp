@@ -1,6 +1,7 @@
 #pragma once
 // Thin, typed wrappers over OpenSSL for the primitives the gateway uses.
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,26 @@ namespace tillgate::crypto {
 [[nodiscard]] std::string sha256(std::string_view data);
 [[nodiscard]] std::string sha256_hex(std::string_view data);  // lower-case hex
 [[nodiscard]] std::string hmac_sha256(std::string_view key, std::string_view message);
+
+// HMAC-SHA256 under one key for many messages (a client signing each of its requests with
+// its secret): OpenSSL's HMAC is fetched and keyed once, here, and each mac() starts again
+// from the keyed state. hmac_sha256 fetches the algorithm, allocates a context and hashes
+// the key's pads on every call: about 24,000 instructions for a short message (callgrind,
+// 2026-12-07). The same bytes as hmac_sha256(key, message). Not thread-safe: one context,
+// reused; throws std::runtime_error if OpenSSL fails.
+class HmacSha256Key {
+ public:
+  explicit HmacSha256Key(std::string_view key);
+  ~HmacSha256Key();
+  HmacSha256Key(const HmacSha256Key&) = delete;
+  HmacSha256Key& operator=(const HmacSha256Key&) = delete;
+
+  [[nodiscard]] std::string mac(std::string_view message);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 [[nodiscard]] std::string hex_encode(std::string_view bytes);     // lower case
 [[nodiscard]] std::string base64_encode(std::string_view bytes);  // standard alphabet, padded

@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 namespace tillgate::crypto {
 namespace {
@@ -37,6 +38,35 @@ TEST(HmacSha256, Rfc4231TestCase2) {
 TEST(HmacSha256, EmptyKeyIsAccepted) {
   EXPECT_EQ(hex_encode(hmac_sha256("", "")),
             "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
+TEST(HmacSha256Key, Rfc4231VectorsAndEveryUseAlike) {
+  HmacSha256Key key(std::string(20, '\x0b'));
+  for (int i = 0; i < 3; ++i) {  // the context re-keyed for each message, not consumed
+    EXPECT_EQ(hex_encode(key.mac("Hi There")),
+              "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  }
+  HmacSha256Key jefe("Jefe");
+  EXPECT_EQ(hex_encode(jefe.mac("what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  HmacSha256Key empty("");
+  EXPECT_EQ(hex_encode(empty.mac("")),
+            "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
+TEST(HmacSha256Key, MatchesTheOneShotMacForKeysAroundTheBlockSize) {
+  // 64 bytes is SHA-256's block: a longer key is hashed first, a shorter one padded.
+  for (const std::size_t length : {1U, 32U, 63U, 64U, 65U, 131U}) {
+    std::string secret;
+    for (std::size_t i = 0; i < length; ++i) {
+      secret.push_back(static_cast<char>('a' + i % 26));
+    }
+    HmacSha256Key key(secret);
+    for (const std::string& message :
+         std::vector<std::string>{"", "x", std::string(1000, 'm'), "POST\n/v1"}) {
+      EXPECT_EQ(key.mac(message), hmac_sha256(secret, message)) << length << " " << message.size();
+    }
+  }
 }
 
 TEST(Hex, EncodesLowerCase) {
