@@ -38,14 +38,38 @@ std::string next_signing_timestamp() {
   return domain::format_iso8601(now);
 }
 
-HeaderList sign_request(const MerchantCredentials& credentials, std::string_view method,
-                        std::string_view target, std::string_view body,
-                        std::string_view timestamp) {
-  std::string stamp = timestamp.empty() ? next_signing_timestamp() : std::string(timestamp);
-  std::string signature = compute_signature(credentials.api_secret, method, target, stamp, body);
+namespace {
+
+std::string stamp_or_next(std::string_view timestamp) {
+  return timestamp.empty() ? next_signing_timestamp() : std::string(timestamp);
+}
+
+HeaderList signature_headers(const MerchantCredentials& credentials, std::string stamp,
+                             std::string signature) {
   return {{"x-api-key", credentials.api_key},
           {"x-timestamp", std::move(stamp)},
           {"x-signature", std::move(signature)}};
+}
+
+}  // namespace
+
+HeaderList sign_request(const MerchantCredentials& credentials, std::string_view method,
+                        std::string_view target, std::string_view body,
+                        std::string_view timestamp) {
+  std::string stamp = stamp_or_next(timestamp);
+  std::string signature = compute_signature(credentials.api_secret, method, target, stamp, body);
+  return signature_headers(credentials, std::move(stamp), std::move(signature));
+}
+
+RequestSigner::RequestSigner(MerchantCredentials credentials)
+    : credentials_(std::move(credentials)), key_(credentials_.api_secret) {}
+
+HeaderList RequestSigner::sign(std::string_view method, std::string_view target,
+                               std::string_view body, std::string_view timestamp) {
+  std::string stamp = stamp_or_next(timestamp);
+  std::string signature =
+      crypto::base64_encode(key_.mac(string_to_sign(method, target, stamp, body)));
+  return signature_headers(credentials_, std::move(stamp), std::move(signature));
 }
 
 HttpResponse send_signed(HttpClient& client, const MerchantCredentials& credentials,

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "client/http_client.hpp"
+#include "crypto/crypto.hpp"
 
 namespace tillgate::client {
 
@@ -31,6 +32,23 @@ struct MerchantCredentials {
 [[nodiscard]] HeaderList sign_request(const MerchantCredentials& credentials,
                                       std::string_view method, std::string_view target,
                                       std::string_view body, std::string_view timestamp = {});
+
+// Signs many requests with one merchant's credentials (the load generator signs every
+// payment): the API secret's HMAC key is prepared once (crypto::HmacSha256Key). The same
+// headers as sign_request with the same credentials and timestamp. Not thread-safe.
+class RequestSigner {
+ public:
+  explicit RequestSigner(MerchantCredentials credentials);
+
+  // x-api-key, x-timestamp and x-signature; an empty `timestamp` means
+  // next_signing_timestamp().
+  [[nodiscard]] HeaderList sign(std::string_view method, std::string_view target,
+                                std::string_view body, std::string_view timestamp = {});
+
+ private:
+  MerchantCredentials credentials_;
+  crypto::HmacSha256Key key_;
+};
 
 // Signs and sends; `extra_headers` are added after the signature headers.
 HttpResponse send_signed(HttpClient& client, const MerchantCredentials& credentials,

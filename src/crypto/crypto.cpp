@@ -107,7 +107,6 @@ std::optional<std::string> decode_base64_digits(std::string_view text, const Dec
 namespace {
 
 constexpr std::size_t kSha256Bytes = 32;
-constexpr std::size_t kSha256BlockBytes = 64;
 
 // SHA-256 fetched from the provider once: EVP_sha256() is a handle that OpenSSL 3 looks up
 // again on every digest it starts.
@@ -160,28 +159,36 @@ std::string sha256_hex(std::string_view data) {
 
 // HMAC (RFC 2104) over the thread's SHA-256 context: two digests, without the MAC object,
 // parameters and provider lookups OpenSSL 3's HMAC() sets up and frees on every call.
-std::string hmac_sha256(std::string_view key, std::string_view message) {
+HmacSha256Key::HmacSha256Key(std::string_view key) {
   std::array<unsigned char, kSha256Bytes> hashed_key{};
-  if (key.size() > kSha256BlockBytes) {
+  if (key.size() > HmacSha256Key::kBlockBytes) {
     sha256_into(key, {}, hashed_key);
     key = as_text(hashed_key.data(), hashed_key.size());
   }
-  std::array<unsigned char, kSha256BlockBytes> inner_pad{};
-  std::array<unsigned char, kSha256BlockBytes> outer_pad{};
-  for (std::size_t i = 0; i < kSha256BlockBytes; ++i) {
+  for (std::size_t i = 0; i < HmacSha256Key::kBlockBytes; ++i) {
     const auto byte = i < key.size() ? static_cast<unsigned char>(key[i]) : 0U;
-    inner_pad[i] = static_cast<unsigned char>(byte ^ 0x36U);
-    outer_pad[i] = static_cast<unsigned char>(byte ^ 0x5cU);
+    inner_pad_[i] = static_cast<unsigned char>(byte ^ 0x36U);
+    outer_pad_[i] = static_cast<unsigned char>(byte ^ 0x5cU);
   }
-  std::array<unsigned char, kSha256Bytes> inner{};
-  sha256_into(as_text(inner_pad.data(), inner_pad.size()), message, inner);
-  std::array<unsigned char, kSha256Bytes> mac{};
-  sha256_into(as_text(outer_pad.data(), outer_pad.size()), as_text(inner.data(), inner.size()),
-              mac);
   OPENSSL_cleanse(hashed_key.data(), hashed_key.size());
-  OPENSSL_cleanse(inner_pad.data(), inner_pad.size());
-  OPENSSL_cleanse(outer_pad.data(), outer_pad.size());
+}
+
+HmacSha256Key::~HmacSha256Key() {
+  OPENSSL_cleanse(inner_pad_.data(), inner_pad_.size());
+  OPENSSL_cleanse(outer_pad_.data(), outer_pad_.size());
+}
+
+std::string HmacSha256Key::mac(std::string_view message) const {
+  std::array<unsigned char, kSha256Bytes> inner{};
+  sha256_into(as_text(inner_pad_.data(), inner_pad_.size()), message, inner);
+  std::array<unsigned char, kSha256Bytes> mac{};
+  sha256_into(as_text(outer_pad_.data(), outer_pad_.size()), as_text(inner.data(), inner.size()),
+              mac);
   return std::string(as_text(mac.data(), mac.size()));
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view message) {
+  return HmacSha256Key(key).mac(message);
 }
 
 std::string hex_encode(std::string_view bytes) {

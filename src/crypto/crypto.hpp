@@ -1,5 +1,6 @@
 #pragma once
 // Thin, typed wrappers over OpenSSL for the primitives the gateway uses.
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -11,6 +12,26 @@ namespace tillgate::crypto {
 [[nodiscard]] std::string sha256(std::string_view data);
 [[nodiscard]] std::string sha256_hex(std::string_view data);  // lower-case hex
 [[nodiscard]] std::string hmac_sha256(std::string_view key, std::string_view message);
+
+// HMAC-SHA256 under one key for many messages (a client signing each of its requests with
+// its secret): the key's two pads are prepared once, here, and each mac() is two SHA-256
+// digests. hmac_sha256(key, message) is HmacSha256Key(key).mac(message). The pads are
+// wiped when the key object goes; throws std::runtime_error if OpenSSL fails.
+class HmacSha256Key {
+ public:
+  static constexpr std::size_t kBlockBytes = 64;  // SHA-256's block
+
+  explicit HmacSha256Key(std::string_view key);
+  ~HmacSha256Key();
+  HmacSha256Key(const HmacSha256Key&) = delete;
+  HmacSha256Key& operator=(const HmacSha256Key&) = delete;
+
+  [[nodiscard]] std::string mac(std::string_view message) const;
+
+ private:
+  std::array<unsigned char, kBlockBytes> inner_pad_{};
+  std::array<unsigned char, kBlockBytes> outer_pad_{};
+};
 
 [[nodiscard]] std::string hex_encode(std::string_view bytes);     // lower case
 [[nodiscard]] std::string base64_encode(std::string_view bytes);  // standard alphabet, padded

@@ -59,7 +59,8 @@ class Journal {
   // Results not yet acknowledged, in first-seen order.
   [[nodiscard]] std::vector<const JournalTransaction*> unacknowledged_results() const;
 
-  // Each appends one line and fsyncs before returning; throws std::runtime_error.
+  // Each changes the transaction and, with a file, appends one line and fsyncs before
+  // returning; throws std::runtime_error.
   void record_seen(std::string_view transaction_id, std::string_view amount,
                    std::string_view currency, std::string_view payment_method);
   void record_charged(std::string_view transaction_id, std::string_view authorization_code);
@@ -71,7 +72,9 @@ class Journal {
 
  private:
   JournalTransaction& entry(std::string_view transaction_id);
+  [[nodiscard]] bool durable() const { return fd_ >= 0; }
   void apply(const json::Value& line);
+  // Writes the line and fsyncs (a journal with a file only).
   void append(const json::Value& line);
   void compact();
 

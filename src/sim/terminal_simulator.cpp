@@ -152,14 +152,17 @@ struct Connection {
 
   std::variant<PlainWs, TlsWs> ws;
   std::deque<Outbound> queue;
-  asio::steady_timer wake;  // the writer sleeps on it; cancel() wakes it
-  asio::steady_timer write_watchdog;
+  asio::steady_timer wake;            // the writer sleeps on it; cancel() wakes it
+  asio::steady_timer write_watchdog;  // see watch_write: at most one wait pending
   asio::steady_timer hello_watchdog;
   asio::steady_timer close_watchdog;
   bool open = true;
   bool online = false;  // hello.ok received and not yet dropped
   bool reached_hello = false;
   bool writer_running = false;
+  bool write_watchdog_armed = false;
+  // While a frame (or the close frame) is being written: when that write must have ended.
+  std::optional<std::chrono::steady_clock::time_point> write_deadline;
   std::string connection_id;
 };
 
@@ -185,6 +188,9 @@ struct SimulatorState {
       options.on_log(text);
     }
   }
+  // Whether log() shows anything: the per-payment lines are built only then (the load
+  // generator's simulators have no on_log).
+  [[nodiscard]] bool logging() const { return static_cast<bool>(options.on_log); }
 
   template <typename Update>
   void update_status(Update&& update) {
@@ -246,6 +252,39 @@ void arm_watchdog(asio::steady_timer& timer, const ConnectionPtr& conn,
   });
 }
 
+// The writer's deadline: a write (or the close frame) still going io_timeout after it began
+// aborts the connection. One timer wait serves the writes of many frames: it expires at the
+// deadline of the write it was armed for and then, when a later write is in flight, waits
+// again until that write's deadline. A wait armed and cancelled for every frame cost the
+// load generator's terminals two timer operations a payment.
+void watch_write(const State& s, const ConnectionPtr& conn) {
+  if (conn->write_watchdog_armed || !conn->write_deadline) {
+    return;
+  }
+  conn->write_watchdog_armed = true;
+  conn->write_watchdog.expires_at(*conn->write_deadline);
+  conn->write_watchdog.async_wait(
+      [weak = std::weak_ptr<Connection>(conn), weak_state = std::weak_ptr(s)](error_code ec) {
+        const auto c = weak.lock();
+        if (!c) {
+          return;
+        }
+        c->write_watchdog_armed = false;
+        if (ec || !c->open || !c->write_deadline) {
+          return;  // cancelled, dropped, or no write in flight: the next write arms it
+        }
+        const auto st = weak_state.lock();
+        if (std::chrono::steady_clock::now() >= *c->write_deadline) {
+          if (st) {
+            st->log("write timed out");
+          }
+          c->abort();
+        } else if (st) {
+          watch_write(st, c);
+        }
+      });
+}
+
 void set_offline(const State& s) {
   s->update_status([](TerminalSimulatorStatus& st) { st.online = false; });
 }
@@ -281,24 +320,40 @@ std::string receipt_for(const JournalTransaction& txn, std::string_view outcome,
   return receipt;
 }
 
-// The first `count` decimal digits of the transaction id's SHA-256: the same id always
-// gets the same retrieval reference and trace numbers.
+// The retrieval reference (rrn) has this many digits; the trace number (stan) is its first
+// kStanDigits.
+constexpr std::size_t kRrnDigits = 12;
+constexpr std::size_t kStanDigits = 6;
+
+// The first `count` (at most 64) decimal digits of the transaction id's SHA-256, each hex
+// digit of the lower-case hex digest taken mod 10: the same id always gets the same
+// retrieval reference and trace numbers. One hash per result: the trace number is a prefix
+// of the retrieval reference.
 std::string digits_of(const JournalTransaction& txn, std::size_t count) {
-  const std::string hex = crypto::sha256_hex(txn.transaction_id);
+  const std::string digest = crypto::sha256(txn.transaction_id);
   std::string digits;
-  for (std::size_t i = 0; i < hex.size() && digits.size() < count; ++i) {
-    digits.push_back(static_cast<char>('0' + std::stoi(hex.substr(i, 1), nullptr, 16) % 10));
+  digits.reserve(count);
+  for (const char byte : digest) {
+    const auto b = static_cast<unsigned>(static_cast<unsigned char>(byte));
+    for (const unsigned nibble : {b >> 4U, b & 0x0FU}) {
+      if (digits.size() == count) {
+        return digits;
+      }
+      digits.push_back(static_cast<char>('0' + nibble % 10));
+    }
   }
   return digits;
 }
 
 // terminal-protocol.md (v2): what a card terminal reports of the card, never a full number.
 json::Value simulated_card(const JournalTransaction& txn) {
+  auto rrn = digits_of(txn, kRrnDigits);
+  auto stan = rrn.substr(0, kStanDigits);
   return json::object({{"maskedPan", json::Value("424242******4242")},
                        {"scheme", json::Value("VISA")},
                        {"issuerBank", json::Value("Tillgate Test Bank")},
-                       {"rrn", json::Value(digits_of(txn, 12))},
-                       {"stan", json::Value(digits_of(txn, 6))}});
+                       {"rrn", json::Value(std::move(rrn))},
+                       {"stan", json::Value(std::move(stan))}});
 }
 
 json::Value make_result(const JournalTransaction& txn, std::string_view status,
@@ -342,8 +397,10 @@ void finish(const State& s, std::string_view transaction_id, std::string_view st
   const auto frame = make_result(*txn, status, auth_code, error_code, error_message);
   s->journal.record_result(transaction_id, frame);
   s->update_status([](TerminalSimulatorStatus& st) { ++st.results_sent; });
-  s->log(std::string("payment ") + std::string(transaction_id) + " -> " + std::string(status) +
-         (auth_code.empty() ? "" : " auth " + std::string(auth_code)));
+  if (s->logging()) {
+    s->log(std::string("payment ") + std::string(transaction_id) + " -> " + std::string(status) +
+           (auth_code.empty() ? "" : " auth " + std::string(auth_code)));
+  }
   send_frame(s, frame);
 }
 
@@ -438,19 +495,24 @@ void on_payment_request(const State& s, const json::Value& frame) {
     s->journal.record_seen(id, amount_text(frame.find("amount")),
                            frame.find_string("currency").value_or(""),
                            frame.find_string("paymentMethod").value_or(""));
-    s->log("payment.request " + id);
-  } else {
+    if (s->logging()) {
+      s->log("payment.request " + id);
+    }
+  } else if (s->logging()) {
     s->log("payment.request " + id + " again: carrying on");
   }
   send_frame(
       s, json::object({{"type", json::Value("payment.ack")}, {"transactionId", json::Value(id)}}));
-  auto& runtime = s->runtime[id];
-  if (s->options.behavior.kind == Behavior::Kind::drop_after_ack && is_new &&
-      !runtime.dropped_after_ack) {
-    runtime.dropped_after_ack = true;
-    s->log("dropping the connection after the ack (drop-after-ack)");
-    enqueue(s, {Outbound::Kind::drop, {}});
-    return;
+  // Only drop-after-ack keeps runtime state here (slow approvals keep theirs in carry_on):
+  // the other behaviors add no entry a payment.
+  if (s->options.behavior.kind == Behavior::Kind::drop_after_ack && is_new) {
+    auto& runtime = s->runtime[id];
+    if (!runtime.dropped_after_ack) {
+      runtime.dropped_after_ack = true;
+      s->log("dropping the connection after the ack (drop-after-ack)");
+      enqueue(s, {Outbound::Kind::drop, {}});
+      return;
+    }
   }
   carry_on(s, id);
 }
@@ -490,7 +552,9 @@ void on_result_ack(const State& s, const json::Value& frame) {
   if (txn != nullptr && txn->has_result() && !txn->acknowledged()) {
     const auto status = frame.find_string("transactionStatus").value_or("");
     s->journal.record_acked(*id, status);
-    s->log("result " + std::string(*id) + " acknowledged: " + std::string(status));
+    if (s->logging()) {
+      s->log("result " + std::string(*id) + " acknowledged: " + std::string(status));
+    }
   }
 }
 
@@ -575,16 +639,17 @@ asio::awaitable<void> write_loop(State s, ConnectionPtr conn) {
     }
     error_code ec;
     auto token = asio::redirect_error(asio::use_awaitable, ec);
-    arm_watchdog(conn->write_watchdog, conn, s->options.io_timeout, s, "write timed out");
+    conn->write_deadline = std::chrono::steady_clock::now() + s->options.io_timeout;
+    watch_write(s, conn);
     if (item.kind == Outbound::Kind::close) {
       const websocket::close_reason reason(websocket::close_code::normal);
       co_await conn->async_close(reason, token);
-      conn->write_watchdog.cancel();
+      conn->write_deadline.reset();
       break;
     }
     const auto payload = asio::buffer(item.text);
     co_await conn->async_write(payload, token);
-    conn->write_watchdog.cancel();
+    conn->write_deadline.reset();
     if (ec) {
       conn->abort();
       break;

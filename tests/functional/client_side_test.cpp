@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <vector>
 
 #include "client/http_client.hpp"
 #include "client/request_signer.hpp"
@@ -34,6 +35,21 @@ TEST(RequestSigner, SignatureMatchesOpenssl) {
   const auto actual = run_shell("openssl dgst -sha256 -hmac '" + secret + "' -binary '" +
                                 (dir.path() / "s").string() + "' | base64 -w0");
   EXPECT_EQ(expected, actual);
+}
+
+TEST(RequestSigner, APreparedSignerSignsAsSignRequest) {
+  const client::MerchantCredentials merchant{"tgk_" + random_hex(8), "tgs_" + random_hex(20)};
+  client::RequestSigner signer(merchant);
+  const std::string stamp = "2024-01-15T10:30:00.000Z";
+  for (const std::string& body :
+       std::vector<std::string>{"", R"({"amount":"1.00"})", std::string(5000, 'b')}) {
+    EXPECT_EQ(signer.sign("POST", "/v1/terminals/t1/payments", body, stamp),
+              client::sign_request(merchant, "POST", "/v1/terminals/t1/payments", body, stamp));
+  }
+  const auto fresh = signer.sign("GET", "/v1/transactions", "");
+  ASSERT_EQ(fresh.size(), 3U);
+  EXPECT_EQ(fresh[2].second, client::compute_signature(merchant.api_secret, "GET",
+                                                       "/v1/transactions", fresh[1].second, ""));
 }
 
 TEST(RequestSigner, TimestampsAreIsoMillisecondsAndStrictlyIncreasing) {

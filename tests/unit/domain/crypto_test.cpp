@@ -92,6 +92,20 @@ TEST(HmacSha256, IsOpensslsHmacAtEveryLengthAroundTheBlockSize) {
   EXPECT_EQ(sha256(message), sha256(message));  // the thread's context starts afresh each time
 }
 
+TEST(HmacSha256Key, Rfc4231VectorsAndEveryUseAlike) {
+  HmacSha256Key key(std::string(20, '\x0b'));
+  for (int i = 0; i < 3; ++i) {  // the prepared pads serve every message alike
+    EXPECT_EQ(hex_encode(key.mac("Hi There")),
+              "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  }
+  HmacSha256Key jefe("Jefe");
+  EXPECT_EQ(hex_encode(jefe.mac("what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  HmacSha256Key empty("");
+  EXPECT_EQ(hex_encode(empty.mac("")),
+            "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
 TEST(Hex, EncodesLowerCase) {
   EXPECT_EQ(hex_encode(""), "");
   EXPECT_EQ(hex_encode(from_hex("00ff10ab")), "00ff10ab");
