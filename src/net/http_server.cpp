@@ -17,7 +17,9 @@
 #include <type_traits>
 
 #include "net/admission.hpp"
+#include "net/deadline_queue.hpp"
 #include "net/task_group.hpp"
+#include "net/time_source.hpp"
 #include "net/tls_stream.hpp"
 #include "net/upgrade.hpp"
 #include "net/upgrade_router.hpp"
@@ -32,11 +34,26 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-struct Connection {
-  tcp::socket* socket = nullptr;  // the lowest layer, plain or under TLS
-  bool busy = false;              // a request is being handled; shutdown lets it finish
-  bool upgraded = false;          // the stream was handed to the WebSocket side
+struct Connection final : DeadlineQueue::Client {
+  explicit Connection(tcp::socket& lowest) : socket(&lowest), idle(*this) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() = default;
+
+  // The idle timeout came while a plain connection waited for a request: its wait ends.
+  void on_deadline() override {
+    boost::system::error_code ec;
+    socket->cancel(ec);
+  }
+
+  tcp::socket* socket;        // the lowest layer, plain or under TLS
+  bool busy = false;          // a request is being handled; shutdown lets it finish
+  bool upgraded = false;      // the stream was handed to the WebSocket side
+  DeadlineQueue::Entry idle;  // queued while a plain connection waits for a request
 };
+
+// The first read of a request: one read takes a typical request whole.
+constexpr std::size_t kFirstReadBytes = 4096;
 
 template <class Stream>
 constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
@@ -100,7 +117,7 @@ http::response<http::string_body> to_message(const HttpResponse& response, unsig
 
 struct HttpServer::Impl {
   Impl(asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
-       const UpgradeRouter& upgrades, std::shared_ptr<const ServerTls> tls)
+       const UpgradeRouter& upgrades, TimeSource& time, std::shared_ptr<const ServerTls> tls)
       : io_(io),
         limits_(limits),
         handler_(handler),
@@ -108,7 +125,9 @@ struct HttpServer::Impl {
         tls_(std::move(tls)),
         acceptor_(io),
         admission_(admission_settings(limits)),
-        group_(io.get_executor(), "http server") {}
+        group_(io.get_executor(), "http server"),
+        time_(time),
+        idle_deadlines_(group_, time) {}
 
   asio::io_context& io_;
   HttpServerLimits limits_;
@@ -123,6 +142,10 @@ struct HttpServer::Impl {
   // The accept loop and every connection: shutdown waits for them, and an exception that
   // ends one is logged by the group, not lost.
   TaskGroup group_;
+  TimeSource& time_;
+  // The idle timeouts of the plain connections waiting for a request (their queue's task
+  // runs in group_): a waiting connection holds a queue node, not a timer and its operation.
+  DeadlineQueue idle_deadlines_;
   bool stopping_ = false;
 
   asio::awaitable<void> accept_loop();
@@ -133,6 +156,8 @@ struct HttpServer::Impl {
   asio::awaitable<bool> handshake(TlsStream& stream, const std::string& remote);
   template <class Stream>
   asio::awaitable<void> close_connection(Stream& stream);
+  asio::awaitable<boost::system::error_code> wait_readable(tcp::socket& socket,
+                                                           Connection& connection);
   template <class Stream>
   asio::awaitable<std::optional<Request>> read_request(Stream& stream, beast::flat_buffer& buffer,
                                                        Connection& connection);
@@ -209,6 +234,21 @@ asio::awaitable<void> HttpServer::Impl::write_refusal(Stream& stream, int status
   co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
 }
 
+// Until a plain connection's next request begins (its bytes can be read), under the idle
+// timeout. It holds no read buffer meanwhile: the buffer is taken once the bytes are there
+// and freed when the request is parsed, so an idle keep-alive connection, or a burst of
+// connections whose requests are on their way, keeps no 4 KiB block each (issue 18).
+asio::awaitable<boost::system::error_code> HttpServer::Impl::wait_readable(tcp::socket& socket,
+                                                                           Connection& connection) {
+  if (!idle_deadlines_.schedule(connection.idle, time_.now() + limits_.idle_timeout)) {
+    co_return asio::error::operation_aborted;  // the server is shutting down
+  }
+  boost::system::error_code ec;
+  co_await socket.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+  idle_deadlines_.remove(connection.idle);
+  co_return ec;
+}
+
 // The next request, under the idle timeout until its first byte and the read timeout for
 // the whole of it; nullopt when the connection must end (refused, timed out, closed).
 template <class Stream>
@@ -218,10 +258,19 @@ asio::awaitable<std::optional<Request>> HttpServer::Impl::read_request(Stream& s
   boost::system::error_code ec;
   auto& transport = beast::get_lowest_layer(stream);
   if (buffer.size() == 0) {
-    // Idle keep-alive: wait for the first byte of the next request.
-    transport.expires_after(limits_.idle_timeout);
+    // Idle keep-alive: wait for the first byte of the next request. Under TLS the read
+    // itself waits (the TLS layer may hold bytes already read from the socket).
+    if constexpr (is_tls<Stream>) {
+      transport.expires_after(limits_.idle_timeout);
+    } else {
+      ec = co_await wait_readable(transport.socket(), connection);
+      if (ec || stopping_) {
+        co_return std::nullopt;
+      }
+      transport.expires_after(limits_.read_timeout);
+    }
     const std::size_t n = co_await stream.async_read_some(
-        buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+        buffer.prepare(kFirstReadBytes), asio::redirect_error(asio::use_awaitable, ec));
     if (ec || stopping_) {
       co_return std::nullopt;
     }
@@ -380,7 +429,7 @@ template <class Stream>
 asio::awaitable<void> HttpServer::Impl::serve_connection(Stream& stream,
                                                          const std::string& remote) {
   beast::flat_buffer buffer(limits_.max_header_bytes);
-  Connection connection{&beast::get_lowest_layer(stream).socket(), false, false};
+  Connection connection(beast::get_lowest_layer(stream).socket());
   const auto position = connections_.insert(connections_.end(), &connection);
   try {
     bool ready = true;
@@ -423,8 +472,9 @@ asio::awaitable<void> HttpServer::Impl::run_connection(tcp::socket socket,
 }
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
-                       const UpgradeRouter& upgrades, std::shared_ptr<const ServerTls> tls)
-    : impl_(std::make_unique<Impl>(io, limits, handler, upgrades, std::move(tls))) {
+                       const UpgradeRouter& upgrades, TimeSource& time,
+                       std::shared_ptr<const ServerTls> tls)
+    : impl_(std::make_unique<Impl>(io, limits, handler, upgrades, time, std::move(tls))) {
   // No member has a default (the app's Limits holds them): a zero is a caller's mistake.
   assert(limits.max_body_bytes > 0 && limits.max_header_bytes > 0 &&
          limits.read_timeout.count() > 0 && limits.idle_timeout.count() > 0 &&
@@ -461,6 +511,7 @@ asio::awaitable<void> HttpServer::shutdown(std::chrono::seconds grace) {
       connection->socket->cancel(ec);  // idle keep-alive or handshake: nothing in flight
     }
   }
+  impl.idle_deadlines_.wind_down();  // its task ends with the last idle wait
   const std::chrono::milliseconds wait_for = grace;
   if (co_await impl.group_.wait(wait_for)) {
     co_return;
