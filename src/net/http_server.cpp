@@ -150,9 +150,10 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> accept_loop();
   void admit(tcp::socket socket);
-  asio::awaitable<void> run_connection(tcp::socket socket, Admission::Ticket ticket);
   template <class Stream>
-  asio::awaitable<void> serve_connection(Stream& stream, const std::string& remote);
+  Stream open_stream(tcp::socket socket);
+  template <class Stream>
+  asio::awaitable<void> serve_connection(tcp::socket socket, Admission::Ticket ticket);
   asio::awaitable<bool> handshake(TlsStream& stream, const std::string& remote);
   template <class Stream>
   asio::awaitable<void> close_connection(Stream& stream);
@@ -222,7 +223,12 @@ void HttpServer::Impl::admit(tcp::socket socket) {
     socket.close(ec);
     return;
   }
-  group_.spawn("connection", run_connection(std::move(socket), std::move(ticket)));
+  if (tls_) {
+    group_.spawn("connection", serve_connection<TlsStream>(std::move(socket), std::move(ticket)));
+  } else {
+    group_.spawn("connection",
+                 serve_connection<beast::tcp_stream>(std::move(socket), std::move(ticket)));
+  }
 }
 
 template <class Stream>
@@ -426,8 +432,22 @@ asio::awaitable<void> HttpServer::Impl::close_connection(Stream& stream) {
 }
 
 template <class Stream>
-asio::awaitable<void> HttpServer::Impl::serve_connection(Stream& stream,
-                                                         const std::string& remote) {
+Stream HttpServer::Impl::open_stream(tcp::socket socket) {
+  if constexpr (is_tls<Stream>) {
+    return Stream(std::move(socket), tls_->impl().context);
+  } else {
+    return Stream(std::move(socket));
+  }
+}
+
+// The connection's task, from its accept to its close (or its hand-off to the WebSocket
+// side): one frame, with the stream. `ticket` holds the connection's place in the caps
+// until the HTTP session ends.
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket,
+                                                         Admission::Ticket ticket) {
+  Stream stream = open_stream<Stream>(std::move(socket));
+  const std::string& remote = ticket.address();
   beast::flat_buffer buffer(limits_.max_header_bytes);
   Connection connection(beast::get_lowest_layer(stream).socket());
   const auto position = connections_.insert(connections_.end(), &connection);
@@ -457,18 +477,6 @@ asio::awaitable<void> HttpServer::Impl::serve_connection(Stream& stream,
     spdlog::error("http connection from {} failed: {}", remote, error.what());
   }
   connections_.erase(position);
-}
-
-// `ticket` holds the connection's place in the caps until the HTTP session ends.
-asio::awaitable<void> HttpServer::Impl::run_connection(tcp::socket socket,
-                                                       Admission::Ticket ticket) {
-  if (tls_) {
-    TlsStream stream(std::move(socket), tls_->impl().context);
-    co_await serve_connection(stream, ticket.address());
-  } else {
-    beast::tcp_stream stream(std::move(socket));
-    co_await serve_connection(stream, ticket.address());
-  }
 }
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
