@@ -157,8 +157,9 @@ struct HttpServer::Impl {
   asio::awaitable<bool> handshake(TlsStream& stream, const std::string& remote);
   template <class Stream>
   asio::awaitable<void> close_connection(Stream& stream);
-  asio::awaitable<boost::system::error_code> wait_readable(tcp::socket& socket,
-                                                           Connection& connection);
+  asio::awaitable<boost::system::error_code> read_first_bytes(tcp::socket& socket,
+                                                              beast::flat_buffer& buffer,
+                                                              Connection& connection);
   template <class Stream>
   asio::awaitable<std::optional<Request>> read_request(Stream& stream, beast::flat_buffer& buffer,
                                                        Connection& connection);
@@ -241,17 +242,31 @@ asio::awaitable<void> HttpServer::Impl::write_refusal(Stream& stream, int status
 }
 
 // Until a plain connection's next request begins (its bytes can be read), under the idle
-// timeout. It holds no read buffer meanwhile: the buffer is taken once the bytes are there
-// and freed when the request is parsed, so an idle keep-alive connection, or a burst of
-// connections whose requests are on their way, keeps no 4 KiB block each (issue 18).
-asio::awaitable<boost::system::error_code> HttpServer::Impl::wait_readable(tcp::socket& socket,
-                                                                           Connection& connection) {
-  if (!idle_deadlines_.schedule(connection.idle, time_.now() + limits_.idle_timeout)) {
-    co_return asio::error::operation_aborted;  // the server is shutting down
-  }
+// timeout, then its first bytes. It holds no read buffer while it waits: the buffer is
+// taken once the bytes are there and freed when the request is parsed, so an idle
+// keep-alive connection, or a burst of connections whose requests are on their way, keeps
+// no 4 KiB block each (issue 18). The socket is non-blocking (serve_connection()): the
+// bytes are read at once, with no completion to wait for; would_block only after a
+// readiness with nothing to read, and then it waits again.
+asio::awaitable<boost::system::error_code> HttpServer::Impl::read_first_bytes(
+    tcp::socket& socket, beast::flat_buffer& buffer, Connection& connection) {
+  const auto idle_until = time_.now() + limits_.idle_timeout;
   boost::system::error_code ec;
-  co_await socket.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
-  idle_deadlines_.remove(connection.idle);
+  do {
+    if (!idle_deadlines_.schedule(connection.idle, idle_until)) {
+      co_return asio::error::operation_aborted;  // the server is shutting down
+    }
+    co_await socket.async_wait(tcp::socket::wait_read,
+                               asio::redirect_error(asio::use_awaitable, ec));
+    idle_deadlines_.remove(connection.idle);
+    if (ec || stopping_) {
+      co_return ec ? ec : asio::error::operation_aborted;
+    }
+    buffer.commit(socket.read_some(buffer.prepare(kFirstReadBytes), ec));
+    if (ec == asio::error::would_block) {
+      buffer.shrink_to_fit();
+    }
+  } while (ec == asio::error::would_block);
   co_return ec;
 }
 
@@ -268,19 +283,15 @@ asio::awaitable<std::optional<Request>> HttpServer::Impl::read_request(Stream& s
     // itself waits (the TLS layer may hold bytes already read from the socket).
     if constexpr (is_tls<Stream>) {
       transport.expires_after(limits_.idle_timeout);
+      const std::size_t n = co_await stream.async_read_some(
+          buffer.prepare(kFirstReadBytes), asio::redirect_error(asio::use_awaitable, ec));
+      buffer.commit(n);
     } else {
-      ec = co_await wait_readable(transport.socket(), connection);
-      if (ec || stopping_) {
-        co_return std::nullopt;
-      }
-      transport.expires_after(limits_.read_timeout);
+      ec = co_await read_first_bytes(transport.socket(), buffer, connection);
     }
-    const std::size_t n = co_await stream.async_read_some(
-        buffer.prepare(kFirstReadBytes), asio::redirect_error(asio::use_awaitable, ec));
     if (ec || stopping_) {
       co_return std::nullopt;
     }
-    buffer.commit(n);
   }
   connection.busy = true;
   http::request_parser<http::string_body> parser;
@@ -447,6 +458,11 @@ template <class Stream>
 asio::awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket,
                                                          Admission::Ticket ticket) {
   Stream stream = open_stream<Stream>(std::move(socket));
+  if constexpr (!is_tls<Stream>) {
+    // For read_first_bytes(); the stream's own reads and writes are asynchronous either way.
+    boost::system::error_code ec;
+    stream.socket().non_blocking(true, ec);
+  }
   const std::string& remote = ticket.address();
   beast::flat_buffer buffer(limits_.max_header_bytes);
   Connection connection(beast::get_lowest_layer(stream).socket());
