@@ -24,6 +24,10 @@ net::HttpResponse no_content() {
   return net::HttpResponse{204, {}, "application/json; charset=utf-8", {}};
 }
 
+boost::asio::awaitable<net::HttpResponse> answered(net::HttpResponse response) {
+  co_return response;
+}
+
 json::Value with_timestamp(json::Value view, domain::Timestamp now) {
   view.as_object().push_back({"timestamp", json::Value(domain::format_iso8601(now))});
   return view;

@@ -1,6 +1,7 @@
 #pragma once
 // The answers every route surface builds: JSON with a status, the API's error body, 204,
 // 429 with Retry-After, and a body read under the JSON depth limit.
+#include <boost/asio/awaitable.hpp>
 #include <boost/system/result.hpp>
 #include <optional>
 #include <string>
@@ -23,6 +24,8 @@ namespace tillgate::api {
                                              domain::Timestamp now);
 // 204 No Content.
 [[nodiscard]] net::HttpResponse no_content();
+// An answer known at once, as a route's awaitable (for a route that is no coroutine itself).
+[[nodiscard]] boost::asio::awaitable<net::HttpResponse> answered(net::HttpResponse response);
 
 // `view` (an object) with "timestamp": now appended.
 [[nodiscard]] json::Value with_timestamp(json::Value view, domain::Timestamp now);

@@ -173,35 +173,48 @@ void PaymentRoutes::add_routes(RouteTable& table) {
                    });
 }
 
+// Not a coroutine: the request, its parsed payment and the terminal's id are gone before a
+// standard-mode payment waits, in answer_submitted()'s small frame.
 RouteAnswer PaymentRoutes::create_payment(RouteRequest request) {
-  const std::string terminal_id = request.parameter("terminalId");
+  std::string terminal_id = request.parameter("terminalId");
   auto parsed = parse_payment_request(request.http.body, limits_);
   if (!parsed) {
     ApiError problem{ErrorCode::validation_error, "the payment request is not valid: see details",
                      parsed.error(), std::nullopt, std::nullopt};
-    co_return error_response(problem, clock_.now());
+    return answered(error_response(problem, clock_.now()));
   }
   const bool webhook_mode = parsed->webhook_mode;
-  domain::MerchantId merchant(std::move(request.merchant_id));
-  // A standard-mode payment waits here for its result: its headers and body, read by now,
-  // are not held meanwhile.
-  request = {};
-  auto submit = coordinator_.submit(std::move(merchant), terminal_id, std::move(*parsed));
+  auto submit = coordinator_.submit(domain::MerchantId(std::move(request.merchant_id)), terminal_id,
+                                    std::move(*parsed));
+  return answer_submitted(std::move(submit), std::move(terminal_id), webhook_mode);
+}
+
+// A held long-poll waits here: the submit's awaitable, the terminal's id and the mode.
+RouteAnswer PaymentRoutes::answer_submitted(boost::asio::awaitable<payments::SubmitOutcome> submit,
+                                            std::string terminal_id, bool webhook_mode) {
   const auto outcome = co_await std::move(submit);
+  co_return submitted(outcome, terminal_id, webhook_mode);
+}
+
+// The answer to a submit: its error, 202 for a webhook-mode payment not final yet, 504 when
+// the wait timed out, else 200 with the final transaction.
+net::HttpResponse PaymentRoutes::submitted(const payments::SubmitOutcome& outcome,
+                                           const std::string& terminal_id,
+                                           bool webhook_mode) const {
   if (outcome.error) {
-    co_return error_response(submit_problem(outcome, terminal_id, "transactionId"), clock_.now());
+    return error_response(submit_problem(outcome, terminal_id, "transactionId"), clock_.now());
   }
   const auto& transaction = *outcome.transaction;
   if (webhook_mode && !domain::is_final(transaction.status)) {
-    co_return json_answer(
+    return json_answer(
         202, json::object({{"transactionId", json::Value(transaction.transaction_id)},
                            {"status", json::Value(domain::to_string(transaction.status))},
                            {"timestamp", json::Value(domain::format_iso8601(clock_.now()))}}));
   }
   if (outcome.timed_out) {
-    co_return error_response(timed_out(transaction.transaction_id), clock_.now());
+    return error_response(timed_out(transaction.transaction_id), clock_.now());
   }
-  co_return json_text_answer(200, payment_answer(transaction, clock_.now()));
+  return json_text_answer(200, payment_answer(transaction, clock_.now()));
 }
 
 RouteAnswer PaymentRoutes::get_transaction(RouteRequest request) {

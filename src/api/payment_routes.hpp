@@ -30,6 +30,12 @@ class PaymentRoutes {
   RouteAnswer list_terminals(RouteRequest request);
 
  private:
+  RouteAnswer answer_submitted(boost::asio::awaitable<payments::SubmitOutcome> submit,
+                               std::string terminal_id, bool webhook_mode);
+  [[nodiscard]] net::HttpResponse submitted(const payments::SubmitOutcome& outcome,
+                                            const std::string& terminal_id,
+                                            bool webhook_mode) const;
+
   store::AsyncStore& store_;
   payments::PaymentCoordinator& coordinator_;
   payments::TerminalPort& terminals_;

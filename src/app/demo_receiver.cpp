@@ -43,7 +43,8 @@ DemoWebhookReceiver::DemoWebhookReceiver(boost::asio::io_context& io, std::strin
                                          Printer print)
     : secret_(std::move(secret)),
       print_(std::move(print)),
-      server_(std::make_unique<net::HttpServer>(io, receiver_limits(), *this, no_upgrades_)) {}
+      server_(
+          std::make_unique<net::HttpServer>(io, receiver_limits(), *this, no_upgrades_, clock_)) {}
 
 DemoWebhookReceiver::~DemoWebhookReceiver() = default;
 

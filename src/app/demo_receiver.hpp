@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "net/http_server.hpp"
+#include "net/time_source.hpp"
 #include "net/upgrade_router.hpp"
 
 namespace tillgate::app {
@@ -43,6 +44,7 @@ class DemoWebhookReceiver final : public net::RequestHandler {
   std::string secret_;
   Printer print_;
   net::UpgradeRouter no_upgrades_;
+  net::SystemTimeSource clock_;  // the server's idle timeouts
   std::unique_ptr<net::HttpServer> server_;
 };
 

@@ -115,7 +115,7 @@ struct Gateway::Parts {
         routes(route_table(*this)),
         router(routes, api::Authenticators{merchant_auth, nomba_auth, admin_auth},
                api::RouterBudgets{auth_failures, merchant_requests}, clock, &metrics),
-        server(io_context, server_limits(config), router, upgrades, tls) {
+        server(io_context, server_limits(config), router, upgrades, clock, tls) {
     terminals.set_coordinator(coordinator);
     upgrades.add(std::string(terminal::kTerminalWebSocketPath), terminals.upgrade_handler());
     upgrades.add(std::string(pos::kPosWebSocketPath), pos.upgrade_handler());

@@ -57,7 +57,20 @@ void DeadlineQueue::remove(Entry& entry) {
     entry.position_.reset();
   }
   // The timer stays armed for a deadline that went: it fires for nothing and re-arms,
-  // which costs less than re-arming at every removal.
+  // which costs less than re-arming at every removal. Not when winding down: then the
+  // last removal ends the task.
+  if (winding_down_ && deadlines_.empty() && running_) {
+    armed_at_.reset();
+    timer_->cancel();
+  }
+}
+
+void DeadlineQueue::wind_down() {
+  winding_down_ = true;
+  if (deadlines_.empty() && running_) {
+    armed_at_.reset();
+    timer_->cancel();  // the task's wait ends (false) and it finds nothing queued
+  }
 }
 
 asio::awaitable<void> DeadlineQueue::run() {

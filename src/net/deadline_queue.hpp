@@ -80,6 +80,10 @@ class DeadlineQueue {
   bool schedule(Entry& entry, domain::Timestamp at);
   // Takes the entry's deadline out, if it has one.
   void remove(Entry& entry);
+  // The owner is shutting down (its group closed): the task ends as soon as no deadline is
+  // queued (at once if none is), instead of sleeping until the timer comes for a deadline
+  // that was removed, which a shutdown waiting for the group would wait for too.
+  void wind_down();
 
   [[nodiscard]] std::size_t size() const { return deadlines_.size(); }
 
@@ -95,7 +99,8 @@ class DeadlineQueue {
   std::optional<domain::Timestamp> armed_at_;  // what timer_ is armed for
   // While fire_due() calls clients: the time it fires up to.
   std::optional<domain::Timestamp> firing_up_to_;
-  bool running_ = false;  // the task is live
+  bool running_ = false;       // the task is live
+  bool winding_down_ = false;  // wind_down() was called
 };
 
 }  // namespace tillgate::net

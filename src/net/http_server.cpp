@@ -17,7 +17,9 @@
 #include <type_traits>
 
 #include "net/admission.hpp"
+#include "net/deadline_queue.hpp"
 #include "net/task_group.hpp"
+#include "net/time_source.hpp"
 #include "net/tls_stream.hpp"
 #include "net/upgrade.hpp"
 #include "net/upgrade_router.hpp"
@@ -32,11 +34,26 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-struct Connection {
-  tcp::socket* socket = nullptr;  // the lowest layer, plain or under TLS
-  bool busy = false;              // a request is being handled; shutdown lets it finish
-  bool upgraded = false;          // the stream was handed to the WebSocket side
+struct Connection final : DeadlineQueue::Client {
+  explicit Connection(tcp::socket& lowest) : socket(&lowest), idle(*this) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() = default;
+
+  // The idle timeout came while a plain connection waited for a request: its wait ends.
+  void on_deadline() override {
+    boost::system::error_code ec;
+    socket->cancel(ec);
+  }
+
+  tcp::socket* socket;        // the lowest layer, plain or under TLS
+  bool busy = false;          // a request is being handled; shutdown lets it finish
+  bool upgraded = false;      // the stream was handed to the WebSocket side
+  DeadlineQueue::Entry idle;  // queued while a plain connection waits for a request
 };
+
+// The first read of a request: one read takes a typical request whole.
+constexpr std::size_t kFirstReadBytes = 4096;
 
 template <class Stream>
 constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
@@ -100,7 +117,7 @@ http::response<http::string_body> to_message(const HttpResponse& response, unsig
 
 struct HttpServer::Impl {
   Impl(asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
-       const UpgradeRouter& upgrades, std::shared_ptr<const ServerTls> tls)
+       const UpgradeRouter& upgrades, TimeSource& time, std::shared_ptr<const ServerTls> tls)
       : io_(io),
         limits_(limits),
         handler_(handler),
@@ -108,7 +125,9 @@ struct HttpServer::Impl {
         tls_(std::move(tls)),
         acceptor_(io),
         admission_(admission_settings(limits)),
-        group_(io.get_executor(), "http server") {}
+        group_(io.get_executor(), "http server"),
+        time_(time),
+        idle_deadlines_(group_, time) {}
 
   asio::io_context& io_;
   HttpServerLimits limits_;
@@ -123,16 +142,24 @@ struct HttpServer::Impl {
   // The accept loop and every connection: shutdown waits for them, and an exception that
   // ends one is logged by the group, not lost.
   TaskGroup group_;
+  TimeSource& time_;
+  // The idle timeouts of the plain connections waiting for a request (their queue's task
+  // runs in group_): a waiting connection holds a queue node, not a timer and its operation.
+  DeadlineQueue idle_deadlines_;
   bool stopping_ = false;
 
   asio::awaitable<void> accept_loop();
   void admit(tcp::socket socket);
-  asio::awaitable<void> run_connection(tcp::socket socket, Admission::Ticket ticket);
   template <class Stream>
-  asio::awaitable<void> serve_connection(Stream& stream, const std::string& remote);
+  Stream open_stream(tcp::socket socket);
+  template <class Stream>
+  asio::awaitable<void> serve_connection(tcp::socket socket, Admission::Ticket ticket);
   asio::awaitable<bool> handshake(TlsStream& stream, const std::string& remote);
   template <class Stream>
   asio::awaitable<void> close_connection(Stream& stream);
+  asio::awaitable<boost::system::error_code> read_first_bytes(tcp::socket& socket,
+                                                              beast::flat_buffer& buffer,
+                                                              Connection& connection);
   template <class Stream>
   asio::awaitable<std::optional<Request>> read_request(Stream& stream, beast::flat_buffer& buffer,
                                                        Connection& connection);
@@ -197,7 +224,12 @@ void HttpServer::Impl::admit(tcp::socket socket) {
     socket.close(ec);
     return;
   }
-  group_.spawn("connection", run_connection(std::move(socket), std::move(ticket)));
+  if (tls_) {
+    group_.spawn("connection", serve_connection<TlsStream>(std::move(socket), std::move(ticket)));
+  } else {
+    group_.spawn("connection",
+                 serve_connection<beast::tcp_stream>(std::move(socket), std::move(ticket)));
+  }
 }
 
 template <class Stream>
@@ -209,6 +241,35 @@ asio::awaitable<void> HttpServer::Impl::write_refusal(Stream& stream, int status
   co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
 }
 
+// Until a plain connection's next request begins (its bytes can be read), under the idle
+// timeout, then its first bytes. It holds no read buffer while it waits: the buffer is
+// taken once the bytes are there and freed when the request is parsed, so an idle
+// keep-alive connection, or a burst of connections whose requests are on their way, keeps
+// no 4 KiB block each (issue 18). The socket is non-blocking (serve_connection()): the
+// bytes are read at once, with no completion to wait for; would_block only after a
+// readiness with nothing to read, and then it waits again.
+asio::awaitable<boost::system::error_code> HttpServer::Impl::read_first_bytes(
+    tcp::socket& socket, beast::flat_buffer& buffer, Connection& connection) {
+  const auto idle_until = time_.now() + limits_.idle_timeout;
+  boost::system::error_code ec;
+  do {
+    if (!idle_deadlines_.schedule(connection.idle, idle_until)) {
+      co_return asio::error::operation_aborted;  // the server is shutting down
+    }
+    co_await socket.async_wait(tcp::socket::wait_read,
+                               asio::redirect_error(asio::use_awaitable, ec));
+    idle_deadlines_.remove(connection.idle);
+    if (ec || stopping_) {
+      co_return ec ? ec : asio::error::operation_aborted;
+    }
+    buffer.commit(socket.read_some(buffer.prepare(kFirstReadBytes), ec));
+    if (ec == asio::error::would_block) {
+      buffer.shrink_to_fit();
+    }
+  } while (ec == asio::error::would_block);
+  co_return ec;
+}
+
 // The next request, under the idle timeout until its first byte and the read timeout for
 // the whole of it; nullopt when the connection must end (refused, timed out, closed).
 template <class Stream>
@@ -218,14 +279,19 @@ asio::awaitable<std::optional<Request>> HttpServer::Impl::read_request(Stream& s
   boost::system::error_code ec;
   auto& transport = beast::get_lowest_layer(stream);
   if (buffer.size() == 0) {
-    // Idle keep-alive: wait for the first byte of the next request.
-    transport.expires_after(limits_.idle_timeout);
-    const std::size_t n = co_await stream.async_read_some(
-        buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+    // Idle keep-alive: wait for the first byte of the next request. Under TLS the read
+    // itself waits (the TLS layer may hold bytes already read from the socket).
+    if constexpr (is_tls<Stream>) {
+      transport.expires_after(limits_.idle_timeout);
+      const std::size_t n = co_await stream.async_read_some(
+          buffer.prepare(kFirstReadBytes), asio::redirect_error(asio::use_awaitable, ec));
+      buffer.commit(n);
+    } else {
+      ec = co_await read_first_bytes(transport.socket(), buffer, connection);
+    }
     if (ec || stopping_) {
       co_return std::nullopt;
     }
-    buffer.commit(n);
   }
   connection.busy = true;
   http::request_parser<http::string_body> parser;
@@ -377,10 +443,29 @@ asio::awaitable<void> HttpServer::Impl::close_connection(Stream& stream) {
 }
 
 template <class Stream>
-asio::awaitable<void> HttpServer::Impl::serve_connection(Stream& stream,
-                                                         const std::string& remote) {
+Stream HttpServer::Impl::open_stream(tcp::socket socket) {
+  if constexpr (is_tls<Stream>) {
+    return Stream(std::move(socket), tls_->impl().context);
+  } else {
+    return Stream(std::move(socket));
+  }
+}
+
+// The connection's task, from its accept to its close (or its hand-off to the WebSocket
+// side): one frame, with the stream. `ticket` holds the connection's place in the caps
+// until the HTTP session ends.
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket,
+                                                         Admission::Ticket ticket) {
+  Stream stream = open_stream<Stream>(std::move(socket));
+  if constexpr (!is_tls<Stream>) {
+    // For read_first_bytes(); the stream's own reads and writes are asynchronous either way.
+    boost::system::error_code ec;
+    stream.socket().non_blocking(true, ec);
+  }
+  const std::string& remote = ticket.address();
   beast::flat_buffer buffer(limits_.max_header_bytes);
-  Connection connection{&beast::get_lowest_layer(stream).socket(), false, false};
+  Connection connection(beast::get_lowest_layer(stream).socket());
   const auto position = connections_.insert(connections_.end(), &connection);
   try {
     bool ready = true;
@@ -410,21 +495,10 @@ asio::awaitable<void> HttpServer::Impl::serve_connection(Stream& stream,
   connections_.erase(position);
 }
 
-// `ticket` holds the connection's place in the caps until the HTTP session ends.
-asio::awaitable<void> HttpServer::Impl::run_connection(tcp::socket socket,
-                                                       Admission::Ticket ticket) {
-  if (tls_) {
-    TlsStream stream(std::move(socket), tls_->impl().context);
-    co_await serve_connection(stream, ticket.address());
-  } else {
-    beast::tcp_stream stream(std::move(socket));
-    co_await serve_connection(stream, ticket.address());
-  }
-}
-
 HttpServer::HttpServer(asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
-                       const UpgradeRouter& upgrades, std::shared_ptr<const ServerTls> tls)
-    : impl_(std::make_unique<Impl>(io, limits, handler, upgrades, std::move(tls))) {
+                       const UpgradeRouter& upgrades, TimeSource& time,
+                       std::shared_ptr<const ServerTls> tls)
+    : impl_(std::make_unique<Impl>(io, limits, handler, upgrades, time, std::move(tls))) {
   // No member has a default (the app's Limits holds them): a zero is a caller's mistake.
   assert(limits.max_body_bytes > 0 && limits.max_header_bytes > 0 &&
          limits.read_timeout.count() > 0 && limits.idle_timeout.count() > 0 &&
@@ -461,6 +535,7 @@ asio::awaitable<void> HttpServer::shutdown(std::chrono::seconds grace) {
       connection->socket->cancel(ec);  // idle keep-alive or handshake: nothing in flight
     }
   }
+  impl.idle_deadlines_.wind_down();  // its task ends with the last idle wait
   const std::chrono::milliseconds wait_for = grace;
   if (co_await impl.group_.wait(wait_for)) {
     co_return;

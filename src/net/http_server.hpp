@@ -39,14 +39,17 @@ class RequestHandler {
 };
 
 class UpgradeRouter;  // net/upgrade_router.hpp: which handler takes a WebSocket upgrade
+class TimeSource;     // net/time_source.hpp: the idle timeouts' time and timer
 
 class HttpServer {
  public:
   // With `tls`, every connection starts with a TLS handshake (HTTPS, and WSS upgrades);
   // without, plain HTTP. An upgrade to a path `upgrades` does not know is answered by
-  // `handler` like any other request.
+  // `handler` like any other request. The idle timeouts of plain-HTTP connections wait in
+  // one DeadlineQueue on `time`'s timer (the read and write timeouts are the streams' own).
   HttpServer(boost::asio::io_context& io, HttpServerLimits limits, RequestHandler& handler,
-             const UpgradeRouter& upgrades, std::shared_ptr<const ServerTls> tls = nullptr);
+             const UpgradeRouter& upgrades, TimeSource& time,
+             std::shared_ptr<const ServerTls> tls = nullptr);
   // Asserts that shutdown() and wait_stopped() ran to the end (no connection is left).
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;

@@ -128,6 +128,35 @@ TEST_F(AbuseLimitsTest, AnIdleKeepAliveConnectionIsClosed) {
   EXPECT_LT(idle_for, 4s);
 }
 
+// A plain connection waits for a request without a read buffer (the idle timeout is a
+// deadline of the server's DeadlineQueue, not the stream's read timeout): one that never
+// sends a byte is still closed at the idle timeout...
+TEST_F(AbuseLimitsTest, AConnectionThatNeverSendsIsClosedAtTheIdleTimeout) {
+  auto silent = connect_from("127.0.0.1");
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(silent->closed_within(5s));
+  const auto lasted = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(lasted, 1500ms) << "closed before the 2 s idle timeout";
+  EXPECT_LT(lasted, 4s) << "not closed at the 2 s idle timeout";
+  EXPECT_TRUE(silent->received().empty()) << silent->received();
+}
+
+// ...and each request starts it again: a connection that sends one a second outlives it.
+TEST_F(AbuseLimitsTest, AKeepAliveConnectionInUseOutlivesTheIdleTimeout) {
+  auto client = connect_from("127.0.0.1");
+  constexpr int kRequests = 4;  // 4 s on one connection, twice the idle timeout
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_TRUE(client->send("GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+    ASSERT_FALSE(client->closed_within(1s)) << "closed after " << i + 1 << " requests";
+  }
+  int answered = 0;
+  for (auto at = client->received().find("HTTP/1.1 200 "); at != std::string::npos;
+       at = client->received().find("HTTP/1.1 200 ", at + 1)) {
+    ++answered;
+  }
+  EXPECT_EQ(answered, kRequests) << client->received();
+}
+
 TEST_F(AbuseLimitsTest, ASlowTerminalThatNeverFinishesItsHelloIsClosed) {
   const auto merchant = create_merchant();
   const auto device = create_device(merchant);
@@ -213,6 +242,35 @@ TEST_F(AbuseLimitsTest, ATerminalAddressThatFailsHelloTooOftenIsRefusedForAWhile
   std::this_thread::sleep_for(1200ms);
   auto terminal = connect_terminal(device);
   EXPECT_TRUE(terminal.ws) << "the budget came back after a second";
+}
+
+// The two HTTP timeouts apart: until a request's first byte the idle timeout (4 s), from
+// there the read timeout for the whole request (1 s).
+class HttpTimeoutsTest : public GatewayTest {
+ protected:
+  EnvMap gateway_env() override {
+    return {{"TILLGATE_HTTP_READ_TIMEOUT_S", "1"}, {"TILLGATE_HTTP_IDLE_TIMEOUT_S", "4"}};
+  }
+};
+
+TEST_F(HttpTimeoutsTest, ARequestThatStallsAfterItsFirstBytesIsCutAtTheReadTimeout) {
+  RawConnection stalled(gateway().host(), gateway().port());
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(stalled.send("GET /healthz HTTP/1.1\r\nHost: gat"));
+  EXPECT_TRUE(stalled.closed_within(6s));
+  const auto lasted = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(lasted, 700ms) << "cut before the 1 s read timeout";
+  EXPECT_LT(lasted, 2500ms) << "not cut at the 1 s read timeout (the idle timeout is 4 s)";
+}
+
+TEST_F(HttpTimeoutsTest, AConnectionWaitingForARequestIsKeptUntilTheIdleTimeout) {
+  RawConnection waiting(gateway().host(), gateway().port());
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_FALSE(waiting.closed_within(2500ms)) << "closed at the read timeout, not the idle one";
+  EXPECT_TRUE(waiting.closed_within(4s));
+  const auto lasted = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(lasted, 3500ms) << "closed before the 4 s idle timeout";
+  EXPECT_LT(lasted, 6s) << "not closed at the 4 s idle timeout";
 }
 
 }  // namespace

@@ -1,4 +1,9 @@
 // Raw, malformed or oversized HTTP: the gateway answers or hangs up, and keeps serving.
+#include <sys/wait.h>
+
+#include <memory>
+#include <vector>
+
 #include "test_support.hpp"
 
 namespace tillgate::ft {
@@ -64,6 +69,26 @@ TEST_F(HostileHttpTest, ServiceEndpointsAnswerWithoutAuth) {
   auto client = http();
   EXPECT_EQ(client.request("GET", "/healthz").status, 200);
   EXPECT_EQ(client.request("GET", "/readyz").status, 200);
+}
+
+// The idle timeouts wait in one deadline queue of the HTTP server, whose timer stays armed
+// for a deadline that went. A shutdown waits for the server's tasks, the queue's among them:
+// with idle keep-alive connections open it still ends at once, not at the 10 s shutdown
+// grace nor the 60 s idle timeout.
+TEST_F(HostileHttpTest, AGatewayWithIdleKeepAliveConnectionsStopsAtOnce) {
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<RawConnection>(gateway().host(), gateway().port()));
+    ASSERT_TRUE(idle.back()->send("GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+    ASSERT_NE(idle.back()->read_until("\"ok\"", 2s).find("200"), std::string::npos);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const int status = gateway().stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s) << "the shutdown waited";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  for (auto& connection : idle) {
+    EXPECT_TRUE(connection->closed_within(1s));
+  }
 }
 
 }  // namespace

@@ -173,6 +173,44 @@ TEST_F(DeadlineQueueTest, ACancelledTaskLeavesNoTimerArmed) {
   EXPECT_EQ(time_.pending_timers(), 0u);
 }
 
+// What the HTTP server's shutdown does: the group closed, the queue wound down. The task
+// ends with the last deadline's removal, not when its timer would have come for it, and at
+// once when nothing is queued; while a deadline is queued it still fires.
+TEST_F(DeadlineQueueTest, AWoundDownQueueEndsItsTaskWithTheLastRemoval) {
+  Recorder first("first", calls_);
+  Recorder second("second", calls_);
+  ASSERT_TRUE(queue_.schedule(first.entry, in(60s)));
+  ASSERT_TRUE(queue_.schedule(second.entry, in(1s)));
+  drain();
+  group_.close();
+  queue_.wind_down();
+  drain();
+  EXPECT_EQ(group_.size(), 1u);  // deadlines are queued: the task stays
+  advance(1s);
+  EXPECT_EQ(calls_, (std::vector<std::string>{"second"}));
+  EXPECT_EQ(group_.size(), 1u);
+  queue_.remove(first.entry);  // the last one
+  drain();
+  EXPECT_EQ(group_.size(), 0u) << "the task waited for a deadline that was removed";
+  EXPECT_EQ(time_.pending_timers(), 0u);
+  EXPECT_EQ(calls_.size(), 1u);
+}
+
+TEST_F(DeadlineQueueTest, WindingDownAQueueWhoseDeadlinesWentEndsItsTaskAtOnce) {
+  Recorder client("client", calls_);
+  ASSERT_TRUE(queue_.schedule(client.entry, in(60s)));
+  drain();
+  queue_.remove(client.entry);  // the task sleeps on for the 60 s
+  drain();
+  EXPECT_EQ(group_.size(), 1u);
+  group_.close();
+  queue_.wind_down();
+  drain();
+  EXPECT_EQ(group_.size(), 0u);
+  EXPECT_EQ(time_.pending_timers(), 0u);
+  EXPECT_TRUE(calls_.empty());
+}
+
 // Thousands of deadlines due at once (the heartbeats of terminals that connected
 // together) are called a bounded number per turn, with what became ready meanwhile (a
 // payment's handler) run between the turns, not after all of them.

@@ -295,7 +295,7 @@ net::HttpServerLimits http_limits() {
 class WsSessionTest : public ::testing::Test {
  protected:
   WsSessionTest()
-      : server_(io_, http_limits(), not_found_, upgrades_),
+      : server_(io_, http_limits(), not_found_, upgrades_, time_),
         ws_(io_.get_executor(), time_, "test sessions", test_settings(), test_admission(),
             &auth_failures_,
             [this](const std::string&) { return std::make_shared<TestProtocol>(probe_); }) {
